@@ -67,6 +67,11 @@ public static partial class ManifestReader
             return Fail(file, $"the manifest is {utf8Json.Length} bytes; manifests are limited to {MaxManifestBytes} bytes");
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json.Span))
+        {
+            return Fail(file, "is not valid UTF-8 text; save the file as UTF-8");
+        }
+
         JsonDocument document;
         try
         {

@@ -28,6 +28,12 @@ internal static class ConfigFile
             }
 
             var bytes = File.ReadAllBytes(path);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            {
+                diagnostics.Add(new ManifestDiagnostic(path, string.Empty, "is not valid UTF-8 text"));
+                return null;
+            }
+
             return JsonDocument.Parse(bytes, Options);
         }
         catch (JsonException ex)
