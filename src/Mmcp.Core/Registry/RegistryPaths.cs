@@ -133,9 +133,9 @@ public static class RegistryPaths
             throw new IOException($"'{directory}' is a symbolic link; remove it so a private directory can be created there.");
         }
 
-        if (TryGetOwner(directory, out var uid) && uid != CurrentUserId())
+        if (Libc.TryLStat(directory, out var stat) && stat.UserId != CurrentUserId())
         {
-            throw new IOException($"'{directory}' belongs to user {uid}, not to this user ({CurrentUserId()}); remove it or set {RuntimeDirVariable}.");
+            throw new IOException($"'{directory}' belongs to user {stat.UserId}, not to this user ({CurrentUserId()}); remove it or set {RuntimeDirVariable}.");
         }
 
         const UnixFileMode Others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
@@ -149,24 +149,5 @@ public static class RegistryPaths
 
     /// <summary>Returns the real user id of this process (0 on Windows).</summary>
     /// <returns>The uid.</returns>
-    public static uint CurrentUserId() => OperatingSystem.IsWindows() ? 0 : Libc.geteuid();
-
-    private static bool TryGetOwner(string path, out uint uid)
-    {
-        uid = 0;
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        // statx is the stable Linux syscall surface for owner ids (the managed API exposes mode, not owner).
-        var buffer = new byte[256];
-        if (Libc.statx(-100 /* AT_FDCWD */, path, 0x100 /* AT_SYMLINK_NOFOLLOW */, 0x8 /* STATX_UID */, buffer) != 0)
-        {
-            return false;
-        }
-
-        uid = BitConverter.ToUInt32(buffer, 20); // struct statx: stx_mask, stx_blksize, stx_attributes (8), stx_nlink, stx_uid
-        return true;
-    }
+    public static uint CurrentUserId() => Libc.EffectiveUserId();
 }

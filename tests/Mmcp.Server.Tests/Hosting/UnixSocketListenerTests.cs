@@ -1,0 +1,252 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Mmcp.Core.Registry;
+using Mmcp.Server.Hosting;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Server.Tests.Hosting;
+
+public sealed class UnixSocketListenerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Start_ServesToolsResourcesAndPromptsOverTheSocket()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env);
+        await host.StartAsync(Ct);
+        var socketPath = TestServer.SocketPath(host);
+
+        await using var connection = await TestServer.ConnectAsync(socketPath, Ct);
+        var client = connection.Client;
+        var tools = await client.ListToolsAsync(cancellationToken: Ct);
+        var echo = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "hi" }, cancellationToken: Ct);
+        var resource = await client.ReadResourceAsync("test://items/42", cancellationToken: Ct);
+        var prompt = await client.GetPromptAsync("greet", new Dictionary<string, object?> { ["name"] = "Ada" }, cancellationToken: Ct);
+
+        Assert.Equal(["echo", "wait"], tools.Select(t => t.Name).Order());
+        Assert.Equal("echo: hi", Assert.IsType<TextContentBlock>(Assert.Single(echo.Content)).Text);
+        Assert.Equal("item 42", Assert.IsType<TextResourceContents>(Assert.Single(resource.Contents)).Text);
+        Assert.Contains("Ada", Assert.IsType<TextContentBlock>(Assert.Single(prompt.Messages).Content).Text, StringComparison.Ordinal);
+        Assert.Equal("com.example.test", client.ServerInfo!.Name);
+        Assert.Equal("2.0.0", client.ServerInfo!.Version);
+        Assert.Equal(Path.Combine(env.RuntimeDirectory, "com.example.test.sock"), socketPath);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(socketPath));
+        Assert.Equal((UnixFileMode)0b111_000_000, File.GetUnixFileMode(env.RuntimeDirectory));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task ManyConnections_ConcurrentCalls_AllAnsweredAndSessionsEndWithTheirClients()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env);
+        await host.StartAsync(Ct);
+        var listener = host.Services.GetRequiredService<UnixSocketListener>();
+
+        var connections = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => TestServer.ConnectAsync(listener.SocketPath!, Ct)));
+        var results = await Task.WhenAll(connections.SelectMany((c, i) => Enumerable.Range(0, 25).Select(async j =>
+        {
+            var result = await c.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = $"{i}-{j}" }, cancellationToken: Ct);
+            return (Expected: $"echo: {i}-{j}", Actual: ((TextContentBlock)result.Content[0]).Text);
+        })));
+        Assert.Equal(20, listener.ActiveSessions);
+        foreach (var c in connections)
+        {
+            await c.DisposeAsync();
+        }
+
+        Assert.All(results, r => Assert.Equal(r.Expected, r.Actual));
+        Assert.Equal(500, results.Length);
+        await WaitUntil(() => listener.ActiveSessions == 0);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task RequestsOnOneConnection_RunConcurrently()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env);
+        await host.StartAsync(Ct);
+        await using var connection = await TestServer.ConnectAsync(TestServer.SocketPath(host), Ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        // A call that would wait a minute does not hold up another call on the same connection.
+        var slow = connection.Client.CallToolAsync("wait", new Dictionary<string, object?> { ["milliseconds"] = 60_000 }, cancellationToken: cts.Token).AsTask();
+        var fast = await connection.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "quick" }, cancellationToken: Ct);
+        await cts.CancelAsync();
+
+        Assert.Equal("echo: quick", ((TextContentBlock)fast.Content[0]).Text);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => slow);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task PeerOfAnotherUser_IsRefusedUsingTheKernelsPeerCredentials()
+    {
+        using var env = new TestEnvironment();
+        // This process is the peer; claiming the server belongs to another uid makes the real SO_PEERCRED check fail.
+        using var host = TestServer.Build(env, o => o.OwnerUserId = RegistryPaths.CurrentUserId() + 4242);
+        await host.StartAsync(Ct);
+
+        var ex = await Record.ExceptionAsync(() => TestServer.ConnectAsync(TestServer.SocketPath(host), Ct, TimeSpan.FromSeconds(5)));
+
+        Assert.NotNull(ex);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task PeerOnTheAllowList_IsAccepted()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, o =>
+        {
+            o.OwnerUserId = RegistryPaths.CurrentUserId() + 4242;
+            o.AllowedPeerUserIds.Add(RegistryPaths.CurrentUserId());
+        });
+        await host.StartAsync(Ct);
+
+        await using var connection = await TestServer.ConnectAsync(TestServer.SocketPath(host), Ct);
+
+        Assert.NotEmpty(await connection.Client.ListToolsAsync(cancellationToken: Ct));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task ConnectionLimit_RefusesConnectionsBeyondIt()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, o => o.MaxConnections = 2);
+        await host.StartAsync(Ct);
+        var path = TestServer.SocketPath(host);
+        await using var a = await TestServer.ConnectAsync(path, Ct);
+        await using var b = await TestServer.ConnectAsync(path, Ct);
+
+        var ex = await Record.ExceptionAsync(() => TestServer.ConnectAsync(path, Ct, TimeSpan.FromSeconds(5)));
+
+        Assert.NotNull(ex);
+        Assert.NotEmpty(await a.Client.ListToolsAsync(cancellationToken: Ct));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Stop_RemovesTheSocketAndEndsLiveSessions()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, o => o.ShutdownGracePeriod = TimeSpan.FromMilliseconds(200));
+        await host.StartAsync(Ct);
+        var path = TestServer.SocketPath(host);
+        await using var connection = await TestServer.ConnectAsync(path, Ct);
+
+        await host.StopAsync(Ct);
+
+        Assert.False(File.Exists(path));
+        var completion = await connection.Client.Completion.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        Assert.NotNull(completion);
+    }
+
+    [Fact]
+    public async Task Stop_RequestInProgress_FinishesBeforeTheSessionEnds()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env);
+        await host.StartAsync(Ct);
+        await using var connection = await TestServer.ConnectAsync(TestServer.SocketPath(host), Ct);
+        var inFlight = host.Services.GetRequiredService<InFlightRequests>();
+        var call = connection.Client.CallToolAsync("wait", new Dictionary<string, object?> { ["milliseconds"] = 300 }, cancellationToken: Ct).AsTask();
+        await WaitUntil(() => inFlight.Count == 1);
+
+        await host.StopAsync(Ct);
+
+        Assert.Equal("waited", ((TextContentBlock)(await call).Content[0]).Text);
+    }
+
+    [Fact]
+    public async Task Start_StaleSocketFromACrash_IsReplaced()
+    {
+        using var env = new TestEnvironment();
+        Directory.CreateDirectory(env.RuntimeDirectory);
+        var path = Path.Combine(env.RuntimeDirectory, "com.example.test.sock");
+        using (var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            stale.Bind(new UnixDomainSocketEndPoint(path)); // bound, never listening, file left behind
+        }
+
+        using var host = TestServer.Build(env);
+        await host.StartAsync(Ct);
+        await using var connection = await TestServer.ConnectAsync(path, Ct);
+
+        Assert.NotEmpty(await connection.Client.ListToolsAsync(cancellationToken: Ct));
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Start_AnotherLiveInstance_FailsWithAClearMessageAndLeavesItServing()
+    {
+        using var env = new TestEnvironment();
+        using var first = TestServer.Build(env);
+        await first.StartAsync(Ct);
+        using var second = TestServer.Build(env, o => o.RegisterManifest = false);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => second.StartAsync(Ct));
+
+        Assert.Contains("already serving", ex.Message, StringComparison.Ordinal);
+        await using var connection = await TestServer.ConnectAsync(TestServer.SocketPath(first), Ct);
+        Assert.NotEmpty(await connection.Client.ListToolsAsync(cancellationToken: Ct));
+        await first.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Start_RegularFileAtTheSocketPath_IsNeverDeleted()
+    {
+        using var env = new TestEnvironment();
+        Directory.CreateDirectory(env.RuntimeDirectory);
+        var path = Path.Combine(env.RuntimeDirectory, "com.example.test.sock");
+        await File.WriteAllTextAsync(path, "precious", Ct);
+        using var host = TestServer.Build(env);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => host.StartAsync(Ct));
+
+        Assert.Contains("is not a socket", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("precious", await File.ReadAllTextAsync(path, Ct));
+    }
+
+    [Fact]
+    public async Task Start_InvalidId_FailsAtStartupWithHowToFixIt()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, o => o.Id = "NotReverseDns");
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Ct));
+
+        Assert.Contains("[McpServer(", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_LongId_UsesAShortHashedSocketName()
+    {
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, o => o.Id = "com.example." + new string('x', 100));
+        await host.StartAsync(Ct);
+
+        var path = TestServer.SocketPath(host);
+
+        Assert.Matches(@"/m-[0-9a-f]{12}\.sock$", path);
+        await using var connection = await TestServer.ConnectAsync(path, Ct);
+        Assert.NotEmpty(await connection.Client.ListToolsAsync(cancellationToken: Ct));
+        await host.StopAsync(Ct);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        while (!condition())
+        {
+            await Task.Yield();
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+}

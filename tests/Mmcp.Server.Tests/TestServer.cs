@@ -1,0 +1,127 @@
+using System.ComponentModel;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Mmcp.Core.Registry;
+using Mmcp.Server.Hosting;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Mmcp.Server.Tests;
+
+[McpServer("com.example.test", "Test Server", "Tools for the Mmcp.Server tests.", "2.0.0", Categories = ["testing"])]
+[McpServerToolType]
+[McpServerResourceType]
+[McpServerPromptType]
+public sealed class TestTools
+{
+    [McpServerTool(Name = "echo", ReadOnly = true), Description("Echoes the text back.")]
+    public static string Echo([Description("Text to echo")] string text) => $"echo: {text}";
+
+    [McpServerTool(Name = "wait"), Description("Waits until cancelled or the delay passes.")]
+    public static async Task<string> Wait(int milliseconds, CancellationToken cancellationToken)
+    {
+        await Task.Delay(milliseconds, cancellationToken);
+        return "waited";
+    }
+
+    [McpServerResource(UriTemplate = "test://static", Name = "static", MimeType = "text/plain"), Description("A fixed resource.")]
+    public static string Static() => "static content";
+
+    [McpServerResource(UriTemplate = "test://items/{id}", Name = "item"), Description("An item by id.")]
+    public static string Item(string id) => $"item {id}";
+
+    [McpServerPrompt(Name = "greet"), Description("Greets someone.")]
+    public static string Greet(string name) => $"Say hello to {name}";
+}
+
+/// <summary>A directory for one test's runtime (sockets) and registry, with an <see cref="MmcpEnvironment"/> pointing at it.</summary>
+internal sealed class TestEnvironment : IDisposable
+{
+    public TestEnvironment()
+    {
+        // Short path: Unix socket paths are limited to ~107 bytes.
+        Root = Directory.CreateTempSubdirectory("ms-").FullName;
+        RuntimeDirectory = Path.Combine(Root, "run");
+        RegistryDirectory = Path.Combine(Root, "reg");
+        Environment = new MmcpEnvironment(
+            name => name switch { "MMCP_RUNTIME_DIR" => RuntimeDirectory, "MMCP_REGISTRY_PATH" => RegistryDirectory, _ => null },
+            Root);
+    }
+
+    public string Root { get; }
+
+    public string RuntimeDirectory { get; }
+
+    public string RegistryDirectory { get; }
+
+    public MmcpEnvironment Environment { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal static class TestServer
+{
+    public static IHost Build(TestEnvironment env, Action<MmcpServerOptions>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddMmcpServer<TestTools>(o =>
+            {
+                o.Environment = env.Environment;
+                configure?.Invoke(o);
+            })
+            .WithTools<TestTools>()
+            .WithResources<TestTools>()
+            .WithPrompts<TestTools>();
+        return builder.Build();
+    }
+
+    public static string SocketPath(IHost host) => host.Services.GetRequiredService<UnixSocketListener>().SocketPath!;
+
+    public static async Task<Connection> ConnectAsync(string socketPath, CancellationToken cancellationToken, TimeSpan? initializationTimeout = null)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            var client = await McpClient.CreateAsync(
+                new StreamClientTransport(stream, stream),
+                new McpClientOptions { ClientInfo = new Implementation { Name = "test", Version = "1" }, InitializationTimeout = initializationTimeout ?? TestConstants.DefaultTimeout },
+                cancellationToken: cancellationToken);
+            return new Connection(client, stream);
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>An MCP client and the stream it runs on (the SDK's stream transport does not own the stream).</summary>
+    public sealed record Connection(McpClient Client, Stream Stream) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await Stream.DisposeAsync();
+        }
+    }
+}
+
+internal static class TestConstants
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+}
