@@ -25,10 +25,20 @@ internal sealed class JsonCodeEmitter
     public static string TypeRef(TypeShape shape, bool nullable) => nullable && !shape.IsValueType ? shape.TypeName + "?" : shape.TypeName;
 
     /// <summary>An expression reading <paramref name="element"/> as <paramref name="shape"/>; null JSON is allowed only when <paramref name="nullable"/>.</summary>
-    public string ReadExpression(TypeShape shape, bool nullable, string element, string path)
+    /// <param name="shape">The shape.</param>
+    /// <param name="nullable">Whether null is a valid value.</param>
+    /// <param name="element">The JSON element expression (a simple name; it is evaluated more than once).</param>
+    /// <param name="path">The argument path expression, for errors.</param>
+    /// <param name="knownNotNull">Whether the caller already checked that the element is not null.</param>
+    public string ReadExpression(TypeShape shape, bool nullable, string element, string path, bool knownNotNull = false)
     {
         var target = shape.Kind == ShapeKind.NullableValue ? shape.Element! : shape;
         var inner = ReadInner(target, element, path);
+        if (knownNotNull)
+        {
+            return inner;
+        }
+
         if (shape.Kind == ShapeKind.NullableValue)
         {
             return $"({Json}.IsNull({element}) ? default({shape.TypeName}) : {inner})";
@@ -48,7 +58,11 @@ internal sealed class JsonCodeEmitter
     }
 
     /// <summary>Statements writing <paramref name="value"/> (a simple expression) as <paramref name="shape"/>.</summary>
-    public string WriteStatement(TypeShape shape, bool nullable, string value, string depth)
+    /// <param name="shape">The shape.</param>
+    /// <param name="value">The value expression (a simple name; it is evaluated more than once).</param>
+    /// <param name="depth">The nesting depth expression.</param>
+    /// <param name="knownNotNull">Whether the caller already checked that the value is not null.</param>
+    public string WriteStatement(TypeShape shape, string value, string depth, bool knownNotNull = false)
     {
         if (shape.Kind == ShapeKind.NullableValue)
         {
@@ -57,7 +71,7 @@ internal sealed class JsonCodeEmitter
 
         // Reference types are checked whatever their annotation: a null in a non-nullable slot is written as null, not a crash.
         var inner = WriteInner(shape, value, depth);
-        return !shape.IsValueType ? $"if ({value} is null) {{ __w.WriteNullValue(); }} else {{ {inner} }}" : inner;
+        return !shape.IsValueType && !knownNotNull ? $"if ({value} is null) {{ __w.WriteNullValue(); }} else {{ {inner} }}" : inner;
     }
 
     public void Emit(SourceWriter w)
@@ -69,14 +83,15 @@ internal sealed class JsonCodeEmitter
 
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Mmcp.Server.Generators\", \"1.0\")]");
         w.Open("private static class __MmcpJson");
+        var first = true;
         for (var i = 0; i < _readers.Count; i++)
         {
-            EmitReader(w, _readers[i]);
+            EmitReader(w, _readers[i], ref first);
         }
 
         for (var i = 0; i < _writers.Count; i++)
         {
-            EmitWriter(w, _writers[i]);
+            EmitWriter(w, _writers[i], ref first);
         }
 
         w.Close();
@@ -128,7 +143,7 @@ internal sealed class JsonCodeEmitter
             case ShapeKind.Sdk:
                 return $"{Json}.WriteSdk<{shape.TypeName}>(__w, {value});";
             case ShapeKind.NullableValue:
-                return WriteStatement(shape, true, value, depth);
+                return WriteStatement(shape, value, depth);
             default:
                 if (_writerSet.Add(shape))
                 {
@@ -139,9 +154,9 @@ internal sealed class JsonCodeEmitter
         }
     }
 
-    private void EmitReader(SourceWriter w, TypeShape shape)
+    private void EmitReader(SourceWriter w, TypeShape shape, ref bool first)
     {
-        w.Line();
+        Separate(w, ref first);
         switch (shape.Kind)
         {
             case ShapeKind.Enum:
@@ -301,9 +316,19 @@ internal sealed class JsonCodeEmitter
         w.Close();
     }
 
-    private void EmitWriter(SourceWriter w, TypeShape shape)
+    private static void Separate(SourceWriter w, ref bool first)
     {
-        w.Line();
+        if (!first)
+        {
+            w.Line();
+        }
+
+        first = false;
+    }
+
+    private void EmitWriter(SourceWriter w, TypeShape shape, ref bool first)
+    {
+        Separate(w, ref first);
         var valueType = shape.TypeName;
         w.Open($"internal static void Write_{shape.Id}({Writer} __w, {valueType} value, int depth)");
         switch (shape.Kind)
@@ -324,7 +349,7 @@ internal sealed class JsonCodeEmitter
                 w.Line($"{Json}.CheckDepth(depth);");
                 w.Line("__w.WriteStartArray();");
                 w.Open("foreach (var __item in value)");
-                w.Line(WriteStatement(shape.Element!, shape.ElementNullable, "__item", "depth + 1"));
+                w.Line(WriteStatement(shape.Element!, "__item", "depth + 1"));
                 w.Close();
                 w.Line("__w.WriteEndArray();");
                 break;
@@ -335,7 +360,7 @@ internal sealed class JsonCodeEmitter
                 w.Open("foreach (var __pair in value)");
                 w.Line("__w.WritePropertyName(__pair.Key);");
                 w.Line($"var __value = __pair.Value;");
-                w.Line(WriteStatement(shape.Element!, shape.ElementNullable, "__value", "depth + 1"));
+                w.Line(WriteStatement(shape.Element!, "__value", "depth + 1"));
                 w.Close();
                 w.Line("__w.WriteEndObject();");
                 break;
@@ -355,13 +380,13 @@ internal sealed class JsonCodeEmitter
                         var inner = p.Shape.Kind == ShapeKind.NullableValue ? p.Shape.Element! : p.Shape;
                         w.Open($"if ({test})");
                         w.Line($"__w.WritePropertyName({JsonText.Quote(p.JsonName)});");
-                        w.Line(WriteStatement(inner, false, read, "depth + 1"));
+                        w.Line(WriteStatement(inner, read, "depth + 1", knownNotNull: true));
                         w.Close();
                     }
                     else
                     {
                         w.Line($"__w.WritePropertyName({JsonText.Quote(p.JsonName)});");
-                        w.Line(WriteStatement(p.Shape, false, "__x", "depth + 1"));
+                        w.Line(WriteStatement(p.Shape, "__x", "depth + 1", knownNotNull: true));
                     }
 
                     w.Close();

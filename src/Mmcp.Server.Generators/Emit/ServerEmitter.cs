@@ -392,12 +392,13 @@ internal sealed class ServerEmitter
                     condition = "false";
                 }
 
-                if (argument.HasDefault && !argument.Nullable)
+                if (argument.HasDefault && !argument.Nullable && condition != "false")
                 {
                     condition += $" && !{Json}.IsNull({element})";
                 }
 
-                var read = condition == "false" ? null : _json.ReadExpression(argument.Shape!, argument.Nullable, element, name);
+                var nullChecked = argument.HasDefault && !argument.Nullable;
+                var read = condition == "false" ? null : _json.ReadExpression(argument.Shape!, argument.Nullable, element, name, nullChecked);
                 var fallback = argument.HasDefault ? argument.DefaultCode! : $"throw {Json}.Missing({name})";
                 w.Line(read is null ? $"    {Local(argument)} = {fallback};" : $"    {Local(argument)} = {condition} ? {read} : {fallback};");
                 index++;
@@ -417,7 +418,7 @@ internal sealed class ServerEmitter
         if (m.Method.IsStatic)
         {
             w.Line($"{assign}{await}{TypeShapes.NameOf(_server.Type)}.{Identifiers.Escape(m.Method.Name)}({string.Join(", ", callArguments)}){configure};");
-            w.Line(convert);
+            Lines(w, convert, string.Empty);
             return;
         }
 
@@ -425,27 +426,34 @@ internal sealed class ServerEmitter
         var constructorArguments = _server.ConstructorParameters.Select(p => Injected(p, _server.Type.Name));
         w.Line($"var __existing = __request.Services?.GetService(typeof({serverType})) as {serverType};");
         w.Line($"var __target = __existing ?? new {serverType}({string.Join(", ", constructorArguments)});");
+        if (!_server.IsDisposable && !_server.IsAsyncDisposable)
+        {
+            w.Line($"{assign}{await}__target.{Identifiers.Escape(m.Method.Name)}({string.Join(", ", callArguments)}){configure};");
+            Lines(w, convert, string.Empty);
+            return;
+        }
+
         w.Line("try");
         w.Line("{");
         w.Line($"    {assign}{await}__target.{Identifiers.Escape(m.Method.Name)}({string.Join(", ", callArguments)}){configure};");
-        foreach (var line in convert.Split('\n'))
-        {
-            w.Line("    " + line);
-        }
+        Lines(w, convert, "    ");
 
         w.Line("}");
         w.Line("finally");
         w.Line("{");
-        if (_server.IsAsyncDisposable && isAsync)
-        {
-            w.Line("    if (__existing is null) await ((global::System.IAsyncDisposable)__target).DisposeAsync().ConfigureAwait(false);");
-        }
-        else if (_server.IsDisposable)
-        {
-            w.Line("    if (__existing is null) ((global::System.IDisposable)__target).Dispose();");
-        }
+        w.Line(_server.IsAsyncDisposable
+            ? "    if (__existing is null) await ((global::System.IAsyncDisposable)__target).DisposeAsync().ConfigureAwait(false);"
+            : "    if (__existing is null) ((global::System.IDisposable)__target).Dispose();");
 
         w.Line("}");
+    }
+
+    private static void Lines(SourceWriter w, string text, string indent)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            w.Line(indent + line);
+        }
     }
 
     private static string Local(ParameterModel p) => "__arg_" + p.Name;
@@ -489,9 +497,9 @@ internal sealed class ServerEmitter
         // Objects are always structured content as well as JSON text; other values only when the tool asks for
         // structured content, wrapped as {"result": ...} to match the advertised output schema.
         var dynamicShape = shape.Kind is ShapeKind.Any or ShapeKind.JsonElement or ShapeKind.JsonNode or ShapeKind.Sdk;
-        var mode = m.UseStructuredContent ? (_wrapped[m] ? "Wrapped" : "Object")
+        var mode = m.UseStructuredContent ? (_wrapped[m] ? "Wrapped" : "AsObject")
             : dynamicShape ? "Auto"
-            : shape.IsJsonObject ? "Object" : "None";
+            : shape.IsJsonObject ? "AsObject" : "None";
 
         var lines = new List<string>();
         var nullable = !shape.IsValueType || shape.Kind == ShapeKind.NullableValue;
@@ -505,7 +513,7 @@ internal sealed class ServerEmitter
         lines.Add("var __buffer = new global::System.Buffers.ArrayBufferWriter<byte>(256);");
         lines.Add($"using (var __w = {Support}.CreateJsonWriter(__buffer))");
         lines.Add("{");
-        lines.Add("    " + _json.WriteStatement(inner, false, value, "0"));
+        lines.Add("    " + _json.WriteStatement(inner, value, "0", knownNotNull: true));
         lines.Add("}");
         lines.Add($"return {Support}.JsonResult(__buffer.WrittenMemory, global::Mmcp.Server.Generated.StructuredContentMode.{mode});");
         return string.Join("\n", lines);
