@@ -40,10 +40,11 @@ public static class ManifestInstaller
             throw new InstallException($"'{sourcePath}' is already the installed manifest; install from the app's own directory instead.");
         }
 
-        ServerManifest? previous = File.Exists(target) ? ManifestReader.ReadFile(target).Manifest : null;
+        var existed = File.Exists(target);
+        var previous = existed ? ManifestReader.ReadFile(target).Manifest : null;
         var others = await OtherDefinitionsAsync(resolved.Id, target, options, cancellationToken).ConfigureAwait(false);
         var conflicts = others.ToList();
-        if (File.Exists(target) && (previous is null || !SameApp(previous, resolved)))
+        if (existed && (previous is null || !SameApp(previous, resolved)))
         {
             conflicts.Insert(0, new ServerProvenance(ServerSourceKind.ManifestDirectory, target));
         }
@@ -51,14 +52,14 @@ public static class ManifestInstaller
         if (conflicts.Count > 0 && !options.Force)
         {
             throw new InstallException(
-                $"Another server already uses the id '{resolved.Id}': {string.Join("; ", conflicts)}. Installing would {(File.Exists(target) ? "replace or " : string.Empty)}shadow it. "
+                $"Another server already uses the id '{resolved.Id}': {string.Join("; ", conflicts)}. Installing would {(existed ? "replace or " : string.Empty)}shadow it. "
                 + $"Uninstall it first (mmcp uninstall {resolved.Id}), or install anyway with --force.",
                 [],
                 conflicts);
         }
 
         await ManifestWriter.WriteFileAsync(resolved, target, cancellationToken).ConfigureAwait(false);
-        return new InstallResult(resolved, target, sourcePath, File.Exists(target) && previous is not null || conflicts.Any(c => c.Location == target), others);
+        return new InstallResult(resolved, target, sourcePath, existed, others);
     }
 
     /// <summary>Removes a server's manifest from the registry directory.</summary>
