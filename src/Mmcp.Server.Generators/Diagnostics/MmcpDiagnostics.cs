@@ -13,7 +13,7 @@ internal static class MmcpDiagnostics
     public static readonly DiagnosticDescriptor InvalidServerId = Create(
         "MMCP1001",
         "Invalid Mmcp server id",
-        "The server id '{0}' {1}",
+        "{0}",
         DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor ServerClassNotPartial = Create(

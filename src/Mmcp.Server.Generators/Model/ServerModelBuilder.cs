@@ -116,7 +116,8 @@ internal sealed class ServerModelBuilder
 
         if (NamePolicies.ExplainServerId(model.Id) is { } reason)
         {
-            Report(MmcpDiagnostics.InvalidServerId, ArgumentLocation(attribute, 0), model.Id, reason);
+            var message = reason.StartsWith("'", StringComparison.Ordinal) ? "Invalid server id: " + reason : $"The server id '{model.Id}' {reason}";
+            Report(MmcpDiagnostics.InvalidServerId, ArgumentLocation(attribute, 0), message);
         }
     }
 
@@ -186,7 +187,9 @@ internal sealed class ServerModelBuilder
 
         if (method.IsGenericMethod)
         {
+            // Everything else about a generic method would only repeat this.
             Fail(model, MmcpDiagnostics.UnsupportedMethod, location, method.Name, model.KindName, "it is generic; JSON Schemas are made at compile time, so use concrete types");
+            return model;
         }
 
         if (method.ReturnsByRef || method.ReturnsByRefReadonly)

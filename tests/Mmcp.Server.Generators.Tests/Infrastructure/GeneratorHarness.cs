@@ -26,6 +26,7 @@ internal static class GeneratorHarness
             typeof(ServerManifest).Assembly,                       // Mmcp.Core
             typeof(Microsoft.Extensions.AI.AIContent).Assembly,    // Microsoft.Extensions.AI.Abstractions
             typeof(IServiceCollection).Assembly,                   // Microsoft.Extensions.DependencyInjection.Abstractions
+            typeof(Microsoft.Extensions.Logging.ILogger).Assembly, // Microsoft.Extensions.Logging.Abstractions
             typeof(McpJsonUtilities).Assembly,
         }.Distinct().Select(a => (MetadataReference)MetadataReference.CreateFromFile(a.Location)),
     ];
@@ -38,7 +39,8 @@ internal static class GeneratorHarness
             assemblyName,
             [tree],
             References,
-            new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable, generalDiagnosticOption: ReportDiagnostic.Default));
+            new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable, generalDiagnosticOption: ReportDiagnostic.Default)
+                .WithSpecificDiagnosticOptions([new("CS1591", ReportDiagnostic.Suppress)]));
 
         GeneratorDriver driver = CSharpGeneratorDriver.Create([new McpServerGenerator().AsSourceGenerator()], parseOptions: parseOptions);
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
