@@ -506,7 +506,8 @@ internal sealed class TypeShapes
     private string NewId(ITypeSymbol type)
     {
         var sb = new StringBuilder();
-        foreach (var c in type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat))
+        var display = type is IArrayTypeSymbol array ? array.ElementType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + "_Array" : type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+        foreach (var c in display)
         {
             if (char.IsLetterOrDigit(c))
             {
