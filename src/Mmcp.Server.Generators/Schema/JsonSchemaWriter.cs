@@ -55,10 +55,10 @@ internal static class JsonSchemaWriter
         return json.EndObject().ToString();
     }
 
-    private static void Write(JsonText json, TypeShape shape, bool nullable, bool forInput, string? description, string? defaultJson, HashSet<TypeShape> stack)
+    private static void Write(JsonText json, TypeShape shape, bool nullable, bool forInput, string? description, string? defaultJson, HashSet<TypeShape> stack, bool typeDescription = true)
     {
         json.StartObject();
-        json.Property("description", description ?? (shape.Kind is ShapeKind.Object or ShapeKind.Enum ? shape.Description : null));
+        json.Property("description", description ?? (typeDescription && shape.Kind is ShapeKind.Object or ShapeKind.Enum ? shape.Description : null));
         switch (shape.Kind)
         {
             case ShapeKind.Primitive:
@@ -66,7 +66,7 @@ internal static class JsonSchemaWriter
                 break;
 
             case ShapeKind.NullableValue:
-                WriteInner(json, shape.Element!, nullable: true, forInput, stack);
+                WriteInner(json, shape.Element!, nullable: true, forInput, stack, typeDescription: description is null);
                 break;
 
             case ShapeKind.Enum:
@@ -140,10 +140,11 @@ internal static class JsonSchemaWriter
     }
 
     /// <summary>Writes the keywords of <paramref name="shape"/> into an object that is already open (for Nullable&lt;T&gt;).</summary>
-    private static void WriteInner(JsonText json, TypeShape shape, bool nullable, bool forInput, HashSet<TypeShape> stack)
+    private static void WriteInner(JsonText json, TypeShape shape, bool nullable, bool forInput, HashSet<TypeShape> stack, bool typeDescription)
     {
+        // The outer object may already have a description; the inner keywords must not repeat the key.
         var inner = new JsonText();
-        Write(inner, shape, nullable, forInput, null, null, stack);
+        Write(inner, shape, nullable, forInput, null, null, stack, typeDescription);
         var text = inner.ToString();
         var body = text.Substring(1, text.Length - 2);
         if (body.Length > 0)
