@@ -10,7 +10,7 @@ namespace Atlas.Media;
 /// A request to process one media file. Give exactly one of <see cref="FilePath"/> or <see cref="Content"/>; the
 /// format is always decided from the bytes. Only the options of the requested task matter (and go into the cache key).
 /// </summary>
-public sealed class MediaRequest
+public sealed record MediaRequest
 {
     /// <summary>What to compute.</summary>
     public required MediaTask Task { get; init; }
