@@ -130,6 +130,7 @@ public sealed class MediaPipeline : IAsyncDisposable
             MediaTelemetry.CacheMisses.Add(1, new KeyValuePair<string, object?>("task", request.Task.ToString()));
             job.WorkDirectory = workDir;
             job.Work = ct => RunJobAsync(job, request, input, key, workDir, ct);
+            job.Report("queued", 0);
             if (_options.QueueFullMode == MediaQueueFullMode.Reject)
             {
                 if (!_queue.Writer.TryWrite(job))
@@ -144,7 +145,6 @@ public sealed class MediaPipeline : IAsyncDisposable
 
             enqueued = true;
             MediaTelemetry.QueueDepth.Add(1);
-            job.Report("queued", 0);
             return job;
         }
         catch (ChannelClosedException ex)
