@@ -25,12 +25,27 @@ internal static class DocumentPreprocessor
         var factor = Math.Min(1.0, AnalysisSide / (double)Math.Max(gray.Width, gray.Height));
         using var small = factor < 1.0 ? gray.Resize(new Size(), factor, factor, InterpolationFlags.Area) : gray.Clone();
         using var ink = new Mat();
-        Cv2.Threshold(small, ink, 0, 1, ThresholdTypes.BinaryInv | ThresholdTypes.Otsu);
+        Cv2.Threshold(small, ink, 0, 255, ThresholdTypes.BinaryInv | ThresholdTypes.Otsu);
 
         // Mostly-dark images (light text on dark) have "ink" as the background: flip so text is the minority.
         if (Cv2.CountNonZero(ink) > ink.Rows * ink.Cols / 2)
         {
-            Cv2.Subtract(Scalar.All(1), ink, ink);
+            Cv2.BitwiseNot(ink, ink);
+        }
+
+        // Solid regions (the table around a photographed page, dark margins, pictures) are not text and would pull
+        // the estimate towards the image frame: keep only thin strokes by removing what survives a 9×9 opening.
+        using (var kernel = Cv2.GetStructuringElement(MorphShapes.Rect, new Size(9, 9)))
+        using (var solid = new Mat())
+        {
+            Cv2.MorphologyEx(ink, solid, MorphTypes.Open, kernel);
+            Cv2.Subtract(ink, solid, ink);
+        }
+
+        var profile = new InkProfile(ink);
+        if (profile.IsEmpty)
+        {
+            return new Plan(0, 1);
         }
 
         var best = 0.0;
@@ -39,7 +54,7 @@ internal static class DocumentPreprocessor
         {
             for (var a = from; a <= to + 1e-9; a += step)
             {
-                var s = ProfileScore(ink, a);
+                var s = profile.Score(a);
                 if (s > bestScore)
                 {
                     bestScore = s;
@@ -48,14 +63,12 @@ internal static class DocumentPreprocessor
             }
         }
 
-        Search(-44, 44, 2);
+        Search(-44, 44, 1);
         var coarse = best;
-        Search(coarse - 1.5, coarse + 1.5, 0.5);
-        var medium = best;
-        Search(medium - 0.4, medium + 0.4, 0.1);
+        Search(coarse - 0.9, coarse + 0.9, 0.1);
 
         var angle = Math.Abs(best) < MinCorrectionDegrees ? 0 : best;
-        var lineHeight = MedianLineHeight(ink, angle) / factor;
+        var lineHeight = profile.MedianLineHeight(angle) / factor;
         var scale = lineHeight is > 0 and < MinLineHeight ? Math.Min(3.0, TargetLineHeight / lineHeight) : 1.0;
         return new Plan(Math.Round(angle, 1), Math.Round(scale, 2));
     }
@@ -110,69 +123,103 @@ internal static class DocumentPreprocessor
         return PixelBox.Of(left, top, right - left, bottom - top);
     }
 
-    private static double ProfileScore(Mat ink, double angle)
+    /// <summary>
+    /// The ink pixels of the analysed image and their row histogram after rotation by a candidate angle. Rotating
+    /// the point set (rather than warping the image) makes one candidate cost one pass over the ink pixels.
+    /// </summary>
+    private sealed class InkProfile
     {
-        using var rotated = Rotate(ink, angle);
-        using var rows = new Mat();
-        Cv2.Reduce(rotated, rows, ReduceDimension.Column, ReduceTypes.Sum, MatType.CV_32S);
-        Cv2.MeanStdDev(rows, out _, out var sd);
-        return sd.Val0;
-    }
+        private const int MaxPoints = 60_000;
+        private readonly float[] _x;
+        private readonly float[] _y;
+        private readonly int _offset;
+        private readonly int[] _bins;
 
-    private static Mat Rotate(Mat ink, double angle)
-    {
-        if (angle == 0)
+        public InkProfile(Mat ink)
         {
-            return ink.Clone();
-        }
-
-        using var r = Cv2.GetRotationMatrix2D(new Point2f(ink.Width / 2f, ink.Height / 2f), angle, 1.0);
-        var rotated = new Mat();
-        Cv2.WarpAffine(ink, rotated, r, ink.Size(), InterpolationFlags.Nearest, BorderTypes.Constant, Scalar.Black);
-        return rotated;
-    }
-
-    /// <summary>Median height of runs of inked rows: the typical text line height in the analysed image.</summary>
-    private static double MedianLineHeight(Mat ink, double angle)
-    {
-        using var rotated = Rotate(ink, angle);
-        using var rows = new Mat();
-        Cv2.Reduce(rotated, rows, ReduceDimension.Column, ReduceTypes.Sum, MatType.CV_32S);
-        rows.GetArray(out int[] sums);
-        var max = sums.Length == 0 ? 0 : sums.Max();
-        if (max == 0)
-        {
-            return 0;
-        }
-
-        var threshold = Math.Max(1, max / 20);
-        var heights = new List<int>();
-        var run = 0;
-        foreach (var s in sums)
-        {
-            if (s >= threshold)
+            using var points = new Mat();
+            Cv2.FindNonZero(ink, points);
+            var count = points.Rows;
+            var stride = Math.Max(1, count / MaxPoints);
+            var n = count / stride;
+            _x = new float[n];
+            _y = new float[n];
+            if (n > 0)
             {
-                run++;
+                points.GetArray(out Point[] all);
+                float cx = ink.Width / 2f, cy = ink.Height / 2f;
+                for (var i = 0; i < n; i++)
+                {
+                    _x[i] = all[i * stride].X - cx;
+                    _y[i] = all[i * stride].Y - cy;
+                }
             }
-            else if (run > 0)
+
+            _offset = (int)Math.Ceiling(Math.Sqrt((ink.Width * ink.Width) + (ink.Height * ink.Height)) / 2) + 1;
+            _bins = new int[(2 * _offset) + 1];
+        }
+
+        public bool IsEmpty => _x.Length == 0;
+
+        /// <summary>Sum of squared row counts: largest when text lines are horizontal (sharp peaks and empty gaps).</summary>
+        public double Score(double angle)
+        {
+            Fill(angle);
+            double sum = 0;
+            foreach (var b in _bins)
             {
-                heights.Add(run);
-                run = 0;
+                sum += (double)b * b;
+            }
+
+            return sum;
+        }
+
+        /// <summary>Median height of runs of inked rows at the given angle: the typical text line height.</summary>
+        public double MedianLineHeight(double angle)
+        {
+            Fill(angle);
+            var max = _bins.Max();
+            var threshold = Math.Max(1, max / 20);
+            var heights = new List<int>();
+            var run = 0;
+            foreach (var b in _bins)
+            {
+                if (b >= threshold)
+                {
+                    run++;
+                }
+                else
+                {
+                    if (run >= 2)
+                    {
+                        heights.Add(run);
+                    }
+
+                    run = 0;
+                }
+            }
+
+            if (heights.Count == 0)
+            {
+                return 0;
+            }
+
+            heights.Sort();
+            return heights[heights.Count / 2];
+        }
+
+        private void Fill(double angle)
+        {
+            Array.Clear(_bins);
+            var rad = angle * Math.PI / 180;
+            var sin = (float)Math.Sin(rad);
+            var cos = (float)Math.Cos(rad);
+            for (var i = 0; i < _x.Length; i++)
+            {
+                // Row of the point after OpenCV's rotation by +angle (counter-clockwise on screen) about the centre.
+                var row = (int)((-_x[i] * sin) + (_y[i] * cos)) + _offset;
+                _bins[row]++;
             }
         }
-
-        if (run > 0)
-        {
-            heights.Add(run);
-        }
-
-        heights.RemoveAll(h => h < 2);
-        if (heights.Count == 0)
-        {
-            return 0;
-        }
-
-        heights.Sort();
-        return heights[heights.Count / 2];
     }
 }
