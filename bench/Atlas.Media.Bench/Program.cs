@@ -7,7 +7,7 @@ using Atlas.Media;
 using ImageMagick;
 using QRCoder;
 
-var runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+var runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 9;
 var dir = Path.Combine(Path.GetTempPath(), "atlas-media-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(dir);
 try
@@ -19,29 +19,33 @@ try
     await using (var pipeline = NewPipeline(dir, "p1", 2))
     {
         // OCR on a clean document (no deskew needed): pipeline = stage + hash + sniff + skew analysis + tesseract + TSV parse.
-        var bare = await Median(runs, () => Exec("tesseract", [media.Document, "stdout", "-l", "eng", "--psm", "3", "tsv"]));
-        var task = await Median(runs, () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Ocr, FilePath = media.Document, BypassCache = true }));
-        results.Add(("ocr (clean document)", bare, task, "tesseract TSV, OMP_THREAD_LIMIT=1"));
+        var (bare, task) = await Compare(runs,
+            () => Exec("tesseract", [media.Document, "stdout", "-l", "eng", "--psm", "3", "tsv"]),
+            () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Ocr, FilePath = media.Document, BypassCache = true }));
+        var check = await pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Ocr, FilePath = media.Document, BypassCache = true });
+        results.Add(("ocr (clean document)", bare, task, string.Create(CultureInfo.InvariantCulture, $"tesseract TSV, OMP_THREAD_LIMIT=1; skew {check.Ocr!.SkewDegrees}, scale {check.Ocr.Scale}")));
 
-        var bareFrames = await Median(runs, () => Exec("ffmpeg", ["-nostdin", "-loglevel", "error", "-i", media.Video, "-map", "0:v:0", "-vf", "select='eq(n\\,0)+gt(scene\\,0.3)',scale='min(1280,iw)':-2", "-fps_mode", "vfr", "-frames:v", "30", "-q:v", "3", "-y", Path.Combine(dir, "bare_%04d.jpg")]));
-        var taskFrames = await Median(runs, () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Frames, FilePath = media.Video, BypassCache = true }));
+        var (bareFrames, taskFrames) = await Compare(runs, () => Exec("ffmpeg", ["-nostdin", "-loglevel", "error", "-i", media.Video, "-map", "0:v:0", "-vf", "select='eq(n\\,0)+gt(scene\\,0.3)',scale='min(1280,iw)':-2", "-fps_mode", "vfr", "-frames:v", "30", "-q:v", "3", "-y", Path.Combine(dir, "bare_%04d.jpg")]),
+            () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Frames, FilePath = media.Video, BypassCache = true }));
         results.Add(("frames (scenes, 30 s 720p)", bareFrames, taskFrames, "pipeline adds ffprobe, showinfo, file moves into the cache"));
 
         var wav = Path.Combine(dir, "bare.wav");
-        var bareSpeech = await Median(runs, async () =>
+        var (bareSpeech, taskSpeech) = await Compare(runs, async () =>
         {
             await Exec("ffmpeg", ["-nostdin", "-loglevel", "error", "-y", "-i", media.Speech, "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", wav]);
             await Exec("pocketsphinx_continuous", ["-infile", wav, "-time", "yes", "-logfn", "/dev/null"]);
-        });
-        var taskSpeech = await Median(runs, () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Transcribe, FilePath = media.Speech, BypassCache = true }));
+        },
+            () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Transcribe, FilePath = media.Speech, BypassCache = true }));
         results.Add(("transcribe (14 s speech)", bareSpeech, taskSpeech, "ffmpeg to 16 kHz WAV + pocketsphinx_continuous"));
 
-        var bareZbar = await Median(runs, () => Exec("zbarimg", ["--quiet", "--xml", media.Qr], okExit: [0, 4]));
-        var taskAnalyze = await Median(runs, () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Analyze, FilePath = media.Qr, BypassCache = true }));
+        var (bareZbar, taskAnalyze) = await Compare(runs,
+            () => Exec("zbarimg", ["--quiet", "--xml", media.Qr], okExit: [0, 4]),
+            () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Analyze, FilePath = media.Qr, BypassCache = true }));
         results.Add(("analyze (QR photo) vs zbarimg alone", bareZbar, taskAnalyze, "analyze also decodes, measures, runs BlazeFace: not an overhead figure"));
 
-        var bareRaw = await Median(runs, () => Exec("tesseract", [media.Photo, "stdout", "-l", "eng", "--psm", "3", "tsv"]));
-        var taskPhoto = await Median(runs, () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Ocr, FilePath = media.Photo, BypassCache = true }));
+        var (bareRaw, taskPhoto) = await Compare(runs,
+            () => Exec("tesseract", [media.Photo, "stdout", "-l", "eng", "--psm", "3", "tsv"]),
+            () => pipeline.ProcessAsync(new MediaRequest { Task = MediaTask.Ocr, FilePath = media.Photo, BypassCache = true }));
         results.Add(("ocr (rotated photo) vs raw tesseract", bareRaw, taskPhoto, "pipeline deskews + Sauvola: more work, far better text"));
 
         // Cache hits: the same request again, answered from the SQLite index + result file.
@@ -111,19 +115,26 @@ static MediaPipeline NewPipeline(string dir, string name, int workers) => MediaP
     MaxConcurrency = workers,
 });
 
-static async Task<double> Median(int runs, Func<Task> action)
+// Baseline and candidate alternate run by run, so load from other processes on this shared machine hits both alike.
+static async Task<(double Baseline, double Candidate)> Compare(int runs, Func<Task> baseline, Func<Task> candidate)
 {
-    await action(); // warm-up
-    var times = new List<double>();
+    await baseline(); // warm-up
+    await candidate();
+    var a = new List<double>();
+    var b = new List<double>();
     for (var i = 0; i < runs; i++)
     {
         var sw = Stopwatch.StartNew();
-        await action();
-        times.Add(sw.Elapsed.TotalSeconds);
+        await baseline();
+        a.Add(sw.Elapsed.TotalSeconds);
+        sw.Restart();
+        await candidate();
+        b.Add(sw.Elapsed.TotalSeconds);
     }
 
-    times.Sort();
-    return times[times.Count / 2];
+    a.Sort();
+    b.Sort();
+    return (a[a.Count / 2], b[b.Count / 2]);
 }
 
 static async Task Exec(string program, string[] arguments, int[]? okExit = null)
