@@ -197,31 +197,31 @@ internal sealed class MediaProcessor
         switch (request.Task)
         {
             case MediaTask.Ocr:
-            {
-                var upright = _images.EnsureUprightFile(input.Path, input.Format, workDirectory);
-                job.Report("ocr", 0.1);
-                return result with { Ocr = await OcrAsync(upright, request.Ocr, forFrames: false, cancellationToken).ConfigureAwait(false) };
-            }
+                {
+                    var upright = _images.EnsureUprightFile(input.Path, input.Format, workDirectory);
+                    job.Report("ocr", 0.1);
+                    return result with { Ocr = await OcrAsync(upright, request.Ocr, forFrames: false, cancellationToken).ConfigureAwait(false) };
+                }
 
             case MediaTask.Analyze:
                 return result with { Image = await AnalyzeImageAsync(input, workDirectory, job, cancellationToken).ConfigureAwait(false) };
             case MediaTask.Describe:
                 return result with { Description = await DescribeImageAsync(input, request.Describe, null, job, cancellationToken).ConfigureAwait(false) };
             case MediaTask.Context:
-            {
-                var analysis = await AnalyzeImageAsync(input, workDirectory, job, cancellationToken).ConfigureAwait(false);
-                job.Report("ocr", 0.5);
-                var upright = _images.EnsureUprightFile(input.Path, input.Format, workDirectory);
-                var ocr = await OcrAsync(upright, request.Ocr, forFrames: false, cancellationToken).ConfigureAwait(false);
-                result = result with { Image = analysis, Ocr = ocr };
-                if (request.Context.IncludeDescription && _describer.IsAvailable)
                 {
-                    var facts = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength).Text;
-                    result = result with { Description = await DescribeImageAsync(input, request.Describe, facts, job, cancellationToken).ConfigureAwait(false) };
-                }
+                    var analysis = await AnalyzeImageAsync(input, workDirectory, job, cancellationToken).ConfigureAwait(false);
+                    job.Report("ocr", 0.5);
+                    var upright = _images.EnsureUprightFile(input.Path, input.Format, workDirectory);
+                    var ocr = await OcrAsync(upright, request.Ocr, forFrames: false, cancellationToken).ConfigureAwait(false);
+                    result = result with { Image = analysis, Ocr = ocr };
+                    if (request.Context.IncludeDescription && _describer.IsAvailable)
+                    {
+                        var facts = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength).Text;
+                        result = result with { Description = await DescribeImageAsync(input, request.Describe, facts, job, cancellationToken).ConfigureAwait(false) };
+                    }
 
-                return result with { Context = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength) };
-            }
+                    return result with { Context = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength) };
+                }
 
             default:
                 throw new MediaException(MediaErrorCode.InvalidRequest, $"Transcription needs audio or video, but the file is an image ({input.Format.Name}).");
