@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Atlas.Media.Analysis;
@@ -34,6 +35,7 @@ public sealed class MediaPipeline : IAsyncDisposable
     private readonly Task[] _workers;
     private readonly string _workRoot;
     private readonly IDisposable[] _owned;
+    private readonly ConcurrentDictionary<string, MediaJob> _inFlight = new(StringComparer.Ordinal);
 
     internal MediaPipeline(AtlasMediaOptions options, MediaEngines engines, Func<IChatClient?> chatClient, ILoggerFactory loggerFactory, TimeProvider time, bool ownsEngines = false)
     {
@@ -131,20 +133,21 @@ public sealed class MediaPipeline : IAsyncDisposable
             job.WorkDirectory = workDir;
             job.Work = ct => RunJobAsync(job, request, input, key, workDir, ct);
             job.Report("queued", 0);
-            if (_options.QueueFullMode == MediaQueueFullMode.Reject)
+            if (!request.BypassCache && _inFlight.TryGetValue(key, out var leader) && !leader.Completion.IsCompleted)
             {
-                if (!_queue.Writer.TryWrite(job))
-                {
-                    throw new MediaException(MediaErrorCode.QueueFull, $"The media queue is full ({_options.QueueCapacity} jobs waiting); try again shortly.");
-                }
-            }
-            else
-            {
-                await _queue.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
+                // The same content, task, options and engines are being computed right now: share that result.
+                enqueued = true;
+                _ = FollowAsync(job, leader);
+                return job;
             }
 
+            await EnqueueAsync(job, cancellationToken).ConfigureAwait(false);
             enqueued = true;
-            MediaTelemetry.QueueDepth.Add(1);
+            if (!request.BypassCache && _inFlight.TryAdd(key, job))
+            {
+                _ = job.Completion.ContinueWith(_ => _inFlight.TryRemove(new KeyValuePair<string, MediaJob>(key, job)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
             return job;
         }
         catch (ChannelClosedException ex)
@@ -157,6 +160,58 @@ public sealed class MediaPipeline : IAsyncDisposable
             {
                 DeleteDirectory(workDir);
             }
+        }
+    }
+
+    private async ValueTask EnqueueAsync(MediaJob job, CancellationToken cancellationToken)
+    {
+        if (_options.QueueFullMode == MediaQueueFullMode.Reject)
+        {
+            if (!_queue.Writer.TryWrite(job))
+            {
+                throw new MediaException(MediaErrorCode.QueueFull, $"The media queue is full ({_options.QueueCapacity} jobs waiting); try again shortly.");
+            }
+        }
+        else
+        {
+            await _queue.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+
+        MediaTelemetry.QueueDepth.Add(1);
+    }
+
+    /// <summary>Completes <paramref name="follower"/> with the result of an identical job already running; runs it itself if that one is cancelled.</summary>
+    private async Task FollowAsync(MediaJob follower, MediaJob leader)
+    {
+        try
+        {
+            var result = await leader.Completion.WaitAsync(follower.CancellationToken).ConfigureAwait(false);
+            follower.TryStart();
+            follower.Finish(MediaJobStatus.Succeeded, result, null);
+            DeleteDirectory(follower.WorkDirectory);
+        }
+        catch (OperationCanceledException) when (follower.CancellationToken.IsCancellationRequested)
+        {
+            DeleteDirectory(follower.WorkDirectory); // Cancel() already ended the job
+        }
+        catch (OperationCanceledException)
+        {
+            try
+            {
+                await EnqueueAsync(follower, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MediaException or ChannelClosedException)
+            {
+                follower.Finish(MediaJobStatus.Failed, null, ex as MediaException ?? new MediaException(MediaErrorCode.Cancelled, "The media pipeline is shutting down."));
+                DeleteDirectory(follower.WorkDirectory);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Same input, options and engines: the leader's failure (corrupt file, missing tool) is this job's too.
+            follower.TryStart();
+            follower.Finish(MediaJobStatus.Failed, null, ex);
+            DeleteDirectory(follower.WorkDirectory);
         }
     }
 

@@ -67,6 +67,38 @@ public sealed class PipelineTests(MediaFixture media)
     }
 
     [Fact]
+    public async Task Submit_IdenticalRequestWhileFirstRuns_SharesOneComputation()
+    {
+        var gate = new GatedOcrEngine();
+        await using var harness = new PipelineHarness(o => o.MaxConcurrency = 2, Engines(gate));
+        MediaRequest Request() => new() { Task = MediaTask.Ocr, FilePath = media.TextPng, Ocr = new OcrOptions { Engine = "gate" } };
+        var first = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        await gate.WaitForRunningAsync(1);
+        var second = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        gate.ReleaseAll();
+        var results = await Task.WhenAll(first.Completion, second.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        Assert.Equal(1, gate.Calls);
+        Assert.Equal(results[0].Ocr!.Text, results[1].Ocr!.Text);
+    }
+
+    [Fact]
+    public async Task Submit_IdenticalRequestWhoseLeaderIsCancelled_RunsItself()
+    {
+        var gate = new GatedOcrEngine();
+        await using var harness = new PipelineHarness(o => o.MaxConcurrency = 2, Engines(gate));
+        MediaRequest Request() => new() { Task = MediaTask.Ocr, FilePath = media.TextPng, Ocr = new OcrOptions { Engine = "gate" } };
+        var first = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        await gate.WaitForRunningAsync(1);
+        var second = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        first.Cancel();
+        await gate.WaitForCallsAsync(2);
+        gate.ReleaseAll();
+        var result = await second.Completion.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        Assert.Equal("ok", result.Ocr!.Text);
+        Assert.Equal(MediaJobStatus.Cancelled, first.Status);
+    }
+
+    [Fact]
     public async Task Queue_FullInRejectMode_RefusesWithQueueFull()
     {
         var gate = new GatedOcrEngine();
@@ -181,8 +213,11 @@ public sealed class PipelineTests(MediaFixture media)
         private readonly Lock _lock = new();
         private readonly List<(int Count, TaskCompletionSource Signal)> _waiters = [];
         private int _running;
+        private int _calls;
 
         public string Name => "gate";
+
+        public int Calls => Volatile.Read(ref _calls);
 
         public int Running => Volatile.Read(ref _running);
 
@@ -197,8 +232,9 @@ public sealed class PipelineTests(MediaFixture media)
             lock (_lock)
             {
                 _running++;
+                _calls++;
                 MaxRunning = Math.Max(MaxRunning, _running);
-                foreach (var w in _waiters.Where(w => _running >= w.Count))
+                foreach (var w in _waiters.Where(w => w.Count > 0 ? _running >= w.Count : _calls >= -w.Count))
                 {
                     w.Signal.TrySetResult();
                 }
@@ -234,6 +270,23 @@ public sealed class PipelineTests(MediaFixture media)
                 }
 
                 _waiters.Add((count, signal));
+            }
+
+            return signal.Task.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        }
+
+        /// <summary>Waits until the engine has been called <paramref name="count"/> times in all.</summary>
+        public Task WaitForCallsAsync(int count)
+        {
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_lock)
+            {
+                if (_calls >= count)
+                {
+                    return Task.CompletedTask;
+                }
+
+                _waiters.Add((-count, signal));
             }
 
             return signal.Task.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);

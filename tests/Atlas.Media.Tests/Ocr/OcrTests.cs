@@ -74,11 +74,18 @@ public sealed class OcrTests(MediaFixture media) : IAsyncLifetime
             await image.WriteAsync(frame, ImageMagick.MagickFormat.Png, TestContext.Current.CancellationToken);
         }
 
-        var result = await _harness.RunAsync(MediaTask.Ocr, frame, r => r with { Ocr = new OcrOptions { Engine = "ppocr" } });
-        Assert.Equal("ppocr", result.Ocr!.Engine);
-        Assert.Contains("EXIT", result.Ocr.Text, StringComparison.Ordinal);
-        Assert.Contains("42", result.Ocr.Text, StringComparison.Ordinal);
-        Assert.Contains("NORTH", result.Ocr.Text, StringComparison.Ordinal);
+        foreach (var engine in new[] { "ppocr", "auto" })
+        {
+            var result = await _harness.RunAsync(MediaTask.Ocr, frame, r => r with { Ocr = new OcrOptions { Engine = engine } });
+            Assert.Contains("EXIT", result.Ocr!.Text, StringComparison.Ordinal);
+            Assert.Contains("42", result.Ocr.Text, StringComparison.Ordinal);
+            Assert.Contains("NORTH", result.Ocr.Text, StringComparison.Ordinal);
+            if (engine == "ppocr")
+            {
+                Assert.Equal("ppocr", result.Ocr.Engine);
+                Assert.True(result.Ocr.Lines[0].Box.Width > 200);
+            }
+        }
     }
 
     [Fact]

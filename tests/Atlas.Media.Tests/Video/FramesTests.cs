@@ -36,6 +36,16 @@ public sealed class FramesTests(MediaFixture media) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Frames_KeyFrames_StartsAtZeroAndStaysInsideTheVideo()
+    {
+        var result = await _harness.RunAsync(MediaTask.Frames, media.VideoMp4, r => r with { Frames = new FramesOptions { Mode = FrameSelection.KeyFrames } });
+        var frames = result.Frames!.Frames;
+        Assert.NotEmpty(frames);
+        Assert.Equal(0, frames[0].Seconds);
+        Assert.All(frames, f => Assert.InRange(f.Seconds, 0, result.Frames.DurationSeconds));
+    }
+
+    [Fact]
     public async Task Frames_OnAudio_IsInvalid()
     {
         var ex = await Assert.ThrowsAsync<MediaException>(() => _harness.RunAsync(MediaTask.Frames, media.SpeechWav));
