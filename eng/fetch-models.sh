@@ -30,7 +30,7 @@ for entry in "${PACKAGES[@]}"; do
   log "$name@$version: downloading with npm pack"
   (cd "$work" && npm pack "$name@$version" --silent >/dev/null)
   tgz="$(ls "$work"/*.tgz)"
-  actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  actual="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
   if [ "$actual" != "$integrity" ]; then
     log "$name@$version: integrity mismatch (expected $integrity, got $actual); refusing to unpack"
     exit 1
