@@ -174,6 +174,22 @@ public sealed class PipelineTests(MediaFixture media)
     }
 
     [Fact]
+    public async Task Models_NotInstalled_ScenesFailNamingTheFetchScriptAndAutoFallsBack()
+    {
+        var empty = Path.Combine(Path.GetTempPath(), "atlas-media-nomodels-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(empty);
+        await using var harness = new PipelineHarness(o => o.ModelsDirectory = empty);
+        var ex = await Assert.ThrowsAsync<MediaException>(() => harness.RunAsync(MediaTask.Ocr, media.TextPng, r => r with { Ocr = new OcrOptions { Engine = "ppocr" } }));
+        Assert.Equal(MediaErrorCode.ModelMissing, ex.Code);
+        Assert.Contains("eng/fetch-models.sh", ex.Message, StringComparison.Ordinal);
+        var auto = await harness.RunAsync(MediaTask.Ocr, media.TextPng);
+        Assert.Equal("tesseract", auto.Ocr!.Engine);
+        var analysis = await harness.RunAsync(MediaTask.Analyze, media.TextPng);
+        Assert.Null(analysis.Image!.Faces);
+        Directory.Delete(empty);
+    }
+
+    [Fact]
     public void AddAtlasMedia_InvalidOptions_FailAtStartupWithFixHint()
     {
         var services = new ServiceCollection().AddAtlasMedia(o => { o.MaxConcurrency = 0; o.CacheDirectory = "relative/dir"; });
