@@ -71,10 +71,7 @@ public sealed class PipelineTests(MediaFixture media)
     {
         var gate = new GatedOcrEngine();
         await using var harness = new PipelineHarness(o => o.MaxConcurrency = 2, Engines(gate));
-        MediaRequest Request() => new() { Task = MediaTask.Ocr, FilePath = media.TextPng, Ocr = new OcrOptions { Engine = "gate" } };
-        var first = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
-        await gate.WaitForRunningAsync(1);
-        var second = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        var (first, second) = await SubmitTwiceAsync(harness, gate);
         gate.ReleaseAll();
         var results = await Task.WhenAll(first.Completion, second.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
         Assert.Equal(1, gate.Calls);
@@ -86,10 +83,7 @@ public sealed class PipelineTests(MediaFixture media)
     {
         var gate = new GatedOcrEngine();
         await using var harness = new PipelineHarness(o => o.MaxConcurrency = 2, Engines(gate));
-        MediaRequest Request() => new() { Task = MediaTask.Ocr, FilePath = media.TextPng, Ocr = new OcrOptions { Engine = "gate" } };
-        var first = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
-        await gate.WaitForRunningAsync(1);
-        var second = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        var (first, second) = await SubmitTwiceAsync(harness, gate);
         first.Cancel();
         await gate.WaitForCallsAsync(2);
         gate.ReleaseAll();
@@ -209,6 +203,16 @@ public sealed class PipelineTests(MediaFixture media)
         var result = await pipeline.ProcessAsync(MediaRequest.ForFile(MediaTask.Analyze, media.QrPng), cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(media.QrPayload, Assert.Single(result.Image!.Codes).Text);
         Directory.Delete(root, recursive: true);
+    }
+
+    /// <summary>Submits the same request twice, the second while the first is running in the gated engine.</summary>
+    private async Task<(MediaJob First, MediaJob Second)> SubmitTwiceAsync(PipelineHarness harness, GatedOcrEngine gate)
+    {
+        MediaRequest Request() => new() { Task = MediaTask.Ocr, FilePath = media.TextPng, Ocr = new OcrOptions { Engine = "gate" } };
+        var first = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        await gate.WaitForRunningAsync(1);
+        var second = await harness.Pipeline.SubmitAsync(Request(), cancellationToken: TestContext.Current.CancellationToken);
+        return (first, second);
     }
 
     private static MediaEngines Engines(IOcrEngine ocr)
