@@ -171,21 +171,7 @@ public static class ManifestInstaller
             }
             : null;
 
-        return new ServerManifest
-        {
-            ManifestVersion = manifest.ManifestVersion,
-            Id = manifest.Id,
-            Name = manifest.Name,
-            Description = manifest.Description,
-            Version = manifest.Version,
-            Categories = manifest.Categories,
-            Permissions = manifest.Permissions,
-            ProtocolVersion = manifest.ProtocolVersion,
-            Timeouts = manifest.Timeouts,
-            Transport = transport,
-            Launch = launch,
-            Capabilities = manifest.Capabilities,
-        };
+        return manifest.WithTransportAndLaunch(transport, launch);
     }
 
     private static string ResolveSocket(string id, string path, MmcpEnvironment environment)

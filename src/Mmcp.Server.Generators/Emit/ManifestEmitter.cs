@@ -58,35 +58,8 @@ internal static class ManifestEmitter
             json.EndArray();
         }
 
-        var resources = methods.Where(m => m.Kind == PrimitiveKindOfMethod.Resource && !m.IsTemplated).OrderBy(m => m.UriTemplate, System.StringComparer.Ordinal).ToList();
-        if (resources.Count > 0)
-        {
-            json.Name("resources").StartArray();
-            foreach (var resource in resources)
-            {
-                json.StartObject().Name("uri").String(resource.UriTemplate).Name("name").String(resource.Name).Property("title", resource.Title)
-                    .Property("description", resource.Description).Property("mimeType", resource.MimeType);
-                Common(json, resource);
-                json.EndObject();
-            }
-
-            json.EndArray();
-        }
-
-        var templates = methods.Where(m => m.Kind == PrimitiveKindOfMethod.Resource && m.IsTemplated).OrderBy(m => m.UriTemplate, System.StringComparer.Ordinal).ToList();
-        if (templates.Count > 0)
-        {
-            json.Name("resourceTemplates").StartArray();
-            foreach (var template in templates)
-            {
-                json.StartObject().Name("uriTemplate").String(template.UriTemplate).Name("name").String(template.Name).Property("title", template.Title)
-                    .Property("description", template.Description).Property("mimeType", template.MimeType);
-                Common(json, template);
-                json.EndObject();
-            }
-
-            json.EndArray();
-        }
+        Resources(json, methods, templated: false);
+        Resources(json, methods, templated: true);
 
         var prompts = methods.Where(m => m.Kind == PrimitiveKindOfMethod.Prompt).OrderBy(m => m.Name, System.StringComparer.Ordinal).ToList();
         if (prompts.Count > 0)
@@ -136,6 +109,26 @@ internal static class ManifestEmitter
         }
 
         return json.EndObject().ToString();
+    }
+
+    private static void Resources(JsonText json, List<MethodModel> methods, bool templated)
+    {
+        var resources = methods.Where(m => m.Kind == PrimitiveKindOfMethod.Resource && m.IsTemplated == templated).OrderBy(m => m.UriTemplate, System.StringComparer.Ordinal).ToList();
+        if (resources.Count == 0)
+        {
+            return;
+        }
+
+        json.Name(templated ? "resourceTemplates" : "resources").StartArray();
+        foreach (var resource in resources)
+        {
+            json.StartObject().Name(templated ? "uriTemplate" : "uri").String(resource.UriTemplate).Name("name").String(resource.Name).Property("title", resource.Title)
+                .Property("description", resource.Description).Property("mimeType", resource.MimeType);
+            Common(json, resource);
+            json.EndObject();
+        }
+
+        json.EndArray();
     }
 
     private static void Common(JsonText json, MethodModel method)

@@ -153,34 +153,16 @@ internal sealed class TypeShapes
             case SpecialType.System_Object: return Register(new TypeShape(type, ShapeKind.Any, NameOf(type), "Any"));
         }
 
-        if (KnownTypes.Is(type, _known.Guid))
+        foreach (var (known, kind) in new[]
         {
-            return Primitive(type, PrimitiveKind.Guid);
-        }
-
-        if (KnownTypes.Is(type, _known.DateTimeOffset))
+            (_known.Guid, PrimitiveKind.Guid), (_known.DateTimeOffset, PrimitiveKind.DateTimeOffset), (_known.TimeSpan, PrimitiveKind.TimeSpan),
+            (_known.DateOnly, PrimitiveKind.DateOnly), (_known.TimeOnly, PrimitiveKind.TimeOnly), (_known.Uri, PrimitiveKind.Uri),
+        })
         {
-            return Primitive(type, PrimitiveKind.DateTimeOffset);
-        }
-
-        if (KnownTypes.Is(type, _known.TimeSpan))
-        {
-            return Primitive(type, PrimitiveKind.TimeSpan);
-        }
-
-        if (KnownTypes.Is(type, _known.DateOnly))
-        {
-            return Primitive(type, PrimitiveKind.DateOnly);
-        }
-
-        if (KnownTypes.Is(type, _known.TimeOnly))
-        {
-            return Primitive(type, PrimitiveKind.TimeOnly);
-        }
-
-        if (KnownTypes.Is(type, _known.Uri))
-        {
-            return Primitive(type, PrimitiveKind.Uri);
+            if (KnownTypes.Is(type, known))
+            {
+                return Primitive(type, kind);
+            }
         }
 
         if (KnownTypes.Is(type, _known.JsonElement))

@@ -73,7 +73,7 @@ public static class ManifestExport
             }
 
             var path = Path.Combine(Path.GetFullPath(directory), definition.Id + ".json");
-            ManifestWriter.WriteFileAsync(WithLaunch(manifest, launch), path).GetAwaiter().GetResult();
+            ManifestWriter.WriteFileAsync(manifest.WithTransportAndLaunch(manifest.Transport, launch), path).GetAwaiter().GetResult();
             output.WriteLine($"mmcp: wrote {path}");
         }
 
@@ -98,20 +98,4 @@ public static class ManifestExport
 
         return new LaunchSpec { Command = "./" + Path.GetFileName(processPath) };
     }
-
-    internal static ServerManifest WithLaunch(ServerManifest manifest, LaunchSpec? launch) => new()
-    {
-        ManifestVersion = manifest.ManifestVersion,
-        Id = manifest.Id,
-        Name = manifest.Name,
-        Description = manifest.Description,
-        Version = manifest.Version,
-        Categories = manifest.Categories,
-        Permissions = manifest.Permissions,
-        ProtocolVersion = manifest.ProtocolVersion,
-        Timeouts = manifest.Timeouts,
-        Transport = manifest.Transport,
-        Launch = launch,
-        Capabilities = manifest.Capabilities,
-    };
 }

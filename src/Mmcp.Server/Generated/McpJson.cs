@@ -386,15 +386,18 @@ public static class McpJson
         }
     }
 
+    /// <summary>The text of a number, or of a string that may hold one (the SDK's JSON settings read numbers from strings).</summary>
+    private static string? NumberText(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Number => element.GetRawText(),
+        JsonValueKind.String => element.GetString(),
+        _ => null,
+    };
+
     private static T ReadInteger<T>(JsonElement element, string path)
         where T : IBinaryInteger<T>, IMinMaxValue<T>
     {
-        var text = element.ValueKind switch
-        {
-            JsonValueKind.Number => element.GetRawText(),
-            JsonValueKind.String => element.GetString(),
-            _ => null,
-        };
+        var text = NumberText(element);
         if (text is not null && T.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
         {
             return value;
@@ -410,12 +413,7 @@ public static class McpJson
     private static T ReadReal<T>(JsonElement element, string path)
         where T : IFloatingPointConstants<T>, INumberBase<T>
     {
-        var text = element.ValueKind switch
-        {
-            JsonValueKind.Number => element.GetRawText(),
-            JsonValueKind.String => element.GetString(),
-            _ => null,
-        };
+        var text = NumberText(element);
         if (text is not null && T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && T.IsFinite(value))
         {
             return value;
