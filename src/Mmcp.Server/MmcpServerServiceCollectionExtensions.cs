@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -48,6 +50,45 @@ public static class MmcpServerServiceCollectionExtensions
             .WithTools(definition.CreateTools())
             .WithResources(definition.CreateResources())
             .WithPrompts(definition.CreatePrompts());
+    }
+
+    /// <summary>
+    /// Serves this app's MCP server on a local socket with the identity read by reflection from the
+    /// <see cref="McpServerAttribute"/> on <typeparamref name="TServer"/>, for a class the generator does not extend.
+    /// Chain the SDK's reflection-based <c>WithTools&lt;T&gt;()</c>, <c>WithResources&lt;T&gt;()</c> and
+    /// <c>WithPrompts&lt;T&gt;()</c> on the result.
+    /// </summary>
+    /// <typeparam name="TServer">The class marked with <see cref="McpServerAttribute"/>.</typeparam>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Adjusts the options.</param>
+    /// <returns>The SDK's server builder.</returns>
+    /// <exception cref="InvalidOperationException"><typeparamref name="TServer"/> has no <see cref="McpServerAttribute"/>.</exception>
+    /// <remarks>
+    /// An explicit opt-in: prefer making the class <c>partial</c> and calling <see cref="AddMmcpServer{TServer}(IServiceCollection, Action{MmcpServerOptions}?)"/>,
+    /// which needs no reflection at all. Where the generator is referenced, a non-partial <c>[McpServer]</c> class is error MMCP1002.
+    /// </remarks>
+    public static IMcpServerBuilder AddMmcpServerFromAttribute<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.None)] TServer>(this IServiceCollection services, Action<MmcpServerOptions>? configure = null)
+    {
+        var attribute = typeof(TServer).GetCustomAttribute<McpServerAttribute>()
+            ?? throw new InvalidOperationException($"{typeof(TServer).FullName} has no [McpServer(id, name, description, version)] attribute. Add it, or call AddMmcpServer(options => ...) and set Id, Name, Description and Version.");
+        return services.AddMmcpServer(options =>
+        {
+            options.Id = options.Id.Length == 0 ? attribute.Id : options.Id;
+            options.Name = options.Name.Length == 0 ? attribute.Name : options.Name;
+            options.Description = options.Description.Length == 0 ? attribute.Description : options.Description;
+            options.Version = options.Version.Length == 0 ? attribute.Version : options.Version;
+            foreach (var category in attribute.Categories.Where(c => !options.Categories.Contains(c)))
+            {
+                options.Categories.Add(category);
+            }
+
+            foreach (var permission in attribute.Permissions.Where(p => !options.Permissions.Contains(p)))
+            {
+                options.Permissions.Add(permission);
+            }
+
+            configure?.Invoke(options);
+        });
     }
 
     /// <summary>

@@ -119,3 +119,14 @@ internal static class TestConstants
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 }
+
+/// <summary>A server class the generator does not extend (not partial), hosted with the explicit reflection opt-in.</summary>
+[McpServer("com.example.reflected", "Reflected", "Registered by reflection.", "1.0.0", Permissions = ["none"])]
+[McpServerToolType]
+#pragma warning disable MMCP1002 // deliberately not partial: this exercises the reflection opt-in
+public sealed class ReflectedTools
+#pragma warning restore MMCP1002
+{
+    [McpServerTool(Name = "ping"), Description("Answers pong.")]
+    public static string Ping() => "pong";
+}

@@ -673,7 +673,10 @@ internal sealed class ServerModelBuilder
 
     private void ChooseConstructor(ServerModel model)
     {
-        var constructors = model.Type.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared || c.Parameters.Length == 0).ToList();
+        var constructors = model.Type.InstanceConstructors
+            .Where(c => !c.IsImplicitlyDeclared || c.Parameters.Length == 0)
+            .Where(c => !(c.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(c.Parameters[0].Type, model.Type))) // a record's copy constructor
+            .ToList();
         var chosen = constructors.FirstOrDefault(c => KnownTypes.FindAttribute(c, _known.ActivatorUtilitiesConstructorAttribute) is not null)
             ?? constructors.Where(c => c.DeclaredAccessibility != Accessibility.Private || constructors.Count == 1).OrderByDescending(c => c.Parameters.Length).FirstOrDefault();
         if (chosen is null)
