@@ -192,6 +192,30 @@ public sealed class GeneratorOutputTests
     }
 
     [Fact]
+    public void Generate_RecordServerWithInstanceTools_ResolvesThePrimaryConstructorFromServices()
+    {
+        var run = GeneratorHarness.Run("""
+            using System.ComponentModel;
+            using Mmcp.Server;
+            using ModelContextProtocol.Server;
+
+            namespace Demo;
+
+            public interface IClock { string Now(); }
+
+            [McpServer("com.example.clock", "Clock", "Tells the time.", "1.0")]
+            public sealed partial record ClockServer(IClock Clock)
+            {
+                [McpServerTool, Description("The time.")] public string Now() => Clock.Now();
+            }
+            """).AssertClean();
+
+        var source = run.Generated("Demo.ClockServer.Mmcp.g.cs");
+
+        Assert.Contains("new global::Demo.ClockServer(global::Mmcp.Server.Generated.GeneratedSupport.RequireService<global::Demo.IClock>(__request.Services, \"ClockServer(Clock)\"))", source, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Generate_InvalidMembers_AreSkippedAndTheRestGenerated()
     {
         var run = GeneratorHarness.Run(Diagnostics.DiagnosticTests.Server("""
