@@ -43,9 +43,9 @@ public sealed class McpServerAnalyzer : DiagnosticAnalyzer
     private static void AnalyzeType(SymbolAnalysisContext context, KnownTypes known)
     {
         var type = (INamedTypeSymbol)context.Symbol;
-        var builder = new ServerModelBuilder(known, context.CancellationToken);
         if (KnownTypes.FindAttribute(type, known.McpServerAttribute) is not null)
         {
+            var builder = new ServerModelBuilder(known, context.CancellationToken);
             builder.Build(type);
             foreach (var diagnostic in builder.Diagnostics)
             {
@@ -60,7 +60,7 @@ public sealed class McpServerAnalyzer : DiagnosticAnalyzer
 
         foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
         {
-            if (builder.PrimitiveKindOf(method, out var attribute) is { } kind)
+            if (known.PrimitiveKindOf(method, out var attribute) is { } kind)
             {
                 var registration = kind switch
                 {
@@ -86,8 +86,7 @@ public sealed class McpServerAnalyzer : DiagnosticAnalyzer
             return;
         }
 
-        var builder = new ServerModelBuilder(known, context.CancellationToken);
-        if (builder.PrimitiveKindOf(method, out _) is not { } kind)
+        if (known.PrimitiveKindOf(method, out _) is not { } kind)
         {
             return;
         }

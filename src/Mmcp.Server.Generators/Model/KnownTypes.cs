@@ -222,6 +222,27 @@ internal sealed class KnownTypes
         return null;
     }
 
+    /// <summary>Returns which primitive a method implements, from the SDK attribute on it.</summary>
+    public PrimitiveKindOfMethod? PrimitiveKindOf(IMethodSymbol method, out AttributeData? attribute)
+    {
+        if ((attribute = FindAttribute(method, ToolAttribute)) is not null)
+        {
+            return PrimitiveKindOfMethod.Tool;
+        }
+
+        if ((attribute = FindAttribute(method, ResourceAttribute)) is not null)
+        {
+            return PrimitiveKindOfMethod.Resource;
+        }
+
+        if ((attribute = FindAttribute(method, PromptAttribute)) is not null)
+        {
+            return PrimitiveKindOfMethod.Prompt;
+        }
+
+        return null;
+    }
+
     public string? DescriptionOf(ISymbol symbol) =>
         FindAttribute(symbol, DescriptionAttribute) is { } data && data.ConstructorArguments.Length == 1 && data.ConstructorArguments[0].Value is string text ? text : null;
 

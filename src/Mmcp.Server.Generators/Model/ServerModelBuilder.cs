@@ -43,12 +43,12 @@ internal sealed class ServerModelBuilder
 
         var model = new ServerModel(type);
         ReadIdentity(model, attribute);
-        CheckClassShape(model, attribute);
+        CheckClassShape(model);
 
         foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
         {
             _cancellationToken.ThrowIfCancellationRequested();
-            var kind = PrimitiveKindOf(method, out var primitiveAttribute);
+            var kind = _known.PrimitiveKindOf(method, out var primitiveAttribute);
             if (kind is null)
             {
                 continue;
@@ -70,27 +70,6 @@ internal sealed class ServerModelBuilder
         }
 
         return model;
-    }
-
-    /// <summary>Returns which primitive a method implements, from the SDK attribute on it.</summary>
-    public PrimitiveKindOfMethod? PrimitiveKindOf(IMethodSymbol method, out AttributeData? attribute)
-    {
-        if ((attribute = KnownTypes.FindAttribute(method, _known.ToolAttribute)) is not null)
-        {
-            return PrimitiveKindOfMethod.Tool;
-        }
-
-        if ((attribute = KnownTypes.FindAttribute(method, _known.ResourceAttribute)) is not null)
-        {
-            return PrimitiveKindOfMethod.Resource;
-        }
-
-        if ((attribute = KnownTypes.FindAttribute(method, _known.PromptAttribute)) is not null)
-        {
-            return PrimitiveKindOfMethod.Prompt;
-        }
-
-        return null;
     }
 
     private void ReadIdentity(ServerModel model, AttributeData attribute)
@@ -121,7 +100,7 @@ internal sealed class ServerModelBuilder
         }
     }
 
-    private void CheckClassShape(ServerModel model, AttributeData attribute)
+    private void CheckClassShape(ServerModel model)
     {
         var type = model.Type;
         var location = type.Locations.FirstOrDefault();
@@ -174,8 +153,6 @@ internal sealed class ServerModelBuilder
             Report(MmcpDiagnostics.ServerClassNotPartial, location, type.Name, detail);
             model.CanGenerate = false;
         }
-
-        _ = attribute;
     }
 
     private MethodModel BuildMethod(ServerModel server, IMethodSymbol method, PrimitiveKindOfMethod kind, AttributeData attribute)
@@ -236,7 +213,7 @@ internal sealed class ServerModelBuilder
                 BuildTool(server, model, named, location);
                 break;
             case PrimitiveKindOfMethod.Resource:
-                BuildResource(model, named, location);
+                BuildResource(model, named);
                 break;
         }
 
@@ -274,7 +251,7 @@ internal sealed class ServerModelBuilder
         }
     }
 
-    private void BuildResource(MethodModel model, Dictionary<string, TypedConstant> named, Location? location)
+    private void BuildResource(MethodModel model, Dictionary<string, TypedConstant> named)
     {
         model.MimeType = Str(named, "MimeType") ?? "application/octet-stream";
         var explicitTemplate = Str(named, "UriTemplate");
@@ -312,8 +289,6 @@ internal sealed class ServerModelBuilder
                     "cannot be read from a URI; resource parameters must be strings, numbers, booleans, enums, GUIDs, dates or times");
             }
         }
-
-        _ = location;
     }
 
     private static bool IsUriBindable(TypeShape shape) => shape.Kind switch
