@@ -227,5 +227,24 @@ public sealed class GeneratorOutputTests
         Assert.Equal(["good"], run.Definition("Demo.DemoServer").CreateTools().Select(t => t.ProtocolTool.Name));
     }
 
+    [Fact]
+    public void Generate_UnrelatedEdit_ReusesTheCachedOutput()
+    {
+        var source = Diagnostics.DiagnosticTests.Server("""[McpServerTool, Description("Echo.")] public static string Echo([Description("Text.")] string text) => text;""");
+        var parse = new Microsoft.CodeAnalysis.CSharp.CSharpParseOptions(Microsoft.CodeAnalysis.CSharp.LanguageVersion.Latest);
+        var first = GeneratorHarness.Run(source).Output.RemoveAllSyntaxTrees()
+            .AddSyntaxTrees(Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(source, parse, "Snippet.cs", cancellationToken: TestContext.Current.CancellationToken));
+        GeneratorDriver driver = Microsoft.CodeAnalysis.CSharp.CSharpGeneratorDriver.Create(
+            [new McpServerGenerator().AsSourceGenerator()], parseOptions: parse, driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+        driver = driver.RunGenerators(first, TestContext.Current.CancellationToken);
+
+        var edited = first.AddSyntaxTrees(Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("namespace Other; internal static class Unrelated { }", parse, "Other.cs", cancellationToken: TestContext.Current.CancellationToken));
+        driver = driver.RunGenerators(edited, TestContext.Current.CancellationToken);
+
+        var outputs = driver.GetRunResult().Results.Single().TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).ToList();
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, o.Reason.ToString()));
+    }
+
     private static string Json<T>(T value) => System.Text.Json.JsonSerializer.Serialize(value, ModelContextProtocol.McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(T)));
 }
