@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.ComponentModel;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -20,6 +22,13 @@ namespace Mmcp.Server.Generated;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class GeneratedSupport
 {
+    /// <summary>The meter name shared with the rest of Mmcp.Server.</summary>
+    public const string MeterName = "Mmcp.Server";
+
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> InvalidArgumentsCounter = Meter.CreateCounter<long>(
+        "mmcp.server.arguments.invalid", description: "Tool, resource and prompt requests refused because an argument was missing, null or of the wrong type.");
+
     // Results go to LLMs, not into HTML: keep non-ASCII text readable instead of \uXXXX escapes.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = McpJson.MaxDepth + 2 };
 
@@ -116,6 +125,7 @@ public static class GeneratedSupport
     public static CallToolResult InvalidArguments(string toolName, ArgumentBindingException error)
     {
         ArgumentNullException.ThrowIfNull(error);
+        CountInvalid("tool", toolName);
         return new() { IsError = true, Content = [new TextContentBlock { Text = $"Invalid arguments for tool '{toolName}': {error.Message}." }] };
     }
 
@@ -135,8 +145,11 @@ public static class GeneratedSupport
     /// <param name="name">The resource template or prompt name.</param>
     /// <param name="reason">What was wrong.</param>
     /// <returns>The exception to throw.</returns>
-    public static McpProtocolException InvalidParams(string kind, string name, string reason) =>
-        new($"Invalid arguments for {kind} '{name}': {reason}.", McpErrorCode.InvalidParams);
+    public static McpProtocolException InvalidParams(string kind, string name, string reason)
+    {
+        CountInvalid(kind, name);
+        return new($"Invalid arguments for {kind} '{name}': {reason}.", McpErrorCode.InvalidParams);
+    }
 
     /// <summary>The error for a resource or prompt method that returned null.</summary>
     /// <param name="kind">"resource" or "prompt".</param>
@@ -267,6 +280,14 @@ public static class GeneratedSupport
     /// <returns>The result.</returns>
     public static GetPromptResult ChatMessagesResult(IEnumerable<ChatMessage>? messages, string? description, string name) =>
         messages is null ? throw NoResult("prompt", name) : new() { Description = description, Messages = [.. messages.SelectMany(m => m.ToPromptMessages())] };
+
+    private static void CountInvalid(string kind, string name)
+    {
+        if (InvalidArgumentsCounter.Enabled)
+        {
+            InvalidArgumentsCounter.Add(1, new TagList { { "mmcp.primitive.kind", kind }, { "mmcp.primitive.name", name } });
+        }
+    }
 
     private static JsonElement Wrap(JsonElement value)
     {

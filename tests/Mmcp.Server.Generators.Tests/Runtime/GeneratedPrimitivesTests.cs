@@ -73,6 +73,36 @@ public sealed class GeneratedPrimitivesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Call_InvalidArguments_AreCounted()
+    {
+        var counted = new List<(long Value, string? Name)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Mmcp.Server" && instrument.Name == "mmcp.server.arguments.invalid")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var name = tags.ToArray().FirstOrDefault(t => t.Key == "mmcp.primitive.name").Value as string;
+            lock (counted)
+            {
+                counted.Add((value, name));
+            }
+        });
+        listener.Start();
+
+        await Client.CallToolAsync("add_numbers", Arguments("""{"a":"x"}"""), cancellationToken: Ct);
+
+        lock (counted)
+        {
+            Assert.Contains((1L, "add_numbers"), counted);
+        }
+    }
+
+    [Fact]
     public async Task Call_StructuredScalar_IsWrappedAsResult()
     {
         var result = await Client.CallToolAsync("add_structured", new Dictionary<string, object?> { ["a"] = 2, ["b"] = 3 }, cancellationToken: Ct);
