@@ -12,8 +12,10 @@ internal static class ControlChannel
 {
     public const string PathPrefix = "/control";
 
+    /// <summary>Kestrel reports no IP addresses for Unix socket connections; every TCP connection has both.</summary>
     public static bool IsControlConnection(HttpContext context) =>
-        context.Features.Get<IConnectionEndPointFeature>()?.LocalEndPoint is UnixDomainSocketEndPoint;
+        context.Features.Get<IConnectionEndPointFeature>()?.LocalEndPoint is UnixDomainSocketEndPoint
+        || (context.Connection.LocalIpAddress is null && context.Connection.RemoteIpAddress is null);
 
     public static void MapControl(this IEndpointRouteBuilder app)
     {

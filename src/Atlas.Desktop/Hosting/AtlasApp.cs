@@ -114,6 +114,8 @@ internal static class AtlasApp
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Logging.AddFilter("Atlas.Desktop.Auth.SessionAuthenticationHandler", LogLevel.Warning);
         var services = builder.Services;
         services.AddSingleton(identity);
         services.AddSingleton(desktop);
