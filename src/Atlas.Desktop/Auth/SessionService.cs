@@ -41,6 +41,11 @@ internal sealed class SessionService
         }
 
         var device = await _devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null && _deviceService.WasDenied(deviceId))
+        {
+            throw new AtlasException(ErrorCodes.PairingDenied, "The desktop user denied this device (or did not approve it in time).");
+        }
+
         if (device is null || !Secrets.HashEquals(device.CredentialHash, secret))
         {
             AtlasTelemetry.AuthFailures.Add(1);

@@ -23,6 +23,7 @@ internal sealed class DeviceService
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceService> _logger;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _decisions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
 
     public DeviceService(IDeviceStore devices, IAuditLog audit, ConnectionRegistry connections, StatusService status, DataDirectory dataDirectory,
         IOptions<AtlasOptions> options, TimeProvider time, ILogger<DeviceService> logger)
@@ -78,6 +79,7 @@ internal sealed class DeviceService
         }
 
         await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        RememberDenied(id);
         await _audit.WriteAsync("device_denied", id, null, null, cancellationToken).ConfigureAwait(false);
         Signal(id);
     }
@@ -157,6 +159,7 @@ internal sealed class DeviceService
                 return current;
             case { Status: DeviceRecord.Pending } when IsExpired(current):
                 await _devices.DeleteAsync(current.Id, cancellationToken).ConfigureAwait(false);
+                RememberDenied(current.Id);
                 await _audit.WriteAsync("pairing_expired", current.Id, null, null, cancellationToken).ConfigureAwait(false);
                 Signal(current.Id);
                 throw new AtlasException(ErrorCodes.PairingDenied, "The desktop did not approve this device in time; pair again.");
@@ -166,6 +169,20 @@ internal sealed class DeviceService
             default:
                 throw new AtlasException(ErrorCodes.PairingDenied, "The desktop user denied this device.");
         }
+    }
+
+    /// <summary>Whether a device was recently denied (its credential then answers <c>pairing_denied</c>, not <c>unauthorized</c>).</summary>
+    public bool WasDenied(string id) => _denied.ContainsKey(id);
+
+    private void RememberDenied(string id)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var old in _denied.Where(d => d.Value + _options.Pairing.ApprovalTimeout < now).Select(d => d.Key).ToList())
+        {
+            _denied.TryRemove(old, out _);
+        }
+
+        _denied[id] = now;
     }
 
     private bool IsExpired(DeviceRecord pending) => pending.CreatedAt + _options.Pairing.ApprovalTimeout <= _time.GetUtcNow();
