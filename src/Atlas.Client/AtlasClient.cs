@@ -140,7 +140,16 @@ public sealed class AtlasClient : IDisposable
             };
             using var response = await _http.PostAsJsonAsync("auth", request, AtlasJsonContext.Default.AuthRequest, cancellationToken)
                 .ConfigureAwait(false);
-            await ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AtlasException e) when (e.Code == ErrorCodes.Unauthorized)
+            {
+                // The desktop no longer knows this device's credential: it was revoked (or the desktop was reset).
+                throw new AtlasException(ErrorCodes.Revoked, e.Message, e);
+            }
+
             _session = await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.SessionResponse, cancellationToken)
                 .ConfigureAwait(false) ?? throw new AtlasException(ErrorCodes.BadRequest, "The desktop sent an empty session answer.");
             return _session;

@@ -112,7 +112,8 @@ public sealed class AtlasConnection : IAsyncDisposable
         {
             await SendCoreAsync(_socket, envelope, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException or IOException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // The socket is down: the request stays pending and is sent again after the reconnect.
         }
@@ -247,7 +248,8 @@ public sealed class AtlasConnection : IAsyncDisposable
                     await DispatchAsync(envelope, token).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is WebSocketException or JsonException or AtlasException or OperationCanceledException)
+            catch (Exception e) when (e is WebSocketException or JsonException or AtlasException or OperationCanceledException
+                or ObjectDisposedException or IOException)
             {
                 // Dropped, malformed or cancelled: reconnect below unless we are shutting down.
             }
@@ -274,11 +276,6 @@ public sealed class AtlasConnection : IAsyncDisposable
                     break;
                 }
                 catch (AtlasException e) when (e.Code is ErrorCodes.Revoked or ErrorCodes.PairingDenied)
-                {
-                    Close(e.Code);
-                    return;
-                }
-                catch (AtlasException e) when (e.Code == ErrorCodes.Unauthorized && attempt > 3)
                 {
                     Close(e.Code);
                     return;

@@ -15,10 +15,10 @@ internal sealed class AdminSessions
     private readonly DesktopInfo _desktop;
     private readonly TimeProvider _time;
 
-    public AdminSessions(DesktopInfo desktop, TimeProvider time)
+    public AdminSessions(DesktopInfo desktop, AtlasTime time)
     {
         _desktop = desktop;
-        _time = time;
+        _time = time.Provider;
     }
 
     /// <summary>A link that works once (the code is in the fragment, so it never reaches a log).</summary>

@@ -22,14 +22,14 @@ internal sealed class SessionService
     private readonly TimeProvider _time;
 
     public SessionService(IDeviceStore devices, ISessionStore sessions, IAuditLog audit, DeviceService deviceService,
-        IOptions<AtlasOptions> options, TimeProvider time)
+        IOptions<AtlasOptions> options, AtlasTime time)
     {
         _devices = devices;
         _sessions = sessions;
         _audit = audit;
         _deviceService = deviceService;
         _options = options.Value;
-        _time = time;
+        _time = time.Provider;
     }
 
     public async Task<SessionResponse> CreateAsync(string? credential, int? waitSeconds, string? address, CancellationToken cancellationToken)

@@ -26,7 +26,7 @@ internal sealed class DeviceService
     private readonly ConcurrentDictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
 
     public DeviceService(IDeviceStore devices, IAuditLog audit, ConnectionRegistry connections, StatusService status, DataDirectory dataDirectory,
-        IOptions<AtlasOptions> options, TimeProvider time, ILogger<DeviceService> logger)
+        IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger)
     {
         _devices = devices;
         _audit = audit;
@@ -34,7 +34,7 @@ internal sealed class DeviceService
         _status = status;
         _dataDirectory = dataDirectory;
         _options = options.Value;
-        _time = time;
+        _time = time.Provider;
         _logger = logger;
     }
 

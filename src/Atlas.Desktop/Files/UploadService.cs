@@ -24,13 +24,13 @@ internal sealed class UploadService
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     public UploadService(IUploadStore store, DeviceFileSystem files, DataDirectory dataDirectory, IOptions<AtlasOptions> options,
-        TimeProvider time)
+        AtlasTime time)
     {
         _store = store;
         _files = files;
         _dataDirectory = dataDirectory;
         _options = options.Value.Files;
-        _time = time;
+        _time = time.Provider;
     }
 
     public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, CancellationToken cancellationToken)

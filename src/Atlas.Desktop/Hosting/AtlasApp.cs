@@ -122,7 +122,7 @@ internal static class AtlasApp
         services.AddSingleton(policy);
         services.AddSingleton(dataDirectory);
         services.AddSingleton(database);
-        services.TryAddSingleton(time);
+        services.TryAddSingleton(new AtlasTime(time));
         services.AddSingleton<IValidateOptions<AtlasOptions>, AtlasOptionsValidator>();
         services.AddOptions<AtlasOptions>().Bind(builder.Configuration.GetSection(AtlasOptions.Section)).ValidateOnStart();
         services.AddSingleton<SqliteStores>();

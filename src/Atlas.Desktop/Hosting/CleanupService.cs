@@ -2,6 +2,7 @@ using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Files;
 using Atlas.Desktop.Storage;
 
+
 namespace Atlas.Desktop.Hosting;
 
 /// <summary>Every ten minutes: deletes expired sessions and abandoned uploads.</summary>
@@ -12,11 +13,11 @@ internal sealed class CleanupService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<CleanupService> _logger;
 
-    public CleanupService(ISessionStore sessions, UploadService uploads, TimeProvider time, ILogger<CleanupService> logger)
+    public CleanupService(ISessionStore sessions, UploadService uploads, AtlasTime time, ILogger<CleanupService> logger)
     {
         _sessions = sessions;
         _uploads = uploads;
-        _time = time;
+        _time = time.Provider;
         _logger = logger;
     }
 

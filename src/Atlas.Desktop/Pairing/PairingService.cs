@@ -32,14 +32,14 @@ internal sealed class PairingService
     private PairingTicket? _current;
 
     public PairingService(ITicketStore tickets, IDeviceStore devices, IAuditLog audit, DesktopInfo desktop, IOptions<AtlasOptions> options,
-        TimeProvider time, ILogger<PairingService> logger)
+        AtlasTime time, ILogger<PairingService> logger)
     {
         _tickets = tickets;
         _devices = devices;
         _audit = audit;
         _desktop = desktop;
         _options = options.Value;
-        _time = time;
+        _time = time.Provider;
         _logger = logger;
     }
 

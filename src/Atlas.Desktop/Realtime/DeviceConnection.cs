@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Storage;
 
+
 namespace Atlas.Desktop.Realtime;
 
 /// <summary>One authenticated socket. Outbound frames go through a bounded queue drained by one send loop (a phone that
@@ -115,8 +116,17 @@ internal sealed class DeviceConnection : IDisposable
         }
         finally
         {
-            // Ends the receive loop as well: after a close frame nothing more is read from this device.
-            await _closing.CancelAsync().ConfigureAwait(false);
+            // Ends the receive loop as well: after our close frame the peer has two seconds to answer it (the receive
+            // loop ends at its close frame); cancelling a receive aborts the connection.
+            _outbound.Writer.TryComplete();
+            try
+            {
+                _closing.CancelAfter(TimeSpan.FromSeconds(2));
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection is already gone.
+            }
         }
     }
 

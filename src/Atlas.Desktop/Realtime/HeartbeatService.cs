@@ -12,11 +12,11 @@ internal sealed class HeartbeatService : BackgroundService
     private readonly RealtimeOptions _options;
     private readonly TimeProvider _time;
 
-    public HeartbeatService(ConnectionRegistry registry, IOptions<AtlasOptions> options, TimeProvider time)
+    public HeartbeatService(ConnectionRegistry registry, IOptions<AtlasOptions> options, AtlasTime time)
     {
         _registry = registry;
         _options = options.Value.WebSocket;
-        _time = time;
+        _time = time.Provider;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

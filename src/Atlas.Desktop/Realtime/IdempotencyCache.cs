@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using Atlas.Client;
 using Atlas.Client.Protocol;
 
+using Atlas.Desktop.Hosting;
+
 namespace Atlas.Desktop.Realtime;
 
 /// <summary>Remembers recent request ids per device: a repeated id (a client resending after a reconnect) gets the
@@ -15,9 +17,9 @@ internal sealed class IdempotencyCache
     private readonly ConcurrentDictionary<string, DeviceEntries> _devices = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
 
-    public IdempotencyCache(TimeProvider time)
+    public IdempotencyCache(AtlasTime time)
     {
-        _time = time;
+        _time = time.Provider;
     }
 
     public Task<AtlasEnvelope> GetOrRunAsync(string deviceId, string requestId, string type, ReadOnlySpan<byte> body,

@@ -26,14 +26,14 @@ internal sealed class WebSocketEndpoint
     private readonly ILogger<WebSocketEndpoint> _logger;
 
     public WebSocketEndpoint(SessionService sessions, ConnectionRegistry registry, MessageRouter router, StatusService status,
-        IOptions<AtlasOptions> options, TimeProvider time, ILogger<WebSocketEndpoint> logger)
+        IOptions<AtlasOptions> options, AtlasTime time, ILogger<WebSocketEndpoint> logger)
     {
         _sessions = sessions;
         _registry = registry;
         _router = router;
         _status = status;
         _options = options.Value.WebSocket;
-        _time = time;
+        _time = time.Provider;
         _logger = logger;
     }
 
@@ -105,24 +105,32 @@ internal sealed class WebSocketEndpoint
 
     private async Task<PendingSession?> AuthenticateAsync(WebSocket socket, CancellationToken aborted)
     {
-        using var timeout = new CancellationTokenSource(_options.AuthTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, aborted);
+        // Cancelling a WebSocket receive aborts the socket, so the timeout races the read instead: the socket stays
+        // usable for the auth_failed frame and a clean close.
         var buffer = new ArrayBufferWriter<byte>(1024);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var read = ReadFrameAsync(socket, buffer, AuthFrameLimit, stop.Token);
+        var timeout = Task.Delay(_options.AuthTimeout, _time, stop.Token);
         FrameResult frame;
         try
         {
-            frame = await ReadFrameAsync(socket, buffer, AuthFrameLimit, linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            await RefuseAsync(socket, ErrorCodes.AuthTimeout,
-                $"No auth frame within {_options.AuthTimeout.TotalSeconds:0} seconds; send {{\"v\":1,\"type\":\"auth\",\"id\":\"…\",\"data\":{{\"token\":\"…\"}}}} first.",
-                AtlasProtocol.CloseAuthTimeout).ConfigureAwait(false);
-            return null;
+            if (await Task.WhenAny(read, timeout).ConfigureAwait(false) != read)
+            {
+                await RefuseAsync(socket, ErrorCodes.AuthTimeout,
+                    $"No auth frame within {_options.AuthTimeout.TotalSeconds:0} seconds; send {{\"v\":1,\"type\":\"auth\",\"id\":\"…\",\"data\":{{\"token\":\"…\"}}}} first.",
+                    AtlasProtocol.CloseAuthTimeout, read).ConfigureAwait(false);
+                return null;
+            }
+
+            frame = await read.ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
             return null;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
         }
 
         if (frame != FrameResult.Text)
@@ -282,7 +290,7 @@ internal sealed class WebSocketEndpoint
         }
     }
 
-    private static async Task RefuseAsync(WebSocket socket, string code, string message, int closeCode)
+    private static async Task RefuseAsync(WebSocket socket, string code, string message, int closeCode, Task<FrameResult>? pendingRead = null)
     {
         var frame = new AtlasEnvelope
         {
@@ -295,6 +303,11 @@ internal sealed class WebSocketEndpoint
             await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, AtlasJsonContext.Default.AtlasEnvelope),
                 WebSocketMessageType.Text, endOfMessage: true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, code, timeout.Token).ConfigureAwait(false);
+            if (pendingRead is not null)
+            {
+                // Give the peer a moment to answer the close frame, so it reads ours before the connection ends.
+                await Task.WhenAny(pendingRead, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {

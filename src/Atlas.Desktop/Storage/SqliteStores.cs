@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 
+using Atlas.Desktop.Hosting;
+
 namespace Atlas.Desktop.Storage;
 
 /// <summary>SQLite implementations of the narrow store interfaces (swap for another provider behind the same interfaces).</summary>
@@ -8,10 +10,10 @@ internal sealed class SqliteStores : IDeviceStore, ITicketStore, ISessionStore, 
     private readonly AtlasDatabase _database;
     private readonly TimeProvider _time;
 
-    public SqliteStores(AtlasDatabase database, TimeProvider time)
+    public SqliteStores(AtlasDatabase database, AtlasTime time)
     {
         _database = database;
-        _time = time;
+        _time = time.Provider;
     }
 
     // Devices

@@ -63,9 +63,14 @@ internal sealed class AtlasTestHost : IAsyncDisposable
         var app = AtlasApp.Build([], overrides, builder =>
         {
             builder.Logging.ClearProviders();
+            if (Environment.GetEnvironmentVariable("ATLAS_TEST_LOG") == "1")
+            {
+                builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
+            }
+
             if (time is not null)
             {
-                builder.Services.AddSingleton(time);
+                builder.Services.AddSingleton(new AtlasTime(time));
             }
         });
         await app.StartAsync(TestContext.Current.CancellationToken);

@@ -91,7 +91,7 @@ public sealed class PairingFlowTests
     [Fact]
     public async Task Ticket_RacingRedemptions_ExactlyOneWins()
     {
-        await using var host = await AtlasTestHost.StartAsync();
+        await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Pairing:MaxFailures"] = "100" });
         var link = await host.NewLinkAsync();
         using var http = host.PinnedHttp();
         var attempts = Enumerable.Range(0, 12).Select(i => host.PostAuthAsync(http, new AuthRequest
