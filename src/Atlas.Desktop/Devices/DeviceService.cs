@@ -78,8 +78,8 @@ internal sealed class DeviceService
             throw new AtlasException(ErrorCodes.Conflict, $"Device '{id}' is already approved; revoke it instead.");
         }
 
-        await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
         RememberDenied(id);
+        await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
         await _audit.WriteAsync("device_denied", id, null, null, cancellationToken).ConfigureAwait(false);
         Signal(id);
     }
@@ -158,8 +158,8 @@ internal sealed class DeviceService
             case { Status: DeviceRecord.Active }:
                 return current;
             case { Status: DeviceRecord.Pending } when IsExpired(current):
-                await _devices.DeleteAsync(current.Id, cancellationToken).ConfigureAwait(false);
                 RememberDenied(current.Id);
+                await _devices.DeleteAsync(current.Id, cancellationToken).ConfigureAwait(false);
                 await _audit.WriteAsync("pairing_expired", current.Id, null, null, cancellationToken).ConfigureAwait(false);
                 Signal(current.Id);
                 throw new AtlasException(ErrorCodes.PairingDenied, "The desktop did not approve this device in time; pair again.");

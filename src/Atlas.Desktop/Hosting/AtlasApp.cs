@@ -157,6 +157,7 @@ internal static class AtlasApp
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(SessionAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
         services.AddRateLimiter(limiter => ConfigureRateLimits(limiter, options.RateLimits));
 
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         configure?.Invoke(builder);
         var app = builder.Build();
         app.UseMiddleware<NetworkGuardMiddleware>();
@@ -178,6 +179,14 @@ internal static class AtlasApp
         app.MapControl();
         app.MapFallback((HttpContext context) => ApiErrors.Result(ErrorCodes.NotFound, $"No endpoint at {context.Request.Path}.")).AllowAnonymous();
 
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            // Tell every phone the desktop is going away (1001) instead of letting sockets hang until the host gives up.
+            foreach (var connection in app.Services.GetRequiredService<ConnectionRegistry>().Snapshot())
+            {
+                connection.Close((int)System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "desktop shutting down");
+            }
+        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             if (desktop.Port == 0)

@@ -51,13 +51,22 @@ internal sealed class DeviceConnection : IDisposable
     /// <summary>Queues a frame; a full queue means the peer stopped reading, and the socket is dropped.</summary>
     public bool Send(AtlasEnvelope envelope)
     {
+        if (Volatile.Read(ref _closeRequested) == 1)
+        {
+            return false; // closing: late frames (a heartbeat, a status update) are dropped, not a reason to abort
+        }
+
         var bytes = JsonSerializer.SerializeToUtf8Bytes(envelope, AtlasJsonContext.Default.AtlasEnvelope);
         if (_outbound.Writer.TryWrite(new Outbound(bytes, 0, null)))
         {
             return true;
         }
 
-        Abort();
+        if (Volatile.Read(ref _closeRequested) == 0)
+        {
+            Abort(); // the queue is full: the peer stopped reading
+        }
+
         return false;
     }
 
