@@ -9,6 +9,7 @@ using Atlas.Desktop.Files;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Media;
 using Atlas.Desktop.Status;
+using Microsoft.Extensions.Options;
 
 namespace Atlas.Desktop.Realtime;
 
@@ -24,10 +25,14 @@ internal sealed class MessageRouter
     private readonly StatusService _status;
     private readonly IdempotencyCache _idempotency;
     private readonly ILogger<MessageRouter> _logger;
+    private readonly AtlasTime _time;
+    private readonly RealtimeOptions _options;
 
     public MessageRouter(DeviceFileSystem files, IChatService chat, IMediaService media, SessionService sessions, StatusService status,
-        IdempotencyCache idempotency, ILogger<MessageRouter> logger)
+        IdempotencyCache idempotency, AtlasTime time, IOptions<AtlasOptions> options, ILogger<MessageRouter> logger)
     {
+        _time = time;
+        _options = options.Value.WebSocket;
         _files = files;
         _chat = chat;
         _media = media;
@@ -121,17 +126,7 @@ internal sealed class MessageRouter
 
         connection.Device = session.Device;
         connection.SessionExpiresAt = session.ExpiresAt;
-        connection.Send(new AtlasEnvelope
-        {
-            Type = MessageTypes.AuthSuccess,
-            Re = envelope.Id,
-            Data = JsonSerializer.SerializeToElement(new AuthSuccessFrame
-            {
-                DeviceId = session.Device.Id,
-                SessionExpiresAt = session.ExpiresAt,
-                Permissions = [.. session.Device.Permissions],
-            }, AtlasJsonContext.Default.AuthSuccessFrame),
-        });
+        connection.Send(WebSocketEndpoint.AuthSuccess(session.Device, session.ExpiresAt, envelope.Id, _time.Provider, _options));
     }
 
     private async Task<AtlasEnvelope> HandleFileAsync(DeviceConnection connection, AtlasEnvelope envelope)

@@ -70,19 +70,7 @@ internal sealed class WebSocketEndpoint
         var sendLoop = connection.RunSendLoopAsync();
         try
         {
-            connection.Send(new AtlasEnvelope
-            {
-                Type = MessageTypes.AuthSuccess,
-                Re = session.AuthId,
-                Data = JsonSerializer.SerializeToElement(new AuthSuccessFrame
-                {
-                    DeviceId = session.Device.Id,
-                    SessionExpiresAt = session.ExpiresAt,
-                    Permissions = [.. session.Device.Permissions],
-                    ServerTime = _time.GetUtcNow(),
-                    HeartbeatSeconds = (int)Math.Ceiling(_options.HeartbeatInterval.TotalSeconds),
-                }, AtlasJsonContext.Default.AuthSuccessFrame),
-            });
+            connection.Send(AuthSuccess(session.Device, session.ExpiresAt, session.AuthId, _time, _options));
             connection.Send(new AtlasEnvelope
             {
                 Type = MessageTypes.StatusUpdate,
@@ -257,6 +245,22 @@ internal sealed class WebSocketEndpoint
             await _router.HandleAsync(connection, envelope).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The <c>auth_success</c> frame, for the first auth and for re-authentication on a live socket.</summary>
+    internal static AtlasEnvelope AuthSuccess(Storage.DeviceRecord device, DateTimeOffset expiresAt, string? re, TimeProvider time,
+        RealtimeOptions options) => new()
+        {
+            Type = MessageTypes.AuthSuccess,
+            Re = re,
+            Data = JsonSerializer.SerializeToElement(new AuthSuccessFrame
+            {
+                DeviceId = device.Id,
+                SessionExpiresAt = expiresAt,
+                Permissions = [.. device.Permissions],
+                ServerTime = time.GetUtcNow(),
+                HeartbeatSeconds = (int)Math.Ceiling(options.HeartbeatInterval.TotalSeconds),
+            }, AtlasJsonContext.Default.AuthSuccessFrame),
+        };
 
     private static async Task<FrameResult> ReadFrameAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, int limit,
         CancellationToken cancellationToken)
