@@ -251,6 +251,21 @@ public sealed class WebSocketTests
     }
 
     [Fact]
+    public async Task AuthFrameOnLiveSocket_ExtendsSession_ButNotWithAnotherDevicesToken()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var (_, token) = await host.ProvisionAsync("renewing");
+        var (_, otherToken) = await host.ProvisionAsync("other");
+        var (socket, _) = await host.ConnectRawAsync(token);
+        await AtlasTestHost.SendTextAsync(socket, "{\"v\":1,\"type\":\"auth\",\"id\":\"again\",\"data\":{\"token\":\"" + token + "\"}}");
+        var renewed = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.AuthSuccess);
+        Assert.Equal("again", renewed!.Re);
+        await AtlasTestHost.SendTextAsync(socket, "{\"v\":1,\"type\":\"auth\",\"id\":\"steal\",\"data\":{\"token\":\"" + otherToken + "\"}}");
+        var refused = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.Error);
+        Assert.Equal(("steal", ErrorCodes.Unauthorized), (refused!.Re, refused.Error!.Code));
+    }
+
+    [Fact]
     public async Task TooManySocketsForOneDevice_AreRefused()
     {
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:WebSocket:MaxConnectionsPerDevice"] = "2" });
