@@ -27,6 +27,7 @@ public sealed class AtlasConnection : IAsyncDisposable
     private Task? _runTask;
     private long _lastReceived;
     private TimeSpan _heartbeat;
+    private DateTimeOffset _sessionExpiresAt = DateTimeOffset.MaxValue;
     private long _nextId;
     private int _reconnects;
 
@@ -166,6 +167,7 @@ public sealed class AtlasConnection : IAsyncDisposable
 
             var success = reply.Data?.Deserialize(AtlasJsonContext.Default.AuthSuccessFrame);
             DeviceId = success?.DeviceId ?? "";
+            _sessionExpiresAt = success?.SessionExpiresAt ?? DateTimeOffset.MaxValue;
             Permissions = success?.Permissions ?? [];
             if (success is { HeartbeatSeconds: > 0 })
             {
@@ -341,11 +343,27 @@ public sealed class AtlasConnection : IAsyncDisposable
                 }
 
                 await TrySendAsync(new AtlasEnvelope { Type = MessageTypes.Ping, Id = NewId() }, cancellationToken).ConfigureAwait(false);
+                if (_sessionExpiresAt - _options.TimeProvider.GetUtcNow() < _options.SessionRenewBefore)
+                {
+                    // Renew before the desktop closes the socket at expiry: a fresh session, sent as a new auth frame.
+                    var session = await _client.GetSessionAsync(cancellationToken).ConfigureAwait(false);
+                    _sessionExpiresAt = session.ExpiresAt;
+                    await TrySendAsync(new AtlasEnvelope
+                    {
+                        Type = MessageTypes.Auth,
+                        Id = NewId(),
+                        Data = JsonSerializer.SerializeToElement(new AuthFrame { Token = session.SessionToken }, AtlasJsonContext.Default.AuthFrame),
+                    }, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException)
         {
             // Stopped with the socket.
+        }
+        catch (Exception e) when (e is AtlasException or HttpRequestException)
+        {
+            // Renewal failed (desktop unreachable or device revoked): the receive loop sees the close and decides.
         }
     }
 
