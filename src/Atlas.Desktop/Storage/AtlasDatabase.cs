@@ -78,6 +78,17 @@ internal sealed class AtlasDatabase
 
     public void Migrate()
     {
+        if (!File.Exists(Path) && !OperatingSystem.IsWindows())
+        {
+            // Created private (0600) before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+            new FileStream(Path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }).Dispose();
+        }
+
         using var connection = Open();
         using (var wal = connection.CreateCommand())
         {
