@@ -36,9 +36,14 @@ var echoUri = new Uri(echo.Services.GetRequiredService<IServer>().Features.Get<I
 var dataDir = Path.Combine(Path.GetTempPath(), "atl-bench-" + Guid.NewGuid().ToString("N")[..8]);
 var atlas = AtlasApp.Build([], new Dictionary<string, string?>
 {
-    ["Atlas:DataDir"] = dataDir, ["Atlas:Port"] = "0", ["Atlas:Network:Lan"] = "false", ["Atlas:Pairing:Approval"] = "auto",
-    ["Atlas:RateLimits:AuthPerMinute"] = "1000000", ["Atlas:RateLimits:RequestsPerMinute"] = "1000000",
-    ["Atlas:Pairing:MaxFailures"] = "1000000", ["Logging:LogLevel:Default"] = "Warning",
+    ["Atlas:DataDir"] = dataDir,
+    ["Atlas:Port"] = "0",
+    ["Atlas:Network:Lan"] = "false",
+    ["Atlas:Pairing:Approval"] = "auto",
+    ["Atlas:RateLimits:AuthPerMinute"] = "1000000",
+    ["Atlas:RateLimits:RequestsPerMinute"] = "1000000",
+    ["Atlas:Pairing:MaxFailures"] = "1000000",
+    ["Logging:LogLevel:Default"] = "Warning",
 }, builder => builder.Logging.ClearProviders());
 await atlas.StartAsync();
 var desktop = atlas.Services.GetRequiredService<DesktopInfo>();
@@ -139,7 +144,10 @@ static async Task<PairingResponse> PairHttpAsync(HttpClient http, PairingService
     var link = PairingLink.Parse((await pairing.CreateTicketAsync(CancellationToken.None)).Url);
     using var response = await http.PostAsJsonAsync("auth", new AuthRequest
     {
-        GrantType = AtlasProtocol.GrantPairingTicket, Ticket = link.Ticket, DeviceName = name, Platform = "bench",
+        GrantType = AtlasProtocol.GrantPairingTicket,
+        Ticket = link.Ticket,
+        DeviceName = name,
+        Platform = "bench",
     }, AtlasJsonContext.Default.AuthRequest);
     response.EnsureSuccessStatusCode();
     return (await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.PairingResponse))!;
@@ -149,7 +157,8 @@ static async Task<SessionResponse> SessionAsync(HttpClient http, string credenti
 {
     using var response = await http.PostAsJsonAsync("auth", new AuthRequest
     {
-        GrantType = AtlasProtocol.GrantDeviceCredential, DeviceCredential = credential,
+        GrantType = AtlasProtocol.GrantDeviceCredential,
+        DeviceCredential = credential,
     }, AtlasJsonContext.Default.AuthRequest);
     response.EnsureSuccessStatusCode();
     return (await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.SessionResponse))!;
@@ -161,7 +170,9 @@ static async Task<ClientWebSocket> ConnectAuthenticatedAsync(DesktopInfo desktop
     await socket.ConnectAsync(new UriBuilder(desktop.AdminBaseUri) { Scheme = "wss", Path = "/ws" }.Uri, CancellationToken.None);
     var auth = JsonSerializer.SerializeToUtf8Bytes(new AtlasEnvelope
     {
-        Type = MessageTypes.Auth, Id = "a", Data = JsonSerializer.SerializeToElement(new AuthFrame { Token = token }, AtlasJsonContext.Default.AuthFrame),
+        Type = MessageTypes.Auth,
+        Id = "a",
+        Data = JsonSerializer.SerializeToElement(new AuthFrame { Token = token }, AtlasJsonContext.Default.AuthFrame),
     }, AtlasJsonContext.Default.AtlasEnvelope);
     await socket.SendAsync(auth, WebSocketMessageType.Text, true, CancellationToken.None);
     var reply = await ReceiveAsync(socket);

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Atlas.Client;
 using Atlas.Client.Protocol;
-
 using Atlas.Desktop.Hosting;
 
 namespace Atlas.Desktop.Realtime;

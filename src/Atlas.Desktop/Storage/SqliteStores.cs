@@ -1,6 +1,5 @@
-using Microsoft.Data.Sqlite;
-
 using Atlas.Desktop.Hosting;
+using Microsoft.Data.Sqlite;
 
 namespace Atlas.Desktop.Storage;
 

@@ -22,7 +22,8 @@ public sealed class AdminUiTests
         {
             CookieContainer = cookies,
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin) },
-        }) { BaseAddress = host.BaseUri };
+        })
+        { BaseAddress = host.BaseUri };
 
         using (var anonymous = await http.GetAsync("admin/api/state", Ct))
         {

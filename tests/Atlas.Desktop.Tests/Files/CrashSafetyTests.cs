@@ -27,7 +27,7 @@ public sealed partial class CrashSafetyTests
             deviceId = credentials.DeviceId;
             using var client = new AtlasClient(credentials, AtlasTestHost.ClientOptions());
             using (var old = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "files/write?path=doc.txt")
-                   { Content = new StringContent("old content") }, Ct))
+            { Content = new StringContent("old content") }, Ct))
             {
                 Assert.Equal(HttpStatusCode.OK, old.StatusCode);
             }

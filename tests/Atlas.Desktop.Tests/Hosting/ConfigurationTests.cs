@@ -47,7 +47,9 @@ public sealed class ConfigurationTests
         await using var host = await AtlasTestHost.StartAsync();
         var error = Assert.Throws<InvalidOperationException>(() => AtlasApp.Build([], new Dictionary<string, string?>
         {
-            ["Atlas:DataDir"] = host.DataDir, ["Atlas:Port"] = "0", ["Atlas:Network:Lan"] = "false",
+            ["Atlas:DataDir"] = host.DataDir,
+            ["Atlas:Port"] = "0",
+            ["Atlas:Network:Lan"] = "false",
         }));
         Assert.Contains("already running", error.Message, StringComparison.Ordinal);
     }

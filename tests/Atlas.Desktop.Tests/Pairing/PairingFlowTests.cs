@@ -96,7 +96,10 @@ public sealed class PairingFlowTests
         using var http = host.PinnedHttp();
         var attempts = Enumerable.Range(0, 12).Select(i => host.PostAuthAsync(http, new AuthRequest
         {
-            GrantType = AtlasProtocol.GrantPairingTicket, Ticket = link.Ticket, DeviceName = "racer " + i, Platform = "web",
+            GrantType = AtlasProtocol.GrantPairingTicket,
+            Ticket = link.Ticket,
+            DeviceName = "racer " + i,
+            Platform = "web",
         })).ToList();
         var responses = await Task.WhenAll(attempts);
         Assert.Equal(1, responses.Count(r => r.StatusCode == HttpStatusCode.OK));

@@ -32,7 +32,9 @@ public sealed class GoldenTests
     {
         var envelope = new AtlasEnvelope
         {
-            Type = MessageTypes.Error, Re = "c-1", Error = new AtlasError { Code = ErrorCodes.NotFound, Message = "gone", RetryAfter = 2 },
+            Type = MessageTypes.Error,
+            Re = "c-1",
+            Error = new AtlasError { Code = ErrorCodes.NotFound, Message = "gone", RetryAfter = 2 },
         };
         Assert.Equal("""{"v":1,"type":"error","re":"c-1","error":{"code":"not_found","message":"gone","retryAfter":2}}""",
             JsonSerializer.Serialize(envelope, AtlasJsonContext.Default.AtlasEnvelope));

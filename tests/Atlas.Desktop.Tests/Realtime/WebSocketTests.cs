@@ -297,7 +297,10 @@ public sealed class WebSocketTests
     private static Task<AtlasEnvelope> Write(Atlas.Client.Connection.AtlasConnection connection, string id, string path, string text) =>
         connection.RequestAsync(MessageTypes.FileRequest, JsonSerializer.SerializeToElement(new FileRequest
         {
-            Op = "write", Path = path, Content = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)), Overwrite = true,
+            Op = "write",
+            Path = path,
+            Content = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)),
+            Overwrite = true,
         }, AtlasJsonContext.Default.FileRequest), id, Ct);
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
