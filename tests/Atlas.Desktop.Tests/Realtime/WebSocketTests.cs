@@ -266,6 +266,31 @@ public sealed class WebSocketTests
     }
 
     [Fact]
+    public async Task Client_RenewsItsSessionOnTheLiveSocket_BeforeExpiry()
+    {
+        await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Sessions:Lifetime"] = "00:02:10" });
+        var clientTime = AtlasTestHost.NewFakeTime();
+        using var client = new Atlas.Client.AtlasClient(await host.PairAsync(), AtlasTestHost.ClientOptions(clientTime));
+        await using var connection = await client.ConnectAsync(Ct);
+        var first = await client.GetSessionAsync(Ct);
+
+        // The client's heartbeat timer is armed on its own task; move its clock until the first heartbeat (when less
+        // than two minutes of session are left) renews the session.
+        var renewal = NextEventAsync(connection, MessageTypes.AuthSuccess, _ => true);
+        while (!renewal.IsCompleted)
+        {
+            clientTime.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAny(renewal, Task.Delay(10, Ct));
+        }
+
+        var renewed = await renewal;
+        var expires = renewed.Data!.Value.GetProperty("sessionExpiresAt").GetDateTimeOffset();
+        Assert.True(expires > first.ExpiresAt);
+        Assert.NotEqual(first.SessionToken, (await client.GetSessionAsync(Ct)).SessionToken);
+        Assert.Equal(0, connection.Reconnects);
+    }
+
+    [Fact]
     public async Task TooManySocketsForOneDevice_AreRefused()
     {
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:WebSocket:MaxConnectionsPerDevice"] = "2" });
