@@ -1,0 +1,19 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Atlas.Client.Protocol;
+
+/// <summary>Source-generated JSON metadata for the protocol types (trim- and AOT-safe).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AtlasEnvelope))]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(AuthRequest))]
+[JsonSerializable(typeof(PairingResponse))]
+[JsonSerializable(typeof(SessionResponse))]
+[JsonSerializable(typeof(AuthFrame))]
+[JsonSerializable(typeof(AuthSuccessFrame))]
+[JsonSerializable(typeof(FileRequest))]
+[JsonSerializable(typeof(FileEntry))]
+[JsonSerializable(typeof(List<FileEntry>))]
+[JsonSerializable(typeof(JsonElement))]
+public sealed partial class AtlasJsonContext : JsonSerializerContext;

@@ -1,0 +1,143 @@
+using System.Net;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Network;
+using Atlas.Desktop.Pairing;
+using QRCoder;
+
+namespace Atlas.Desktop.Admin;
+
+/// <summary>The admin UI: loopback only, behind the one-time admin link that becomes an HttpOnly, Secure,
+/// SameSite=Strict cookie. Mutations also need the <c>X-Atlas-Admin</c> header (a cross-site form cannot set it) and,
+/// when present, a loopback Origin of this desktop.</summary>
+internal static class AdminEndpoints
+{
+    public const string Header = "X-Atlas-Admin";
+
+    public static void MapAdmin(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin").AllowAnonymous().AddEndpointFilter(async (context, next) =>
+            LoopbackOnly(context.HttpContext) ?? await next(context).ConfigureAwait(false));
+
+        admin.MapGet("", () => StaticAssets.Serve("admin.html"));
+        admin.MapGet("/admin.js", () => StaticAssets.Serve("admin.js"));
+        admin.MapPost("/login", async (HttpContext context, AdminSessions sessions) =>
+        {
+            var login = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.AdminLogin, context.RequestAborted).ConfigureAwait(false);
+            var session = sessions.Redeem(login?.Code);
+            if (session is null)
+            {
+                return ApiErrors.Result(ErrorCodes.Unauthorized,
+                    "This admin link was already used or has expired. Run 'atlas admin' for a new one.");
+            }
+
+            context.Response.Cookies.Append(AdminSessions.CookieName, session, new CookieOptions
+            {
+                HttpOnly = true,
+                Secure = true,
+                SameSite = SameSiteMode.Strict,
+                Path = "/",
+                IsEssential = true,
+            });
+            return Results.NoContent();
+        }).WithAtlasErrors();
+
+        var api = admin.MapGroup("/api").AddEndpointFilter(async (context, next) =>
+            RequireAdmin(context.HttpContext) ?? await next(context).ConfigureAwait(false));
+        api.MapDesktopOperations();
+        api.MapPost("/logout", (HttpContext context, AdminSessions sessions) =>
+        {
+            sessions.End(context.Request.Cookies[AdminSessions.CookieName]);
+            context.Response.Cookies.Delete(AdminSessions.CookieName, new CookieOptions { Secure = true, Path = "/" });
+            return Results.NoContent();
+        });
+        api.MapGet("/qr.svg", async (PairingService pairing, CancellationToken cancellationToken) =>
+            Results.Text(QrRenderer.Svg(await CurrentUrlAsync(pairing, cancellationToken).ConfigureAwait(false)), "image/svg+xml"));
+        api.MapGet("/qr.png", async (PairingService pairing, CancellationToken cancellationToken) =>
+            Results.Bytes(QrRenderer.Png(await CurrentUrlAsync(pairing, cancellationToken).ConfigureAwait(false)), "image/png"));
+    }
+
+    private static async Task<string> CurrentUrlAsync(PairingService pairing, CancellationToken cancellationToken) =>
+        pairing.State.Current?.Url ?? (await pairing.CreateTicketAsync(cancellationToken).ConfigureAwait(false)).Url;
+
+    private static IResult? LoopbackOnly(HttpContext context)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        return remote is not null && IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote)
+            && NetworkPolicy.IsLoopbackHost(context.Request.Host.Host)
+            ? null
+            : ApiErrors.Result(ErrorCodes.Forbidden, "The admin UI is only reachable from this computer (https://127.0.0.1).");
+    }
+
+    private static IResult? RequireAdmin(HttpContext context)
+    {
+        var sessions = context.RequestServices.GetRequiredService<AdminSessions>();
+        if (!sessions.IsValid(context.Request.Cookies[AdminSessions.CookieName]))
+        {
+            return ApiErrors.Result(ErrorCodes.Unauthorized, "Not signed in to the admin UI; open the admin link printed by 'atlas serve' or 'atlas admin'.");
+        }
+
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            var policy = context.RequestServices.GetRequiredService<NetworkPolicy>();
+            if (context.Request.Headers[Header] != "1"
+                || (context.Request.Headers.Origin is [{ } origin] && !policy.IsAdminOrigin(origin)))
+            {
+                return ApiErrors.Result(ErrorCodes.Forbidden, $"Admin changes need the {Header} header from the admin page itself.");
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>QR codes of pairing links (QRCoder): SVG and PNG for the admin UI, half-block text for terminals.</summary>
+internal static class QrRenderer
+{
+    public static string Svg(string text)
+    {
+        using var data = Create(text);
+        return new SvgQRCode(data).GetGraphic(6);
+    }
+
+    public static byte[] Png(string text)
+    {
+        using var data = Create(text);
+        return new PngByteQRCode(data).GetGraphic(8);
+    }
+
+    /// <summary>Two modules per character cell (upper and lower half blocks), dark on light with a quiet zone.</summary>
+    public static string Terminal(string text)
+    {
+        using var data = Create(text);
+        var matrix = data.ModuleMatrix;
+        var size = matrix.Count;
+        var builder = new System.Text.StringBuilder();
+        for (var y = 0; y < size; y += 2)
+        {
+            for (var x = 0; x < size; x++)
+            {
+                var top = matrix[y][x];
+                var bottom = y + 1 < size && matrix[y + 1][x];
+                builder.Append((top, bottom) switch
+                {
+                    (true, true) => ' ',
+                    (true, false) => '▄',
+                    (false, true) => '▀',
+                    _ => '█',
+                });
+            }
+
+            builder.Append('\n');
+        }
+
+        return builder.ToString();
+    }
+
+    private static QRCodeData Create(string text)
+    {
+        using var generator = new QRCodeGenerator();
+        return generator.CreateQrCode(text, QRCodeGenerator.ECCLevel.M);
+    }
+}

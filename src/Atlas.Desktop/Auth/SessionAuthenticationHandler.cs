@@ -1,0 +1,77 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Atlas.Client;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Diagnostics;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Auth;
+
+/// <summary>Authenticates REST requests from <c>Authorization: Bearer &lt;session token&gt;</c> only (never a query
+/// string or cookie).</summary>
+internal sealed class SessionAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
+{
+    public const string SchemeName = "AtlasSession";
+    public const string DeviceIdClaim = "atlas:device";
+    private const string FailureKey = "atlas.auth.failure";
+    private readonly SessionService _sessions;
+
+    public SessionAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+        SessionService sessions)
+        : base(options, logger, encoder)
+    {
+        _sessions = sessions;
+    }
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        try
+        {
+            var session = await _sessions.ValidateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted).ConfigureAwait(false);
+            Context.Items[typeof(SessionInfo)] = session;
+            var identity = new ClaimsIdentity([new Claim(DeviceIdClaim, session.Device.Id)], SchemeName);
+            return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        }
+        catch (AtlasException e)
+        {
+            Context.Items[FailureKey] = e;
+            return AuthenticateResult.Fail(e.Message);
+        }
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var failure = Context.Items[FailureKey] as AtlasException;
+        return ApiErrors.WriteAsync(Context, failure?.Code ?? ErrorCodes.Unauthorized,
+            failure?.Message ?? "This endpoint needs a session token in the Authorization header (Bearer); get one from POST /auth.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiErrors.WriteAsync(Context, ErrorCodes.Forbidden, "The device is not allowed to do this.");
+}
+
+internal static class SessionHttpContextExtensions
+{
+    /// <summary>The authenticated session of a request that passed <c>RequireAuthorization</c>.</summary>
+    public static SessionInfo Session(this HttpContext context) =>
+        context.Items[typeof(SessionInfo)] as SessionInfo
+        ?? throw new InvalidOperationException("The endpoint is missing RequireAuthorization().");
+
+    /// <summary>Endpoint filter: answers 403 <c>forbidden</c> unless the device holds <paramref name="permission"/>.</summary>
+    public static TBuilder RequirePermission<TBuilder>(this TBuilder builder, string permission)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var session = context.HttpContext.Session();
+            return session.Device.Permissions.Contains(permission, StringComparer.Ordinal)
+                ? await next(context).ConfigureAwait(false)
+                : ApiErrors.Result(ErrorCodes.Forbidden, $"This device does not have the '{permission}' permission; grant it on the desktop.");
+        });
+}

@@ -1,0 +1,100 @@
+using Atlas.Client;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Devices;
+using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Auth;
+
+/// <summary>A validated session: the device comes from the session, never from a request body.</summary>
+internal sealed record SessionInfo(DeviceRecord Device, DateTimeOffset ExpiresAt);
+
+/// <summary>Exchanges device credentials for short-lived session tokens and validates them.</summary>
+internal sealed class SessionService
+{
+    private readonly IDeviceStore _devices;
+    private readonly ISessionStore _sessions;
+    private readonly IAuditLog _audit;
+    private readonly DeviceService _deviceService;
+    private readonly AtlasOptions _options;
+    private readonly TimeProvider _time;
+
+    public SessionService(IDeviceStore devices, ISessionStore sessions, IAuditLog audit, DeviceService deviceService,
+        IOptions<AtlasOptions> options, AtlasTime time)
+    {
+        _devices = devices;
+        _sessions = sessions;
+        _audit = audit;
+        _deviceService = deviceService;
+        _options = options.Value;
+        _time = time.Provider;
+    }
+
+    public async Task<SessionResponse> CreateAsync(string? credential, int? waitSeconds, string? address, CancellationToken cancellationToken)
+    {
+        if (!Secrets.TrySplitCredential(credential, out var deviceId, out var secret))
+        {
+            AtlasTelemetry.AuthFailures.Add(1);
+            throw new AtlasException(ErrorCodes.Unauthorized, "The device credential is missing or malformed; pair the device again.");
+        }
+
+        var device = await _devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null && _deviceService.WasDenied(deviceId))
+        {
+            throw new AtlasException(ErrorCodes.PairingDenied, "The desktop user denied this device (or did not approve it in time).");
+        }
+
+        if (device is null || !Secrets.HashEquals(device.CredentialHash, secret))
+        {
+            AtlasTelemetry.AuthFailures.Add(1);
+            await _audit.WriteAsync("auth_failed", null, address, "unknown or revoked device credential", cancellationToken).ConfigureAwait(false);
+            throw new AtlasException(ErrorCodes.Unauthorized, "The device credential is not valid (unknown or revoked); pair the device again.");
+        }
+
+        if (device.Status == DeviceRecord.Pending)
+        {
+            device = await _deviceService.WaitForDecisionAsync(device, TimeSpan.FromSeconds(Math.Clamp(waitSeconds ?? 0, 0, 30)),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = _time.GetUtcNow();
+        var token = Secrets.SessionPrefix + Secrets.NewSecret();
+        var expiresAt = now + _options.Sessions.Lifetime;
+        await _sessions.AddAsync(Secrets.Hash(token), device.Id, now, expiresAt, cancellationToken).ConfigureAwait(false);
+        await _devices.TouchAsync(device.Id, now, address, cancellationToken).ConfigureAwait(false);
+        return new SessionResponse
+        {
+            SessionToken = token,
+            ExpiresAt = expiresAt,
+            DeviceId = device.Id,
+            Permissions = [.. device.Permissions],
+            ServerTime = now,
+        };
+    }
+
+    public async Task<SessionInfo> ValidateAsync(string? token, CancellationToken cancellationToken)
+    {
+        if (token is null || !token.StartsWith(Secrets.SessionPrefix, StringComparison.Ordinal)
+            || !Secrets.LooksLikeSecret(token[Secrets.SessionPrefix.Length..]))
+        {
+            throw new AtlasException(ErrorCodes.Unauthorized, "The session token is missing or malformed; get one from POST /auth.");
+        }
+
+        var found = await _sessions.FindAsync(Secrets.Hash(token), cancellationToken).ConfigureAwait(false)
+            ?? throw new AtlasException(ErrorCodes.Unauthorized, "The session token is not valid (unknown, or the device was revoked).");
+        if (found.ExpiresAt <= _time.GetUtcNow())
+        {
+            throw new AtlasException(ErrorCodes.SessionExpired, "The session has expired; get a new one from POST /auth with the device credential.");
+        }
+
+        var device = await _devices.GetAsync(found.DeviceId, cancellationToken).ConfigureAwait(false);
+        if (device is not { Status: DeviceRecord.Active })
+        {
+            throw new AtlasException(ErrorCodes.Revoked, "The device is no longer paired with this desktop.");
+        }
+
+        return new SessionInfo(device, found.ExpiresAt);
+    }
+}

@@ -1,0 +1,282 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Atlas.Desktop.Admin;
+using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Pairing;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Cli;
+
+/// <summary>The <c>atlas</c> command line: <c>serve</c> runs the desktop hub; every other command drives the running
+/// instance through its control socket.</summary>
+internal static class AtlasCli
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default $XDG_DATA_HOME/atlas or ~/.local/share/atlas)", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Print JSON for scripts", Recursive = true };
+        var port = new Option<int?>("--port") { Description = "HTTPS port (default 47321; 0 picks a free one)" };
+
+        var root = new RootCommand("Atlas desktop hub: pair phones by QR code, give each an isolated file space, and proxy chat and media.");
+        root.Options.Add(dataDir);
+        root.Options.Add(json);
+
+        var serve = new Command("serve", "Start the desktop hub (HTTPS + WSS on loopback and private LAN interfaces, admin UI, control socket). "
+            + "Extra settings: --Atlas:Section:Key=value, Atlas__Section__Key environment variables or appsettings.json.")
+        {
+            port,
+        };
+        serve.TreatUnmatchedTokensAsErrors = false;
+        serve.SetAction((parse, cancellationToken) => Guard(() => ServeAsync(parse.GetValue(dataDir), parse.GetValue(port),
+            [.. parse.UnmatchedTokens], cancellationToken)));
+        root.Subcommands.Add(serve);
+
+        var pair = new Command("pair", "Create a pairing ticket and print its QR code and link (JSON: url, expiresAt, fingerprint).");
+        pair.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var view = await control.PostAsync("pair", null, DesktopJsonContext.Default.PairingView, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new PairOutput(view!.Url!, view.ExpiresAt!.Value, view.Fingerprint), DesktopJsonContext.Default.PairOutput));
+            }
+            else
+            {
+                PrintPairing(view!.Url!, view.ExpiresAt!.Value, view.Fingerprint);
+            }
+
+            return ExitCodes.Ok;
+        }));
+        root.Subcommands.Add(pair);
+
+        root.Subcommands.Add(DevicesCommand(dataDir, json));
+
+        var status = new Command("status", "Show the running instance: addresses, fingerprint, pairing window, devices and live connections.");
+        status.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var state = await control.GetAsync("state", DesktopJsonContext.Default.DesktopState, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(state, DesktopJsonContext.Default.DesktopState));
+                return ExitCodes.Ok;
+            }
+
+            Console.WriteLine($"Atlas desktop '{state.Name}' is running.");
+            Console.WriteLine($"  Data:        {state.DataDirectory}");
+            Console.WriteLine($"  Listening:   {string.Join("  ", state.Urls)}");
+            Console.WriteLine($"  Fingerprint: {state.DisplayFingerprint}{(state.SelfSigned ? " (self-signed)" : "")}");
+            Console.WriteLine($"  Pairing:     {(state.Pairing.Closed ? "CLOSED after failed attempts (run 'atlas pair')" : state.Pairing.Url is null ? "no open ticket" : "ticket open until " + state.Pairing.ExpiresAt?.ToLocalTime().ToString("T", CultureInfo.CurrentCulture))}; {state.Pairing.RecentFailures} recent failed attempts; approval: {state.Pairing.Approval}");
+            Console.WriteLine($"  Devices:     {state.Devices.Count(d => d.Status == "active")} paired, {state.Devices.Count(d => d.Status == "pending")} waiting for approval; {state.Connections} live connections");
+            return ExitCodes.Ok;
+        }));
+        root.Subcommands.Add(status);
+
+        var admin = new Command("admin", "Print a new one-time link to the admin UI (this computer only).");
+        admin.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var link = await control.PostAsync("admin-link", null, DesktopJsonContext.Default.AdminLink, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(link, DesktopJsonContext.Default.AdminLink) : link!.Url);
+            return ExitCodes.Ok;
+        }));
+        root.Subcommands.Add(admin);
+
+        return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+    }
+
+    private static Command DevicesCommand(Option<string?> dataDir, Option<bool> json)
+    {
+        var devices = new Command("devices", "List, approve, deny or revoke paired devices and set their permissions.");
+        var id = new Argument<string>("device-id") { Description = "The device id (see 'atlas devices list')" };
+
+        var list = new Command("list", "List devices with status, permissions, last seen and live connections.");
+        list.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var all = await control.GetAsync("devices", DesktopJsonContext.Default.ListDeviceView, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(all, DesktopJsonContext.Default.ListDeviceView));
+                return ExitCodes.Ok;
+            }
+
+            if (all.Count == 0)
+            {
+                Console.WriteLine("No devices. Pair one with 'atlas pair'.");
+                return ExitCodes.Ok;
+            }
+
+            Console.WriteLine($"{"ID",-22} {"NAME",-20} {"PLATFORM",-9} {"STATUS",-16} {"LIVE",4}  {"LAST SEEN",-20} PERMISSIONS");
+            foreach (var d in all)
+            {
+                var state = d.Status == "pending" ? $"pending {d.CheckCode}" : d.Status;
+                Console.WriteLine($"{d.Id,-22} {Cut(d.Name, 20),-20} {Cut(d.Platform, 9),-9} {state,-16} {d.Connections,4}  {d.LastSeenAt?.ToLocalTime().ToString("g", CultureInfo.CurrentCulture) ?? "never",-20} {string.Join(' ', d.Permissions)}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+
+        var approve = new Command("approve", "Approve a pending device (compare the check code with the one on the phone first).") { id };
+        approve.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var device = await control.PostAsync($"devices/{Uri.EscapeDataString(parse.GetValue(id)!)}/approve", null,
+                DesktopJsonContext.Default.DeviceView, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(device, DesktopJsonContext.Default.DeviceView) : $"Approved {device!.Id} ({device.Name}).");
+            return ExitCodes.Ok;
+        }));
+
+        var deny = new Command("deny", "Deny a pending device.") { id };
+        deny.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            await control.PostAsync<object>($"devices/{Uri.EscapeDataString(parse.GetValue(id)!)}/deny", null, null, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(parse.GetValue(json) ? "{\"denied\":true}" : "Denied.");
+            return ExitCodes.Ok;
+        }));
+
+        var deleteFiles = new Option<bool>("--delete-files") { Description = "Also delete the device's files" };
+        var revoke = new Command("revoke", "Revoke a device: its credential and sessions are deleted and its live connections closed at once.") { id, deleteFiles };
+        revoke.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var query = parse.GetValue(deleteFiles) ? "?deleteFiles=true" : "";
+            var result = await control.PostAsync($"devices/{Uri.EscapeDataString(parse.GetValue(id)!)}/revoke{query}", null,
+                DesktopJsonContext.Default.RevokeResult, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(result, DesktopJsonContext.Default.RevokeResult)
+                : $"Revoked {result!.DeviceId}; closed {result.ClosedSockets} live connection(s).");
+            return ExitCodes.Ok;
+        }));
+
+        var set = new Option<string?>("--set") { Description = "Comma-separated permissions: chat, files.read, files.write, media.process, tools, tools:<serverId>" };
+        var quota = new Option<long?>("--quota") { Description = "Storage quota in bytes" };
+        var permissions = new Command("permissions", "Show or change a device's permissions and quota (applies to live connections at once).") { id, set, quota };
+        permissions.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var deviceId = parse.GetValue(id)!;
+            DeviceView? device;
+            if (parse.GetValue(set) is null && parse.GetValue(quota) is null)
+            {
+                var all = await control.GetAsync("devices", DesktopJsonContext.Default.ListDeviceView, cancellationToken).ConfigureAwait(false);
+                device = all.FirstOrDefault(d => d.Id == deviceId) ?? throw new CliException(ExitCodes.NotFound, $"No device '{deviceId}'.");
+            }
+            else
+            {
+                var current = (await control.GetAsync("devices", DesktopJsonContext.Default.ListDeviceView, cancellationToken).ConfigureAwait(false))
+                    .FirstOrDefault(d => d.Id == deviceId) ?? throw new CliException(ExitCodes.NotFound, $"No device '{deviceId}'.");
+                var wanted = parse.GetValue(set) is { } text
+                    ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+                    : [.. current.Permissions];
+                device = await control.PostAsync($"devices/{Uri.EscapeDataString(deviceId)}/permissions",
+                    JsonContent.Create(new PermissionsChange(wanted, parse.GetValue(quota)), DesktopJsonContext.Default.PermissionsChange),
+                    DesktopJsonContext.Default.DeviceView, cancellationToken).ConfigureAwait(false);
+            }
+
+            Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(device, DesktopJsonContext.Default.DeviceView)
+                : $"{device!.Id}: {string.Join(' ', device.Permissions)}; quota {device.QuotaBytes} bytes");
+            return ExitCodes.Ok;
+        }));
+
+        devices.Subcommands.Add(list);
+        devices.Subcommands.Add(approve);
+        devices.Subcommands.Add(deny);
+        devices.Subcommands.Add(revoke);
+        devices.Subcommands.Add(permissions);
+        return devices;
+    }
+
+    private static async Task<int> ServeAsync(string? dataDir, int? port, string[] extra, CancellationToken cancellationToken)
+    {
+        var overrides = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (dataDir is not null)
+        {
+            overrides["Atlas:DataDir"] = dataDir;
+        }
+
+        if (port is not null)
+        {
+            overrides["Atlas:Port"] = port.Value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        WebApplication app;
+        try
+        {
+            app = AtlasApp.Build(extra, overrides);
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync("atlas: the configuration has mistakes:\n  " + string.Join("\n  ", e.Failures)).ConfigureAwait(false);
+            return ExitCodes.Configuration;
+        }
+        catch (InvalidOperationException e)
+        {
+            await Console.Error.WriteLineAsync("atlas: " + e.Message).ConfigureAwait(false);
+            return ExitCodes.Configuration;
+        }
+
+        await using (app.ConfigureAwait(false))
+        {
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                await Console.Error.WriteLineAsync($"atlas: could not listen ({e.Message}). Is the port in use? Pick another with --port.").ConfigureAwait(false);
+                return ExitCodes.Configuration;
+            }
+
+            var desktop = app.Services.GetRequiredService<DesktopInfo>();
+            var ticket = await app.Services.GetRequiredService<PairingService>().CreateTicketAsync(cancellationToken).ConfigureAwait(false);
+            var adminLink = app.Services.GetRequiredService<AdminSessions>().CreateLink();
+            Console.WriteLine($"Atlas desktop '{desktop.Name}' is running.");
+            Console.WriteLine($"  Data:        {desktop.DataDirectory}");
+            Console.WriteLine($"  Listening:   {string.Join("  ", desktop.Urls)}");
+            if (desktop.LanAddresses.Count == 0)
+            {
+                Console.WriteLine("               (no private LAN address found: only this computer can connect; see Atlas:Network:Interfaces)");
+            }
+
+            Console.WriteLine($"  Fingerprint: {desktop.DisplayFingerprint}{(desktop.SelfSigned ? " (self-signed; phones will show this fingerprint)" : "")}");
+            Console.WriteLine($"  Admin UI:    {adminLink}");
+            Console.WriteLine("               (one-time link, this computer only; 'atlas admin' prints a new one)");
+            Console.WriteLine();
+            PrintPairing(ticket.Url, ticket.ExpiresAt, ticket.Fingerprint);
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static void PrintPairing(string url, DateTimeOffset expiresAt, string fingerprint)
+    {
+        Console.WriteLine("Pair a phone: scan this QR code with its camera (single use; expires "
+            + expiresAt.ToLocalTime().ToString("T", CultureInfo.CurrentCulture) + "; 'atlas pair' makes a new one):");
+        Console.WriteLine();
+        Console.Write(QrRenderer.Terminal(url));
+        Console.WriteLine();
+        Console.WriteLine("  " + url);
+        Console.WriteLine("  Fingerprint: " + Atlas.Client.Pairing.SpkiPin.ToDisplay(fingerprint));
+    }
+
+    private static ControlClient Control(string? dataDir) =>
+        new(new DataDirectory(DataDirectory.Resolve(dataDir ?? Environment.GetEnvironmentVariable("Atlas__DataDir"))).ControlSocketPath);
+
+    private static async Task<int> Guard(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (CliException e)
+        {
+            await Console.Error.WriteLineAsync("atlas: " + e.Message).ConfigureAwait(false);
+            return e.ExitCode;
+        }
+    }
+
+    private static string Cut(string value, int width) => value.Length <= width ? value : value[..(width - 1)] + "…";
+}

@@ -1,0 +1,34 @@
+using Atlas.Client;
+using Atlas.Client.Protocol;
+
+namespace Atlas.Desktop.Diagnostics;
+
+/// <summary>Maps <see cref="AtlasException"/> thrown by an endpoint to its error response (in one place).</summary>
+internal static class AtlasExceptionFilter
+{
+    public static TBuilder WithAtlasErrors<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context).ConfigureAwait(false);
+            }
+            catch (AtlasException e)
+            {
+                return ApiErrors.Result(e.Code, e.Message);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return ApiErrors.Result(ErrorCodes.TooLarge, "The request body is larger than allowed.");
+            }
+            catch (BadHttpRequestException e)
+            {
+                return ApiErrors.Result(ErrorCodes.BadRequest, e.Message);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return ApiErrors.Result(ErrorCodes.BadRequest, "The request body is not valid JSON of the expected shape.");
+            }
+        });
+}

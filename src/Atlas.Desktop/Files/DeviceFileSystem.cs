@@ -1,0 +1,470 @@
+using System.Collections.Concurrent;
+using Atlas.Client;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Files;
+
+/// <summary>Per-device file namespaces under <c>&lt;data&gt;/files/&lt;deviceId&gt;</c>: list, stat, read (ranges), atomic
+/// write, mkdir, move and delete, with quotas. Mutations of one device are serialized so quota accounting is exact.</summary>
+internal sealed class DeviceFileSystem
+{
+    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private readonly string _filesRoot;
+    private readonly FilesOptions _options;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    public DeviceFileSystem(DataDirectory dataDirectory, IOptions<AtlasOptions> options)
+    {
+        _filesRoot = dataDirectory.FilesRoot;
+        _options = options.Value.Files;
+    }
+
+    public FilesOptions Options => _options;
+
+    public string RootOf(string deviceId)
+    {
+        if (!deviceId.StartsWith("dev_", StringComparison.Ordinal) || deviceId.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '_'))
+        {
+            throw new ArgumentException($"'{deviceId}' is not a device id.", nameof(deviceId));
+        }
+
+        var root = Path.Combine(_filesRoot, deviceId);
+        if (!Directory.Exists(root))
+        {
+            CreateDirectory(root);
+        }
+
+        return root;
+    }
+
+    public FileEntry Stat(string deviceId, string? path)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        return Entry(relative, full) ?? throw NotFound(relative);
+    }
+
+    public IReadOnlyList<FileEntry> List(string deviceId, string? path)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        if (File.Exists(full))
+        {
+            throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a file, not a directory; use stat or read.");
+        }
+
+        if (!Directory.Exists(full))
+        {
+            throw NotFound(relative);
+        }
+
+        var entries = new List<FileEntry>();
+        foreach (var info in new DirectoryInfo(full).EnumerateFileSystemInfos())
+        {
+            if (info.Name.StartsWith(DevicePath.TempPrefix, StringComparison.Ordinal) || info.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            entries.Add(ToEntry(relative.Length == 0 ? info.Name : relative + "/" + info.Name, info));
+        }
+
+        entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return entries;
+    }
+
+    /// <summary>Opens a file for reading (shared, so a concurrent atomic replace does not disturb the reader).</summary>
+    public (FileStream Stream, string Relative) OpenRead(string deviceId, string? path)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        if (Directory.Exists(full))
+        {
+            throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory; use list.");
+        }
+
+        if (!File.Exists(full))
+        {
+            throw NotFound(relative);
+        }
+
+        return (new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 16 * 1024, useAsync: true), relative);
+    }
+
+    public async Task<(byte[] Content, long Size)> ReadRangeAsync(string deviceId, string? path, long offset, long? length,
+        CancellationToken cancellationToken)
+    {
+        var (stream, _) = OpenRead(deviceId, path);
+        await using (stream.ConfigureAwait(false))
+        {
+            if (offset < 0 || offset > stream.Length)
+            {
+                throw new AtlasException(ErrorCodes.BadRequest, $"offset {offset} is outside the file (size {stream.Length}).");
+            }
+
+            var wanted = Math.Min(length ?? _options.MaxFrameReadBytes, stream.Length - offset);
+            if (wanted < 0 || wanted > _options.MaxFrameReadBytes)
+            {
+                throw new AtlasException(ErrorCodes.TooLarge,
+                    $"length must be between 0 and {_options.MaxFrameReadBytes} bytes per frame; read larger files in ranges or with GET /files/read.");
+            }
+
+            var buffer = new byte[wanted];
+            stream.Position = offset;
+            await stream.ReadExactlyAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return (buffer, stream.Length);
+        }
+    }
+
+    /// <summary>Writes atomically: the content goes to a temporary file in the same directory, is flushed to disk, and
+    /// replaces the target with one rename, so a crash leaves the old file or the new one, never a mix.</summary>
+    public async Task<FileEntry> WriteAsync(string deviceId, long quotaBytes, string? path, Stream content, bool overwrite,
+        CancellationToken cancellationToken)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        if (relative.Length == 0)
+        {
+            throw new AtlasException(ErrorCodes.InvalidPath, "A file path is needed; the device's root is a directory.");
+        }
+
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Directory.Exists(full))
+            {
+                throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
+            }
+
+            var existing = File.Exists(full) ? new FileInfo(full).Length : -1;
+            if (existing >= 0 && !overwrite)
+            {
+                throw new AtlasException(ErrorCodes.AlreadyExists, $"'{relative}' already exists; set overwrite to replace it.");
+            }
+
+            var (usage, entries) = Usage(deviceId);
+            if (existing < 0 && entries + 1 > _options.MaxEntries)
+            {
+                throw new AtlasException(ErrorCodes.QuotaExceeded, $"The device already has {entries} files and folders (limit {_options.MaxEntries}).");
+            }
+
+            var allowance = Math.Min(_options.MaxFileBytes, quotaBytes - usage + Math.Max(existing, 0));
+            EnsureParent(deviceId, relative);
+            var temp = Path.Combine(Path.GetDirectoryName(full)!, DevicePath.TempPrefix + "tmp-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                await CopyLimitedAsync(content, temp, allowance, quotaBytes, cancellationToken).ConfigureAwait(false);
+                File.Move(temp, full, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+
+            return Entry(relative, full)!;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Moves a finished upload's part file into place with one rename (same quota rules as <see cref="WriteAsync"/>).</summary>
+    public async Task<FileEntry> CommitAsync(string deviceId, long quotaBytes, string? path, string partFile, bool overwrite,
+        CancellationToken cancellationToken)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Directory.Exists(full) || relative.Length == 0)
+            {
+                throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
+            }
+
+            var existing = File.Exists(full) ? new FileInfo(full).Length : -1;
+            if (existing >= 0 && !overwrite)
+            {
+                throw new AtlasException(ErrorCodes.AlreadyExists, $"'{relative}' already exists; set overwrite to replace it.");
+            }
+
+            var size = new FileInfo(partFile).Length;
+            var (usage, _) = Usage(deviceId);
+            if (usage - Math.Max(existing, 0) + size > quotaBytes)
+            {
+                throw new AtlasException(ErrorCodes.QuotaExceeded, "The upload would exceed the device's storage quota; free space or ask for a larger quota.");
+            }
+
+            EnsureParent(deviceId, relative);
+            using (var handle = File.OpenHandle(partFile, FileMode.Open, FileAccess.ReadWrite))
+            {
+                RandomAccess.FlushToDisk(handle);
+            }
+
+            File.Move(partFile, full, overwrite: true);
+            return Entry(relative, full)!;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async Task<FileEntry> MkdirAsync(string deviceId, string? path, CancellationToken cancellationToken)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (File.Exists(full))
+            {
+                throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a file.");
+            }
+
+            if (!Directory.Exists(full))
+            {
+                var (_, entries) = Usage(deviceId);
+                if (entries + relative.Count(c => c == '/') + 1 > _options.MaxEntries)
+                {
+                    throw new AtlasException(ErrorCodes.QuotaExceeded, $"The device already has {entries} files and folders (limit {_options.MaxEntries}).");
+                }
+
+                EnsureParent(deviceId, relative);
+                CreateDirectory(full);
+            }
+
+            return Entry(relative, full)!;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async Task<FileEntry> MoveAsync(string deviceId, string? from, string? to, bool overwrite, CancellationToken cancellationToken)
+    {
+        var (source, sourceFull) = Resolve(deviceId, from);
+        var (target, targetFull) = Resolve(deviceId, to);
+        if (source.Length == 0 || target.Length == 0)
+        {
+            throw new AtlasException(ErrorCodes.InvalidPath, "The device's root cannot be moved or replaced.");
+        }
+
+        if (target == source || target.StartsWith(source + "/", StringComparison.Ordinal))
+        {
+            throw new AtlasException(ErrorCodes.InvalidPath, $"'{source}' cannot be moved into itself.");
+        }
+
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var isFile = File.Exists(sourceFull);
+            if (!isFile && !Directory.Exists(sourceFull))
+            {
+                throw NotFound(source);
+            }
+
+            var targetExists = File.Exists(targetFull) || Directory.Exists(targetFull);
+            if (targetExists && (!overwrite || !isFile || Directory.Exists(targetFull)))
+            {
+                throw new AtlasException(ErrorCodes.AlreadyExists,
+                    $"'{target}' already exists; set overwrite to replace a file (directories are never replaced).");
+            }
+
+            EnsureParent(deviceId, target);
+            if (isFile)
+            {
+                File.Move(sourceFull, targetFull, overwrite);
+            }
+            else
+            {
+                Directory.Move(sourceFull, targetFull);
+            }
+
+            return Entry(target, targetFull)!;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async Task DeleteAsync(string deviceId, string? path, bool recursive, CancellationToken cancellationToken)
+    {
+        var (relative, full) = Resolve(deviceId, path);
+        if (relative.Length == 0)
+        {
+            throw new AtlasException(ErrorCodes.InvalidPath, "The device's root cannot be deleted.");
+        }
+
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (File.Exists(full))
+            {
+                File.Delete(full);
+            }
+            else if (Directory.Exists(full))
+            {
+                if (!recursive && Directory.EnumerateFileSystemEntries(full).Any())
+                {
+                    throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is not empty; set recursive to delete it with its contents.");
+                }
+
+                Directory.Delete(full, recursive);
+            }
+            else
+            {
+                throw NotFound(relative);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Bytes used and entries held by a device (its files, not temporaries).</summary>
+    public (long Bytes, int Entries) Usage(string deviceId)
+    {
+        long bytes = 0;
+        var entries = 0;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        foreach (var info in new DirectoryInfo(RootOf(deviceId)).EnumerateFileSystemInfos("*", options))
+        {
+            entries++;
+            if (info is FileInfo file)
+            {
+                bytes += file.Length;
+            }
+        }
+
+        return (bytes, entries);
+    }
+
+    /// <summary>Removes temporaries left by a crash (called at startup, when no write can be in flight).</summary>
+    public int RemoveStaleTemporaries()
+    {
+        if (!Directory.Exists(_filesRoot))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        foreach (var file in Directory.EnumerateFiles(_filesRoot, DevicePath.TempPrefix + "tmp-*", options))
+        {
+            File.Delete(file);
+            removed++;
+        }
+
+        return removed;
+    }
+
+    public (string Relative, string Full) Resolve(string deviceId, string? path)
+    {
+        var relative = DevicePath.Normalize(path);
+        return (relative, DevicePath.Resolve(RootOf(deviceId), relative));
+    }
+
+    private void EnsureParent(string deviceId, string relative)
+    {
+        var slash = relative.LastIndexOf('/');
+        if (slash < 0)
+        {
+            return;
+        }
+
+        var root = RootOf(deviceId);
+        var current = root;
+        foreach (var segment in relative[..slash].Split('/'))
+        {
+            current = Path.Combine(current, segment);
+            if (File.Exists(current))
+            {
+                throw new AtlasException(ErrorCodes.Conflict, $"'{Path.GetRelativePath(root, current)}' is a file, not a directory.");
+            }
+
+            if (!Directory.Exists(current))
+            {
+                CreateDirectory(current);
+            }
+        }
+    }
+
+    private static async Task CopyLimitedAsync(Stream content, string temp, long allowance, long quotaBytes, CancellationToken cancellationToken)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = PrivateFile;
+        }
+
+        await using var output = new FileStream(temp, options);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+                if (total > allowance)
+                {
+                    throw total > quotaBytes || allowance < quotaBytes
+                        ? new AtlasException(ErrorCodes.QuotaExceeded, "The write would exceed the device's storage quota or the largest file size; free space or ask for a larger quota.")
+                        : new AtlasException(ErrorCodes.TooLarge, "The file is larger than the largest file size allowed.");
+                }
+
+                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            output.Flush(flushToDisk: true);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private SemaphoreSlim Gate(string deviceId) => _locks.GetOrAdd(deviceId, _ => new SemaphoreSlim(1, 1));
+
+    private static FileEntry? Entry(string relative, string full)
+    {
+        if (File.Exists(full))
+        {
+            return ToEntry(relative, new FileInfo(full));
+        }
+
+        return Directory.Exists(full) ? ToEntry(relative, new DirectoryInfo(full)) : null;
+    }
+
+    private static FileEntry ToEntry(string relative, FileSystemInfo info) => new()
+    {
+        Path = relative,
+        Name = relative.Length == 0 ? "" : info.Name,
+        Kind = info is FileInfo ? "file" : "directory",
+        Size = info is FileInfo file ? file.Length : 0,
+        Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+    };
+
+    private static void CreateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, PrivateDirectory);
+        }
+    }
+
+    private static AtlasException NotFound(string relative) =>
+        new(ErrorCodes.NotFound, $"'{(relative.Length == 0 ? "/" : relative)}' does not exist.");
+}

@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using Atlas.Client;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Files;
+
+internal sealed record UploadCreateRequest(string? Path, long Size, bool Overwrite = false);
+
+internal sealed record UploadStatus(string UploadId, string Path, long Size, long Received, bool Completed, FileEntry? Entry);
+
+/// <summary>Resumable chunked uploads: chunks append at the offset the server has; an interrupted client asks for the
+/// offset and continues. The part file lives outside the device's namespace and moves into place with one rename when
+/// complete. State is in SQLite, so uploads survive a desktop restart.</summary>
+internal sealed class UploadService
+{
+    private readonly IUploadStore _store;
+    private readonly DeviceFileSystem _files;
+    private readonly DataDirectory _dataDirectory;
+    private readonly FilesOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    public UploadService(IUploadStore store, DeviceFileSystem files, DataDirectory dataDirectory, IOptions<AtlasOptions> options,
+        AtlasTime time)
+    {
+        _store = store;
+        _files = files;
+        _dataDirectory = dataDirectory;
+        _options = options.Value.Files;
+        _time = time.Provider;
+    }
+
+    public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, CancellationToken cancellationToken)
+    {
+        var (relative, _) = _files.Resolve(device.Id, request.Path);
+        if (relative.Length == 0)
+        {
+            throw new AtlasException(ErrorCodes.InvalidPath, "A file path is needed.");
+        }
+
+        if (request.Size < 0 || request.Size > _options.MaxFileBytes)
+        {
+            throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
+        }
+
+        var (usage, _) = _files.Usage(device.Id);
+        if (usage + request.Size > device.QuotaBytes)
+        {
+            throw new AtlasException(ErrorCodes.QuotaExceeded,
+                $"The upload needs {request.Size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage)} left of its quota.");
+        }
+
+        var id = "up_" + Guid.NewGuid().ToString("N");
+        var now = _time.GetUtcNow();
+        var part = PartPath(device.Id, id);
+        DataDirectory.CreatePrivate(Path.GetDirectoryName(part)!);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await new FileStream(part, options).DisposeAsync().ConfigureAwait(false);
+        var record = new UploadRecord(id, device.Id, relative, request.Size, 0, request.Overwrite, now, now + _options.UploadLifetime);
+        await _store.AddAsync(record, cancellationToken).ConfigureAwait(false);
+        if (request.Size == 0)
+        {
+            return await CompleteAsync(device, record, cancellationToken).ConfigureAwait(false);
+        }
+
+        return Status(record, null);
+    }
+
+    public async Task<UploadStatus> GetAsync(DeviceRecord device, string id, CancellationToken cancellationToken) =>
+        Status(await FindAsync(device, id, cancellationToken).ConfigureAwait(false), null);
+
+    public async Task<UploadStatus> AppendAsync(DeviceRecord device, string id, long from, long to, long total, Stream body,
+        CancellationToken cancellationToken)
+    {
+        var gate = _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var upload = await FindAsync(device, id, cancellationToken).ConfigureAwait(false);
+            if (total != upload.Size)
+            {
+                throw new AtlasException(ErrorCodes.BadRequest, $"The Content-Range total {total} differs from the upload's size {upload.Size}.");
+            }
+
+            if (from != upload.Received)
+            {
+                throw new AtlasException(ErrorCodes.Conflict,
+                    $"The server has {upload.Received} bytes of this upload; send the chunk starting at byte {upload.Received}.");
+            }
+
+            var length = to - from + 1;
+            if (length <= 0 || to >= upload.Size)
+            {
+                throw new AtlasException(ErrorCodes.BadRequest, "The Content-Range is empty or past the end of the upload.");
+            }
+
+            var part = PartPath(device.Id, id);
+            long written = 0;
+            await using (var output = new FileStream(part, FileMode.Open, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                output.SetLength(from);
+                output.Position = from;
+                var buffer = new byte[64 * 1024];
+                int read;
+                while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    written += read;
+                    if (written > length)
+                    {
+                        output.SetLength(from);
+                        throw new AtlasException(ErrorCodes.BadRequest, "The chunk is longer than its Content-Range says.");
+                    }
+
+                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+
+                if (written != length)
+                {
+                    output.SetLength(from);
+                    throw new AtlasException(ErrorCodes.BadRequest, "The chunk is shorter than its Content-Range says; send it again.");
+                }
+
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            upload = upload with { Received = from + written };
+            await _store.SetReceivedAsync(id, upload.Received, cancellationToken).ConfigureAwait(false);
+            return upload.Received == upload.Size
+                ? await CompleteAsync(device, upload, cancellationToken).ConfigureAwait(false)
+                : Status(upload, null);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async Task CancelAsync(DeviceRecord device, string id, CancellationToken cancellationToken)
+    {
+        var upload = await FindAsync(device, id, cancellationToken).ConfigureAwait(false);
+        await _store.DeleteAsync(upload.Id, cancellationToken).ConfigureAwait(false);
+        File.Delete(PartPath(device.Id, id));
+    }
+
+    /// <summary>Deletes uploads abandoned past their lifetime.</summary>
+    public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    {
+        var expired = await _store.ExpiredAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        foreach (var upload in expired)
+        {
+            await _store.DeleteAsync(upload.Id, cancellationToken).ConfigureAwait(false);
+            File.Delete(PartPath(upload.DeviceId, upload.Id));
+        }
+
+        return expired.Count;
+    }
+
+    private async Task<UploadStatus> CompleteAsync(DeviceRecord device, UploadRecord upload, CancellationToken cancellationToken)
+    {
+        var entry = await _files.CommitAsync(device.Id, device.QuotaBytes, upload.Path, PartPath(device.Id, upload.Id), upload.Overwrite,
+            cancellationToken).ConfigureAwait(false);
+        await _store.DeleteAsync(upload.Id, cancellationToken).ConfigureAwait(false);
+        _locks.TryRemove(upload.Id, out _);
+        return Status(upload with { Received = upload.Size }, entry);
+    }
+
+    private async Task<UploadRecord> FindAsync(DeviceRecord device, string id, CancellationToken cancellationToken)
+    {
+        if (id.Length > 64 || !id.StartsWith("up_", StringComparison.Ordinal) || !id.Skip(3).All(char.IsAsciiHexDigitLower))
+        {
+            throw new AtlasException(ErrorCodes.NotFound, "No such upload.");
+        }
+
+        return await _store.GetAsync(device.Id, id, cancellationToken).ConfigureAwait(false)
+            ?? throw new AtlasException(ErrorCodes.NotFound, "No such upload (finished, cancelled, expired, or another device's).");
+    }
+
+    private string PartPath(string deviceId, string id) => Path.Combine(_dataDirectory.UploadsRoot, deviceId, id + ".part");
+
+    private static UploadStatus Status(UploadRecord upload, FileEntry? entry) =>
+        new(upload.Id, upload.Path, upload.Size, upload.Received, entry is not null, entry);
+}

@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Threading.RateLimiting;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Admin;
+using Atlas.Desktop.Auth;
+using Atlas.Desktop.Chat;
+using Atlas.Desktop.Control;
+using Atlas.Desktop.Devices;
+using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Files;
+using Atlas.Desktop.Identity;
+using Atlas.Desktop.Media;
+using Atlas.Desktop.Network;
+using Atlas.Desktop.Pairing;
+using Atlas.Desktop.Realtime;
+using Atlas.Desktop.Status;
+using Atlas.Desktop.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Hosting;
+
+/// <summary>Builds the desktop host: configuration, data directory, identity, interfaces, Kestrel and every feature.</summary>
+internal static class AtlasApp
+{
+    /// <summary>Builds the app. <paramref name="overrides"/> are configuration keys that win over every other source
+    /// (the CLI flags); <paramref name="configure"/> lets tests replace services (for example the time provider).</summary>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null,
+        Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        var options = builder.Configuration.GetSection(AtlasOptions.Section).Get<AtlasOptions>() ?? new AtlasOptions();
+        var validation = new AtlasOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(AtlasOptions.Section, typeof(AtlasOptions), validation.Failures);
+        }
+
+        var dataDirectory = new DataDirectory(DataDirectory.Resolve(options.DataDir));
+        dataDirectory.Create();
+        var database = new AtlasDatabase(dataDirectory.DatabasePath);
+        database.Migrate();
+
+        var lan = options.Network.Lan ? InterfaceSelector.Select(options.Network.Interfaces, options.Network.AllowCgnat) : [];
+        var hostNames = new List<string> { "localhost" };
+        var machine = Environment.MachineName.ToLowerInvariant();
+        if (Uri.CheckHostName(machine) == UriHostNameType.Dns)
+        {
+            hostNames.Add(machine);
+            hostNames.Add(machine + ".local");
+        }
+
+        hostNames.AddRange(options.Network.AllowedHosts);
+        var time = TimeProvider.System;
+        var identity = DesktopIdentity.Load(dataDirectory.IdentityDirectory, options.Certificate,
+            [IPAddress.Loopback, IPAddress.IPv6Loopback, .. lan.Select(l => l.Address)], hostNames, time);
+        if (identity.SelfSigned is false)
+        {
+            hostNames.AddRange(identity.Certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.DnsName, false) is { Length: > 0 } dns ? [dns] : []);
+        }
+
+        var desktop = new DesktopInfo(options.Name, identity.Pin, identity.DisplayFingerprint, identity.SelfSigned, lan, dataDirectory.Root);
+        var policy = new NetworkPolicy([.. hostNames, "127.0.0.1", "[::1]", .. lan.Select(l => l.Address.ToString())], options.Network.AllowCgnat);
+        var port = options.Port;
+        if (port == 0 && lan.Count > 0)
+        {
+            port = FreePort();
+        }
+
+        if (port != 0)
+        {
+            desktop.SetPort(port);
+            policy.SetPorts([port]);
+        }
+
+        PrepareControlSocket(dataDirectory.ControlSocketPath);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+            kestrel.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(240, TimeSpan.FromSeconds(10));
+            void Https(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen) => listen.UseHttps(https =>
+            {
+                https.ServerCertificate = identity.Certificate;
+                https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+            });
+            kestrel.Listen(IPAddress.Loopback, port, Https);
+            foreach (var address in lan)
+            {
+                kestrel.Listen(address.Address, port, Https);
+            }
+
+            kestrel.ListenUnixSocket(dataDirectory.ControlSocketPath);
+        });
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Logging.AddFilter("Atlas.Desktop.Auth.SessionAuthenticationHandler", LogLevel.Warning);
+        var services = builder.Services;
+        services.AddSingleton(identity);
+        services.AddSingleton(desktop);
+        services.AddSingleton(policy);
+        services.AddSingleton(dataDirectory);
+        services.AddSingleton(database);
+        services.TryAddSingleton(new AtlasTime(time));
+        services.AddSingleton<IValidateOptions<AtlasOptions>, AtlasOptionsValidator>();
+        services.AddOptions<AtlasOptions>().Bind(builder.Configuration.GetSection(AtlasOptions.Section)).ValidateOnStart();
+        services.AddSingleton<SqliteStores>();
+        services.AddSingleton<IDeviceStore>(sp => sp.GetRequiredService<SqliteStores>());
+        services.AddSingleton<ITicketStore>(sp => sp.GetRequiredService<SqliteStores>());
+        services.AddSingleton<ISessionStore>(sp => sp.GetRequiredService<SqliteStores>());
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteStores>());
+        services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<SqliteStores>());
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<StatusService>();
+        services.AddSingleton<DeviceService>();
+        services.AddSingleton<SessionService>();
+        services.AddSingleton<PairingService>();
+        services.AddSingleton<AdminSessions>();
+        services.AddSingleton<DeviceFileSystem>();
+        services.AddSingleton<UploadService>();
+        services.AddSingleton<IdempotencyCache>();
+        services.AddSingleton<MessageRouter>();
+        services.AddSingleton<WebSocketEndpoint>();
+        services.AddSingleton<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+        services.AddHostedService<CleanupService>();
+        services.TryAddSingleton<IChatService, UnavailableChatService>();
+        services.TryAddSingleton<IMediaService, UnavailableMediaService>();
+        services.AddSingleton<IStatusContributor, LlmStatusContributor>();
+        services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("hub", new System.Text.Json.Nodes.JsonObject { ["servers"] = new System.Text.Json.Nodes.JsonArray() }));
+        services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("jobs", new System.Text.Json.Nodes.JsonArray()));
+
+        services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(SessionAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
+        services.AddRateLimiter(limiter => ConfigureRateLimits(limiter, options.RateLimits));
+
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.UseMiddleware<NetworkGuardMiddleware>();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.WebSocket.HeartbeatInterval });
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        app.MapGet("/health", () => Results.Json(new HealthStatus("ok", AtlasProtocol.Version, typeof(AtlasApp).Assembly.GetName().Version?.ToString(3) ?? "0"),
+            DesktopJsonContext.Default.HealthStatus)).AllowAnonymous();
+        app.MapGet("/pair", () => StaticAssets.Serve("pair.html")).AllowAnonymous();
+        app.MapGet("/pair.js", () => StaticAssets.Serve("pair.js")).AllowAnonymous();
+        app.MapGet("/atlas.css", () => StaticAssets.Serve("atlas.css")).AllowAnonymous();
+        app.MapAuth();
+        app.Map(AtlasProtocol.WebSocketPath, (HttpContext context, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context)).AllowAnonymous();
+        app.MapFiles();
+        app.MapChatAndMedia();
+        app.MapAdmin();
+        app.MapControl();
+        app.MapFallback((HttpContext context) => ApiErrors.Result(ErrorCodes.NotFound, $"No endpoint at {context.Request.Path}.")).AllowAnonymous();
+
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            // Tell every phone the desktop is going away (1001) instead of letting sockets hang until the host gives up.
+            foreach (var connection in app.Services.GetRequiredService<ConnectionRegistry>().Snapshot())
+            {
+                connection.Close((int)System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "desktop shutting down");
+            }
+        });
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (desktop.Port == 0)
+            {
+                var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+                    .Select(a => BindingAddress.Parse(a)).First(a => !a.IsUnixPipe).Port;
+                desktop.SetPort(bound);
+                policy.SetPorts([bound]);
+            }
+
+            ControlChannel.Restrict(dataDirectory.ControlSocketPath, app.Logger);
+            app.Services.GetRequiredService<DeviceFileSystem>().RemoveStaleTemporaries();
+        });
+        return app;
+    }
+
+    private static void ConfigureRateLimits(RateLimiterOptions limiter, RateLimitOptions limits)
+    {
+        limiter.OnRejected = async (context, cancellationToken) =>
+        {
+            var http = context.HttpContext;
+            var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? (int)Math.Ceiling(after.TotalSeconds) : 60;
+            if (http.Request.Path.StartsWithSegments("/auth", StringComparison.Ordinal))
+            {
+                await http.RequestServices.GetRequiredService<IAuditLog>()
+                    .WriteAsync("auth_rate_limited", null, http.Connection.RemoteIpAddress?.ToString(), null, cancellationToken).ConfigureAwait(false);
+            }
+
+            await ApiErrors.WriteAsync(http, ErrorCodes.RateLimited, $"Too many requests; try again in {retry} seconds.", retry).ConfigureAwait(false);
+        };
+        limiter.AddPolicy(AuthEndpoints.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
+            "auth:" + context.Connection.RemoteIpAddress,
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.AuthPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        limiter.AddPolicy(FileEndpoints.UploadRateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
+            "upload:" + PartitionKey(context),
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.UploadsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            ControlChannel.IsControlConnection(context) || context.WebSockets.IsWebSocketRequest
+                ? RateLimitPartition.GetNoLimiter("local")
+                : RateLimitPartition.GetFixedWindowLimiter("all:" + PartitionKey(context),
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+    }
+
+    private static string PartitionKey(HttpContext context) =>
+        context.User.FindFirst(SessionAuthenticationHandler.DeviceIdClaim)?.Value ?? context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    /// <summary>Removes a stale socket file, or stops when another instance is using this data directory.</summary>
+    private static void PrepareControlSocket(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException)
+        {
+            File.Delete(path);
+            return;
+        }
+
+        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+            $"atlas is already running with the data directory {Path.GetDirectoryName(path)}. Stop it first, or use another --data-dir."));
+    }
+}

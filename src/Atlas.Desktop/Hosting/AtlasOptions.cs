@@ -1,0 +1,158 @@
+using Atlas.Client.Protocol;
+
+namespace Atlas.Desktop.Hosting;
+
+/// <summary>The <c>Atlas</c> configuration section (appsettings.json, <c>Atlas__…</c> environment variables, flags).</summary>
+internal sealed class AtlasOptions
+{
+    public const string Section = "Atlas";
+
+    /// <summary>Data directory. Default <c>$XDG_DATA_HOME/atlas</c>, else <c>~/.local/share/atlas</c>. Flag: <c>--data-dir</c>.</summary>
+    public string? DataDir { get; set; }
+
+    /// <summary>HTTPS port on every chosen interface. Default 47321; 0 picks a free port. Flag: <c>--port</c>.</summary>
+    public int Port { get; set; } = AtlasProtocol.DefaultPort;
+
+    /// <summary>The desktop's name shown on phones. Default: the machine name.</summary>
+    public string Name { get; set; } = Environment.MachineName;
+
+    public NetworkOptions Network { get; set; } = new();
+
+    public CertificateOptions Certificate { get; set; } = new();
+
+    public PairingOptions Pairing { get; set; } = new();
+
+    public SessionOptions Sessions { get; set; } = new();
+
+    public RealtimeOptions WebSocket { get; set; } = new();
+
+    public FilesOptions Files { get; set; } = new();
+
+    public RateLimitOptions RateLimits { get; set; } = new();
+
+    public LlmOptions Llm { get; set; } = new();
+}
+
+internal sealed class NetworkOptions
+{
+    /// <summary>Listen on private LAN interfaces besides loopback. Default true.</summary>
+    public bool Lan { get; set; } = true;
+
+    /// <summary>Interface names or IP addresses to listen on. Default empty: every private address of physical adapters
+    /// (VPN, virtual and container adapters skipped).</summary>
+    public List<string> Interfaces { get; set; } = [];
+
+    /// <summary>Accept peers in 100.64.0.0/10 (Tailscale). Default false.</summary>
+    public bool AllowCgnat { get; set; }
+
+    /// <summary>Extra host names accepted in the Host header (a real hostname for a user-supplied certificate).</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+}
+
+internal sealed class CertificateOptions
+{
+    /// <summary>PEM or PFX certificate to use instead of the self-signed identity.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>PEM private key for <see cref="Path"/> (when it is a PEM certificate).</summary>
+    public string? KeyPath { get; set; }
+
+    /// <summary>Password of a PFX file.</summary>
+    public string? Password { get; set; }
+}
+
+internal sealed class PairingOptions
+{
+    /// <summary><c>prompt</c> (default): the desktop user approves each device; <c>auto</c>: approve at once (headless).</summary>
+    public string Approval { get; set; } = "prompt";
+
+    /// <summary>How long a pairing ticket stays valid. Default 2 minutes.</summary>
+    public TimeSpan TicketLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a redeemed pairing waits for approval before it is denied. Default 5 minutes.</summary>
+    public TimeSpan ApprovalTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Failed redemptions (any address) within <see cref="FailureWindow"/> that close pairing. Default 5.</summary>
+    public int MaxFailures { get; set; } = 5;
+
+    /// <summary>Window for <see cref="MaxFailures"/>. Default 10 minutes.</summary>
+    public TimeSpan FailureWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Permissions a newly approved device gets.</summary>
+    public List<string> DefaultPermissions { get; set; } =
+        [Permissions.Chat, Permissions.FilesRead, Permissions.FilesWrite, Permissions.MediaProcess];
+
+    public bool AutoApprove => string.Equals(Approval, "auto", StringComparison.OrdinalIgnoreCase);
+}
+
+internal sealed class SessionOptions
+{
+    /// <summary>Session token lifetime. Default 30 minutes.</summary>
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+internal sealed class RealtimeOptions
+{
+    /// <summary>Time a new socket has to send its <c>auth</c> frame. Default 10 s.</summary>
+    public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Heartbeat interval (server <c>ping</c> frames and WebSocket pings). Default 15 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Missed heartbeat intervals before a silent socket is closed. Default 3.</summary>
+    public int HeartbeatMisses { get; set; } = 3;
+
+    /// <summary>Largest accepted frame. Default 1 MiB.</summary>
+    public int MaxFrameBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Live sockets per device. Default 4.</summary>
+    public int MaxConnectionsPerDevice { get; set; } = 4;
+
+    /// <summary>Live sockets in total. Default 5000.</summary>
+    public int MaxConnections { get; set; } = 5000;
+
+    /// <summary>Frames a device may send per second, averaged over 10 s. Default 50.</summary>
+    public int MaxFramesPerSecond { get; set; } = 50;
+
+    /// <summary>Queued outbound frames per socket before a slow reader is disconnected. Default 256.</summary>
+    public int SendQueueLength { get; set; } = 256;
+}
+
+internal sealed class FilesOptions
+{
+    /// <summary>Default storage quota per device. Default 1 GiB.</summary>
+    public long DefaultQuotaBytes { get; set; } = 1L << 30;
+
+    /// <summary>Largest single file. Default 512 MiB.</summary>
+    public long MaxFileBytes { get; set; } = 512L << 20;
+
+    /// <summary>Largest read answered inside one WebSocket frame. Default 512 KiB.</summary>
+    public int MaxFrameReadBytes { get; set; } = 512 * 1024;
+
+    /// <summary>Most files and directories per device. Default 100000.</summary>
+    public int MaxEntries { get; set; } = 100_000;
+
+    /// <summary>How long an idle resumable upload is kept. Default 24 hours.</summary>
+    public TimeSpan UploadLifetime { get; set; } = TimeSpan.FromHours(24);
+}
+
+internal sealed class RateLimitOptions
+{
+    /// <summary><c>POST /auth</c> requests per address per minute. Default 20.</summary>
+    public int AuthPerMinute { get; set; } = 20;
+
+    /// <summary>Upload requests per device per minute. Default 600.</summary>
+    public int UploadsPerMinute { get; set; } = 600;
+
+    /// <summary>Other REST requests per device per minute. Default 1200.</summary>
+    public int RequestsPerMinute { get; set; } = 1200;
+}
+
+internal sealed class LlmOptions
+{
+    /// <summary>API key; the <c>OPENROUTER_API_KEY</c> environment variable is used when empty.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>OpenAI-compatible base URL. Default OpenRouter.</summary>
+    public string BaseUrl { get; set; } = "https://openrouter.ai/api/v1";
+}

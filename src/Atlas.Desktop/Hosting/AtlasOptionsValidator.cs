@@ -1,0 +1,99 @@
+using Atlas.Client.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Hosting;
+
+/// <summary>Checks the configuration at startup; every message names the setting and how to fix it.</summary>
+internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AtlasOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Port is < 0 or > 65535)
+        {
+            errors.Add($"Atlas:Port is {options.Port}; use a port between 1 and 65535, or 0 to pick a free one (--port).");
+        }
+
+        if (options.Port == 11434)
+        {
+            errors.Add("Atlas:Port is 11434, Ollama's port; pick another (the default is 47321).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Name) || options.Name.Length > 64 || options.Name.Any(char.IsControl))
+        {
+            errors.Add("Atlas:Name must be 1 to 64 printable characters.");
+        }
+
+        if (options.Pairing.Approval is not ("prompt" or "auto" or "Prompt" or "Auto"))
+        {
+            errors.Add($"Atlas:Pairing:Approval is '{options.Pairing.Approval}'; use 'prompt' (approve each device) or 'auto' (headless).");
+        }
+
+        Positive(errors, "Atlas:Pairing:TicketLifetime", options.Pairing.TicketLifetime, TimeSpan.FromHours(1));
+        Positive(errors, "Atlas:Pairing:ApprovalTimeout", options.Pairing.ApprovalTimeout, TimeSpan.FromDays(1));
+        Positive(errors, "Atlas:Pairing:FailureWindow", options.Pairing.FailureWindow, TimeSpan.FromDays(1));
+        Positive(errors, "Atlas:Sessions:Lifetime", options.Sessions.Lifetime, TimeSpan.FromDays(1));
+        Positive(errors, "Atlas:WebSocket:AuthTimeout", options.WebSocket.AuthTimeout, TimeSpan.FromMinutes(5));
+        Positive(errors, "Atlas:WebSocket:HeartbeatInterval", options.WebSocket.HeartbeatInterval, TimeSpan.FromMinutes(10));
+        Positive(errors, "Atlas:Files:UploadLifetime", options.Files.UploadLifetime, TimeSpan.FromDays(30));
+        if (options.Pairing.MaxFailures < 1)
+        {
+            errors.Add("Atlas:Pairing:MaxFailures must be at least 1.");
+        }
+
+        foreach (var permission in options.Pairing.DefaultPermissions)
+        {
+            if (!Permissions.IsValid(permission))
+            {
+                errors.Add($"Atlas:Pairing:DefaultPermissions has '{permission}'; valid: {string.Join(", ", Permissions.All)} or tools:<serverId>.");
+            }
+        }
+
+        if (options.WebSocket.HeartbeatMisses < 1 || options.WebSocket.MaxConnectionsPerDevice < 1 || options.WebSocket.MaxConnections < 1
+            || options.WebSocket.MaxFramesPerSecond < 1 || options.WebSocket.SendQueueLength < 1)
+        {
+            errors.Add("Atlas:WebSocket:HeartbeatMisses, MaxConnectionsPerDevice, MaxConnections, MaxFramesPerSecond and SendQueueLength must be at least 1.");
+        }
+
+        if (options.WebSocket.MaxFrameBytes is < 4096 or > 64 * 1024 * 1024)
+        {
+            errors.Add("Atlas:WebSocket:MaxFrameBytes must be between 4096 and 67108864.");
+        }
+
+        if (options.Files.DefaultQuotaBytes < 0 || options.Files.MaxFileBytes < 1 || options.Files.MaxEntries < 1
+            || options.Files.MaxFrameReadBytes < 1)
+        {
+            errors.Add("Atlas:Files:DefaultQuotaBytes must be 0 or more; MaxFileBytes, MaxEntries and MaxFrameReadBytes at least 1.");
+        }
+
+        if (options.RateLimits.AuthPerMinute < 1 || options.RateLimits.UploadsPerMinute < 1 || options.RateLimits.RequestsPerMinute < 1)
+        {
+            errors.Add("Atlas:RateLimits:AuthPerMinute, UploadsPerMinute and RequestsPerMinute must be at least 1.");
+        }
+
+        if (options.Certificate.Path is { Length: > 0 } certificate && !File.Exists(certificate))
+        {
+            errors.Add($"Atlas:Certificate:Path points at '{certificate}', which does not exist; fix the path or remove the setting to use the self-signed identity.");
+        }
+
+        if (options.Certificate.KeyPath is { Length: > 0 } key && !File.Exists(key))
+        {
+            errors.Add($"Atlas:Certificate:KeyPath points at '{key}', which does not exist.");
+        }
+
+        if (!Uri.TryCreate(options.Llm.BaseUrl, UriKind.Absolute, out var llm) || llm.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"Atlas:Llm:BaseUrl '{options.Llm.BaseUrl}' is not an http(s) URL.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(List<string> errors, string name, TimeSpan value, TimeSpan max)
+    {
+        if (value <= TimeSpan.Zero || value > max)
+        {
+            errors.Add($"{name} is {value}; use a positive duration up to {max} (format hh:mm:ss).");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Files;
+using Atlas.Desktop.Storage;
+
+
+namespace Atlas.Desktop.Hosting;
+
+/// <summary>Every ten minutes: deletes expired sessions and abandoned uploads.</summary>
+internal sealed class CleanupService : BackgroundService
+{
+    private readonly ISessionStore _sessions;
+    private readonly UploadService _uploads;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CleanupService> _logger;
+
+    public CleanupService(ISessionStore sessions, UploadService uploads, AtlasTime time, ILogger<CleanupService> logger)
+    {
+        _sessions = sessions;
+        _uploads = uploads;
+        _time = time.Provider;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10), _time);
+        do
+        {
+            try
+            {
+                await _sessions.DeleteExpiredAsync(_time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                await _uploads.PurgeExpiredAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Loop boundary: a failed sweep is retried next time.
+                Log.CleanupFailed(_logger, e);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

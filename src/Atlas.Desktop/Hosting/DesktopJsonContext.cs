@@ -1,0 +1,28 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Atlas.Desktop.Admin;
+using Atlas.Desktop.Files;
+using Atlas.Desktop.Realtime;
+
+namespace Atlas.Desktop.Hosting;
+
+/// <summary>Source-generated JSON for the desktop's own payloads.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(FileListing))]
+[JsonSerializable(typeof(FileChunk))]
+[JsonSerializable(typeof(FileDeleted))]
+[JsonSerializable(typeof(UploadCreateRequest))]
+[JsonSerializable(typeof(UploadStatus))]
+[JsonSerializable(typeof(HealthStatus))]
+[JsonSerializable(typeof(DesktopState))]
+[JsonSerializable(typeof(PairingView))]
+[JsonSerializable(typeof(DeviceView))]
+[JsonSerializable(typeof(List<DeviceView>))]
+[JsonSerializable(typeof(PermissionsChange))]
+[JsonSerializable(typeof(AdminLogin))]
+[JsonSerializable(typeof(AdminLink))]
+[JsonSerializable(typeof(RevokeResult))]
+[JsonSerializable(typeof(PairOutput))]
+internal sealed partial class DesktopJsonContext : JsonSerializerContext;
+
+internal sealed record HealthStatus(string Status, int Protocol, string Version);

@@ -1,0 +1,3 @@
+using Atlas.Desktop.Cli;
+
+return await AtlasCli.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Storage;
+
+namespace Atlas.Desktop.Realtime;
+
+/// <summary>Every live authenticated socket, by device: revocation closes them, permission changes reach them.</summary>
+internal sealed class ConnectionRegistry
+{
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceConnection, byte>> _byDevice = new(StringComparer.Ordinal);
+    private readonly Lock _admission = new();
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public bool TryAdd(DeviceConnection connection, int maxPerDevice, int maxTotal)
+    {
+        lock (_admission)
+        {
+            var set = _byDevice.GetOrAdd(connection.DeviceId, _ => new ConcurrentDictionary<DeviceConnection, byte>());
+            if (set.Count >= maxPerDevice || _count >= maxTotal)
+            {
+                return false;
+            }
+
+            set[connection] = 0;
+            _count++;
+        }
+
+        AtlasTelemetry.Connections.Add(1);
+        return true;
+    }
+
+    public void Remove(DeviceConnection connection)
+    {
+        lock (_admission)
+        {
+            if (_byDevice.TryGetValue(connection.DeviceId, out var set) && set.TryRemove(connection, out _))
+            {
+                _count--;
+                if (set.IsEmpty)
+                {
+                    _byDevice.TryRemove(connection.DeviceId, out _);
+                }
+            }
+            else
+            {
+                return;
+            }
+        }
+
+        AtlasTelemetry.Connections.Add(-1);
+    }
+
+    public IReadOnlyList<DeviceConnection> Snapshot(string? deviceId = null) =>
+        deviceId is null
+            ? [.. _byDevice.Values.SelectMany(s => s.Keys)]
+            : _byDevice.TryGetValue(deviceId, out var set) ? [.. set.Keys] : [];
+
+    public int CountFor(string deviceId) => _byDevice.TryGetValue(deviceId, out var set) ? set.Count : 0;
+
+    /// <summary>Closes every socket of a device now (revocation): an error frame, then the close frame.</summary>
+    public Task<int> CloseDeviceAsync(string deviceId, int closeCode, string errorCode)
+    {
+        var connections = Snapshot(deviceId);
+        foreach (var connection in connections)
+        {
+            connection.Close(closeCode, errorCode, new AtlasEnvelope
+            {
+                Type = MessageTypes.Error,
+                Error = new AtlasError { Code = errorCode, Message = "This device was revoked on the desktop; pair it again to reconnect." },
+            });
+        }
+
+        return Task.FromResult(connections.Count);
+    }
+
+    /// <summary>Applies a device's new permissions and quota to its live sockets and tells them.</summary>
+    public Task UpdateDeviceAsync(DeviceRecord device)
+    {
+        foreach (var connection in Snapshot(device.Id))
+        {
+            connection.Device = device;
+        }
+
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,352 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Atlas.Client;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Auth;
+using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Status;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Realtime;
+
+/// <summary><c>/ws</c>: accept, require an <c>auth</c> frame within the timeout, register, then read frames until the
+/// socket closes. Frames are size-limited, depth-limited and rate-limited.</summary>
+internal sealed class WebSocketEndpoint
+{
+    private const int AuthFrameLimit = 8 * 1024;
+    private static readonly JsonSerializerOptions ParseOptions = new() { MaxDepth = 32 };
+    private readonly SessionService _sessions;
+    private readonly ConnectionRegistry _registry;
+    private readonly MessageRouter _router;
+    private readonly StatusService _status;
+    private readonly RealtimeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WebSocketEndpoint> _logger;
+
+    public WebSocketEndpoint(SessionService sessions, ConnectionRegistry registry, MessageRouter router, StatusService status,
+        IOptions<AtlasOptions> options, AtlasTime time, ILogger<WebSocketEndpoint> logger)
+    {
+        _sessions = sessions;
+        _registry = registry;
+        _router = router;
+        _status = status;
+        _options = options.Value.WebSocket;
+        _time = time.Provider;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await ApiErrors.WriteAsync(context, ErrorCodes.BadRequest, "/ws expects a WebSocket upgrade.").ConfigureAwait(false);
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            DangerousEnableCompression = false, // secrets travel on this socket (CRIME/BREACH)
+            KeepAliveInterval = _options.HeartbeatInterval,
+            KeepAliveTimeout = _options.HeartbeatInterval * _options.HeartbeatMisses,
+        }).ConfigureAwait(false);
+
+        var session = await AuthenticateAsync(socket, context.RequestAborted).ConfigureAwait(false);
+        if (session is null)
+        {
+            return;
+        }
+
+        using var connection = new DeviceConnection(socket, session.Device, session.ExpiresAt, _options.SendQueueLength, _time);
+        if (!_registry.TryAdd(connection, _options.MaxConnectionsPerDevice, _options.MaxConnections))
+        {
+            await RefuseAsync(socket, ErrorCodes.TooManyConnections,
+                $"This device already has {_options.MaxConnectionsPerDevice} live connections; close one first.",
+                AtlasProtocol.CloseTooManyConnections).ConfigureAwait(false);
+            return;
+        }
+
+        var sendLoop = connection.RunSendLoopAsync();
+        try
+        {
+            connection.Send(AuthSuccess(session.Device, session.ExpiresAt, session.AuthId, _time, _options));
+            connection.Send(new AtlasEnvelope
+            {
+                Type = MessageTypes.StatusUpdate,
+                Data = await _status.BuildAsync(session.Device, context.RequestAborted).ConfigureAwait(false),
+            });
+            await ReceiveLoopAsync(socket, connection).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.SocketFailed(_logger, e, connection.DeviceId);
+        }
+        finally
+        {
+            _registry.Remove(connection);
+            connection.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
+            await sendLoop.ConfigureAwait(false);
+            Log.SocketClosed(_logger, connection.DeviceId, socket.CloseStatusDescription ?? socket.State.ToString());
+        }
+    }
+
+    private async Task<PendingSession?> AuthenticateAsync(WebSocket socket, CancellationToken aborted)
+    {
+        // Cancelling a WebSocket receive aborts the socket, so the timeout races the read instead: the socket stays
+        // usable for the auth_failed frame and a clean close.
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var read = ReadFrameAsync(socket, buffer, AuthFrameLimit, stop.Token);
+        var timeout = Task.Delay(_options.AuthTimeout, _time, stop.Token);
+        FrameResult frame;
+        try
+        {
+            if (await Task.WhenAny(read, timeout).ConfigureAwait(false) != read)
+            {
+                await RefuseAsync(socket, ErrorCodes.AuthTimeout,
+                    $"No auth frame within {_options.AuthTimeout.TotalSeconds:0} seconds; send {{\"v\":1,\"type\":\"auth\",\"id\":\"…\",\"data\":{{\"token\":\"…\"}}}} first.",
+                    AtlasProtocol.CloseAuthTimeout, read).ConfigureAwait(false);
+                return null;
+            }
+
+            frame = await read.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            return null;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (frame != FrameResult.Text)
+        {
+            if (frame != FrameResult.Closed)
+            {
+                await RefuseAsync(socket, frame == FrameResult.TooLarge ? ErrorCodes.TooLarge : ErrorCodes.BadFrame,
+                    "The first frame must be a small JSON auth frame.", AtlasProtocol.CloseAuthFailed).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        AtlasEnvelope? envelope;
+        try
+        {
+            envelope = JsonSerializer.Deserialize(buffer.WrittenSpan, AtlasJsonContext.Default.AtlasEnvelope);
+        }
+        catch (JsonException)
+        {
+            envelope = null;
+        }
+
+        if (envelope is not { Type: MessageTypes.Auth })
+        {
+            AtlasTelemetry.AuthFailures.Add(1);
+            await RefuseAsync(socket, ErrorCodes.Unauthorized, "The first frame must be an auth frame with a session token.",
+                AtlasProtocol.CloseAuthFailed).ConfigureAwait(false);
+            return null;
+        }
+
+        if (envelope.V != AtlasProtocol.Version)
+        {
+            await RefuseAsync(socket, ErrorCodes.UnsupportedVersion, $"This desktop speaks protocol version {AtlasProtocol.Version}.",
+                AtlasProtocol.CloseAuthFailed).ConfigureAwait(false);
+            return null;
+        }
+
+        try
+        {
+            var token = envelope.Data is { ValueKind: JsonValueKind.Object } data
+                ? data.Deserialize(AtlasJsonContext.Default.AuthFrame)?.Token
+                : null;
+            var session = await _sessions.ValidateAsync(token, aborted).ConfigureAwait(false);
+            return new PendingSession(session.Device, session.ExpiresAt, envelope.Id);
+        }
+        catch (Exception e) when (e is AtlasException or JsonException)
+        {
+            AtlasTelemetry.AuthFailures.Add(1);
+            var code = e is AtlasException atlas ? atlas.Code : ErrorCodes.BadRequest;
+            await RefuseAsync(socket, code, e.Message,
+                code == ErrorCodes.Revoked ? AtlasProtocol.CloseRevoked : AtlasProtocol.CloseAuthFailed).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        var budget = new FrameBudget(_options.MaxFramesPerSecond, _time);
+        while (true)
+        {
+            buffer.ResetWrittenCount();
+            FrameResult frame;
+            try
+            {
+                frame = await ReadFrameAsync(socket, buffer, _options.MaxFrameBytes, connection.Closing).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+                return;
+            }
+
+            connection.MarkReceived();
+            AtlasTelemetry.Frames.Add(1);
+            switch (frame)
+            {
+                case FrameResult.Closed:
+                    return;
+                case FrameResult.TooLarge:
+                    connection.Close((int)WebSocketCloseStatus.MessageTooBig, ErrorCodes.TooLarge, new AtlasEnvelope
+                    {
+                        Type = MessageTypes.Error,
+                        Error = new AtlasError { Code = ErrorCodes.TooLarge, Message = $"Frames are limited to {_options.MaxFrameBytes} bytes; use the REST upload for large files." },
+                    });
+                    return;
+                case FrameResult.Binary:
+                    connection.SendError(null, ErrorCodes.BadFrame, "Binary frames are not part of the protocol; send JSON text frames.");
+                    continue;
+            }
+
+            if (!budget.TryTake())
+            {
+                connection.Send(new AtlasEnvelope
+                {
+                    Type = MessageTypes.Error,
+                    Error = new AtlasError { Code = ErrorCodes.RateLimited, Message = "Too many frames; slow down.", RetryAfter = 1 },
+                });
+                continue;
+            }
+
+            AtlasEnvelope? envelope;
+            try
+            {
+                envelope = JsonSerializer.Deserialize(buffer.WrittenSpan, AtlasJsonContext.Default.AtlasEnvelope);
+            }
+            catch (JsonException)
+            {
+                envelope = null;
+            }
+
+            if (envelope is null || string.IsNullOrEmpty(envelope.Type))
+            {
+                connection.SendError(null, ErrorCodes.BadFrame, "The frame is not a protocol envelope: {\"v\":1,\"type\":…,\"id\":…,\"data\":…}.");
+                continue;
+            }
+
+            if (envelope.V != AtlasProtocol.Version)
+            {
+                connection.SendError(envelope.Id, ErrorCodes.UnsupportedVersion, $"This desktop speaks protocol version {AtlasProtocol.Version}.");
+                continue;
+            }
+
+            await _router.HandleAsync(connection, envelope).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The <c>auth_success</c> frame, for the first auth and for re-authentication on a live socket.</summary>
+    internal static AtlasEnvelope AuthSuccess(Storage.DeviceRecord device, DateTimeOffset expiresAt, string? re, TimeProvider time,
+        RealtimeOptions options) => new()
+        {
+            Type = MessageTypes.AuthSuccess,
+            Re = re,
+            Data = JsonSerializer.SerializeToElement(new AuthSuccessFrame
+            {
+                DeviceId = device.Id,
+                SessionExpiresAt = expiresAt,
+                Permissions = [.. device.Permissions],
+                ServerTime = time.GetUtcNow(),
+                HeartbeatSeconds = (int)Math.Ceiling(options.HeartbeatInterval.TotalSeconds),
+            }, AtlasJsonContext.Default.AuthSuccessFrame),
+        };
+
+    private static async Task<FrameResult> ReadFrameAsync(WebSocket socket, ArrayBufferWriter<byte> buffer, int limit,
+        CancellationToken cancellationToken)
+    {
+        var chunk = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(chunk.AsMemory(), cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return FrameResult.Closed;
+                }
+
+                if (buffer.WrittenCount + result.Count > limit)
+                {
+                    return FrameResult.TooLarge;
+                }
+
+                buffer.Write(chunk.AsSpan(0, result.Count));
+                if (result.EndOfMessage)
+                {
+                    return result.MessageType == WebSocketMessageType.Binary ? FrameResult.Binary : FrameResult.Text;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    private static async Task RefuseAsync(WebSocket socket, string code, string message, int closeCode, Task<FrameResult>? pendingRead = null)
+    {
+        var frame = new AtlasEnvelope
+        {
+            Type = MessageTypes.AuthFailed,
+            Error = new AtlasError { Code = code, Message = message },
+        };
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, AtlasJsonContext.Default.AtlasEnvelope),
+                WebSocketMessageType.Text, endOfMessage: true, timeout.Token).ConfigureAwait(false);
+            await socket.CloseOutputAsync((WebSocketCloseStatus)closeCode, code, timeout.Token).ConfigureAwait(false);
+            if (pendingRead is not null)
+            {
+                // Give the peer a moment to answer the close frame, so it reads ours before the connection ends.
+                await Task.WhenAny(pendingRead, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+            // The peer is gone already.
+        }
+    }
+
+    private enum FrameResult
+    {
+        Text,
+        Binary,
+        Closed,
+        TooLarge,
+    }
+
+    private sealed record PendingSession(Storage.DeviceRecord Device, DateTimeOffset ExpiresAt, string? AuthId);
+
+    /// <summary>A token bucket: <c>rate</c> frames per second with a burst of ten seconds' worth.</summary>
+    private sealed class FrameBudget(int rate, TimeProvider time)
+    {
+        private double _tokens = rate * 10.0;
+        private long _last = time.GetTimestamp();
+
+        public bool TryTake()
+        {
+            var now = time.GetTimestamp();
+            _tokens = Math.Min(rate * 10.0, _tokens + (time.GetElapsedTime(_last, now).TotalSeconds * rate));
+            _last = now;
+            if (_tokens < 1)
+            {
+                return false;
+            }
+
+            _tokens--;
+            return true;
+        }
+    }
+}

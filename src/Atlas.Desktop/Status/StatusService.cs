@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Realtime;
+using Atlas.Desktop.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Atlas.Desktop.Status;
+
+/// <summary>Adds one top-level section to <c>status_update</c> (LLM, hub servers, jobs, …). Register more with DI;
+/// call <see cref="StatusService.PublishAsync"/> when the state behind a section changes.</summary>
+internal interface IStatusContributor
+{
+    /// <summary>The section name (a JSON property of the <c>status_update</c> data).</summary>
+    string Name { get; }
+
+    ValueTask<JsonNode?> GetAsync(string deviceId, CancellationToken cancellationToken);
+}
+
+/// <summary>Builds <c>status_update</c> payloads and pushes them to live sockets.</summary>
+internal sealed class StatusService
+{
+    private readonly IEnumerable<IStatusContributor> _contributors;
+    private readonly ConnectionRegistry _connections;
+
+    public StatusService(IEnumerable<IStatusContributor> contributors, ConnectionRegistry connections)
+    {
+        _contributors = contributors;
+        _connections = connections;
+    }
+
+    public async Task<JsonElement> BuildAsync(DeviceRecord device, CancellationToken cancellationToken)
+    {
+        var data = new JsonObject
+        {
+            ["permissions"] = new JsonArray([.. device.Permissions.Select(p => JsonValue.Create(p))]),
+            ["quotaBytes"] = device.QuotaBytes,
+        };
+        foreach (var contributor in _contributors)
+        {
+            data[contributor.Name] = await contributor.GetAsync(device.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var document = JsonDocument.Parse(data.ToJsonString());
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>Sends a fresh <c>status_update</c> to the live sockets of one device, or of all when null.</summary>
+    public async Task PublishAsync(string? deviceId, CancellationToken cancellationToken = default)
+    {
+        foreach (var connection in _connections.Snapshot(deviceId))
+        {
+            var data = await BuildAsync(connection.Device, cancellationToken).ConfigureAwait(false);
+            connection.Send(new Atlas.Client.Protocol.AtlasEnvelope { Type = Atlas.Client.Protocol.MessageTypes.StatusUpdate, Data = data });
+        }
+    }
+}
+
+/// <summary><c>llm</c>: whether an LLM key is configured (the key itself never leaves the desktop).</summary>
+internal sealed class LlmStatusContributor : IStatusContributor
+{
+    private readonly AtlasOptions _options;
+
+    public LlmStatusContributor(IOptions<AtlasOptions> options)
+    {
+        _options = options.Value;
+    }
+
+    public string Name => "llm";
+
+    public ValueTask<JsonNode?> GetAsync(string deviceId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<JsonNode?>(new JsonObject
+        {
+            ["configured"] = !string.IsNullOrEmpty(_options.Llm.ApiKey)
+                || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OPENROUTER_API_KEY")),
+        });
+}
+
+/// <summary><c>hub</c> and <c>jobs</c>: empty until the Mmcp hub and the media pipeline register their own contributors
+/// under these names (a later registration replaces this one's section).</summary>
+internal sealed class PlaceholderStatusContributor : IStatusContributor
+{
+    public PlaceholderStatusContributor(string name, JsonNode empty)
+    {
+        Name = name;
+        _empty = empty;
+    }
+
+    private readonly JsonNode _empty;
+
+    public string Name { get; }
+
+    public ValueTask<JsonNode?> GetAsync(string deviceId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<JsonNode?>(_empty.DeepClone());
+}

@@ -1,0 +1,146 @@
+using Microsoft.Data.Sqlite;
+
+namespace Atlas.Desktop.Storage;
+
+/// <summary>The desktop's SQLite database (WAL) with versioned migrations.</summary>
+/// <remarks>Each operation opens a pooled connection; SQLite serializes writers, which the stores rely on for atomic
+/// consume-once updates (<c>DELETE … RETURNING</c>).</remarks>
+internal sealed class AtlasDatabase
+{
+    // Each entry upgrades the schema from version (index) to (index + 1). Never edit a shipped migration: add one.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'active')),
+            credential_hash BLOB NOT NULL,
+            check_code TEXT NOT NULL,
+            permissions TEXT NOT NULL,
+            quota_bytes INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            approved_at INTEGER,
+            last_seen_at INTEGER,
+            last_address TEXT
+        );
+        CREATE TABLE tickets (
+            hash BLOB PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE sessions (
+            hash BLOB PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX sessions_device ON sessions(device_id);
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            device_id TEXT,
+            address TEXT,
+            detail TEXT
+        );
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            received INTEGER NOT NULL,
+            overwrite INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        """,
+    ];
+
+    private readonly string _connectionString;
+
+    public AtlasDatabase(string path)
+    {
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    public static int SchemaVersion => Migrations.Length;
+
+    public void Migrate()
+    {
+        if (!File.Exists(Path) && !OperatingSystem.IsWindows())
+        {
+            // Created private (0600) before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+            new FileStream(Path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }).Dispose();
+        }
+
+        using var connection = Open();
+        using (var wal = connection.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            wal.ExecuteNonQuery();
+        }
+
+        using var transaction = connection.BeginTransaction();
+        var version = Convert.ToInt32(Scalar(connection, transaction, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
+        if (version > Migrations.Length)
+        {
+            throw new InvalidOperationException(
+                $"The database {Path} has schema version {version}, newer than this atlas understands ({Migrations.Length}). "
+                + "Run a newer atlas, or point --data-dir at another directory.");
+        }
+
+        for (var v = version; v < Migrations.Length; v++)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Migrations[v] + $"\nPRAGMA user_version = {v + 1};";
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}

@@ -1,0 +1,78 @@
+// The pairing page: reads the ticket from the URL fragment (never sent to any server), removes it from the address
+// bar, redeems it with POST /auth and waits for the desktop user's approval, showing the check code.
+const $ = (id) => document.getElementById(id);
+const fields = new URLSearchParams(location.hash.slice(1));
+history.replaceState(null, "", location.pathname);
+
+const b64url = /^[A-Za-z0-9_-]{43}$/;
+const ticket = fields.get("t") ?? "";
+const pin = fields.get("fp") ?? "";
+const expires = Number(fields.get("exp") ?? "0");
+const name = (fields.get("n") ?? "Atlas").slice(0, 64);
+
+function show(id, text) { const el = $(id); if (text !== undefined) el.textContent = text; el.classList.remove("hidden"); }
+function hide(id) { $(id).classList.add("hidden"); }
+
+function fingerprint(p) {
+  const bin = atob(p.replace(/-/g, "+").replace(/_/g, "/") + "=");
+  const hex = [...bin].slice(0, 16).map((c) => c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()).join("");
+  return hex.match(/.{4}/g).join("-");
+}
+
+function randomNonce() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function localCheckCode(nonce) {
+  if (!crypto.subtle) return null;
+  const data = new TextEncoder().encode(`atlas-check-v1\n${pin}\n${ticket}\n${nonce}`);
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  const value = ((h[0] << 24) >>> 0) + (h[1] << 16) + (h[2] << 8) + h[3];
+  return String(value % 1000000).padStart(6, "0");
+}
+
+async function post(body) {
+  const response = await fetch("/auth", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const json = await response.json().catch(() => ({}));
+  return { status: response.status, json };
+}
+
+function fail(json) { hide("pending"); show("error", json?.error?.message ?? "Pairing failed."); }
+
+$("desktop").textContent = name;
+if (fields.get("v") !== "1" || !b64url.test(ticket) || !b64url.test(pin) || !(expires > 0)) {
+  show("invalid", "This pairing link is incomplete or from a newer version. Scan the QR code on the desktop again.");
+} else if (expires * 1000 < Date.now()) {
+  show("invalid", "This pairing link has expired. Show a new QR code on the desktop ('atlas pair').");
+} else {
+  $("fingerprint").textContent = fingerprint(pin);
+  $("expires").textContent = new Date(expires * 1000).toLocaleTimeString();
+  $("name").value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
+  show("form");
+  $("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("pair").disabled = true;
+    const nonce = randomNonce();
+    const { status, json } = await post({ grantType: "pairing_ticket", ticket, deviceName: $("name").value.trim(), platform: "web", clientNonce: nonce });
+    hide("form");
+    if (status !== 200 && status !== 202) { fail(json); return; }
+    localStorage.setItem("atlas.device", JSON.stringify({ deviceId: json.deviceId, deviceCredential: json.deviceCredential, fingerprint: json.fingerprint, desktopName: json.desktopName }));
+    show("pending");
+    $("check").textContent = json.checkCode;
+    const expected = await localCheckCode(nonce);
+    if (expected !== null && expected !== json.checkCode) {
+      show("local-check", "Warning: the check code computed on this device differs. Deny this request on the desktop.");
+      $("local-check").classList.add("error");
+      return;
+    }
+    let answer = { status, json };
+    while (answer.status !== 200 || answer.json.sessionToken === undefined) {
+      if (answer.status !== 200 && answer.status !== 202 && answer.json?.error?.code !== "pairing_pending") { fail(answer.json); return; }
+      answer = await post({ grantType: "device_credential", deviceCredential: json.deviceCredential, waitSeconds: 25 });
+    }
+    hide("pending");
+    show("done");
+    $("device").textContent = json.deviceId;
+  });
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Diagnostics;
+
+namespace Atlas.Desktop.Tests.Protocol;
+
+/// <summary>Freezes the wire contract: changing any of these breaks deployed clients and needs a protocol version bump.</summary>
+public sealed class GoldenTests
+{
+    [Fact]
+    public void MessageTypes_AreFrozen() => Assert.Equal(
+        ["auth", "auth_success", "auth_failed", "chat_message", "chat_response", "chat_cancel", "resume", "file_request",
+         "file_response", "media_process", "media_result", "status_update", "error", "ping", "pong"],
+        MessageTypes.All);
+
+    [Fact]
+    public void ErrorCodes_AreFrozen() => Assert.Equal(
+        ["bad_request", "bad_frame", "too_large", "unsupported_version", "unknown_type", "unauthorized", "auth_timeout",
+         "session_expired", "revoked", "forbidden", "rate_limited", "not_found", "already_exists", "conflict", "quota_exceeded",
+         "invalid_path", "not_available", "pairing_failed", "pairing_pending", "pairing_denied", "pairing_closed",
+         "host_not_allowed", "origin_not_allowed", "address_not_allowed", "token_in_query", "too_many_connections",
+         "duplicate_request", "internal_error"],
+        ErrorCodes.All);
+
+    [Fact]
+    public void ErrorCodes_MapToFrozenHttpStatuses() => Assert.Equal(
+        [400, 400, 413, 400, 400, 401, 401, 401, 401, 403, 429, 404, 409, 409, 507, 400, 503, 401, 403, 403, 403, 400, 403, 403, 400, 429, 409, 500],
+        ErrorCodes.All.Select(ApiErrors.StatusFor));
+
+    [Fact]
+    public void Envelope_HasFrozenShape()
+    {
+        var envelope = new AtlasEnvelope
+        {
+            Type = MessageTypes.Error,
+            Re = "c-1",
+            Error = new AtlasError { Code = ErrorCodes.NotFound, Message = "gone", RetryAfter = 2 },
+        };
+        Assert.Equal("""{"v":1,"type":"error","re":"c-1","error":{"code":"not_found","message":"gone","retryAfter":2}}""",
+            JsonSerializer.Serialize(envelope, AtlasJsonContext.Default.AtlasEnvelope));
+        var request = JsonSerializer.Deserialize("""{"v":1,"type":"file_request","id":"c-2","data":{"op":"list","path":""}}""", AtlasJsonContext.Default.AtlasEnvelope)!;
+        Assert.Equal("c-2", request.Id);
+        Assert.Equal("list", request.Data!.Value.GetProperty("op").GetString());
+    }
+
+    [Fact]
+    public void CloseCodesAndGrants_AreFrozen()
+    {
+        Assert.Equal([4001, 4003, 4008, 4010, 4011, 4029],
+            [AtlasProtocol.CloseAuthFailed, AtlasProtocol.CloseRevoked, AtlasProtocol.CloseAuthTimeout, AtlasProtocol.CloseSessionExpired,
+             AtlasProtocol.CloseHeartbeatTimeout, AtlasProtocol.CloseTooManyConnections]);
+        Assert.Equal(("pairing_ticket", "device_credential"), (AtlasProtocol.GrantPairingTicket, AtlasProtocol.GrantDeviceCredential));
+        Assert.Equal(["chat", "files.read", "files.write", "media.process", "tools"], Permissions.All);
+    }
+}
