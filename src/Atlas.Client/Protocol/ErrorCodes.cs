@@ -89,12 +89,25 @@ public static class ErrorCodes
     /// <summary>An unexpected server fault; nothing was changed.</summary>
     public const string InternalError = "internal_error";
 
+    /// <summary>The media's format is not one the pipeline processes (decided from the bytes, not the name).</summary>
+    public const string UnsupportedMedia = "unsupported_media";
+
+    /// <summary>The media was refused as unsafe or unusable: a playlist or script that reaches other files, too many pixels, too long, corrupt or truncated.</summary>
+    public const string MediaRejected = "media_rejected";
+
+    /// <summary>Processing failed on the desktop (a tool failed, ran out of time or memory, or the vision model failed).</summary>
+    public const string ProcessingFailed = "processing_failed";
+
+    /// <summary>The operation was cancelled on request.</summary>
+    public const string Cancelled = "cancelled";
+
     /// <summary>Every error code of the protocol, in a stable order (golden-tested).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         BadRequest, BadFrame, TooLarge, UnsupportedVersion, UnknownType, Unauthorized, AuthTimeout, SessionExpired,
         Revoked, Forbidden, RateLimited, NotFound, AlreadyExists, Conflict, QuotaExceeded, InvalidPath, NotAvailable,
         PairingFailed, PairingPending, PairingDenied, PairingClosed, HostNotAllowed, OriginNotAllowed,
-        AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError,
+        AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, UnsupportedMedia,
+        MediaRejected, ProcessingFailed, Cancelled,
     ];
 }

@@ -19,12 +19,12 @@ public sealed class GoldenTests
          "session_expired", "revoked", "forbidden", "rate_limited", "not_found", "already_exists", "conflict", "quota_exceeded",
          "invalid_path", "not_available", "pairing_failed", "pairing_pending", "pairing_denied", "pairing_closed",
          "host_not_allowed", "origin_not_allowed", "address_not_allowed", "token_in_query", "too_many_connections",
-         "duplicate_request", "internal_error"],
+         "duplicate_request", "internal_error", "unsupported_media", "media_rejected", "processing_failed", "cancelled"],
         ErrorCodes.All);
 
     [Fact]
     public void ErrorCodes_MapToFrozenHttpStatuses() => Assert.Equal(
-        [400, 400, 413, 400, 400, 401, 401, 401, 401, 403, 429, 404, 409, 409, 507, 400, 503, 401, 403, 403, 403, 400, 403, 403, 400, 429, 409, 500],
+        [400, 400, 413, 400, 400, 401, 401, 401, 401, 403, 429, 404, 409, 409, 507, 400, 503, 401, 403, 403, 403, 400, 403, 403, 400, 429, 409, 500, 415, 422, 500, 409],
         ErrorCodes.All.Select(ApiErrors.StatusFor));
 
     [Fact]
