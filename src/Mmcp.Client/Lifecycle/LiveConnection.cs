@@ -1,0 +1,71 @@
+using Mmcp.Client.Connectors;
+using Mmcp.Client.Diagnostics;
+using ModelContextProtocol.Client;
+
+namespace Mmcp.Client.Lifecycle;
+
+/// <summary>One open MCP session with a server: the SDK client, the transport resources under it, and its lifetime.</summary>
+internal sealed class LiveConnection : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly string _serverId;
+    private readonly string _transport;
+    private int _disposed;
+
+    public LiveConnection(McpClient client, ServerConnection connection, string serverId, string transport)
+    {
+        Client = client;
+        Connection = connection;
+        _serverId = serverId;
+        _transport = transport;
+        HubTelemetry.ConnectionOpened(serverId, transport);
+    }
+
+    public McpClient Client { get; }
+
+    public ServerConnection Connection { get; }
+
+    /// <summary>Gets a token cancelled when the connection ends, for whatever reason.</summary>
+    public CancellationToken Closed => _lifetime.Token;
+
+    public bool IsOpen => !_lifetime.IsCancellationRequested && !Client.Completion.IsCompleted;
+
+    /// <summary>Gets or sets a value indicating whether the hub itself is closing this connection (idle, redefinition, disposal), so its end is no failure.</summary>
+    public bool ClosingOnPurpose { get; set; }
+
+    /// <summary>Gets or sets why the connection ended, when it ended by failure.</summary>
+    public ServerFailure? Failure { get; set; }
+
+    /// <summary>Gets or sets the task watching <see cref="McpClient.Completion"/>.</summary>
+    public Task? Watcher { get; set; }
+
+    public void MarkClosed()
+    {
+        try
+        {
+            _lifetime.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        MarkClosed();
+        try
+        {
+            await Client.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await Connection.DisposeAsync().ConfigureAwait(false);
+            HubTelemetry.ConnectionClosed(_serverId, _transport);
+        }
+    }
+}
