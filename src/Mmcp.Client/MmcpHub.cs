@@ -317,6 +317,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
         _registry.Changed -= OnRegistryChanged;
         await Task.WhenAll(_sessions.Values.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
         _sessions.Clear();
+        await _rt.Cache.FlushAsync().ConfigureAwait(false);
         if (_ownsRegistry)
         {
             await _registry.DisposeAsync().ConfigureAwait(false);

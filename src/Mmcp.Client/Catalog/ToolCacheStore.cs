@@ -19,6 +19,8 @@ internal sealed partial class ToolCacheStore
     private readonly string? _directory;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly Lock _pendingLock = new();
+    private readonly HashSet<Task> _pending = [];
 
     public ToolCacheStore(string? directory, ILogger logger, TimeProvider time)
     {
@@ -75,6 +77,43 @@ internal sealed partial class ToolCacheStore
         {
             Log.CacheUnreadable(_logger, path, ex);
             return null;
+        }
+    }
+
+    /// <summary>Saves in the background; <see cref="FlushAsync"/> waits for every pending save.</summary>
+    public void Save(ServerManifest manifest, IReadOnlyList<Tool> tools)
+    {
+        if (_directory is null)
+        {
+            return;
+        }
+
+        var task = SaveAsync(manifest, tools);
+        lock (_pendingLock)
+        {
+            _pending.Add(task);
+        }
+
+        _ = task.ContinueWith(
+            (t, state) =>
+            {
+                var self = (ToolCacheStore)state!;
+                lock (self._pendingLock)
+                {
+                    self._pending.Remove(t);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    public Task FlushAsync()
+    {
+        lock (_pendingLock)
+        {
+            return Task.WhenAll(_pending);
         }
     }
 

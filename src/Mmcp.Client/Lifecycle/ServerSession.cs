@@ -359,7 +359,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             {
                 if (_rt.Options.PersistToolCache)
                 {
-                    _ = _rt.Cache.SaveAsync(_server.Manifest, tools);
+                    _rt.Cache.Save(_server.Manifest, tools);
                 }
 
                 _rt.KnownToolsChanged?.Invoke();
