@@ -291,16 +291,23 @@ public sealed partial class MmcpHub : IAsyncDisposable
                 (client, ct) => client.GetPromptAsync(name, arguments, options: null, cancellationToken: ct),
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (HubException ex) when (ex.Code == HubErrorCode.InvalidArguments)
+        catch (HubException ex) when (ex.Code is HubErrorCode.InvalidArguments or HubErrorCode.ServerError)
         {
-            // Servers answer an unknown prompt and a bad argument alike (-32602): tell them apart by the prompt list.
+            // Servers answer an unknown prompt, a missing argument and a bad one alike (-32602, or even -32603):
+            // tell them apart by the prompt list.
             var prompts = await ListPromptsLiveAsync(session, cancellationToken).ConfigureAwait(false);
-            if (prompts.Any(p => p.Name == name))
+            if (prompts.FirstOrDefault(p => p.Name == name) is not { } prompt)
             {
-                throw;
+                throw new HubException(HubErrorCode.NotFound, serverId, $"Server '{serverId}' has no prompt '{name}'. {(prompts.Count == 0 ? "It offers no prompts." : $"Its prompts: {string.Join(", ", prompts.Select(p => p.Name))}.")}", ex) { Target = name };
             }
 
-            throw new HubException(HubErrorCode.NotFound, serverId, $"Server '{serverId}' has no prompt '{name}'. {(prompts.Count == 0 ? "It offers no prompts." : $"Its prompts: {string.Join(", ", prompts.Select(p => p.Name))}.")}", ex) { Target = name };
+            var missing = (prompt.Arguments ?? []).Where(a => a.Required == true && arguments?.ContainsKey(a.Name) != true).Select(a => a.Name).ToList();
+            if (missing.Count > 0)
+            {
+                throw new HubException(HubErrorCode.InvalidArguments, serverId, $"Prompt '{name}' of server '{serverId}' needs the argument{(missing.Count > 1 ? "s" : string.Empty)} {string.Join(", ", missing.Select(m => $"'{m}'"))}.", ex) { Target = name };
+            }
+
+            throw;
         }
     }
 

@@ -7,6 +7,7 @@ namespace Mmcp.Client.Lifecycle;
 /// <summary>One open MCP session with a server: the SDK client, the transport resources under it, and its lifetime.</summary>
 internal sealed class LiveConnection : IAsyncDisposable
 {
+    private static readonly TimeSpan ListenerGrace = TimeSpan.FromSeconds(1);
     private readonly CancellationTokenSource _lifetime = new();
     private readonly string _serverId;
     private readonly string _transport;
@@ -36,6 +37,9 @@ internal sealed class LiveConnection : IAsyncDisposable
     /// <summary>Gets or sets why the connection ended, when it ended by failure.</summary>
     public ServerFailure? Failure { get; set; }
 
+    /// <summary>Gets or sets the pending <c>subscriptions/listen</c> request, or <see langword="null"/>.</summary>
+    public Task? Listener { get; set; }
+
     /// <summary>Gets or sets the task watching <see cref="McpClient.Completion"/>.</summary>
     public Task? Watcher { get; set; }
 
@@ -60,6 +64,12 @@ internal sealed class LiveConnection : IAsyncDisposable
         MarkClosed();
         try
         {
+            // Cancelling the listen request tells the server (notifications/cancelled) so it can let go of it before the connection closes.
+            if (Listener is { } listener && Client.Completion.IsCompleted is false)
+            {
+                await listener.WaitAsync(ListenerGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             await Client.DisposeAsync().ConfigureAwait(false);
         }
         finally

@@ -679,7 +679,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             return;
         }
 
-        _ = ListenAsync();
+        live.Listener = ListenAsync();
 
         async Task ListenAsync()
         {
