@@ -97,6 +97,12 @@ public sealed class ServerConnection : IAsyncDisposable
     /// <summary>Gets a value indicating whether the server process starts when the handshake begins.</summary>
     public bool StartsDuringHandshake { get; }
 
+    /// <summary>Gets or sets the id of the server process this connection runs (stdio), or <see langword="null"/>.</summary>
+    public int? ProcessId { get; set; }
+
+    /// <summary>Gets or sets a task that completes with the exit code when the server process (stdio) exits, or <see langword="null"/>.</summary>
+    public Task<int>? Exited { get; set; }
+
     /// <summary>Gets or sets the id of a process this connection started on demand and left running, or <see langword="null"/>.</summary>
     public int? LaunchedProcessId { get; set; }
 

@@ -1,14 +1,12 @@
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
-using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client.Connectors;
 
 /// <summary>Runs a server as a child process speaking MCP over its standard input and output; its standard error is kept in a bounded ring for diagnostics.</summary>
 internal sealed class StdioConnector : IServerConnector
 {
-    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(2);
-
     public bool CanConnect(DiscoveredServer server) => server.Manifest.Transport is StdioTransport;
 
     public ValueTask<ServerConnection> ConnectAsync(ConnectorContext context, CancellationToken cancellationToken = default)
@@ -39,18 +37,20 @@ internal sealed class StdioConnector : IServerConnector
                 : $"Server '{server.Id}' cannot start: the command '{command}' was not found on PATH. Install it, or put its full path in 'command' in {server.Provenance}.");
 
         var stderr = new LineRing(context.Options.StandardErrorTailLines);
-        var client = new StdioClientTransport(
-            new StdioClientTransportOptions
-            {
-                Name = server.Id,
-                Command = executable,
-                Arguments = args,
-                EnvironmentVariables = variables!,
-                WorkingDirectory = cwd,
-                ShutdownTimeout = ShutdownTimeout,
-                StandardErrorLines = stderr.Add,
-            },
-            context.LoggerFactory);
-        return ValueTask.FromResult(new ServerConnection(client, resources: null, stderr.Snapshot, startsDuringHandshake: true));
+        ChildProcess child;
+        try
+        {
+            child = ChildProcess.Start(executable, args, variables, cwd, stderr);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new HubException(HubErrorCode.LaunchFailed, server.Id, $"Server '{server.Id}' cannot start: {ex.Message} ('{executable}'). Fix 'command' in {server.Provenance}.", ex);
+        }
+
+        return ValueTask.FromResult(new ServerConnection(new StreamClientTransport(child.Input, child.Output, context.LoggerFactory), child, stderr.Snapshot, startsDuringHandshake: true)
+        {
+            ProcessId = child.Id,
+            Exited = child.Exited,
+        });
     }
 }

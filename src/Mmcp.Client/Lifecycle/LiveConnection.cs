@@ -1,6 +1,8 @@
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
+using ModelContextProtocol;
 using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client.Lifecycle;
 
@@ -40,6 +42,9 @@ internal sealed class LiveConnection : IAsyncDisposable
     /// <summary>Gets or sets the pending <c>subscriptions/listen</c> request, or <see langword="null"/>.</summary>
     public Task? Listener { get; set; }
 
+    /// <summary>Gets or sets the id of the <c>subscriptions/listen</c> request.</summary>
+    public RequestId ListenerId { get; set; }
+
     /// <summary>Gets or sets the task watching <see cref="McpClient.Completion"/>.</summary>
     public Task? Watcher { get; set; }
 
@@ -61,15 +66,28 @@ internal sealed class LiveConnection : IAsyncDisposable
             return;
         }
 
-        MarkClosed();
         try
         {
-            // Cancelling the listen request tells the server (notifications/cancelled) so it can let go of it before the connection closes.
-            if (Listener is { } listener && Client.Completion.IsCompleted is false)
+            // Servers hold a subscriptions/listen request open until it is cancelled, and some wait for it before
+            // they exit or shut down: say so explicitly (and flushed) before closing the connection.
+            if (Listener is { IsCompleted: false } listener && !Client.Completion.IsCompleted)
             {
+                using var grace = new CancellationTokenSource(ListenerGrace);
+                try
+                {
+                    await Client.SendNotificationAsync(
+                        NotificationMethods.CancelledNotification,
+                        new CancelledNotificationParams { RequestId = ListenerId, Reason = "The hub is closing this connection." },
+                        cancellationToken: grace.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or McpException)
+                {
+                }
+
                 await listener.WaitAsync(ListenerGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
+            MarkClosed();
             await Client.DisposeAsync().ConfigureAwait(false);
         }
         finally

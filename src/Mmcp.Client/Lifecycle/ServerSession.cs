@@ -77,6 +77,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     ProtocolVersion = live?.Client.NegotiatedProtocolVersion,
                     ServerInfo = live?.Client.ServerInfo,
                     LaunchedProcessId = _launchedProcessId,
+                    ProcessId = live?.Connection.ProcessId,
                 };
             }
         }
@@ -616,7 +617,8 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     throw new OperationCanceledException("The hub is shutting down.", ex, _disposing.Token);
                 }
 
-                throw HandshakeError(server, connection, ex, handshakeTimeout.IsCancellationRequested || _rt.Time.GetElapsedTime(started) >= handshakeBudget, handshakeBudget);
+                var timedOut = handshakeTimeout.IsCancellationRequested || _rt.Time.GetElapsedTime(started) >= handshakeBudget;
+                throw await HandshakeErrorAsync(server, connection, ex, timedOut, handshakeBudget).ConfigureAwait(false);
             }
         }
 
@@ -631,11 +633,11 @@ internal sealed partial class ServerSession : IAsyncDisposable
         }
     }
 
-    private HubException HandshakeError(DiscoveredServer server, ServerConnection connection, Exception ex, bool timedOut, TimeSpan budget)
+    private async Task<HubException> HandshakeErrorAsync(DiscoveredServer server, ServerConnection connection, Exception ex, bool timedOut, TimeSpan budget)
     {
         var details = (ex as ClientTransportClosedException)?.Details ?? (ex.InnerException as ClientTransportClosedException)?.Details;
+        var exitCode = (details as StdioClientCompletionDetails)?.ExitCode ?? (timedOut || ex is McpProtocolException ? null : await ExitCodeAsync(connection).ConfigureAwait(false));
         var tail = connection.GetDiagnosticsTail() is { Count: > 0 } t ? t : (details as StdioClientCompletionDetails)?.StandardErrorTail ?? [];
-        var exitCode = (details as StdioClientCompletionDetails)?.ExitCode;
         var status = (int?)(details as HttpClientCompletionDetails)?.HttpStatusCode ?? (int?)(ex as HttpRequestException)?.StatusCode;
         var stderrHint = tail.Count > 0 ? $" Its last output: {tail[^1]}" : string.Empty;
         HubErrorCode code;
@@ -645,7 +647,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             code = HubErrorCode.HandshakeTimeout;
             message = $"Server '{server.Id}' did not complete the MCP handshake within {Seconds(budget)} s. If it is slow to start (for example npx downloading a package), raise 'timeouts.handshake' in its definition ({server.Provenance}).{stderrHint}";
         }
-        else if (exitCode is not null || (connection.StartsDuringHandshake && details is not null))
+        else if (exitCode is not null)
         {
             code = HubErrorCode.LaunchFailed;
             message = $"Server '{server.Id}' exited{(exitCode is { } c ? $" with code {c}" : string.Empty)} before completing the MCP handshake.{stderrHint}";
@@ -679,6 +681,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             return;
         }
 
+        live.ListenerId = new RequestId($"mmcp-listen-{Guid.NewGuid():N}");
         live.Listener = ListenAsync();
 
         async Task ListenAsync()
@@ -696,6 +699,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
                             PromptsListChanged = caps.Prompts?.ListChanged == true ? true : null,
                         },
                     },
+                    requestId: live.ListenerId,
                     cancellationToken: live.Closed).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or McpException)
@@ -723,7 +727,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
         var onPurpose = live.ClosingOnPurpose;
         if (!onPurpose)
         {
-            var failure = CrashFailure(live, details);
+            var failure = await CrashFailureAsync(live, details).ConfigureAwait(false);
             live.Failure = failure;
             lock (_gate)
             {
@@ -749,22 +753,41 @@ internal sealed partial class ServerSession : IAsyncDisposable
         }
     }
 
-    private ServerFailure CrashFailure(LiveConnection live, ClientCompletionDetails details)
+    private async Task<ServerFailure> CrashFailureAsync(LiveConnection live, ClientCompletionDetails details)
     {
         var stdio = details as StdioClientCompletionDetails;
+        var exitCode = stdio?.ExitCode ?? await ExitCodeAsync(live.Connection).ConfigureAwait(false);
         var tail = live.Connection.GetDiagnosticsTail() is { Count: > 0 } t ? t : stdio?.StandardErrorTail ?? [];
         var status = (int?)(details as HttpClientCompletionDetails)?.HttpStatusCode;
-        var what = stdio?.ExitCode is { } code ? $"exited with code {code}"
+        var what = exitCode is { } code ? $"exited with code {code}"
             : status is { } s ? $"ended the HTTP session with status {s}"
             : details.Exception is { } e && e is not OperationCanceledException ? $"closed the connection ({e.Message})"
             : "closed the connection";
         var last = tail.Count > 0 ? $"; its last output: {tail[^1]}" : string.Empty;
         return new ServerFailure(HubErrorCode.ServerCrashed, $"Server '{Id}' {what}{last}", _rt.Time.GetUtcNow())
         {
-            ExitCode = stdio?.ExitCode,
+            ExitCode = exitCode,
             StandardErrorTail = tail,
             HttpStatusCode = status,
         };
+    }
+
+    /// <summary>The exit code of a stdio server whose output ended: it normally exits at once; waits briefly for it.</summary>
+    private async Task<int?> ExitCodeAsync(ServerConnection connection)
+    {
+        if (connection.Exited is not { } exited)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await exited.WaitAsync(CrashDetailsWait, _rt.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
     }
 
     private async ValueTask<HubException> ClassifyAsync(Exception ex, LiveConnection live, bool timedOut, string method, string? target, RequestKind kind)

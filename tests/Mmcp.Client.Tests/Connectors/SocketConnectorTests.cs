@@ -26,9 +26,6 @@ public sealed class SocketConnectorTests : IAsyncLifetime
                 o.Environment = _env.Environment;
                 o.RegisterManifest = false;
                 o.SocketPath = "inproc.sock";
-
-                // The hub holds a subscriptions/listen request open; Mmcp.Server counts it as work in flight and would wait the whole grace period.
-                o.ShutdownGracePeriod = TimeSpan.FromMilliseconds(200);
             })
             .WithTools<TestTools>()
             .WithResources<TestTools>()
