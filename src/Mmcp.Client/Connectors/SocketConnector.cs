@@ -14,6 +14,7 @@ internal sealed class SocketConnector : IServerConnector
 {
     private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(100);
+    private static readonly string[] SharedVariables = [RegistryPaths.RuntimeDirVariable, RegistryPaths.RegistryPathVariable, "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_DATA_DIRS", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"];
 
     public bool CanConnect(DiscoveredServer server) => server.Manifest.Transport is SocketTransport;
 
@@ -89,6 +90,16 @@ internal sealed class SocketConnector : IServerConnector
         var command = VariableResolver.Resolve(launch.Command, env, server, "launch.command");
         var args = launch.Args.Select((a, i) => VariableResolver.Resolve(a, env, server, $"launch.args[{i}]")).ToList();
         var variables = VariableResolver.ResolveAll(launch.Env, env, server, "launch.env", StringComparer.Ordinal);
+
+        // The app must find the same runtime directory (its socket) and registry as this hub does.
+        foreach (var name in SharedVariables)
+        {
+            if (!variables.ContainsKey(name) && env.Get(name) is { } value)
+            {
+                variables[name] = value;
+            }
+        }
+
         var home = env.HomeDirectory;
         var cwd = launch.Cwd is { } rawCwd ? Path.GetFullPath(VariableResolver.Resolve(rawCwd, env, server, "launch.cwd"), home) : home;
         if (!Directory.Exists(cwd))
