@@ -105,30 +105,7 @@ internal static class Servers
     };
 
     /// <summary>The entry script of an npm MCP server pinned in eng/npm.</summary>
-    public static string NpmServer(string package)
-    {
-        var root = RepoRoot();
-        var script = Path.Combine(root, "eng", "npm", "node_modules", "@modelcontextprotocol", package, "dist", "index.js");
-        if (!File.Exists(script))
-        {
-            throw new InvalidOperationException($"@modelcontextprotocol/{package} is not installed ({script} is missing). Run ./eng/install-deps.sh from the repository root, then run the tests again.");
-        }
-
-        return script;
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Atlas.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"The repository root (with Atlas.slnx) is not above {AppContext.BaseDirectory}.");
-    }
+    public static string NpmServer(string package) => Mmcp.Testing.NpmServers.Script(package);
 
     public static int FreeTcpPort()
     {

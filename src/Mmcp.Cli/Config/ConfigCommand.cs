@@ -30,8 +30,10 @@ internal static class ConfigCommand
         {
             var read = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
             var servers = new List<ImportServerDto>();
-            foreach (var (manifest, provenance) in read.Servers.Select(s => (s.Manifest, s.Provenance)))
+            foreach (var (imported, provenance) in read.Servers.Select(s => (s.Manifest, s.Provenance)))
             {
+                // Manifest ids are reverse-DNS; configuration keys usually are not ("weather" becomes "local.weather").
+                var manifest = ServerIds.IsValidManifestId(imported.Id) ? imported : CopyWithId(imported, $"{LocalPrefix}{imported.Id}");
                 var path = RegistryPaths.GetManifestPath(target, manifest.Id);
                 string action;
                 if (!taken.Add(manifest.Id))
@@ -52,7 +54,7 @@ internal static class ConfigCommand
                     action = "imported";
                 }
 
-                servers.Add(new ImportServerDto(manifest.Id, provenance.Key, manifest.Name, Dto.Transport(manifest.Transport), action, path));
+                servers.Add(new ImportServerDto(manifest.Id, provenance.Key, manifest.Name, Dto.Transport(manifest.Transport), action, path) { DiscoveredAs = imported.Id });
             }
 
             output.Add(new ImportSourceDto(source.Kind.ToString(), source.DisplayName, File.Exists(source.DisplayName) || Directory.Exists(source.DisplayName), servers, [.. read.Diagnostics.Select(Dto.Diagnostic)]));
@@ -70,9 +72,27 @@ internal static class ConfigCommand
         return ExitCodes.Ok;
     }
 
+    private const string LocalPrefix = "local.";
+
+    private static ServerManifest CopyWithId(ServerManifest m, string id) => new()
+    {
+        Id = id,
+        Name = m.Name,
+        Description = m.Description,
+        Version = m.Version,
+        Transport = m.Transport,
+        Launch = m.Launch,
+        Categories = m.Categories,
+        Permissions = m.Permissions,
+        ProtocolVersion = m.ProtocolVersion,
+        Timeouts = m.Timeouts,
+        Capabilities = m.Capabilities,
+    };
+
     private static void Render(CliContext context, bool preview, string target, List<ImportSourceDto> sources)
     {
         context.Out.MarkupLineInterpolated($"{(preview ? "Preview: nothing is written. " : string.Empty)}Target registry directory: {target}");
+        context.Out.MarkupLine("[grey]The configurations themselves stay discovered too; pass --no-import to list only the imported manifests.[/]");
         foreach (var source in sources)
         {
             context.Out.WriteLine();
@@ -80,7 +100,7 @@ internal static class ConfigCommand
             foreach (var s in source.Servers)
             {
                 // Full commands, never truncated: this is what the user consents to run.
-                context.Out.MarkupLineInterpolated($"  {s.Id} [grey](from '{s.Key}')[/]: {s.Action}");
+                context.Out.MarkupLineInterpolated($"  {s.Id} [grey](from '{s.Key}', discovered from the configuration as '{s.DiscoveredAs}')[/]: {s.Action}");
                 context.Out.MarkupLineInterpolated($"    {s.Transport.Type}: {s.Transport.Display}");
                 foreach (var (name, value) in (IEnumerable<KeyValuePair<string, string>>?)s.Transport.Env ?? [])
                 {

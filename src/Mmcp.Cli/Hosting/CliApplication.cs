@@ -19,7 +19,9 @@ internal static class CliApplication
     public static RootCommand Build()
     {
         var global = new GlobalOptions();
-        var root = new RootCommand("mmcp — list, call, read and validate the MCP servers this computer's hub discovers (manifests in the registry directories, plus the servers of Claude Desktop, VS Code and Cursor).");
+        var root = new RootCommand(
+            "mmcp — list, call, read and validate the MCP servers this computer's hub discovers (manifests in the registry directories, plus the servers of Claude Desktop, VS Code and Cursor).\n"
+            + "Exit codes: 0 ok, 1 error, 2 usage (command line or tool arguments), 3 unknown server/tool/resource/prompt, 4 the tool reported an error, 5 timeout, 6 invalid manifest, 7 server could not be started or reached (or crashed), 130 interrupted.");
         global.AddTo(root);
         root.Subcommands.Add(ServersCommand.Create(global));
         root.Subcommands.Add(ToolsCommand.Create(global));
@@ -36,7 +38,8 @@ internal static class CliApplication
     public static async Task<int> RunAsync(string[] args)
     {
         var root = Build();
-        var parse = root.Parse(args);
+        // '@FILE' means "arguments from a file" to mmcp (--args @args.json), not a response file of the parser.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
         {
             foreach (var error in parse.Errors)

@@ -158,10 +158,10 @@ internal sealed class CliContext : IAsyncDisposable
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
 
-        // Piped output gets no colours and wide lines, so long commands and URLs are not wrapped.
+        // Piped output gets no colours and is not wrapped, so long commands, URLs and messages stay on one line.
         if (writer == Console.Out ? Console.IsOutputRedirected : Console.IsErrorRedirected)
         {
-            console.Profile.Width = 200;
+            console.Profile.Width = 4096;
         }
 
         return console;

@@ -82,7 +82,11 @@ internal sealed record ValidatedFileDto(string File, bool Valid, string? Id, IRe
 
 internal sealed record ValidateOutput(IReadOnlyList<ValidatedFileDto> Files);
 
-internal sealed record ImportServerDto(string Id, string? Key, string Name, TransportDto Transport, string Action, string? ManifestPath);
+internal sealed record ImportServerDto(string Id, string? Key, string Name, TransportDto Transport, string Action, string? ManifestPath)
+{
+    /// <summary>Gets the id the hub discovers the original configuration entry under.</summary>
+    public string? DiscoveredAs { get; init; }
+}
 
 internal sealed record ImportSourceDto(string Kind, string Path, bool Exists, IReadOnlyList<ImportServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics);
 
