@@ -37,6 +37,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private int _inFlight;
     private long _lastUsed;
     private ITimer? _idleTimer;
+    private bool _idleTimerArmed;
     private bool _disposed;
 
     // Tools: the live list of the current connection (null until fetched or after a change was announced), the last
@@ -525,6 +526,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             }
 
             live.Watcher = WatchAsync(live);
+            Volatile.Write(ref _lastUsed, _rt.Time.GetTimestamp());
             ArmIdleTimer();
             HubTelemetry.RecordConnect(Id, transport, "ok", Stopwatch.GetElapsedTime(started));
             Log.Connected(_rt.Logger, Id, transport, live.Client.NegotiatedProtocolVersion, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -904,21 +906,23 @@ internal sealed partial class ServerSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Arms the idle timer unless it is armed already: requests only stamp <see cref="_lastUsed"/>, and the timer re-arms itself for the remaining time when it fires early.</summary>
     private void ArmIdleTimer()
     {
         var idle = _budgets.Idle;
-        if (idle == Timeout.InfiniteTimeSpan)
+        if (idle == Timeout.InfiniteTimeSpan || Volatile.Read(ref _idleTimerArmed))
         {
             return;
         }
 
         lock (_gate)
         {
-            if (_disposed)
+            if (_disposed || _idleTimerArmed)
             {
                 return;
             }
 
+            _idleTimerArmed = true;
             if (_idleTimer is null)
             {
                 _idleTimer = _rt.Time.CreateTimer(static s => ((ServerSession)s!).OnIdle(), this, idle, Timeout.InfiniteTimeSpan);
@@ -935,12 +939,23 @@ internal sealed partial class ServerSession : IAsyncDisposable
         LiveConnection? toClose = null;
         lock (_gate)
         {
-            var idleFor = _rt.Time.GetElapsedTime(Volatile.Read(ref _lastUsed));
-            if (Volatile.Read(ref _inFlight) == 0 && _live is { } live && idleFor >= _budgets.Idle)
+            _idleTimerArmed = false;
+            if (_disposed || _live is not { } live)
             {
-                toClose = live;
-                _live = null;
+                return;
             }
+
+            var idleFor = _rt.Time.GetElapsedTime(Volatile.Read(ref _lastUsed));
+            if (Volatile.Read(ref _inFlight) > 0 || idleFor < _budgets.Idle)
+            {
+                // Used since the timer was armed: wait for the rest of the idle budget.
+                _idleTimerArmed = true;
+                _idleTimer!.Change(Volatile.Read(ref _inFlight) > 0 ? _budgets.Idle : _budgets.Idle - idleFor, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            toClose = live;
+            _live = null;
         }
 
         if (toClose is not null)
