@@ -6,6 +6,11 @@ using OpenAI;
 // An LLM app on this computer: every MCP server the hub discovers (installed Mmcp apps, Claude Desktop, VS Code and
 // Cursor servers) becomes a tool the model can call, with no configuration.
 await using var hub = MmcpHub.Create();
+if (args is ["--direct", ..])
+{
+    return await LlmApp.DirectCalls.RunAsync(hub);
+}
+
 var tools = await hub.GetAIFunctionsAsync();
 Console.WriteLine($"{tools.Count} tools from the hub:");
 foreach (var tool in tools)
