@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Mmcp.Gateway.Bench;
+
+// Usage: Mmcp.Gateway.Bench [--calls N] [--concurrency C] [--warmup W] [--only a,b,c] [--json]
+// Starts each target fronting @modelcontextprotocol/server-everything over stdio, measures tools/call "echo" with the
+// same raw client (sequential, then C parallel callers with a session each), and prints the table and the ratios of
+// the Mmcp gateway against the better of mcp-proxy and supergateway, measured in the same run.
+var calls = IntArg("--calls", 2000);
+var concurrency = IntArg("--concurrency", 16);
+var warmup = IntArg("--warmup", 100);
+var only = StringArg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+var repo = RepoRoot();
+var npm = Path.Combine(repo, "eng", "npm", "node_modules");
+var everything = Path.Combine(npm, "@modelcontextprotocol", "server-everything", "dist", "index.js");
+if (!File.Exists(everything))
+{
+    Console.Error.WriteLine($"missing {everything}: run ./eng/install-deps.sh first");
+    return 2;
+}
+
+var node = "node";
+var results = new List<Result>();
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5), UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+
+async Task RunTarget(string name, Func<int, (string Command, string[] Args, Dictionary<string, string>? Env)> start, Func<int, Func<Task<ICaller>>> callerFactory)
+{
+    if (only is not null && !only.Contains(name))
+    {
+        return;
+    }
+
+    var port = FreePort();
+    var (command, args, env) = start(port);
+    using var peer = await Peer.StartAsync(name, command, args, env, port);
+    var result = await Measure(name, callerFactory(port));
+    results.Add(result);
+    Console.WriteLine(result.Format());
+}
+
+Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} calls={calls} concurrency={concurrency} warmup={warmup} tool=echo (server-everything over stdio)");
+Console.WriteLine(Result.Header);
+
+// (a) No gateway: the same server over stdio, for reference.
+if (only is null || only.Contains("stdio-direct"))
+{
+    var direct = await Measure("stdio-direct", async () =>
+    {
+        var c = new RawStdioClient(node, [everything, "stdio"]);
+        await c.InitializeAsync(CancellationToken.None);
+        return new StdioCaller(c);
+    }, sharedCaller: true);
+    results.Add(direct);
+    Console.WriteLine(direct.Format());
+}
+
+await RunTarget("supergateway", port => (node, [Path.Combine(npm, ".bin", "supergateway"), "--stdio", $"{node} {everything} stdio", "--outputTransport", "streamableHttp", "--stateful", "--port", port.ToString(CultureInfo.InvariantCulture), "--logLevel", "none"], null),
+    port => McpCaller(port, "/mcp", "echo"));
+await RunTarget("mcp-proxy", port => (node, [Path.Combine(npm, ".bin", "mcp-proxy"), "--port", port.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1", "--server", "stream", "--", node, everything, "stdio"], null),
+    port => McpCaller(port, "/mcp", "echo"));
+
+// The Mmcp gateway: `mmcp serve` over a registry holding one stdio manifest for server-everything.
+var mmcp = Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
+if (File.Exists(mmcp))
+{
+    var registry = Directory.CreateTempSubdirectory("mmcp-bench-").FullName;
+    var manifest = new JsonObject
+    {
+        ["id"] = "everything",
+        ["name"] = "Everything",
+        ["description"] = "MCP reference server",
+        ["version"] = "1",
+        ["transport"] = new JsonObject { ["type"] = "stdio", ["command"] = node, ["args"] = new JsonArray(everything, "stdio") },
+    };
+    await File.WriteAllTextAsync(Path.Combine(registry, "everything.json"), manifest.ToJsonString());
+    var env = new Dictionary<string, string> { ["MMCP_REGISTRY_PATH"] = registry, ["XDG_CONFIG_HOME"] = registry, ["XDG_CACHE_HOME"] = registry };
+    (string, string[], Dictionary<string, string>?) Serve(int port) => ("dotnet", [mmcp, "serve", "--port", port.ToString(CultureInfo.InvariantCulture)], env);
+    await RunTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "everything__echo"));
+    await RunTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/everything/mcp", "echo"));
+    await RunTarget("mmcp REST", Serve, port => () => Task.FromResult<ICaller>(new RestCaller(new RawRestClient(http, new Uri($"http://127.0.0.1:{port}/mcp/tools/call")))));
+}
+else
+{
+    Console.WriteLine($"# mmcp gateway skipped: {mmcp} not built (dotnet build -c Release src/Mmcp.Cli)");
+}
+
+Report(results);
+return 0;
+
+Func<Task<ICaller>> McpCaller(int port, string path, string tool) => async () =>
+{
+    var client = new RawMcpHttpClient(http, new Uri($"http://127.0.0.1:{port}{path}"));
+    await client.InitializeAsync(CancellationToken.None);
+    return new HttpCaller(client, tool);
+};
+
+async Task<Result> Measure(string name, Func<Task<ICaller>> newCaller, bool sharedCaller = false)
+{
+    var payload = new JsonObject { ["message"] = "ping" };
+    await using var first = await newCaller();
+    for (var i = 0; i < warmup; i++)
+    {
+        await first.CallAsync();
+    }
+
+    var sequential = new double[calls];
+    var sw = Stopwatch.StartNew();
+    for (var i = 0; i < calls; i++)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        await first.CallAsync();
+        sequential[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    }
+
+    var sequentialSeconds = sw.Elapsed.TotalSeconds;
+    var callers = sharedCaller ? Enumerable.Repeat(first, concurrency).ToArray() : await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => newCaller()));
+    foreach (var caller in callers.Distinct())
+    {
+        await caller.CallAsync();
+    }
+
+    var parallel = new double[calls];
+    var next = -1;
+    sw.Restart();
+    await Task.WhenAll(callers.Select(async caller =>
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref next)) < calls)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            await caller.CallAsync();
+            parallel[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+    }));
+    var parallelSeconds = sw.Elapsed.TotalSeconds;
+    if (!sharedCaller)
+    {
+        foreach (var caller in callers)
+        {
+            await caller.DisposeAsync();
+        }
+    }
+
+    return new Result(name, Stats.Of(sequential), calls / sequentialSeconds, Stats.Of(parallel), calls / parallelSeconds);
+}
+
+void Report(List<Result> all)
+{
+    var peers = all.Where(r => r.Name is "supergateway" or "mcp-proxy").ToList();
+    var gateway = all.FirstOrDefault(r => r.Name == "mmcp /mcp");
+    if (peers.Count == 0 || gateway is null)
+    {
+        return;
+    }
+
+    var bestP50 = peers.MinBy(r => r.Sequential.P50)!;
+    var bestThroughput = peers.MaxBy(r => r.ParallelRate)!;
+    Console.WriteLine();
+    Console.WriteLine($"# ratios against the better peer in this run (targets: p50 <= 0.50x, {concurrency}-way throughput >= 2.00x)");
+    foreach (var r in all.Where(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Name,-24} p50 {r.Sequential.P50 / bestP50.Sequential.P50:0.00}x of {bestP50.Name} ({bestP50.Sequential.P50:0.000} ms)   {concurrency}-way throughput {r.ParallelRate / bestThroughput.ParallelRate:0.00}x of {bestThroughput.Name} ({bestThroughput.ParallelRate:0} calls/s)"));
+    }
+}
+
+int IntArg(string name, int fallback) => StringArg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+string? StringArg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static string RepoRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Atlas.slnx")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    throw new InvalidOperationException("Run the benchmark from inside the repository (Atlas.slnx not found above the binary).");
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
