@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Mmcp.Server;
 using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace Mmcp.TestServer;
@@ -47,16 +48,18 @@ internal sealed class TestTools
     [McpServerTool(Name = "fail"), Description("Reports a tool error.")]
     public static string Fail(string message) => throw new McpException(message);
 
-    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then returns.")]
-    public static async Task<string> Progress(int steps, IProgress<ProgressNotificationValue> progress, CancellationToken cancellationToken)
+    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns.")]
+    public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0)
     {
-        for (var i = 1; i <= steps; i++)
+        if (request.Params?.ProgressToken is { } token)
         {
-            progress.Report(new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" });
-            await Task.Yield();
+            for (var i = 1; i <= steps; i++)
+            {
+                await server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: cancellationToken);
+            }
         }
 
-        await Task.Delay(20, cancellationToken); // gives the notifications time to go out before the result
+        await Task.Delay(holdMilliseconds, cancellationToken);
         return $"done {steps}";
     }
 

@@ -144,6 +144,30 @@ internal sealed class CliContext : IAsyncDisposable
 
     public void Warn(string message) => Error.MarkupLineInterpolated($"[yellow]warning:[/] {message}");
 
+    /// <summary>
+    /// Finishes a listing command: reports the servers that failed on standard error, and returns the exit code —
+    /// across servers the listing stands; when one server was asked for and it failed, that is the command's failure.
+    /// </summary>
+    public int FinishListing(HubListing listing, string? serverId, int itemCount, string noun)
+    {
+        if (!Json)
+        {
+            if (itemCount == 0 && listing.Failures.Count == 0)
+            {
+                Out.MarkupLineInterpolated($"No {noun}.");
+            }
+
+            foreach (var failed in listing.Failures)
+            {
+                Error.MarkupLineInterpolated($"[red]{failed.Failure!.Code}:[/] {failed.Failure.Message}");
+            }
+        }
+
+        return serverId is not null && listing.Failures.Count == 1 && itemCount == 0
+            ? ExitCodes.FromHubError(listing.Failures[0].Failure!.Code)
+            : ExitCodes.Ok;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_hub is not null)

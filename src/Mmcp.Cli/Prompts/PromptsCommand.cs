@@ -26,32 +26,18 @@ internal static class PromptsCommand
                     [.. listing.Servers.Select(Dto.ServerList)]),
                 CliJsonContext.Default.PromptsOutput);
         }
-        else
+        else if (listing.Prompts.Count > 0)
         {
-            if (listing.Prompts.Count > 0)
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("PROMPT").AddColumn("SERVER").AddColumn("ARGUMENTS").AddColumn("DESCRIPTION");
+            foreach (var p in listing.Prompts)
             {
-                var table = new Table().Border(TableBorder.Rounded).AddColumn("PROMPT").AddColumn("SERVER").AddColumn("ARGUMENTS").AddColumn("DESCRIPTION");
-                foreach (var p in listing.Prompts)
-                {
-                    var args = string.Join(", ", (p.Prompt.Arguments ?? []).Select(a => a.Required == true ? a.Name : a.Name + "?"));
-                    table.AddRow(Markup.Escape(p.Prompt.Name), Markup.Escape(p.ServerId), Markup.Escape(args), Markup.Escape(p.Prompt.Description ?? string.Empty));
-                }
-
-                context.Out.Write(table);
-            }
-            else if (listing.Failures.Count == 0)
-            {
-                context.Out.MarkupLine("No prompts.");
+                var args = string.Join(", ", (p.Prompt.Arguments ?? []).Select(a => a.Required == true ? a.Name : a.Name + "?"));
+                table.AddRow(Markup.Escape(p.Prompt.Name), Markup.Escape(p.ServerId), Markup.Escape(args), Markup.Escape(p.Prompt.Description ?? string.Empty));
             }
 
-            foreach (var failed in listing.Failures)
-            {
-                context.Error.MarkupLineInterpolated($"[red]{failed.Failure!.Code}:[/] {failed.Failure.Message}");
-            }
+            context.Out.Write(table);
         }
 
-        return serverId is not null && listing.Failures.Count == 1 && listing.Prompts.Count == 0
-            ? ExitCodes.FromHubError(listing.Failures[0].Failure!.Code)
-            : ExitCodes.Ok;
+        return context.FinishListing(listing, serverId, listing.Prompts.Count, "prompts");
     }
 }

@@ -44,19 +44,8 @@ internal static class ResourcesCommand
             {
                 context.Out.Write(table);
             }
-            else if (listing.Failures.Count == 0)
-            {
-                context.Out.MarkupLine("No resources.");
-            }
-
-            foreach (var failed in listing.Failures)
-            {
-                context.Error.MarkupLineInterpolated($"[red]{failed.Failure!.Code}:[/] {failed.Failure.Message}");
-            }
         }
 
-        return serverId is not null && listing.Failures.Count == 1 && listing.Resources.Count + listing.Templates.Count == 0
-            ? ExitCodes.FromHubError(listing.Failures[0].Failure!.Code)
-            : ExitCodes.Ok;
+        return context.FinishListing(listing, serverId, listing.Resources.Count + listing.Templates.Count, "resources");
     }
 }

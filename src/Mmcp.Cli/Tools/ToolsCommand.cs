@@ -27,34 +27,19 @@ internal static class ToolsCommand
                     [.. listing.Servers.Select(Dto.ServerList)]),
                 CliJsonContext.Default.ToolsOutput);
         }
-        else
+        else if (listing.Tools.Count > 0)
         {
-            if (listing.Tools.Count > 0)
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("TOOL").AddColumn("SERVER").AddColumn("DESCRIPTION");
+            foreach (var tool in listing.Tools)
             {
-                var table = new Table().Border(TableBorder.Rounded).AddColumn("TOOL").AddColumn("SERVER").AddColumn("DESCRIPTION");
-                foreach (var tool in listing.Tools)
-                {
-                    var source = tool.Source == ListSource.Live ? string.Empty : $" [grey]({tool.Source.ToString().ToLowerInvariant()})[/]";
-                    table.AddRow(new Markup(Markup.Escape(tool.Name) + source), new Markup(Markup.Escape(tool.ServerId)), new Markup(Markup.Escape(FirstLine(tool.Tool.Description ?? tool.Tool.Title ?? string.Empty))));
-                }
-
-                context.Out.Write(table);
-            }
-            else if (listing.Failures.Count == 0)
-            {
-                context.Out.MarkupLine("No tools.");
+                var source = tool.Source == ListSource.Live ? string.Empty : $" [grey]({tool.Source.ToString().ToLowerInvariant()})[/]";
+                table.AddRow(new Markup(Markup.Escape(tool.Name) + source), new Markup(Markup.Escape(tool.ServerId)), new Markup(Markup.Escape(FirstLine(tool.Tool.Description ?? tool.Tool.Title ?? string.Empty))));
             }
 
-            foreach (var failed in listing.Failures)
-            {
-                context.Error.MarkupLineInterpolated($"[red]{failed.Failure!.Code}:[/] {failed.Failure.Message}");
-            }
+            context.Out.Write(table);
         }
 
-        // One server asked for and it failed: that is the command's failure. Across servers, failures are reported but the listing stands.
-        return serverId is not null && listing.Failures.Count == 1 && listing.Tools.Count == 0
-            ? ExitCodes.FromHubError(listing.Failures[0].Failure!.Code)
-            : ExitCodes.Ok;
+        return context.FinishListing(listing, serverId, listing.Tools.Count, "tools");
     }
 
     private static string FirstLine(string text)

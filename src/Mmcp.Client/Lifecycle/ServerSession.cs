@@ -590,7 +590,10 @@ internal sealed partial class ServerSession : IAsyncDisposable
             ClientInfo = new Implementation { Name = _rt.Options.ClientName, Version = _rt.Options.ClientVersion },
             ProtocolVersion = server.Manifest.ProtocolVersion ?? _rt.Options.ProtocolVersion,
             InitializationTimeout = handshakeBudget,
-            DiscoverProbeTimeout = handshakeBudget < MaxDiscoverProbe ? handshakeBudget : MaxDiscoverProbe,
+            // A process that is still starting must not lose the server/discover probe to its start-up time: the SDK
+            // would fall back to initialize while the server, answering the probe late, has settled on 2026-07-28 and
+            // refuses initialize. Servers that are already running get the SDK's usual short probe.
+            DiscoverProbeTimeout = connection.StartsDuringHandshake || handshakeBudget < MaxDiscoverProbe ? handshakeBudget : MaxDiscoverProbe,
             Handlers = new McpClientHandlers
             {
                 NotificationHandlers =

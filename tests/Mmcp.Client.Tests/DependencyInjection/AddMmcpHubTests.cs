@@ -62,8 +62,18 @@ public sealed class AddMmcpHubTests : IDisposable
         // Golden: the gateway, the CLI and scripts depend on these numbers.
         var expected = new Dictionary<string, int>
         {
-            ["UnknownServer"] = 1, ["UnknownTool"] = 2, ["InvalidArguments"] = 3, ["NotFound"] = 4, ["ConfigurationError"] = 5, ["LaunchFailed"] = 6,
-            ["ConnectionFailed"] = 7, ["HandshakeFailed"] = 8, ["HandshakeTimeout"] = 9, ["CallTimeout"] = 10, ["ServerCrashed"] = 11, ["ServerError"] = 12,
+            ["UnknownServer"] = 1,
+            ["UnknownTool"] = 2,
+            ["InvalidArguments"] = 3,
+            ["NotFound"] = 4,
+            ["ConfigurationError"] = 5,
+            ["LaunchFailed"] = 6,
+            ["ConnectionFailed"] = 7,
+            ["HandshakeFailed"] = 8,
+            ["HandshakeTimeout"] = 9,
+            ["CallTimeout"] = 10,
+            ["ServerCrashed"] = 11,
+            ["ServerError"] = 12,
         };
 
         Assert.Equal(expected, Enum.GetValues<HubErrorCode>().ToDictionary(c => c.ToString(), c => (int)c));
