@@ -35,7 +35,4 @@ internal sealed class HubRuntime
 
     /// <summary>Set by the hub: called when a server's list changes.</summary>
     public Action<string, HubListKind>? ListChanged { get; set; }
-
-    /// <summary>Set by the hub: called when the tools the hub knows for a server change (for the aggregated name map).</summary>
-    public Action? KnownToolsChanged { get; set; }
 }

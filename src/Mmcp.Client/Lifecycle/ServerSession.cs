@@ -135,7 +135,6 @@ internal sealed partial class ServerSession : IAsyncDisposable
             await CloseAsync(toClose).ConfigureAwait(false);
         }
 
-        _rt.KnownToolsChanged?.Invoke();
         _rt.ListChanged?.Invoke(Id, HubListKind.Tools);
     }
 
@@ -364,7 +363,6 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     _rt.Cache.Save(_server.Manifest, tools);
                 }
 
-                _rt.KnownToolsChanged?.Invoke();
                 _rt.ListChanged?.Invoke(Id, HubListKind.Tools);
             }
 
@@ -494,35 +492,75 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private async Task<LiveConnection> ConnectAndPublishAsync()
     {
         await Task.Yield(); // run outside the caller's lock
-        DiscoveredServer server;
-        ServerBudgets budgets;
-        lock (_gate)
+        while (true)
         {
-            server = _server;
-            budgets = _budgets;
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        var transport = server.Manifest.Transport.Type;
-        try
-        {
-            var live = await OpenAsync(server, budgets).ConfigureAwait(false);
+            DiscoveredServer server;
+            ServerBudgets budgets;
             lock (_gate)
             {
-                _connecting = null;
+                server = _server;
+                budgets = _budgets;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            var transport = server.Manifest.Transport.Type;
+            LiveConnection live;
+            try
+            {
+                live = await OpenAsync(server, budgets).ConfigureAwait(false);
+            }
+            catch (HubException ex)
+            {
+                HubTelemetry.RecordConnect(Id, transport, ex.Code.ToString(), Stopwatch.GetElapsedTime(started));
+                var failure = ToFailure(ex);
+                lock (_gate)
+                {
+                    _connecting = null;
+                    RecordFailureLocked(failure, countsTowardsBackoff: ex.Code != HubErrorCode.ConfigurationError);
+                }
+
+                Log.ConnectFailed(_rt.Logger, Id, ex.Code, ex.Message);
+                throw;
+            }
+            catch
+            {
+                lock (_gate)
+                {
+                    _connecting = null;
+                }
+
+                throw;
+            }
+
+            bool redefined;
+            lock (_gate)
+            {
                 if (_disposed)
                 {
+                    _connecting = null;
                     live.ClosingOnPurpose = true;
                     _ = live.DisposeAsync().AsTask();
                     throw new ObjectDisposedException(nameof(ServerSession));
                 }
 
-                _live = live;
-                _retryAt = null;
-                if (live.Connection.LaunchedProcessId is { } pid)
+                // The definition may have changed while this connection was being made: then follow the new one.
+                redefined = !ReferenceEquals(server, _server);
+                if (!redefined)
                 {
-                    _launchedProcessId = pid;
+                    _connecting = null;
+                    _live = live;
+                    _retryAt = null;
+                    if (live.Connection.LaunchedProcessId is { } pid)
+                    {
+                        _launchedProcessId = pid;
+                    }
                 }
+            }
+
+            if (redefined)
+            {
+                await CloseAsync(live).ConfigureAwait(false);
+                continue;
             }
 
             live.Watcher = WatchAsync(live);
@@ -531,28 +569,6 @@ internal sealed partial class ServerSession : IAsyncDisposable
             HubTelemetry.RecordConnect(Id, transport, "ok", Stopwatch.GetElapsedTime(started));
             Log.Connected(_rt.Logger, Id, transport, live.Client.NegotiatedProtocolVersion, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return live;
-        }
-        catch (HubException ex)
-        {
-            HubTelemetry.RecordConnect(Id, transport, ex.Code.ToString(), Stopwatch.GetElapsedTime(started));
-            var failure = ToFailure(ex);
-            lock (_gate)
-            {
-                _connecting = null;
-                RecordFailureLocked(failure, countsTowardsBackoff: ex.Code != HubErrorCode.ConfigurationError);
-            }
-
-            Log.ConnectFailed(_rt.Logger, Id, ex.Code, ex.Message);
-            throw;
-        }
-        catch
-        {
-            lock (_gate)
-            {
-                _connecting = null;
-            }
-
-            throw;
         }
     }
 

@@ -82,5 +82,19 @@ public sealed class ManifestRobustnessTests : IDisposable
         Assert.Equal(HubErrorCode.UnknownServer, error.Code);
     }
 
+    [Fact]
+    public async Task Discover_ManifestRedefined_TheNextCallFollowsTheNewDefinition()
+    {
+        await _env.WriteManifestAsync(Servers.Manifest("io.example.moving", new StdioTransport { Command = "dotnet", Args = [Servers.TestServerDll, "stdio"], Env = new Dictionary<string, string> { ["FLAVOUR"] = "old" } }));
+        await using var hub = _env.CreateHub();
+        var args = new Dictionary<string, object?> { ["name"] = "FLAVOUR" };
+        Assert.Equal("old", HubToolResults.GetText(await hub.CallToolAsync("io.example.moving", "get_env", args, cancellationToken: Ct)));
+
+        await _env.WriteManifestAsync(Servers.Manifest("io.example.moving", new StdioTransport { Command = "dotnet", Args = [Servers.TestServerDll, "stdio"], Env = new Dictionary<string, string> { ["FLAVOUR"] = "new" } }));
+        await hub.DiscoverServersAsync(Ct);
+
+        Assert.Equal("new", HubToolResults.GetText(await hub.CallToolAsync("io.example.moving", "get_env", args, cancellationToken: Ct)));
+    }
+
     private Task Write(string name, string content) => File.WriteAllTextAsync(Path.Combine(_env.RegistryDirectory, name), content, Encoding.UTF8, Ct);
 }
