@@ -56,7 +56,7 @@ internal sealed class EndToEnd : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddMmcpServer<TestTools>(o =>
+        builder.Services.AddMmcpServerFromAttribute<TestTools>(o =>
             {
                 o.Environment = _env;
                 o.RegisterManifest = false;

@@ -25,7 +25,7 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var protocol = Arg("--protocol");
 if (mode == "socket")
 {
-    builder.Services.AddMmcpServer<TestTools>(o =>
+    builder.Services.AddMmcpServerFromAttribute<TestTools>(o =>
         {
             o.SocketPath = Arg("--socket") ?? throw new ArgumentException("--socket PATH is required");
             o.Id = Arg("--id") ?? o.Id;

@@ -21,7 +21,7 @@ public sealed class SocketConnectorTests : IAsyncLifetime
         // The app side as a third-party app builds it: Mmcp.Server on a real Unix socket, in this process.
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddMmcpServer<TestTools>(o =>
+        builder.Services.AddMmcpServerFromAttribute<TestTools>(o =>
             {
                 o.Environment = _env.Environment;
                 o.RegisterManifest = false;
