@@ -79,7 +79,7 @@ public sealed class WebSocketTests
     }
 
     [Fact]
-    public async Task ChatAndMedia_WithoutTheirFeatures_AnswerNotAvailable()
+    public async Task Chat_WithoutItsFeature_AnswersNotAvailable()
     {
         await using var host = await AtlasTestHost.StartAsync();
         using var client = await host.PairClientAsync();
@@ -87,9 +87,6 @@ public sealed class WebSocketTests
         var chat = await Assert.ThrowsAsync<AtlasException>(() =>
             connection.RequestAsync(MessageTypes.ChatMessage, Json("""{"text":"hi"}"""), cancellationToken: Ct));
         Assert.Equal(ErrorCodes.NotAvailable, chat.Code);
-        var media = await Assert.ThrowsAsync<AtlasException>(() =>
-            connection.RequestAsync(MessageTypes.MediaProcess, Json("""{"task":"ocr","path":"a.png"}"""), cancellationToken: Ct));
-        Assert.Equal(ErrorCodes.NotAvailable, media.Code);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/message") { Content = new StringContent("""{"id":"c1","text":"hi"}""", System.Text.Encoding.UTF8, "application/json") };
         using var response = await client.SendAsync(request, Ct);
