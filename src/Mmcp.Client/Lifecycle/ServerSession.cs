@@ -79,6 +79,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     RetryAt = state == ServerState.BackingOff ? _retryAt : null,
                     ProtocolVersion = live?.Client.NegotiatedProtocolVersion,
                     ServerInfo = live?.Client.ServerInfo,
+                    Capabilities = live?.Client.ServerCapabilities,
                     LaunchedProcessId = _launchedProcessId,
                     ProcessId = live?.Connection.ProcessId,
                 };
