@@ -176,6 +176,16 @@ public sealed class ConsentStore
         return changedMeanwhile ? final! : new ToolConsent(ToolConsentStatus.Allowed, null);
     }
 
+    /// <summary>Tells where a tool stands without recording anything (a first-seen tool under trust-on-first-use is reported allowed but not pinned).</summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="tool">The tool as the server describes it now.</param>
+    /// <returns>The verdict.</returns>
+    public ToolConsent Check(string serverId, Tool tool)
+    {
+        ArgumentNullException.ThrowIfNull(tool);
+        return Judge(Current(), serverId, tool.Name, ComputeHash(tool), out _);
+    }
+
     /// <summary>Returns the decision about a server, or <see langword="null"/>.</summary>
     /// <param name="serverId">The server id.</param>
     /// <returns>The decision.</returns>

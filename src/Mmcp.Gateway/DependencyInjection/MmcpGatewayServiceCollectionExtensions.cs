@@ -27,6 +27,32 @@ public static class MmcpGatewayServiceCollectionExtensions
     /// <returns>The services.</returns>
     public static IServiceCollection AddMmcpGateway(this IServiceCollection services, Action<MmcpGatewayOptions>? configure = null)
     {
+        AddMmcpGatewayCore(services, configure);
+        services.TryAddSingleton<McpSessionHooks>();
+        services.TryAddSingleton<RequestGuard>();
+        services.TryAddSingleton<RestEndpoints>();
+        services.TryAddSingleton<OpenApiDocument>();
+        services.TryAddSingleton<HealthEndpoint>();
+        services.TryAddSingleton<InspectEndpoint>();
+        services.TryAddSingleton<GatewayMarker>();
+
+        services.AddMcpServer().WithHttpTransport();
+        services.AddOptions<HttpServerTransportOptions>().Configure<IServiceProvider>((transport, sp) =>
+        {
+            var hooks = sp.GetRequiredService<McpSessionHooks>();
+            var o = sp.GetRequiredService<IOptions<MmcpGatewayOptions>>().Value;
+            transport.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
+            transport.ConfigureSessionOptions = hooks.ConfigureAsync;
+            transport.RunSessionHandler = hooks.RunAsync;
+            transport.IdleTimeout = o.SessionIdleTimeout;
+            transport.TimeProvider = sp.GetRequiredService<TimeProvider>();
+        });
+        return services;
+    }
+
+    /// <summary>The services every face of the gateway shares (the HTTP endpoints and <c>mmcp stdio</c>): hub, options, consent, tokens, audit, catalog.</summary>
+    internal static IServiceCollection AddMmcpGatewayCore(this IServiceCollection services, Action<MmcpGatewayOptions>? configure = null)
+    {
         ArgumentNullException.ThrowIfNull(services);
         services.AddMmcpHub();
         var options = services.AddOptions<MmcpGatewayOptions>();
@@ -53,25 +79,6 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<GatewayCatalog>();
         services.TryAddSingleton<AggregatedEndpoint>();
-        services.TryAddSingleton<McpSessionHooks>();
-        services.TryAddSingleton<RequestGuard>();
-        services.TryAddSingleton<RestEndpoints>();
-        services.TryAddSingleton<OpenApiDocument>();
-        services.TryAddSingleton<HealthEndpoint>();
-        services.TryAddSingleton<InspectEndpoint>();
-        services.TryAddSingleton<GatewayMarker>();
-
-        services.AddMcpServer().WithHttpTransport();
-        services.AddOptions<HttpServerTransportOptions>().Configure<IServiceProvider>((transport, sp) =>
-        {
-            var hooks = sp.GetRequiredService<McpSessionHooks>();
-            var o = sp.GetRequiredService<IOptions<MmcpGatewayOptions>>().Value;
-            transport.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
-            transport.ConfigureSessionOptions = hooks.ConfigureAsync;
-            transport.RunSessionHandler = hooks.RunAsync;
-            transport.IdleTimeout = o.SessionIdleTimeout;
-            transport.TimeProvider = sp.GetRequiredService<TimeProvider>();
-        });
         return services;
     }
 

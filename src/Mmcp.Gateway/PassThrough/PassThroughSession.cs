@@ -96,14 +96,14 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var h = options.Handlers;
         if (caps.Tools is not null)
         {
-            h.ListToolsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ToolsList, async (c, p, t) => FilterByConsent(await c.ListToolsAsync(p, t).ConfigureAwait(false)), ct);
+            h.ListToolsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ToolsList, async (c, p, t) => FilterByConsent(await c.ListToolsAsync(p ?? new(), t).ConfigureAwait(false)), ct);
             h.CallToolHandler = CallToolAsync;
         }
 
         if (caps.Resources is not null)
         {
-            h.ListResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourcesAsync(p, t), ct);
-            h.ListResourceTemplatesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourceTemplatesAsync(p, t), ct);
+            h.ListResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourcesAsync(p ?? new(), t), ct);
+            h.ListResourceTemplatesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourceTemplatesAsync(p ?? new(), t), ct);
             h.ReadResourceHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ReadResourceAsync(p, t), ct);
             if (caps.Resources.Subscribe == true)
             {
@@ -114,7 +114,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
 
         if (caps.Prompts is not null)
         {
-            h.ListPromptsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.ListPromptsAsync(p, t), ct);
+            h.ListPromptsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.ListPromptsAsync(p ?? new(), t), ct);
             h.GetPromptHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.GetPromptAsync(p, t), ct);
         }
 
