@@ -135,6 +135,12 @@ internal sealed class GatewayHost : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (System.Environment.GetEnvironmentVariable("MMCP_TEST_LOG") is { Length: > 0 } level)
+        {
+            // For diagnosing a failing test: MMCP_TEST_LOG=Debug (or Trace) logs the gateway, the hub and the SDK.
+            builder.Logging.AddConsole().SetMinimumLevel(Enum.Parse<LogLevel>(level));
+        }
+
         builder.WebHost.ConfigureKestrel(k => k.Listen(address ?? IPAddress.Loopback, 0));
         builder.Services.AddMmcpHub(o =>
         {

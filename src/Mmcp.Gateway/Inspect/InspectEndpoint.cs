@@ -17,15 +17,17 @@ namespace Mmcp.Gateway.Inspect;
 /// gateway (every connection: the shared one and pass-through sessions), one JSON object per message with its kind,
 /// id, method, the time between a request and its answer, and the message itself. Needs the <c>inspect</c> scope.
 /// </summary>
-internal sealed class InspectEndpoint(MmcpHub hub)
+internal sealed class InspectEndpoint(Aggregation.GatewayCatalog catalog)
 {
     private const int MaxPayloadChars = 64 * 1024;
 
     public async Task StreamAsync(HttpContext context)
     {
         var serverId = context.Request.RouteValues["id"] as string ?? string.Empty;
+        var hub = catalog.Hub;
         try
         {
+            await catalog.EnsureDiscoveredAsync(context.RequestAborted).ConfigureAwait(false);
             hub.GetServerStatus(serverId);
         }
         catch (HubException ex)

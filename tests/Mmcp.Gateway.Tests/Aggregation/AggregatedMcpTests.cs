@@ -63,13 +63,12 @@ public sealed class AggregatedMcpTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
-        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
-        await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "warm" }, cancellationToken: TestContext.Current.CancellationToken);
+        var ct = TestContext.Current.CancellationToken;
         var callSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var cancelSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var tap = gateway.Hub.ObserveTraffic("io.test.alpha", e =>
         {
-            if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcRequest { Method: "tools/call" })
+            if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcRequest { Method: "tools/call" } r && r.Params?["name"]?.GetValue<string>() == "wait")
             {
                 callSent.TrySetResult();
             }
@@ -78,14 +77,17 @@ public sealed class AggregatedMcpTests
                 cancelSent.TrySetResult();
             }
         });
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
 
-        var call = client.CallToolAsync("io_test_alpha__wait", new Dictionary<string, object?> { ["milliseconds"] = 600_000 }, cancellationToken: cts.Token).AsTask();
-        await callSent.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
-        await cts.CancelAsync();
+        await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__echo","arguments":{"text":"warm"}}""");
+
+        // The caller gives up (closes the request): the gateway cancels the upstream request.
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var call = gateway.Http.PostAsync(gateway.Url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__wait","arguments":{"milliseconds":600000}}""", System.Text.Encoding.UTF8, "application/json"), giveUp.Token);
+        await callSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await giveUp.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        await cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
     }
 
     [Fact]
@@ -124,20 +126,27 @@ public sealed class AggregatedMcpTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
-        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var notifications = System.Threading.Channels.Channel.CreateUnbounded<bool>();
         var options = new McpClientOptions
         {
-            Handlers = new McpClientHandlers { NotificationHandlers = [new(NotificationMethods.ToolListChangedNotification, (_, _) => { changed.TrySetResult(); return ValueTask.CompletedTask; })] },
+            Handlers = new McpClientHandlers { NotificationHandlers = [new(NotificationMethods.ToolListChangedNotification, (_, _) => { notifications.Writer.TryWrite(true); return ValueTask.CompletedTask; })] },
         };
         await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25", options: options);
+        var ct = TestContext.Current.CancellationToken;
         Assert.True(client.ServerCapabilities.Tools?.ListChanged);
-        await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(await client.ListToolsAsync(cancellationToken: ct), t => t.Name.StartsWith("io_test_beta__", StringComparison.Ordinal));
 
         await env.WriteManifestAsync(Servers.TestServer("io.test.beta"));
-        await changed.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
-        var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
 
-        Assert.Contains(tools, t => t.Name == "io_test_beta__echo");
+        // Every notification makes the client list again (as clients do) until the new server's tools are there.
+        while (true)
+        {
+            await notifications.Reader.ReadAsync(ct).AsTask().WaitAsync(TestConstants.DefaultTimeout, ct);
+            if ((await client.ListToolsAsync(cancellationToken: ct)).Any(t => t.Name == "io_test_beta__echo"))
+            {
+                break;
+            }
+        }
     }
 
     [Fact]

@@ -22,12 +22,12 @@ public sealed partial class GatewayCommandsTests
         using var http = new HttpClient();
 
         var health = await http.GetStringAsync(url + "/health", TestContext.Current.CancellationToken);
-        var runtime = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(env.RuntimeDirectory, "mmcp", "gateway.json"), TestContext.Current.CancellationToken)).RootElement;
+        var runtime = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(env.RuntimeDirectory, "gateway.json"), TestContext.Current.CancellationToken)).RootElement;
 
         Assert.StartsWith("http://127.0.0.1:", url, StringComparison.Ordinal);
         Assert.Contains("io.test.alpha", health, StringComparison.Ordinal);
         Assert.Equal(url, runtime.GetProperty("url").GetString());
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(env.RuntimeDirectory, "mmcp", "gateway.json")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(env.RuntimeDirectory, "gateway.json")));
     }
 
     [Fact]

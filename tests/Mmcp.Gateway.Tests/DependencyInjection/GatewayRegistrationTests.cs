@@ -32,9 +32,12 @@ public sealed class GatewayRegistrationTests
             o.AllowedOrigins.Add("http://example.com/path");
         });
         await using var app = builder.Build();
-        app.MapMmcpGateway();
 
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            app.MapMmcpGateway();
+            await app.StartAsync(TestContext.Current.CancellationToken);
+        });
 
         Assert.Contains("MaxRequestBodyBytes", ex.Message, StringComparison.Ordinal);
         Assert.Contains("scheme://host[:port]", ex.Message, StringComparison.Ordinal);

@@ -39,8 +39,9 @@ public sealed partial class InteropTests
 
         var list = await Run.ProcessAsync(node!, [inspector, "--cli", gateway.Url + "/mcp", "--method", "tools/list", "--format", "json"], home);
         Assert.True(list.ExitCode == 0, $"{list.Stdout}\n{list.Stderr}");
-        var names = JsonDocument.Parse(JsonStart(list.Stdout)).RootElement.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
-        Assert.Contains("local_everything__echo", names);
+        var root = JsonDocument.Parse(JsonStart(list.Stdout)).RootElement;
+        var names = (root.TryGetProperty("result", out var result) ? result : root).GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
+        Assert.True(names.Contains("local_everything__echo"), list.Stdout);
 
         var call = await Run.ProcessAsync(node!, [inspector, "--cli", gateway.Url + "/mcp", "--method", "tools/call", "--tool-name", "local_everything__echo", "--tool-arg", "message=hello-from-inspector", "--format", "json"], home);
         Assert.True(call.ExitCode == 0, $"{call.Stdout}\n{call.Stderr}");

@@ -15,7 +15,7 @@ public sealed class SecurityTests
     [Theory]
     [InlineData("/mcp")]
     [InlineData("/mcp/tools/list")]
-    [InlineData("/health")]
+    [InlineData("/mcp/tools/call")]
     [InlineData("/servers/io.test.alpha/mcp")]
     public async Task ForgedHost_IsRefusedWith403(string path)
     {
@@ -24,6 +24,21 @@ public sealed class SecurityTests
         await using var gateway = await GatewayHost.StartAsync(env);
 
         var (status, body) = await gateway.PostJsonAsync(path, Initialize, r => r.Headers.Host = "evil.example.com");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("forbidden_host", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/openapi.json")]
+    [InlineData("/mcp/tools/list")]
+    public async Task ForgedHost_OnGetRoutes_IsRefusedWith403(string path)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, body) = await gateway.GetAsync(path, r => r.Headers.Host = "attacker.example:7379");
 
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Contains("forbidden_host", body, StringComparison.Ordinal);
