@@ -24,6 +24,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private static readonly TimeSpan MaxDiscoverProbe = TimeSpan.FromSeconds(5);
     private const int MaxPages = 1000;
     private static long _nextConnection;
+    private static long _nextRequest;
 
     private readonly HubRuntime _rt;
     private readonly Lock _gate = new();
@@ -214,8 +215,66 @@ internal sealed partial class ServerSession : IAsyncDisposable
             RequestMethods.ToolsCall,
             tool,
             RequestKind.CallTool,
-            (client, ct) => client.CallToolAsync(tool, arguments, progress, cancellationToken: ct),
+            (client, ct) => CallWithCancellationAsync(client, tool, arguments, progress, ct),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Calls a tool with a request id of the hub's own, so a cancelled call is always announced to the server with
+    /// <c>notifications/cancelled</c> (SDK 2.3.1 abandons the request silently), and progress is matched by token.
+    /// </summary>
+    private static async ValueTask<CallToolResult> CallWithCancellationAsync(McpClient client, string tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextRequest);
+        var requestId = new RequestId($"mmcp-call-{id}");
+        var parameters = new CallToolRequestParams
+        {
+            Name = tool,
+            Arguments = arguments?.ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),
+        };
+        IAsyncDisposable? progressRegistration = null;
+        if (progress is not null)
+        {
+            var token = new ProgressToken($"mmcp-progress-{id}");
+            parameters.Meta = new System.Text.Json.Nodes.JsonObject { ["progressToken"] = token.ToString() };
+            var typeInfo = McpJsonUtilities.GetTypeInfo<ProgressNotificationParams>(McpJsonUtilities.DefaultOptions);
+            progressRegistration = client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
+            {
+                if (notification.Params?.Deserialize(typeInfo) is { } p && p.ProgressToken.Equals(token))
+                {
+                    progress.Report(p.Progress);
+                }
+
+                return ValueTask.CompletedTask;
+            });
+        }
+
+        try
+        {
+            return await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
+        {
+            try
+            {
+                await client.SendNotificationAsync(
+                    NotificationMethods.CancelledNotification,
+                    new CancelledNotificationParams { RequestId = requestId, Reason = "The caller cancelled the call." },
+                    cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or McpException or InvalidOperationException)
+            {
+            }
+
+            throw;
+        }
+        finally
+        {
+            if (progressRegistration is not null)
+            {
+                await progressRegistration.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- tools

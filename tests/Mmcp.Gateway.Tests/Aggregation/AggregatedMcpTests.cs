@@ -61,6 +61,7 @@ public sealed class AggregatedMcpTests
     public async Task CancelledCall_IsCancelledOnTheServer()
     {
         using var env = new TestEnvironment();
+        // Regression: the SDK (2.3.1) abandoned a cancelled request without notifications/cancelled; the hub now sends it.
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
         var ct = TestContext.Current.CancellationToken;
