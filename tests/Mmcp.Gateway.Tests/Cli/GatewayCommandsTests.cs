@@ -113,7 +113,7 @@ public sealed partial class GatewayCommandsTests
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import"], env.Variables);
         var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
-        await using var inspect = ChildProcess.Start("dotnet", [Mmcp, "inspect", "io.test.alpha", "--count", "2"], env.Variables);
+        await using var inspect = ChildProcess.Start("dotnet", [Mmcp, "inspect", "io.test.alpha"], env.Variables);
         await inspect.WaitForLineAsync(l => l.Contains("Watching io.test.alpha", StringComparison.Ordinal));
         using var http = new HttpClient();
 
