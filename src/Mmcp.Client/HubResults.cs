@@ -35,6 +35,9 @@ public sealed record ServerStatus(ServerState State, int ConsecutiveFailures, Se
     /// <summary>Gets the name and version the connected server reported, or <see langword="null"/>.</summary>
     public Implementation? ServerInfo { get; init; }
 
+    /// <summary>Gets the capabilities the connected server reported, or <see langword="null"/>.</summary>
+    public ServerCapabilities? Capabilities { get; init; }
+
     /// <summary>Gets the id of the server process the hub runs over stdio while connected, or <see langword="null"/>.</summary>
     public int? ProcessId { get; init; }
 

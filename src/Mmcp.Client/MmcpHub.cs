@@ -210,6 +210,67 @@ public sealed partial class MmcpHub : IAsyncDisposable
         return [.. listing.Tools.Select(t => new HubToolFunction(this, t))];
     }
 
+    // ------------------------------------------------------------------------------------------------ raw requests, dedicated connections, traffic
+
+    /// <summary>
+    /// Sends any JSON-RPC request to a server over the hub's shared connection, within the server's budgets (lists and
+    /// reads are retried once after a crash; other requests never). For gateways that forward requests as they are.
+    /// </summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="request">The request; its id is assigned by the connection (a copy is sent).</param>
+    /// <param name="cancellationToken">Cancels the request (the server is told).</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="HubException">The server is unknown or failed; a JSON-RPC error from the server is a <see cref="HubException"/> whose inner exception is the SDK's <see cref="McpProtocolException"/> with the server's code.</exception>
+    public async ValueTask<JsonRpcResponse> SendRequestAsync(string serverId, JsonRpcRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var kind = request.Method switch
+        {
+            RequestMethods.ToolsCall => RequestKind.CallTool,
+            RequestMethods.ResourcesRead => RequestKind.ReadResource,
+            RequestMethods.PromptsGet => RequestKind.GetPrompt,
+            RequestMethods.ToolsList or RequestMethods.ResourcesList or RequestMethods.ResourcesTemplatesList or RequestMethods.PromptsList => RequestKind.List,
+            _ => RequestKind.CallTool,
+        };
+        return await session.ExecuteAsync(
+            request.Method,
+            request.Params?["name"]?.GetValueKind() == System.Text.Json.JsonValueKind.String ? request.Params["name"]!.GetValue<string>() : null,
+            kind,
+            (client, ct) => new ValueTask<JsonRpcResponse>(client.SendRequestAsync(new JsonRpcRequest { Method = request.Method, Params = request.Params?.DeepClone(), Context = request.Context }, ct)),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens a connection of its own to a server, next to the shared one, with the server's launch and handshake
+    /// budgets. Its session state (resource subscriptions, logging level, sampling and elicitation requests) belongs to
+    /// the caller alone. For a stdio server this starts another process.
+    /// </summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="options">How to set up the client (capabilities and handlers), or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels opening.</param>
+    /// <returns>The connection; the caller disposes it.</returns>
+    /// <exception cref="HubException">The server is unknown, or could not be started or reached.</exception>
+    public async ValueTask<HubServerConnection> OpenDedicatedConnectionAsync(string serverId, DedicatedConnectionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var (live, budgets) = await session.OpenDedicatedAsync(options?.ConfigureClient, options?.OnMessageReceived, cancellationToken).ConfigureAwait(false);
+        return new HubServerConnection(session.Id, live, live.ConnectionId, budgets);
+    }
+
+    /// <summary>
+    /// Observes the JSON-RPC traffic between the hub and one server (or all), on the shared connection and on dedicated
+    /// ones: requests, responses, errors and notifications, each with the time it was seen. Free while nobody observes.
+    /// </summary>
+    /// <param name="serverId">One server's id, or <see langword="null"/> for every server.</param>
+    /// <param name="observer">Called inline on the transport's thread for each message: queue it and return quickly; it must not change the message.</param>
+    /// <returns>Dispose it to stop observing.</returns>
+    public IDisposable ObserveTraffic(string? serverId, Action<Traffic.HubTrafficEvent> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        return _rt.Traffic.Subscribe(serverId, observer);
+    }
+
     // ------------------------------------------------------------------------------------------------ resources and prompts
 
     /// <summary>Lists the resources and resource templates of every server (or one), in parallel; a failing server is reported, and its manifest snapshot served when it has one.</summary>

@@ -3,10 +3,14 @@ using System.CommandLine.Help;
 using Mmcp.Cli.Calls;
 using Mmcp.Cli.Config;
 using Mmcp.Cli.Install;
+using Mmcp.Cli.Consent;
+using Mmcp.Cli.Inspect;
 using Mmcp.Cli.Manifests;
 using Mmcp.Cli.Prompts;
 using Mmcp.Cli.Resources;
 using Mmcp.Cli.Servers;
+using Mmcp.Cli.Serving;
+using Mmcp.Cli.Tokens;
 using Mmcp.Cli.Tools;
 
 namespace Mmcp.Cli.Hosting;
@@ -35,6 +39,11 @@ internal static class CliApplication
         root.Subcommands.Add(ConfigCommand.Create(global));
         root.Subcommands.Add(InstallCommands.CreateInstall(global));
         root.Subcommands.Add(InstallCommands.CreateUninstall(global));
+        root.Subcommands.Add(ServeCommand.Create(global));
+        root.Subcommands.Add(StdioCommand.Create(global));
+        root.Subcommands.Add(TokenCommand.Create(global));
+        root.Subcommands.Add(ConsentCommand.Create(global));
+        root.Subcommands.Add(InspectCommand.Create(global));
         return root;
     }
 

@@ -63,6 +63,32 @@ internal sealed class CliContext : IAsyncDisposable
         }
     }
 
+    public bool Verbose => _parse.GetValue(_options.Verbose);
+
+    /// <summary>Applies the global options (registry, imports, call budget) to hub options.</summary>
+    public void ConfigureHub(MmcpHubOptions options, string clientName, bool watchRegistry)
+    {
+        options.Registry = CreateRegistryOptions();
+        options.WatchRegistry = watchRegistry;
+        options.ClientName = clientName;
+        if (_parse.GetValue(_options.Timeout) is { } seconds)
+        {
+            options.CallTimeout = TimeSpan.FromSeconds(seconds);
+        }
+    }
+
+    /// <summary>Writes a JSON document (built as nodes) to standard output.</summary>
+    public static void WriteJson(System.Text.Json.Nodes.JsonNode node)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        {
+            node.WriteTo(writer);
+        }
+
+        stdout.Write("\n"u8);
+    }
+
     public RegistryOptions CreateRegistryOptions() => new()
     {
         RegistryDirectories = RegistryDirectories.Count > 0 ? [.. RegistryDirectories.Select(d => Path.GetFullPath(d))] : null,
@@ -78,13 +104,9 @@ internal sealed class CliContext : IAsyncDisposable
                 return _hub;
             }
 
-            var options = new MmcpHubOptions { Registry = CreateRegistryOptions(), WatchRegistry = false, ClientName = "mmcp-cli" };
-            if (_parse.GetValue(_options.Timeout) is { } seconds)
-            {
-                options.CallTimeout = TimeSpan.FromSeconds(seconds);
-            }
-
-            if (_parse.GetValue(_options.Verbose))
+            var options = new MmcpHubOptions();
+            ConfigureHub(options, "mmcp-cli", watchRegistry: false);
+            if (Verbose)
             {
                 _loggerFactory = LoggerFactory.Create(b => b
                     .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)

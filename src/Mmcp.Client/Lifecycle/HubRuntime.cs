@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Catalog;
 using Mmcp.Client.Connectors;
+using Mmcp.Client.Traffic;
 using Mmcp.Core.Registry;
 
 namespace Mmcp.Client.Lifecycle;
@@ -17,7 +18,11 @@ internal sealed class HubRuntime
         Logger = loggerFactory.CreateLogger("Mmcp.Client.MmcpHub");
         Time = time;
         Cache = cache;
+        Traffic = new TrafficTap(time, Logger);
     }
+
+    /// <summary>Gets the tap every connection reports its JSON-RPC messages to.</summary>
+    public TrafficTap Traffic { get; }
 
     public MmcpHubOptions Options { get; }
 

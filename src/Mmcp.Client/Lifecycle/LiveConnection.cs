@@ -15,8 +15,9 @@ internal sealed class LiveConnection : IAsyncDisposable
     private readonly string _transport;
     private int _disposed;
 
-    public LiveConnection(McpClient client, ServerConnection connection, string serverId, string transport)
+    public LiveConnection(McpClient client, ServerConnection connection, string serverId, string transport, string connectionId)
     {
+        ConnectionId = connectionId;
         Client = client;
         Connection = connection;
         _serverId = serverId;
@@ -25,6 +26,9 @@ internal sealed class LiveConnection : IAsyncDisposable
     }
 
     public McpClient Client { get; }
+
+    /// <summary>Gets the id of this connection in traffic events (<c>shared</c> or <c>dedicated-N</c>).</summary>
+    public string ConnectionId { get; }
 
     public ServerConnection Connection { get; }
 

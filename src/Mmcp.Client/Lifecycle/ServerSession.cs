@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
+using Mmcp.Client.Traffic;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
@@ -24,6 +25,8 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private static readonly TimeSpan CrashDetailsWait = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxDiscoverProbe = TimeSpan.FromSeconds(5);
     private const int MaxPages = 1000;
+    private static long _nextConnection;
+    private static long _nextRequest;
 
     private readonly HubRuntime _rt;
     private readonly Lock _gate = new();
@@ -79,6 +82,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     RetryAt = state == ServerState.BackingOff ? _retryAt : null,
                     ProtocolVersion = live?.Client.NegotiatedProtocolVersion,
                     ServerInfo = live?.Client.ServerInfo,
+                    Capabilities = live?.Client.ServerCapabilities,
                     LaunchedProcessId = _launchedProcessId,
                     ProcessId = live?.Connection.ProcessId,
                 };
@@ -213,8 +217,66 @@ internal sealed partial class ServerSession : IAsyncDisposable
             RequestMethods.ToolsCall,
             tool,
             RequestKind.CallTool,
-            (client, ct) => client.CallToolAsync(tool, arguments, progress, cancellationToken: ct),
+            (client, ct) => CallWithCancellationAsync(client, tool, arguments, progress, ct),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Calls a tool with a request id of the hub's own, so a cancelled call is always announced to the server with
+    /// <c>notifications/cancelled</c> (SDK 2.3.1 abandons the request silently), and progress is matched by token.
+    /// </summary>
+    private static async ValueTask<CallToolResult> CallWithCancellationAsync(McpClient client, string tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextRequest);
+        var requestId = new RequestId($"mmcp-call-{id}");
+        var parameters = new CallToolRequestParams
+        {
+            Name = tool,
+            Arguments = arguments?.ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),
+        };
+        IAsyncDisposable? progressRegistration = null;
+        if (progress is not null)
+        {
+            var token = new ProgressToken($"mmcp-progress-{id}");
+            parameters.Meta = new System.Text.Json.Nodes.JsonObject { ["progressToken"] = token.ToString() };
+            var typeInfo = McpJsonUtilities.GetTypeInfo<ProgressNotificationParams>(McpJsonUtilities.DefaultOptions);
+            progressRegistration = client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
+            {
+                if (notification.Params?.Deserialize(typeInfo) is { } p && p.ProgressToken.Equals(token))
+                {
+                    progress.Report(p.Progress);
+                }
+
+                return ValueTask.CompletedTask;
+            });
+        }
+
+        try
+        {
+            return await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
+        {
+            try
+            {
+                await client.SendNotificationAsync(
+                    NotificationMethods.CancelledNotification,
+                    new CancelledNotificationParams { RequestId = requestId, Reason = "The caller cancelled the call." },
+                    cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or McpException or InvalidOperationException)
+            {
+            }
+
+            throw;
+        }
+        finally
+        {
+            if (progressRegistration is not null)
+            {
+                await progressRegistration.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- tools
@@ -564,7 +626,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             LiveConnection live;
             try
             {
-                live = await OpenAsync(server, budgets).ConfigureAwait(false);
+                live = await OpenAsync(server, budgets, "shared", configure: null, inlineObserver: null, CancellationToken.None).ConfigureAwait(false);
             }
             catch (HubException ex)
             {
@@ -629,7 +691,30 @@ internal sealed partial class ServerSession : IAsyncDisposable
         }
     }
 
-    private async Task<LiveConnection> OpenAsync(DiscoveredServer server, ServerBudgets budgets)
+    /// <summary>
+    /// Opens a connection of its own to this server, outside the shared connection's lifecycle (no idle close, no
+    /// restart): for a gateway session that needs the server's session state (subscriptions, sampling, logging) to
+    /// itself. The caller owns and disposes it.
+    /// </summary>
+    public async Task<(LiveConnection Live, ServerBudgets Budgets)> OpenDedicatedAsync(Action<McpClientOptions>? configure, Action<JsonRpcMessage>? inlineObserver, CancellationToken cancellationToken)
+    {
+        DiscoveredServer server;
+        ServerBudgets budgets;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            server = _server;
+            budgets = _budgets;
+        }
+
+        var connectionId = $"dedicated-{Interlocked.Increment(ref _nextConnection)}";
+        var live = await OpenAsync(server, budgets, connectionId, configure, inlineObserver, cancellationToken).ConfigureAwait(false);
+        live.ClosingOnPurpose = true;
+        _ = live.Client.Completion.ContinueWith(static (_, l) => ((LiveConnection)l!).MarkClosed(), live, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return (live, budgets);
+    }
+
+    private async Task<LiveConnection> OpenAsync(DiscoveredServer server, ServerBudgets budgets, string connectionId, Action<McpClientOptions>? configure, Action<JsonRpcMessage>? inlineObserver, CancellationToken callerToken)
     {
         var connector = _rt.Connectors.FirstOrDefault(c => c.CanConnect(server)) ?? throw new HubException(
             HubErrorCode.ConfigurationError,
@@ -640,13 +725,13 @@ internal sealed partial class ServerSession : IAsyncDisposable
         // 1. Open the transport (an on-demand launch happens here) within the launch budget.
         ServerConnection connection;
         using (var launchTimeout = new CancellationTokenSource(budgets.Launch + LaunchGrace, _rt.Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(launchTimeout.Token, _disposing.Token))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(launchTimeout.Token, _disposing.Token, callerToken))
         {
             try
             {
                 connection = await connector.ConnectAsync(context, linked.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (launchTimeout.IsCancellationRequested && !_disposing.IsCancellationRequested)
+            catch (OperationCanceledException) when (launchTimeout.IsCancellationRequested && !_disposing.IsCancellationRequested && !callerToken.IsCancellationRequested)
             {
                 throw new HubException(HubErrorCode.LaunchFailed, server.Id, $"Server '{server.Id}' could not be reached within its launch budget of {Seconds(budgets.Launch)} s. Raise 'timeouts.launch' in its definition ({server.Provenance}) if it needs longer to start.");
             }
@@ -678,14 +763,16 @@ internal sealed partial class ServerSession : IAsyncDisposable
             },
         };
 
+        configure?.Invoke(options);
         McpClient client;
         var started = _rt.Time.GetTimestamp();
         using (var handshakeTimeout = new CancellationTokenSource(handshakeBudget, _rt.Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeTimeout.Token, _disposing.Token))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeTimeout.Token, _disposing.Token, callerToken))
         {
             try
             {
-                client = await McpClient.CreateAsync(connection.Transport, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
+                var transport = new TappedClientTransport(connection.Transport, _rt.Traffic, Id, connectionId, inlineObserver);
+                client = await McpClient.CreateAsync(transport, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -695,12 +782,14 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     throw new OperationCanceledException("The hub is shutting down.", ex, _disposing.Token);
                 }
 
+                callerToken.ThrowIfCancellationRequested();
+
                 var timedOut = handshakeTimeout.IsCancellationRequested || _rt.Time.GetElapsedTime(started) >= handshakeBudget;
                 throw await HandshakeErrorAsync(server, connection, ex, timedOut, handshakeBudget).ConfigureAwait(false);
             }
         }
 
-        var live = new LiveConnection(client, connection, server.Id, server.Manifest.Transport.Type);
+        var live = new LiveConnection(client, connection, server.Id, server.Manifest.Transport.Type, connectionId);
         StartListening(live);
         return live;
 

@@ -1,0 +1,197 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Mmcp.Cli.Hosting;
+using Mmcp.Core.Registry;
+using Mmcp.Gateway;
+using Mmcp.Gateway.Hosting;
+
+namespace Mmcp.Cli.Serving;
+
+/// <summary><c>mmcp serve</c>: the gateway over HTTP (MCP, REST, OpenAPI) on loopback unless told otherwise.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var port = new Option<int>("--port", "-p") { Description = $"The port (0 picks a free one). Default {MmcpGatewayOptions.DefaultPort}.", DefaultValueFactory = _ => MmcpGatewayOptions.DefaultPort };
+        var host = new Option<string>("--host") { Description = "The address to listen on. Default 127.0.0.1 (loopback only); any other address requires bearer tokens for requests arriving on it.", DefaultValueFactory = _ => "127.0.0.1" };
+        var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool (for clients that cannot hold many tools).", DefaultValueFactory = _ => GatewayToolMode.All };
+        var requireToken = new Option<bool>("--require-token") { Description = "Require a bearer token on loopback too." };
+        var allowOrigin = new Option<string[]>("--allow-origin") { Description = "A browser origin (scheme://host[:port]) allowed to call the gateway (repeatable).", HelpName = "ORIGIN" };
+        var allowHost = new Option<string[]>("--allow-host") { Description = "A host name accepted in the Host header, besides loopback names and the listening address (repeatable).", HelpName = "HOST" };
+        var shared = new Option<bool>("--shared-upstream") { Description = "Let /servers/{id}/mcp sessions share the hub's connection instead of opening one each (no process per session for stdio servers; no per-client sampling, logging or subscriptions)." };
+        port.Validators.Add(r =>
+        {
+            var value = r.GetValue(port);
+            if (value is < 0 or > 65535)
+            {
+                r.AddError($"--port must be 0 to 65535, not {value}.");
+            }
+            else if (value == 11434)
+            {
+                r.AddError("--port 11434 is Ollama's port; choose another (the default is 7379, 0 picks a free one).");
+            }
+        });
+        var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
+        {
+            port, host, toolMode, requireToken, allowOrigin, allowHost, shared,
+        };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, new ServeSettings(
+            parse.GetValue(port),
+            parse.GetValue(host)!,
+            parse.GetValue(toolMode),
+            parse.GetValue(requireToken),
+            parse.GetValue(allowOrigin) ?? [],
+            parse.GetValue(allowHost) ?? [],
+            parse.GetValue(shared)), token), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, ServeSettings settings, CancellationToken cancellationToken)
+    {
+        if (!IPAddress.TryParse(settings.Host, out var address) && settings.Host != "localhost")
+        {
+            return context.Fail("Usage", $"--host must be an IP address (or localhost), not '{settings.Host}'.", ExitCodes.Usage);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            if (address is null)
+            {
+                k.ListenLocalhost(settings.Port);
+            }
+            else
+            {
+                k.Listen(address, settings.Port);
+            }
+        });
+        builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-gateway", watchRegistry: true));
+        builder.Services.AddMmcpGateway(o =>
+        {
+            o.ToolMode = settings.ToolMode;
+            o.RequireToken = settings.RequireToken ? true : null;
+            o.DedicatedUpstreamSessions = !settings.SharedUpstream;
+            foreach (var origin in settings.AllowOrigins)
+            {
+                o.AllowedOrigins.Add(origin);
+            }
+
+            foreach (var h in settings.AllowHosts)
+            {
+                o.AllowedHosts.Add(h);
+            }
+        });
+
+        await using var app = builder.Build();
+        app.MapMmcpGateway();
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            return context.Fail("Error", $"Cannot listen on {settings.Host}:{settings.Port}: {ex.Message} Choose another --port (0 picks a free one).", ExitCodes.Error);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            return context.Fail("Usage", ex.Message, ExitCodes.Usage);
+        }
+
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
+        var runtimeFile = WriteRuntimeFile(url, app.Services.GetRequiredService<GatewayRuntime>());
+        try
+        {
+            var loopback = address is null || IPAddress.IsLoopback(address);
+            if (context.Json)
+            {
+                CliContext.WriteJson(new JsonObject { ["url"] = url, ["mcp"] = url + "/mcp", ["openapi"] = url + "/openapi.json", ["tokensRequired"] = settings.RequireToken || !(address?.Equals(IPAddress.Loopback) ?? true) });
+            }
+            else
+            {
+                await Console.Out.WriteLineAsync($"Mmcp gateway listening on {url}").ConfigureAwait(false);
+                await Console.Out.WriteLineAsync($"  MCP (every server):  {url}/mcp").ConfigureAwait(false);
+                await Console.Out.WriteLineAsync($"  MCP (one server):    {url}/servers/<id>/mcp").ConfigureAwait(false);
+                await Console.Out.WriteLineAsync($"  REST and OpenAPI:    {url}/mcp/tools/list, {url}/openapi.json").ConfigureAwait(false);
+                if (!loopback || settings.RequireToken)
+                {
+                    await Console.Out.WriteLineAsync("  Requests need 'Authorization: Bearer <token>' (create one with: mmcp token create --scope tools:list --scope tools:call).").ConfigureAwait(false);
+                }
+            }
+
+            await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            TryDelete(runtimeFile);
+        }
+    }
+
+    /// <summary>Where <c>mmcp inspect</c> finds the running gateway: its URL and inspect secret, readable by the user only.</summary>
+    internal static string RuntimeFilePath() => Path.Combine(RegistryPaths.GetRuntimeDirectory(MmcpEnvironment.Process), "gateway.json");
+
+    private static string? WriteRuntimeFile(string url, GatewayRuntime runtime)
+    {
+        try
+        {
+            var path = RuntimeFilePath();
+            var temp = path + $".{Environment.ProcessId}.tmp";
+            var json = new JsonObject
+            {
+                ["url"] = url,
+                ["pid"] = Environment.ProcessId,
+                ["inspectToken"] = runtime.InspectToken,
+            }.ToJsonString();
+            File.WriteAllText(temp, json);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            File.Move(temp, path, overwrite: true);
+            return path;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"warning: could not write the gateway's runtime file ({ex.Message}); 'mmcp inspect' will need --url and a token.");
+            return null;
+        }
+    }
+
+    private static void TryDelete(string? path)
+    {
+        try
+        {
+            if (path is not null && File.Exists(path) && File.ReadAllText(path).Contains($"\"pid\":{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)},", StringComparison.Ordinal))
+            {
+                File.Delete(path);
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream);
+}

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Mmcp.Cli.Hosting;
+using Mmcp.Client;
+using Mmcp.Gateway;
+using Mmcp.Gateway.Aggregation;
+using Mmcp.Gateway.Audit;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Mmcp.Cli.Serving;
+
+/// <summary>
+/// <c>mmcp stdio</c>: the aggregated hub as one stdio MCP server, so Claude Desktop, VS Code, Cursor and any MCP client
+/// reach every local server through one entry in their configuration. Standard output carries only the protocol;
+/// logs go to standard error.
+/// </summary>
+internal static class StdioCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool.", DefaultValueFactory = _ => GatewayToolMode.All };
+        var command = new Command("stdio", "Serve the aggregated hub as one MCP server over standard input and output (for an MCP client's configuration: {\"command\": \"mmcp\", \"args\": [\"stdio\"]}).") { toolMode };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(toolMode), token), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, GatewayToolMode toolMode, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // standard output is the protocol channel
+        builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-stdio", watchRegistry: true));
+        builder.Services.AddMmcpGatewayCore(o => o.ToolMode = toolMode);
+        builder.Services.AddMcpServer().WithStdioServerTransport();
+        builder.Services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) => endpoint.Configure(options));
+
+        using var host = builder.Build();
+        var catalog = host.Services.GetRequiredService<GatewayCatalog>();
+        catalog.Changed += kind => _ = NotifyAsync(host.Services, kind);
+        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        await host.Services.GetRequiredService<AuditLog>().DisposeAsync().ConfigureAwait(false);
+        return ExitCodes.Ok;
+    }
+
+    private static async Task NotifyAsync(IServiceProvider services, HubListKind kind)
+    {
+        if (services.GetService<McpServer>() is not { } server)
+        {
+            return;
+        }
+
+        try
+        {
+            await server.SendNotificationAsync(kind switch
+            {
+                HubListKind.Resources => NotificationMethods.ResourceListChangedNotification,
+                HubListKind.Prompts => NotificationMethods.PromptListChangedNotification,
+                _ => NotificationMethods.ToolListChangedNotification,
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or McpException)
+        {
+        }
+    }
+}

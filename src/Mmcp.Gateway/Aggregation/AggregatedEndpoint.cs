@@ -1,0 +1,302 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Mmcp.Client;
+using Mmcp.Core.Naming;
+using Mmcp.Gateway.Errors;
+using Mmcp.Gateway.Search;
+using Mmcp.Gateway.Security;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Mmcp.Gateway.Aggregation;
+
+/// <summary>
+/// The aggregated <c>/mcp</c> endpoint's MCP handlers: every allowed tool as <c>&lt;serverId&gt;__&lt;tool&gt;</c> (or
+/// the two meta-tools in search mode), resources under their own URIs (read through the server that lists them),
+/// prompts as <c>&lt;serverId&gt;__&lt;prompt&gt;</c>; progress and cancellation forwarded; errors mapped in one place.
+/// </summary>
+internal sealed partial class AggregatedEndpoint
+{
+    public const string SearchToolName = "search_tools";
+    public const string CallToolName = "call_tool";
+    private const string ServerMetaKey = "io.mmcp/server";
+    private readonly GatewayCatalog _catalog;
+    private readonly MmcpGatewayOptions _options;
+
+    public AggregatedEndpoint(GatewayCatalog catalog, IOptions<MmcpGatewayOptions> options)
+    {
+        _catalog = catalog;
+        _options = options.Value;
+    }
+
+    public void Configure(McpServerOptions options)
+    {
+        options.ServerInfo = new Implementation { Name = _options.ServerName, Title = "Mmcp gateway", Version = typeof(AggregatedEndpoint).Assembly.GetName().Version?.ToString(3) ?? "0.0.0" };
+        options.ServerInstructions = _options.ToolMode == GatewayToolMode.Search
+            ? "This gateway fronts every MCP server on this computer. Find tools with search_tools, then run one with call_tool."
+            : "This gateway fronts every MCP server on this computer; tool names are <server>__<tool>.";
+        options.Capabilities = new ServerCapabilities
+        {
+            Tools = new ToolsCapability { ListChanged = true },
+            Resources = new ResourcesCapability { ListChanged = true },
+            Prompts = new PromptsCapability { ListChanged = true },
+        };
+        var h = options.Handlers;
+        h.ListToolsHandler = ListToolsAsync;
+        h.CallToolHandler = CallToolAsync;
+        h.ListResourcesHandler = ListResourcesAsync;
+        h.ListResourceTemplatesHandler = ListResourceTemplatesAsync;
+        h.ReadResourceHandler = ReadResourceAsync;
+        h.ListPromptsHandler = ListPromptsAsync;
+        h.GetPromptHandler = GetPromptAsync;
+    }
+
+    // ------------------------------------------------------------------ tools
+
+    private async ValueTask<ListToolsResult> ListToolsAsync(RequestContext<ListToolsRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.ToolsList);
+        if (_options.ToolMode == GatewayToolMode.Search)
+        {
+            return new ListToolsResult { Tools = MetaTools };
+        }
+
+        var tools = await _catalog.ListAllowedAsync(cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(tools, request.Params?.Cursor);
+        return new ListToolsResult { Tools = [.. page.Select(t => t.ToExposed())], NextCursor = next };
+    }
+
+    private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        var caller = Require(request.User, GatewayScopes.ToolsCall);
+        var name = request.Params?.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
+        var arguments = request.Params.Arguments;
+        if (_options.ToolMode == GatewayToolMode.Search)
+        {
+            if (name == SearchToolName)
+            {
+                return await SearchAsync(arguments, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (name != CallToolName)
+            {
+                throw new McpProtocolException($"In search mode this gateway offers only '{SearchToolName}' and '{CallToolName}'; call '{CallToolName}' with {{\"name\": \"{name}\", \"arguments\": {{…}}}}.", McpErrorCode.InvalidParams);
+            }
+
+            name = arguments?.TryGetValue("name", out var n) == true && n.ValueKind == JsonValueKind.String ? n.GetString()! : throw new McpProtocolException($"'{CallToolName}' needs 'name': the tool's name as '{SearchToolName}' returned it.", McpErrorCode.InvalidParams);
+            arguments = arguments.TryGetValue("arguments", out var a) && a.ValueKind == JsonValueKind.Object
+                ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone())
+                : null;
+        }
+
+        var relay = ProgressRelay.For(request, cancellationToken);
+        try
+        {
+            var tool = await _catalog.ResolveAsync(name, null, null, cancellationToken).ConfigureAwait(false);
+            var result = await _catalog.CallAsync(caller, "mcp", tool, ToObjects(arguments), relay, cancellationToken).ConfigureAwait(false);
+            if (relay is not null)
+            {
+                await relay.FlushAsync().ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+    }
+
+    private async ValueTask<CallToolResult> SearchAsync(IDictionary<string, JsonElement>? arguments, CancellationToken cancellationToken)
+    {
+        var query = arguments?.TryGetValue("query", out var q) == true && q.ValueKind == JsonValueKind.String ? q.GetString()! : throw new McpProtocolException($"'{SearchToolName}' needs 'query': words describing what the tool should do.", McpErrorCode.InvalidParams);
+        var limit = arguments.TryGetValue("limit", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetInt32(out var li) ? Math.Clamp(li, 1, 50) : 8;
+        var tools = await _catalog.ListAllowedAsync(cancellationToken).ConfigureAwait(false);
+        var hits = new ToolSearchIndex(tools).Search(query, limit);
+        var array = new JsonArray();
+        foreach (var (tool, score) in hits)
+        {
+            array.Add((JsonNode)new JsonObject
+            {
+                ["name"] = tool.Name,
+                ["description"] = tool.Tool.Description,
+                ["inputSchema"] = JsonNode.Parse(tool.Tool.InputSchema.GetRawText()),
+                ["score"] = Math.Round(score, 3),
+            });
+        }
+
+        var structured = new JsonObject { ["tools"] = array };
+        var text = hits.Count == 0
+            ? $"No tool matches '{query}'. Try other words (names, what it does, its parameters)."
+            : structured.ToJsonString();
+        return new CallToolResult
+        {
+            Content = [new TextContentBlock { Text = text }],
+            StructuredContent = JsonSerializer.SerializeToElement(structured, GatewayJsonContext.Default.JsonObject),
+        };
+    }
+
+    private static IList<Tool> MetaTools { get; } =
+    [
+        new Tool
+        {
+            Name = SearchToolName,
+            Description = "Searches the tools of every MCP server on this computer by what they do; returns the best matches with their input schemas. Call a match with call_tool.",
+            InputSchema = JsonDocument.Parse("""{"type":"object","properties":{"query":{"type":"string","description":"Words describing the task, e.g. 'read a text file' or 'weather forecast'."},"limit":{"type":"integer","minimum":1,"maximum":50,"description":"How many tools to return (default 8)."}},"required":["query"]}""").RootElement.Clone(),
+            Annotations = new ToolAnnotations { ReadOnlyHint = true, OpenWorldHint = false },
+        },
+        new Tool
+        {
+            Name = CallToolName,
+            Description = "Calls a tool found with search_tools, by its name, with arguments that follow its input schema.",
+            InputSchema = JsonDocument.Parse("""{"type":"object","properties":{"name":{"type":"string","description":"The tool name search_tools returned."},"arguments":{"type":"object","description":"The tool's arguments."}},"required":["name"]}""").RootElement.Clone(),
+        },
+    ];
+
+    // ------------------------------------------------------------------ resources
+
+    private async ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.ResourcesRead);
+        var listing = await _catalog.Hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(listing.Resources, request.Params?.Cursor);
+        return new ListResourcesResult { Resources = [.. page.Select(r => WithServer(r.Resource, r.ServerId))], NextCursor = next };
+    }
+
+    private async ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.ResourcesRead);
+        var listing = await _catalog.Hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(listing.Templates, request.Params?.Cursor);
+        return new ListResourceTemplatesResult
+        {
+            ResourceTemplates = [.. page.Select(t => new ResourceTemplate { UriTemplate = t.Template.UriTemplate, Name = t.Template.Name, Title = t.Template.Title, Description = t.Template.Description, MimeType = t.Template.MimeType, Annotations = t.Template.Annotations, Icons = t.Template.Icons, Meta = ServerMeta(t.Template.Meta, t.ServerId) })],
+            NextCursor = next,
+        };
+    }
+
+    private async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.ResourcesRead);
+        var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/read needs a uri.", McpErrorCode.InvalidParams);
+        try
+        {
+            var serverId = await ResolveResourceServerAsync(_catalog.Hub, uri, cancellationToken).ConfigureAwait(false)
+                ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'. List them with resources/list and resources/templates/list.") { Target = uri };
+            return await _catalog.Hub.ReadResourceAsync(serverId, uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+    }
+
+    /// <summary>Finds the server of a resource URI: the one that lists it, else the first whose template matches.</summary>
+    public static async ValueTask<string?> ResolveResourceServerAsync(MmcpHub hub, string uri, CancellationToken cancellationToken)
+    {
+        var listing = await hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (listing.Resources.FirstOrDefault(r => r.Resource.Uri == uri) is { } exact)
+        {
+            return exact.ServerId;
+        }
+
+        return listing.Templates.FirstOrDefault(t => TemplateMatches(t.Template.UriTemplate, uri))?.ServerId;
+    }
+
+    internal static bool TemplateMatches(string template, string uri)
+    {
+        var pattern = "^" + TemplateExpression().Replace(Regex.Escape(template).Replace(@"\{", "{", StringComparison.Ordinal), m => m.Value.StartsWith("{+", StringComparison.Ordinal) || m.Value.StartsWith("{/", StringComparison.Ordinal) ? ".*" : "[^/]+") + "$";
+        return Regex.IsMatch(uri, pattern, RegexOptions.None, TimeSpan.FromMilliseconds(100));
+    }
+
+    [GeneratedRegex(@"\{[^}]*\}")]
+    private static partial Regex TemplateExpression();
+
+    // ------------------------------------------------------------------ prompts
+
+    private async ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.PromptsRead);
+        var listing = await _catalog.Hub.ListPromptsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(listing.Prompts, request.Params?.Cursor);
+        return new ListPromptsResult
+        {
+            Prompts = [.. page.Select(p => new Prompt { Name = PromptName(p.ServerId, p.Prompt.Name), Title = p.Prompt.Title, Description = p.Prompt.Description, Arguments = p.Prompt.Arguments, Icons = p.Prompt.Icons, Meta = ServerMeta(p.Prompt.Meta, p.ServerId) })],
+            NextCursor = next,
+        };
+    }
+
+    private async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.PromptsRead);
+        var name = request.Params?.Name ?? throw new McpProtocolException("prompts/get needs a name.", McpErrorCode.InvalidParams);
+        try
+        {
+            var (serverId, prompt) = await ResolvePromptAsync(_catalog.Hub, name, cancellationToken).ConfigureAwait(false);
+            return await _catalog.Hub.GetPromptAsync(serverId, prompt, ToObjects(request.Params.Arguments), cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+    }
+
+    public static string PromptName(string serverId, string prompt) => ToolNameMap.ServerPrefix(serverId) + ToolNameMap.Separator + prompt;
+
+    public static async ValueTask<(string ServerId, string Prompt)> ResolvePromptAsync(MmcpHub hub, string exposedName, CancellationToken cancellationToken)
+    {
+        var listing = await hub.ListPromptsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var match = listing.Prompts.FirstOrDefault(p => PromptName(p.ServerId, p.Prompt.Name) == exposedName)
+            ?? throw new HubException(HubErrorCode.NotFound, null, $"No prompt is named '{exposedName}'. Prompt names look like '<server>{ToolNameMap.Separator}<prompt>'; list them with prompts/list.") { Target = exposedName };
+        return (match.ServerId, match.Prompt.Name);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    internal static GatewayCaller Require(System.Security.Claims.ClaimsPrincipal? user, string scope)
+    {
+        var caller = GatewayCaller.FromPrincipal(user);
+        return caller.HasScope(scope) ? caller : throw new McpProtocolException($"The token lacks the '{scope}' scope.", McpErrorCode.InvalidRequest);
+    }
+
+    internal static Dictionary<string, object?>? ToObjects(IDictionary<string, JsonElement>? arguments) =>
+        arguments?.ToDictionary(kv => kv.Key, kv => (object?)kv.Value, StringComparer.Ordinal);
+
+    private (IReadOnlyList<T> Page, string? Next) Page<T>(IReadOnlyList<T> items, string? cursor)
+    {
+        var start = 0;
+        if (cursor is not null && (!int.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out start) || start > items.Count))
+        {
+            throw new McpProtocolException($"Invalid cursor '{cursor}': pass the nextCursor of the previous page.", McpErrorCode.InvalidParams);
+        }
+
+        var size = _options.ListPageSize;
+        var page = items.Skip(start).Take(size).ToList();
+        var next = start + size < items.Count ? (start + size).ToString(CultureInfo.InvariantCulture) : null;
+        return (page, next);
+    }
+
+    private static Resource WithServer(Resource r, string serverId) => new()
+    {
+        Uri = r.Uri,
+        Name = r.Name,
+        Title = r.Title,
+        Description = r.Description,
+        MimeType = r.MimeType,
+        Size = r.Size,
+        Annotations = r.Annotations,
+        Icons = r.Icons,
+        Meta = ServerMeta(r.Meta, serverId),
+    };
+
+    private static JsonObject ServerMeta(JsonObject? meta, string serverId)
+    {
+        var copy = meta?.DeepClone() as JsonObject ?? [];
+        copy[ServerMetaKey] = serverId;
+        return copy;
+    }
+}

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Mmcp.Client;
+using Mmcp.Client.Consent;
+using Mmcp.Core.Naming;
+using Mmcp.Gateway.Audit;
+using Mmcp.Gateway.Diagnostics;
+using Mmcp.Gateway.Errors;
+using Mmcp.Gateway.Security;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Gateway.Aggregation;
+
+/// <summary>A tool as the gateway exposes it: its aggregated name, its server, its definition and the definition's pin.</summary>
+internal sealed record CatalogTool(string Name, string ServerId, Tool Tool, string Hash)
+{
+    /// <summary>Returns the definition under the aggregated name.</summary>
+    public Tool ToExposed() => new()
+    {
+        Name = Name,
+        Title = Tool.Title,
+        Description = Tool.Description,
+        InputSchema = Tool.InputSchema,
+        OutputSchema = Tool.OutputSchema,
+        Annotations = Tool.Annotations,
+        Icons = Tool.Icons,
+        Meta = Tool.Meta,
+    };
+}
+
+/// <summary>
+/// The gateway's view of the hub's tools with consent applied, shared by every face (MCP, REST, OpenAPI, stdio, the
+/// meta-tools): a snapshot of the aggregated list (rebuilt when the hub reports a change), consent checks with the
+/// definition pins cached per definition, and the one audited call path.
+/// </summary>
+internal sealed class GatewayCatalog : IDisposable
+{
+    private readonly MmcpHub _hub;
+    private readonly ConsentStore _consent;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+    private readonly ConditionalWeakTable<Tool, string> _hashes = [];
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private volatile Snapshot? _snapshot;
+    private Task? _discovered;
+    private long _version;
+
+    public GatewayCatalog(MmcpHub hub, ConsentStore consent, AuditLog audit, TimeProvider time)
+    {
+        _hub = hub;
+        _consent = consent;
+        _audit = audit;
+        _time = time;
+        _hub.ListChanged += OnHubChanged;
+        _hub.ServersChanged += OnHubChanged;
+    }
+
+    /// <summary>Raised (after the snapshot was dropped) when servers or their lists change, for pushing <c>list_changed</c>.</summary>
+    public event Action<HubListKind>? Changed;
+
+    public MmcpHub Hub => _hub;
+
+    /// <summary>Reads the registry once (the hub then watches it), so server ids resolve before anything was listed.</summary>
+    public Task EnsureDiscoveredAsync(CancellationToken cancellationToken)
+    {
+        var discovered = Volatile.Read(ref _discovered);
+        if (discovered is null || discovered.IsFaulted || discovered.IsCanceled)
+        {
+            discovered = _hub.DiscoverServersAsync(CancellationToken.None).AsTask();
+            Volatile.Write(ref _discovered, discovered);
+        }
+
+        return discovered.WaitAsync(cancellationToken);
+    }
+
+    public ConsentStore Consent => _consent;
+
+    /// <summary>Lists the tools the consent store allows (pinning first-seen ones under trust-on-first-use).</summary>
+    public async ValueTask<IReadOnlyList<CatalogTool>> ListAllowedAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = await GetSnapshotAsync(refresh: false, cancellationToken).ConfigureAwait(false);
+        var allowed = new List<CatalogTool>(snapshot.Tools.Count);
+        foreach (var tool in snapshot.Tools)
+        {
+            if (_consent.Evaluate(tool.ServerId, tool.Tool, tool.Hash).IsAllowed)
+            {
+                allowed.Add(tool);
+            }
+        }
+
+        return allowed;
+    }
+
+    /// <summary>Finds a tool by aggregated name, or by server and own name; looks again once when it is not known.</summary>
+    /// <exception cref="HubException">No such tool.</exception>
+    public async ValueTask<CatalogTool> ResolveAsync(string? aggregatedName, string? serverId, string? toolName, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var snapshot = await GetSnapshotAsync(refresh: attempt > 0, cancellationToken).ConfigureAwait(false);
+            if (aggregatedName is not null ? snapshot.ByName.TryGetValue(aggregatedName, out var tool) : snapshot.ByServerTool.TryGetValue((serverId!, toolName!), out tool))
+            {
+                return tool;
+            }
+        }
+
+        if (aggregatedName is null)
+        {
+            // Let the hub say precisely what is wrong (unknown server, or the list of the server's tools).
+            await _hub.ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+            throw new HubException(HubErrorCode.UnknownTool, serverId, $"Server '{serverId}' has no tool '{toolName}'. Run 'mmcp tools --server {serverId}' to see its tools.") { Target = toolName };
+        }
+
+        var hint = aggregatedName.Contains(ToolNameMap.Separator, StringComparison.Ordinal)
+            ? "List the tools (tools/list, GET /mcp/tools/list) to see the names."
+            : $"Aggregated names look like '<server>{ToolNameMap.Separator}<tool>'; list the tools to see them.";
+        throw new HubException(HubErrorCode.UnknownTool, null, $"No tool is named '{aggregatedName}'. {hint}") { Target = aggregatedName };
+    }
+
+    /// <summary>The consent verdict for a tool right now.</summary>
+    public ToolConsent CheckConsent(CatalogTool tool) => _consent.Evaluate(tool.ServerId, tool.Tool, tool.Hash);
+
+    /// <summary>Calls a tool with consent enforced, audited and measured. Hub failures propagate as <see cref="HubException"/>; a refusal as <see cref="McpProtocolException"/>.</summary>
+    public async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string surface, CatalogTool tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var at = _time.GetUtcNow();
+        var consent = CheckConsent(tool);
+        if (!consent.IsAllowed)
+        {
+            Finish("refused");
+            GatewayTelemetry.RecordRefusal("consent");
+            throw GatewayErrors.ConsentRefused(consent.Message!, tool.ServerId);
+        }
+
+        using var activity = GatewayTelemetry.ActivitySource.StartActivity("tools/call", ActivityKind.Server);
+        activity?.SetTag("mmcp.server", tool.ServerId);
+        activity?.SetTag("mmcp.tool", tool.Tool.Name);
+        activity?.SetTag("mmcp.surface", surface);
+        try
+        {
+            var result = await _hub.CallToolAsync(tool.ServerId, tool.Tool.Name, arguments, progress, cancellationToken).ConfigureAwait(false);
+            Finish(result.IsError == true ? "tool-error" : "ok");
+            return result;
+        }
+        catch (HubException ex)
+        {
+            Finish(ex.Code.ToString());
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            Finish("cancelled");
+            throw;
+        }
+
+        void Finish(string outcome) => RecordCall(caller, surface, tool.ServerId, tool.Tool.Name, at, Stopwatch.GetElapsedTime(started), outcome, arguments);
+    }
+
+    /// <summary>Audits and measures one call (every call path ends here).</summary>
+    public void RecordCall(GatewayCaller caller, string surface, string serverId, string toolName, DateTimeOffset at, TimeSpan elapsed, string outcome, object? arguments)
+    {
+        GatewayTelemetry.RecordCall(surface, outcome, elapsed);
+        _audit.Record(
+            new AuditEntry(at, caller.Name, surface, serverId, toolName, elapsed, outcome),
+            _audit.TraceArguments && arguments is not null ? JsonSerializer.Serialize(arguments, McpJsonUtilities.DefaultOptions.GetTypeInfo(arguments.GetType())) : null);
+    }
+
+    public DateTimeOffset Now => _time.GetUtcNow();
+
+    public void Dispose()
+    {
+        _hub.ListChanged -= OnHubChanged;
+        _hub.ServersChanged -= OnHubChanged;
+        _refresh.Dispose();
+    }
+
+    private async ValueTask<Snapshot> GetSnapshotAsync(bool refresh, CancellationToken cancellationToken)
+    {
+        if (!refresh && _snapshot is { } current)
+        {
+            return current;
+        }
+
+        var version = Interlocked.Read(ref _version);
+        await _refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!refresh && _snapshot is { } again)
+            {
+                return again;
+            }
+
+            var listing = await _hub.ListToolsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var tools = listing.Tools.Select(t => new CatalogTool(t.Name, t.ServerId, t.Tool, HashOf(t.Tool))).ToList();
+            var snapshot = new Snapshot(tools);
+
+            // A change announced while listing may not be in this answer: keep it for one request only.
+            if (Interlocked.Read(ref _version) == version)
+            {
+                _snapshot = snapshot;
+            }
+
+            return snapshot;
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    private string HashOf(Tool tool) => _hashes.GetValue(tool, static t => ConsentStore.ComputeHash(t));
+
+    private void OnHubChanged(object? sender, EventArgs e)
+    {
+        Interlocked.Increment(ref _version);
+        _snapshot = null;
+        var kind = e is HubListChangedEventArgs l ? l.Kind : HubListKind.Tools;
+        Changed?.Invoke(kind);
+        if (e is not HubListChangedEventArgs)
+        {
+            Changed?.Invoke(HubListKind.Resources);
+            Changed?.Invoke(HubListKind.Prompts);
+        }
+    }
+
+    private sealed class Snapshot
+    {
+        public Snapshot(List<CatalogTool> tools)
+        {
+            Tools = tools;
+            ByName = tools.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            ByServerTool = tools.ToDictionary(t => (t.ServerId, t.Tool.Name));
+        }
+
+        public List<CatalogTool> Tools { get; }
+
+        public Dictionary<string, CatalogTool> ByName { get; }
+
+        public Dictionary<(string, string), CatalogTool> ByServerTool { get; }
+    }
+}

@@ -1,0 +1,133 @@
+using Mmcp.Client.Consent;
+
+namespace Mmcp.Gateway;
+
+/// <summary>How the gateway exposes its aggregated tool list.</summary>
+public enum GatewayToolMode
+{
+    /// <summary>Every allowed tool of every server, as <c>&lt;serverId&gt;__&lt;tool&gt;</c> (the default).</summary>
+    All,
+
+    /// <summary>Two meta-tools instead: <c>search_tools</c> (an offline ranked search over names, descriptions and schemas) and <c>call_tool</c>; for clients that cannot hold hundreds of definitions.</summary>
+    Search,
+}
+
+/// <summary>Configures the gateway (<c>AddMmcpGateway</c>). Validated at startup.</summary>
+/// <remarks>
+/// Security is on by default: <c>Host</c> and <c>Origin</c> are checked on every route, and requests that arrive on
+/// any address other than 127.0.0.1 or ::1 need a bearer token (see <see cref="RequireToken"/>).
+/// </remarks>
+public sealed class MmcpGatewayOptions
+{
+    /// <summary>The default port of <c>mmcp serve</c>: 7379 (never 11434, Ollama's port).</summary>
+    public const int DefaultPort = 7379;
+
+    /// <summary>Gets or sets how the aggregated <c>/mcp</c> endpoint lists tools. The default is <see cref="GatewayToolMode.All"/>.</summary>
+    public GatewayToolMode ToolMode { get; set; } = GatewayToolMode.All;
+
+    /// <summary>
+    /// Gets the host names accepted in the <c>Host</c> header besides <c>localhost</c>, <c>127.0.0.1</c>, <c>[::1]</c>
+    /// and the address the request arrived on (exact, case-insensitive, without the port). Empty by default.
+    /// </summary>
+    public IList<string> AllowedHosts { get; } = [];
+
+    /// <summary>
+    /// Gets the origins (scheme://host[:port], exact) accepted in the <c>Origin</c> header besides the gateway's own
+    /// (its loopback URLs). A request without <c>Origin</c> (not from a browser) passes; <c>null</c> and any other
+    /// origin are refused with 403. Empty by default.
+    /// </summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>
+    /// Gets or sets whether bearer tokens are required: <see langword="null"/> (the default) requires one for every
+    /// request that arrives on an address other than 127.0.0.1 or ::1 (the gateway is bound beyond loopback);
+    /// <see langword="true"/> for every request; <see langword="false"/> never (only for tests behind another guard).
+    /// </summary>
+    public bool? RequireToken { get; set; }
+
+    /// <summary>Gets or sets the token store file. The default is <see langword="null"/>: <c>$XDG_CONFIG_HOME/mmcp/tokens.json</c>.</summary>
+    public string? TokenStorePath { get; set; }
+
+    /// <summary>Gets or sets the consent store file. The default is <see langword="null"/>: <c>$XDG_CONFIG_HOME/mmcp/consent.json</c>.</summary>
+    public string? ConsentStorePath { get; set; }
+
+    /// <summary>Gets or sets what happens to tools nobody has decided on. The default is <see cref="ConsentPolicy.TrustOnFirstUse"/>.</summary>
+    public ConsentPolicy ConsentPolicy { get; set; } = ConsentPolicy.TrustOnFirstUse;
+
+    /// <summary>Gets or sets the audit log file (JSON lines: who, tool, duration, outcome). The default is <see langword="null"/>: <c>$XDG_STATE_HOME/mmcp/audit.jsonl</c>; set <see cref="AuditToFile"/> to <see langword="false"/> to keep the audit in the logs only.</summary>
+    public string? AuditLogPath { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the audit is also written to <see cref="AuditLogPath"/>. The default is <see langword="true"/>.</summary>
+    public bool AuditToFile { get; set; } = true;
+
+    /// <summary>Gets or sets the largest request body accepted, in bytes; larger bodies get 413. The default is 4 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 << 20;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether each session on <c>/servers/{id}/mcp</c> gets its own upstream session
+    /// (so sampling, elicitation, logging, progress and subscriptions reach the right client). For a stdio server this
+    /// is a process per session. When <see langword="false"/>, sessions share the hub's connection. The default is <see langword="true"/>.
+    /// </summary>
+    public bool DedicatedUpstreamSessions { get; set; } = true;
+
+    /// <summary>Gets or sets how many pass-through sessions with their own upstream session may be open at once; further sessions share the hub's connection (without session-scoped forwarding). The default is 32.</summary>
+    public int MaxDedicatedSessions { get; set; } = 32;
+
+    /// <summary>Gets or sets how long an unused 2025-era session lives. The default is 10 minutes.</summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Gets or sets how many items one page of <c>tools/list</c>, <c>resources/list</c> or <c>prompts/list</c> on <c>/mcp</c> holds. The default is 200.</summary>
+    public int ListPageSize { get; set; } = 200;
+
+    /// <summary>Gets or sets the name the aggregated endpoint reports. The default is <c>mmcp-gateway</c>.</summary>
+    public string ServerName { get; set; } = "mmcp-gateway";
+
+    /// <summary>Checks the options, returning every problem found.</summary>
+    /// <returns>The problems, each naming the option and how to fix it; empty when the options are valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (MaxRequestBodyBytes is < 1024 or > 1L << 30)
+        {
+            errors.Add($"{nameof(MaxRequestBodyBytes)} is {MaxRequestBodyBytes}; use 1024 to 1073741824 bytes.");
+        }
+
+        if (MaxDedicatedSessions is < 0 or > 10_000)
+        {
+            errors.Add($"{nameof(MaxDedicatedSessions)} is {MaxDedicatedSessions}; use 0 to 10000.");
+        }
+
+        if (SessionIdleTimeout <= TimeSpan.Zero || SessionIdleTimeout > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{nameof(SessionIdleTimeout)} is {SessionIdleTimeout}; use a duration above zero up to one day.");
+        }
+
+        if (ListPageSize is < 1 or > 100_000)
+        {
+            errors.Add($"{nameof(ListPageSize)} is {ListPageSize}; use 1 to 100000.");
+        }
+
+        foreach (var origin in AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/" || origin.EndsWith('/'))
+            {
+                errors.Add($"{nameof(AllowedOrigins)} contains '{origin}', which is not an origin: write scheme://host[:port], for example http://localhost:3000.");
+            }
+        }
+
+        foreach (var host in AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || host.Contains('*', StringComparison.Ordinal))
+            {
+                errors.Add($"{nameof(AllowedHosts)} contains '{host}'; write an exact host name without scheme, port or wildcard.");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(ServerName))
+        {
+            errors.Add($"{nameof(ServerName)} must not be empty.");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,357 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Mmcp.Client;
+using Mmcp.Gateway.Aggregation;
+using Mmcp.Gateway.Errors;
+using Mmcp.Gateway.Security;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Mmcp.Gateway.PassThrough;
+
+/// <summary>
+/// One 2025-era session on <c>/servers/{id}/mcp</c> with an upstream session of its own, so everything that is
+/// session state upstream reaches this client and no other: server-to-client requests (sampling, elicitation, roots)
+/// go to the request that caused them (on its own stream), logging and progress notifications to the request they
+/// belong to, resource updates and list changes to the session; subscriptions, the logging level and cancellation
+/// pass upstream. Requests and results keep the server's own names, codes and fields.
+/// </summary>
+internal sealed partial class PassThroughSession : IAsyncDisposable
+{
+    private readonly HubServerConnection _upstream;
+    private readonly GatewayCatalog _catalog;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly List<InFlight> _inFlight = [];
+    private McpServer? _session;
+
+    private PassThroughSession(HubServerConnection upstream, GatewayCatalog catalog, ILogger logger)
+    {
+        _upstream = upstream;
+        _catalog = catalog;
+        _logger = logger;
+    }
+
+    public string ServerId => _upstream.ServerId;
+
+    public static async Task<PassThroughSession> OpenAsync(GatewayCatalog catalog, string serverId, InitializeRequestParams? initialize, ILogger logger, CancellationToken cancellationToken)
+    {
+        PassThroughSession? session = null;
+        var downstream = initialize?.Capabilities;
+        var upstream = await catalog.Hub.OpenDedicatedConnectionAsync(
+            serverId,
+            new DedicatedConnectionOptions
+            {
+                ConfigureClient = o =>
+                {
+                    // Same era as the client (session-based), same identity and the same client capabilities.
+                    o.ProtocolVersion = initialize?.ProtocolVersion is { } v && Client.ProtocolVersions.IsKnown(v) && v != Client.ProtocolVersions.Latest ? v : Client.ProtocolVersions.LatestSessionBased;
+                    if (initialize?.ClientInfo is { } info)
+                    {
+                        o.ClientInfo = info;
+                    }
+
+                    o.Capabilities = new ClientCapabilities { Sampling = downstream?.Sampling, Elicitation = downstream?.Elicitation, Roots = downstream?.Roots, Experimental = downstream?.Experimental };
+                    if (downstream?.Sampling is not null)
+                    {
+                        o.Handlers.SamplingHandler = (p, _, ct) => session!.Target().SampleAsync(p!, ct);
+                    }
+
+                    if (downstream?.Elicitation is not null)
+                    {
+                        o.Handlers.ElicitationHandler = (p, ct) => session!.Target().ElicitAsync(p!, ct);
+                    }
+
+                    if (downstream?.Roots is not null)
+                    {
+                        o.Handlers.RootsHandler = (p, ct) => session!.Target().RequestRootsAsync(p!, ct);
+                    }
+                },
+                OnMessageReceived = m => session?.OnUpstreamMessage(m),
+            },
+            cancellationToken).ConfigureAwait(false);
+        session = new PassThroughSession(upstream, catalog, logger);
+        return session;
+    }
+
+    /// <summary>Mirrors the upstream server: its name, instructions, capabilities, and a forwarding handler for each.</summary>
+    public void Configure(McpServerOptions options)
+    {
+        var client = _upstream.Client;
+        var caps = client.ServerCapabilities;
+        options.ServerInfo = client.ServerInfo;
+        options.ServerInstructions = client.ServerInstructions;
+        options.Capabilities = new ServerCapabilities
+        {
+            Tools = caps.Tools,
+            Resources = caps.Resources,
+            Prompts = caps.Prompts,
+            Logging = caps.Logging,
+            Completions = caps.Completions,
+            Experimental = caps.Experimental,
+        };
+        var h = options.Handlers;
+        if (caps.Tools is not null)
+        {
+            h.ListToolsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ToolsList, async (c, p, t) => FilterByConsent(await c.ListToolsAsync(p ?? new(), t).ConfigureAwait(false)), ct);
+            h.CallToolHandler = CallToolAsync;
+        }
+
+        if (caps.Resources is not null)
+        {
+            h.ListResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourcesAsync(p ?? new(), t), ct);
+            h.ListResourceTemplatesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourceTemplatesAsync(p ?? new(), t), ct);
+            h.ReadResourceHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ReadResourceAsync(p, t), ct);
+            if (caps.Resources.Subscribe == true)
+            {
+                h.SubscribeToResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, async (c, p, t) => { await c.SubscribeToResourceAsync(p, t).ConfigureAwait(false); return new EmptyResult(); }, ct);
+                h.UnsubscribeFromResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, async (c, p, t) => { await c.UnsubscribeFromResourceAsync(p, t).ConfigureAwait(false); return new EmptyResult(); }, ct);
+            }
+        }
+
+        if (caps.Prompts is not null)
+        {
+            h.ListPromptsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.ListPromptsAsync(p ?? new(), t), ct);
+            h.GetPromptHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.GetPromptAsync(p, t), ct);
+        }
+
+        if (caps.Completions is not null)
+        {
+            h.CompleteHandler = (r, ct) => ForwardAsync(r, scope: null, (c, p, t) => c.CompleteAsync(p, t), ct);
+        }
+
+        if (caps.Logging is not null)
+        {
+            h.SetLoggingLevelHandler = (r, ct) => ForwardAsync(r, scope: null, async (c, p, t) => { await c.SetLoggingLevelAsync(p, t).ConfigureAwait(false); return new EmptyResult(); }, ct);
+        }
+    }
+
+    /// <summary>Runs the downstream session; the upstream session ends with it.</summary>
+    public async Task RunAsync(McpServer server, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _session = server;
+        }
+
+        // The downstream session also ends when the upstream server goes away.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _upstream.Closed);
+        try
+        {
+            await server.RunAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_upstream.Closed.IsCancellationRequested)
+        {
+            Log.UpstreamEnded(_logger, ServerId);
+        }
+    }
+
+    public ValueTask DisposeAsync() => _upstream.DisposeAsync();
+
+    private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    {
+        var caller = AggregatedEndpoint.Require(request.User, GatewayScopes.ToolsCall);
+        var name = request.Params?.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
+        var at = _catalog.Now;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var tool = await _catalog.ResolveAsync(null, ServerId, name, cancellationToken).ConfigureAwait(false);
+            var consent = _catalog.CheckConsent(tool);
+            if (!consent.IsAllowed)
+            {
+                _catalog.RecordCall(caller, "servers", ServerId, name, at, Stopwatch.GetElapsedTime(started), "refused", null);
+                throw GatewayErrors.ConsentRefused(consent.Message!, ServerId);
+            }
+        }
+        catch (HubException ex) when (ex.Code == HubErrorCode.UnknownTool)
+        {
+            // The shared connection does not know it: let the server itself answer (its own error for an unknown tool).
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+
+        var outcome = "ok";
+        try
+        {
+            var result = await ForwardAsync(request, scope: null, (c, p, t) => c.CallToolAsync(p, t), cancellationToken).ConfigureAwait(false);
+            outcome = result.IsError == true ? "tool-error" : "ok";
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            outcome = "cancelled";
+            throw;
+        }
+        catch (McpProtocolException ex)
+        {
+            outcome = ex.Data["hubCode"] as string ?? "ServerError";
+            throw;
+        }
+        finally
+        {
+            _catalog.RecordCall(caller, "servers", ServerId, name, at, Stopwatch.GetElapsedTime(started), outcome, request.Params.Arguments);
+        }
+    }
+
+    private ListToolsResult FilterByConsent(ListToolsResult result)
+    {
+        var allowed = result.Tools.Where(t => _catalog.Consent.Evaluate(ServerId, t).IsAllowed).ToList();
+        if (allowed.Count != result.Tools.Count)
+        {
+            result.Tools = allowed;
+        }
+
+        return result;
+    }
+
+    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(RequestContext<TParams> request, string? scope, Func<McpClient, TParams, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
+        where TParams : RequestParams
+    {
+        if (scope is not null)
+        {
+            AggregatedEndpoint.Require(request.User, scope);
+        }
+
+        var inFlight = new InFlight(request.Server, request.Params?.ProgressToken);
+        lock (_gate)
+        {
+            _inFlight.Add(inFlight);
+        }
+
+        using var timeout = new CancellationTokenSource(_upstream.Budgets.Call);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _upstream.Closed);
+        try
+        {
+            var result = await call(_upstream.Client, request.Params!, linked.Token).ConfigureAwait(false);
+            await inFlight.FlushAsync().ConfigureAwait(false);
+            return result;
+        }
+        catch (McpProtocolException)
+        {
+            await inFlight.FlushAsync().ConfigureAwait(false);
+            throw;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
+        {
+            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.CallTimeout, ServerId, $"Server '{ServerId}' did not answer {request.JsonRpcRequest.Method} within its call budget of {_upstream.Budgets.Call.TotalSeconds:0.###} s; the request was cancelled."));
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            var tail = _upstream.GetDiagnosticsTail();
+            var last = tail.Count > 0 ? $" Its last output: {tail[^1]}" : string.Empty;
+            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.ServerCrashed, ServerId, $"Server '{ServerId}' closed this session's connection during {request.JsonRpcRequest.Method}.{last} Start a new session to reconnect.", ex));
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _inFlight.Remove(inFlight);
+            }
+        }
+    }
+
+    /// <summary>Where a server-to-client request or a log message goes: the latest request in flight (on its own stream), else the session.</summary>
+    private McpServer Target()
+    {
+        lock (_gate)
+        {
+            return _inFlight.Count > 0 ? _inFlight[^1].Server : _session ?? throw new McpException("The downstream session is not running yet.");
+        }
+    }
+
+    /// <summary>Runs on the upstream transport's reader, in arrival order: routes notifications before the response that follows them is dispatched.</summary>
+    private void OnUpstreamMessage(JsonRpcMessage message)
+    {
+        if (message is not JsonRpcNotification notification || notification.Method == NotificationMethods.CancelledNotification)
+        {
+            return;
+        }
+
+        InFlight? owner = null;
+        McpServer? session;
+        lock (_gate)
+        {
+            session = _session;
+            if (notification.Method == NotificationMethods.ProgressNotification)
+            {
+                var token = notification.Params?["progressToken"]?.ToJsonString();
+                owner = token is null ? null : _inFlight.FindLast(f => f.ProgressTokenJson == token);
+                if (owner is null)
+                {
+                    return;
+                }
+            }
+            else if (notification.Method == NotificationMethods.LoggingMessageNotification && _inFlight.Count > 0)
+            {
+                owner = _inFlight[^1];
+            }
+        }
+
+        var copy = new JsonRpcNotification { Method = notification.Method, Params = notification.Params?.DeepClone() };
+        if (owner is not null)
+        {
+            owner.Forward(copy);
+        }
+        else if (session is not null)
+        {
+            _ = SendQuietlyAsync(session, copy);
+        }
+    }
+
+    private async Task SendQuietlyAsync(McpServer session, JsonRpcNotification notification)
+    {
+        try
+        {
+            await session.SendMessageAsync(notification).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or McpException)
+        {
+            Log.ForwardFailed(_logger, ServerId, notification.Method, ex);
+        }
+    }
+
+    private sealed class InFlight(McpServer server, ProgressToken? progressToken)
+    {
+        private readonly Lock _gate = new();
+        private readonly List<Task> _pending = [];
+
+        public McpServer Server { get; } = server;
+
+        public string? ProgressTokenJson { get; } = progressToken is { } t ? JsonSerializer.Serialize(t, McpJsonUtilities.GetTypeInfo<ProgressToken>(McpJsonUtilities.DefaultOptions)) : null;
+
+        public void Forward(JsonRpcNotification notification)
+        {
+            var send = Server.SendMessageAsync(notification);
+            lock (_gate)
+            {
+                _pending.Add(send);
+            }
+        }
+
+        public async Task FlushAsync()
+        {
+            Task[] pending;
+            lock (_gate)
+            {
+                pending = [.. _pending];
+            }
+
+            await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4201, LogLevel.Information, "The upstream session of {ServerId} ended; closing the pass-through session")]
+        public static partial void UpstreamEnded(ILogger logger, string serverId);
+
+        [LoggerMessage(4202, LogLevel.Debug, "Could not forward {Method} from {ServerId}")]
+        public static partial void ForwardFailed(ILogger logger, string serverId, string method, Exception exception);
+    }
+}

@@ -1,0 +1,274 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Mmcp.Gateway.Diagnostics;
+using Mmcp.Gateway.Hosting;
+
+namespace Mmcp.Gateway.Security;
+
+/// <summary>What a gateway route is, for the guard.</summary>
+internal enum RouteKind
+{
+    AggregatedMcp,
+    PassThroughMcp,
+    Rest,
+    Health,
+    Inspect,
+}
+
+/// <summary>
+/// Runs in front of every gateway endpoint: DNS-rebinding protection (exact <c>Host</c> and <c>Origin</c>
+/// allow-lists), bearer tokens (required off loopback; never from the query string), scopes, the body size limit, and
+/// the binding of MCP sessions to the endpoint that created them.
+/// </summary>
+internal sealed partial class RequestGuard
+{
+    public const string CallerKey = "mmcp.caller";
+    public const string RouteKey = "mmcp.route";
+    private static readonly string[] QueryTokenNames = ["access_token", "token", "api_key", "apikey", "key", "bearer"];
+    private readonly MmcpGatewayOptions _options;
+    private readonly TokenStore _tokens;
+    private readonly GatewayRuntime _runtime;
+    private readonly SessionDirectory _sessions;
+    private readonly Aggregation.GatewayCatalog _catalog;
+    private readonly ILogger _logger;
+    private readonly HashSet<string> _allowedHosts;
+    private readonly HashSet<string> _allowedOrigins;
+
+    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, ILogger<RequestGuard> logger)
+    {
+        _catalog = catalog;
+        _options = options.Value;
+        _tokens = tokens;
+        _runtime = runtime;
+        _sessions = sessions;
+        _logger = logger;
+        _allowedHosts = new HashSet<string>(["localhost", "127.0.0.1", "[::1]", "::1", .. _options.AllowedHosts], StringComparer.OrdinalIgnoreCase);
+        _allowedOrigins = new HashSet<string>(_options.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
+    }
+
+    public RequestDelegate Wrap(RequestDelegate inner, RouteKind kind, string? scope) => context => GuardAsync(context, inner, kind, scope);
+
+    private async Task GuardAsync(HttpContext context, RequestDelegate inner, RouteKind kind, string? scope)
+    {
+        var request = context.Request;
+
+        // 1. DNS rebinding: the Host must name this machine, and a browser's Origin must be this gateway or an allowed one.
+        var host = request.Host.Host;
+        if (!IsAllowedHost(host, context.Connection.LocalIpAddress))
+        {
+            Log.Refused(_logger, "host", host, request.Path);
+            await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "forbidden_host", $"Host '{host}' is not allowed. The gateway answers only to its own names (localhost, 127.0.0.1, [::1], the address it listens on, and AllowedHosts).").ConfigureAwait(false);
+            return;
+        }
+
+        if (request.Headers.Origin.Count > 0)
+        {
+            var origin = request.Headers.Origin.ToString();
+            if (!IsAllowedOrigin(origin, request))
+            {
+                Log.Refused(_logger, "origin", origin, request.Path);
+                await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "forbidden_origin", $"Origin '{origin}' is not allowed. Add it to the gateway's AllowedOrigins (exact scheme://host[:port]) if that web page should reach your tools.").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // 2. Tokens: never in the query string (they end up in logs and browser history).
+        foreach (var name in QueryTokenNames)
+        {
+            if (request.Query.ContainsKey(name))
+            {
+                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "token_in_query", $"Tokens are never accepted in the query string ('{name}'); send them as 'Authorization: Bearer <token>'.").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var caller = GatewayCaller.Local;
+        var authorization = request.Headers.Authorization.ToString();
+        var tokenRequired = kind == RouteKind.Inspect || TokenRequired(context.Connection.LocalIpAddress);
+        if (authorization.Length > 0)
+        {
+            if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                await WriteUnauthorizedAsync(context, "The Authorization header must be 'Bearer <token>'.").ConfigureAwait(false);
+                return;
+            }
+
+            var secret = authorization["Bearer ".Length..].Trim();
+            if (kind == RouteKind.Inspect && _runtime.IsInspectSecret(secret))
+            {
+                caller = GatewayCaller.ForToken(new GatewayToken("runtime", "mmcp serve", [GatewayScopes.Inspect], DateTimeOffset.UnixEpoch, null));
+            }
+            else if (_tokens.Validate(secret) is { } token)
+            {
+                caller = GatewayCaller.ForToken(token);
+            }
+            else
+            {
+                GatewayTelemetry.RecordRefusal("token");
+                await WriteUnauthorizedAsync(context, "The bearer token is unknown, revoked or expired. Create one with 'mmcp token create --scope …'.").ConfigureAwait(false);
+                return;
+            }
+        }
+        else if (tokenRequired)
+        {
+            GatewayTelemetry.RecordRefusal("token");
+            await WriteUnauthorizedAsync(context, kind == RouteKind.Inspect
+                ? "Watching traffic needs a token with the 'inspect' scope ('mmcp inspect' finds the running gateway's own)."
+                : "This gateway is reachable beyond loopback, so every request needs 'Authorization: Bearer <token>'. Create one with 'mmcp token create --scope tools:call'.").ConfigureAwait(false);
+            return;
+        }
+
+        if (scope is not null && !caller.HasScope(scope))
+        {
+            GatewayTelemetry.RecordRefusal("scope");
+            await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "insufficient_scope", $"The token lacks the '{scope}' scope.").ConfigureAwait(false);
+            return;
+        }
+
+        context.Items[CallerKey] = caller;
+        context.User = caller.ToPrincipal();
+
+        // 3. Body size.
+        if (request.ContentLength is { } length && length > _options.MaxRequestBodyBytes)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "too_large", $"The request body has {length} bytes; the gateway accepts at most {_options.MaxRequestBodyBytes}.").ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = _options.MaxRequestBodyBytes;
+        }
+
+        // 4. An MCP session belongs to the endpoint that created it.
+        var route = kind switch
+        {
+            RouteKind.AggregatedMcp => GatewayRoute.Aggregated,
+            RouteKind.PassThroughMcp => GatewayRoute.ForServer(context.Request.RouteValues["id"] as string ?? string.Empty),
+            _ => null,
+        };
+        if (route is not null)
+        {
+            context.Items[RouteKey] = route;
+            var sessionId = request.Headers["Mcp-Session-Id"].ToString();
+            if (sessionId.Length > 0 && !_sessions.BelongsTo(sessionId, route))
+            {
+                await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, -32001, "Session not found").ConfigureAwait(false);
+                return;
+            }
+
+            if (route.ServerId is { } serverId)
+            {
+                await _catalog.EnsureDiscoveredAsync(context.RequestAborted).ConfigureAwait(false);
+                try
+                {
+                    _catalog.Hub.GetServerStatus(serverId);
+                }
+                catch (Client.HubException ex)
+                {
+                    await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, (int)ModelContextProtocol.McpErrorCode.InvalidParams, ex.Message).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (route.ServerId is not null && HttpMethods.IsPost(request.Method) && sessionId.Length == 0)
+            {
+                // A new pass-through session peeks at the initialize request to mirror the client's capabilities upstream.
+                request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: _options.MaxRequestBodyBytes);
+            }
+        }
+
+        try
+        {
+            await inner(context).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "too_large", $"The request body is larger than the {_options.MaxRequestBodyBytes} bytes the gateway accepts.").ConfigureAwait(false);
+        }
+    }
+
+    private bool TokenRequired(IPAddress? local) => _options.RequireToken ?? !(local is not null && (local.Equals(IPAddress.Loopback) || local.Equals(IPAddress.IPv6Loopback) || (local.IsIPv4MappedToIPv6 && local.MapToIPv4().Equals(IPAddress.Loopback))));
+
+    private bool IsAllowedHost(string host, IPAddress? local)
+    {
+        if (host.Length == 0)
+        {
+            return false;
+        }
+
+        if (_allowedHosts.Contains(host))
+        {
+            return true;
+        }
+
+        if (local is null)
+        {
+            return false;
+        }
+
+        var address = local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local;
+        var text = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        return string.Equals(host, text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private bool IsAllowedOrigin(string origin, HttpRequest request)
+    {
+        if (_allowedOrigins.Contains(origin))
+        {
+            return true;
+        }
+
+        // Same origin: the page was served by this gateway under a Host that passed the check above.
+        return string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static Task WriteUnauthorizedAsync(HttpContext context, string message)
+    {
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", message);
+    }
+
+    internal static async Task WriteErrorAsync(HttpContext context, int status, string code, string message, string? serverId = null)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteStartObject("error");
+        writer.WriteString("code", code);
+        writer.WriteString("message", message);
+        if (serverId is not null)
+        {
+            writer.WriteString("server", serverId);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static async Task WriteJsonRpcErrorAsync(HttpContext context, int status, int code, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.Body);
+        writer.WriteStartObject();
+        writer.WriteString("jsonrpc", "2.0");
+        writer.WriteNull("id");
+        writer.WriteStartObject("error");
+        writer.WriteNumber("code", code);
+        writer.WriteString("message", message);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4001, LogLevel.Warning, "Refused a request with a foreign {What} '{Value}' on {Path} (DNS rebinding protection)")]
+        public static partial void Refused(ILogger logger, string what, string value, PathString path);
+    }
+}

@@ -1,0 +1,182 @@
+using Mmcp.Client.Traffic;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Gateway.Tests.Aggregation;
+
+/// <summary>The aggregated /mcp endpoint with real stdio servers behind the hub, through the C# SDK client in both protocol eras.</summary>
+public sealed class AggregatedMcpTests
+{
+    [Theory]
+    [InlineData(null)] // the SDK's default: 2026-07-28, stateless
+    [InlineData("2025-11-25")] // session-based
+    [InlineData("2025-06-18")]
+    public async Task ListAndCall_EitherEra_UsesPrefixedNames(string? protocolVersion)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync(protocolVersion: protocolVersion);
+
+        var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var result = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "hello" }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Contains(tools, t => t.Name == "io_test_alpha__echo");
+        Assert.Equal(protocolVersion ?? "2026-07-28", client.NegotiatedProtocolVersion);
+        Assert.Equal(protocolVersion is null, client.SessionId is null);
+        Assert.Contains("hello", ((TextContentBlock)result.Content[0]).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CallTool_WithProgressToken_ForwardsProgressToTheCaller()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+        var seen = new List<float>();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var progress = new SyncProgress(v =>
+        {
+            lock (seen)
+            {
+                seen.Add(v.Progress);
+            }
+
+            first.TrySetResult();
+        });
+
+        var result = await client.CallToolAsync("io_test_alpha__progress", new Dictionary<string, object?> { ["steps"] = 3, ["holdMilliseconds"] = 0 }, progress, cancellationToken: TestContext.Current.CancellationToken);
+        await first.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+
+        Assert.Equal("done 3", ((TextContentBlock)result.Content[0]).Text);
+        lock (seen)
+        {
+            Assert.Contains(1f, seen);
+        }
+    }
+
+    [Fact]
+    public async Task CancelledCall_IsCancelledOnTheServer()
+    {
+        using var env = new TestEnvironment();
+        // Regression: the SDK (2.3.1) abandoned a cancelled request without notifications/cancelled; the hub now sends it.
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var ct = TestContext.Current.CancellationToken;
+        var callSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var tap = gateway.Hub.ObserveTraffic("io.test.alpha", e =>
+        {
+            if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcRequest { Method: "tools/call" } r && r.Params?["name"]?.GetValue<string>() == "wait")
+            {
+                callSent.TrySetResult();
+            }
+            else if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcNotification { Method: NotificationMethods.CancelledNotification })
+            {
+                cancelSent.TrySetResult();
+            }
+        });
+
+        await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__echo","arguments":{"text":"warm"}}""");
+
+        // The caller gives up (closes the request): the gateway cancels the upstream request.
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var call = gateway.Http.PostAsync(gateway.Url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__wait","arguments":{"milliseconds":600000}}""", System.Text.Encoding.UTF8, "application/json"), giveUp.Token);
+        await callSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await giveUp.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+    }
+
+    [Fact]
+    public async Task UnknownTool_IsInvalidParamsNamingTheTool()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync();
+
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__nope", cancellationToken: TestContext.Current.CancellationToken).AsTask());
+
+        Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
+        Assert.Contains("io_test_alpha__nope", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CrashingServer_ErrorCarriesTheServerId()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync();
+
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__crash", new Dictionary<string, object?> { ["exitCode"] = 3, ["message"] = "boom" }, cancellationToken: TestContext.Current.CancellationToken).AsTask());
+        var after = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "back" }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(McpErrorCode.InternalError, ex.ErrorCode);
+        Assert.Contains("io.test.alpha", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("back", ((TextContentBlock)after.Content[0]).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServerAdded_SessionClientGetsToolListChanged()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var notifications = System.Threading.Channels.Channel.CreateUnbounded<bool>();
+        var options = new McpClientOptions
+        {
+            Handlers = new McpClientHandlers { NotificationHandlers = [new(NotificationMethods.ToolListChangedNotification, (_, _) => { notifications.Writer.TryWrite(true); return ValueTask.CompletedTask; })] },
+        };
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25", options: options);
+        var ct = TestContext.Current.CancellationToken;
+        Assert.True(client.ServerCapabilities.Tools?.ListChanged);
+        Assert.DoesNotContain(await client.ListToolsAsync(cancellationToken: ct), t => t.Name.StartsWith("io_test_beta__", StringComparison.Ordinal));
+
+        await env.WriteManifestAsync(Servers.TestServer("io.test.beta"));
+
+        // Every notification makes the client list again (as clients do) until the new server's tools are there.
+        while (true)
+        {
+            await notifications.Reader.ReadAsync(ct).AsTask().WaitAsync(TestConstants.DefaultTimeout, ct);
+            if ((await client.ListToolsAsync(cancellationToken: ct)).Any(t => t.Name == "io_test_beta__echo"))
+            {
+                break;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ResourcesAndPrompts_AreAggregatedWithTheirServer()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+        var ct = TestContext.Current.CancellationToken;
+
+        var resources = await client.ListResourcesAsync(cancellationToken: ct);
+        var templates = await client.ListResourceTemplatesAsync(cancellationToken: ct);
+        var read = await client.ReadResourceAsync("test://static", cancellationToken: ct);
+        var fromTemplate = await client.ReadResourceAsync("test://items/42", cancellationToken: ct);
+        var prompts = await client.ListPromptsAsync(cancellationToken: ct);
+
+        var resource = Assert.Single(resources, r => r.Uri == "test://static");
+        Assert.Equal("io.test.alpha", resource.ProtocolResource.Meta?["io.mmcp/server"]?.GetValue<string>());
+        Assert.Contains(templates, t => t.UriTemplate == "test://items/{id}");
+        Assert.Equal("static content", ((TextResourceContents)read.Contents[0]).Text);
+        Assert.Contains("42", ((TextResourceContents)fromTemplate.Contents[0]).Text, StringComparison.Ordinal);
+        var prompt = prompts.First(p => p.Name.StartsWith("io_test_alpha__", StringComparison.Ordinal));
+        var got = await client.GetPromptAsync(prompt.Name, prompt.ProtocolPrompt.Arguments?.ToDictionary(a => a.Name, _ => (object?)"x"), cancellationToken: ct);
+        Assert.NotEmpty(got.Messages);
+    }
+
+    private sealed class SyncProgress(Action<ProgressNotificationValue> report) : IProgress<ProgressNotificationValue>
+    {
+        public void Report(ProgressNotificationValue value) => report(value);
+    }
+}

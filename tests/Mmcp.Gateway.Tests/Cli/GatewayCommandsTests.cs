@@ -1,0 +1,129 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Gateway.Tests.Cli;
+
+/// <summary>The gateway's commands of the built <c>mmcp</c>, run as child processes.</summary>
+public sealed partial class GatewayCommandsTests
+{
+    private static string Mmcp => Path.Combine(AppContext.BaseDirectory, "mmcp.dll");
+
+    [Fact]
+    public async Task Serve_PortZero_PrintsTheUrlItListensOn()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import"], env.Variables);
+        var line = await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal));
+        var url = UrlPattern().Match(line).Value;
+        using var http = new HttpClient();
+
+        var health = await http.GetStringAsync(url + "/health", TestContext.Current.CancellationToken);
+        var runtime = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(env.RuntimeDirectory, "gateway.json"), TestContext.Current.CancellationToken)).RootElement;
+
+        Assert.StartsWith("http://127.0.0.1:", url, StringComparison.Ordinal);
+        Assert.Contains("io.test.alpha", health, StringComparison.Ordinal);
+        Assert.Equal(url, runtime.GetProperty("url").GetString());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(env.RuntimeDirectory, "gateway.json")));
+    }
+
+    [Fact]
+    public async Task Serve_OllamasPort_IsRefused()
+    {
+        using var env = new TestEnvironment();
+
+        var (exit, _, stderr) = await Run.ProcessAsync("dotnet", [Mmcp, "serve", "--port", "11434"], env.Variables);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Ollama", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stdio_ServesTheAggregatedHub_WithLogsOnStandardErrorOnly()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        var transport = new StdioClientTransport(new StdioClientTransportOptions
+        {
+            Command = "dotnet",
+            Arguments = [Mmcp, "stdio", "--no-import", "--verbose"],
+            EnvironmentVariables = env.Variables.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
+        });
+        await using var client = await McpClient.CreateAsync(transport, cancellationToken: TestContext.Current.CancellationToken);
+
+        var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var result = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "via stdio" }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Contains(tools, t => t.Name == "io_test_alpha__add");
+        Assert.Equal("echo: via stdio", ((TextContentBlock)result.Content[0]).Text);
+    }
+
+    [Fact]
+    public async Task Token_CreateListRevoke_ShowsTheSecretOnlyOnce()
+    {
+        using var env = new TestEnvironment();
+
+        var created = await Run.ProcessAsync("dotnet", [Mmcp, "token", "create", "--scope", "tools:call", "--name", "laptop", "--json"], env.Variables);
+        var token = JsonDocument.Parse(created.Stdout).RootElement;
+        var list = await Run.ProcessAsync("dotnet", [Mmcp, "token", "list", "--json"], env.Variables);
+        var badScope = await Run.ProcessAsync("dotnet", [Mmcp, "token", "create", "--scope", "everything"], env.Variables);
+        var revoke = await Run.ProcessAsync("dotnet", [Mmcp, "token", "revoke", token.GetProperty("id").GetString()!], env.Variables);
+        var after = await Run.ProcessAsync("dotnet", [Mmcp, "token", "list", "--json"], env.Variables);
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.StartsWith("mmcp_", token.GetProperty("token").GetString(), StringComparison.Ordinal);
+        Assert.Contains("laptop", list.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(token.GetProperty("token").GetString()!, list.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, badScope.ExitCode);
+        Assert.Contains("tools:call", badScope.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, revoke.ExitCode);
+        Assert.DoesNotContain("laptop", after.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Consent_DenyAllowAndList()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+
+        var deny = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "deny", "io.test.alpha", "add", "--no-import"], env.Variables);
+        var listed = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "list", "--json", "--no-import"], env.Variables);
+        var allow = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "allow", "io.test.alpha", "add", "--no-import"], env.Variables);
+        var again = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "list", "--json", "--no-import"], env.Variables);
+        var unknown = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "allow", "io.test.alpha", "nope", "--no-import"], env.Variables);
+
+        Assert.Equal(0, deny.ExitCode);
+        Assert.Equal("Denied", Status(listed.Stdout, "add"));
+        Assert.Equal("Allowed", Status(listed.Stdout, "echo"));
+        Assert.Equal(0, allow.ExitCode);
+        Assert.Contains("pinned", allow.Stdout, StringComparison.Ordinal);
+        Assert.Equal("Allowed", Status(again.Stdout, "add"));
+        Assert.Equal(3, unknown.ExitCode);
+
+        static string? Status(string json, string tool) => JsonDocument.Parse(json).RootElement.GetProperty("tools").EnumerateArray().Single(t => t.GetProperty("tool").GetString() == tool).GetProperty("status").GetString();
+    }
+
+    [Fact]
+    public async Task Inspect_PrintsTheTrafficOfTheRunningGateway()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import"], env.Variables);
+        var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
+        await using var inspect = ChildProcess.Start("dotnet", [Mmcp, "inspect", "io.test.alpha"], env.Variables);
+        await inspect.WaitForLineAsync(l => l.Contains("Watching io.test.alpha", StringComparison.Ordinal));
+        using var http = new HttpClient();
+
+        using var response = await http.PostAsync(url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__echo","arguments":{"text":"x"}}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        var line = await inspect.WaitForLineAsync(l => l.Contains("response", StringComparison.Ordinal) && l.Contains("tools/call", StringComparison.Ordinal) && l.Contains(" ms", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("←", line, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"http://[0-9.]+:\d+")]
+    private static partial Regex UrlPattern();
+}

