@@ -145,7 +145,7 @@ internal static class AtlasApp
         services.AddSingleton<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
         services.AddHostedService<CleanupService>();
-        services.TryAddSingleton<IChatService, UnavailableChatService>();
+        services.AddAtlasChat();
         services.TryAddSingleton<IMediaService, UnavailableMediaService>();
         services.AddSingleton<IStatusContributor, LlmStatusContributor>();
         services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("hub", new System.Text.Json.Nodes.JsonObject { ["servers"] = new System.Text.Json.Nodes.JsonArray() }));
