@@ -23,10 +23,13 @@ internal sealed class AtlasTestHost : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private AtlasTestHost(WebApplication app, string dataDir)
+    private readonly bool _ownsDataDir;
+
+    private AtlasTestHost(WebApplication app, string dataDir, bool ownsDataDir)
     {
         App = app;
         DataDir = dataDir;
+        _ownsDataDir = ownsDataDir;
     }
 
     public WebApplication App { get; }
@@ -41,9 +44,12 @@ internal sealed class AtlasTestHost : IAsyncDisposable
 
     public T Get<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<AtlasTestHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    /// <summary>Starts a host. With <paramref name="dataDir"/> it reuses that directory (a restart) and leaves it in place
+    /// when disposed; otherwise it makes a fresh one and deletes it.</summary>
+    public static async Task<AtlasTestHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, string? dataDir = null)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "atl-" + Guid.NewGuid().ToString("N")[..10]);
+        var ownsDataDir = dataDir is null;
+        dataDir ??= NewDataDir();
         var overrides = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["Atlas:DataDir"] = dataDir,
@@ -74,8 +80,10 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             }
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
-        return new AtlasTestHost(app, dataDir);
+        return new AtlasTestHost(app, dataDir, ownsDataDir);
     }
+
+    public static string NewDataDir() => Path.Combine(Path.GetTempPath(), "atl-" + Guid.NewGuid().ToString("N")[..10]);
 
     public static FakeTimeProvider NewFakeTime() => new(DateTimeOffset.UtcNow) { AutoAdvanceAmount = TimeSpan.Zero };
 
@@ -192,6 +200,11 @@ internal sealed class AtlasTestHost : IAsyncDisposable
     {
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
+        if (!_ownsDataDir)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDir, recursive: true);

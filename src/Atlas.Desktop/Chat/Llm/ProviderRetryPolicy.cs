@@ -17,10 +17,12 @@ internal sealed class ProviderRetryPolicy : ClientRetryPolicy
         _maxDelay = maxDelay;
     }
 
-    protected override bool ShouldRetry(PipelineMessage message, Exception? exception) => Decide(message, exception);
+    // The base decides the retry budget and the success case; this narrows which failures are worth a retry.
+    protected override bool ShouldRetry(PipelineMessage message, Exception? exception) =>
+        base.ShouldRetry(message, exception) && Decide(message, exception);
 
     protected override ValueTask<bool> ShouldRetryAsync(PipelineMessage message, Exception? exception) =>
-        ValueTask.FromResult(Decide(message, exception));
+        ValueTask.FromResult(ShouldRetry(message, exception));
 
     private bool Decide(PipelineMessage message, Exception? exception)
     {

@@ -79,6 +79,7 @@ internal sealed class ProviderStreamGuard : Stream
     private bool _hasData;
     private bool _sawFinish;
     private bool _eof;
+    private ProviderException? _fault;
 
     public ProviderStreamGuard(Stream inner, ProviderObserver observer)
     {
@@ -111,6 +112,11 @@ internal sealed class ProviderStreamGuard : Stream
                 return copied;
             }
 
+            if (_fault is not null)
+            {
+                throw _fault;
+            }
+
             if (_eof)
             {
                 return 0;
@@ -141,6 +147,11 @@ internal sealed class ProviderStreamGuard : Stream
             if (TryRelease(buffer.Span, out var copied))
             {
                 return copied;
+            }
+
+            if (_fault is not null)
+            {
+                throw _fault;
             }
 
             if (_eof)
@@ -210,7 +221,7 @@ internal sealed class ProviderStreamGuard : Stream
             _eof = true;
             if (!_sawFinish)
             {
-                throw new ProviderException(ErrorCodes.LlmTruncated,
+                _fault = new ProviderException(ErrorCodes.LlmTruncated,
                     "The LLM endpoint ended the answer without a finish reason, so it is incomplete; the text received so far is kept.",
                     retryable: true);
             }
@@ -221,7 +232,18 @@ internal sealed class ProviderStreamGuard : Stream
         }
 
         _end += read;
-        Scan();
+        try
+        {
+            Scan();
+        }
+        catch (ProviderException e)
+        {
+            // The events before the bad one still go to the reader first; the failure comes after them.
+            _fault = e;
+            _end = _releaseEnd;
+            _scan = _end;
+            _lineStart = _end;
+        }
     }
 
     private void Scan()
