@@ -32,6 +32,7 @@ public sealed class AtlasConnection : IAsyncDisposable
     private DateTimeOffset _sessionExpiresAt = DateTimeOffset.MaxValue;
     private long _nextId;
     private int _reconnects;
+    private int _disposed;
 
     internal AtlasConnection(AtlasClient client, AtlasClientOptions options)
     {
@@ -423,6 +424,11 @@ public sealed class AtlasConnection : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _lifetime.CancelAsync().ConfigureAwait(false);
         var socket = _socket;
         if (socket is { State: WebSocketState.Open })

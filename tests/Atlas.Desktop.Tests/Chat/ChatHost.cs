@@ -54,8 +54,11 @@ internal sealed class ChatHost : IAsyncDisposable
     public async Task RestartAsync(IDictionary<string, string?> settings)
     {
         var dataDir = Host.DataDir;
+        var owned = Host.DeleteDataDirOnDispose;
+        Host.DeleteDataDirOnDispose = false;
         await Host.DisposeAsync();
         Host = await AtlasTestHost.StartAsync(Settings(Fake, settings), dataDir: dataDir);
+        Host.DeleteDataDirOnDispose = owned;
     }
 
     /// <summary>Pairs a phone (optionally with extra permissions) and opens a connection.</summary>

@@ -23,14 +23,15 @@ internal sealed class AtlasTestHost : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private readonly bool _ownsDataDir;
-
     private AtlasTestHost(WebApplication app, string dataDir, bool ownsDataDir)
     {
         App = app;
         DataDir = dataDir;
-        _ownsDataDir = ownsDataDir;
+        DeleteDataDirOnDispose = ownsDataDir;
     }
+
+    /// <summary>Whether disposing deletes the data directory (true when the host made it).</summary>
+    public bool DeleteDataDirOnDispose { get; set; }
 
     public WebApplication App { get; }
 
@@ -200,7 +201,7 @@ internal sealed class AtlasTestHost : IAsyncDisposable
     {
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
-        if (!_ownsDataDir)
+        if (!DeleteDataDirOnDispose)
         {
             return;
         }

@@ -127,10 +127,11 @@ internal sealed class FakeOpenRouter : IAsyncDisposable
             var reply = _script.TryDequeue(out var scripted) ? scripted : Responder(request);
             var generation = "gen-" + Interlocked.Increment(ref _generation).ToString(CultureInfo.InvariantCulture);
             await reply.WriteAsync(context, request, generation);
+            request.SetCompleted();
         }
         catch (Exception e) when (e is OperationCanceledException or IOException || aborted.IsCancellationRequested)
         {
-            // The client hung up: recorded by the registration above.
+            request.SetAborted(); // the client hung up before the reply ended
         }
         finally
         {
@@ -238,9 +239,13 @@ internal sealed class FakeRequest
         _ => "",
     };
 
+    private volatile bool _completed;
+
+    internal void SetCompleted() => _completed = true;
+
     internal void SetAborted()
     {
-        if (!_ended.Task.IsCompleted)
+        if (!_completed)
         {
             _aborted.TrySetResult();
         }

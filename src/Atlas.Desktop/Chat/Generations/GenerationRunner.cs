@@ -96,8 +96,9 @@ internal sealed class GenerationRunner
 
             generation.Append(new ChatEvent { Kind = ChatEventKinds.Done, FinishReason = finish, Model = plan.Model, Usage = Usage(observer), Notice = notice });
         }
-        catch (OperationCanceledException) when (generation.StopToken.IsCancellationRequested)
+        catch (Exception) when (generation.StopToken.IsCancellationRequested && !generation.IsTerminal)
         {
+            // Whatever the stop surfaced as (cancellation, or the closed response as an I/O error), it was a stop.
             generation.Append(generation.StopReason == ChatStatus.Interrupted
                 ? new ChatEvent
                 {

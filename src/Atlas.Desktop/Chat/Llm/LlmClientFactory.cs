@@ -27,6 +27,10 @@ internal sealed class LlmClientFactory : IDisposable
         {
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             ConnectTimeout = TimeSpan.FromSeconds(15),
+
+            // A cancelled answer must close its connection at once (the provider stops generating and billing), not be
+            // drained in the background so the connection can be reused.
+            MaxResponseDrainSize = 0,
         })
         {
             // Per-read idle timeouts come from the SDK's NetworkTimeout (Atlas:Llm:IdleTimeout); a stream may run long.

@@ -54,7 +54,7 @@ internal sealed class ProviderStreamPolicy : PipelinePolicy
             && response.Headers.TryGetValue("Content-Type", out var type)
             && type?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true)
         {
-            response.ContentStream = new ProviderStreamGuard(stream, _observer);
+            response.ContentStream = new ProviderStreamGuard(stream, _observer, message.CancellationToken);
         }
     }
 }
@@ -80,11 +80,16 @@ internal sealed class ProviderStreamGuard : Stream
     private bool _sawFinish;
     private bool _eof;
     private ProviderException? _fault;
+    private readonly CancellationTokenRegistration _stop;
 
-    public ProviderStreamGuard(Stream inner, ProviderObserver observer)
+    public ProviderStreamGuard(Stream inner, ProviderObserver observer, CancellationToken stop)
     {
         _inner = inner;
         _observer = observer;
+
+        // Stopping the generation closes the response at once (and with it the connection), whether or not a read is
+        // pending or the SDK ever disposes the response: the provider sees the disconnect and stops generating.
+        _stop = stop.Register(static state => ((Stream)state!).Dispose(), inner);
     }
 
     public override bool CanRead => true;
@@ -459,6 +464,7 @@ internal sealed class ProviderStreamGuard : Stream
     {
         if (disposing)
         {
+            _stop.Dispose();
             _inner.Dispose();
             _data.Dispose();
         }
@@ -468,6 +474,7 @@ internal sealed class ProviderStreamGuard : Stream
 
     public override async ValueTask DisposeAsync()
     {
+        await _stop.DisposeAsync().ConfigureAwait(false);
         await _inner.DisposeAsync().ConfigureAwait(false);
         await _data.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
