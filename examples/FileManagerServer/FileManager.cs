@@ -7,11 +7,12 @@ using ModelContextProtocol.Server;
 
 namespace FileManagerServer;
 
-/// <summary>The app's MCP server: browse and read the files under one root directory.</summary>
+/// <summary>
+/// The app's MCP server: browse and read the files under one root directory. The class is partial because the Mmcp
+/// source generator adds its registration (tools, resources, JSON Schemas, manifest) at compile time: no reflection.
+/// </summary>
 [McpServer("io.mmcp.examples.filemanager", "File Manager", "Lists and reads the files in one folder of this computer.", "1.0.0", Categories = ["files"], Permissions = ["files.read"])]
-[McpServerToolType]
-[McpServerResourceType]
-public sealed class FileManager
+public sealed partial class FileManager
 {
     private const long MaxReadBytes = 8 * 1024 * 1024;
     private readonly FileRoot _root;
@@ -19,9 +20,16 @@ public sealed class FileManager
     public FileManager(FileRoot root) => _root = root;
 
     /// <summary>One entry of a directory listing.</summary>
+    /// <param name="Name">The file or folder name.</param>
+    /// <param name="Type">"file" or "directory".</param>
+    /// <param name="Size">The size in bytes (0 for folders).</param>
+    /// <param name="Modified">When it was last written (UTC).</param>
+    /// <param name="Uri">The file:// URI to read with the 'file' resource.</param>
     public sealed record FileEntry(string Name, string Type, long Size, DateTimeOffset Modified, string Uri);
 
     /// <summary>A directory listing.</summary>
+    /// <param name="Path">The listed folder, relative to the shared root.</param>
+    /// <param name="Entries">The files and folders in it, by name.</param>
     public sealed record FileListing(string Path, IReadOnlyList<FileEntry> Entries);
 
     [McpServerTool(Name = "list_files", ReadOnly = true, Idempotent = true, UseStructuredContent = true)]
@@ -49,7 +57,9 @@ public sealed class FileManager
 
     [McpServerResource(UriTemplate = "file://{+path}", Name = "file")]
     [Description("The contents of a file under the shared root: text for UTF-8 files, base64 otherwise.")]
-    public ResourceContents ReadFile(string path)
+    public async Task<ResourceContents> ReadFileAsync(
+        [Description("The file's absolute path (as in the URIs list_files returns).")] string path,
+        CancellationToken cancellationToken)
     {
         var full = _root.Resolve(Uri.UnescapeDataString(path), absolute: true);
         var info = new FileInfo(full);
@@ -63,7 +73,7 @@ public sealed class FileManager
             throw new McpException($"'{path}' is {info.Length} bytes; this server returns files of at most {MaxReadBytes} bytes.");
         }
 
-        var bytes = File.ReadAllBytes(full);
+        var bytes = await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);
         var uri = new Uri(full).AbsoluteUri;
         return System.Text.Unicode.Utf8.IsValid(bytes) && !bytes.AsSpan().Contains((byte)0)
             ? new TextResourceContents { Uri = uri, MimeType = "text/plain", Text = Encoding.UTF8.GetString(bytes) }

@@ -1,14 +1,21 @@
 namespace Mmcp.Server;
 
 /// <summary>
-/// Marks the class that describes an app's MCP server: its id, name, description and version become the server's
-/// identity and its install-time manifest.
+/// Marks the <c>partial</c> class that holds an app's MCP tools, resources and prompts: its id, name, description and
+/// version become the server's identity and its install-time manifest, and the Mmcp source generator registers its
+/// methods without reflection (the class then implements <see cref="IMmcpServer"/>).
 /// </summary>
 /// <remarks>
-/// Apply it once per app, usually to the class that also holds the tools (<c>[McpServerToolType]</c>):
 /// <code>
 /// [McpServer("com.example.notes", "Notes", "Reads and writes notes.", "1.0.0")]
-/// public sealed class NotesServer { [McpServerTool] public static string Echo(string text) =&gt; text; }
+/// public sealed partial class NotesServer
+/// {
+///     /// &lt;summary&gt;Echoes the text.&lt;/summary&gt;
+///     /// &lt;param name="text"&gt;The text.&lt;/param&gt;
+///     [McpServerTool] public static string Echo(string text) =&gt; text;
+/// }
+///
+/// builder.Services.AddMmcpServer&lt;NotesServer&gt;();
 /// </code>
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]

@@ -68,21 +68,21 @@ public sealed class MmcpServerOptions
     /// <summary>Gets or sets the environment used to locate the registry and runtime directories. The default is the current process's.</summary>
     public MmcpEnvironment Environment { get; set; } = MmcpEnvironment.Process;
 
-    /// <summary>Copies the identity from an <see cref="McpServerAttribute"/> into empty fields.</summary>
-    /// <param name="attribute">The attribute.</param>
-    public void ApplyDefaults(McpServerAttribute attribute)
+    /// <summary>Copies the generated identity (from <see cref="McpServerAttribute"/>) into empty fields.</summary>
+    /// <param name="definition">The generated server definition.</param>
+    public void ApplyDefaults(MmcpServerDefinition definition)
     {
-        ArgumentNullException.ThrowIfNull(attribute);
-        Id = Id.Length == 0 ? attribute.Id : Id;
-        Name = Name.Length == 0 ? attribute.Name : Name;
-        Description = Description.Length == 0 ? attribute.Description : Description;
-        Version = Version.Length == 0 ? attribute.Version : Version;
-        foreach (var category in attribute.Categories.Where(c => !Categories.Contains(c)))
+        ArgumentNullException.ThrowIfNull(definition);
+        Id = Id.Length == 0 ? definition.Id : Id;
+        Name = Name.Length == 0 ? definition.Name : Name;
+        Description = Description.Length == 0 ? definition.Description : Description;
+        Version = Version.Length == 0 ? definition.Version : Version;
+        foreach (var category in definition.Categories.Where(c => !Categories.Contains(c)))
         {
             Categories.Add(category);
         }
 
-        foreach (var permission in attribute.Permissions.Where(p => !Permissions.Contains(p)))
+        foreach (var permission in definition.Permissions.Where(p => !Permissions.Contains(p)))
         {
             Permissions.Add(permission);
         }

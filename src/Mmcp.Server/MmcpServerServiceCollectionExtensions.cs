@@ -16,27 +16,86 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class MmcpServerServiceCollectionExtensions
 {
     /// <summary>
-    /// Serves this app's MCP server on a local socket and announces it in the registry. The identity comes from the
-    /// <see cref="McpServerAttribute"/> on <typeparamref name="TServer"/>. Chain the SDK's <c>WithTools&lt;T&gt;()</c>,
-    /// <c>WithResources&lt;T&gt;()</c> and <c>WithPrompts&lt;T&gt;()</c> on the result.
+    /// Serves this app's MCP server on a local socket and announces it in the registry: the identity, tools, resources
+    /// and prompts generated at compile time for the <c>partial</c> class <typeparamref name="TServer"/> (marked
+    /// <see cref="McpServerAttribute"/>). No reflection: works under NativeAOT and trimming.
+    /// </summary>
+    /// <typeparam name="TServer">The <c>partial</c> class marked with <see cref="McpServerAttribute"/>; the Mmcp source generator implements <see cref="IMmcpServer"/> on it.</typeparam>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Adjusts the options.</param>
+    /// <returns>The SDK's server builder, to add more primitives or filters.</returns>
+    /// <remarks>
+    /// Instance methods run on an instance from dependency injection when <typeparamref name="TServer"/> is registered
+    /// there, otherwise on a new instance per request whose constructor arguments come from the request's services
+    /// (disposed after the call). Calling this twice for the same class registers its primitives once.
+    /// </remarks>
+    public static IMcpServerBuilder AddMmcpServer<TServer>(this IServiceCollection services, Action<MmcpServerOptions>? configure = null)
+        where TServer : IMmcpServer
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var definition = TServer.Definition;
+        var builder = services.AddMmcpServer(options =>
+        {
+            options.ApplyDefaults(definition);
+            configure?.Invoke(options);
+        });
+
+        if (services.Any(d => d.ServiceType == typeof(Registered<TServer>)))
+        {
+            return builder;
+        }
+
+        services.AddSingleton<Registered<TServer>>();
+        return builder
+            .WithTools(definition.CreateTools())
+            .WithResources(definition.CreateResources())
+            .WithPrompts(definition.CreatePrompts());
+    }
+
+    /// <summary>
+    /// Serves this app's MCP server on a local socket with the identity read by reflection from the
+    /// <see cref="McpServerAttribute"/> on <typeparamref name="TServer"/>, for a class the generator does not extend.
+    /// Chain the SDK's reflection-based <c>WithTools&lt;T&gt;()</c>, <c>WithResources&lt;T&gt;()</c> and
+    /// <c>WithPrompts&lt;T&gt;()</c> on the result.
     /// </summary>
     /// <typeparam name="TServer">The class marked with <see cref="McpServerAttribute"/>.</typeparam>
     /// <param name="services">The services.</param>
     /// <param name="configure">Adjusts the options.</param>
     /// <returns>The SDK's server builder.</returns>
     /// <exception cref="InvalidOperationException"><typeparamref name="TServer"/> has no <see cref="McpServerAttribute"/>.</exception>
-    public static IMcpServerBuilder AddMmcpServer<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.None)] TServer>(this IServiceCollection services, Action<MmcpServerOptions>? configure = null)
+    /// <remarks>
+    /// An explicit opt-in: prefer making the class <c>partial</c> and calling <see cref="AddMmcpServer{TServer}(IServiceCollection, Action{MmcpServerOptions}?)"/>,
+    /// which needs no reflection at all. Where the generator is referenced, a non-partial <c>[McpServer]</c> class is error MMCP1002.
+    /// </remarks>
+    public static IMcpServerBuilder AddMmcpServerFromAttribute<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.None)] TServer>(this IServiceCollection services, Action<MmcpServerOptions>? configure = null)
     {
         var attribute = typeof(TServer).GetCustomAttribute<McpServerAttribute>()
             ?? throw new InvalidOperationException($"{typeof(TServer).FullName} has no [McpServer(id, name, description, version)] attribute. Add it, or call AddMmcpServer(options => ...) and set Id, Name, Description and Version.");
         return services.AddMmcpServer(options =>
         {
-            options.ApplyDefaults(attribute);
+            options.Id = options.Id.Length == 0 ? attribute.Id : options.Id;
+            options.Name = options.Name.Length == 0 ? attribute.Name : options.Name;
+            options.Description = options.Description.Length == 0 ? attribute.Description : options.Description;
+            options.Version = options.Version.Length == 0 ? attribute.Version : options.Version;
+            foreach (var category in attribute.Categories.Where(c => !options.Categories.Contains(c)))
+            {
+                options.Categories.Add(category);
+            }
+
+            foreach (var permission in attribute.Permissions.Where(p => !options.Permissions.Contains(p)))
+            {
+                options.Permissions.Add(permission);
+            }
+
             configure?.Invoke(options);
         });
     }
 
-    /// <summary>Serves this app's MCP server on a local socket and announces it in the registry, with the identity set in <paramref name="configure"/>.</summary>
+    /// <summary>
+    /// Serves this app's MCP server on a local socket and announces it in the registry, with the identity set in
+    /// <paramref name="configure"/>. Add primitives with the SDK's builder methods; this is the way to host classes that
+    /// are not generated (for example with the reflection-based <c>WithTools&lt;T&gt;()</c>, which NativeAOT does not support fully).
+    /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Sets the identity and other options.</param>
     /// <returns>The SDK's server builder.</returns>
@@ -63,4 +122,7 @@ public static class MmcpServerServiceCollectionExtensions
         });
         return builder;
     }
+
+    /// <summary>Marks a generated server whose primitives are registered.</summary>
+    private sealed class Registered<TServer>;
 }

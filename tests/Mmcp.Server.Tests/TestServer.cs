@@ -12,16 +12,13 @@ using ModelContextProtocol.Server;
 namespace Mmcp.Server.Tests;
 
 [McpServer("com.example.test", "Test Server", "Tools for the Mmcp.Server tests.", "2.0.0", Categories = ["testing"])]
-[McpServerToolType]
-[McpServerResourceType]
-[McpServerPromptType]
-public sealed class TestTools
+public sealed partial class TestTools
 {
     [McpServerTool(Name = "echo", ReadOnly = true), Description("Echoes the text back.")]
     public static string Echo([Description("Text to echo")] string text) => $"echo: {text}";
 
     [McpServerTool(Name = "wait"), Description("Waits until cancelled or the delay passes.")]
-    public static async Task<string> Wait(int milliseconds, CancellationToken cancellationToken)
+    public static async Task<string> Wait([Description("How long to wait.")] int milliseconds, CancellationToken cancellationToken)
     {
         await Task.Delay(milliseconds, cancellationToken);
         return "waited";
@@ -31,10 +28,10 @@ public sealed class TestTools
     public static string Static() => "static content";
 
     [McpServerResource(UriTemplate = "test://items/{id}", Name = "item"), Description("An item by id.")]
-    public static string Item(string id) => $"item {id}";
+    public static string Item([Description("The item id.")] string id) => $"item {id}";
 
     [McpServerPrompt(Name = "greet"), Description("Greets someone.")]
-    public static string Greet(string name) => $"Say hello to {name}";
+    public static string Greet([Description("Who to greet.")] string name) => $"Say hello to {name}";
 }
 
 /// <summary>A directory for one test's runtime (sockets) and registry, with an <see cref="MmcpEnvironment"/> pointing at it.</summary>
@@ -78,13 +75,10 @@ internal static class TestServer
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddMmcpServer<TestTools>(o =>
-            {
-                o.Environment = env.Environment;
-                configure?.Invoke(o);
-            })
-            .WithTools<TestTools>()
-            .WithResources<TestTools>()
-            .WithPrompts<TestTools>();
+        {
+            o.Environment = env.Environment;
+            configure?.Invoke(o);
+        });
         return builder.Build();
     }
 
@@ -124,4 +118,15 @@ internal static class TestServer
 internal static class TestConstants
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>A server class the generator does not extend (not partial), hosted with the explicit reflection opt-in.</summary>
+[McpServer("com.example.reflected", "Reflected", "Registered by reflection.", "1.0.0", Permissions = ["none"])]
+[McpServerToolType]
+#pragma warning disable MMCP1002 // deliberately not partial: this exercises the reflection opt-in
+public sealed class ReflectedTools
+#pragma warning restore MMCP1002
+{
+    [McpServerTool(Name = "ping"), Description("Answers pong.")]
+    public static string Ping() => "pong";
 }

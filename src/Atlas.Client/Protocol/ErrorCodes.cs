@@ -89,6 +89,18 @@ public static class ErrorCodes
     /// <summary>An unexpected server fault; nothing was changed.</summary>
     public const string InternalError = "internal_error";
 
+    /// <summary>The media's format is not one the pipeline processes (decided from the bytes, not the name).</summary>
+    public const string UnsupportedMedia = "unsupported_media";
+
+    /// <summary>The media was refused as unsafe or unusable: a playlist or script that reaches other files, too many pixels, too long, corrupt or truncated.</summary>
+    public const string MediaRejected = "media_rejected";
+
+    /// <summary>Processing failed on the desktop (a tool failed, ran out of time or memory, or the vision model failed).</summary>
+    public const string ProcessingFailed = "processing_failed";
+
+    /// <summary>The operation was cancelled on request.</summary>
+    public const string Cancelled = "cancelled";
+
     /// <summary>Chat needs an LLM and none is configured on the desktop (no API key for OpenRouter).</summary>
     public const string LlmNotConfigured = "llm_not_configured";
 
@@ -134,8 +146,8 @@ public static class ErrorCodes
         BadRequest, BadFrame, TooLarge, UnsupportedVersion, UnknownType, Unauthorized, AuthTimeout, SessionExpired,
         Revoked, Forbidden, RateLimited, NotFound, AlreadyExists, Conflict, QuotaExceeded, InvalidPath, NotAvailable,
         PairingFailed, PairingPending, PairingDenied, PairingClosed, HostNotAllowed, OriginNotAllowed,
-        AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, LlmNotConfigured,
-        LlmAuthFailed, LlmNoCredits, LlmRateLimited, LlmUnavailable, LlmTimeout, LlmRejected, LlmStreamError, LlmTruncated,
-        ModelUnsupported, Interrupted, ToolDenied, ToolFailed,
+        AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, UnsupportedMedia,
+        MediaRejected, ProcessingFailed, Cancelled, LlmNotConfigured, LlmAuthFailed, LlmNoCredits, LlmRateLimited, LlmUnavailable,
+        LlmTimeout, LlmRejected, LlmStreamError, LlmTruncated, ModelUnsupported, Interrupted, ToolDenied, ToolFailed,
     ];
 }

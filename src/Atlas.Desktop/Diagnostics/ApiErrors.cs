@@ -13,7 +13,10 @@ internal static class ApiErrors
         ErrorCodes.Forbidden or ErrorCodes.PairingPending or ErrorCodes.PairingDenied or ErrorCodes.PairingClosed
             or ErrorCodes.OriginNotAllowed or ErrorCodes.AddressNotAllowed => StatusCodes.Status403Forbidden,
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
-        ErrorCodes.AlreadyExists or ErrorCodes.Conflict or ErrorCodes.DuplicateRequest => StatusCodes.Status409Conflict,
+        ErrorCodes.AlreadyExists or ErrorCodes.Conflict or ErrorCodes.DuplicateRequest or ErrorCodes.Cancelled => StatusCodes.Status409Conflict,
+        ErrorCodes.UnsupportedMedia => StatusCodes.Status415UnsupportedMediaType,
+        ErrorCodes.MediaRejected => StatusCodes.Status422UnprocessableEntity,
+        ErrorCodes.ProcessingFailed => StatusCodes.Status500InternalServerError,
         ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.RateLimited or ErrorCodes.TooManyConnections => StatusCodes.Status429TooManyRequests,
         ErrorCodes.QuotaExceeded => StatusCodes.Status507InsufficientStorage,

@@ -145,11 +145,18 @@ internal static class AtlasApp
         services.AddSingleton<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
         services.AddHostedService<CleanupService>();
+        services.AddAtlasMedia(media =>
+        {
+            builder.Configuration.GetSection(AtlasOptions.Section + ":Media").Bind(media);
+            media.CacheDirectory ??= dataDirectory.MediaCacheDirectory;
+            media.WorkDirectory ??= dataDirectory.MediaWorkDirectory;
+        });
+        services.AddSingleton<MediaJobTracker>();
         services.AddAtlasChat();
-        services.TryAddSingleton<IMediaService, UnavailableMediaService>();
+        services.TryAddSingleton<IMediaService, PipelineMediaService>();
         services.AddSingleton<IStatusContributor, LlmStatusContributor>();
         services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("hub", new System.Text.Json.Nodes.JsonObject { ["servers"] = new System.Text.Json.Nodes.JsonArray() }));
-        services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("jobs", new System.Text.Json.Nodes.JsonArray()));
+        services.AddSingleton<IStatusContributor, MediaJobsStatusContributor>();
 
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null);

@@ -20,6 +20,10 @@ internal sealed class DataDirectory
 
     public string ControlSocketPath => Path.Combine(Root, "control.sock");
 
+    public string MediaCacheDirectory => Path.Combine(Root, "media", "cache");
+
+    public string MediaWorkDirectory => Path.Combine(Root, "media", "work");
+
     /// <summary>The default: <c>$XDG_DATA_HOME/atlas</c>, else <c>~/.local/share/atlas</c>.</summary>
     public static string DefaultRoot()
     {

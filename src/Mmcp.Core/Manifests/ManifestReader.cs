@@ -27,6 +27,7 @@ public static partial class ManifestReader
     private static readonly HashSet<string> LaunchFields = ["command", "args", "env", "cwd"];
     private static readonly HashSet<string> TimeoutFields = ["launchMs", "handshakeMs", "callMs", "idleMs"];
     private static readonly HashSet<string> CapabilityFields = ["tools", "resources", "resourceTemplates", "prompts"];
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private static readonly string[] KnownProtocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
 
     /// <summary>Reads a manifest file. Files larger than <see cref="MaxManifestBytes"/> are refused.</summary>
@@ -70,6 +71,12 @@ public static partial class ManifestReader
         if (!System.Text.Unicode.Utf8.IsValid(utf8Json.Span))
         {
             return Fail(file, "is not valid UTF-8 text; save the file as UTF-8");
+        }
+
+        // Editors on Windows often save UTF-8 with a byte-order mark, which the JSON parser does not skip.
+        if (utf8Json.Span.StartsWith(Utf8Bom))
+        {
+            utf8Json = utf8Json[Utf8Bom.Length..];
         }
 
         JsonDocument document;

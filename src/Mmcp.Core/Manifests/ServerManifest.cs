@@ -49,6 +49,30 @@ public sealed class ServerManifest
     /// <summary>Gets the capability snapshot, or <see langword="null"/> when the manifest carries none.</summary>
     /// <remarks>A live server's answer always wins over the snapshot.</remarks>
     public CapabilitySnapshot? Capabilities { get; init; }
+
+    /// <summary>Returns a copy of this manifest with another transport and launch entry (for example with paths resolved on install).</summary>
+    /// <param name="transport">The transport.</param>
+    /// <param name="launch">The launch entry, or <see langword="null"/> for none.</param>
+    /// <returns>The copy.</returns>
+    public ServerManifest WithTransportAndLaunch(ServerTransport transport, LaunchSpec? launch)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return new ServerManifest
+        {
+            ManifestVersion = ManifestVersion,
+            Id = Id,
+            Name = Name,
+            Description = Description,
+            Version = Version,
+            Categories = Categories,
+            Permissions = Permissions,
+            ProtocolVersion = ProtocolVersion,
+            Timeouts = Timeouts,
+            Transport = transport,
+            Launch = launch,
+            Capabilities = Capabilities,
+        };
+    }
 }
 
 /// <summary>How a client reaches a server. One of <see cref="SocketTransport"/>, <see cref="StdioTransport"/> or <see cref="HttpTransport"/>.</summary>

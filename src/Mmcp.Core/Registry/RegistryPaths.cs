@@ -82,6 +82,28 @@ public static class RegistryPaths
         return create ? EnsurePrivateDirectory(fallback) : fallback;
     }
 
+    /// <summary>
+    /// Returns the socket path a server listens on by default: <c>&lt;id&gt;.sock</c> in the runtime directory, or, when that
+    /// path would exceed the platform's socket path limit, a short hashed name <c>m-&lt;12 hex&gt;.sock</c>.
+    /// </summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="environment">The environment.</param>
+    /// <returns>The absolute socket path.</returns>
+    /// <remarks>Servers and installers both use this, so an installed manifest names the socket the server will create.</remarks>
+    public static string GetDefaultSocketPath(string serverId, MmcpEnvironment environment)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serverId);
+        var runtime = GetRuntimeDirectory(environment, create: false);
+        var preferred = Path.Combine(runtime, serverId + ".sock");
+        if (Encoding.UTF8.GetByteCount(preferred) <= RegistryLimits.MaxUnixSocketPathBytes)
+        {
+            return preferred;
+        }
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(serverId)))[..12];
+        return ResolveSocketPath($"m-{hash}.sock", environment);
+    }
+
     /// <summary>Resolves a manifest's socket path: relative paths are taken inside the runtime directory.</summary>
     /// <param name="path">The path from the manifest.</param>
     /// <param name="environment">The environment.</param>

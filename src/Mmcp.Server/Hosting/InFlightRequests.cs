@@ -15,7 +15,8 @@ internal sealed class InFlightRequests
     /// <summary>The message filter that wraps every incoming request.</summary>
     public McpMessageFilter Filter => next => async (context, cancellationToken) =>
     {
-        if (context.JsonRpcMessage is not JsonRpcRequest)
+        // subscriptions/listen stays open for the life of a subscription; it is not work in progress that shutdown should wait for.
+        if (context.JsonRpcMessage is not JsonRpcRequest request || request.Method == RequestMethods.SubscriptionsListen)
         {
             await next(context, cancellationToken).ConfigureAwait(false);
             return;

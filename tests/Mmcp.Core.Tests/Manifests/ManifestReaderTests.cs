@@ -42,6 +42,14 @@ public sealed class ManifestReaderTests
     }
 
     [Fact]
+    public void Read_Utf8WithByteOrderMark_IsAccepted()
+    {
+        var result = ManifestReader.Read(Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes(SampleManifests.Full)).ToArray(), "bom.json");
+
+        Assert.True(result.IsValid, string.Join("\n", result.Diagnostics));
+    }
+
+    [Fact]
     public void WriteThenRead_FullManifest_RoundTripsExactly()
     {
         var first = Read(SampleManifests.Full).Manifest!;

@@ -164,6 +164,34 @@ public sealed class UnixSocketListenerTests
     }
 
     [Fact]
+    public async Task Stop_OpenSubscriptionsListen_DoesNotHoldShutdown()
+    {
+        using var env = new TestEnvironment();
+        // A grace period far longer than the test timeout: if the open listen request counted as work in progress,
+        // StopAsync would wait for it and the test would time out.
+        using var host = TestServer.Build(env, o => o.ShutdownGracePeriod = TimeSpan.FromHours(1));
+        await host.StartAsync(Ct);
+        await using var connection = await TestServer.ConnectAsync(TestServer.SocketPath(host), Ct);
+        var acknowledged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var handler = connection.Client.RegisterNotificationHandler("notifications/subscriptions/acknowledged", (_, _) =>
+        {
+            acknowledged.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        using var listen = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var pending = connection.Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(
+            RequestMethods.SubscriptionsListen,
+            new SubscriptionsListenRequestParams { Notifications = new() { ToolsListChanged = true } },
+            cancellationToken: listen.Token).AsTask();
+        await acknowledged.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
+
+        await host.StopAsync(Ct).WaitAsync(TestConstants.DefaultTimeout, Ct);
+
+        await listen.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => pending);
+    }
+
+    [Fact]
     public async Task Start_StaleSocketFromACrash_IsReplaced()
     {
         using var env = new TestEnvironment();

@@ -34,7 +34,8 @@ internal static class ConfigFile
                 return null;
             }
 
-            return JsonDocument.Parse(bytes, Options);
+            var json = bytes.AsMemory();
+            return JsonDocument.Parse(json.Span.StartsWith("\uFEFF"u8) ? json[3..] : json, Options);
         }
         catch (JsonException ex)
         {

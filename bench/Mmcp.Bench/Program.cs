@@ -1,0 +1,33 @@
+using System.Globalization;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Mmcp.Bench;
+
+// Usage: dotnet run -c Release --project bench/Mmcp.Bench [-- discovery|e2e|all] [--iterations N]
+var mode = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "all";
+var iterationsIndex = Array.IndexOf(args, "--iterations");
+var iterations = iterationsIndex >= 0 ? int.Parse(args[iterationsIndex + 1], CultureInfo.InvariantCulture) : 200;
+
+if (mode is "discovery" or "all")
+{
+    var config = ManualConfig.CreateMinimumViable()
+        .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
+        .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+    BenchmarkRunner.Run<DiscoveryBenchmarks>(config);
+}
+
+if (mode is "e2e" or "all")
+{
+    await using var e2e = new EndToEnd();
+    await e2e.RunAsync(iterations);
+    Console.WriteLine();
+    Console.WriteLine($"End to end ({iterations} iterations; ratio = p50 / baseline p50, or throughput / baseline throughput):");
+    foreach (var r in e2e.Results)
+    {
+        Console.WriteLine($"- {r.Name}: p50 {r.Median}, p99 {r.P99}");
+        Console.WriteLine($"    baseline {r.BaselineName}: p50 {r.BaselineMedian}, p99 {r.BaselineP99}");
+        Console.WriteLine($"    ratio {r.Ratio:0.00}×   target: {r.Target}");
+    }
+}

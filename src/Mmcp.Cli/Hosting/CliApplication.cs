@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using Mmcp.Cli.Calls;
+using Mmcp.Cli.Config;
+using Mmcp.Cli.Manifests;
+using Mmcp.Cli.Prompts;
+using Mmcp.Cli.Resources;
+using Mmcp.Cli.Servers;
+using Mmcp.Cli.Tools;
+
+namespace Mmcp.Cli.Hosting;
+
+/// <summary>
+/// The <c>mmcp</c> command line. Each feature folder contributes its commands; later ones (<c>serve</c>, <c>stdio</c>,
+/// <c>install</c>, <c>consent</c>, <c>token</c>, <c>inspect</c>) plug in the same way.
+/// </summary>
+internal static class CliApplication
+{
+    public static RootCommand Build()
+    {
+        var global = new GlobalOptions();
+        var root = new RootCommand(
+            "mmcp — list, call, read and validate the MCP servers this computer's hub discovers (manifests in the registry directories, plus the servers of Claude Desktop, VS Code and Cursor).\n"
+            + "Exit codes: 0 ok, 1 error, 2 usage (command line or tool arguments), 3 unknown server/tool/resource/prompt, 4 the tool reported an error, 5 timeout, 6 invalid manifest, 7 server could not be started or reached (or crashed), 130 interrupted.");
+        global.AddTo(root);
+        root.Subcommands.Add(ServersCommand.Create(global));
+        root.Subcommands.Add(ToolsCommand.Create(global));
+        root.Subcommands.Add(CallCommand.Create(global));
+        root.Subcommands.Add(ResourcesCommand.Create(global));
+        root.Subcommands.Add(ReadCommand.Create(global));
+        root.Subcommands.Add(PromptsCommand.Create(global));
+        root.Subcommands.Add(PromptCommand.Create(global));
+        root.Subcommands.Add(ManifestCommand.Create(global));
+        root.Subcommands.Add(ConfigCommand.Create(global));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = Build();
+        // '@FILE' means "arguments from a file" to mmcp (--args @args.json), not a response file of the parser.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync($"mmcp: {error.Message}").ConfigureAwait(false);
+            }
+
+            var command = string.Join(' ', parse.CommandResult.Command is RootCommand ? ["mmcp"] : ["mmcp", parse.CommandResult.Command.Name]);
+            await Console.Error.WriteLineAsync($"Run '{command} --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        if (args.Length == 0)
+        {
+            return await root.Parse(["--help"]).InvokeAsync().ConfigureAwait(false);
+        }
+
+        return await parse.InvokeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,193 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+using Mmcp.Client;
+using Mmcp.Core.Registry;
+using Spectre.Console;
+
+namespace Mmcp.Cli.Hosting;
+
+/// <summary>One invocation: the parsed global options, the consoles, and the hub built from them.</summary>
+internal sealed class CliContext : IAsyncDisposable
+{
+    private readonly ParseResult _parse;
+    private readonly GlobalOptions _options;
+    private ILoggerFactory? _loggerFactory;
+    private MmcpHub? _hub;
+
+    public CliContext(ParseResult parse, GlobalOptions options)
+    {
+        _parse = parse;
+        _options = options;
+        Json = parse.GetValue(options.Json);
+        Out = CreateConsole(Console.Out);
+        Error = CreateConsole(Console.Error);
+    }
+
+    public bool Json { get; }
+
+    /// <summary>Gets standard output (tables and results).</summary>
+    public IAnsiConsole Out { get; }
+
+    /// <summary>Gets standard error (errors, warnings, hints).</summary>
+    public IAnsiConsole Error { get; }
+
+    public IReadOnlyList<string> RegistryDirectories => _parse.GetValue(_options.Registry) ?? [];
+
+    public bool ImportClientConfigs => !_parse.GetValue(_options.NoImport);
+
+    /// <summary>Runs a command body, mapping every failure to a message and an exit code in one place.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, GlobalOptions options, Func<CliContext, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
+    {
+        var context = new CliContext(parse, options);
+        await using (context.ConfigureAwait(false))
+        {
+            try
+            {
+                return await body(context, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HubException ex)
+            {
+                return context.Fail(ex);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                context.Error.MarkupLine("[yellow]Interrupted.[/]");
+                return ExitCodes.Interrupted;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return context.Fail("Error", ex.Message, ExitCodes.Error);
+            }
+        }
+    }
+
+    public RegistryOptions CreateRegistryOptions() => new()
+    {
+        RegistryDirectories = RegistryDirectories.Count > 0 ? [.. RegistryDirectories.Select(d => Path.GetFullPath(d))] : null,
+        ImportClientConfigs = ImportClientConfigs,
+    };
+
+    public MmcpHub Hub
+    {
+        get
+        {
+            if (_hub is not null)
+            {
+                return _hub;
+            }
+
+            var options = new MmcpHubOptions { Registry = CreateRegistryOptions(), WatchRegistry = false, ClientName = "mmcp-cli" };
+            if (_parse.GetValue(_options.Timeout) is { } seconds)
+            {
+                options.CallTimeout = TimeSpan.FromSeconds(seconds);
+            }
+
+            if (_parse.GetValue(_options.Verbose))
+            {
+                _loggerFactory = LoggerFactory.Create(b => b
+                    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                    .SetMinimumLevel(LogLevel.Debug)
+                    .AddFilter("ModelContextProtocol", LogLevel.Warning));
+            }
+
+            _hub = MmcpHub.Create(options, _loggerFactory);
+            return _hub;
+        }
+    }
+
+    public static void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        {
+            JsonSerializer.Serialize(writer, value, typeInfo);
+        }
+
+        stdout.Write("\n"u8);
+    }
+
+    /// <summary>Reports a hub error (as JSON on standard output too, with --json) and returns its exit code.</summary>
+    public int Fail(HubException ex)
+    {
+        var exitCode = ExitCodes.FromHubError(ex.Code);
+        if (Json)
+        {
+            CliContext.WriteJson(new ErrorOutput(new ErrorDto(ex.Code.ToString(), ex.Message, exitCode, ex.ServerId, ex.Target, Dto.Failure(ex.Failure))), CliJsonContext.Default.ErrorOutput);
+        }
+
+        Error.MarkupLineInterpolated($"[red]{ex.Code}:[/] {ex.Message}");
+        if (ex.Failure is { StandardErrorTail.Count: > 0 } failure)
+        {
+            Error.MarkupLine("[grey]Last lines the server wrote to standard error:[/]");
+            foreach (var line in failure.StandardErrorTail.TakeLast(10))
+            {
+                Error.MarkupLineInterpolated($"[grey]  {line}[/]");
+            }
+        }
+
+        return exitCode;
+    }
+
+    /// <summary>Reports an error that is not a hub error and returns <paramref name="exitCode"/>.</summary>
+    public int Fail(string code, string message, int exitCode)
+    {
+        if (Json)
+        {
+            CliContext.WriteJson(new ErrorOutput(new ErrorDto(code, message, exitCode, null, null, null)), CliJsonContext.Default.ErrorOutput);
+        }
+
+        Error.MarkupLineInterpolated($"[red]{code}:[/] {message}");
+        return exitCode;
+    }
+
+    public void Warn(string message) => Error.MarkupLineInterpolated($"[yellow]warning:[/] {message}");
+
+    /// <summary>
+    /// Finishes a listing command: reports the servers that failed on standard error, and returns the exit code —
+    /// across servers the listing stands; when one server was asked for and it failed, that is the command's failure.
+    /// </summary>
+    public int FinishListing(HubListing listing, string? serverId, int itemCount, string noun)
+    {
+        if (!Json)
+        {
+            if (itemCount == 0 && listing.Failures.Count == 0)
+            {
+                Out.MarkupLineInterpolated($"No {noun}.");
+            }
+
+            foreach (var failed in listing.Failures)
+            {
+                Error.MarkupLineInterpolated($"[red]{failed.Failure!.Code}:[/] {failed.Failure.Message}");
+            }
+        }
+
+        return serverId is not null && listing.Failures.Count == 1 && itemCount == 0
+            ? ExitCodes.FromHubError(listing.Failures[0].Failure!.Code)
+            : ExitCodes.Ok;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_hub is not null)
+        {
+            await _hub.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _loggerFactory?.Dispose();
+    }
+
+    private static IAnsiConsole CreateConsole(TextWriter writer)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
+
+        // Piped output gets no colours and is not wrapped, so long commands, URLs and messages stay on one line.
+        if (writer == Console.Out ? Console.IsOutputRedirected : Console.IsErrorRedirected)
+        {
+            console.Profile.Width = 4096;
+        }
+
+        return console;
+    }
+}

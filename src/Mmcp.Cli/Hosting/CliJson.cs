@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Mmcp.Client;
+using Mmcp.Core.Manifests;
+using Mmcp.Core.Registry;
+
+namespace Mmcp.Cli.Hosting;
+
+/// <summary>The shapes <c>mmcp --json</c> writes. Names are part of the CLI's contract (see docs/mmcp-cli.md).</summary>
+internal sealed record TransportDto(string Type)
+{
+    public string? Path { get; init; }
+
+    public string? Command { get; init; }
+
+    public IReadOnlyList<string>? Args { get; init; }
+
+    public string? Cwd { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Env { get; init; }
+
+    public string? Url { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    public bool? LegacySse { get; init; }
+
+    /// <summary>Gets the full command line (stdio) or URL, as a user would type it.</summary>
+    public string? Display { get; init; }
+}
+
+internal sealed record ProvenanceDto(string Kind, string Location, string? Key, string Display);
+
+internal sealed record FailureDto(string Code, string Message, int? ExitCode, IReadOnlyList<string> StandardErrorTail, int? HttpStatusCode);
+
+internal sealed record StatusDto(string State, int ConsecutiveFailures, FailureDto? LastFailure, DateTimeOffset? RetryAt, string? ProtocolVersion, int? ProcessId);
+
+internal sealed record ServerDto(
+    string Id,
+    string Name,
+    string Description,
+    string Version,
+    TransportDto Transport,
+    bool CanLaunch,
+    string? ProtocolVersion,
+    IReadOnlyList<string> Categories,
+    IReadOnlyList<string> Permissions,
+    ProvenanceDto Provenance,
+    IReadOnlyList<ProvenanceDto> Shadowed,
+    StatusDto Status)
+{
+    public int? ToolCount { get; init; }
+}
+
+internal sealed record DiagnosticDto(string File, string Field, string Message, string Severity, long? Line);
+
+internal sealed record ServersOutput(IReadOnlyList<ServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics);
+
+internal sealed record ServerListDto(string Id, string Source, FailureDto? Error);
+
+internal sealed record ToolDto(string Name, string Server, string Tool, string? Title, string? Description, JsonElement InputSchema, string Source);
+
+internal sealed record ToolsOutput(IReadOnlyList<ToolDto> Tools, IReadOnlyList<ServerListDto> Servers);
+
+internal sealed record ResourceDto(string Server, string Uri, string Name, string? Description, string? MimeType);
+
+internal sealed record ResourceTemplateDto(string Server, string UriTemplate, string Name, string? Description, string? MimeType);
+
+internal sealed record ResourcesOutput(IReadOnlyList<ResourceDto> Resources, IReadOnlyList<ResourceTemplateDto> Templates, IReadOnlyList<ServerListDto> Servers);
+
+internal sealed record PromptArgumentDto(string Name, string? Description, bool Required);
+
+internal sealed record PromptDto(string Server, string Name, string? Description, IReadOnlyList<PromptArgumentDto> Arguments);
+
+internal sealed record PromptsOutput(IReadOnlyList<PromptDto> Prompts, IReadOnlyList<ServerListDto> Servers);
+
+internal sealed record ErrorDto(string Code, string Message, int ExitCode, string? ServerId, string? Target, FailureDto? Failure);
+
+internal sealed record ErrorOutput(ErrorDto Error);
+
+internal sealed record ValidatedFileDto(string File, bool Valid, string? Id, IReadOnlyList<DiagnosticDto> Diagnostics);
+
+internal sealed record ValidateOutput(IReadOnlyList<ValidatedFileDto> Files);
+
+internal sealed record ImportServerDto(string Id, string? Key, string Name, TransportDto Transport, string Action, string? ManifestPath)
+{
+    /// <summary>Gets the id the hub discovers the original configuration entry under.</summary>
+    public string? DiscoveredAs { get; init; }
+}
+
+internal sealed record ImportSourceDto(string Kind, string Path, bool Exists, IReadOnlyList<ImportServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics);
+
+internal sealed record ImportOutput(bool Preview, string TargetDirectory, IReadOnlyList<ImportSourceDto> Sources);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ServersOutput))]
+[JsonSerializable(typeof(ToolsOutput))]
+[JsonSerializable(typeof(ResourcesOutput))]
+[JsonSerializable(typeof(PromptsOutput))]
+[JsonSerializable(typeof(ErrorOutput))]
+[JsonSerializable(typeof(ValidateOutput))]
+[JsonSerializable(typeof(ImportOutput))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;
+
+/// <summary>Turns hub and registry objects into the CLI's JSON shapes.</summary>
+internal static class Dto
+{
+    public static ProvenanceDto Provenance(ServerProvenance p) => new(p.Kind.ToString(), p.Location, p.Key, p.ToString());
+
+    public static DiagnosticDto Diagnostic(ManifestDiagnostic d) => new(d.File, d.Field, d.Message, d.Severity == DiagnosticSeverity.Error ? "error" : "warning", d.Line);
+
+    public static FailureDto? Failure(ServerFailure? f) => f is null ? null : new(f.Code.ToString(), f.Message, f.ExitCode, f.StandardErrorTail, f.HttpStatusCode);
+
+    public static ServerListDto ServerList(ServerListResult r) => new(r.ServerId, r.Source.ToString(), Failure(r.Failure));
+
+    public static TransportDto Transport(ServerTransport t, bool maskSecrets = true) => t switch
+    {
+        StdioTransport s => new TransportDto(s.Type)
+        {
+            Command = s.Command,
+            Args = s.Args,
+            Cwd = s.Cwd,
+            Env = s.Env.Count == 0 ? null : s.Env.ToDictionary(p => p.Key, p => maskSecrets ? Mask(p.Value) : p.Value, StringComparer.Ordinal),
+            Display = CommandLine.Format(s.Command, s.Args),
+        },
+        HttpTransport h => new TransportDto(h.Type)
+        {
+            Url = h.Url.OriginalString,
+            Headers = h.Headers.Count == 0 ? null : h.Headers.ToDictionary(p => p.Key, p => maskSecrets ? Mask(p.Value) : p.Value, StringComparer.OrdinalIgnoreCase),
+            LegacySse = h.LegacySse ? true : null,
+            Display = h.Url.OriginalString,
+        },
+        SocketTransport k => new TransportDto(k.Type) { Path = k.Path, Display = k.Path },
+        _ => new TransportDto(t.Type),
+    };
+
+    /// <summary>Hides a literal value (it may be a secret); keeps <c>${env:…}</c> and <c>${input:…}</c> references, which are not.</summary>
+    public static string Mask(string value) => value.Contains("${", StringComparison.Ordinal) ? value : "***";
+}

@@ -1,0 +1,3 @@
+using Mmcp.Cli.Hosting;
+
+return await CliApplication.RunAsync(args).ConfigureAwait(false);

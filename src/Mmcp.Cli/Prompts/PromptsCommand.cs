@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Mmcp.Cli.Hosting;
+using Spectre.Console;
+
+namespace Mmcp.Cli.Prompts;
+
+/// <summary><c>mmcp prompts</c>: the prompts of every server.</summary>
+internal static class PromptsCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var server = new Option<string?>("--server", "-s") { Description = "Only this server's prompts.", HelpName = "ID" };
+        var command = new Command("prompts", "List the prompts of every server (or one), with their arguments. Get one with 'mmcp prompt SERVER NAME'.") { server };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(server), token), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string? serverId, CancellationToken cancellationToken)
+    {
+        var listing = await context.Hub.ListPromptsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        if (context.Json)
+        {
+            CliContext.WriteJson(
+                new PromptsOutput(
+                    [.. listing.Prompts.Select(p => new PromptDto(p.ServerId, p.Prompt.Name, p.Prompt.Description, [.. (p.Prompt.Arguments ?? []).Select(a => new PromptArgumentDto(a.Name, a.Description, a.Required == true))]))],
+                    [.. listing.Servers.Select(Dto.ServerList)]),
+                CliJsonContext.Default.PromptsOutput);
+        }
+        else if (listing.Prompts.Count > 0)
+        {
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("PROMPT").AddColumn("SERVER").AddColumn("ARGUMENTS").AddColumn("DESCRIPTION");
+            foreach (var p in listing.Prompts)
+            {
+                var args = string.Join(", ", (p.Prompt.Arguments ?? []).Select(a => a.Required == true ? a.Name : a.Name + "?"));
+                table.AddRow(Markup.Escape(p.Prompt.Name), Markup.Escape(p.ServerId), Markup.Escape(args), Markup.Escape(p.Prompt.Description ?? string.Empty));
+            }
+
+            context.Out.Write(table);
+        }
+
+        return context.FinishListing(listing, serverId, listing.Prompts.Count, "prompts");
+    }
+}

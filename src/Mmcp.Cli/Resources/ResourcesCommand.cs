@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Mmcp.Cli.Hosting;
+using Spectre.Console;
+
+namespace Mmcp.Cli.Resources;
+
+/// <summary><c>mmcp resources</c>: the resources and resource templates of every server.</summary>
+internal static class ResourcesCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var server = new Option<string?>("--server", "-s") { Description = "Only this server's resources.", HelpName = "ID" };
+        var command = new Command("resources", "List the resources and resource templates of every server (or one). Read one with 'mmcp read SERVER URI'.") { server };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(server), token), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string? serverId, CancellationToken cancellationToken)
+    {
+        var listing = await context.Hub.ListResourcesAsync(serverId, cancellationToken).ConfigureAwait(false);
+        if (context.Json)
+        {
+            CliContext.WriteJson(
+                new ResourcesOutput(
+                    [.. listing.Resources.Select(r => new ResourceDto(r.ServerId, r.Resource.Uri, r.Resource.Name, r.Resource.Description, r.Resource.MimeType))],
+                    [.. listing.Templates.Select(t => new ResourceTemplateDto(t.ServerId, t.Template.UriTemplate, t.Template.Name, t.Template.Description, t.Template.MimeType))],
+                    [.. listing.Servers.Select(Dto.ServerList)]),
+                CliJsonContext.Default.ResourcesOutput);
+        }
+        else
+        {
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("URI").AddColumn("SERVER").AddColumn("NAME").AddColumn("TYPE");
+            foreach (var r in listing.Resources)
+            {
+                table.AddRow(Markup.Escape(r.Resource.Uri), Markup.Escape(r.ServerId), Markup.Escape(r.Resource.Name), Markup.Escape(r.Resource.MimeType ?? string.Empty));
+            }
+
+            foreach (var t in listing.Templates)
+            {
+                table.AddRow(Markup.Escape(t.Template.UriTemplate) + " [grey](template)[/]", Markup.Escape(t.ServerId), Markup.Escape(t.Template.Name), Markup.Escape(t.Template.MimeType ?? string.Empty));
+            }
+
+            if (table.Rows.Count > 0)
+            {
+                context.Out.Write(table);
+            }
+        }
+
+        return context.FinishListing(listing, serverId, listing.Resources.Count + listing.Templates.Count, "resources");
+    }
+}

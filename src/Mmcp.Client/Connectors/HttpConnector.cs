@@ -1,0 +1,36 @@
+using Mmcp.Core.Manifests;
+using Mmcp.Core.Registry;
+using ModelContextProtocol.Client;
+
+namespace Mmcp.Client.Connectors;
+
+/// <summary>Reaches a remote server over MCP Streamable HTTP (falling back to the legacy HTTP+SSE transport), or over legacy SSE only when the definition says so.</summary>
+internal sealed class HttpConnector : IServerConnector
+{
+    public bool CanConnect(DiscoveredServer server) => server.Manifest.Transport is HttpTransport;
+
+    public ValueTask<ServerConnection> ConnectAsync(ConnectorContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var server = context.Server;
+        var transport = (HttpTransport)server.Manifest.Transport;
+        var url = VariableResolver.Resolve(transport.Url.OriginalString, context.Environment, server, "transport.url");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+        {
+            throw new HubException(HubErrorCode.ConfigurationError, server.Id, $"Server '{server.Id}' cannot start: its URL '{url}' is not an absolute http:// or https:// URL. Fix 'url' in {server.Provenance}.");
+        }
+
+        var headers = VariableResolver.ResolveAll(transport.Headers, context.Environment, server, "transport.headers", StringComparer.OrdinalIgnoreCase);
+        var client = new HttpClientTransport(
+            new HttpClientTransportOptions
+            {
+                Name = server.Id,
+                Endpoint = endpoint,
+                AdditionalHeaders = headers,
+                TransportMode = transport.LegacySse ? HttpTransportMode.Sse : HttpTransportMode.AutoDetect,
+                ConnectionTimeout = context.Budgets.Handshake,
+            },
+            context.LoggerFactory);
+        return ValueTask.FromResult(new ServerConnection(client, resources: client));
+    }
+}

@@ -1,0 +1,1058 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Mmcp.Client.Connectors;
+using Mmcp.Client.Diagnostics;
+using Mmcp.Core.Registry;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Client.Lifecycle;
+
+/// <summary>
+/// One server's lifecycle: lazy connect within the launch and handshake budgets, a call budget per request, retries
+/// of idempotent requests after a crash, restart with exponential backoff and jitter after repeated failures (the
+/// failure reason is kept), idle disconnect, list-change subscriptions in both protocol eras, and its tool list.
+/// </summary>
+internal sealed partial class ServerSession : IAsyncDisposable
+{
+    private static readonly TimeSpan LaunchGrace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan CrashDetailsWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxDiscoverProbe = TimeSpan.FromSeconds(5);
+    private const int MaxPages = 1000;
+
+    private readonly HubRuntime _rt;
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private DiscoveredServer _server;
+    private ServerBudgets _budgets;
+    private LiveConnection? _live;
+    private Task<LiveConnection>? _connecting;
+    private int _consecutiveFailures;
+    private ServerFailure? _lastFailure;
+    private DateTimeOffset? _retryAt;
+    private int? _launchedProcessId;
+    private int _inFlight;
+    private long _lastUsed;
+    private ITimer? _idleTimer;
+    private bool _idleTimerArmed;
+    private bool _disposed;
+
+    // Tools: the live list of the current connection (null until fetched or after a change was announced), the last
+    // live list of any connection, and the cache file's list (loaded once per definition).
+    private IReadOnlyList<Tool>? _liveTools;
+    private LiveConnection? _liveToolsConnection;
+    private IReadOnlyList<Tool>? _lastLiveTools;
+    private IReadOnlyList<Tool>? _cachedTools;
+    private bool _cacheLoaded;
+    private long _toolsVersion;
+    private Task<IReadOnlyList<Tool>>? _toolFetch;
+
+    public ServerSession(DiscoveredServer server, HubRuntime runtime)
+    {
+        _server = server;
+        _rt = runtime;
+        _budgets = ServerBudgets.For(runtime.Options, server.Manifest);
+    }
+
+    public string Id => _server.Id;
+
+    public DiscoveredServer Server => _server;
+
+    public ServerStatus Status
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var live = _live is { IsOpen: true } l ? l : null;
+                var state = live is not null ? ServerState.Connected
+                    : _connecting is not null ? ServerState.Connecting
+                    : _retryAt is { } at && at > _rt.Time.GetUtcNow() ? ServerState.BackingOff
+                    : ServerState.Disconnected;
+                return new ServerStatus(state, _consecutiveFailures, _lastFailure)
+                {
+                    RetryAt = state == ServerState.BackingOff ? _retryAt : null,
+                    ProtocolVersion = live?.Client.NegotiatedProtocolVersion,
+                    ServerInfo = live?.Client.ServerInfo,
+                    LaunchedProcessId = _launchedProcessId,
+                    ProcessId = live?.Connection.ProcessId,
+                };
+            }
+        }
+    }
+
+    /// <summary>Gets the tools the hub knows for this server without asking it: live, last live, cached, or the manifest snapshot.</summary>
+    public (IReadOnlyList<Tool> Tools, ListSource Source) KnownTools
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_liveTools is not null)
+                {
+                    return (_liveTools, ListSource.Live);
+                }
+
+                if (_lastLiveTools is not null)
+                {
+                    return (_lastLiveTools, ListSource.Cache);
+                }
+            }
+
+            if (LoadCache() is { } cached)
+            {
+                return (cached, ListSource.Cache);
+            }
+
+            return _server.Manifest.Capabilities is { } snapshot ? (snapshot.Tools, ListSource.Snapshot) : ([], ListSource.None);
+        }
+    }
+
+    /// <summary>Takes a new definition of this server; a changed one closes the connection so the next use follows it.</summary>
+    public async ValueTask UpdateAsync(DiscoveredServer server)
+    {
+        LiveConnection? toClose;
+        lock (_gate)
+        {
+            _server = server;
+            _budgets = ServerBudgets.For(_rt.Options, server.Manifest);
+            toClose = _live;
+            _live = null;
+            _liveTools = null;
+            _lastLiveTools = null;
+            _cachedTools = null;
+            _cacheLoaded = false;
+            _consecutiveFailures = 0;
+            _retryAt = null;
+            _toolsVersion++;
+        }
+
+        if (toClose is not null)
+        {
+            await CloseAsync(toClose).ConfigureAwait(false);
+        }
+
+        _rt.ListChanged?.Invoke(Id, HubListKind.Tools);
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    public async ValueTask<T> ExecuteAsync<T>(string method, string? target, RequestKind kind, Func<McpClient, CancellationToken, ValueTask<T>> operation, CancellationToken cancellationToken)
+    {
+        var attempts = kind == RequestKind.CallTool ? 1 : 1 + _rt.Options.IdempotentRetries;
+
+        // Counted as in use from before connecting, so the idle timer cannot close the connection under this request.
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var live = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+                var started = Stopwatch.GetTimestamp();
+                using var activity = HubTelemetry.ActivitySource.StartActivity(method, ActivityKind.Client);
+                activity?.SetTag("mmcp.server", Id);
+                activity?.SetTag("mcp.method", method);
+                activity?.SetTag("mmcp.target", target);
+                using var timeout = new CancellationTokenSource(_budgets.Call, _rt.Time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, live.Closed);
+                try
+                {
+                    var result = await operation(live.Client, linked.Token).ConfigureAwait(false);
+                    OnSuccess();
+                    HubTelemetry.RecordRequest(Id, method, "ok", Stopwatch.GetElapsedTime(started));
+                    return result;
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not HubException)
+                {
+                    var error = await ClassifyAsync(ex, live, timeout.IsCancellationRequested, method, target, kind).ConfigureAwait(false);
+                    HubTelemetry.RecordRequest(Id, method, error.Code.ToString(), Stopwatch.GetElapsedTime(started));
+                    activity?.SetStatus(ActivityStatusCode.Error, error.Code.ToString());
+                    if (error.Code == HubErrorCode.ServerCrashed && attempt < attempts && !_disposing.IsCancellationRequested)
+                    {
+                        Log.RetryingAfterCrash(_rt.Logger, Id, method, attempt);
+                        continue;
+                    }
+
+                    HubTelemetry.RecordError(Id, error.Code);
+                    throw error;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    HubTelemetry.RecordRequest(Id, method, "cancelled", Stopwatch.GetElapsedTime(started));
+                    throw;
+                }
+            }
+        }
+        finally
+        {
+            EndUse();
+        }
+    }
+
+    public async ValueTask<CallToolResult> CallToolAsync(string tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
+        var tools = await GetLiveToolsAsync(cancellationToken).ConfigureAwait(false);
+        if (!Contains(tools, tool))
+        {
+            // Servers that do not announce list changes may have gained the tool since: look once more.
+            Invalidate();
+            tools = await GetLiveToolsAsync(cancellationToken).ConfigureAwait(false);
+            if (!Contains(tools, tool))
+            {
+                HubTelemetry.RecordError(Id, HubErrorCode.UnknownTool);
+                throw new HubException(HubErrorCode.UnknownTool, Id, $"Server '{Id}' has no tool '{tool}'. {DescribeTools(tools)}") { Target = tool };
+            }
+        }
+
+        return await ExecuteAsync(
+            RequestMethods.ToolsCall,
+            tool,
+            RequestKind.CallTool,
+            (client, ct) => client.CallToolAsync(tool, arguments, progress, cancellationToken: ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- tools
+
+    /// <summary>Returns the live tool list of the current connection, connecting and fetching it when needed.</summary>
+    public async ValueTask<IReadOnlyList<Tool>> GetLiveToolsAsync(CancellationToken cancellationToken)
+    {
+        Task<IReadOnlyList<Tool>> fetch;
+        lock (_gate)
+        {
+            if (_liveTools is not null && _live is { IsOpen: true } live && ReferenceEquals(live, _liveToolsConnection))
+            {
+                return _liveTools;
+            }
+
+            fetch = _toolFetch ??= FetchToolsAsync();
+        }
+
+        return await fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists for an aggregated listing: live when it comes in time, otherwise the last known list while the server starts.</summary>
+    public async Task<(IReadOnlyList<Tool>? Tools, ServerListResult Result)> ListToolsForListingAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_liveTools is not null && _live is { IsOpen: true } live && ReferenceEquals(live, _liveToolsConnection))
+            {
+                return (_liveTools, new ServerListResult(Id, ListSource.Live, null));
+            }
+        }
+
+        var (fallback, fallbackSource) = KnownTools;
+        return await ListWithFallbackAsync(
+            ct => GetLiveToolsAsync(ct).AsTask(),
+            fallbackSource == ListSource.None ? null : fallback,
+            fallbackSource,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists something live, falling back to <paramref name="fallback"/> while the server starts or when it fails.</summary>
+    public async Task<(T? Items, ServerListResult Result)> ListWithFallbackAsync<T>(Func<CancellationToken, Task<T>> list, T? fallback, ListSource fallbackSource, CancellationToken cancellationToken)
+        where T : class
+    {
+        // The live request runs on the hub's budgets, not the caller's token, so a slow starter keeps starting after we return.
+        var live = list(_disposing.Token);
+        if (fallback is null)
+        {
+            try
+            {
+                return (await live.WaitAsync(cancellationToken).ConfigureAwait(false), new ServerListResult(Id, ListSource.Live, null));
+            }
+            catch (HubException ex)
+            {
+                return (null, new ServerListResult(Id, ListSource.None, ToFailure(ex)));
+            }
+        }
+
+        ObserveFailure(live);
+        var wait = _rt.Options.StartingServerListWait;
+        try
+        {
+            var items = wait == TimeSpan.Zero && !live.IsCompleted
+                ? throw new TimeoutException()
+                : await live.WaitAsync(wait, _rt.Time, cancellationToken).ConfigureAwait(false);
+            return (items, new ServerListResult(Id, ListSource.Live, null));
+        }
+        catch (TimeoutException)
+        {
+            return (fallback, new ServerListResult(Id, fallbackSource, null));
+        }
+        catch (HubException ex)
+        {
+            return (fallback, new ServerListResult(Id, fallbackSource, ToFailure(ex)));
+        }
+    }
+
+    /// <summary>Lists every page of something.</summary>
+    public static async ValueTask<List<TItem>> ListAllPagesAsync<TResult, TItem>(Func<string?, ValueTask<TResult>> page, Func<TResult, IEnumerable<TItem>> items, Func<TResult, string?> next)
+    {
+        var all = new List<TItem>();
+        string? cursor = null;
+        for (var i = 0; i < MaxPages; i++)
+        {
+            var result = await page(cursor).ConfigureAwait(false);
+            all.AddRange(items(result));
+            cursor = next(result);
+            if (cursor is null)
+            {
+                break;
+            }
+        }
+
+        return all;
+    }
+
+    private async Task<IReadOnlyList<Tool>> FetchToolsAsync()
+    {
+        long version;
+        lock (_gate)
+        {
+            version = _toolsVersion;
+        }
+
+        try
+        {
+            LiveConnection? source = null;
+            var tools = await ExecuteAsync<IReadOnlyList<Tool>>(
+                RequestMethods.ToolsList,
+                null,
+                RequestKind.List,
+                async (client, ct) =>
+                {
+                    lock (_gate)
+                    {
+                        source = _live is { } l && ReferenceEquals(l.Client, client) ? l : null;
+                    }
+
+                    if (client.ServerCapabilities.Tools is null)
+                    {
+                        return [];
+                    }
+
+                    return await ListAllPagesAsync(
+                        cursor => client.ListToolsAsync(new ListToolsRequestParams { Cursor = cursor }, ct),
+                        r => r.Tools,
+                        r => r.NextCursor).ConfigureAwait(false);
+                },
+                _disposing.Token).ConfigureAwait(false);
+
+            var (previous, _) = KnownTools;
+            var changed = !SameTools(previous, tools);
+            lock (_gate)
+            {
+                if (version == _toolsVersion && source is not null && ReferenceEquals(source, _live))
+                {
+                    _liveTools = tools;
+                    _liveToolsConnection = source;
+                }
+
+                _lastLiveTools = tools;
+            }
+
+            if (changed)
+            {
+                if (_rt.Options.PersistToolCache)
+                {
+                    _rt.Cache.Save(_server.Manifest, tools);
+                }
+
+                _rt.ListChanged?.Invoke(Id, HubListKind.Tools);
+            }
+
+            return tools;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _toolFetch = null;
+            }
+        }
+    }
+
+    private IReadOnlyList<Tool>? LoadCache()
+    {
+        lock (_gate)
+        {
+            if (_cacheLoaded)
+            {
+                return _cachedTools;
+            }
+        }
+
+        var cached = _rt.Options.PersistToolCache ? _rt.Cache.TryLoad(_server.Manifest) : null;
+        lock (_gate)
+        {
+            _cachedTools = cached;
+            _cacheLoaded = true;
+        }
+
+        return cached;
+    }
+
+    private void Invalidate()
+    {
+        lock (_gate)
+        {
+            _liveTools = null;
+            _toolsVersion++;
+        }
+    }
+
+    private void OnListChanged(HubListKind kind)
+    {
+        if (kind == HubListKind.Tools)
+        {
+            Invalidate();
+        }
+
+        Log.ListChanged(_rt.Logger, Id, kind);
+        _rt.ListChanged?.Invoke(Id, kind);
+    }
+
+    private static bool Contains(IReadOnlyList<Tool> tools, string name)
+    {
+        foreach (var t in tools)
+        {
+            if (string.Equals(t.Name, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string DescribeTools(IReadOnlyList<Tool> tools) =>
+        tools.Count == 0 ? "It offers no tools." : $"Its tools: {string.Join(", ", tools.Select(t => t.Name).Order(StringComparer.Ordinal).Take(30))}{(tools.Count > 30 ? ", …" : string.Empty)}.";
+
+    private static bool SameTools(IReadOnlyList<Tool> a, IReadOnlyList<Tool> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        var typeInfo = McpJsonUtilities.GetTypeInfo<Tool>(McpJsonUtilities.DefaultOptions);
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!ReferenceEquals(a[i], b[i]) && !JsonSerializer.SerializeToUtf8Bytes(a[i], typeInfo).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(b[i], typeInfo)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // ---------------------------------------------------------------- connecting
+
+    private Task<LiveConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        Task<LiveConnection> connecting;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_live is { IsOpen: true } live)
+            {
+                return Task.FromResult(live);
+            }
+
+            if (_connecting is null)
+            {
+                var now = _rt.Time.GetUtcNow();
+                if (_retryAt is { } retryAt && retryAt > now && _lastFailure is { } last)
+                {
+                    var seconds = Math.Max(1, (int)Math.Ceiling((retryAt - now).TotalSeconds));
+                    HubTelemetry.RecordError(Id, last.Code);
+                    return Task.FromException<LiveConnection>(new HubException(
+                        last.Code,
+                        Id,
+                        $"Server '{Id}' failed {_consecutiveFailures} times in a row; the hub tries again in {seconds} s. Last failure: {last.Message}",
+                        failure: last));
+                }
+
+                // The connect runs on the hub's budgets, detached from this caller, so callers that give up do not abort it for the others.
+                _connecting = ConnectAndPublishAsync();
+            }
+
+            connecting = _connecting;
+        }
+
+        return connecting.WaitAsync(cancellationToken);
+    }
+
+    private async Task<LiveConnection> ConnectAndPublishAsync()
+    {
+        await Task.Yield(); // run outside the caller's lock
+        while (true)
+        {
+            DiscoveredServer server;
+            ServerBudgets budgets;
+            lock (_gate)
+            {
+                server = _server;
+                budgets = _budgets;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            var transport = server.Manifest.Transport.Type;
+            LiveConnection live;
+            try
+            {
+                live = await OpenAsync(server, budgets).ConfigureAwait(false);
+            }
+            catch (HubException ex)
+            {
+                HubTelemetry.RecordConnect(Id, transport, ex.Code.ToString(), Stopwatch.GetElapsedTime(started));
+                var failure = ToFailure(ex);
+                lock (_gate)
+                {
+                    _connecting = null;
+                    RecordFailureLocked(failure, countsTowardsBackoff: ex.Code != HubErrorCode.ConfigurationError);
+                }
+
+                Log.ConnectFailed(_rt.Logger, Id, ex.Code, ex.Message);
+                throw;
+            }
+            catch
+            {
+                lock (_gate)
+                {
+                    _connecting = null;
+                }
+
+                throw;
+            }
+
+            bool redefined;
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    _connecting = null;
+                    live.ClosingOnPurpose = true;
+                    _ = live.DisposeAsync().AsTask();
+                    throw new ObjectDisposedException(nameof(ServerSession));
+                }
+
+                // The definition may have changed while this connection was being made: then follow the new one.
+                redefined = !ReferenceEquals(server, _server);
+                if (!redefined)
+                {
+                    _connecting = null;
+                    _live = live;
+                    _retryAt = null;
+                    if (live.Connection.LaunchedProcessId is { } pid)
+                    {
+                        _launchedProcessId = pid;
+                    }
+                }
+            }
+
+            if (redefined)
+            {
+                await CloseAsync(live).ConfigureAwait(false);
+                continue;
+            }
+
+            live.Watcher = WatchAsync(live);
+            Volatile.Write(ref _lastUsed, _rt.Time.GetTimestamp());
+            ArmIdleTimer();
+            HubTelemetry.RecordConnect(Id, transport, "ok", Stopwatch.GetElapsedTime(started));
+            Log.Connected(_rt.Logger, Id, transport, live.Client.NegotiatedProtocolVersion, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return live;
+        }
+    }
+
+    private async Task<LiveConnection> OpenAsync(DiscoveredServer server, ServerBudgets budgets)
+    {
+        var connector = _rt.Connectors.FirstOrDefault(c => c.CanConnect(server)) ?? throw new HubException(
+            HubErrorCode.ConfigurationError,
+            server.Id,
+            $"Server '{server.Id}' uses the '{server.Manifest.Transport.Type}' transport, which no connector of this hub handles. Register a connector for it with AddMmcpHub().AddConnector<T>().");
+        var context = new ConnectorContext(server, budgets, _rt.Environment, _rt.Options, _rt.LoggerFactory, _rt.Time);
+
+        // 1. Open the transport (an on-demand launch happens here) within the launch budget.
+        ServerConnection connection;
+        using (var launchTimeout = new CancellationTokenSource(budgets.Launch + LaunchGrace, _rt.Time))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(launchTimeout.Token, _disposing.Token))
+        {
+            try
+            {
+                connection = await connector.ConnectAsync(context, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (launchTimeout.IsCancellationRequested && !_disposing.IsCancellationRequested)
+            {
+                throw new HubException(HubErrorCode.LaunchFailed, server.Id, $"Server '{server.Id}' could not be reached within its launch budget of {Seconds(budgets.Launch)} s. Raise 'timeouts.launch' in its definition ({server.Provenance}) if it needs longer to start.");
+            }
+            catch (Exception ex) when (ex is not (HubException or OperationCanceledException))
+            {
+                throw new HubException(HubErrorCode.ConnectionFailed, server.Id, $"Server '{server.Id}' could not be reached: {ex.Message}", ex);
+            }
+        }
+
+        // 2. The MCP handshake within the handshake budget (plus the launch budget when the process starts only now).
+        var handshakeBudget = connection.StartsDuringHandshake ? budgets.Launch + budgets.Handshake : budgets.Handshake;
+        var options = new McpClientOptions
+        {
+            ClientInfo = new Implementation { Name = _rt.Options.ClientName, Version = _rt.Options.ClientVersion },
+            ProtocolVersion = server.Manifest.ProtocolVersion ?? _rt.Options.ProtocolVersion,
+            InitializationTimeout = handshakeBudget,
+            // A process that is still starting must not lose the server/discover probe to its start-up time: the SDK
+            // would fall back to initialize while the server, answering the probe late, has settled on 2026-07-28 and
+            // refuses initialize. Servers that are already running get the SDK's usual short probe.
+            DiscoverProbeTimeout = connection.StartsDuringHandshake || handshakeBudget < MaxDiscoverProbe ? handshakeBudget : MaxDiscoverProbe,
+            Handlers = new McpClientHandlers
+            {
+                NotificationHandlers =
+                [
+                    new(NotificationMethods.ToolListChangedNotification, (_, _) => Notify(HubListKind.Tools)),
+                    new(NotificationMethods.ResourceListChangedNotification, (_, _) => Notify(HubListKind.Resources)),
+                    new(NotificationMethods.PromptListChangedNotification, (_, _) => Notify(HubListKind.Prompts)),
+                ],
+            },
+        };
+
+        McpClient client;
+        var started = _rt.Time.GetTimestamp();
+        using (var handshakeTimeout = new CancellationTokenSource(handshakeBudget, _rt.Time))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeTimeout.Token, _disposing.Token))
+        {
+            try
+            {
+                client = await McpClient.CreateAsync(connection.Transport, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                if (_disposing.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("The hub is shutting down.", ex, _disposing.Token);
+                }
+
+                var timedOut = handshakeTimeout.IsCancellationRequested || _rt.Time.GetElapsedTime(started) >= handshakeBudget;
+                throw await HandshakeErrorAsync(server, connection, ex, timedOut, handshakeBudget).ConfigureAwait(false);
+            }
+        }
+
+        var live = new LiveConnection(client, connection, server.Id, server.Manifest.Transport.Type);
+        StartListening(live);
+        return live;
+
+        ValueTask Notify(HubListKind kind)
+        {
+            OnListChanged(kind);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private async Task<HubException> HandshakeErrorAsync(DiscoveredServer server, ServerConnection connection, Exception ex, bool timedOut, TimeSpan budget)
+    {
+        var details = (ex as ClientTransportClosedException)?.Details ?? (ex.InnerException as ClientTransportClosedException)?.Details;
+        var exitCode = (details as StdioClientCompletionDetails)?.ExitCode ?? (timedOut || ex is McpProtocolException ? null : await ExitCodeAsync(connection).ConfigureAwait(false));
+        var tail = connection.GetDiagnosticsTail() is { Count: > 0 } t ? t : (details as StdioClientCompletionDetails)?.StandardErrorTail ?? [];
+        var status = (int?)(details as HttpClientCompletionDetails)?.HttpStatusCode ?? (int?)(ex as HttpRequestException)?.StatusCode;
+        var stderrHint = tail.Count > 0 ? $" Its last output: {tail[^1]}" : string.Empty;
+        HubErrorCode code;
+        string message;
+        if (timedOut)
+        {
+            code = HubErrorCode.HandshakeTimeout;
+            message = $"Server '{server.Id}' did not complete the MCP handshake within {Seconds(budget)} s. If it is slow to start (for example npx downloading a package), raise 'timeouts.handshake' in its definition ({server.Provenance}).{stderrHint}";
+        }
+        else if (exitCode is not null)
+        {
+            code = HubErrorCode.LaunchFailed;
+            message = $"Server '{server.Id}' exited{(exitCode is { } c ? $" with code {c}" : string.Empty)} before completing the MCP handshake.{stderrHint}";
+        }
+        else if (ex is McpProtocolException protocol)
+        {
+            code = HubErrorCode.HandshakeFailed;
+            message = $"Server '{server.Id}' refused the MCP handshake: {protocol.Message}{(server.Manifest.ProtocolVersion is { } pin ? $" (its definition pins protocol version {pin})" : string.Empty)}";
+        }
+        else if (ex is HttpRequestException http)
+        {
+            code = HubErrorCode.ConnectionFailed;
+            message = $"Server '{server.Id}' could not be reached: {http.Message}";
+        }
+        else
+        {
+            code = HubErrorCode.HandshakeFailed;
+            message = $"Server '{server.Id}' failed the MCP handshake: {ex.Message}{stderrHint}";
+        }
+
+        return new HubException(code, server.Id, message, ex, new ServerFailure(code, message, _rt.Time.GetUtcNow()) { ExitCode = exitCode, StandardErrorTail = tail, HttpStatusCode = status });
+    }
+
+    /// <summary>On 2026-07-28 sessions list changes only arrive on a <c>subscriptions/listen</c> stream, which the SDK does not open by itself.</summary>
+    private void StartListening(LiveConnection live)
+    {
+        var caps = live.Client.ServerCapabilities;
+        if (live.Client.NegotiatedProtocolVersion != ProtocolVersions.Latest
+            || (caps.Tools?.ListChanged != true && caps.Resources?.ListChanged != true && caps.Prompts?.ListChanged != true))
+        {
+            return;
+        }
+
+        live.ListenerId = new RequestId($"mmcp-listen-{Guid.NewGuid():N}");
+        live.Listener = ListenAsync();
+
+        async Task ListenAsync()
+        {
+            try
+            {
+                await live.Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(
+                    RequestMethods.SubscriptionsListen,
+                    new SubscriptionsListenRequestParams
+                    {
+                        Notifications = new SubscriptionsListenNotifications
+                        {
+                            ToolsListChanged = caps.Tools?.ListChanged == true ? true : null,
+                            ResourcesListChanged = caps.Resources?.ListChanged == true ? true : null,
+                            PromptsListChanged = caps.Prompts?.ListChanged == true ? true : null,
+                        },
+                    },
+                    requestId: live.ListenerId,
+                    cancellationToken: live.Closed).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or McpException)
+            {
+                if (!live.Closed.IsCancellationRequested)
+                {
+                    Log.ListenFailed(_rt.Logger, Id, ex);
+                }
+            }
+        }
+    }
+
+    private async Task WatchAsync(LiveConnection live)
+    {
+        ClientCompletionDetails details;
+        try
+        {
+            details = await live.Client.Completion.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            details = new ClientCompletionDetails { Exception = ex };
+        }
+
+        var onPurpose = live.ClosingOnPurpose;
+        if (!onPurpose)
+        {
+            var failure = await CrashFailureAsync(live, details).ConfigureAwait(false);
+            live.Failure = failure;
+            lock (_gate)
+            {
+                RecordFailureLocked(failure, countsTowardsBackoff: true);
+            }
+
+            Log.ServerCrashed(_rt.Logger, Id, failure.Message);
+        }
+
+        lock (_gate)
+        {
+            if (ReferenceEquals(_live, live))
+            {
+                _live = null;
+                _liveTools = null;
+            }
+        }
+
+        live.MarkClosed();
+        if (!onPurpose)
+        {
+            await live.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ServerFailure> CrashFailureAsync(LiveConnection live, ClientCompletionDetails details)
+    {
+        var stdio = details as StdioClientCompletionDetails;
+        var exitCode = stdio?.ExitCode ?? await ExitCodeAsync(live.Connection).ConfigureAwait(false);
+        var tail = live.Connection.GetDiagnosticsTail() is { Count: > 0 } t ? t : stdio?.StandardErrorTail ?? [];
+        var status = (int?)(details as HttpClientCompletionDetails)?.HttpStatusCode;
+        var what = exitCode is { } code ? $"exited with code {code}"
+            : status is { } s ? $"ended the HTTP session with status {s}"
+            : details.Exception is { } e && e is not OperationCanceledException ? $"closed the connection ({e.Message})"
+            : "closed the connection";
+        var last = tail.Count > 0 ? $"; its last output: {tail[^1]}" : string.Empty;
+        return new ServerFailure(HubErrorCode.ServerCrashed, $"Server '{Id}' {what}{last}", _rt.Time.GetUtcNow())
+        {
+            ExitCode = exitCode,
+            StandardErrorTail = tail,
+            HttpStatusCode = status,
+        };
+    }
+
+    /// <summary>The exit code of a stdio server whose output ended: it normally exits at once; waits briefly for it.</summary>
+    private async Task<int?> ExitCodeAsync(ServerConnection connection)
+    {
+        if (connection.Exited is not { } exited)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await exited.WaitAsync(CrashDetailsWait, _rt.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private async ValueTask<HubException> ClassifyAsync(Exception ex, LiveConnection live, bool timedOut, string method, string? target, RequestKind kind)
+    {
+        var what = target is null ? method : $"{method} '{target}'";
+        if (live.Closed.IsCancellationRequested || !live.IsOpen || ex is IOException or ObjectDisposedException or HttpRequestException)
+        {
+            // Wait briefly for the watcher so the error carries the exit code and standard error.
+            if (live.Watcher is { } watcher)
+            {
+                try
+                {
+                    await watcher.WaitAsync(CrashDetailsWait, _rt.Time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                }
+            }
+
+            var failure = live.Failure ?? new ServerFailure(HubErrorCode.ServerCrashed, $"Server '{Id}' closed the connection ({ex.Message})", _rt.Time.GetUtcNow());
+            var retry = kind == RequestKind.CallTool ? "The tool call was not retried (it may have had effects); the next use restarts the server." : "The next use restarts the server.";
+            return new HubException(HubErrorCode.ServerCrashed, Id, $"{failure.Message} during {what}. {retry}", ex, failure) { Target = target };
+        }
+
+        if (timedOut && ex is OperationCanceledException)
+        {
+            return new HubException(HubErrorCode.CallTimeout, Id, $"Server '{Id}' did not answer {what} within its call budget of {Seconds(_budgets.Call)} s; the request was cancelled. Raise 'timeouts.call' in its definition ({_server.Provenance}) if it needs longer.", ex) { Target = target };
+        }
+
+        if (ex is McpProtocolException protocol)
+        {
+            var code = (protocol.ErrorCode, kind) switch
+            {
+                (McpErrorCode.ResourceNotFound, _) => HubErrorCode.NotFound,
+                (McpErrorCode.InvalidParams, RequestKind.ReadResource) => HubErrorCode.NotFound,
+                (McpErrorCode.InvalidParams, RequestKind.CallTool or RequestKind.GetPrompt) => HubErrorCode.InvalidArguments,
+                _ => HubErrorCode.ServerError,
+            };
+            var message = code switch
+            {
+                HubErrorCode.NotFound => $"Server '{Id}' has nothing at {what}: {protocol.Message}",
+                HubErrorCode.InvalidArguments => $"Server '{Id}' rejected the arguments of {what}: {protocol.Message}",
+                _ when protocol.ErrorCode == McpErrorCode.MethodNotFound => $"Server '{Id}' does not support {method}: {protocol.Message}",
+                _ => $"Server '{Id}' failed {what} with error {(int)protocol.ErrorCode}: {protocol.Message}",
+            };
+            return new HubException(code, Id, message, ex) { Target = target };
+        }
+
+        return new HubException(HubErrorCode.ServerError, Id, $"Server '{Id}' failed {what}: {ex.Message}", ex) { Target = target };
+    }
+
+    // ---------------------------------------------------------------- failures and backoff
+
+    private void RecordFailureLocked(ServerFailure failure, bool countsTowardsBackoff)
+    {
+        _lastFailure = failure;
+        if (!countsTowardsBackoff)
+        {
+            return;
+        }
+
+        _consecutiveFailures++;
+
+        // A single failure never delays the next attempt; after that, exponential backoff with equal jitter.
+        if (_consecutiveFailures < 2)
+        {
+            _retryAt = null;
+            return;
+        }
+
+        var o = _rt.Options;
+        var exponent = Math.Min(_consecutiveFailures - 2, 30);
+        var ceiling = Math.Min(o.MaxRestartBackoff.Ticks, o.RestartBackoff.Ticks * (1L << Math.Min(exponent, 20)));
+        var half = ceiling / 2;
+        var jitter = half > 0 ? (long)(RandomNumberGenerator.GetInt32(int.MaxValue) / (double)int.MaxValue * half) : 0;
+        _retryAt = _rt.Time.GetUtcNow() + TimeSpan.FromTicks(half + jitter);
+    }
+
+    private void OnSuccess()
+    {
+        if (Volatile.Read(ref _consecutiveFailures) == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _consecutiveFailures = 0;
+            _retryAt = null;
+        }
+    }
+
+    private ServerFailure ToFailure(HubException ex) =>
+        new(ex.Code, ex.Message, ex.Failure?.At ?? _rt.Time.GetUtcNow())
+        {
+            ExitCode = ex.Failure?.ExitCode,
+            StandardErrorTail = ex.Failure?.StandardErrorTail ?? [],
+            HttpStatusCode = ex.Failure?.HttpStatusCode,
+        };
+
+    private static void ObserveFailure(Task task) =>
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+
+    // ---------------------------------------------------------------- idle and closing
+
+    private void EndUse()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0)
+        {
+            Volatile.Write(ref _lastUsed, _rt.Time.GetTimestamp());
+            ArmIdleTimer();
+        }
+    }
+
+    /// <summary>Arms the idle timer unless it is armed already: requests only stamp <see cref="_lastUsed"/>, and the timer re-arms itself for the remaining time when it fires early.</summary>
+    private void ArmIdleTimer()
+    {
+        var idle = _budgets.Idle;
+        if (idle == Timeout.InfiniteTimeSpan || Volatile.Read(ref _idleTimerArmed))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_disposed || _idleTimerArmed)
+            {
+                return;
+            }
+
+            _idleTimerArmed = true;
+            if (_idleTimer is null)
+            {
+                _idleTimer = _rt.Time.CreateTimer(static s => ((ServerSession)s!).OnIdle(), this, idle, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                _idleTimer.Change(idle, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void OnIdle()
+    {
+        LiveConnection? toClose = null;
+        lock (_gate)
+        {
+            _idleTimerArmed = false;
+            if (_disposed || _live is not { } live)
+            {
+                return;
+            }
+
+            var idleFor = _rt.Time.GetElapsedTime(Volatile.Read(ref _lastUsed));
+            if (Volatile.Read(ref _inFlight) > 0 || idleFor < _budgets.Idle)
+            {
+                // Used since the timer was armed: wait for the rest of the idle budget.
+                _idleTimerArmed = true;
+                _idleTimer!.Change(Volatile.Read(ref _inFlight) > 0 ? _budgets.Idle : _budgets.Idle - idleFor, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            toClose = live;
+            _live = null;
+        }
+
+        if (toClose is not null)
+        {
+            Log.IdleDisconnect(_rt.Logger, Id);
+            _ = CloseAsync(toClose).AsTask();
+        }
+    }
+
+    private static async ValueTask CloseAsync(LiveConnection live)
+    {
+        live.ClosingOnPurpose = true;
+        await live.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        LiveConnection? live;
+        Task<LiveConnection>? connecting;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            live = _live;
+            _live = null;
+            connecting = _connecting;
+            _idleTimer?.Dispose();
+        }
+
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        if (connecting is not null)
+        {
+            try
+            {
+                await connecting.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or HubException or ObjectDisposedException)
+            {
+            }
+        }
+
+        if (live is not null)
+        {
+            await CloseAsync(live).ConfigureAwait(false);
+        }
+
+        _disposing.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3001, LogLevel.Information, "Connected to {ServerId} over {Transport} (protocol {ProtocolVersion}) in {ElapsedMs:0.0} ms")]
+        public static partial void Connected(ILogger logger, string serverId, string transport, string? protocolVersion, double elapsedMs);
+
+        [LoggerMessage(3002, LogLevel.Warning, "Could not connect to {ServerId} ({Code}): {Reason}")]
+        public static partial void ConnectFailed(ILogger logger, string serverId, HubErrorCode code, string reason);
+
+        [LoggerMessage(3003, LogLevel.Warning, "{Reason}")]
+        public static partial void ServerCrashedCore(ILogger logger, string reason);
+
+        [LoggerMessage(3004, LogLevel.Information, "Retrying {Method} on {ServerId} after a crash (attempt {Attempt})")]
+        public static partial void RetryingAfterCrashCore(ILogger logger, string method, string serverId, int attempt);
+
+        [LoggerMessage(3005, LogLevel.Debug, "Closing the idle connection to {ServerId}")]
+        public static partial void IdleDisconnect(ILogger logger, string serverId);
+
+        [LoggerMessage(3006, LogLevel.Debug, "{ServerId} announced a change of its {Kind}")]
+        public static partial void ListChanged(ILogger logger, string serverId, HubListKind kind);
+
+        [LoggerMessage(3007, LogLevel.Debug, "The subscriptions/listen stream of {ServerId} ended")]
+        public static partial void ListenFailed(ILogger logger, string serverId, Exception exception);
+
+        public static void ServerCrashed(ILogger logger, string serverId, string reason) => ServerCrashedCore(logger, reason.Contains(serverId, StringComparison.Ordinal) ? reason : $"{serverId}: {reason}");
+
+        public static void RetryingAfterCrash(ILogger logger, string serverId, string method, int attempt) => RetryingAfterCrashCore(logger, method, serverId, attempt + 1);
+    }
+}

@@ -1,0 +1,492 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Mmcp.Client.Catalog;
+using Mmcp.Client.Connectors;
+using Mmcp.Client.Diagnostics;
+using Mmcp.Client.Functions;
+using Mmcp.Client.Lifecycle;
+using Mmcp.Core.Naming;
+using Mmcp.Core.Registry;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Client;
+
+/// <summary>
+/// The hub: discovers MCP servers, connects to each lazily, keeps it within its budgets (restarting it after a crash),
+/// and aggregates the tools, resources and prompts of all of them behind one API. Thread-safe; create one per app.
+/// </summary>
+/// <remarks>
+/// <para>Tools are exposed under aggregated names <c>&lt;serverId&gt;__&lt;tool&gt;</c>; calls may use either the aggregated
+/// name or the server id and the tool's own name. Listing across servers runs in parallel and never fails as a whole:
+/// each server's outcome is reported in <see cref="HubListing.Servers"/>.</para>
+/// <para>Failures are <see cref="HubException"/>s with a stable <see cref="HubErrorCode"/>; a tool that reports an error
+/// returns a result with <c>IsError</c> set.</para>
+/// </remarks>
+public sealed partial class MmcpHub : IAsyncDisposable
+{
+    private readonly ServerRegistry _registry;
+    private readonly bool _ownsRegistry;
+    private readonly HubRuntime _rt;
+    private readonly ConcurrentDictionary<string, ServerSession> _sessions = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _discoverLock = new(1, 1);
+    private volatile bool _discovered;
+    private volatile ToolNameMap _nameMap = ToolNameMap.Empty;
+    private int _disposed;
+
+    /// <summary>Initializes a new instance of the <see cref="MmcpHub"/> class over an existing registry.</summary>
+    /// <param name="registry">Where servers come from. The hub does not dispose it.</param>
+    /// <param name="options">The options; the defaults when <see langword="null"/>.</param>
+    /// <param name="connectors">Extra connectors, asked before the built-in socket, stdio and HTTP connectors.</param>
+    /// <param name="loggerFactory">The logger factory.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public MmcpHub(ServerRegistry registry, MmcpHubOptions? options = null, IEnumerable<IServerConnector>? connectors = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+        : this(registry, ownsRegistry: false, options ?? new MmcpHubOptions(), connectors, loggerFactory, timeProvider)
+    {
+    }
+
+    private MmcpHub(ServerRegistry registry, bool ownsRegistry, MmcpHubOptions options, IEnumerable<IServerConnector>? connectors, ILoggerFactory? loggerFactory, TimeProvider? timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new ArgumentException($"Invalid hub options: {string.Join(" ", problems)}", nameof(options));
+        }
+
+        _registry = registry;
+        _ownsRegistry = ownsRegistry;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var time = timeProvider ?? TimeProvider.System;
+        var environment = options.Registry.Environment;
+        var cache = new ToolCacheStore(
+            options.PersistToolCache ? options.CacheDirectory ?? ToolCacheStore.DefaultDirectory(environment) : null,
+            loggerFactory.CreateLogger<ToolCacheStore>(),
+            time);
+        IServerConnector[] builtIn = [new SocketConnector(), new StdioConnector(), new HttpConnector()];
+        _rt = new HubRuntime(options, [.. connectors ?? [], .. builtIn], environment, loggerFactory, time, cache)
+        {
+            ListChanged = RaiseListChanged,
+        };
+        foreach (var server in options.Servers)
+        {
+            registry.AddServer(server);
+        }
+
+        _registry.Changed += OnRegistryChanged;
+    }
+
+    /// <summary>Raised when servers appear, disappear or change definition.</summary>
+    public event EventHandler<RegistryChangedEventArgs>? ServersChanged;
+
+    /// <summary>Raised when a server's tools, resources or prompts change (announced by the server, or seen in a fresh live list).</summary>
+    public event EventHandler<HubListChangedEventArgs>? ListChanged;
+
+    /// <summary>Gets the registry the hub discovers servers from.</summary>
+    public ServerRegistry Registry => _registry;
+
+    /// <summary>Gets the options.</summary>
+    public MmcpHubOptions Options => _rt.Options;
+
+    /// <summary>Creates a hub over the default sources described by <see cref="MmcpHubOptions.Registry"/>.</summary>
+    /// <param name="options">The options; the defaults when <see langword="null"/>.</param>
+    /// <param name="loggerFactory">The logger factory.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <returns>The hub; it owns (and disposes) its registry.</returns>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public static MmcpHub Create(MmcpHubOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        options ??= new MmcpHubOptions();
+        var registry = ServerRegistry.Create(options.Registry, timeProvider, loggerFactory?.CreateLogger<ServerRegistry>());
+        return new MmcpHub(registry, ownsRegistry: true, options, connectors: null, loggerFactory, timeProvider);
+    }
+
+    // ------------------------------------------------------------------------------------------------ discovery
+
+    /// <summary>Reads every source now and returns the servers with their connection state, and every problem found.</summary>
+    /// <param name="cancellationToken">Cancels discovery.</param>
+    /// <returns>The servers (ordered by id) and diagnostics (invalid manifests with file, field and reason).</returns>
+    public async ValueTask<DiscoveryResult> DiscoverServersAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var snapshot = await _registry.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        StartWatchingOnce();
+        return Describe(snapshot);
+    }
+
+    /// <summary>Returns the connection state of one server.</summary>
+    /// <param name="serverId">The server id.</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="HubException">No server has that id (<see cref="HubErrorCode.UnknownServer"/>).</exception>
+    public ServerStatus GetServerStatus(string serverId) => GetSession(serverId).Status;
+
+    // ------------------------------------------------------------------------------------------------ tools
+
+    /// <summary>
+    /// Lists the tools of every server (or of one), in parallel with each server's budgets. A live answer wins; a server
+    /// that is still starting is served from its last live list (also kept in a cache file) or its manifest snapshot.
+    /// </summary>
+    /// <param name="serverId">One server's id, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels listing.</param>
+    /// <returns>The tools under their aggregated names, and the outcome per server.</returns>
+    /// <exception cref="HubException"><paramref name="serverId"/> names no server (<see cref="HubErrorCode.UnknownServer"/>).</exception>
+    public async ValueTask<ToolListing> ListToolsAsync(string? serverId = null, CancellationToken cancellationToken = default)
+    {
+        var sessions = await SessionsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var results = await Task.WhenAll(sessions.Select(s => s.ListToolsForListingAsync(cancellationToken))).ConfigureAwait(false);
+
+        // Names depend on the set of every known tool (collisions are settled across servers), not just the listed ones.
+        var listed = sessions.Zip(results, (s, r) => (s.Id, Tools: r.Tools ?? [], r.Result)).ToList();
+        var map = BuildNameMap(listed.SelectMany(l => l.Tools.Select(t => new QualifiedToolName(l.Id, t.Name))));
+        var tools = listed
+            .SelectMany(l => l.Tools.Select(t => new HubTool(map.GetExposedName(l.Id, t.Name)!, l.Id, t, l.Result.Source)))
+            .OrderBy(t => t.Name, StringComparer.Ordinal)
+            .ToList();
+        return new ToolListing(tools, [.. listed.Select(l => l.Result)]);
+    }
+
+    /// <summary>Calls a tool of a server. Connects (or restarts) the server when needed; never retried.</summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="toolName">The tool's own name on that server.</param>
+    /// <param name="arguments">The arguments (values are serialized as JSON), or <see langword="null"/>.</param>
+    /// <param name="progress">Receives the server's progress notifications (best effort: the last one may arrive after the result, or not at all).</param>
+    /// <param name="cancellationToken">Cancels the call; the server is told (<c>notifications/cancelled</c>).</param>
+    /// <returns>The result. A tool that reports an error returns a result with <c>IsError</c> set.</returns>
+    /// <exception cref="HubException">The server or tool is unknown, the server cannot be started or reached, the call timed out or the server crashed.</exception>
+    public async ValueTask<CallToolResult> CallToolAsync(string serverId, string toolName, IReadOnlyDictionary<string, object?>? arguments = null, IProgress<ProgressNotificationValue>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(toolName);
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        return await session.CallToolAsync(toolName, arguments, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Calls a tool by its aggregated name <c>&lt;serverId&gt;__&lt;tool&gt;</c> (as listed by <see cref="ListToolsAsync"/>).</summary>
+    /// <param name="aggregatedName">The aggregated name.</param>
+    /// <param name="arguments">The arguments, or <see langword="null"/>.</param>
+    /// <param name="progress">Receives progress notifications (best effort).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="HubException">No tool has that aggregated name, or the call failed.</exception>
+    public async ValueTask<CallToolResult> CallToolAsync(string aggregatedName, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var tool = await ResolveToolNameAsync(aggregatedName, cancellationToken).ConfigureAwait(false);
+        return await CallToolAsync(tool.ServerId, tool.ToolName, arguments, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Resolves an aggregated tool name to its server and tool, listing tools when the name is not yet known.</summary>
+    /// <param name="aggregatedName">The aggregated name.</param>
+    /// <param name="cancellationToken">Cancels listing.</param>
+    /// <returns>The server and tool.</returns>
+    /// <exception cref="HubException">No tool has that name (<see cref="HubErrorCode.UnknownTool"/>).</exception>
+    public async ValueTask<QualifiedToolName> ResolveToolNameAsync(string aggregatedName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(aggregatedName);
+        if (_nameMap.TryResolve(aggregatedName, out var tool))
+        {
+            return tool;
+        }
+
+        await ListToolsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (_nameMap.TryResolve(aggregatedName, out tool))
+        {
+            return tool;
+        }
+
+        var hint = aggregatedName.Contains(ToolNameMap.Separator, StringComparison.Ordinal)
+            ? "Run 'mmcp tools' to see the names, or call it with the server id and the tool's own name."
+            : $"Aggregated names look like '<server>{ToolNameMap.Separator}<tool>'; run 'mmcp tools' to see them.";
+        throw new HubException(HubErrorCode.UnknownTool, null, $"No tool is named '{aggregatedName}'. {hint}") { Target = aggregatedName };
+    }
+
+    /// <summary>Returns the tools of every server (or one) as <c>Microsoft.Extensions.AI</c> functions named <c>&lt;serverId&gt;__&lt;tool&gt;</c>, for <c>ChatOptions.Tools</c>.</summary>
+    /// <param name="serverId">One server's id, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels listing.</param>
+    /// <returns>The functions. Invoking one calls the tool through the hub and flattens its result (see <see cref="HubToolResults.ToFunctionResult"/>).</returns>
+    public async ValueTask<IReadOnlyList<AIFunction>> GetAIFunctionsAsync(string? serverId = null, CancellationToken cancellationToken = default)
+    {
+        var listing = await ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        return [.. listing.Tools.Select(t => new HubToolFunction(this, t))];
+    }
+
+    // ------------------------------------------------------------------------------------------------ resources and prompts
+
+    /// <summary>Lists the resources and resource templates of every server (or one), in parallel; a failing server is reported, and its manifest snapshot served when it has one.</summary>
+    /// <param name="serverId">One server's id, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels listing.</param>
+    /// <returns>The resources, templates and the outcome per server.</returns>
+    public async ValueTask<ResourceListing> ListResourcesAsync(string? serverId = null, CancellationToken cancellationToken = default)
+    {
+        var sessions = await SessionsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var results = await Task.WhenAll(sessions.Select(s =>
+        {
+            var snapshot = s.Server.Manifest.Capabilities;
+            return s.ListWithFallbackAsync(
+                ct => ListResourcesLiveAsync(s, ct).AsTask(),
+                snapshot is null ? null : new ResourceLists(snapshot.Resources, snapshot.ResourceTemplates),
+                ListSource.Snapshot,
+                cancellationToken);
+        })).ConfigureAwait(false);
+        var listed = sessions.Zip(results, (s, r) => (s.Id, Lists: r.Items ?? ResourceLists.Empty, r.Result)).ToList();
+        return new ResourceListing(
+            [.. listed.SelectMany(l => l.Lists.Resources.Select(r => new HubResource(l.Id, r))).OrderBy(r => r.ServerId, StringComparer.Ordinal).ThenBy(r => r.Resource.Uri, StringComparer.Ordinal)],
+            [.. listed.SelectMany(l => l.Lists.Templates.Select(t => new HubResourceTemplate(l.Id, t))).OrderBy(r => r.ServerId, StringComparer.Ordinal).ThenBy(r => r.Template.UriTemplate, StringComparer.Ordinal)],
+            [.. listed.Select(l => l.Result)]);
+    }
+
+    /// <summary>Reads a resource of a server (retried once on a fresh connection if the server crashed).</summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="uri">The resource URI, as the server lists it (or matching one of its templates).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The contents.</returns>
+    /// <exception cref="HubException">The server is unknown or failed, or has nothing at that URI (<see cref="HubErrorCode.NotFound"/>).</exception>
+    public async ValueTask<ReadResourceResult> ReadResourceAsync(string serverId, string uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        return await session.ExecuteAsync(
+            RequestMethods.ResourcesRead,
+            uri,
+            RequestKind.ReadResource,
+            (client, ct) => client.ReadResourceAsync(uri, options: null, cancellationToken: ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists the prompts of every server (or one), in parallel; a failing server is reported, and its manifest snapshot served when it has one.</summary>
+    /// <param name="serverId">One server's id, or <see langword="null"/> for all.</param>
+    /// <param name="cancellationToken">Cancels listing.</param>
+    /// <returns>The prompts and the outcome per server.</returns>
+    public async ValueTask<PromptListing> ListPromptsAsync(string? serverId = null, CancellationToken cancellationToken = default)
+    {
+        var sessions = await SessionsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var results = await Task.WhenAll(sessions.Select(s => s.ListWithFallbackAsync(
+            ct => ListPromptsLiveAsync(s, ct),
+            s.Server.Manifest.Capabilities?.Prompts,
+            ListSource.Snapshot,
+            cancellationToken))).ConfigureAwait(false);
+        var listed = sessions.Zip(results, (s, r) => (s.Id, Prompts: r.Items ?? [], r.Result)).ToList();
+        return new PromptListing(
+            [.. listed.SelectMany(l => l.Prompts.Select(p => new HubPrompt(l.Id, p))).OrderBy(p => p.ServerId, StringComparer.Ordinal).ThenBy(p => p.Prompt.Name, StringComparer.Ordinal)],
+            [.. listed.Select(l => l.Result)]);
+    }
+
+    /// <summary>Gets a prompt of a server with its arguments filled in.</summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="name">The prompt name.</param>
+    /// <param name="arguments">The prompt arguments, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The prompt's messages.</returns>
+    /// <exception cref="HubException">The server is unknown or failed, has no such prompt (<see cref="HubErrorCode.NotFound"/>), or rejected the arguments.</exception>
+    public async ValueTask<GetPromptResult> GetPromptAsync(string serverId, string name, IReadOnlyDictionary<string, object?>? arguments = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await session.ExecuteAsync(
+                RequestMethods.PromptsGet,
+                name,
+                RequestKind.GetPrompt,
+                (client, ct) => client.GetPromptAsync(name, arguments, options: null, cancellationToken: ct),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex) when (ex.Code is HubErrorCode.InvalidArguments or HubErrorCode.ServerError)
+        {
+            // Servers answer an unknown prompt, a missing argument and a bad one alike (-32602, or even -32603):
+            // tell them apart by the prompt list.
+            var prompts = await ListPromptsLiveAsync(session, cancellationToken).ConfigureAwait(false);
+            if (prompts.FirstOrDefault(p => p.Name == name) is not { } prompt)
+            {
+                throw new HubException(HubErrorCode.NotFound, serverId, $"Server '{serverId}' has no prompt '{name}'. {(prompts.Count == 0 ? "It offers no prompts." : $"Its prompts: {string.Join(", ", prompts.Select(p => p.Name))}.")}", ex) { Target = name };
+            }
+
+            var missing = (prompt.Arguments ?? []).Where(a => a.Required == true && arguments?.ContainsKey(a.Name) != true).Select(a => a.Name).ToList();
+            if (missing.Count > 0)
+            {
+                throw new HubException(HubErrorCode.InvalidArguments, serverId, $"Prompt '{name}' of server '{serverId}' needs the argument{(missing.Count > 1 ? "s" : string.Empty)} {string.Join(", ", missing.Select(m => $"'{m}'"))}.", ex) { Target = name };
+            }
+
+            throw;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ disposal
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _registry.Changed -= OnRegistryChanged;
+        await Task.WhenAll(_sessions.Values.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
+        _sessions.Clear();
+        await _rt.Cache.FlushAsync().ConfigureAwait(false);
+        if (_ownsRegistry)
+        {
+            await _registry.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _discoverLock.Dispose();
+    }
+
+    // ------------------------------------------------------------------------------------------------ internals
+
+    private static ValueTask<ResourceLists> ListResourcesLiveAsync(ServerSession session, CancellationToken cancellationToken) =>
+        session.ExecuteAsync(RequestMethods.ResourcesList, null, RequestKind.List, async (client, ct) =>
+        {
+            if (client.ServerCapabilities.Resources is null)
+            {
+                return ResourceLists.Empty;
+            }
+
+            var resources = await ServerSession.ListAllPagesAsync(c => client.ListResourcesAsync(new ListResourcesRequestParams { Cursor = c }, ct), r => r.Resources, r => r.NextCursor).ConfigureAwait(false);
+            var templates = await ServerSession.ListAllPagesAsync(c => client.ListResourceTemplatesAsync(new ListResourceTemplatesRequestParams { Cursor = c }, ct), r => r.ResourceTemplates, r => r.NextCursor).ConfigureAwait(false);
+            return new ResourceLists(resources, templates);
+        }, cancellationToken);
+
+    private static async Task<IReadOnlyList<Prompt>> ListPromptsLiveAsync(ServerSession session, CancellationToken cancellationToken) =>
+        await session.ExecuteAsync<IReadOnlyList<Prompt>>(RequestMethods.PromptsList, null, RequestKind.List, async (client, ct) =>
+            client.ServerCapabilities.Prompts is null
+                ? []
+                : await ServerSession.ListAllPagesAsync(c => client.ListPromptsAsync(new ListPromptsRequestParams { Cursor = c }, ct), r => r.Prompts, r => r.NextCursor).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+
+    private ToolNameMap BuildNameMap(IEnumerable<QualifiedToolName> listed)
+    {
+        var known = _registry.Current.Servers.SelectMany(s => GetOrAddSession(s).KnownTools.Tools.Select(t => new QualifiedToolName(s.Id, t.Name)));
+        var map = ToolNameMap.Create(known.Concat(listed));
+        _nameMap = map;
+        return map;
+    }
+
+    private async ValueTask EnsureDiscoveredAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_discovered)
+        {
+            return;
+        }
+
+        await _discoverLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_discovered)
+            {
+                await _registry.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                StartWatchingOnce();
+            }
+        }
+        finally
+        {
+            _discoverLock.Release();
+        }
+    }
+
+    private void StartWatchingOnce()
+    {
+        if (_discovered)
+        {
+            return;
+        }
+
+        _discovered = true;
+        if (_rt.Options.WatchRegistry)
+        {
+            _registry.StartWatching();
+        }
+    }
+
+    private async ValueTask<ServerSession> SessionAsync(string serverId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serverId);
+        await EnsureDiscoveredAsync(cancellationToken).ConfigureAwait(false);
+        return GetSession(serverId);
+    }
+
+    private async ValueTask<IReadOnlyList<ServerSession>> SessionsAsync(string? serverId, CancellationToken cancellationToken)
+    {
+        await EnsureDiscoveredAsync(cancellationToken).ConfigureAwait(false);
+        return serverId is null ? [.. _registry.Current.Servers.Select(GetOrAddSession)] : [GetSession(serverId)];
+    }
+
+    private ServerSession GetSession(string serverId)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var snapshot = _registry.Current;
+        if (snapshot.Find(serverId) is { } server)
+        {
+            return GetOrAddSession(server);
+        }
+
+        var known = snapshot.Servers.Count == 0 ? "No servers were discovered at all" : $"Known servers: {string.Join(", ", snapshot.Servers.Select(s => s.Id).Take(20))}{(snapshot.Servers.Count > 20 ? ", …" : string.Empty)}";
+        var invalid = snapshot.Diagnostics.Any(d => d.Severity == Core.Manifests.DiagnosticSeverity.Error && d.File.Contains(serverId, StringComparison.Ordinal))
+            ? " A definition with that name was found but is invalid; run 'mmcp servers' to see why."
+            : " Run 'mmcp servers' to see every server and where it comes from.";
+        HubTelemetry.RecordError(serverId, HubErrorCode.UnknownServer);
+        throw new HubException(HubErrorCode.UnknownServer, serverId, $"No server has the id '{serverId}'. {known}.{invalid}");
+    }
+
+    private ServerSession GetOrAddSession(DiscoveredServer server)
+    {
+        // Redefinitions reach existing sessions through the registry's Changed event (which compares content).
+        return _sessions.GetOrAdd(server.Id, static (_, a) => new ServerSession(a.server, a.rt), (server, rt: _rt));
+    }
+
+    private DiscoveryResult Describe(RegistrySnapshot snapshot) =>
+        new([.. snapshot.Servers.Select(s => new HubServerInfo(s, GetOrAddSession(s).Status))], snapshot.Diagnostics);
+
+    private void OnRegistryChanged(object? sender, RegistryChangedEventArgs e)
+    {
+        foreach (var id in e.Removed)
+        {
+            if (_sessions.TryRemove(id, out var session))
+            {
+                _ = session.DisposeAsync().AsTask();
+            }
+        }
+
+        foreach (var id in e.Updated)
+        {
+            if (_sessions.TryGetValue(id, out var session) && e.Snapshot.Find(id) is { } server)
+            {
+                _ = session.UpdateAsync(server).AsTask();
+            }
+        }
+
+        try
+        {
+            ServersChanged?.Invoke(this, e);
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(_rt.Logger, nameof(ServersChanged), ex);
+        }
+    }
+
+    private void RaiseListChanged(string serverId, HubListKind kind)
+    {
+        try
+        {
+            ListChanged?.Invoke(this, new HubListChangedEventArgs(serverId, kind));
+        }
+        catch (Exception ex)
+        {
+            Log.HandlerFailed(_rt.Logger, nameof(ListChanged), ex);
+        }
+    }
+
+    private sealed record ResourceLists(IReadOnlyList<Resource> Resources, IReadOnlyList<ResourceTemplate> Templates)
+    {
+        public static ResourceLists Empty { get; } = new([], []);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3101, LogLevel.Error, "A {Event} handler threw")]
+        public static partial void HandlerFailed(ILogger logger, string @event, Exception exception);
+    }
+}

@@ -1,0 +1,72 @@
+namespace Mmcp.Cli.Tests.Resources;
+
+public sealed class ResourceCommandTests : IAsyncLifetime
+{
+    private readonly CliSandbox _sandbox = new();
+
+    public async ValueTask InitializeAsync() => await _sandbox.WriteTestServerAsync("io.example.alpha");
+
+    public ValueTask DisposeAsync()
+    {
+        _sandbox.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Resources_Json_ListsResourcesAndTemplates()
+    {
+        var result = await Run("resources", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        Assert.Equal("test://static", json.GetProperty("resources")[0].GetProperty("uri").GetString());
+        Assert.Equal("test://items/{id}", json.GetProperty("templates")[0].GetProperty("uriTemplate").GetString());
+    }
+
+    [Fact]
+    public async Task Read_ByTemplate_PrintsTheContents()
+    {
+        var result = await Run("read", "io.example.alpha", "test://items/7");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("item 7", result.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Read_ToFile_WritesTheContents()
+    {
+        var file = Path.Combine(_sandbox.Root, "out.txt");
+
+        var result = await Run("read", "io.example.alpha", "test://static", "--out", file);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("static content", await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Read_UnknownUri_ExitsWith3()
+    {
+        var result = await Run("read", "io.example.alpha", "test://nope", "--json");
+
+        Assert.True(result.ExitCode == 3, result.ToString());
+        Assert.Equal("NotFound", result.Json().GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Prompts_ListAndGet()
+    {
+        var list = await Run("prompts", "--json");
+        var get = await Run("prompt", "io.example.alpha", "greet", "--args", """{"name":"Ann"}""");
+        var missing = await Run("prompt", "io.example.alpha", "greet");
+
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var prompt = list.Json().GetProperty("prompts")[0];
+        Assert.Equal(("greet", "name", true), (prompt.GetProperty("name").GetString(), prompt.GetProperty("arguments")[0].GetProperty("name").GetString(), prompt.GetProperty("arguments")[0].GetProperty("required").GetBoolean()));
+        Assert.True(get.ExitCode == 0, get.ToString());
+        Assert.Contains("Say hello to Ann", get.Stdout, StringComparison.Ordinal);
+        Assert.True(missing.ExitCode == 2, missing.ToString());
+        Assert.Contains("needs the argument 'name'", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    private Task<CliResult> Run(params string[] args) => _sandbox.RunAsync([.. args, "--registry", _sandbox.Registry, "--no-import"]);
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using Mmcp.Testing;
+
+namespace Mmcp.Cli.Tests.Tools;
+
+public sealed class ToolsCommandTests : IDisposable
+{
+    private readonly CliSandbox _sandbox = new();
+
+    public void Dispose() => _sandbox.Dispose();
+
+    [Fact]
+    public async Task Tools_ReferenceServersOverStdio_AggregatedNamesWithSchemas()
+    {
+        var shared = Directory.CreateDirectory(Path.Combine(_sandbox.Root, "shared")).FullName;
+        await _sandbox.WriteManifestAsync("io.github.everything", $$"""{"type":"stdio","command":"node","args":[{{JsonSerializer.Serialize(NpmServers.Script("server-everything"))}},"stdio"]}""");
+        await _sandbox.WriteManifestAsync("io.github.filesystem", $$"""{"type":"stdio","command":"node","args":[{{JsonSerializer.Serialize(NpmServers.Script("server-filesystem"))}},{{JsonSerializer.Serialize(shared)}}]}""");
+
+        var result = await _sandbox.RunAsync("tools", "--json", "--registry", _sandbox.Registry, "--no-import");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = result.Json();
+        var tools = json.GetProperty("tools").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!);
+        Assert.Equal("get-sum", tools["io_github_everything__get-sum"].GetProperty("tool").GetString());
+        Assert.Equal("io.github.filesystem", tools["io_github_filesystem__read_text_file"].GetProperty("server").GetString());
+        Assert.Equal("object", tools["io_github_filesystem__read_text_file"].GetProperty("inputSchema").GetProperty("type").GetString());
+        Assert.All(json.GetProperty("servers").EnumerateArray(), s => Assert.Equal("Live", s.GetProperty("source").GetString()));
+    }
+
+    [Fact]
+    public async Task Tools_OneServerFails_OthersAreListedAndTheFailureReported()
+    {
+        await _sandbox.WriteTestServerAsync("io.example.alpha");
+        await _sandbox.WriteManifestAsync("io.example.down", """{"type":"socket","path":"nothing-here.sock"}""");
+
+        var all = await _sandbox.RunAsync("tools", "--json", "--registry", _sandbox.Registry, "--no-import");
+        var one = await _sandbox.RunAsync("tools", "--server", "io.example.down", "--registry", _sandbox.Registry, "--no-import");
+
+        Assert.True(all.ExitCode == 0, all.ToString());
+        var servers = all.Json().GetProperty("servers").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+        Assert.Equal("ConnectionFailed", servers["io.example.down"].GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains(all.Json().GetProperty("tools").EnumerateArray(), t => t.GetProperty("name").GetString() == "io_example_alpha__echo");
+        Assert.True(one.ExitCode == 7, one.ToString());
+        Assert.Contains("nothing listens on", one.Stderr, StringComparison.Ordinal);
+    }
+}

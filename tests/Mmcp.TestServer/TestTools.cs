@@ -1,0 +1,85 @@
+using System.ComponentModel;
+using Mmcp.Server;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Mmcp.TestServer;
+
+/// <summary>Tools whose behaviour the hub's tests provoke: answers, slowness, hangs, crashes, progress and tool-list changes.</summary>
+[McpServer("io.mmcp.tests.server", "Test Server", "Tools for the Mmcp hub's tests.", "1.0.0")]
+[McpServerToolType]
+[McpServerResourceType]
+[McpServerPromptType]
+internal sealed class TestTools
+{
+    [McpServerTool(Name = "echo", ReadOnly = true, Idempotent = true), Description("Echoes the text back.")]
+    public static string Echo([Description("Text to echo")] string text) => $"echo: {text}";
+
+    [McpServerTool(Name = "add", ReadOnly = true), Description("Adds two integers.")]
+    public static int Add(int a, int b) => a + b;
+
+    [McpServerTool(Name = "pid", ReadOnly = true), Description("Returns this server's process id.")]
+    public static int Pid() => Environment.ProcessId;
+
+    [McpServerTool(Name = "wait"), Description("Waits for the given time, or until cancelled.")]
+    public static async Task<string> Wait(int milliseconds, CancellationToken cancellationToken)
+    {
+        await Task.Delay(milliseconds, cancellationToken);
+        return $"waited {milliseconds} ms";
+    }
+
+    [McpServerTool(Name = "hang"), Description("Never answers and ignores cancellation.")]
+    public static async Task<string> Hang()
+    {
+        await Task.Delay(Timeout.Infinite, CancellationToken.None);
+        return "unreachable";
+    }
+
+    [McpServerTool(Name = "crash"), Description("Writes a line to standard error and exits with the given code.")]
+    public static string Crash(int exitCode, string message)
+    {
+        Console.Error.WriteLine(message);
+        Console.Error.Flush();
+        Environment.Exit(exitCode);
+        return "unreachable";
+    }
+
+    [McpServerTool(Name = "fail"), Description("Reports a tool error.")]
+    public static string Fail(string message) => throw new McpException(message);
+
+    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns.")]
+    public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0)
+    {
+        if (request.Params?.ProgressToken is { } token)
+        {
+            for (var i = 1; i <= steps; i++)
+            {
+                await server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: cancellationToken);
+            }
+        }
+
+        await Task.Delay(holdMilliseconds, cancellationToken);
+        return $"done {steps}";
+    }
+
+    [McpServerTool(Name = "add_tool"), Description("Adds a tool with the given name (which echoes its name), so the server announces a tool-list change.")]
+    public static string AddTool(McpServer server, string name)
+    {
+        var tools = server.ServerOptions.ToolCollection ?? throw new McpException("This server has no tool collection.");
+        tools.Add(McpServerTool.Create(() => name, new McpServerToolCreateOptions { Name = name, Description = $"Added at run time: {name}." }));
+        return $"added {name}";
+    }
+
+    [McpServerTool(Name = "get_env", ReadOnly = true), Description("Returns an environment variable of this server.")]
+    public static string GetEnv(string name) => Environment.GetEnvironmentVariable(name) ?? "(unset)";
+
+    [McpServerResource(UriTemplate = "test://static", Name = "static", MimeType = "text/plain"), Description("A fixed resource.")]
+    public static string Static() => "static content";
+
+    [McpServerResource(UriTemplate = "test://items/{id}", Name = "item", MimeType = "text/plain"), Description("An item by id.")]
+    public static string Item(string id) => $"item {id}";
+
+    [McpServerPrompt(Name = "greet"), Description("Greets someone.")]
+    public static string Greet([Description("Who to greet")] string name) => $"Say hello to {name}";
+}
