@@ -155,7 +155,18 @@ internal static class AtlasApp
         services.AddAtlasChat();
         services.TryAddSingleton<IMediaService, PipelineMediaService>();
         services.AddSingleton<IStatusContributor, LlmStatusContributor>();
-        services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("hub", new System.Text.Json.Nodes.JsonObject { ["servers"] = new System.Text.Json.Nodes.JsonArray() }));
+        services.AddMmcpHub(hub =>
+        {
+            hub.ClientName = "atlas";
+            hub.CacheDirectory = Path.Combine(dataDirectory.Root, "hub-cache");
+            hub.Registry.ImportClientConfigs = options.Hub.ImportClientConfigs;
+            if (options.Hub.RegistryDirectories.Count > 0)
+            {
+                hub.Registry.RegistryDirectories = [.. options.Hub.RegistryDirectories];
+            }
+        });
+        services.AddSingleton<Chat.Tools.IChatToolProvider, Chat.Tools.HubChatToolProvider>();
+        services.AddSingleton<IStatusContributor, HubStatusContributor>();
         services.AddSingleton<IStatusContributor, MediaJobsStatusContributor>();
 
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)

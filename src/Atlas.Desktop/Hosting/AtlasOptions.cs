@@ -33,6 +33,19 @@ internal sealed class AtlasOptions
     public LlmOptions Llm { get; set; } = new();
 
     public Chat.ChatFeatureOptions Chat { get; set; } = new();
+
+    public HubOptions Hub { get; set; } = new();
+}
+
+/// <summary>The <c>Atlas:Hub</c> section: where the desktop's Mmcp hub finds MCP servers for chat tools.</summary>
+internal sealed class HubOptions
+{
+    /// <summary>Manifest directories. Default empty: <c>MMCP_REGISTRY_PATH</c>, else <c>$XDG_DATA_HOME/mmcp/servers</c> and
+    /// each <c>$XDG_DATA_DIRS/mmcp/servers</c>.</summary>
+    public List<string> RegistryDirectories { get; set; } = [];
+
+    /// <summary>Also use the servers configured for Claude Desktop, VS Code and Cursor (read only). Default true.</summary>
+    public bool ImportClientConfigs { get; set; } = true;
 }
 
 internal sealed class NetworkOptions

@@ -80,21 +80,3 @@ internal sealed class LlmStatusContributor : IStatusContributor
             ["activeGenerations"] = _generations.ActiveCountFor(deviceId),
         });
 }
-
-/// <summary><c>hub</c> and <c>jobs</c>: empty until the Mmcp hub and the media pipeline register their own contributors
-/// under these names (a later registration replaces this one's section).</summary>
-internal sealed class PlaceholderStatusContributor : IStatusContributor
-{
-    public PlaceholderStatusContributor(string name, JsonNode empty)
-    {
-        Name = name;
-        _empty = empty;
-    }
-
-    private readonly JsonNode _empty;
-
-    public string Name { get; }
-
-    public ValueTask<JsonNode?> GetAsync(string deviceId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<JsonNode?>(_empty.DeepClone());
-}

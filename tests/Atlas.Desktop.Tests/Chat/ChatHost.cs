@@ -43,10 +43,19 @@ internal sealed class ChatHost : IAsyncDisposable
         return settings;
     }
 
-    public static async Task<ChatHost> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null)
+    /// <summary>Starts the fake provider and a host; <paramref name="prepare"/> may put files into the new data
+    /// directory first (MCP server manifests in <c>registry/</c>).</summary>
+    public static async Task<ChatHost> StartAsync(IDictionary<string, string?>? settings = null, Func<string, Task>? prepare = null)
     {
         var fake = await FakeOpenRouter.StartAsync(Ct);
+        var dataDir = AtlasTestHost.NewDataDir();
+        if (prepare is not null)
+        {
+            await prepare(dataDir);
+        }
+
         var host = await AtlasTestHost.StartAsync(Settings(fake, settings), dataDir: dataDir);
+        host.DeleteDataDirOnDispose = true;
         return new ChatHost(fake, host);
     }
 

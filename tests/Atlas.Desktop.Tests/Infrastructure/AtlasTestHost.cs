@@ -61,6 +61,10 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             ["Atlas:RateLimits:RequestsPerMinute"] = "100000",
             ["Atlas:RateLimits:UploadsPerMinute"] = "100000",
             ["Atlas:Name"] = "Test desktop",
+
+            // The hub sees only the servers a test puts in this data directory, never the machine's own configs.
+            ["Atlas:Hub:ImportClientConfigs"] = "false",
+            ["Atlas:Hub:RegistryDirectories:0"] = Path.Combine(dataDir, "registry"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

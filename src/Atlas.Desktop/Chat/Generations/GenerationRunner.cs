@@ -158,11 +158,13 @@ internal sealed class GenerationRunner
         ConcurrentDictionary<string, ChatToolResult> outcomes)
     {
         var inner = _llm.Create(plan.Model, observer);
-        if (plan.Tools.Count == 0)
+        if (_options.MaxToolRounds == 0)
         {
             return inner;
         }
 
+        // Function invocation runs even without tools: a model that calls a tool it was not offered gets an error result
+        // back (and the phone a tool_denied event) instead of an answer that just stops.
         return new ChatClientBuilder(inner)
             .UseFunctionInvocation(_loggerFactory, f =>
             {
