@@ -189,6 +189,7 @@ internal static class AtlasApp
         app.MapGet("/pair", () => StaticAssets.Serve("pair.html")).AllowAnonymous();
         app.MapGet("/pair.js", () => StaticAssets.Serve("pair.js")).AllowAnonymous();
         app.MapGet("/atlas.css", () => StaticAssets.Serve("atlas.css")).AllowAnonymous();
+        app.MapWebClient();
         app.MapAuth();
         app.Map(AtlasProtocol.WebSocketPath, (HttpContext context, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context)).AllowAnonymous();
         app.MapFiles();
