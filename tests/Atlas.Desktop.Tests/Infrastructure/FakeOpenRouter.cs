@@ -327,6 +327,17 @@ internal sealed class FakeReply
 
     public FakeReply Delta(string text) => Chunk(new JsonObject { ["content"] = text }, null);
 
+    /// <summary>A delta whose text is made when it is written (the benchmark stamps each with the write time).</summary>
+    public FakeReply DeltaFrom(Func<string> text) => Step((w, generation) => w.DataAsync(new JsonObject
+    {
+        ["id"] = generation,
+        ["object"] = "chat.completion.chunk",
+        ["created"] = 1_735_000_000,
+        ["model"] = w.Model,
+        ["provider"] = "FakeProvider",
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = text() }, ["finish_reason"] = null }),
+    }.ToJsonString()));
+
     public FakeReply ToolCallDelta(int index, string? id, string? name, string arguments)
     {
         var call = new JsonObject { ["index"] = index };
