@@ -11,7 +11,7 @@ namespace Atlas.Desktop.Chat.Generations;
 /// it. Readers come and go (a phone disconnects, another session joins, a client resumes); only
 /// <see cref="RequestStop"/> stops the generation.
 /// </summary>
-#pragma warning disable CA1001 // _stop is disposed by MarkFinished, the generation's one end.
+#pragma warning disable CA1001 // _stop is disposed by CompleteAsync, the generation's one end.
 internal sealed class Generation
 #pragma warning restore CA1001
 {
@@ -34,6 +34,7 @@ internal sealed class Generation
     private ChatUsage? _usage;
     private AtlasError? _error;
     private string? _stopReason;
+    private bool _ended;
 
     public Generation(string messageId, string deviceId, string conversationId, string requestId, byte[] requestHash, string model,
         ChatMessageView userMessage, DateTimeOffset createdAt, int maxBufferBytes, TimeProvider time)
@@ -132,26 +133,72 @@ internal sealed class Generation
         }
     }
 
-    /// <summary>Numbers <paramref name="chatEvent"/>, applies it to the state, buffers it and wakes the readers.</summary>
+    /// <summary>Numbers a non-terminal <paramref name="chatEvent"/>, applies it to the state, buffers it and wakes the
+    /// readers.</summary>
     /// <returns>The event as sent on the wire.</returns>
     public JsonElement Append(ChatEvent chatEvent)
     {
         ArgumentNullException.ThrowIfNull(chatEvent);
+        if (ChatEventKinds.IsTerminal(chatEvent.Kind))
+        {
+            throw new ArgumentException("A terminal event ends the generation through CompleteAsync.", nameof(chatEvent));
+        }
+
         JsonElement element;
+        lock (_lock)
+        {
+            element = NumberLocked(chatEvent);
+        }
+
+        Publish(element, chatEvent.Seq, EstimateBytes(chatEvent), end: false);
+        return element;
+    }
+
+    /// <summary>Ends the generation with <paramref name="terminal"/>: the final state is saved first and only then is
+    /// the terminal event sent, so a client that saw <c>done</c> and reloads the conversation finds it done.</summary>
+    public async Task CompleteAsync(ChatEvent terminal, Func<ChatMessageView, Task> save)
+    {
+        ArgumentNullException.ThrowIfNull(terminal);
+        ArgumentNullException.ThrowIfNull(save);
+        JsonElement element;
+        ChatMessageView view;
+        lock (_lock)
+        {
+            element = NumberLocked(terminal);
+            view = ToViewLocked();
+        }
+
+        try
+        {
+            await save(view).ConfigureAwait(false);
+        }
+        finally
+        {
+            Publish(element, terminal.Seq, EstimateBytes(terminal), end: true);
+            _finished.TrySetResult();
+            _stop.Dispose();
+        }
+    }
+
+    private JsonElement NumberLocked(ChatEvent chatEvent)
+    {
+        if (_status != ChatStatus.Streaming)
+        {
+            throw new InvalidOperationException($"Generation {MessageId} already ended ({_status}).");
+        }
+
+        chatEvent.MessageId = MessageId;
+        chatEvent.Seq = ++_lastSeq;
+        Apply(chatEvent);
+        return JsonSerializer.SerializeToElement(chatEvent, AtlasJsonContext.Default.ChatEvent);
+    }
+
+    private void Publish(JsonElement element, long seq, int bytes, bool end)
+    {
         TaskCompletionSource changed;
         lock (_lock)
         {
-            if (_status != ChatStatus.Streaming)
-            {
-                throw new InvalidOperationException($"Generation {MessageId} already ended ({_status}).");
-            }
-
-            chatEvent.MessageId = MessageId;
-            chatEvent.Seq = ++_lastSeq;
-            Apply(chatEvent);
-            element = JsonSerializer.SerializeToElement(chatEvent, AtlasJsonContext.Default.ChatEvent);
-            var bytes = EstimateBytes(chatEvent);
-            _events.Add(new Buffered(chatEvent.Seq, element, bytes));
+            _events.Add(new Buffered(seq, element, bytes));
             _bufferedBytes += bytes;
             while (_bufferedBytes > _maxBufferBytes && _events.Count > 1)
             {
@@ -160,13 +207,13 @@ internal sealed class Generation
                 _events.RemoveAt(0);
             }
 
+            _ended |= end;
             changed = _changed;
             _changed = new TaskCompletionSource();
         }
 
         changed.TrySetResult();
         OnEvent?.Invoke(this, element);
-        return element;
     }
 
     /// <summary>Asks the generation to stop (closing the provider request); false when it already ended.</summary>
@@ -194,13 +241,6 @@ internal sealed class Generation
         return true;
     }
 
-    /// <summary>Marks the final state saved (after the terminal event).</summary>
-    public void MarkFinished()
-    {
-        _finished.TrySetResult();
-        _stop.Dispose();
-    }
-
     /// <summary>The events after <paramref name="afterSeq"/>, then live ones until the terminal event. When some of
     /// the missing events are no longer buffered, a snapshot of the whole message comes first instead.</summary>
     /// <param name="afterSeq">The last sequence number the reader has.</param>
@@ -220,11 +260,12 @@ internal sealed class Generation
                 lock (_lock)
                 {
                     batch.Clear();
-                    var firstBuffered = _events.Count > 0 ? _events[0].Seq : _lastSeq + 1;
+                    var published = _events.Count > 0 ? _events[^1].Seq : 0;
+                    var firstBuffered = _events.Count > 0 ? _events[0].Seq : published + 1;
                     if (afterSeq < firstBuffered - 1)
                     {
                         batch.Add(JsonSerializer.SerializeToElement(SnapshotLocked(), AtlasJsonContext.Default.ChatEvent));
-                        afterSeq = _lastSeq;
+                        afterSeq = published;
                     }
                     else
                     {
@@ -234,10 +275,10 @@ internal sealed class Generation
                             batch.Add(_events[i].Element);
                         }
 
-                        afterSeq = Math.Max(afterSeq, _lastSeq);
+                        afterSeq = Math.Max(afterSeq, published);
                     }
 
-                    terminal = _status != ChatStatus.Streaming;
+                    terminal = _ended;
                     wait = _changed.Task;
                 }
 
@@ -274,23 +315,25 @@ internal sealed class Generation
     {
         lock (_lock)
         {
-            return new ChatMessageView
-            {
-                Id = MessageId,
-                Role = "assistant",
-                Content = _content.ToString(),
-                Status = _status,
-                CreatedAt = CreatedAt,
-                CompletedAt = CompletedAt,
-                Model = Model,
-                FinishReason = _finishReason,
-                Usage = _usage,
-                Error = _error,
-                Tools = _tools.Count > 0 ? [.. _tools] : null,
-                LastSeq = _lastSeq,
-            };
+            return ToViewLocked();
         }
     }
+
+    private ChatMessageView ToViewLocked() => new()
+    {
+        Id = MessageId,
+        Role = "assistant",
+        Content = _content.ToString(),
+        Status = _status,
+        CreatedAt = CreatedAt,
+        CompletedAt = CompletedAt,
+        Model = Model,
+        FinishReason = _finishReason,
+        Usage = _usage,
+        Error = _error,
+        Tools = _tools.Count > 0 ? [.. _tools] : null,
+        LastSeq = _lastSeq,
+    };
 
     /// <summary>The text and tool activity so far, for checkpoints.</summary>
     public (string Content, IReadOnlyList<ChatToolActivity> Tools, long LastSeq) Progress()

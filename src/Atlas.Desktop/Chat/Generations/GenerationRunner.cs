@@ -53,6 +53,7 @@ internal sealed class GenerationRunner
         var checkpoints = new Checkpoints(this, generation);
         var started = _time.GetTimestamp();
         long deltas = 0;
+        ChatEvent terminal;
         try
         {
             var client = Build(generation, plan, observer, outcomes);
@@ -94,12 +95,12 @@ internal sealed class GenerationRunner
                 };
             }
 
-            generation.Append(new ChatEvent { Kind = ChatEventKinds.Done, FinishReason = finish, Model = plan.Model, Usage = Usage(observer), Notice = notice });
+            terminal = new ChatEvent { Kind = ChatEventKinds.Done, FinishReason = finish, Model = plan.Model, Usage = Usage(observer), Notice = notice };
         }
-        catch (Exception) when (generation.StopToken.IsCancellationRequested && !generation.IsTerminal)
+        catch (Exception) when (generation.StopToken.IsCancellationRequested)
         {
             // Whatever the stop surfaced as (cancellation, or the closed response as an I/O error), it was a stop.
-            generation.Append(generation.StopReason == ChatStatus.Interrupted
+            terminal = generation.StopReason == ChatStatus.Interrupted
                 ? new ChatEvent
                 {
                     Kind = ChatEventKinds.Error,
@@ -111,9 +112,9 @@ internal sealed class GenerationRunner
                         Retryable = true,
                     },
                 }
-                : new ChatEvent { Kind = ChatEventKinds.Cancelled, Usage = Usage(observer) });
+                : new ChatEvent { Kind = ChatEventKinds.Cancelled, Usage = Usage(observer) };
         }
-        catch (Exception e) when (!generation.IsTerminal)
+        catch (Exception e)
         {
             var failure = LlmErrors.Map(e, _llm.Endpoint, _llm.IdleTimeout);
             if (failure.Code == ErrorCodes.LlmStreamError && failure.InnerException is not null)
@@ -125,33 +126,30 @@ internal sealed class GenerationRunner
                 ChatLog.GenerationFailed(_logger, generation.MessageId, failure.Code, failure.Message);
             }
 
-            generation.Append(new ChatEvent
+            terminal = new ChatEvent
             {
                 Kind = ChatEventKinds.Error,
                 Usage = Usage(observer),
                 Error = new AtlasError { Code = failure.Code, Message = failure.Message, RetryAfter = failure.RetryAfter, Retryable = failure.Retryable },
-            });
+            };
         }
-        finally
-        {
-            await checkpoints.DrainAsync().ConfigureAwait(false);
-            await SaveAsync(generation, observer).ConfigureAwait(false);
-            var view = generation.ToView();
-            ChatTelemetry.Active.Add(-1);
-            ChatTelemetry.Deltas.Add(deltas);
-            ChatTelemetry.Outcomes.Add(1, new KeyValuePair<string, object?>("status", view.Status), new KeyValuePair<string, object?>("code", view.Error?.Code));
-            if (view.Usage is { } usage)
-            {
-                ChatTelemetry.Tokens.Add(usage.TotalTokens);
-                if (usage.Cost is { } cost)
-                {
-                    ChatTelemetry.Cost.Add((double)cost);
-                }
-            }
 
-            ChatLog.GenerationEnded(_logger, generation.MessageId, view.Status, view.Error?.Code, deltas, view.Usage?.TotalTokens ?? 0);
-            generation.MarkFinished();
+        await checkpoints.DrainAsync().ConfigureAwait(false);
+        await generation.CompleteAsync(terminal, view => SaveAsync(generation, view, observer)).ConfigureAwait(false);
+        var final = generation.ToView();
+        ChatTelemetry.Active.Add(-1);
+        ChatTelemetry.Deltas.Add(deltas);
+        ChatTelemetry.Outcomes.Add(1, new KeyValuePair<string, object?>("status", final.Status), new KeyValuePair<string, object?>("code", final.Error?.Code));
+        if (final.Usage is { } usage)
+        {
+            ChatTelemetry.Tokens.Add(usage.TotalTokens);
+            if (usage.Cost is { } cost)
+            {
+                ChatTelemetry.Cost.Add((double)cost);
+            }
         }
+
+        ChatLog.GenerationEnded(_logger, generation.MessageId, final.Status, final.Error?.Code, deltas, final.Usage?.TotalTokens ?? 0);
     }
 
     private IChatClient Build(Generation generation, GenerationPlan plan, ProviderObserver observer,
@@ -287,15 +285,14 @@ internal sealed class GenerationRunner
         return new ChatUsage { PromptTokens = prompt, CompletionTokens = completion, TotalTokens = total, Cost = cost };
     }
 
-    private async Task SaveAsync(Generation generation, ProviderObserver observer)
+    private async Task SaveAsync(Generation generation, ChatMessageView view, ProviderObserver observer)
     {
         // The final state must reach the database even when the desktop is stopping; a few attempts ride out a busy file.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await _store.CompleteAsync(generation.ConversationId, generation.ToView(), observer.GenerationIds, CancellationToken.None)
-                    .ConfigureAwait(false);
+                await _store.CompleteAsync(generation.ConversationId, view, observer.GenerationIds, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (attempt < 3)
