@@ -9,36 +9,9 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The chat screen of the mobile web client in Debian's Chromium as a phone (Pixel 7), against a real atlas and
 /// the fake provider: streaming, stop, safe rendering, the model picker, and the IndexedDB outbox that sends messages
 /// typed offline once the network is back, exactly once.</summary>
-public sealed class ChatPageTests : IAsyncLifetime
+public sealed class ChatPageTests : ChromiumTest
 {
-    private const string Chromium = "/usr/bin/chromium";
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        Assert.SkipUnless(File.Exists(Chromium), "Debian's chromium is not installed (eng/install-deps.sh installs it).");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Timeout = 60_000,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.CloseAsync();
-        }
-
-        _playwright?.Dispose();
-    }
 
     /// <summary>A phone browser that paired earlier: its credential is in localStorage, as the pairing page left it.</summary>
     private async Task<(IBrowserContext Context, IPage Page)> OpenPhoneAsync(ChatHost chat)
@@ -51,9 +24,9 @@ public sealed class ChatPageTests : IAsyncLifetime
             ["fingerprint"] = credentials.Fingerprint,
             ["desktopName"] = "Test desktop",
         });
-        var options = _playwright!.Devices["Pixel 7"];
+        var options = Playwright.Devices["Pixel 7"];
         options.IgnoreHTTPSErrors = true; // trust on first use of the self-signed certificate
-        var context = await _browser!.NewContextAsync(options);
+        var context = await Browser.NewContextAsync(options);
         await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
         var page = await context.NewPageAsync();
         await page.GotoAsync(chat.Host.BaseUri.ToString());

@@ -292,27 +292,14 @@ internal sealed class SqliteConversationStore : IConversationStore
     private static string? Tools(IReadOnlyList<ChatToolActivity>? tools) =>
         tools is { Count: > 0 } ? JsonSerializer.Serialize(tools as List<ChatToolActivity> ?? [.. tools], AtlasJsonContext.Default.ListChatToolActivity) : null;
 
-    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql,
-        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, sql, parameters);
-        command.Transaction = transaction;
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    private static Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql,
+        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        Sql.ExecuteAsync(connection, transaction, sql, cancellationToken, parameters);
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        Sql.Command(connection, sql, parameters);
 
     private static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    private static DateTimeOffset FromMs(long ms) => Sql.FromMs(ms);
 }

@@ -112,22 +112,11 @@ internal sealed class ProviderStreamGuard : Stream
     {
         while (true)
         {
-            if (TryRelease(buffer, out var copied))
+            if (Serve(buffer) is { } served)
             {
-                return copied;
+                return served;
             }
 
-            if (_fault is not null)
-            {
-                throw _fault;
-            }
-
-            if (_eof)
-            {
-                return 0;
-            }
-
-            Prepare();
             int read;
             try
             {
@@ -149,22 +138,11 @@ internal sealed class ProviderStreamGuard : Stream
     {
         while (true)
         {
-            if (TryRelease(buffer.Span, out var copied))
+            if (Serve(buffer.Span) is { } served)
             {
-                return copied;
+                return served;
             }
 
-            if (_fault is not null)
-            {
-                throw _fault;
-            }
-
-            if (_eof)
-            {
-                return 0;
-            }
-
-            Prepare();
             int read;
             try
             {
@@ -177,6 +155,29 @@ internal sealed class ProviderStreamGuard : Stream
 
             Received(read);
         }
+    }
+
+    /// <summary>Bytes of complete events if any are waiting, else the pending failure, else 0 at the end; null when
+    /// more must be read (after making room for it).</summary>
+    private int? Serve(Span<byte> destination)
+    {
+        if (TryRelease(destination, out var copied))
+        {
+            return copied;
+        }
+
+        if (_fault is not null)
+        {
+            throw _fault;
+        }
+
+        if (_eof)
+        {
+            return 0;
+        }
+
+        Prepare();
+        return null;
     }
 
     private bool TryRelease(Span<byte> destination, out int copied)
