@@ -469,6 +469,11 @@ async function main() {
       revoked: ["This device was removed on the desktop; pair it again.", "error"],
     };
     setStatus(...labels[event.detail]);
+    if (event.detail !== "online") {
+      // The socket is gone: stop waiting for acknowledgements now; the next connection sends the same ids again.
+      for (const resolve of state.acks.values()) resolve(null);
+      state.sending.clear();
+    }
     for (const message of state.messages.filter((m) => m.status === "pending")) update(message);
   });
   window.addEventListener("online", () => conn.now());

@@ -165,16 +165,22 @@ public sealed class ConversationTests
     {
         await using var chat = await StartAsync();
         var phone = await chat.PhoneAsync();
-        var reached = new TaskCompletionSource();
         var gate = new TaskCompletionSource();
-        chat.Fake.Enqueue(FakeReply.Stream().Role().Delta("so far").Signal(reached).Gate(gate).Delta(", and more").Finish("stop").Done());
-        var sending = AllAsync(phone.Chat.SendAsync(Message("slow one"), cancellationToken: Ct));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
-        var conversation = (await phone.Chat.ListConversationsAsync(Ct)).Single().Id;
+        chat.Fake.Enqueue(FakeReply.Stream().Role().Delta("so far").Gate(gate).Delta(", and more").Finish("stop").Done());
+        var all = new List<ChatEvent>();
+        await using var events = phone.Chat.SendAsync(Message("slow one"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
+        while (all.LastOrDefault()?.Kind != ChatEventKinds.Delta && await events.MoveNextAsync())
+        {
+            all.Add(events.Current); // until the desktop has the first text
+        }
 
+        var conversation = (await phone.Chat.ListConversationsAsync(Ct)).Single().Id;
         var loaded = (await phone.Chat.LoadConversationAsync(conversation, Ct)).Messages![1];
         gate.SetResult();
-        var all = await sending;
+        while (await events.MoveNextAsync())
+        {
+            all.Add(events.Current);
+        }
 
         Assert.Equal(ChatStatus.Streaming, loaded.Status);
         Assert.Equal("so far", loaded.Content);
