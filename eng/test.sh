@@ -47,6 +47,19 @@ if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test exited with $rc although no test reported a failure (a test module crashed or found no tests)"
   failed=1
 fi
+
+# Style gate (STYLE.md): the tree stays `dotnet format` clean. Counted as one check in the totals.
+if [ "${ATLAS_SKIP_FORMAT:-0}" != "1" ]; then
+  if dotnet format Atlas.slnx --verify-no-changes --no-restore > "$RESULTS/format.log" 2>&1; then
+    passed=$((passed + 1))
+    echo "# dotnet format: clean"
+  else
+    failed=$((failed + 1))
+    echo "# dotnet format: the tree needs formatting (run 'dotnet format Atlas.slnx'):"
+    grep -E "error|warning" "$RESULTS/format.log" | head -20
+  fi
+fi
+
 echo "# test modules: $(ls "$RESULTS"/*.trx 2>/dev/null | wc -l); runner total: ${summary_total:-?}; log: $LOG"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -39,6 +39,13 @@ public sealed class MmcpHubOptions
     /// </summary>
     public TimeSpan StartingServerListWait { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Gets or sets a value indicating whether listing may start an app on demand. The default is <see langword="false"/>:
+    /// a socket app that is not running is listed from its manifest snapshot (or the cached list) and only a call starts
+    /// it, so listing never launches every installed app. Running servers, stdio and HTTP servers are always asked live.
+    /// </summary>
+    public bool LaunchToList { get; set; }
+
     /// <summary>Gets or sets how many times an idempotent request (list, read, get prompt) is retried on a fresh connection after the server crashed. Tool calls are never retried. The default is 1.</summary>
     public int IdempotentRetries { get; set; } = 1;
 

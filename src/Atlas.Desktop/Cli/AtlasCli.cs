@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Atlas.Desktop.Admin;
 using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Media;
 using Atlas.Desktop.Pairing;
 using Microsoft.Extensions.Options;
 
@@ -52,6 +53,17 @@ internal static class AtlasCli
 
         root.Subcommands.Add(DevicesCommand(dataDir, json));
 
+        var allow = new Option<string[]>("--allow") { Description = "A directory whose files the media tools may read (repeatable; default: Atlas:Media:AllowedRoots, else your home directory)", AllowMultipleArgumentsPerToken = false };
+        var mediaMcp = new Command("media-mcp", "Serve the media pipeline (OCR, analysis, frames, transcription, context cards) as an MCP server on a local socket, "
+            + "announced with a manifest so any hub on this computer discovers it and starts it on demand. Also: --mmcp-register, --mmcp-unregister, --mmcp-manifest.")
+        {
+            allow,
+        };
+        mediaMcp.TreatUnmatchedTokensAsErrors = false;
+        mediaMcp.SetAction((parse, cancellationToken) => Guard(() => MediaMcpServerHost.RunAsync(
+            DataDirectory.Resolve(parse.GetValue(dataDir)), parse.GetValue(allow) ?? [], [.. parse.UnmatchedTokens], cancellationToken)));
+        root.Subcommands.Add(mediaMcp);
+
         var status = new Command("status", "Show the running instance: addresses, fingerprint, pairing window, devices and live connections.");
         status.SetAction((parse, cancellationToken) => Guard(async () =>
         {
@@ -84,6 +96,26 @@ internal static class AtlasCli
         root.Subcommands.Add(admin);
 
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Announces <c>atlas media-mcp</c> in the Mmcp registry (unless <c>Atlas:Media:RegisterMcpServer</c> is false), so hubs on this computer can start it on demand.</summary>
+    private static async Task RegisterMediaServerAsync(WebApplication app, string dataDirectory, CancellationToken cancellationToken)
+    {
+        if (!app.Configuration.GetValue(AtlasOptions.Section + ":Media:RegisterMcpServer", true))
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Yield();
+            await MediaMcpServerHost.RegisterAsync(dataDirectory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or OptionsValidationException)
+        {
+            // Not fatal: the desktop works without it; say why so the user can fix it.
+            await Console.Error.WriteLineAsync($"atlas: could not register the media MCP server ({e.Message}); run 'atlas media-mcp --mmcp-register' to retry.").ConfigureAwait(false);
+        }
     }
 
     private static Command DevicesCommand(Option<string?> dataDir, Option<bool> json)
@@ -245,7 +277,9 @@ internal static class AtlasCli
             Console.WriteLine("               (one-time link, this computer only; 'atlas admin' prints a new one)");
             Console.WriteLine();
             PrintPairing(ticket.Url, ticket.ExpiresAt, ticket.Fingerprint);
+            var registration = RegisterMediaServerAsync(app, desktop.DataDirectory, cancellationToken);
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            await registration.ConfigureAwait(false);
         }
 
         return ExitCodes.Ok;

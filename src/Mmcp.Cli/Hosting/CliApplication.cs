@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using Mmcp.Cli.Calls;
 using Mmcp.Cli.Config;
+using Mmcp.Cli.Install;
 using Mmcp.Cli.Manifests;
 using Mmcp.Cli.Prompts;
 using Mmcp.Cli.Resources;
@@ -32,6 +33,8 @@ internal static class CliApplication
         root.Subcommands.Add(PromptCommand.Create(global));
         root.Subcommands.Add(ManifestCommand.Create(global));
         root.Subcommands.Add(ConfigCommand.Create(global));
+        root.Subcommands.Add(InstallCommands.CreateInstall(global));
+        root.Subcommands.Add(InstallCommands.CreateUninstall(global));
         return root;
     }
 

@@ -80,6 +80,10 @@ internal sealed record ErrorOutput(ErrorDto Error);
 
 internal sealed record ValidatedFileDto(string File, bool Valid, string? Id, IReadOnlyList<DiagnosticDto> Diagnostics);
 
+internal sealed record InstallOutput(string Id, string ManifestPath, string SourcePath, bool Replaced, TransportDto Transport, IReadOnlyList<ProvenanceDto> Shadows);
+
+internal sealed record UninstallOutput(string Id, bool Removed, string? RemovedPath, IReadOnlyList<ProvenanceDto> StillDefinedBy);
+
 internal sealed record ValidateOutput(IReadOnlyList<ValidatedFileDto> Files);
 
 internal sealed record ImportServerDto(string Id, string? Key, string Name, TransportDto Transport, string Action, string? ManifestPath)
@@ -100,6 +104,8 @@ internal sealed record ImportOutput(bool Preview, string TargetDirectory, IReadO
 [JsonSerializable(typeof(ErrorOutput))]
 [JsonSerializable(typeof(ValidateOutput))]
 [JsonSerializable(typeof(ImportOutput))]
+[JsonSerializable(typeof(InstallOutput))]
+[JsonSerializable(typeof(UninstallOutput))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>Turns hub and registry objects into the CLI's JSON shapes.</summary>

@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
+using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -257,6 +259,13 @@ internal sealed partial class ServerSession : IAsyncDisposable
     public async Task<(T? Items, ServerListResult Result)> ListWithFallbackAsync<T>(Func<CancellationToken, Task<T>> list, T? fallback, ListSource fallbackSource, CancellationToken cancellationToken)
         where T : class
     {
+        // Listing never starts an app on demand (ARCHITECTURE §6: discovery must not bind every service to read a
+        // string): an app that is not running is listed from its snapshot or cached list; the first call starts it.
+        if (fallback is not null && ListingWouldLaunchApp())
+        {
+            return (fallback, new ServerListResult(Id, fallbackSource, null));
+        }
+
         // The live request runs on the hub's budgets, not the caller's token, so a slow starter keeps starting after we return.
         var live = list(_disposing.Token);
         if (fallback is null)
@@ -287,6 +296,54 @@ internal sealed partial class ServerSession : IAsyncDisposable
         catch (HubException ex)
         {
             return (fallback, new ServerListResult(Id, fallbackSource, ToFailure(ex)));
+        }
+    }
+
+    /// <summary>Whether asking live would start an app: a socket server with an on-demand launch whose socket is not listening.</summary>
+    private bool ListingWouldLaunchApp()
+    {
+        if (_rt.Options.LaunchToList)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_live is { IsOpen: true } || _connecting is not null)
+            {
+                return false;
+            }
+        }
+
+        if (_server.Manifest is not { Transport: SocketTransport socket, Launch: not null })
+        {
+            return false;
+        }
+
+        string path;
+        try
+        {
+            path = RegistryPaths.ResolveSocketPath(socket.Path, _rt.Environment);
+        }
+        catch (ArgumentException)
+        {
+            return false; // let the live attempt report the configuration error
+        }
+
+        if (!File.Exists(path))
+        {
+            return true;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
         }
     }
 

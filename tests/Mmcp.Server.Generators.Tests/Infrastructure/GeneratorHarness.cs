@@ -6,9 +6,9 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using ServerManifest = Mmcp.Core.Manifests.ServerManifest;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
+using ServerManifest = Mmcp.Core.Manifests.ServerManifest;
 
 namespace Mmcp.Server.Generators.Tests.Infrastructure;
 

@@ -1,0 +1,84 @@
+using Atlas.Desktop.Hosting;
+using Atlas.Media;
+using Atlas.Media.Mcp;
+using Mmcp.Server.Registration;
+using ModelContextProtocol.Server;
+
+namespace Atlas.Desktop.Media;
+
+/// <summary>
+/// <c>atlas media-mcp</c>: the media pipeline as an Mmcp server, so every LLM app on this computer can OCR, analyse,
+/// transcribe and describe the user's files through its hub. It is its own process, discovered from its manifest and
+/// started on demand by any hub; it shares the desktop's result cache in the data directory.
+/// </summary>
+/// <remarks>
+/// Callers are limited to this OS user by the socket's peer-credential check; within that, the tools read only files
+/// under the allowed roots (<c>Atlas:Media:AllowedRoots</c>, or <c>--allow DIR</c>; default: the home directory).
+/// </remarks>
+internal static class MediaMcpServerHost
+{
+    public const string ServerId = "io.mmcp.atlas.media";
+
+    public static IHost Build(string dataDirectory, IReadOnlyList<string> allowedRoots, string[] args)
+    {
+        var data = new DataDirectory(dataDirectory);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = false });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        var configuredRoots = builder.Configuration.GetSection(AtlasOptions.Section + ":Media:AllowedRoots").Get<string[]>() ?? [];
+        IReadOnlyList<string> roots = allowedRoots.Count > 0 ? allowedRoots
+            : configuredRoots.Length > 0 ? configuredRoots
+            : [Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)];
+        builder.Services.AddAtlasMedia(media =>
+        {
+            builder.Configuration.GetSection(AtlasOptions.Section + ":Media").Bind(media);
+            media.CacheDirectory ??= data.MediaCacheDirectory;
+            media.WorkDirectory ??= Path.Combine(data.Root, "media", "mcp-work");
+            media.AllowedRoots = [.. roots.Select(Path.GetFullPath)];
+        });
+        builder.Services.AddMmcpServer(options =>
+        {
+            options.Id = ServerId;
+            options.Name = "Atlas media";
+            options.Description = "Reads text in images (OCR), analyses photos (EXIF, colours, QR codes, faces), extracts video frames, transcribes speech and builds context cards, for files of this user.";
+            options.Version = typeof(MediaMcpServerHost).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
+            options.Categories.Add("media");
+            options.Permissions.Add("files.read");
+            options.LaunchArguments.Add("media-mcp");
+            options.LaunchArguments.Add("--data-dir");
+            options.LaunchArguments.Add(data.Root);
+            foreach (var root in roots)
+            {
+                options.LaunchArguments.Add("--allow");
+                options.LaunchArguments.Add(Path.GetFullPath(root));
+            }
+        });
+
+        // The tools close over the pipeline from this container, so they are added once it exists.
+        builder.Services.AddOptions<McpServerOptions>().Configure<MediaMcpTools>((mcp, tools) =>
+        {
+            mcp.ToolCollection ??= [];
+            foreach (var tool in MediaMcpTools.CreateServerTools(tools))
+            {
+                mcp.ToolCollection.Add(tool);
+            }
+        });
+        _ = args;
+        return builder.Build();
+    }
+
+    /// <summary>Runs the server (or handles <c>--mmcp-register</c>, <c>--mmcp-unregister</c>, <c>--mmcp-manifest</c>).</summary>
+    public static async Task<int> RunAsync(string dataDirectory, IReadOnlyList<string> allowedRoots, string[] args, CancellationToken cancellationToken)
+    {
+        using var host = Build(dataDirectory, allowedRoots, args);
+        return await host.RunMmcpAsync(args, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the server's manifest (with its tool snapshot and on-demand launch) so hubs discover it before it ever runs.</summary>
+    public static async Task RegisterAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        using var host = Build(dataDirectory, [], []);
+        await host.Services.GetRequiredService<ManifestRegistrar>().RegisterAsync(cancellationToken).ConfigureAwait(false);
+        await host.Services.GetRequiredService<MediaPipeline>().DisposeAsync().ConfigureAwait(false);
+    }
+}
