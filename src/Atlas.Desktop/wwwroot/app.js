@@ -21,6 +21,7 @@ const state = {
   models: null,
   flushing: false,
   lastCreated: 0, // outbox order: strictly increasing even within one millisecond
+  attachment: null, // a photo picked for the next message
 };
 const TERMINAL = new Set(["done", "error", "cancelled"]);
 let conn;
@@ -91,6 +92,9 @@ function fillMessage(el, message) {
   const text = document.createElement("div");
   text.className = "text";
   text.textContent = message.content; // never innerHTML: model output is text
+  for (const attachment of message.attachments ?? []) {
+    text.append(document.createElement("br"), `📎 ${attachment.path ?? attachment.title ?? "attachment"}`);
+  }
   const parts = [text];
   for (const tool of message.tools ?? []) {
     const card = document.createElement("div");
@@ -118,7 +122,7 @@ function fillMessage(el, message) {
     retry.addEventListener("click", () => {
       state.messages = state.messages.filter((m) => m !== message);
       renderMessages();
-      send(message.content);
+      send(message.content, message.attachments);
     });
     parts.push(retry);
   }
@@ -232,7 +236,19 @@ async function forgetConversation(id) {
 
 // ------------------------------------------------------------------------------------------------ sending
 
-async function send(text) {
+/** Puts the picked photo into this device's files (chat/…) and returns the attachment that names it. */
+async function uploadAttachment(file) {
+  const name = file.name.replace(/[^A-Za-z0-9._-]/g, "_").slice(-80) || "photo";
+  const path = `chat/${Date.now()}-${name}`;
+  const response = await conn.api(`/files/write?path=${encodeURIComponent(path)}`, { method: "POST", body: file });
+  if (!response.ok) {
+    const json = await response.json().catch(() => ({}));
+    throw new Error(json?.error?.message ?? `The photo could not be stored (HTTP ${response.status}).`);
+  }
+  return { kind: "image", path };
+}
+
+async function send(text, attachments) {
   const id = newId();
   const createdAt = Math.max(Date.now(), state.lastCreated + 1);
   state.lastCreated = createdAt;
@@ -243,8 +259,9 @@ async function send(text) {
   const model = $("model").value;
   const item = { id, conversationId: state.current, text, createdAt };
   if (model && model !== state.models?.defaultModel) item.model = model;
+  if (attachments?.length) item.attachments = attachments;
   await outbox.put(item);
-  const message = { role: "user", requestId: id, content: text, status: "pending", tools: [] };
+  const message = { role: "user", requestId: id, content: text, status: "pending", tools: [], attachments };
   state.messages.push(message);
   $("messages").append(messageElement(message));
   $("messages").scrollTop = $("messages").scrollHeight;
@@ -265,6 +282,7 @@ async function flush() {
         item.data = { text: item.text };
         if (conversationId && !conversationId.startsWith("local:")) item.data.conversationId = conversationId;
         if (item.model) item.data.model = item.model;
+        if (item.attachments) item.data.attachments = item.attachments;
         await outbox.put(item);
       }
       const data = item.data;
@@ -483,12 +501,34 @@ async function main() {
     if (conn.state === "online") resumeAll();
     else conn.now();
   });
-  $("composer").addEventListener("submit", (event) => {
+  $("attach-input").addEventListener("change", () => {
+    state.attachment = $("attach-input").files[0] ?? null;
+    $("attachment").textContent = state.attachment ? `📎 ${state.attachment.name}` : "";
+    $("attachment").hidden = !state.attachment;
+  });
+  $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("input").value.trim();
-    if (!text) return;
+    const photo = state.attachment;
+    if (!text && !photo) return;
+    let attachments;
+    if (photo) {
+      if (conn.state !== "online") {
+        setStatus("Attaching a photo needs the desktop to be reachable; the text alone can wait in the outbox.", "error");
+        return;
+      }
+      try {
+        attachments = [await uploadAttachment(photo)];
+      } catch (error) {
+        setStatus(error.message, "error");
+        return;
+      }
+      state.attachment = null;
+      $("attach-input").value = "";
+      $("attachment").hidden = true;
+    }
     $("input").value = "";
-    send(text);
+    send(text, attachments);
   });
   $("input").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {

@@ -11,6 +11,9 @@ namespace Atlas.Desktop.Tests.Browser;
 /// typed offline once the network is back, exactly once.</summary>
 public sealed class ChatPageTests : ChromiumTest
 {
+    private static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A phone browser that paired earlier: its credential is in localStorage, as the pairing page left it.</summary>
@@ -35,7 +38,7 @@ public sealed class ChatPageTests : ChromiumTest
     }
 
     [Fact]
-    public async Task Chat_StreamsTheAnswer_RendersItAsText_AndStopCancelsUpstream()
+    public async Task Chat_StreamsTheAnswer_RendersItAsText_SendsAPhoto_AndStopCancelsUpstream()
     {
         await using var chat = await ChatHost.StartAsync();
         var (context, page) = await OpenPhoneAsync(chat);
@@ -55,6 +58,13 @@ public sealed class ChatPageTests : ChromiumTest
         await Expect(page.Locator("#conversations li")).ToHaveCountAsync(1);
         await page.Locator("#menu").TapAsync();
 
+        await page.Locator("#attach-input").SetInputFilesAsync(new FilePayload { Name = "pixel.png", MimeType = "image/png", Buffer = Png });
+        await page.Locator("#input").FillAsync("What is in this photo?");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(2);
+        var image = chat.Fake.Requests[1].Messages[^1]!["content"]!.AsArray().Single(p => (string?)p!["type"] == "image_url");
+        Assert.Equal("data:image/png;base64," + Convert.ToBase64String(Png), (string?)image!["image_url"]!["url"]);
+
         var reached = new TaskCompletionSource();
         chat.Fake.Enqueue(FakeReply.Stream().Role().Delta("This will be stopped").Signal(reached).Gate(new TaskCompletionSource()));
         await page.Locator("#input").FillAsync("Tell me a long story");
@@ -63,7 +73,7 @@ public sealed class ChatPageTests : ChromiumTest
         await Expect(page.Locator(".msg.assistant").Last.Locator(".text")).ToHaveTextAsync("This will be stopped");
         await page.Locator("#stop").TapAsync();
         await Expect(page.Locator(".msg.assistant").Last).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bcancelled\\b"));
-        await chat.Fake.Requests[1].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await chat.Fake.Requests[2].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
         await Expect(page.Locator("#stop")).ToBeHiddenAsync();
     }
 
