@@ -18,6 +18,8 @@ public sealed class AtlasConnection : IAsyncDisposable
     private readonly AtlasClient _client;
     private readonly AtlasClientOptions _options;
     private readonly ConcurrentDictionary<string, PendingRequest> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Channel<AtlasEnvelope>> _streams = new(StringComparer.Ordinal);
+    private TaskCompletionSource _reconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<AtlasEnvelope> _events = Channel.CreateBounded<AtlasEnvelope>(
         new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = false });
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -30,6 +32,7 @@ public sealed class AtlasConnection : IAsyncDisposable
     private DateTimeOffset _sessionExpiresAt = DateTimeOffset.MaxValue;
     private long _nextId;
     private int _reconnects;
+    private int _disposed;
 
     internal AtlasConnection(AtlasClient client, AtlasClientOptions options)
     {
@@ -107,7 +110,32 @@ public sealed class AtlasConnection : IAsyncDisposable
     private string NewId() => "c" + Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture)
         + "-" + Guid.NewGuid().ToString("N")[..8];
 
-    private async Task TrySendAsync(AtlasEnvelope envelope, CancellationToken cancellationToken)
+    /// <summary>Routes every frame answering <paramref name="requestId"/> (<c>re</c>) to a channel until
+    /// <see cref="CloseStream"/>: for requests answered by many frames, such as chat streams. Pass <paramref name="into"/>
+    /// to route another request id (a resume after a reconnect) into the same channel.</summary>
+    internal Channel<AtlasEnvelope> OpenStream(string requestId, Channel<AtlasEnvelope>? into = null)
+    {
+        var channel = into ?? Channel.CreateUnbounded<AtlasEnvelope>(new UnboundedChannelOptions { SingleReader = false });
+        if (!_streams.TryAdd(requestId, channel))
+        {
+            throw new InvalidOperationException($"A stream with request id '{requestId}' is already open.");
+        }
+
+        if (_closed.Task.IsCompleted)
+        {
+            channel.Writer.TryComplete(new AtlasException(ErrorCodes.Unauthorized, $"The connection to the desktop closed ({_closed.Task.Result})."));
+        }
+
+        return channel;
+    }
+
+    internal void CloseStream(string requestId) => _streams.TryRemove(requestId, out _);
+
+    /// <summary>Completes at the next reconnect after <paramref name="seen"/> reconnects (at once if one happened since).</summary>
+    internal Task WhenReconnectedAsync(int seen) => Reconnects > seen ? Task.CompletedTask : Volatile.Read(ref _reconnected).Task;
+
+    /// <summary>Sends a frame if the socket is up; when it is not, the caller re-sends after the reconnect.</summary>
+    internal async Task TrySendAsync(AtlasEnvelope envelope, CancellationToken cancellationToken)
     {
         try
         {
@@ -275,6 +303,7 @@ public sealed class AtlasConnection : IAsyncDisposable
                     await Task.Delay(delay, _options.TimeProvider, token).ConfigureAwait(false);
                     await ConnectOnceAsync(token).ConfigureAwait(false);
                     Interlocked.Increment(ref _reconnects);
+                    Interlocked.Exchange(ref _reconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                     break;
                 }
                 catch (AtlasException e) when (e.Code is ErrorCodes.Revoked or ErrorCodes.PairingDenied)
@@ -316,6 +345,12 @@ public sealed class AtlasConnection : IAsyncDisposable
             && permissions.ValueKind == JsonValueKind.Array)
         {
             Permissions = [.. permissions.EnumerateArray().Select(p => p.GetString() ?? "")];
+        }
+
+        if (envelope.Re is { } streamId && _streams.TryGetValue(streamId, out var stream))
+        {
+            stream.Writer.TryWrite(envelope);
+            return;
         }
 
         if (envelope.Re is { } re && _pending.TryRemove(re, out var pending))
@@ -378,12 +413,22 @@ public sealed class AtlasConnection : IAsyncDisposable
             }
 
             _events.Writer.TryComplete();
+            foreach (var stream in _streams.Values)
+            {
+                stream.Writer.TryComplete(new AtlasException(reason == ErrorCodes.Revoked ? ErrorCodes.Revoked : ErrorCodes.Unauthorized,
+                    $"The connection to the desktop closed ({reason})."));
+            }
         }
     }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _lifetime.CancelAsync().ConfigureAwait(false);
         var socket = _socket;
         if (socket is { State: WebSocketState.Open })

@@ -55,6 +55,11 @@ public sealed class AtlasError
     [JsonPropertyName("retryAfter")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? RetryAfter { get; set; }
+
+    /// <summary>Whether trying the same thing again later may succeed (chat errors).</summary>
+    [JsonPropertyName("retryable")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Retryable { get; set; }
 }
 
 /// <summary>The body of every REST error response.</summary>

@@ -101,6 +101,45 @@ public static class ErrorCodes
     /// <summary>The operation was cancelled on request.</summary>
     public const string Cancelled = "cancelled";
 
+    /// <summary>Chat needs an LLM and none is configured on the desktop (no API key for OpenRouter).</summary>
+    public const string LlmNotConfigured = "llm_not_configured";
+
+    /// <summary>The LLM provider refused the desktop's API key (HTTP 401 from the provider); fix the key on the desktop.</summary>
+    public const string LlmAuthFailed = "llm_auth_failed";
+
+    /// <summary>The LLM account has no credits left (HTTP 402 from the provider); not worth retrying until topped up.</summary>
+    public const string LlmNoCredits = "llm_no_credits";
+
+    /// <summary>The LLM provider is rate limiting; retry after <c>retryAfter</c> seconds.</summary>
+    public const string LlmRateLimited = "llm_rate_limited";
+
+    /// <summary>The LLM provider or model is down or unreachable (HTTP 502/503, connection refused); retry later.</summary>
+    public const string LlmUnavailable = "llm_unavailable";
+
+    /// <summary>The LLM provider sent nothing for too long (first byte or between chunks).</summary>
+    public const string LlmTimeout = "llm_timeout";
+
+    /// <summary>The LLM provider rejected the request (HTTP 400/403: context too long, moderation, bad parameters).</summary>
+    public const string LlmRejected = "llm_rejected";
+
+    /// <summary>The provider reported an error inside a started stream; the text received so far is kept.</summary>
+    public const string LlmStreamError = "llm_stream_error";
+
+    /// <summary>The provider's stream ended (or the connection broke) without a finish reason; the answer is incomplete.</summary>
+    public const string LlmTruncated = "llm_truncated";
+
+    /// <summary>The requested model is unknown, not allowed, or cannot take the request (images to a text-only model).</summary>
+    public const string ModelUnsupported = "model_unsupported";
+
+    /// <summary>The desktop stopped while the answer was being generated; the text received so far is kept.</summary>
+    public const string Interrupted = "interrupted";
+
+    /// <summary>The model asked for a tool this device may not use (permission or consent); the model was told.</summary>
+    public const string ToolDenied = "tool_denied";
+
+    /// <summary>A tool call failed (server error, timeout, bad arguments); the model was told.</summary>
+    public const string ToolFailed = "tool_failed";
+
     /// <summary>Every error code of the protocol, in a stable order (golden-tested).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -108,6 +147,7 @@ public static class ErrorCodes
         Revoked, Forbidden, RateLimited, NotFound, AlreadyExists, Conflict, QuotaExceeded, InvalidPath, NotAvailable,
         PairingFailed, PairingPending, PairingDenied, PairingClosed, HostNotAllowed, OriginNotAllowed,
         AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, UnsupportedMedia,
-        MediaRejected, ProcessingFailed, Cancelled,
+        MediaRejected, ProcessingFailed, Cancelled, LlmNotConfigured, LlmAuthFailed, LlmNoCredits, LlmRateLimited, LlmUnavailable,
+        LlmTimeout, LlmRejected, LlmStreamError, LlmTruncated, ModelUnsupported, Interrupted, ToolDenied, ToolFailed,
     ];
 }

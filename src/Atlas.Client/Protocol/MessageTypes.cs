@@ -49,10 +49,17 @@ public static class MessageTypes
     /// <summary>Either direction: the answer to <see cref="Ping"/>.</summary>
     public const string Pong = "pong";
 
+    /// <summary>Client → server: lists, loads, renames or deletes the device's conversations.</summary>
+    public const string ConversationRequest = "conversation_request";
+
+    /// <summary>Server → client: the answer to a <see cref="ConversationRequest"/>, or (without <c>re</c>) a change made
+    /// by another session of the same device.</summary>
+    public const string ConversationResponse = "conversation_response";
+
     /// <summary>Every message type of the protocol, in a stable order (golden-tested).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         Auth, AuthSuccess, AuthFailed, ChatMessage, ChatResponse, ChatCancel, Resume, FileRequest, FileResponse,
-        MediaProcess, MediaResult, StatusUpdate, Error, Ping, Pong,
+        MediaProcess, MediaResult, StatusUpdate, Error, Ping, Pong, ConversationRequest, ConversationResponse,
     ];
 }

@@ -20,7 +20,14 @@ internal static class ApiErrors
         ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.RateLimited or ErrorCodes.TooManyConnections => StatusCodes.Status429TooManyRequests,
         ErrorCodes.QuotaExceeded => StatusCodes.Status507InsufficientStorage,
-        ErrorCodes.NotAvailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.NotAvailable or ErrorCodes.LlmNotConfigured or ErrorCodes.LlmUnavailable or ErrorCodes.Interrupted
+            => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.LlmAuthFailed or ErrorCodes.LlmStreamError or ErrorCodes.LlmTruncated or ErrorCodes.ToolFailed => StatusCodes.Status502BadGateway,
+        ErrorCodes.LlmNoCredits => StatusCodes.Status402PaymentRequired,
+        ErrorCodes.LlmRateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.LlmTimeout => StatusCodes.Status504GatewayTimeout,
+        ErrorCodes.LlmRejected => StatusCodes.Status422UnprocessableEntity,
+        ErrorCodes.ToolDenied => StatusCodes.Status403Forbidden,
         ErrorCodes.InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,
     };

@@ -152,10 +152,21 @@ internal static class AtlasApp
             media.WorkDirectory ??= dataDirectory.MediaWorkDirectory;
         });
         services.AddSingleton<MediaJobTracker>();
-        services.TryAddSingleton<IChatService, UnavailableChatService>();
+        services.AddAtlasChat();
         services.TryAddSingleton<IMediaService, PipelineMediaService>();
         services.AddSingleton<IStatusContributor, LlmStatusContributor>();
-        services.AddSingleton<IStatusContributor>(new PlaceholderStatusContributor("hub", new System.Text.Json.Nodes.JsonObject { ["servers"] = new System.Text.Json.Nodes.JsonArray() }));
+        services.AddMmcpHub(hub =>
+        {
+            hub.ClientName = "atlas";
+            hub.CacheDirectory = Path.Combine(dataDirectory.Root, "hub-cache");
+            hub.Registry.ImportClientConfigs = options.Hub.ImportClientConfigs;
+            if (options.Hub.RegistryDirectories.Count > 0)
+            {
+                hub.Registry.RegistryDirectories = [.. options.Hub.RegistryDirectories];
+            }
+        });
+        services.AddSingleton<Chat.Tools.IChatToolProvider, Chat.Tools.HubChatToolProvider>();
+        services.AddSingleton<IStatusContributor, HubStatusContributor>();
         services.AddSingleton<IStatusContributor, MediaJobsStatusContributor>();
 
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
@@ -178,6 +189,7 @@ internal static class AtlasApp
         app.MapGet("/pair", () => StaticAssets.Serve("pair.html")).AllowAnonymous();
         app.MapGet("/pair.js", () => StaticAssets.Serve("pair.js")).AllowAnonymous();
         app.MapGet("/atlas.css", () => StaticAssets.Serve("atlas.css")).AllowAnonymous();
+        app.MapWebClient();
         app.MapAuth();
         app.Map(AtlasProtocol.WebSocketPath, (HttpContext context, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context)).AllowAnonymous();
         app.MapFiles();

@@ -31,6 +31,21 @@ internal sealed class AtlasOptions
     public RateLimitOptions RateLimits { get; set; } = new();
 
     public LlmOptions Llm { get; set; } = new();
+
+    public Chat.ChatFeatureOptions Chat { get; set; } = new();
+
+    public HubOptions Hub { get; set; } = new();
+}
+
+/// <summary>The <c>Atlas:Hub</c> section: where the desktop's Mmcp hub finds MCP servers for chat tools.</summary>
+internal sealed class HubOptions
+{
+    /// <summary>Manifest directories. Default empty: <c>MMCP_REGISTRY_PATH</c>, else <c>$XDG_DATA_HOME/mmcp/servers</c> and
+    /// each <c>$XDG_DATA_DIRS/mmcp/servers</c>.</summary>
+    public List<string> RegistryDirectories { get; set; } = [];
+
+    /// <summary>Also use the servers configured for Claude Desktop, VS Code and Cursor (read only). Default true.</summary>
+    public bool ImportClientConfigs { get; set; } = true;
 }
 
 internal sealed class NetworkOptions
@@ -150,9 +165,52 @@ internal sealed class RateLimitOptions
 
 internal sealed class LlmOptions
 {
-    /// <summary>API key; the <c>OPENROUTER_API_KEY</c> environment variable is used when empty.</summary>
+    public const string OpenRouterBaseUrl = "https://openrouter.ai/api/v1";
+
+    /// <summary>API key. For OpenRouter the <c>OPENROUTER_API_KEY</c> environment variable is used when empty; other
+    /// endpoints (Ollama, LM Studio, vLLM, llama.cpp) usually need none.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>OpenAI-compatible base URL. Default OpenRouter.</summary>
-    public string BaseUrl { get; set; } = "https://openrouter.ai/api/v1";
+    /// <summary>OpenAI-compatible base URL (the part before <c>/chat/completions</c>). Default OpenRouter
+    /// (<c>https://openrouter.ai/api/v1</c>); for example <c>http://127.0.0.1:11434/v1</c> for Ollama.</summary>
+    public string BaseUrl { get; set; } = OpenRouterBaseUrl;
+
+    /// <summary>The model used when a message names none. Default <c>openai/gpt-4o-mini</c>.</summary>
+    public string Model { get; set; } = "openai/gpt-4o-mini";
+
+    /// <summary>Models a device may pick. Default empty: any model the endpoint lists in <c>GET /models</c>.</summary>
+    public List<string> AllowedModels { get; set; } = [];
+
+    /// <summary>Sent as <c>HTTP-Referer</c> (OpenRouter app attribution). Default <c>https://github.com/atlas-mmcp/atlas</c>.</summary>
+    public string Referer { get; set; } = "https://github.com/atlas-mmcp/atlas";
+
+    /// <summary>Sent as <c>X-OpenRouter-Title</c> and <c>X-Title</c>. Default <c>Atlas</c>.</summary>
+    public string Title { get; set; } = "Atlas";
+
+    /// <summary>How long the endpoint may send nothing at all (not even a keep-alive comment) before the request fails
+    /// with <c>llm_timeout</c>. Default 2 minutes.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Retries of a request that failed before streaming started (408, 429 with a short Retry-After, 502, 503,
+    /// connection refused). Never after the first byte of a stream. Default 2.</summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>The longest wait a retry may take (a longer Retry-After is reported to the client instead). Default 10 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the endpoint's model list is cached. Default 10 minutes.</summary>
+    public TimeSpan ModelsCacheDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    public bool IsOpenRouter => Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri)
+        && uri.Host.Equals("openrouter.ai", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The key to send: the configured one, else (OpenRouter only) <c>OPENROUTER_API_KEY</c>. An OpenRouter key
+    /// from the environment is never sent to another endpoint.</summary>
+    public string? ResolveApiKey() =>
+        !string.IsNullOrWhiteSpace(ApiKey) ? ApiKey.Trim()
+        : IsOpenRouter && Environment.GetEnvironmentVariable("OPENROUTER_API_KEY") is { Length: > 0 } env ? env.Trim()
+        : null;
+
+    /// <summary>Whether chat can work: OpenRouter needs a key, other endpoints do not.</summary>
+    public bool IsConfigured => !IsOpenRouter || ResolveApiKey() is not null;
 }

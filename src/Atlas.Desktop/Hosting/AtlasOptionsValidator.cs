@@ -86,6 +86,8 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add($"Atlas:Llm:BaseUrl '{options.Llm.BaseUrl}' is not an http(s) URL.");
         }
 
+        Chat.ChatOptionsValidator.Validate(errors, options.Llm, options.Chat);
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -78,6 +78,12 @@ internal sealed class MessageRouter
                     Require(connection, Permissions.Chat);
                     _ = RunDetachedAsync(connection, envelope, () => StreamChatAsync(connection, envelope));
                     return;
+                case MessageTypes.ConversationRequest:
+                    RequireId(id);
+                    Require(connection, Permissions.Chat);
+                    var conversation = await _chat.ConversationAsync(ChatRequestOf(connection, envelope), connection.Closing).ConfigureAwait(false);
+                    connection.Send(new AtlasEnvelope { Type = MessageTypes.ConversationResponse, Re = id, Data = conversation });
+                    return;
                 case MessageTypes.ChatCancel:
                     RequireId(id);
                     Require(connection, Permissions.Chat);
@@ -266,7 +272,7 @@ internal sealed class MessageRouter
     }
 
     private static ChatRequest ChatRequestOf(DeviceConnection connection, AtlasEnvelope envelope) =>
-        new(connection.DeviceId, envelope.Id!, envelope.Data ?? default, connection.Device.Permissions);
+        new(connection.DeviceId, envelope.Id!, envelope.Data ?? default, connection.Device.Permissions, connection);
 
     private static void RequireId(string? id)
     {

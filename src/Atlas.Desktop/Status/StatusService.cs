@@ -56,14 +56,17 @@ internal sealed class StatusService
     }
 }
 
-/// <summary><c>llm</c>: whether an LLM key is configured (the key itself never leaves the desktop).</summary>
+/// <summary><c>llm</c>: whether chat can work, the endpoint kind and default model, and this device's running
+/// generations (the key itself never leaves the desktop).</summary>
 internal sealed class LlmStatusContributor : IStatusContributor
 {
     private readonly AtlasOptions _options;
+    private readonly Chat.Generations.GenerationManager _generations;
 
-    public LlmStatusContributor(IOptions<AtlasOptions> options)
+    public LlmStatusContributor(IOptions<AtlasOptions> options, Chat.Generations.GenerationManager generations)
     {
         _options = options.Value;
+        _generations = generations;
     }
 
     public string Name => "llm";
@@ -71,25 +74,9 @@ internal sealed class LlmStatusContributor : IStatusContributor
     public ValueTask<JsonNode?> GetAsync(string deviceId, CancellationToken cancellationToken) =>
         ValueTask.FromResult<JsonNode?>(new JsonObject
         {
-            ["configured"] = !string.IsNullOrEmpty(_options.Llm.ApiKey)
-                || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OPENROUTER_API_KEY")),
+            ["configured"] = _options.Llm.IsConfigured,
+            ["provider"] = _options.Llm.IsOpenRouter ? "openrouter" : "openai-compatible",
+            ["defaultModel"] = _options.Llm.Model,
+            ["activeGenerations"] = _generations.ActiveCountFor(deviceId),
         });
-}
-
-/// <summary><c>hub</c> and <c>jobs</c>: empty until the Mmcp hub and the media pipeline register their own contributors
-/// under these names (a later registration replaces this one's section).</summary>
-internal sealed class PlaceholderStatusContributor : IStatusContributor
-{
-    public PlaceholderStatusContributor(string name, JsonNode empty)
-    {
-        Name = name;
-        _empty = empty;
-    }
-
-    private readonly JsonNode _empty;
-
-    public string Name { get; }
-
-    public ValueTask<JsonNode?> GetAsync(string deviceId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<JsonNode?>(_empty.DeepClone());
 }

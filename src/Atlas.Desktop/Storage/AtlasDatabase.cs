@@ -56,6 +56,48 @@ internal sealed class AtlasDatabase
             expires_at INTEGER NOT NULL
         );
         """,
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX conversations_device ON conversations(device_id, updated_at);
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('streaming', 'done', 'error', 'cancelled', 'interrupted')),
+            request_id TEXT,
+            attachments TEXT,
+            tools TEXT,
+            model TEXT,
+            finish_reason TEXT,
+            error_code TEXT,
+            error_message TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            total_tokens INTEGER,
+            cost TEXT,
+            generation_ids TEXT,
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            completed_at INTEGER
+        );
+        CREATE INDEX messages_conversation ON messages(conversation_id);
+        CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming';
+        CREATE TABLE chat_requests (
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            request_id TEXT NOT NULL,
+            request_hash BLOB NOT NULL,
+            message_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, request_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     private readonly string _connectionString;

@@ -187,27 +187,17 @@ internal sealed class SqliteStores : IDeviceStore, ITicketStore, ISessionStore, 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await Sql.ExecuteAsync(connection, null, sql, cancellationToken, parameters).ConfigureAwait(false);
     }
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        Sql.Command(connection, sql, parameters);
 
     private static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
     private static long? Ms(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
 
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    private static DateTimeOffset FromMs(long ms) => Sql.FromMs(ms);
 
     private static DateTimeOffset? OptionalTime(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : FromMs(reader.GetInt64(ordinal));

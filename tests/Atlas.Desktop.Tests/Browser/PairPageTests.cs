@@ -8,44 +8,17 @@ namespace Atlas.Desktop.Tests.Browser;
 
 /// <summary>The pairing page in Debian's Chromium (Playwright, no browser download), as a phone would open it from the QR
 /// code: trust on first use of the self-signed certificate, ticket from the fragment, check code, desktop approval.</summary>
-public sealed class PairPageTests : IAsyncLifetime
+public sealed class PairPageTests : ChromiumTest
 {
-    private const string Chromium = "/usr/bin/chromium";
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async ValueTask InitializeAsync()
-    {
-        Assert.SkipUnless(File.Exists(Chromium), "Debian's chromium is not installed (eng/install-deps.sh installs it).");
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Timeout = 60_000,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.CloseAsync();
-        }
-
-        _playwright?.Dispose();
-    }
-
     [Fact]
     public async Task PairPage_RedeemsTicketFromFragment_ShowsCheckCode_AndFinishesAfterApproval()
     {
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Pairing:Approval"] = "prompt" });
         var link = await host.NewLinkAsync();
         var url = Atlas.Client.Pairing.PairingLink.Format(host.BaseUri, link.Ticket, link.Fingerprint, link.ExpiresAt, link.DesktopName);
-        var options = _playwright!.Devices["Pixel 7"];
+        var options = Playwright.Devices["Pixel 7"];
         options.IgnoreHTTPSErrors = true; // the user clicking through the self-signed warning (trust on first use)
-        await using var context = await _browser!.NewContextAsync(options);
+        await using var context = await Browser.NewContextAsync(options);
         var page = await context.NewPageAsync();
         var requests = new List<string>();
         page.Request += (_, request) => requests.Add(request.Url);
@@ -78,7 +51,7 @@ public sealed class PairPageTests : IAsyncLifetime
     {
         await using var host = await AtlasTestHost.StartAsync();
         var options = new BrowserNewContextOptions { IgnoreHTTPSErrors = true };
-        await using var context = await _browser!.NewContextAsync(options);
+        await using var context = await Browser.NewContextAsync(options);
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(host.BaseUri, "pair#v=1&t=short").ToString());
         await Expect(page.Locator("#invalid")).ToContainTextAsync("Scan the QR code on the desktop again");

@@ -23,11 +23,15 @@ internal sealed class AtlasTestHost : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private AtlasTestHost(WebApplication app, string dataDir)
+    private AtlasTestHost(WebApplication app, string dataDir, bool ownsDataDir)
     {
         App = app;
         DataDir = dataDir;
+        DeleteDataDirOnDispose = ownsDataDir;
     }
+
+    /// <summary>Whether disposing deletes the data directory (true when the host made it).</summary>
+    public bool DeleteDataDirOnDispose { get; set; }
 
     public WebApplication App { get; }
 
@@ -41,9 +45,12 @@ internal sealed class AtlasTestHost : IAsyncDisposable
 
     public T Get<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<AtlasTestHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    /// <summary>Starts a host. With <paramref name="dataDir"/> it reuses that directory (a restart) and leaves it in place
+    /// when disposed; otherwise it makes a fresh one and deletes it.</summary>
+    public static async Task<AtlasTestHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, string? dataDir = null)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "atl-" + Guid.NewGuid().ToString("N")[..10]);
+        var ownsDataDir = dataDir is null;
+        dataDir ??= NewDataDir();
         var overrides = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["Atlas:DataDir"] = dataDir,
@@ -54,6 +61,10 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             ["Atlas:RateLimits:RequestsPerMinute"] = "100000",
             ["Atlas:RateLimits:UploadsPerMinute"] = "100000",
             ["Atlas:Name"] = "Test desktop",
+
+            // The hub sees only the servers a test puts in this data directory, never the machine's own configs.
+            ["Atlas:Hub:ImportClientConfigs"] = "false",
+            ["Atlas:Hub:RegistryDirectories:0"] = Path.Combine(dataDir, "registry"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -74,8 +85,10 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             }
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
-        return new AtlasTestHost(app, dataDir);
+        return new AtlasTestHost(app, dataDir, ownsDataDir);
     }
+
+    public static string NewDataDir() => Path.Combine(Path.GetTempPath(), "atl-" + Guid.NewGuid().ToString("N")[..10]);
 
     public static FakeTimeProvider NewFakeTime() => new(DateTimeOffset.UtcNow) { AutoAdvanceAmount = TimeSpan.Zero };
 
@@ -192,6 +205,11 @@ internal sealed class AtlasTestHost : IAsyncDisposable
     {
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
+        if (!DeleteDataDirOnDispose)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDir, recursive: true);

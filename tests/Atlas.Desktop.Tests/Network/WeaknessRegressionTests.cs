@@ -74,6 +74,8 @@ public sealed class WeaknessRegressionTests
         var publicRoutes = new HashSet<string>(StringComparer.Ordinal)
         {
             "/health", "/pair", "/pair.js", "/atlas.css", "/auth", "/ws", "{*path:nonfile}",
+            // The chat page and its scripts hold no secrets; every call they make authenticates itself.
+            "/", "/app.js", "/app-net.js", "/app-db.js", "/app.css",
             // Admin and control have their own guards (loopback + admin cookie; Unix socket), tested separately.
         };
         var endpoints = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();

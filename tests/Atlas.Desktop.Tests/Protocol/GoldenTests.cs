@@ -10,7 +10,8 @@ public sealed class GoldenTests
     [Fact]
     public void MessageTypes_AreFrozen() => Assert.Equal(
         ["auth", "auth_success", "auth_failed", "chat_message", "chat_response", "chat_cancel", "resume", "file_request",
-         "file_response", "media_process", "media_result", "status_update", "error", "ping", "pong"],
+         "file_response", "media_process", "media_result", "status_update", "error", "ping", "pong", "conversation_request",
+         "conversation_response"],
         MessageTypes.All);
 
     [Fact]
@@ -19,12 +20,15 @@ public sealed class GoldenTests
          "session_expired", "revoked", "forbidden", "rate_limited", "not_found", "already_exists", "conflict", "quota_exceeded",
          "invalid_path", "not_available", "pairing_failed", "pairing_pending", "pairing_denied", "pairing_closed",
          "host_not_allowed", "origin_not_allowed", "address_not_allowed", "token_in_query", "too_many_connections",
-         "duplicate_request", "internal_error", "unsupported_media", "media_rejected", "processing_failed", "cancelled"],
+         "duplicate_request", "internal_error", "unsupported_media", "media_rejected", "processing_failed", "cancelled",
+         "llm_not_configured", "llm_auth_failed", "llm_no_credits", "llm_rate_limited", "llm_unavailable", "llm_timeout",
+         "llm_rejected", "llm_stream_error", "llm_truncated", "model_unsupported", "interrupted", "tool_denied", "tool_failed"],
         ErrorCodes.All);
 
     [Fact]
     public void ErrorCodes_MapToFrozenHttpStatuses() => Assert.Equal(
-        [400, 400, 413, 400, 400, 401, 401, 401, 401, 403, 429, 404, 409, 409, 507, 400, 503, 401, 403, 403, 403, 400, 403, 403, 400, 429, 409, 500, 415, 422, 500, 409],
+        [400, 400, 413, 400, 400, 401, 401, 401, 401, 403, 429, 404, 409, 409, 507, 400, 503, 401, 403, 403, 403, 400, 403, 403, 400, 429, 409, 500, 415, 422, 500, 409,
+         503, 502, 402, 429, 503, 504, 422, 502, 502, 400, 503, 403, 502],
         ErrorCodes.All.Select(ApiErrors.StatusFor));
 
     [Fact]

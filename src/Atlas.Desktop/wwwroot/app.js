@@ -1,0 +1,558 @@
+// The chat screen of the mobile web client. A message is written to the IndexedDB outbox first, then sent with its
+// request id; the desktop's start event removes it from the outbox. Offline, messages wait there and go out in order
+// on reconnect; a resend after a drop uses the same id, which the desktop never answers twice. Answers are generated
+// on the desktop: on reconnect, on coming back to the foreground and when the network returns, every answer still
+// streaming is resumed from the last seq received (events at or below it are ignored; a snapshot replaces the text).
+import { Connection } from "/app-net.js";
+import { outbox, cache } from "/app-db.js";
+
+const $ = (id) => document.getElementById(id);
+const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
+const state = {
+  conversations: [],
+  current: null, // a conversation id, "local:<request id>" for one not created yet, or null for a new chat
+  messages: [],
+  streams: new Map(), // messageId -> assistant message still being generated
+  requests: new Map(), // request id -> { resolve, reject } (conversation requests, cancel)
+  acks: new Map(), // outbox id -> resolve, while the flush waits for the desktop to take it
+  sending: new Map(), // outbox id -> item, sent and not yet taken
+  local: new Map(), // "local:…" -> the conversation id the desktop created
+  elements: new Map(), // message key -> element
+  models: null,
+  flushing: false,
+  lastCreated: 0, // outbox order: strictly increasing even within one millisecond
+  attachment: null, // a photo picked for the next message
+};
+const TERMINAL = new Set(["done", "error", "cancelled"]);
+let conn;
+
+function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function resolveConversation(id) {
+  return id?.startsWith("local:") ? state.local.get(id) ?? id : id;
+}
+
+// ---------------------------------------------------------------------------------------------------- rendering
+
+function setStatus(text, kind) {
+  const el = $("status");
+  el.textContent = text;
+  el.dataset.state = kind;
+}
+
+function renderConversations() {
+  const list = $("conversations");
+  list.replaceChildren();
+  for (const conversation of state.conversations) {
+    const item = document.createElement("li");
+    item.className = conversation.id === resolveConversation(state.current) ? "current" : "";
+    const open = document.createElement("button");
+    open.className = "title";
+    open.textContent = conversation.title;
+    open.addEventListener("click", () => { closeDrawer(); load(conversation.id); });
+    const rename = document.createElement("button");
+    rename.className = "secondary small";
+    rename.textContent = "Rename";
+    rename.addEventListener("click", () => renameConversation(conversation));
+    const remove = document.createElement("button");
+    remove.className = "danger small";
+    remove.textContent = "Delete";
+    remove.addEventListener("click", () => deleteConversation(conversation));
+    item.append(open, rename, remove);
+    list.append(item);
+  }
+}
+
+function renderMessages() {
+  const box = $("messages");
+  box.replaceChildren();
+  state.elements.clear();
+  for (const message of state.messages) box.append(messageElement(message));
+  box.scrollTop = box.scrollHeight;
+  updateComposer();
+}
+
+function keyOf(message) {
+  return message.role === "user" ? `u:${message.requestId ?? message.id}` : message.id;
+}
+
+function messageElement(message) {
+  const el = document.createElement("div");
+  state.elements.set(keyOf(message), el);
+  fillMessage(el, message);
+  return el;
+}
+
+function fillMessage(el, message) {
+  el.className = `msg ${message.role} ${message.status}`;
+  el.dataset.id = message.id ?? "";
+  const text = document.createElement("div");
+  text.className = "text";
+  text.textContent = message.content; // never innerHTML: model output is text
+  for (const attachment of message.attachments ?? []) {
+    text.append(document.createElement("br"), `📎 ${attachment.path ?? attachment.title ?? "attachment"}`);
+  }
+  const parts = [text];
+  for (const tool of message.tools ?? []) {
+    const card = document.createElement("div");
+    const result = tool.result;
+    card.className = `tool ${result ? (result.ok ? "ok" : "failed") : "running"}`;
+    const name = tool.call.tool ? `${tool.call.tool} (${tool.call.server})` : tool.call.name;
+    card.textContent = result
+      ? `🔧 ${name}: ${result.ok ? result.content ?? "done" : result.error?.message ?? "failed"}`
+      : `🔧 ${name}…`;
+    parts.push(card);
+  }
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  if (message.status === "pending") meta.textContent = conn?.state === "online" ? "Sending…" : "Waiting to send (offline)";
+  else if (message.status === "streaming") meta.textContent = "Answering…";
+  else if (message.status === "cancelled") meta.textContent = "Stopped";
+  else if (message.error) meta.textContent = message.error.message;
+  else if (message.notice) meta.textContent = message.notice.message;
+  else if (message.usage?.cost != null) meta.textContent = `${message.usage.totalTokens} tokens, ${message.usage.cost} credits`;
+  parts.push(meta);
+  if (message.role === "user" && message.status === "failed") {
+    const retry = document.createElement("button");
+    retry.className = "secondary small";
+    retry.textContent = "Send again";
+    retry.addEventListener("click", () => {
+      state.messages = state.messages.filter((m) => m !== message);
+      renderMessages();
+      send(message.content, message.attachments);
+    });
+    parts.push(retry);
+  }
+  el.replaceChildren(...parts);
+}
+
+function update(message) {
+  const el = state.elements.get(keyOf(message));
+  if (el) fillMessage(el, message);
+  const box = $("messages");
+  if (box.scrollHeight - box.scrollTop - box.clientHeight < 120) box.scrollTop = box.scrollHeight;
+  updateComposer();
+}
+
+function updateComposer() {
+  $("stop").hidden = !state.messages.some((m) => m.role === "assistant" && m.status === "streaming");
+}
+
+// ------------------------------------------------------------------------------------------------ conversations
+
+async function request(type, data) {
+  const id = newId();
+  const reply = new Promise((resolve, reject) => state.requests.set(id, { resolve, reject }));
+  if (!conn.send({ type, id, data })) {
+    state.requests.delete(id);
+    throw new Error("Not connected to the desktop.");
+  }
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("The desktop did not answer.")), 30000));
+  try {
+    return await Promise.race([reply, timeout]);
+  } finally {
+    state.requests.delete(id);
+  }
+}
+
+async function refreshConversations() {
+  const reply = await request("conversation_request", { op: "list" });
+  state.conversations = reply.conversations ?? [];
+  await cache.replaceConversations(state.conversations);
+  renderConversations();
+}
+
+async function pendingFor(conversationId) {
+  return (await outbox.all())
+    .filter((item) => resolveConversation(item.conversationId) === conversationId)
+    .map((item) => ({ role: "user", requestId: item.id, content: item.text, status: "pending", tools: [] }));
+}
+
+async function load(conversationId) {
+  state.current = conversationId;
+  renderConversations();
+  state.messages = [...(conversationId ? await cache.messages(conversationId) : []), ...await pendingFor(conversationId)];
+  renderMessages();
+  if (!conversationId || conversationId.startsWith("local:") || conn.state !== "online") return;
+  try {
+    const reply = await request("conversation_request", { op: "load", conversationId });
+    if (resolveConversation(state.current) !== conversationId) return;
+    const messages = reply.messages.map((m) => ({ ...m, tools: m.tools ?? [] }));
+    await cache.putMessages(conversationId, messages.filter((m) => m.status !== "streaming"));
+    state.messages = [...messages, ...await pendingFor(conversationId)];
+    for (const message of messages) {
+      if (message.role === "assistant" && message.status === "streaming") follow(message);
+    }
+    renderMessages();
+  } catch (error) {
+    setStatus(error.message, "error");
+  }
+}
+
+/** Follows an answer still being generated: resume from its last seq (the desktop replays only what is missing). */
+function follow(message) {
+  const known = state.streams.get(message.id);
+  if (known && known !== message) message.lastSeq = Math.max(message.lastSeq ?? 0, known.lastSeq ?? 0);
+  state.streams.set(message.id, message);
+  conn.send({ type: "resume", id: newId(), data: { messageId: message.id, lastSeq: message.lastSeq ?? 0 } });
+}
+
+function resumeAll() {
+  for (const message of state.streams.values()) follow(message);
+}
+
+async function renameConversation(conversation) {
+  const title = prompt("New title", conversation.title);
+  if (!title) return;
+  try {
+    const reply = await request("conversation_request", { op: "rename", conversationId: conversation.id, title });
+    Object.assign(conversation, reply.conversation);
+    await cache.putConversation(conversation);
+    renderConversations();
+  } catch (error) {
+    setStatus(error.message, "error");
+  }
+}
+
+async function deleteConversation(conversation) {
+  if (!confirm(`Delete "${conversation.title}"?`)) return;
+  try {
+    await request("conversation_request", { op: "delete", conversationId: conversation.id });
+    await forgetConversation(conversation.id);
+  } catch (error) {
+    setStatus(error.message, "error");
+  }
+}
+
+async function forgetConversation(id) {
+  state.conversations = state.conversations.filter((c) => c.id !== id);
+  await cache.removeConversation(id);
+  if (resolveConversation(state.current) === id) await load(null);
+  renderConversations();
+}
+
+// ------------------------------------------------------------------------------------------------ sending
+
+/** Puts the picked photo into this device's files (chat/…) and returns the attachment that names it. */
+async function uploadAttachment(file) {
+  const name = file.name.replace(/[^A-Za-z0-9._-]/g, "_").slice(-80) || "photo";
+  const path = `chat/${Date.now()}-${name}`;
+  const response = await conn.api(`/files/write?path=${encodeURIComponent(path)}`, { method: "POST", body: file });
+  if (!response.ok) {
+    const json = await response.json().catch(() => ({}));
+    throw new Error(json?.error?.message ?? `The photo could not be stored (HTTP ${response.status}).`);
+  }
+  return { kind: "image", path };
+}
+
+async function send(text, attachments) {
+  const id = newId();
+  const createdAt = Math.max(Date.now(), state.lastCreated + 1);
+  state.lastCreated = createdAt;
+  if (!state.current) {
+    state.current = `local:${id}`;
+    renderConversations();
+  }
+  const model = $("model").value;
+  const item = { id, conversationId: state.current, text, createdAt };
+  if (model && model !== state.models?.defaultModel) item.model = model;
+  if (attachments?.length) item.attachments = attachments;
+  await outbox.put(item);
+  const message = { role: "user", requestId: id, content: text, status: "pending", tools: [], attachments };
+  state.messages.push(message);
+  $("messages").append(messageElement(message));
+  $("messages").scrollTop = $("messages").scrollHeight;
+  flush();
+}
+
+/** Sends the outbox in order, one message at a time; each stays there until the desktop takes it (its start event). */
+async function flush() {
+  if (state.flushing || conn.state !== "online") return;
+  state.flushing = true;
+  try {
+    for (const item of await outbox.all()) {
+      if (conn.state !== "online") break;
+      if (!item.data) {
+        // Fixed at the first send and kept: a resend must be the same request, or the desktop refuses it as a
+        // different message under a reused id.
+        const conversationId = resolveConversation(item.conversationId);
+        item.data = { text: item.text };
+        if (conversationId && !conversationId.startsWith("local:")) item.data.conversationId = conversationId;
+        if (item.model) item.data.model = item.model;
+        if (item.attachments) item.data.attachments = item.attachments;
+        await outbox.put(item);
+      }
+      const data = item.data;
+      const taken = new Promise((resolve) => state.acks.set(item.id, resolve));
+      state.sending.set(item.id, item);
+      if (!conn.send({ type: "chat_message", id: item.id, data })) break;
+      const outcome = await Promise.race([taken, new Promise((resolve) => setTimeout(() => resolve(null), 30000))]);
+      state.acks.delete(item.id);
+      if (outcome === null) break; // no answer: it stays in the outbox and goes again (same id) after a reconnect
+      if (outcome.error) await failed(item, outcome.error);
+    }
+  } finally {
+    state.flushing = false;
+  }
+}
+
+async function failed(item, error) {
+  await outbox.remove(item.id);
+  const message = state.messages.find((m) => m.role === "user" && m.requestId === item.id);
+  if (message) {
+    message.status = "failed";
+    message.error = error;
+    update(message);
+  }
+}
+
+/** The desktop took an outbox message: the first event answering it (start, or a snapshot when it already ran). */
+function taken(item, event) {
+  state.sending.delete(item.id);
+  if (item.conversationId?.startsWith("local:")) {
+    state.local.set(item.conversationId, event.conversationId);
+    if (state.current === item.conversationId) state.current = event.conversationId;
+  }
+  outbox.remove(item.id).then(async () => {
+    state.acks.get(item.id)?.(event);
+    if (event.kind === "snapshot" && resolveConversation(state.current) === event.conversationId) await load(event.conversationId);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ events
+
+function onChatEvent(frame) {
+  const event = frame.data;
+  const item = frame.re ? state.sending.get(frame.re) : undefined;
+  if (item) taken(item, event);
+  if (event.kind === "start") {
+    started(event);
+    return;
+  }
+  const message = state.streams.get(event.messageId) ?? state.messages.find((m) => m.id === event.messageId);
+  if (!message) return;
+  if (event.kind !== "snapshot" && event.seq <= (message.lastSeq ?? 0)) return; // already have it
+  message.lastSeq = Math.max(message.lastSeq ?? 0, event.seq);
+  switch (event.kind) {
+    case "delta":
+      message.content += event.delta;
+      break;
+    case "tool_call":
+      message.tools.push({ call: event.toolCall });
+      break;
+    case "tool_result": {
+      const tool = message.tools.find((t) => t.call.id === event.toolResult.id);
+      if (tool) tool.result = event.toolResult;
+      else message.tools.push({ call: { id: event.toolResult.id, name: event.toolResult.name }, result: event.toolResult });
+      break;
+    }
+    case "done":
+      Object.assign(message, { status: "done", usage: event.usage, notice: event.notice, finishReason: event.finishReason });
+      break;
+    case "error":
+      Object.assign(message, { status: event.error?.code === "interrupted" ? "interrupted" : "error", error: event.error, usage: event.usage });
+      break;
+    case "cancelled":
+      message.status = "cancelled";
+      break;
+    case "snapshot":
+      Object.assign(message, { content: event.content ?? "", tools: event.tools ?? [], status: event.status, error: event.error, usage: event.usage });
+      break;
+  }
+  update(message);
+  if (TERMINAL.has(event.kind) || (event.kind === "snapshot" && event.status !== "streaming")) {
+    state.streams.delete(message.id);
+    const conversationId = resolveConversation(state.current);
+    if (conversationId && !conversationId.startsWith("local:") && state.messages.includes(message)) {
+      cache.putMessages(conversationId, state.messages.filter((m) => m.status !== "pending" && m.status !== "streaming"));
+    }
+  }
+}
+
+function started(event) {
+  const assistant = { id: event.messageId, role: "assistant", content: "", status: "streaming", lastSeq: event.seq, tools: [], model: event.model };
+  state.streams.set(event.messageId, assistant);
+  if (resolveConversation(state.current) !== event.conversationId) {
+    refreshConversations().catch(() => {});
+    return; // another conversation (or another session's new one): the list shows it
+  }
+  const user = state.messages.find((m) => m.role === "user" && m.requestId === event.userMessage?.requestId);
+  if (user) {
+    Object.assign(user, { id: event.userMessage.id, status: "done" });
+    update(user);
+  } else {
+    const shown = { ...event.userMessage, tools: [] };
+    state.messages.push(shown);
+    $("messages").append(messageElement(shown));
+  }
+  if (!state.messages.some((m) => m.id === event.messageId)) {
+    state.messages.push(assistant);
+    $("messages").append(messageElement(assistant));
+  }
+  renderConversationsSoon();
+  updateComposer();
+}
+
+let listTimer;
+function renderConversationsSoon() {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(() => refreshConversations().catch(() => {}), 300);
+}
+
+function onFrame(event) {
+  const frame = event.detail;
+  if (frame.type === "chat_response") {
+    if (frame.re && state.requests.has(frame.re)) {
+      state.requests.get(frame.re).resolve(frame.data);
+      return;
+    }
+    onChatEvent(frame);
+  } else if (frame.type === "conversation_response") {
+    if (frame.re && state.requests.has(frame.re)) {
+      state.requests.get(frame.re).resolve(frame.data);
+    } else if (frame.data?.op === "deleted") {
+      forgetConversation(frame.data.conversationId);
+    } else if (frame.data?.op === "changed") {
+      refreshConversations().catch(() => {});
+    }
+  } else if (frame.type === "error" && frame.re) {
+    if (state.requests.has(frame.re)) state.requests.get(frame.re).reject(Object.assign(new Error(frame.error.message), { code: frame.error.code }));
+    else if (state.acks.has(frame.re)) {
+      state.sending.delete(frame.re);
+      state.acks.get(frame.re)({ error: frame.error });
+    }
+    else setStatus(frame.error.message, "error");
+  } else if (frame.type === "status_update" && frame.data?.llm && !frame.data.llm.configured) {
+    setStatus("Chat is not set up on the desktop yet (no LLM configured).", "error");
+  }
+}
+
+async function loadModels() {
+  try {
+    const response = await conn.api("/models");
+    if (!response.ok) return;
+    state.models = await response.json();
+    const select = $("model");
+    const chosen = localStorage.getItem("atlas.model") ?? state.models.defaultModel;
+    select.replaceChildren(...state.models.models.map((m) => {
+      const option = document.createElement("option");
+      option.value = m.id;
+      option.textContent = `${m.name}${m.vision ? " 👁" : ""}${m.tools ? " 🔧" : ""}`;
+      option.selected = m.id === chosen;
+      return option;
+    }));
+  } catch {
+    // The picker keeps the desktop's default.
+  }
+}
+
+async function onOpen() {
+  setStatus("Online", "online");
+  try {
+    await refreshConversations();
+  } catch {
+    // Shown from the cache.
+  }
+  const current = resolveConversation(state.current);
+  if (current && !current.startsWith("local:")) await load(current);
+  resumeAll();
+  flush();
+  if (!state.models) loadModels();
+}
+
+function closeDrawer() {
+  $("drawer").classList.remove("open");
+}
+
+// ------------------------------------------------------------------------------------------------ start
+
+async function main() {
+  if (!device?.deviceCredential) {
+    $("unpaired").hidden = false;
+    $("app").hidden = true;
+    return;
+  }
+  $("desktop").textContent = device.desktopName ?? "Atlas";
+  conn = new Connection(device);
+  conn.addEventListener("frame", onFrame);
+  conn.addEventListener("open", onOpen);
+  conn.addEventListener("state", (event) => {
+    const labels = {
+      online: ["Online", "online"],
+      connecting: ["Connecting…", "connecting"],
+      offline: ["Offline — messages are kept and sent when the desktop is reachable", "offline"],
+      revoked: ["This device was removed on the desktop; pair it again.", "error"],
+    };
+    setStatus(...labels[event.detail]);
+    if (event.detail !== "online") {
+      // The socket is gone: stop waiting for acknowledgements now; the next connection sends the same ids again.
+      for (const resolve of state.acks.values()) resolve(null);
+      state.sending.clear();
+    }
+    for (const message of state.messages.filter((m) => m.status === "pending")) update(message);
+  });
+  window.addEventListener("online", () => conn.now());
+  window.addEventListener("offline", () => conn.drop());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") return;
+    if (conn.state === "online") resumeAll();
+    else conn.now();
+  });
+  $("attach-input").addEventListener("change", () => {
+    state.attachment = $("attach-input").files[0] ?? null;
+    $("attachment").textContent = state.attachment ? `📎 ${state.attachment.name}` : "";
+    $("attachment").hidden = !state.attachment;
+  });
+  $("composer").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("input").value.trim();
+    const photo = state.attachment;
+    if (!text && !photo) return;
+    let attachments;
+    if (photo) {
+      if (conn.state !== "online") {
+        setStatus("Attaching a photo needs the desktop to be reachable; the text alone can wait in the outbox.", "error");
+        return;
+      }
+      try {
+        attachments = [await uploadAttachment(photo)];
+      } catch (error) {
+        setStatus(error.message, "error");
+        return;
+      }
+      state.attachment = null;
+      $("attach-input").value = "";
+      $("attachment").hidden = true;
+    }
+    $("input").value = "";
+    send(text, attachments);
+  });
+  $("input").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("composer").requestSubmit();
+    }
+  });
+  $("stop").addEventListener("click", async () => {
+    const streaming = state.messages.filter((m) => m.role === "assistant" && m.status === "streaming").at(-1);
+    if (!streaming) return;
+    try {
+      await request("chat_cancel", { messageId: streaming.id });
+    } catch (error) {
+      setStatus(error.message, "error");
+    }
+  });
+  $("model").addEventListener("change", () => localStorage.setItem("atlas.model", $("model").value));
+  $("new").addEventListener("click", () => { closeDrawer(); load(null); });
+  $("menu").addEventListener("click", () => $("drawer").classList.toggle("open"));
+  state.lastCreated = Math.max(0, ...(await outbox.all()).map((item) => item.createdAt));
+  state.conversations = await cache.conversations();
+  renderConversations();
+  await load(null);
+  conn.start();
+}
+
+main();

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Atlas.Desktop.Tests.Chat;
+using Atlas.Desktop.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Atlas.Desktop.Tests.Browser;
+
+/// <summary>The chat screen of the mobile web client in Debian's Chromium as a phone (Pixel 7), against a real atlas and
+/// the fake provider: streaming, stop, safe rendering, the model picker, and the IndexedDB outbox that sends messages
+/// typed offline once the network is back, exactly once.</summary>
+public sealed class ChatPageTests : ChromiumTest
+{
+    private static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A phone browser that paired earlier: its credential is in localStorage, as the pairing page left it.</summary>
+    private async Task<(IBrowserContext Context, IPage Page)> OpenPhoneAsync(ChatHost chat)
+    {
+        var credentials = await chat.Host.PairAsync("Browser phone");
+        var stored = JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["deviceId"] = credentials.DeviceId,
+            ["deviceCredential"] = credentials.Credential,
+            ["fingerprint"] = credentials.Fingerprint,
+            ["desktopName"] = "Test desktop",
+        });
+        var options = Playwright.Devices["Pixel 7"];
+        options.IgnoreHTTPSErrors = true; // trust on first use of the self-signed certificate
+        var context = await Browser.NewContextAsync(options);
+        await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(chat.Host.BaseUri.ToString());
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online");
+        return (context, page);
+    }
+
+    [Fact]
+    public async Task Chat_StreamsTheAnswer_RendersItAsText_SendsAPhoto_AndStopCancelsUpstream()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var (context, page) = await OpenPhoneAsync(chat);
+        await using var _ = context;
+        chat.Fake.Enqueue(FakeReply.Text("<img src=x onerror=alert(1)> is just text", pieces: 4));
+
+        await page.Locator("#input").FillAsync("Hello from the browser");
+        await page.Locator("#send").TapAsync();
+
+        var answer = page.Locator(".msg.assistant").Last;
+        await Expect(answer).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdone\\b"));
+        await Expect(answer.Locator(".text")).ToHaveTextAsync("<img src=x onerror=alert(1)> is just text");
+        Assert.Equal(0, await page.Locator("#messages img").CountAsync());
+        Assert.Equal("Hello from the browser", chat.Fake.Requests[0].LastUserText);
+        await Expect(page.Locator("#model option")).ToHaveCountAsync(3);
+        await page.Locator("#menu").TapAsync();
+        await Expect(page.Locator("#conversations li")).ToHaveCountAsync(1);
+        await page.Locator("#menu").TapAsync();
+
+        await page.Locator("#attach-input").SetInputFilesAsync(new FilePayload { Name = "pixel.png", MimeType = "image/png", Buffer = Png });
+        await page.Locator("#input").FillAsync("What is in this photo?");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(2);
+        var image = chat.Fake.Requests[1].Messages[^1]!["content"]!.AsArray().Single(p => (string?)p!["type"] == "image_url");
+        Assert.Equal("data:image/png;base64," + Convert.ToBase64String(Png), (string?)image!["image_url"]!["url"]);
+
+        var reached = new TaskCompletionSource();
+        chat.Fake.Enqueue(FakeReply.Stream().Role().Delta("This will be stopped").Signal(reached).Gate(new TaskCompletionSource()));
+        await page.Locator("#input").FillAsync("Tell me a long story");
+        await page.Locator("#send").TapAsync();
+        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await Expect(page.Locator(".msg.assistant").Last.Locator(".text")).ToHaveTextAsync("This will be stopped");
+        await page.Locator("#stop").TapAsync();
+        await Expect(page.Locator(".msg.assistant").Last).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bcancelled\\b"));
+        await chat.Fake.Requests[2].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await Expect(page.Locator("#stop")).ToBeHiddenAsync();
+    }
+
+    [Fact]
+    public async Task Outbox_MessagesTypedOffline_AreSentOnReconnect_ExactlyOnce()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var (context, page) = await OpenPhoneAsync(chat);
+        await using var _ = context;
+
+        await context.SetOfflineAsync(true);
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "offline");
+        await page.Locator("#input").FillAsync("written in a tunnel");
+        await page.Locator("#send").TapAsync();
+        await page.Locator("#input").FillAsync("and a second thought");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.user.pending")).ToHaveCountAsync(2);
+        var queued = await OutboxAsync(page);
+        Assert.Equal(2, queued.GetArrayLength());
+        Assert.Equal(0, chat.Fake.CompletionCount);
+
+        await context.SetOfflineAsync(false); // back online: reconnect, then the outbox goes out in order
+        await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(2);
+        await Expect(page.Locator(".msg.assistant .text")).ToHaveTextAsync(["Echo: written in a tunnel", "Echo: and a second thought"]);
+        Assert.Equal(["written in a tunnel", "and a second thought"], chat.Fake.Requests.Select(r => r.LastUserText));
+        Assert.Equal(2, chat.Fake.Requests[1].Messages.Count(m => (string?)m!["role"] == "user")); // one conversation
+        Assert.Equal(0, (await OutboxAsync(page)).GetArrayLength());
+
+        // A crash between sending and the desktop's acknowledgement leaves a message in the outbox: sending it again
+        // (same id, same request) attaches to what the desktop already did and never asks the model twice.
+        var first = queued[0];
+        var deviceId = (await chat.Host.Get<Atlas.Desktop.Storage.IDeviceStore>().ListAsync(Ct))[0].Id;
+        await page.EvaluateAsync("""
+            async (raw) => {
+              const item = JSON.parse(raw);
+              const db = await new Promise((resolve, reject) => { const r = indexedDB.open("atlas-chat", 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+              await new Promise((resolve, reject) => { const tx = db.transaction("outbox", "readwrite"); tx.objectStore("outbox").put({ ...item, data: { text: item.text } }); tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+            }
+            """, first.GetRawText());
+        await context.SetOfflineAsync(true);
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "offline");
+        await context.SetOfflineAsync(false);
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online");
+        await page.WaitForFunctionAsync("""
+            async () => {
+              const db = await new Promise((resolve) => { const r = indexedDB.open("atlas-chat", 1); r.onsuccess = () => resolve(r.result); });
+              const count = await new Promise((resolve) => { const q = db.transaction("outbox").objectStore("outbox").count(); q.onsuccess = () => resolve(q.result); });
+              return count === 0;
+            }
+            """);
+        Assert.Equal(2, chat.Fake.CompletionCount);
+        Assert.Single(await chat.Host.Get<Atlas.Desktop.Chat.Conversations.IConversationStore>().ListAsync(deviceId, Ct));
+    }
+
+    private static async Task<JsonElement> OutboxAsync(IPage page) => await page.EvaluateAsync<JsonElement>("""
+        async () => {
+          const db = await new Promise((resolve, reject) => { const r = indexedDB.open("atlas-chat", 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+          return await new Promise((resolve) => { const q = db.transaction("outbox").objectStore("outbox").getAll(); q.onsuccess = () => resolve(q.result.sort((a, b) => a.createdAt - b.createdAt)); });
+        }
+        """);
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Atlas.Client.Protocol;
+
+namespace Atlas.Desktop.Tests.Protocol;
+
+/// <summary>Freezes the chat payloads on the wire (field names, kinds, statuses): clients branch on them.</summary>
+public sealed class ChatGoldenTests
+{
+    [Fact]
+    public void ChatEvents_HaveFrozenShapes()
+    {
+        string Json(ChatEvent e) => JsonSerializer.Serialize(new AtlasEnvelope
+        {
+            Type = MessageTypes.ChatResponse,
+            Re = "m-7",
+            Data = JsonSerializer.SerializeToElement(e, AtlasJsonContext.Default.ChatEvent),
+        }, AtlasJsonContext.Default.AtlasEnvelope);
+
+        Assert.Equal("""{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":3,"kind":"delta","delta":"Hel"}}""",
+            Json(new ChatEvent { MessageId = "msg_1", Seq = 3, Kind = ChatEventKinds.Delta, Delta = "Hel" }));
+        Assert.Equal(
+            """{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":9,"kind":"done","model":"openai/gpt-4o-mini","finishReason":"stop","usage":{"promptTokens":12,"completionTokens":5,"totalTokens":17,"cost":0.00021}}}""",
+            Json(new ChatEvent
+            {
+                MessageId = "msg_1",
+                Seq = 9,
+                Kind = ChatEventKinds.Done,
+                Model = "openai/gpt-4o-mini",
+                FinishReason = "stop",
+                Usage = new ChatUsage { PromptTokens = 12, CompletionTokens = 5, TotalTokens = 17, Cost = 0.00021m },
+            }));
+        Assert.Equal(
+            """{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":4,"kind":"error","error":{"code":"llm_rate_limited","message":"slow down","retryAfter":30,"retryable":true}}}""",
+            Json(new ChatEvent
+            {
+                MessageId = "msg_1",
+                Seq = 4,
+                Kind = ChatEventKinds.Error,
+                Error = new AtlasError { Code = ErrorCodes.LlmRateLimited, Message = "slow down", RetryAfter = 30, Retryable = true },
+            }));
+        Assert.Equal(
+            """{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":5,"kind":"tool_result","toolResult":{"id":"call_1","name":"files__list","ok":false,"error":{"code":"tool_denied","message":"no"}}}}""",
+            Json(new ChatEvent
+            {
+                MessageId = "msg_1",
+                Seq = 5,
+                Kind = ChatEventKinds.ToolResult,
+                ToolResult = new ChatToolResult { Id = "call_1", Name = "files__list", Error = new AtlasError { Code = ErrorCodes.ToolDenied, Message = "no" } },
+            }));
+    }
+
+    [Fact]
+    public void ChatKindsAndStatuses_AreFrozen()
+    {
+        Assert.Equal(["start", "delta", "tool_call", "tool_result", "done", "error", "cancelled", "snapshot"],
+            [ChatEventKinds.Start, ChatEventKinds.Delta, ChatEventKinds.ToolCall, ChatEventKinds.ToolResult, ChatEventKinds.Done,
+             ChatEventKinds.Error, ChatEventKinds.Cancelled, ChatEventKinds.Snapshot]);
+        Assert.Equal(["streaming", "done", "error", "cancelled", "interrupted"],
+            [ChatStatus.Streaming, ChatStatus.Done, ChatStatus.Error, ChatStatus.Cancelled, ChatStatus.Interrupted]);
+        Assert.True(ChatEventKinds.IsTerminal("snapshot", "interrupted"));
+        Assert.False(ChatEventKinds.IsTerminal("snapshot", "streaming"));
+    }
+
+    [Fact]
+    public void ChatRequests_ParseTheDocumentedShapes()
+    {
+        var message = JsonSerializer.Deserialize(
+            """{"conversationId":"cnv_1","text":"What is on this receipt?","model":"openai/gpt-4o-mini","attachments":[{"kind":"image","path":"camera/r.jpg"},{"kind":"context","title":"OCR","text":"TOTAL 3.50"}]}""",
+            AtlasJsonContext.Default.ChatMessageRequest)!;
+        Assert.Equal(("cnv_1", "openai/gpt-4o-mini", 2), (message.ConversationId, message.Model, message.Attachments!.Count));
+        var resume = JsonSerializer.Deserialize("""{"messageId":"msg_1","lastSeq":12}""", AtlasJsonContext.Default.ChatResumeRequest)!;
+        Assert.Equal(("msg_1", 12L), (resume.MessageId, resume.LastSeq));
+        var conversation = JsonSerializer.Deserialize("""{"op":"rename","conversationId":"cnv_1","title":"Trip"}""", AtlasJsonContext.Default.ConversationRequest)!;
+        Assert.Equal(("rename", "cnv_1", "Trip"), (conversation.Op, conversation.ConversationId, conversation.Title));
+    }
+}
