@@ -29,6 +29,9 @@ internal sealed class ChatService : IChatService
 
     public const string NoticeToolsUnsupported = "tools_unsupported";
     private const int HistoryLimit = 200;
+
+    // Makes "what is still running in this conversation" and registering the new answer one step.
+    private readonly Lock _order = new();
     private const int LoadLimit = 1000;
     private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
@@ -258,7 +261,8 @@ internal sealed class ChatService : IChatService
 
         List<AIContent> parts = [new TextContent(PromptBuilder.UserText(message.Text, message.Attachments))];
         parts.AddRange(images);
-        var (messages, _) = PromptBuilder.Build(_options.SystemPrompt, history, new ChatMessage(ChatRole.User, parts), _options.HistoryTokenBudget);
+        var prompt = new ChatMessage(ChatRole.User, parts);
+        var (messages, _) = PromptBuilder.Build(_options.SystemPrompt, history, prompt, _options.HistoryTokenBudget);
 
         var now = _time.GetUtcNow();
         var user = new ChatMessageView
@@ -292,8 +296,23 @@ internal sealed class ChatService : IChatService
             Model = model,
             UserMessage = user,
         });
-        _generations.Register(generation);
-        _ = _runner.StartAsync(generation, new GenerationPlan(model, messages, tools, notice));
+        Task[] earlier;
+        lock (_order)
+        {
+            earlier = [.. _generations.Running(device, conversationId).Select(g => g.Finished)];
+            _generations.Register(generation);
+        }
+
+        _ = _runner.StartAsync(generation, new GenerationPlan(model, messages, tools, notice)
+        {
+            After = earlier,
+            Rebuild = async ct =>
+            {
+                var saved = await _store.LoadAsync(conversationId, HistoryLimit, ct).ConfigureAwait(false);
+                var before = saved.Where(m => m.Id != user.Id && m.Id != assistant.Id).ToList();
+                return PromptBuilder.Build(_options.SystemPrompt, before, prompt, _options.HistoryTokenBudget).Messages;
+            },
+        });
         if (isNew)
         {
             Publish(device, new ConversationResponse

@@ -29,6 +29,42 @@ public sealed class ConversationTests
     }
 
     [Fact]
+    public async Task MessageSentWhileTheLastAnswerStreams_WaitsForIt_AndItsPromptHoldsThatAnswer()
+    {
+        await using var chat = await StartAsync();
+        var phone = await chat.PhoneAsync();
+        var reached = new TaskCompletionSource();
+        var gate = new TaskCompletionSource();
+        chat.Fake.Enqueue(FakeReply.Stream().Role().Delta("first half, ").Signal(reached).Gate(gate).Delta("second half").Finish("stop").Done());
+
+        await using var first = phone.Chat.SendAsync(Message("a long question"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
+        Assert.True(await first.MoveNextAsync());
+        var conversation = first.Current.ConversationId!;
+        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await using var second = phone.Chat.SendAsync(Message("and a follow-up", conversation), cancellationToken: Ct).GetAsyncEnumerator(Ct);
+        Assert.True(await second.MoveNextAsync()); // taken (its start event) while the first answer still streams
+        Assert.Equal(ChatEventKinds.Start, second.Current.Kind);
+        Assert.Single(chat.Fake.Requests); // but not sent to the model yet
+
+        gate.SetResult();
+        while (await first.MoveNextAsync())
+        {
+        }
+
+        var rest = new List<ChatEvent>();
+        while (await second.MoveNextAsync())
+        {
+            rest.Add(second.Current);
+        }
+
+        Assert.Equal(ChatEventKinds.Done, rest[^1].Kind);
+        var messages = chat.Fake.Requests[1].Messages;
+        Assert.Equal(["user", "assistant", "user"], messages.Where(m => (string?)m!["role"] != "system").Select(m => (string?)m!["role"]));
+        Assert.Equal("first half, second half", FakeRequest.Text(messages[^2]));
+        Assert.Equal("and a follow-up", FakeRequest.Text(messages[^1]));
+    }
+
+    [Fact]
     public async Task History_BeyondTheTokenBudget_LeavesTheOldestMessagesOut()
     {
         await using var chat = await StartAsync(new Dictionary<string, string?>

@@ -59,7 +59,7 @@ public sealed class GenerationTests
     public async Task Resume_AfterTheSocketDropsMidStream_ReplaysExactlyTheMissingEvents()
     {
         await using var chat = await StartAsync();
-        var (_, token) = await chat.Host.ProvisionAsync("raw phone");
+        var (deviceId, token) = await chat.Host.ProvisionAsync("raw phone");
         var reached = new TaskCompletionSource();
         var gate = new TaskCompletionSource();
         chat.Fake.Enqueue(Gated(reached, gate));
@@ -77,7 +77,7 @@ public sealed class GenerationTests
         var request = chat.Fake.Requests[0];
         gate.SetResult(); // the provider goes on; the desktop keeps the rest
         var messageId = seen[0].MessageId;
-        await WaitForStatusAsync(chat, seen[0].ConversationId!, messageId, ChatStatus.Done);
+        await WaitForStatusAsync(chat, deviceId, messageId, ChatStatus.Done);
         Assert.False(request.WasAborted);
 
         var (second, _) = await chat.Host.ConnectRawAsync(token);
@@ -271,14 +271,13 @@ public sealed class GenerationTests
         chat.Fake.Enqueue(Gated(reached, gate));
 
         string? messageId = null;
-        string? conversationId = null;
         using (var reading = CancellationTokenSource.CreateLinkedTokenSource(Ct))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
             {
                 await foreach (var e in phone.Chat.SendAsync(Message("keep going"), cancellationToken: reading.Token))
                 {
-                    (messageId, conversationId) = (e.MessageId, e.ConversationId);
+                    messageId ??= e.MessageId;
                     await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
                     await reading.CancelAsync(); // the app stops reading
                 }
@@ -287,7 +286,7 @@ public sealed class GenerationTests
 
         await phone.Connection.DisposeAsync(); // and the socket closes
         gate.SetResult();
-        await WaitForStatusAsync(chat, conversationId!, messageId!, ChatStatus.Done);
+        await WaitForStatusAsync(chat, phone.DeviceId, messageId!, ChatStatus.Done);
         Assert.False(chat.Fake.Requests[0].WasAborted);
         var stored = await chat.Host.Get<IConversationStore>().GetMessageAsync(phone.DeviceId, messageId!, Ct);
         Assert.Equal(GatedText(), stored!.Message.Content);
@@ -352,27 +351,18 @@ public sealed class GenerationTests
         Assert.Equal((ChatStatus.Interrupted, "half an answ", 7L), (stored!.Message.Status, stored.Message.Content, stored.Message.LastSeq));
     }
 
-    private static async Task WaitForStatusAsync(ChatHost chat, string conversationId, string messageId, string status)
+    private static async Task WaitForStatusAsync(ChatHost chat, string deviceId, string messageId, string status)
     {
         // The generation's own completion signal, not a poll: wait for the terminal state through a resume stream.
         await using var reader = chat.Host.Get<Atlas.Desktop.Chat.Generations.GenerationManager>()
-            .Find(DeviceOf(chat, conversationId), messageId)!.ReadAsync(0, null, Ct).GetAsyncEnumerator(Ct);
+            .Find(deviceId, messageId)!.ReadAsync(0, null, Ct).GetAsyncEnumerator(Ct);
         while (await reader.MoveNextAsync())
         {
         }
 
-        var generation = chat.Host.Get<Atlas.Desktop.Chat.Generations.GenerationManager>().Find(DeviceOf(chat, conversationId), messageId)!;
+        var generation = chat.Host.Get<Atlas.Desktop.Chat.Generations.GenerationManager>().Find(deviceId, messageId)!;
         await generation.Finished.WaitAsync(AtlasTestHost.Timeout, Ct);
         Assert.Equal(status, generation.Status);
-    }
-
-    private static string DeviceOf(ChatHost chat, string conversationId)
-    {
-        using var connection = chat.Host.Get<Atlas.Desktop.Storage.AtlasDatabase>().Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT device_id FROM conversations WHERE id = $id";
-        command.Parameters.AddWithValue("$id", conversationId);
-        return (string)command.ExecuteScalar()!;
     }
 
     private static int FreePort()

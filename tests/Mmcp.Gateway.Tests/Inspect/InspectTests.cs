@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Mmcp.Gateway.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Mmcp.Gateway.Hosting;
 
 namespace Mmcp.Gateway.Tests.Inspect;
 

@@ -56,9 +56,19 @@ internal sealed class GenerationRunner
         ChatEvent terminal;
         try
         {
+            var messages = plan.Messages;
+            if (plan.After.Count > 0 && plan.Rebuild is { } rebuild)
+            {
+                // An earlier answer in this conversation is still streaming: this turn waits for it (however it
+                // ends) and then reads the history as saved, the earlier answer included.
+                await Task.WhenAll(plan.After).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default).WaitAsync(generation.StopToken).ConfigureAwait(false);
+                messages = await rebuild(generation.StopToken).ConfigureAwait(false);
+            }
+
             var client = Build(generation, plan, observer, outcomes);
             var options = new ChatOptions { ModelId = plan.Model, Tools = plan.Tools.Count > 0 ? [.. plan.Tools] : null };
-            await foreach (var update in client.GetStreamingResponseAsync(plan.Messages, options, generation.StopToken).ConfigureAwait(false))
+            await foreach (var update in client.GetStreamingResponseAsync(messages, options, generation.StopToken).ConfigureAwait(false))
             {
                 foreach (var content in update.Contents)
                 {
