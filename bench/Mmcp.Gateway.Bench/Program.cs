@@ -69,7 +69,7 @@ if (File.Exists(mmcp))
     var registry = Directory.CreateTempSubdirectory("mmcp-bench-").FullName;
     var manifest = new JsonObject
     {
-        ["id"] = "everything",
+        ["id"] = "io.mmcp.bench.everything",
         ["name"] = "Everything",
         ["description"] = "MCP reference server",
         ["version"] = "1",
@@ -78,8 +78,8 @@ if (File.Exists(mmcp))
     await File.WriteAllTextAsync(Path.Combine(registry, "everything.json"), manifest.ToJsonString());
     var env = new Dictionary<string, string> { ["MMCP_REGISTRY_PATH"] = registry, ["XDG_CONFIG_HOME"] = registry, ["XDG_CACHE_HOME"] = registry };
     (string, string[], Dictionary<string, string>?) Serve(int port) => ("dotnet", [mmcp, "serve", "--port", port.ToString(CultureInfo.InvariantCulture)], env);
-    await RunTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "everything__echo"));
-    await RunTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/everything/mcp", "echo"));
+    await RunTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "io_mmcp_bench_everything__echo"));
+    await RunTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/io.mmcp.bench.everything/mcp", "echo"));
     await RunTarget("mmcp REST", Serve, port => () => Task.FromResult<ICaller>(new RestCaller(new RawRestClient(http, new Uri($"http://127.0.0.1:{port}/mcp/tools/call")))));
 }
 else

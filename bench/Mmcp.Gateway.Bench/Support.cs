@@ -19,7 +19,7 @@ internal sealed class HttpCaller(RawMcpHttpClient client, string tool) : ICaller
 
 internal sealed class RestCaller(RawRestClient client) : ICaller
 {
-    public Task CallAsync() => client.CallToolAsync("everything__echo", new JsonObject { ["message"] = "ping" }, CancellationToken.None);
+    public Task CallAsync() => client.CallToolAsync("io_mmcp_bench_everything__echo", new JsonObject { ["message"] = "ping" }, CancellationToken.None);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -132,6 +132,7 @@ internal static class ServeCommand
             }
 
             await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await ReportDiscoveryAsync(app.Services.GetRequiredService<Mmcp.Client.MmcpHub>(), context.Json, cancellationToken).ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -151,6 +152,31 @@ internal static class ServeCommand
 
     /// <summary>Where <c>mmcp inspect</c> finds the running gateway: its URL and inspect secret, readable by the user only.</summary>
     internal static string RuntimeFilePath() => Path.Combine(RegistryPaths.GetRuntimeDirectory(MmcpEnvironment.Process), "gateway.json");
+
+    /// <summary>Says on standard error which servers the gateway serves and which definitions it skipped (and why), so a
+    /// manifest that does not validate is not a silent absence.</summary>
+    private static async Task ReportDiscoveryAsync(Mmcp.Client.MmcpHub hub, bool json, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var discovery = await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
+            var ids = discovery.Servers.Select(s => s.Id).ToList();
+            await Console.Error.WriteLineAsync(ids.Count == 0
+                ? "No servers found yet (mmcp servers shows where the hub looks); the gateway picks up new manifests as they appear."
+                : $"Serving {ids.Count} server{(ids.Count == 1 ? string.Empty : "s")}: {string.Join(", ", ids)}").ConfigureAwait(false);
+            foreach (var diagnostic in discovery.Diagnostics)
+            {
+                await Console.Error.WriteLineAsync($"  skipped: {diagnostic}").ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (!json)
+        {
+            await Console.Error.WriteLineAsync($"warning: discovery failed: {ex.Message}").ConfigureAwait(false);
+        }
+    }
 
     private static string? WriteRuntimeFile(string url, GatewayRuntime runtime)
     {
