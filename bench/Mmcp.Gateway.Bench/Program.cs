@@ -1,19 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Mmcp.Gateway.Bench;
 
-// Usage: Mmcp.Gateway.Bench [--calls N] [--concurrency C] [--warmup W] [--only a,b,c] [--json]
-// Starts each target fronting @modelcontextprotocol/server-everything over stdio, measures tools/call "echo" with the
-// same raw client (sequential, then C parallel callers with a session each), and prints the table and the ratios of
-// the Mmcp gateway against the better of mcp-proxy and supergateway, measured in the same run.
+// Usage: Mmcp.Gateway.Bench [--calls N] [--concurrency C] [--warmup W] [--only a,b,c] [--context-only]
+// Latency phase: starts each target fronting @modelcontextprotocol/server-everything over stdio, measures tools/call
+// "echo" with the same raw client (sequential, then C parallel callers with a session each), and prints the table and
+// the ratios of the Mmcp gateway against the better of mcp-proxy and supergateway, measured in the same run.
+// Context phase (always last; alone with --context-only): the size of the tool definitions a client holds through
+// `mmcp serve` fronting several reference servers, with every tool listed and in search mode (see ContextPhase.cs).
 var calls = IntArg("--calls", 2000);
 var concurrency = IntArg("--concurrency", 16);
 var warmup = IntArg("--warmup", 100);
 var only = StringArg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-var repo = RepoRoot();
+var contextOnly = args.Contains("--context-only");
+var repo = BenchEnvironment.RepoRoot();
 var npm = Path.Combine(repo, "eng", "npm", "node_modules");
 var everything = Path.Combine(npm, "@modelcontextprotocol", "server-everything", "dist", "index.js");
 if (!File.Exists(everything))
@@ -25,6 +26,10 @@ if (!File.Exists(everything))
 var node = "node";
 var results = new List<Result>();
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5), UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+if (contextOnly)
+{
+    return await ContextPhase.RunAsync(repo, node, http);
+}
 
 async Task RunTarget(string name, Func<int, (string Command, string[] Args, Dictionary<string, string>? Env)> start, Func<int, Func<Task<ICaller>>> callerFactory)
 {
@@ -33,7 +38,7 @@ async Task RunTarget(string name, Func<int, (string Command, string[] Args, Dict
         return;
     }
 
-    var port = FreePort();
+    var port = BenchEnvironment.FreePort();
     var (command, args, env) = start(port);
     using var peer = await Peer.StartAsync(name, command, args, env, port);
     var result = await Measure(name, callerFactory(port));
@@ -62,24 +67,15 @@ await RunTarget("supergateway", port => (node, [Path.Combine(npm, ".bin", "super
 await RunTarget("mcp-proxy", port => (node, [Path.Combine(npm, ".bin", "mcp-proxy"), "--port", port.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1", "--server", "stream", "--", node, everything, "stdio"], null),
     port => McpCaller(port, "/mcp", "echo"));
 
-// The Mmcp gateway: `mmcp serve` over a registry holding one stdio manifest for server-everything.
+// The Mmcp gateway: `mmcp serve` over a private registry holding one stdio manifest for server-everything.
 var mmcp = Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
 if (File.Exists(mmcp))
 {
-    var registry = Directory.CreateTempSubdirectory("mmcp-bench-").FullName;
-    var manifest = new JsonObject
-    {
-        ["id"] = "io.mmcp.bench.everything",
-        ["name"] = "Everything",
-        ["description"] = "MCP reference server",
-        ["version"] = "1",
-        ["transport"] = new JsonObject { ["type"] = "stdio", ["command"] = node, ["args"] = new JsonArray(everything, "stdio") },
-    };
-    await File.WriteAllTextAsync(Path.Combine(registry, "everything.json"), manifest.ToJsonString());
-    var env = new Dictionary<string, string> { ["MMCP_REGISTRY_PATH"] = registry, ["XDG_CONFIG_HOME"] = registry, ["XDG_CACHE_HOME"] = registry };
-    (string, string[], Dictionary<string, string>?) Serve(int port) => ("dotnet", [mmcp, "serve", "--port", port.ToString(CultureInfo.InvariantCulture)], env);
-    await RunTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "io_mmcp_bench_everything__echo"));
-    await RunTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/io.mmcp.bench.everything/mcp", "echo"));
+    using var home = new GatewayHome();
+    home.Add(GatewayHome.StdioManifest("io.bench.everything", "MCP reference server", node, [everything, "stdio"]));
+    (string, string[], Dictionary<string, string>?) Serve(int port) => ("dotnet", GatewayHome.ServeArgs(mmcp, port), home.Environment);
+    await RunTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "io_bench_everything__echo"));
+    await RunTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/io.bench.everything/mcp", "echo"));
     await RunTarget("mmcp REST", Serve, port => () => Task.FromResult<ICaller>(new RestCaller(new RawRestClient(http, new Uri($"http://127.0.0.1:{port}/mcp/tools/call")))));
 }
 else
@@ -88,7 +84,7 @@ else
 }
 
 Report(results);
-return 0;
+return await ContextPhase.RunAsync(repo, node, http);
 
 Func<Task<ICaller>> McpCaller(int port, string path, string tool) => async () =>
 {
@@ -173,24 +169,4 @@ string? StringArg(string name)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
-static string RepoRoot()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        if (File.Exists(Path.Combine(dir.FullName, "Atlas.slnx")))
-        {
-            return dir.FullName;
-        }
-    }
-
-    throw new InvalidOperationException("Run the benchmark from inside the repository (Atlas.slnx not found above the binary).");
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
@@ -19,7 +20,7 @@ internal sealed class HttpCaller(RawMcpHttpClient client, string tool) : ICaller
 
 internal sealed class RestCaller(RawRestClient client) : ICaller
 {
-    public Task CallAsync() => client.CallToolAsync("io_mmcp_bench_everything__echo", new JsonObject { ["message"] = "ping" }, CancellationToken.None);
+    public Task CallAsync() => client.CallToolAsync("io_bench_everything__echo", new JsonObject { ["message"] = "ping" }, CancellationToken.None);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
@@ -110,5 +111,98 @@ internal sealed class Peer : IDisposable
         }
 
         _process.Dispose();
+    }
+}
+
+/// <summary>
+/// A private registry and XDG home for `mmcp serve`, so a bench run never reads the user's client configurations
+/// (<c>--no-import</c>) nor writes the user's consent store, tool cache, audit log or gateway runtime file.
+/// </summary>
+internal sealed class GatewayHome : IDisposable
+{
+    public GatewayHome()
+    {
+        Root = Directory.CreateTempSubdirectory("mmcp-bench-").FullName;
+        Registry = Directory.CreateDirectory(Path.Combine(Root, "servers")).FullName;
+        var runtime = Path.Combine(Root, "run");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(runtime);
+        }
+        else
+        {
+            Directory.CreateDirectory(runtime, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        Environment = new Dictionary<string, string>
+        {
+            ["MMCP_REGISTRY_PATH"] = Registry,
+            ["XDG_CONFIG_HOME"] = Path.Combine(Root, "config"),
+            ["XDG_CACHE_HOME"] = Path.Combine(Root, "cache"),
+            ["XDG_STATE_HOME"] = Path.Combine(Root, "state"),
+            ["XDG_DATA_HOME"] = Path.Combine(Root, "data"),
+            ["XDG_RUNTIME_DIR"] = runtime,
+        };
+    }
+
+    /// <summary>Gets a scratch directory that is deleted with the home (for servers that need files).</summary>
+    public string Root { get; }
+
+    /// <summary>Gets the registry directory <c>mmcp serve</c> reads.</summary>
+    public string Registry { get; }
+
+    public Dictionary<string, string> Environment { get; }
+
+    /// <summary>Registers a server: writes its manifest into the registry.</summary>
+    public void Add(JsonObject manifest) =>
+        File.WriteAllText(Path.Combine(Registry, manifest["id"]!.GetValue<string>() + ".json"), manifest.ToJsonString());
+
+    /// <summary>A stdio manifest for a Node server.</summary>
+    public static JsonObject StdioManifest(string id, string description, string node, IEnumerable<string> args, JsonObject? env = null)
+    {
+        var transport = new JsonObject { ["type"] = "stdio", ["command"] = node, ["args"] = new JsonArray([.. args.Select(a => (JsonNode)JsonValue.Create(a))]) };
+        if (env is not null)
+        {
+            transport["env"] = env;
+        }
+
+        return new JsonObject { ["id"] = id, ["name"] = id, ["description"] = description, ["version"] = "1", ["transport"] = transport };
+    }
+
+    /// <summary>The command line of <c>mmcp serve</c> on <paramref name="port"/> with this home.</summary>
+    public static string[] ServeArgs(string mmcp, int port, params string[] extra) =>
+        [mmcp, "serve", "--port", port.ToString(CultureInfo.InvariantCulture), "--no-import", .. extra];
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal static class BenchEnvironment
+{
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Atlas.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Run the benchmark from inside the repository (Atlas.slnx not found above the binary).");
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -96,9 +96,10 @@ internal static class ServeCommand
         });
 
         await using var app = builder.Build();
-        app.MapMmcpGateway();
         try
         {
+            // Mapping resolves the validated options, so a bad --allow-origin or --allow-host fails here.
+            app.MapMmcpGateway();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)

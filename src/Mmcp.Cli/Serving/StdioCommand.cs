@@ -6,7 +6,6 @@ using Mmcp.Cli.Hosting;
 using Mmcp.Client;
 using Mmcp.Gateway;
 using Mmcp.Gateway.Aggregation;
-using Mmcp.Gateway.Audit;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -42,8 +41,8 @@ internal static class StdioCommand
         using var host = builder.Build();
         var catalog = host.Services.GetRequiredService<GatewayCatalog>();
         catalog.Changed += kind => _ = NotifyAsync(host.Services, kind);
+        // RunAsync disposes the host when the client closes standard input, and with it the audit log (which flushes).
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
-        await host.Services.GetRequiredService<AuditLog>().DisposeAsync().ConfigureAwait(false);
         return ExitCodes.Ok;
     }
 
