@@ -27,10 +27,17 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private const int MaxPages = 1000;
     private static long _nextConnection;
     private static long _nextRequest;
+    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<ProgressNotificationParams> ProgressParamsType =
+        McpJsonUtilities.GetTypeInfo<ProgressNotificationParams>(McpJsonUtilities.DefaultOptions);
 
     private readonly HubRuntime _rt;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _disposing = new();
+
+    // Progress tokens of calls in flight. Progress is routed as the transport reads it, in order: the SDK runs
+    // notification handlers concurrently with the response, so a handler could see a call's last progress only after
+    // the call had returned (and its caller had sent the result on).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IProgress<ProgressNotificationValue>> _progress = new(StringComparer.Ordinal);
     private DiscoveredServer _server;
     private ServerBudgets _budgets;
     private LiveConnection? _live;
@@ -225,7 +232,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     /// Calls a tool with a request id of the hub's own, so a cancelled call is always announced to the server with
     /// <c>notifications/cancelled</c> (SDK 2.3.1 abandons the request silently), and progress is matched by token.
     /// </summary>
-    private static async ValueTask<CallToolResult> CallWithCancellationAsync(McpClient client, string tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    private async ValueTask<CallToolResult> CallWithCancellationAsync(McpClient client, string tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextRequest);
         var requestId = new RequestId($"mmcp-call-{id}");
@@ -234,21 +241,12 @@ internal sealed partial class ServerSession : IAsyncDisposable
             Name = tool,
             Arguments = arguments?.ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),
         };
-        IAsyncDisposable? progressRegistration = null;
+        string? progressKey = null;
         if (progress is not null)
         {
-            var token = new ProgressToken($"mmcp-progress-{id}");
-            parameters.Meta = new System.Text.Json.Nodes.JsonObject { ["progressToken"] = token.ToString() };
-            var typeInfo = McpJsonUtilities.GetTypeInfo<ProgressNotificationParams>(McpJsonUtilities.DefaultOptions);
-            progressRegistration = client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
-            {
-                if (notification.Params?.Deserialize(typeInfo) is { } p && p.ProgressToken.Equals(token))
-                {
-                    progress.Report(p.Progress);
-                }
-
-                return ValueTask.CompletedTask;
-            });
+            progressKey = $"mmcp-progress-{id}";
+            parameters.Meta = new System.Text.Json.Nodes.JsonObject { ["progressToken"] = progressKey };
+            _progress[progressKey] = progress;
         }
 
         try
@@ -272,10 +270,31 @@ internal sealed partial class ServerSession : IAsyncDisposable
         }
         finally
         {
-            if (progressRegistration is not null)
+            if (progressKey is not null)
             {
-                await progressRegistration.DisposeAsync().ConfigureAwait(false);
+                _progress.TryRemove(progressKey, out _);
             }
+        }
+    }
+
+    /// <summary>Hands a <c>notifications/progress</c> read from a connection to the call that asked for it.</summary>
+    private void RouteProgress(JsonRpcMessage message)
+    {
+        if (_progress.IsEmpty || message is not JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: { } raw })
+        {
+            return;
+        }
+
+        try
+        {
+            if (raw.Deserialize(ProgressParamsType) is { } p && p.ProgressToken.ToString() is { } key && _progress.TryGetValue(key, out var progress))
+            {
+                progress.Report(p.Progress);
+            }
+        }
+        catch (JsonException)
+        {
+            // A malformed notification is the server's problem; the call goes on.
         }
     }
 
@@ -771,7 +790,12 @@ internal sealed partial class ServerSession : IAsyncDisposable
         {
             try
             {
-                var transport = new TappedClientTransport(connection.Transport, _rt.Traffic, Id, connectionId, inlineObserver);
+                Action<JsonRpcMessage> observe = inlineObserver is null ? RouteProgress : m =>
+                {
+                    RouteProgress(m);
+                    inlineObserver(m);
+                };
+                var transport = new TappedClientTransport(connection.Transport, _rt.Traffic, Id, connectionId, observe);
                 client = await McpClient.CreateAsync(transport, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex)

@@ -169,7 +169,15 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }
         catch (HubException ex) when (ex.Code == HubErrorCode.UnknownTool)
         {
-            // The shared connection does not know it: let the server itself answer (its own error for an unknown tool).
+            // The shared connection does not know it, but this session's own upstream may (tools that appear per
+            // session): consent is judged on the definition this session was given. A tool nobody lists goes to the
+            // server, which answers with its own error for an unknown tool.
+            var listed = await _upstream.Client.ListToolsAsync(new ListToolsRequestParams(), cancellationToken).ConfigureAwait(false);
+            if (listed.Tools.FirstOrDefault(t => t.Name == name) is { } own && _catalog.Consent.Evaluate(ServerId, own) is { IsAllowed: false } refused)
+            {
+                _catalog.RecordCall(caller, "servers", ServerId, name, at, Stopwatch.GetElapsedTime(started), "refused", null);
+                throw GatewayErrors.ConsentRefused(refused.Message!, ServerId);
+            }
         }
         catch (HubException ex)
         {

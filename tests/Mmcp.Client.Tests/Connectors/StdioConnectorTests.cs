@@ -40,11 +40,26 @@ public sealed class StdioConnectorTests : IDisposable
         var progress = await first.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
         await cts.CancelAsync();
 
-        Assert.Equal(3f, progress.Total); // notifications are handled concurrently: any step may come first
-        Assert.InRange(progress.Progress, 1f, 3f);
+        Assert.Equal((3f, 1f), (progress.Total!.Value, progress.Progress));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
         var done = await hub.CallToolAsync("test.stdio", "progress", new Dictionary<string, object?> { ["steps"] = 2 }, cancellationToken: Ct);
         Assert.Equal("done 2", HubToolResults.GetText(done));
+    }
+
+    [Fact]
+    public async Task CallTool_WithProgress_ReportsEveryStepInOrder_BeforeItReturns()
+    {
+        await _env.WriteManifestAsync(Servers.Stdio("test.stdio"));
+        await using var hub = _env.CreateHub();
+        var seen = new List<float>();
+
+        // The server sends its three notifications and then the result at once. Progress is routed as the hub reads
+        // it, so all of it is reported, in order, by the time the call returns (a caller relaying it must not lose the last).
+        var result = await hub.CallToolAsync("test.stdio", "progress", new Dictionary<string, object?> { ["steps"] = 3, ["holdMilliseconds"] = 0 },
+            new SyncProgress(v => seen.Add(v.Progress)), Ct);
+
+        Assert.Equal("done 3", HubToolResults.GetText(result));
+        Assert.Equal([1f, 2f, 3f], seen);
     }
 
     [Fact]

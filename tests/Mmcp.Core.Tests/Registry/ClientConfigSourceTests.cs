@@ -36,6 +36,28 @@ public sealed class ClientConfigSourceTests
     }
 
     [Fact]
+    public void Read_EntriesThatRunMmcpStdio_AreNotImported_SoTheHubNeverStartsItself()
+    {
+        using var dir = new TestDirectory();
+        var path = dir.Write("claude_desktop_config.json", """
+            {
+              "mcpServers": {
+                "mmcp": { "command": "mmcp", "args": ["stdio", "--no-import"] },
+                "mmcp-dev": { "command": "dotnet", "args": ["/src/Mmcp.Cli/bin/Release/net10.0/mmcp.dll", "stdio"] },
+                "mmcp-tool": { "command": "dnx", "args": ["-y", "mmcp", "stdio"] },
+                "mmcp-list": { "command": "/usr/local/bin/mmcp", "args": ["tools"] },
+                "weather": { "command": "npx", "args": ["-y", "@example/weather", "stdio"] }
+              }
+            }
+            """);
+
+        var result = new ClientConfigSource(ServerSourceKind.ClaudeDesktop, path, "/home/u").Read();
+
+        Assert.Equal(["mmcp-list", "weather"], result.Servers.Select(s => s.Manifest.Id));
+        Assert.Equal(3, result.Diagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning && d.Message.Contains("mmcp stdio", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Read_VsCodeWorkspace_HandlesCommentsTrailingCommasInputsEnvFileAndWorkspaceFolder()
     {
         using var dir = new TestDirectory();

@@ -29,31 +29,35 @@ public sealed class AggregatedMcpTests
     }
 
     [Fact]
-    public async Task CallTool_WithProgressToken_ForwardsProgressToTheCaller()
+    public async Task CallTool_WithProgressToken_ForwardsEveryProgressNotificationToTheCaller()
     {
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
         await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
         var seen = new List<float>();
-        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var progress = new SyncProgress(v =>
         {
             lock (seen)
             {
                 seen.Add(v.Progress);
+                if (seen.Count == 3)
+                {
+                    all.TrySetResult();
+                }
             }
-
-            first.TrySetResult();
         });
 
+        // Regression: the last notification used to be lost (the SDK ran the upstream progress handler after the
+        // call had returned); the hub now routes progress as it reads it, before the response.
         var result = await client.CallToolAsync("io_test_alpha__progress", new Dictionary<string, object?> { ["steps"] = 3, ["holdMilliseconds"] = 0 }, progress, cancellationToken: TestContext.Current.CancellationToken);
-        await first.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        await all.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
 
         Assert.Equal("done 3", ((TextContentBlock)result.Content[0]).Text);
         lock (seen)
         {
-            Assert.Contains(1f, seen);
+            Assert.Equal([1f, 2f, 3f], seen.Order());
         }
     }
 

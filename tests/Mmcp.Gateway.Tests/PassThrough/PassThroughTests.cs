@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Mmcp.Client.Consent;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -56,6 +57,24 @@ public sealed class PassThroughTests
         var tools = await client.ListToolsAsync(cancellationToken: ct);
 
         Assert.Contains(tools, t => t.Name == "late_tool");
+    }
+
+    [Fact]
+    public async Task ToolOnlyThisSessionsUpstreamLists_IsStillHeldToConsent()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var ct = TestContext.Current.CancellationToken;
+        gateway.Consent.SetTool("io.test.alpha", "late_tool", ConsentDecision.Deny);
+        await using var client = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25");
+
+        // The tool exists only in this session's own upstream process; the hub's shared connection never saw it.
+        await client.CallToolAsync("add_tool", new Dictionary<string, object?> { ["name"] = "late_tool" }, cancellationToken: ct);
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(async () => await client.CallToolAsync("late_tool", cancellationToken: ct));
+
+        Assert.Equal(-32010, (int)refused.ErrorCode);
+        Assert.DoesNotContain(await client.ListToolsAsync(cancellationToken: ct), t => t.Name == "late_tool");
     }
 
     [Fact]

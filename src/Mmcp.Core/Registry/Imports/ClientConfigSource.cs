@@ -196,6 +196,14 @@ public sealed partial class ClientConfigSource : IServerSource
             return null;
         }
 
+        if (transport is StdioTransport stdio && RunsMmcpGateway(stdio))
+        {
+            // The entry that puts this hub into the client (mmcp stdio): importing it would make the hub start itself,
+            // and that copy would start another, without end.
+            r.Warning(field, "runs the Mmcp gateway itself ('mmcp stdio'); not imported, so the hub does not start itself");
+            return null;
+        }
+
         foreach (Match match in InputReference().Matches(string.Join('\n', EnumerateValues(transport))))
         {
             var id = match.Groups[1].Value;
@@ -222,6 +230,24 @@ public sealed partial class ClientConfigSource : IServerSource
         ArgumentNullException.ThrowIfNull(inputId);
         var chars = inputId.ToUpperInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray();
         return "MMCP_INPUT_" + new string(chars);
+    }
+
+    /// <summary>Whether <paramref name="stdio"/> starts <c>mmcp stdio</c> (as <c>mmcp</c>, <c>mmcp.exe</c>, <c>dotnet …/mmcp.dll</c>,
+    /// or through a launcher such as <c>dnx</c> or <c>npx</c>).</summary>
+    internal static bool RunsMmcpGateway(StdioTransport stdio)
+    {
+        string[] words = [stdio.Command, .. stdio.Args];
+        for (var i = 0; i < words.Length; i++)
+        {
+            var name = System.IO.Path.GetFileName(words[i].TrimEnd('/', '\\'));
+            if (name.Equals("mmcp", StringComparison.OrdinalIgnoreCase) || name.Equals("mmcp.exe", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("mmcp.dll", StringComparison.OrdinalIgnoreCase))
+            {
+                return words.Skip(i + 1).Any(w => w.Equals("stdio", StringComparison.Ordinal));
+            }
+        }
+
+        return false;
     }
 
     private static IEnumerable<string> EnumerateValues(ServerTransport transport) => transport switch
