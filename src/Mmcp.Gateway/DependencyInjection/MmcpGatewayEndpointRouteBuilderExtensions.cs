@@ -50,6 +50,12 @@ public static class MmcpGatewayEndpointRouteBuilderExtensions
         Guard(group.MapPost("/tools/{name}", rest.CallOperationAsync), RouteKind.Rest, GatewayScopes.ToolsCall);
         Guard(group.MapGet("/health", health.WriteAsync), RouteKind.Health, null);
         Guard(group.MapGet("/inspect/{id}", inspect.StreamAsync), RouteKind.Inspect, GatewayScopes.Inspect);
+        string[] options = [HttpMethods.Options];
+        foreach (var pattern in (string[])["/mcp", "/mcp/{**rest}", "/servers/{id}/mcp", "/tools/{name}", "/openapi.json", "/health"])
+        {
+            group.MapMethods(pattern, options, guard.PreflightAsync); // CORS preflight: only for AllowedOrigins
+        }
+
         return group;
 
         void Guard(IEndpointConventionBuilder builder, RouteKind kind, string? scope) =>

@@ -74,6 +74,11 @@ internal sealed partial class RequestGuard
                 await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "forbidden_origin", $"Origin '{origin}' is not allowed. Add it to the gateway's AllowedOrigins (exact scheme://host[:port]) if that web page should reach your tools.").ConfigureAwait(false);
                 return;
             }
+
+            if (_allowedOrigins.Contains(origin))
+            {
+                AddCorsHeaders(context.Response, origin);
+            }
         }
 
         // 2. Tokens: never in the query string (they end up in logs and browser history).
@@ -214,6 +219,36 @@ internal sealed partial class RequestGuard
         var address = local.IsIPv4MappedToIPv6 ? local.MapToIPv4() : local;
         var text = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
         return string.Equals(host, text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Answers a browser's CORS preflight (<c>OPTIONS</c>): only for an origin listed in AllowedOrigins and a Host of
+    /// this machine; anything else is refused, so a foreign page cannot even learn which methods exist.
+    /// </summary>
+    public async Task PreflightAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var origin = request.Headers.Origin.ToString();
+        if (!IsAllowedHost(request.Host.Host, context.Connection.LocalIpAddress) || origin.Length == 0 || !_allowedOrigins.Contains(origin))
+        {
+            Log.Refused(_logger, "preflight", origin, request.Path);
+            await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "forbidden_origin",
+                $"Origin '{origin}' may not call this gateway from a browser. Add it to the gateway's AllowedOrigins (mmcp serve --allow-origin) if that web page should reach your tools.").ConfigureAwait(false);
+            return;
+        }
+
+        AddCorsHeaders(context.Response, origin);
+        context.Response.Headers.AccessControlAllowMethods = "GET, POST, DELETE, OPTIONS";
+        context.Response.Headers.AccessControlAllowHeaders = "Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID";
+        context.Response.Headers.AccessControlMaxAge = "600";
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    private static void AddCorsHeaders(HttpResponse response, string origin)
+    {
+        response.Headers.AccessControlAllowOrigin = origin;
+        response.Headers.AccessControlExposeHeaders = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate";
+        response.Headers.Vary = "Origin";
     }
 
     private bool IsAllowedOrigin(string origin, HttpRequest request)

@@ -73,6 +73,40 @@ public sealed class SecurityTests
         Assert.Equal(HttpStatusCode.OK, allowed.Status);
     }
 
+    [Theory]
+    [InlineData("/mcp")]
+    [InlineData("/mcp/tools/call")]
+    [InlineData("/servers/io.test.alpha/mcp")]
+    public async Task CorsPreflight_AnsweredOnlyForAllowedOrigins_AndResponsesCarryTheHeaders(string path)
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.AllowedOrigins.Add("http://localhost:3000"));
+        var ct = TestContext.Current.CancellationToken;
+        HttpRequestMessage Preflight(string origin) => new(HttpMethod.Options, gateway.Url + path)
+        {
+            Headers = { { "Origin", origin }, { "Access-Control-Request-Method", "POST" }, { "Access-Control-Request-Headers", "content-type, mcp-protocol-version" } },
+        };
+
+        using var allowed = await gateway.Http.SendAsync(Preflight("http://localhost:3000"), ct);
+        using var foreign = await gateway.Http.SendAsync(Preflight("https://evil.example"), ct);
+        var served = await gateway.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, gateway.Url + "/mcp")
+        {
+            Content = new StringContent(Initialize, System.Text.Encoding.UTF8, "application/json"),
+            Headers = { { "Origin", "http://localhost:3000" }, { "Accept", "application/json, text/event-stream" } },
+        }, ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
+        Assert.Equal("http://localhost:3000", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("POST", allowed.Headers.GetValues("Access-Control-Allow-Methods").Single(), StringComparison.Ordinal);
+        Assert.Contains("Mcp-Protocol-Version", allowed.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.StatusCode);
+        Assert.False(foreign.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("http://localhost:3000", served.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("Mcp-Session-Id", served.Headers.GetValues("Access-Control-Expose-Headers").Single(), StringComparison.Ordinal);
+        served.Dispose();
+    }
+
     [Fact]
     public async Task BeyondLoopback_TokensAndScopesAreRequired()
     {
