@@ -86,7 +86,7 @@ internal sealed class PipelineMediaService : IMediaService
             }
         }
 
-        _tracker.Track(request.DeviceId, request.RequestId, job);
+        _tracker.Track(request.DeviceId, request.RequestId, job, fileName);
         await _status.PublishAsync(request.DeviceId, CancellationToken.None).ConfigureAwait(false);
         try
         {
