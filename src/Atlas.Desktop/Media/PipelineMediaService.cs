@@ -105,6 +105,11 @@ internal sealed class PipelineMediaService : IMediaService
         {
             throw Map(e);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not this request's token: the job itself was cancelled on the desktop (admin UI).
+            throw new AtlasException(ErrorCodes.Cancelled, $"Media job {job.Id} was cancelled on the desktop; send the request again to retry it.");
+        }
         finally
         {
             if (job.Completion.IsCompleted)
