@@ -82,7 +82,8 @@ internal static class AdminServers
             _ => throw new AtlasException(ErrorCodes.BadRequest,
                 "Send {\"decision\":\"allow\"|\"deny\"|\"reset\"} for the server, plus \"tool\":\"<its own name>\" for one tool."),
         };
-        if (hub.Registry.Current.Find(id) is null)
+        if (hub.Registry.Current.Find(id) is null
+            && (await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false)).Servers.All(s => s.Id != id))
         {
             throw new AtlasException(ErrorCodes.NotFound, $"No MCP server has the id '{id}'. Reload the list: it may have been removed.");
         }

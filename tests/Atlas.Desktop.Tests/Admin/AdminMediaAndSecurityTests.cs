@@ -64,7 +64,8 @@ public sealed class AdminMediaAndSecurityTests
         var jobId = running.GetProperty("id").GetString();
         await admin.PostAsync($"media/jobs/{jobId}/cancel");
         var error = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.Error);
-        Assert.Equal(("t-1", ErrorCodes.Cancelled), (error!.Re, error.Data!.Value.GetProperty("code").GetString()));
+        Assert.Equal(("t-1", ErrorCodes.Cancelled), (error!.Re, error.Error!.Code));
+        Assert.Contains("cancelled on the desktop", error.Error.Message, StringComparison.Ordinal);
 
         jobs = await admin.GetAsync("media/jobs");
         Assert.Empty(jobs.GetProperty("running").EnumerateArray());
