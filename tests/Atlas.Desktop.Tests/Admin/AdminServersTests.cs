@@ -44,13 +44,23 @@ public sealed class AdminServersTests
         await File.WriteAllTextAsync(Path.Combine(registry, "io.example.invalid.json"), """{"id":"io.example.invalid","name":"No transport"}""", Ct);
     }
 
-    [Fact]
-    public async Task Servers_FromARealRegistry_ShowProvenanceTransportStateToolsAndDiagnostics_WithoutRecordingConsent()
+    /// <summary>A host over <see cref="WriteRegistryAsync"/>'s registry; <paramref name="prepare"/> may add to the new data
+    /// directory first (a consent file).</summary>
+    internal static async Task<AtlasTestHost> StartWithRegistryAsync(Action<string>? prepare = null)
     {
         var dataDir = AtlasTestHost.NewDataDir();
         await WriteRegistryAsync(dataDir);
-        await using var host = await AtlasTestHost.StartAsync(dataDir: dataDir);
+        prepare?.Invoke(dataDir);
+        var host = await AtlasTestHost.StartAsync(dataDir: dataDir);
         host.DeleteDataDirOnDispose = true;
+        return host;
+    }
+
+    [Fact]
+    public async Task Servers_FromARealRegistry_ShowProvenanceTransportStateToolsAndDiagnostics_WithoutRecordingConsent()
+    {
+        await using var host = await StartWithRegistryAsync();
+        var dataDir = host.DataDir;
         using var admin = await AdminClient.SignInAsync(host);
 
         var view = await admin.GetAsync("servers");
@@ -165,10 +175,8 @@ public sealed class AdminServersTests
     [Fact]
     public async Task ConsentChanges_WithBadInput_GetClearErrors_AndChangeNothing()
     {
-        var dataDir = AtlasTestHost.NewDataDir();
-        await WriteRegistryAsync(dataDir);
-        await using var host = await AtlasTestHost.StartAsync(dataDir: dataDir);
-        host.DeleteDataDirOnDispose = true;
+        await using var host = await StartWithRegistryAsync();
+        var dataDir = host.DataDir;
         using var admin = await AdminClient.SignInAsync(host);
 
         var cases = new (string Path, object Body, HttpStatusCode Status, string Hint)[]

@@ -14,18 +14,13 @@ namespace Atlas.Desktop.Tests.Browser;
 /// decisions written to the consent file <c>mmcp consent</c> reads.</summary>
 public sealed class AdminServersPageTests : ChromiumTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task ServersView_ShowsAChangedToolAsHeld_AndReapproveAndDenyButtonsWriteTheConsentFile()
     {
-        var dataDir = AtlasTestHost.NewDataDir();
-        await AdminServersTests.WriteRegistryAsync(dataDir);
-        var file = Path.Combine(dataDir, "consent.json");
         var old = new Tool { Name = "echo", Description = "Echoes (as it was approved last month)", InputSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement };
-        new ConsentStore(file).SetTool(AdminServersTests.Everything, "echo", ConsentDecision.Allow, old);
-        await using var host = await AtlasTestHost.StartAsync(dataDir: dataDir);
-        host.DeleteDataDirOnDispose = true;
+        await using var host = await AdminServersTests.StartWithRegistryAsync(dataDir =>
+            new ConsentStore(Path.Combine(dataDir, "consent.json")).SetTool(AdminServersTests.Everything, "echo", ConsentDecision.Allow, old));
+        var file = Path.Combine(host.DataDir, "consent.json");
         await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
         var page = await context.NewPageAsync();
 
