@@ -46,6 +46,8 @@ internal static class AdminEndpoints
         var api = admin.MapGroup("/api").AddEndpointFilter(async (context, next) =>
             RequireAdmin(context.HttpContext) ?? await next(context).ConfigureAwait(false));
         api.MapDesktopOperations();
+        api.MapAdminServers();
+        api.MapAdminMedia();
         api.MapPost("/logout", (HttpContext context, AdminSessions sessions) =>
         {
             sessions.End(context.Request.Cookies[AdminSessions.CookieName]);

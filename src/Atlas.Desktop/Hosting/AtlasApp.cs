@@ -165,6 +165,8 @@ internal static class AtlasApp
                 hub.Registry.RegistryDirectories = [.. options.Hub.RegistryDirectories];
             }
         });
+        services.AddSingleton(sp => new Mmcp.Client.Consent.ConsentStore(
+            options.Hub.ConsentFile ?? Mmcp.Client.Consent.ConsentStore.DefaultPath(), options.Hub.ConsentPolicy, sp.GetRequiredService<AtlasTime>().Provider));
         services.AddSingleton<Chat.Tools.IChatToolProvider, Chat.Tools.HubChatToolProvider>();
         services.AddSingleton<IStatusContributor, HubStatusContributor>();
         services.AddSingleton<IStatusContributor, MediaJobsStatusContributor>();

@@ -46,6 +46,14 @@ internal sealed class HubOptions
 
     /// <summary>Also use the servers configured for Claude Desktop, VS Code and Cursor (read only). Default true.</summary>
     public bool ImportClientConfigs { get; set; } = true;
+
+    /// <summary>The consent file shared with <c>mmcp consent</c> and the Mmcp gateway. Default null:
+    /// <c>$XDG_CONFIG_HOME/mmcp/consent.json</c>, so a decision made in one place holds in the others.</summary>
+    public string? ConsentFile { get; set; }
+
+    /// <summary>What happens to tools nobody has decided on yet. Default <see cref="Mmcp.Client.Consent.ConsentPolicy.TrustOnFirstUse"/>
+    /// (pinned when first offered, held when their definition changes); <c>AskFirst</c> offers nothing until allowed.</summary>
+    public Mmcp.Client.Consent.ConsentPolicy ConsentPolicy { get; set; } = Mmcp.Client.Consent.ConsentPolicy.TrustOnFirstUse;
 }
 
 internal sealed class NetworkOptions

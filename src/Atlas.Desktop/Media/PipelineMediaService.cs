@@ -86,7 +86,7 @@ internal sealed class PipelineMediaService : IMediaService
             }
         }
 
-        _tracker.Track(request.DeviceId, request.RequestId, job);
+        _tracker.Track(request.DeviceId, request.RequestId, job, fileName);
         await _status.PublishAsync(request.DeviceId, CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -104,6 +104,11 @@ internal sealed class PipelineMediaService : IMediaService
         catch (MediaException e)
         {
             throw Map(e);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not this request's token: the job itself was cancelled on the desktop (admin UI).
+            throw new AtlasException(ErrorCodes.Cancelled, $"Media job {job.Id} was cancelled on the desktop; send the request again to retry it.");
         }
         finally
         {

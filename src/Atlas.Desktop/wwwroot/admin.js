@@ -73,11 +73,107 @@ function render(state) {
     el("td", {}, e.detail ?? ""))));
 }
 
+// MCP servers and consent. Listing asks every server for its tools, so it loads on demand (page load, Reload, after a
+// decision), not on every status poll.
+const STATE_LABEL = { allowed: "allowed", denied: "denied", changed: "changed — needs re-approval", pending: "not approved yet" };
+const STATE_CLASS = { allowed: "ok", denied: "error", changed: "note", pending: "note", connected: "ok", failed: "error" };
+const openServers = new Set();
+
+function badge(text, kind) { return el("span", { className: `badge ${STATE_CLASS[kind] ?? ""}` }, text); }
+
+function consent(id, body) { return api(`/servers/${encodeURIComponent(id)}/consent`, "POST", body); }
+
+async function loadServers() {
+  const view = await api("/servers");
+  $("consent-file").textContent = `Consent file: ${view.consentFile} (policy: ${view.policy})`;
+  $("servers").replaceChildren(...(view.servers.length ? view.servers.map(renderServer) : [el("p", {}, "No MCP servers discovered.")]));
+  $("diagnostics").replaceChildren(...view.diagnostics.map((d) => el("p", {}, `${d.file}: ${d.field}: ${d.message}`)));
+}
+
+function renderServer(s) {
+  const counts = s.tools;
+  const held = [counts.changed && `${counts.changed} changed — needs re-approval`, counts.denied && `${counts.denied} denied`,
+    counts.pending && `${counts.pending} not approved yet`].filter(Boolean).join(", ");
+  const details = el("details", { className: "server", open: openServers.has(s.id) },
+    el("summary", {}, el("strong", {}, s.name), " ", el("span", { className: "mono" }, s.id), " ", badge(s.state, s.state), " ",
+      `${s.toolCount} tool(s)`, held ? " · " : "", held ? el("span", { className: "note" }, held) : "",
+      s.consent === "deny" ? " · " : "", s.consent === "deny" ? badge("server denied", "denied") : ""),
+    el("p", {}, `From ${s.provenance.label}`, el("br"), `${s.transport.type}: `, el("span", { className: "mono" }, s.transport.summary)),
+    s.lastError ? el("p", { className: "error" }, `Last error (${s.lastError.code}, ${when(s.lastError.at)}): ${s.lastError.message}`) : "",
+    s.listError && !s.lastError ? el("p", { className: "error" }, `Listing failed: ${s.listError.message}`) : "",
+    el("p", { className: "tool-actions" },
+      el("button", { onclick: () => consent(s.id, { decision: "allow" }).then(loadServers) }, "Allow server"),
+      el("button", { className: "danger", onclick: () => consent(s.id, { decision: "deny" }).then(loadServers) }, "Deny server"),
+      el("button", { className: "secondary", onclick: () => {
+        if (confirm(`Forget every decision about ${s.name}? Its tools go back to the consent policy.`)) consent(s.id, { decision: "reset" }).then(loadServers);
+      } }, "Reset")),
+    el("div", { className: "tools" }, "Loading tools…"));
+  details.dataset.serverId = s.id;
+  const load = () => api(`/servers/${encodeURIComponent(s.id)}/tools`).then((t) => renderTools(details, t)).catch(() => {});
+  details.addEventListener("toggle", () => {
+    if (details.open) { openServers.add(s.id); load(); } else { openServers.delete(s.id); }
+  });
+  return details;
+}
+
+function renderTools(details, view) {
+  const decide = (tool, decision) => consent(view.serverId, { tool: tool.name, decision }).then(loadServers);
+  const rows = view.tools.map((t) => {
+    const hints = t.annotations ? Object.entries({ "read-only": t.annotations.readOnly, destructive: t.annotations.destructive,
+      idempotent: t.annotations.idempotent, "open world": t.annotations.openWorld }).filter(([, v]) => v).map(([k]) => k) : [];
+    const row = el("tr", {},
+      el("td", {}, el("span", { className: "mono" }, t.name), t.title ? el("br") : "", t.title ?? ""),
+      el("td", {}, t.description ?? "", hints.length ? el("br") : "", ...hints.map((h) => badge(h, h === "destructive" ? "denied" : ""))),
+      el("td", {}, badge(STATE_LABEL[t.consent.status], t.consent.status), t.consent.decidedBy ? el("br") : "",
+        t.consent.decidedBy ? `${t.consent.decidedBy}, ${when(t.consent.decidedAt)}` : ""),
+      el("td", { className: "tool-actions" },
+        t.consent.status === "allowed" ? "" : el("button", { onclick: () => decide(t, "allow") }, t.consent.status === "changed" ? "Re-approve" : "Allow"),
+        t.consent.status === "denied" && t.consent.decision === "deny" ? "" : el("button", { className: "danger", onclick: () => decide(t, "deny") }, "Deny"),
+        t.consent.decision ? el("button", { className: "secondary", onclick: () => decide(t, "reset") }, "Reset") : ""));
+    row.dataset.tool = t.name;
+    row.title = t.consent.message ?? `Pinned definition ${t.consent.pinnedHash ?? t.hash}`;
+    return row;
+  });
+  const box = details.querySelector(".tools");
+  box.replaceChildren(
+    view.failure ? el("p", { className: "error" }, `Live listing failed (${view.failure.message}); showing the ${view.source} list.`) : "",
+    el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Tool"), el("th", {}, "Description"), el("th", {}, "Consent"), el("th", {}))),
+      el("tbody", {}, ...rows)));
+}
+
+// Media jobs: running, queued and recent, with cancel; polled with the state.
+function seconds(s) { return s == null ? "" : s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`; }
+
+function renderJobs(view) {
+  const c = view.cache;
+  $("media-cache").textContent = `Result cache: ${(c.bytes / 1048576).toFixed(1)} MiB in ${c.files} file(s) at ${c.directory}.`;
+  const row = (j, live) => {
+    const tr = el("tr", {},
+      el("td", {}, j.task, el("br"), el("span", { className: "mono" }, j.id)),
+      el("td", {}, j.deviceName ?? j.deviceId),
+      el("td", { className: "mono" }, j.file),
+      el("td", {}, badge(j.status, j.status === "succeeded" ? "allowed" : j.status === "running" ? "" : "denied"),
+        live && j.fraction != null ? ` ${Math.round(j.fraction * 100)}%` : "", ` ${j.stage}`, j.fromCache ? " (from cache)" : "",
+        j.error ? el("br") : "", j.error ? el("span", { className: "error" }, j.error) : ""),
+      el("td", {}, live ? `since ${new Date(j.startedAt).toLocaleTimeString()}` : seconds(j.durationSeconds)),
+      el("td", {}, live ? el("button", { className: "danger", onclick: () => api(`/media/jobs/${encodeURIComponent(j.id)}/cancel`, "POST").then(refresh) }, "Cancel") : ""));
+    tr.dataset.job = j.id;
+    return tr;
+  };
+  const rows = [...view.running.map((j) => row(j, true)), ...view.queued.map((j) => row(j, true)), ...view.recent.slice(0, 20).map((j) => row(j, false))];
+  $("jobs").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 6 }, "No media jobs yet."))]));
+}
+
 async function refresh() {
-  try { render(await api("/state")); $("main").classList.remove("hidden"); $("signin").classList.add("hidden"); } catch { /* shown already */ }
+  try {
+    render(await api("/state"));
+    renderJobs(await api("/media/jobs"));
+    $("main").classList.remove("hidden"); $("signin").classList.add("hidden");
+  } catch { /* shown already */ }
 }
 
 $("new-ticket").addEventListener("click", () => api("/pair", "POST").then(refresh));
+$("reload-servers").addEventListener("click", () => loadServers().catch(() => {}));
 
 (async () => {
   if (code) {
@@ -85,5 +181,6 @@ $("new-ticket").addEventListener("click", () => api("/pair", "POST").then(refres
     if (!response.ok) { signedOut(); return; }
   }
   await refresh();
+  loadServers().catch(() => {});
   setInterval(refresh, 2000);
 })();

@@ -65,6 +65,9 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             // The hub sees only the servers a test puts in this data directory, never the machine's own configs.
             ["Atlas:Hub:ImportClientConfigs"] = "false",
             ["Atlas:Hub:RegistryDirectories:0"] = Path.Combine(dataDir, "registry"),
+
+            // Consent decisions go to this data directory, never to the user's own ~/.config/mmcp/consent.json.
+            ["Atlas:Hub:ConsentFile"] = Path.Combine(dataDir, "consent.json"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,30 +1,54 @@
+using System.Text.Json;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Storage;
 using Microsoft.Extensions.AI;
 using Mmcp.Client;
+using Mmcp.Client.Consent;
+using ModelContextProtocol;
 
 namespace Atlas.Desktop.Chat.Tools;
 
 /// <summary>The Mmcp hub's tools (as <see cref="AIFunction"/>s named <c>&lt;serverId&gt;__&lt;tool&gt;</c>, called through the
-/// hub so a crashed server restarts under the same function) filtered by the device's permissions: <c>tools</c> grants
-/// every server, <c>tools:&lt;serverId&gt;</c> one. Each call is checked again against the device's permissions as
-/// stored now, so a permission removed while an answer runs stops the next call.</summary>
+/// hub so a crashed server restarts under the same function) filtered by the device's permissions (<c>tools</c> grants
+/// every server, <c>tools:&lt;serverId&gt;</c> one) and by the desktop user's consent decisions, kept in the same store as
+/// <c>mmcp consent</c> and the admin UI. A denied tool, or one whose definition changed since it was approved, is not
+/// offered to the model. Each call is checked again against the permissions and consent as stored now, so a permission
+/// removed or a tool denied while an answer runs stops the next call with a visible <c>tool_denied</c>.</summary>
 internal sealed class HubChatToolProvider : IChatToolProvider
 {
     public const string ServerProperty = "mmcp.server";
+    public const string ToolProperty = "mmcp.tool";
     private readonly MmcpHub _hub;
     private readonly IDeviceStore _devices;
+    private readonly ConsentStore _consent;
 
-    public HubChatToolProvider(MmcpHub hub, IDeviceStore devices)
+    public HubChatToolProvider(MmcpHub hub, IDeviceStore devices, ConsentStore consent)
     {
         _hub = hub;
         _devices = devices;
+        _consent = consent;
     }
 
     public async Task<IReadOnlyList<AIFunction>> GetToolsAsync(string deviceId, IReadOnlyList<string> permissions, CancellationToken cancellationToken)
     {
-        var functions = await _hub.GetAIFunctionsAsync(null, cancellationToken).ConfigureAwait(false);
-        return [.. functions.Where(f => Allows(permissions, ServerOf(f)))];
+        var listing = await _hub.ListToolsAsync(null, cancellationToken).ConfigureAwait(false);
+        var offered = new List<AIFunction>();
+        foreach (var tool in listing.Tools)
+        {
+            if (!Allows(permissions, tool.ServerId))
+            {
+                continue;
+            }
+
+            // Evaluate (not Check): under trust-on-first-use, offering a tool is its first use, so its definition is pinned now.
+            var hash = ConsentStore.ComputeHash(tool.Tool);
+            if (_consent.Evaluate(tool.ServerId, tool.Tool, hash).IsAllowed)
+            {
+                offered.Add(new HubChatTool(_hub, tool, hash));
+            }
+        }
+
+        return offered;
     }
 
     public async Task<string?> CheckAsync(string deviceId, AIFunction tool, CancellationToken cancellationToken)
@@ -36,9 +60,21 @@ internal sealed class HubChatToolProvider : IChatToolProvider
         }
 
         var server = ServerOf(tool);
-        return Allows(device.Permissions, server)
-            ? null
-            : $"the device lacks the '{Permissions.Tools}' or '{Permissions.ToolsServerPrefix}{server}' permission";
+        if (!Allows(device.Permissions, server))
+        {
+            return $"the device lacks the '{Permissions.Tools}' or '{Permissions.ToolsServerPrefix}{server}' permission";
+        }
+
+        if (tool is HubChatTool hubTool)
+        {
+            var consent = _consent.Evaluate(hubTool.Tool.ServerId, hubTool.Tool.Tool, hubTool.Hash);
+            if (!consent.IsAllowed)
+            {
+                return $"{consent.Message} It can also be allowed under MCP servers in the Atlas admin UI";
+            }
+        }
+
+        return null;
     }
 
     public static bool Allows(IReadOnlyList<string> permissions, string? server) =>
@@ -47,4 +83,42 @@ internal sealed class HubChatToolProvider : IChatToolProvider
             || permissions.Contains(Permissions.ToolsServerPrefix + server, StringComparer.Ordinal));
 
     private static string? ServerOf(AIFunction function) => function.AdditionalProperties.GetValueOrDefault(ServerProperty) as string;
+
+    /// <summary>One hub tool as offered to the model: the definition (and its consent hash) as it was when offered, so the
+    /// call-time check judges exactly what the model saw.</summary>
+    private sealed class HubChatTool : AIFunction
+    {
+        private readonly MmcpHub _hub;
+        private readonly Dictionary<string, object?> _properties;
+
+        public HubChatTool(MmcpHub hub, HubTool tool, string hash)
+        {
+            _hub = hub;
+            Tool = tool;
+            Hash = hash;
+            _properties = new Dictionary<string, object?>(StringComparer.Ordinal) { [ServerProperty] = tool.ServerId, [ToolProperty] = tool.ToolName };
+        }
+
+        public HubTool Tool { get; }
+
+        public string Hash { get; }
+
+        public override string Name => Tool.Name;
+
+        public override string Description => Tool.Tool.Description ?? Tool.Tool.Title ?? string.Empty;
+
+        public override JsonElement JsonSchema => Tool.Tool.InputSchema;
+
+        public override JsonElement? ReturnJsonSchema => Tool.Tool.OutputSchema;
+
+        public override JsonSerializerOptions JsonSerializerOptions => McpJsonUtilities.DefaultOptions;
+
+        public override IReadOnlyDictionary<string, object?> AdditionalProperties => _properties;
+
+        protected override async ValueTask<object?> InvokeCoreAsync(AIFunctionArguments arguments, CancellationToken cancellationToken)
+        {
+            var result = await _hub.CallToolAsync(Tool.ServerId, Tool.ToolName, arguments, progress: null, cancellationToken).ConfigureAwait(false);
+            return HubToolResults.ToFunctionResult(result);
+        }
+    }
 }

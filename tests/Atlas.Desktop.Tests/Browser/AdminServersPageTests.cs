@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Atlas.Desktop.Admin;
+using Atlas.Desktop.Tests.Admin;
+using Atlas.Desktop.Tests.Infrastructure;
+using Microsoft.Playwright;
+using Mmcp.Client.Consent;
+using ModelContextProtocol.Protocol;
+using static Microsoft.Playwright.Assertions;
+
+namespace Atlas.Desktop.Tests.Browser;
+
+/// <summary>The admin page's MCP servers view in Debian's Chromium: a real stdio server from the registry, a tool whose
+/// definition changed since it was approved shown as held, re-approved and denied with the page's buttons, and the
+/// decisions written to the consent file <c>mmcp consent</c> reads.</summary>
+public sealed class AdminServersPageTests : ChromiumTest
+{
+    [Fact]
+    public async Task ServersView_ShowsAChangedToolAsHeld_AndReapproveAndDenyButtonsWriteTheConsentFile()
+    {
+        var old = new Tool { Name = "echo", Description = "Echoes (as it was approved last month)", InputSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement };
+        await using var host = await AdminServersTests.StartWithRegistryAsync(dataDir =>
+            new ConsentStore(Path.Combine(dataDir, "consent.json")).SetTool(AdminServersTests.Everything, "echo", ConsentDecision.Allow, old));
+        var file = Path.Combine(host.DataDir, "consent.json");
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync(host.Get<AdminSessions>().CreateLink());
+        var server = page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}']");
+        await Expect(server.Locator("summary")).ToContainTextAsync("connected", new() { Timeout = 30_000 });
+        await Expect(server.Locator("summary")).ToContainTextAsync("1 changed — needs re-approval");
+        await Expect(page.Locator($"details.server[data-server-id='{AdminServersTests.Broken}'] summary")).ToContainTextAsync("failed");
+        await Expect(page.Locator("#diagnostics")).ToContainTextAsync("io.example.invalid.json");
+
+        await server.Locator("summary").ClickAsync();
+        var echo = server.Locator("tr[data-tool='echo']");
+        await Expect(echo).ToContainTextAsync("changed — needs re-approval");
+        await Expect(echo).ToContainTextAsync("read-only");
+        await echo.GetByRole(AriaRole.Button, new() { Name = "Re-approve" }).ClickAsync();
+
+        // The list reloads with the server still expanded; the tool is allowed with its current definition pinned.
+        echo = page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}'] tr[data-tool='echo']");
+        await Expect(echo).ToContainTextAsync("allowed");
+        var pinned = new ConsentStore(file).List().Tools.Single(t => t.ToolName == "echo");
+        Assert.Equal((ConsentDecision.Allow, "user"), (pinned.Decision, pinned.DecidedBy));
+        Assert.NotEqual(ConsentStore.ComputeHash(old), pinned.PinnedHash);
+
+        await echo.GetByRole(AriaRole.Button, new() { Name = "Deny" }).ClickAsync();
+        await Expect(page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}'] tr[data-tool='echo']")).ToContainTextAsync("denied");
+        Assert.Equal(ConsentDecision.Deny, new ConsentStore(file).List().Tools.Single(t => t.ToolName == "echo").Decision);
+    }
+}
