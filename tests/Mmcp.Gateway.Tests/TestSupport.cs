@@ -167,6 +167,9 @@ internal sealed class GatewayHost : IAsyncDisposable
     {
         options ??= new McpClientOptions();
         options.ProtocolVersion ??= protocolVersion;
+        // A stateless (2026-07-28) client probes first and falls back to a session when the probe is slow; on a loaded
+        // machine the first answer can wait for an upstream server to start, which is not a refusal.
+        options.DiscoverProbeTimeout = TestConstants.DefaultTimeout;
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = new Uri(Url + path),

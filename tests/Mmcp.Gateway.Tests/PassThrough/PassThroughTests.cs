@@ -20,6 +20,7 @@ public sealed class PassThroughTests
 
         await using var first = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25");
         await using var second = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25");
+        await gateway.Hub.ListToolsAsync("io.test.alpha", ct); // the shared connection is up: the stateless probe is answered at once
         await using var stateless = await gateway.ConnectAsync("/servers/io.test.alpha/mcp");
         var firstPid = await PidAsync(first);
         var secondPid = await PidAsync(second);
