@@ -36,7 +36,11 @@ internal static class StdioCommand
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-stdio", watchRegistry: true));
         builder.Services.AddMmcpGatewayCore(o => o.ToolMode = toolMode);
         builder.Services.AddMcpServer().WithStdioServerTransport();
-        builder.Services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) => endpoint.Configure(options));
+        builder.Services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) =>
+        {
+            endpoint.Surface = "stdio";
+            endpoint.Configure(options);
+        });
 
         using var host = builder.Build();
         var catalog = host.Services.GetRequiredService<GatewayCatalog>();

@@ -33,6 +33,9 @@ internal sealed partial class AggregatedEndpoint
         _options = options.Value;
     }
 
+    /// <summary>The face this endpoint is, as the audit log names it: <c>mcp</c> over HTTP, <c>stdio</c> for <c>mmcp stdio</c>.</summary>
+    public string Surface { get; set; } = "mcp";
+
     public void Configure(McpServerOptions options)
     {
         options.ServerInfo = new Implementation { Name = _options.ServerName, Title = "Mmcp gateway", Version = typeof(AggregatedEndpoint).Assembly.GetName().Version?.ToString(3) ?? "0.0.0" };
@@ -97,7 +100,7 @@ internal sealed partial class AggregatedEndpoint
         try
         {
             var tool = await _catalog.ResolveAsync(name, null, null, cancellationToken).ConfigureAwait(false);
-            var result = await _catalog.CallAsync(caller, "mcp", tool, ToObjects(arguments), relay, cancellationToken).ConfigureAwait(false);
+            var result = await _catalog.CallAsync(caller, Surface, tool, ToObjects(arguments), relay, cancellationToken).ConfigureAwait(false);
             if (relay is not null)
             {
                 await relay.FlushAsync().ConfigureAwait(false);

@@ -59,6 +59,28 @@ public sealed partial class GatewayCommandsTests
 
         Assert.Contains(tools, t => t.Name == "io_test_alpha__add");
         Assert.Equal("echo: via stdio", ((TextContentBlock)result.Content[0]).Text);
+
+        await client.DisposeAsync(); // the client closes standard input: mmcp stdio ends and flushes its audit log
+        var audit = Path.Combine(env.Root, "state", "mmcp", "audit.jsonl");
+        var line = await WaitForAsync(() => File.Exists(audit) ? File.ReadLines(audit).FirstOrDefault() : null);
+        using var entry = JsonDocument.Parse(line);
+        Assert.Equal(("stdio", "io.test.alpha", "echo"), (entry.RootElement.GetProperty("surface").GetString(), entry.RootElement.GetProperty("server").GetString(), entry.RootElement.GetProperty("tool").GetString()));
+    }
+
+    private static async Task<string> WaitForAsync(Func<string?> read)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (true)
+        {
+            if (read() is { } value)
+            {
+                return value;
+            }
+
+            await timer.WaitForNextTickAsync(timeout.Token);
+        }
     }
 
     [Fact]
