@@ -251,10 +251,10 @@ function uploadRow(name) {
 }
 
 /** Uploads one file to path; large files in resumable chunks. Returns the stored entry. */
-export async function uploadFile(file, path) {
+export async function uploadFile(file, path, overwrite = false) {
   const row = uploadRow(path);
   try {
-    const entry = file.size > CHUNK_BYTES ? await uploadChunked(file, path, row) : await uploadWhole(file, path, row);
+    const entry = file.size > CHUNK_BYTES ? await uploadChunked(file, path, overwrite, row) : await uploadWhole(file, path, overwrite, row);
     row.done();
     return entry;
   } catch (error) {
@@ -263,15 +263,15 @@ export async function uploadFile(file, path) {
   }
 }
 
-async function uploadWhole(file, path, row) {
+async function uploadWhole(file, path, overwrite, row) {
   const form = new FormData();
   form.append("path", path); // before the file part: the desktop never uses the phone's file name as a path
   form.append("file", file, "upload");
-  return send("POST", "/files/upload", form, {}, (loaded) => row.progress(loaded / Math.max(1, file.size)));
+  return send("POST", `/files/upload?${query({ overwrite })}`, form, {}, (loaded) => row.progress(loaded / Math.max(1, file.size)));
 }
 
-async function uploadChunked(file, path, row) {
-  const created = await send("POST", "/files/upload/sessions", JSON.stringify({ path, size: file.size }), { "Content-Type": "application/json" });
+async function uploadChunked(file, path, overwrite, row) {
+  const created = await send("POST", "/files/upload/sessions", JSON.stringify({ path, size: file.size, overwrite }), { "Content-Type": "application/json" });
   let status = created;
   let attempt = 0;
   let lookup = false;
@@ -306,9 +306,15 @@ async function uploadPicked(files, folder, afterUpload) {
   for (const file of files) {
     const path = join(folder, safeName(file.name));
     try {
-      const entry = await uploadFile(file, path);
-      setStatus(`Uploaded ${entry?.path ?? path}.`, "ok");
+      let entry;
+      try {
+        entry = await uploadFile(file, path);
+      } catch (error) {
+        if (error.code !== "already_exists" || !confirm(`${path} already exists. Replace it?`)) throw error;
+        entry = await uploadFile(file, path, true);
+      }
       if (view.path === folder && !view.viewing) await openFolder(folder);
+      setStatus(`Uploaded ${entry?.path ?? path}.`, "ok");
       await afterUpload?.(entry ?? { path, name: path.split("/").pop(), kind: "file", size: file.size });
     } catch (error) {
       setStatus(error.message, "error");

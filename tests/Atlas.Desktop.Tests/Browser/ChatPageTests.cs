@@ -16,26 +16,8 @@ public sealed class ChatPageTests : ChromiumTest
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A phone browser that paired earlier: its credential is in localStorage, as the pairing page left it.</summary>
-    private async Task<(IBrowserContext Context, IPage Page)> OpenPhoneAsync(ChatHost chat)
-    {
-        var credentials = await chat.Host.PairAsync("Browser phone");
-        var stored = JsonSerializer.Serialize(new Dictionary<string, string>
-        {
-            ["deviceId"] = credentials.DeviceId,
-            ["deviceCredential"] = credentials.Credential,
-            ["fingerprint"] = credentials.Fingerprint,
-            ["desktopName"] = "Test desktop",
-        });
-        var options = Playwright.Devices["Pixel 7"];
-        options.IgnoreHTTPSErrors = true; // trust on first use of the self-signed certificate
-        var context = await Browser.NewContextAsync(options);
-        await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(chat.Host.BaseUri.ToString());
-        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online");
-        return (context, page);
-    }
+    private async Task<(IBrowserContext Context, IPage Page)> OpenPhoneAsync(ChatHost chat) =>
+        await OpenPhoneAsync(chat.Host, await chat.Host.PairAsync("Browser phone"));
 
     [Fact]
     public async Task Chat_StreamsTheAnswer_RendersItAsText_SendsAPhoto_AndStopCancelsUpstream()

@@ -174,7 +174,7 @@ public sealed class MediaProcessingTests
             JsonSerializer.SerializeToElement(new JsonObject { ["op"] = "write", ["path"] = path, ["content"] = Convert.ToBase64String(content) }), cancellationToken: Ct);
     }
 
-    private static byte[] RenderText(params string[] lines)
+    internal static byte[] RenderText(params string[] lines)
     {
         var settings = new MagickReadSettings { Font = "DejaVu-Sans", FontPointsize = 40, BackgroundColor = MagickColors.White, FillColor = MagickColors.Black };
         using var image = new MagickImage("label:" + string.Join('\n', lines), settings);
