@@ -432,8 +432,10 @@ function onFrame(event) {
       state.acks.get(frame.re)({ error: frame.error });
     }
     else setStatus(frame.error.message, "error");
-  } else if (frame.type === "status_update" && frame.data?.llm && !frame.data.llm.configured) {
-    setStatus("Chat is not set up on the desktop yet (no LLM configured).", "error");
+  } else if (frame.type === "status_update" && frame.data?.llm) {
+    // A notice in the chat screen, not the connection state: files and media work without an LLM.
+    $("notice").textContent = frame.data.llm.configured ? "" : "Chat is not set up on the desktop yet (no LLM configured).";
+    $("notice").hidden = frame.data.llm.configured;
   }
 }
 
