@@ -330,11 +330,14 @@ function captureName(prefix, file) {
   return `${prefix}-${stamp}.${safeName(ext).toLowerCase()}`;
 }
 
-/** A capture goes into captures/ and opens in the viewer, ready for processing. */
+const CAPTURE_TASKS = { photo: "ocr", video: "frames", audio: "transcribe", voice: "transcribe" };
+
+/** A capture goes into captures/ and opens in the viewer, ready for processing (the kind of capture picks the task:
+ * a voice note is .webm like a video, but wants a transcript). */
 async function uploadCapture(file, prefix) {
   const named = new File([file], captureName(prefix, file), { type: file.type });
   await uploadPicked([named], CAPTURES, async (entry) => {
-    await openViewer(entry);
+    await openViewer(entry, CAPTURE_TASKS[prefix]);
     setStatus(`Saved to ${entry.path}. Choose a task and Process.`, "ok");
   });
 }
@@ -374,7 +377,6 @@ function closeViewer() {
   view.viewing = null;
   $("viewer").hidden = true;
   $("files").hidden = false;
-  $("crumbs").hidden = false;
   if (view.previewUrl) URL.revokeObjectURL(view.previewUrl);
   view.previewUrl = null;
   $("preview").replaceChildren();
@@ -387,8 +389,8 @@ export async function openViewer(entry, task) {
   closeViewer();
   view.viewing = entry;
   view.path = parentOf(entry.path);
+  renderCrumbs();
   $("files").hidden = true;
-  $("crumbs").hidden = true;
   $("viewer").hidden = false;
   $("viewer-name").textContent = entry.name;
   $("viewer-meta").textContent = [formatSize(entry.size), entry.modified && new Date(entry.modified).toLocaleString(), entry.path].filter(Boolean).join(" · ");

@@ -179,6 +179,48 @@ public sealed partial class FilesPageTests : ChromiumTest
     }
 
     [Fact]
+    public async Task Capture_VoiceNoteVideoAndQrCode_ResultsShowRecordingFramesAndCodes()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        host.DeleteDataDirOnDispose = true;
+        var browser = await LaunchAsync("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
+        await using var _browser = browser;
+        var (context, page) = await OpenPhoneAsync(host, await host.PairAsync("Recorder phone"), browser);
+        await using var _ = context;
+        await context.GrantPermissionsAsync(["microphone"]);
+        await OpenFilesAsync(page);
+
+        // A voice note recorded in the page (Chromium's fake microphone) lands in captures/ and can be analyzed.
+        await page.Locator("#record").TapAsync();
+        await Expect(page.Locator("#record")).ToHaveTextAsync("■ Stop recording");
+        await page.WaitForTimeoutAsync(1000); // the length of the recording, not a synchronization
+        await page.Locator("#record").TapAsync();
+        await Expect(page.Locator("#viewer-name")).ToHaveTextAsync(VoiceNote());
+        await Expect(page.Locator("#media-task")).ToHaveValueAsync("transcribe");
+        await page.Locator("#media-task").SelectOptionAsync("analyze");
+        await page.Locator("#media-run").TapAsync();
+        await Expect(page.Locator("#media-result table")).ToContainTextAsync("Duration");
+        await Expect(page.Locator("#media-result table")).ToContainTextAsync("audio");
+
+        // A video from the camera input: frames are written to the device's space and shown as thumbnails.
+        await page.Locator("#capture-video").SetInputFilesAsync(new FilePayload { Name = "clip.mp4", MimeType = "video/mp4", Buffer = await MediaProcessingTests.GenerateVideoAsync() });
+        await Expect(page.Locator("#viewer-name")).ToHaveTextAsync(CapturedVideo());
+        await Expect(page.Locator("#media-task")).ToHaveValueAsync("frames");
+        await page.Locator("#media-run").TapAsync();
+        await Expect(page.Locator("#media-result .frames img").First).ToHaveAttributeAsync("src", BlobUrl());
+        Assert.True(await page.Locator("#media-result .frames img").First.EvaluateAsync<bool>("img => img.decode().then(() => img.naturalWidth > 0)"));
+
+        // A QR code photo: the analysis lists the code's text.
+        await page.Locator("#viewer-close").TapAsync();
+        await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = "qr.png", MimeType = "image/png", Buffer = MediaProcessingTests.QrPng("https://atlas.example/receipt/42") });
+        await page.Locator("#files li.file .open", new() { HasText = "qr.png" }).TapAsync();
+        await page.Locator("#media-task").SelectOptionAsync("analyze");
+        await page.Locator("#media-run").TapAsync();
+        await Expect(page.Locator("#media-result .codes")).ToContainTextAsync("https://atlas.example/receipt/42");
+        await Expect(page.Locator("#media-result table")).ToContainTextAsync("Faces");
+    }
+
+    [Fact]
     public async Task OfflineShell_WithATrustedCertificate_TheAppOpensWithoutTheDesktop_AndShowsTheCachedListing()
     {
         var host = await AtlasTestHost.StartAsync();
@@ -193,7 +235,7 @@ public sealed partial class FilesPageTests : ChromiumTest
             var spki = Convert.ToBase64String(Convert.FromBase64String(host.Pin.Replace('-', '+').Replace('_', '/') + "="));
             var browser = await LaunchAsync($"--ignore-certificate-errors-spki-list={spki}");
             await using var _browser = browser;
-            var (context, page) = await OpenPhoneAsync(host, credentials, browser);
+            var (context, page) = await OpenPhoneAsync(host, credentials, browser, pinned: true);
             await using var _ = context;
             await page.EvaluateAsync("() => navigator.serviceWorker.ready");
             await Expect(page.Locator("#shell-note")).ToContainTextAsync("also opens offline");
@@ -233,6 +275,12 @@ public sealed partial class FilesPageTests : ChromiumTest
 
     [GeneratedRegex("^blob:https://")]
     private static partial Regex BlobUrl();
+
+    [GeneratedRegex(@"^voice-\d{8}T\d{6}\.(webm|ogg|m4a)$")]
+    private static partial Regex VoiceNote();
+
+    [GeneratedRegex(@"^video-\d{8}T\d{6}\.mp4$")]
+    private static partial Regex CapturedVideo();
 
     [GeneratedRegex(@"^photo-\d{8}T\d{6}\.png$")]
     private static partial Regex CapturedPhoto();

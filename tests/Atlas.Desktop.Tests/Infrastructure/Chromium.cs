@@ -33,9 +33,10 @@ public abstract class ChromiumTest : IAsyncLifetime
 
     /// <summary>A phone (Pixel 7) that paired earlier: its credential is in localStorage, as the pairing page left it;
     /// the app is open and online. By default the self-signed certificate is trusted on first use
-    /// (<c>IgnoreHTTPSErrors</c>); pass <paramref name="browser"/> launched with a pinned SPKI to trust it instead.</summary>
+    /// (<c>IgnoreHTTPSErrors</c>); pass <paramref name="browser"/> launched with other flags, and <paramref name="pinned"/>
+    /// when those flags pin the certificate's SPKI instead.</summary>
     internal async Task<(IBrowserContext Context, IPage Page)> OpenPhoneAsync(AtlasTestHost host, DeviceCredentials credentials,
-        IBrowser? browser = null)
+        IBrowser? browser = null, bool pinned = false)
     {
         var stored = JsonSerializer.Serialize(new Dictionary<string, string>
         {
@@ -45,7 +46,7 @@ public abstract class ChromiumTest : IAsyncLifetime
             ["desktopName"] = "Test desktop",
         });
         var options = Playwright.Devices["Pixel 7"];
-        options.IgnoreHTTPSErrors = browser is null;
+        options.IgnoreHTTPSErrors = !pinned;
         var context = await (browser ?? Browser).NewContextAsync(options);
         await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
         var page = await context.NewPageAsync();

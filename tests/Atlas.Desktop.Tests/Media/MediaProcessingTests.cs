@@ -183,7 +183,7 @@ public sealed class MediaProcessingTests
         return image.ToByteArray(MagickFormat.Png);
     }
 
-    private static async Task<byte[]> GenerateVideoAsync()
+    internal static async Task<byte[]> GenerateVideoAsync()
     {
         var path = Path.Combine(Path.GetTempPath(), $"atlas-clip-{Guid.NewGuid():N}.mp4");
         try
@@ -202,7 +202,7 @@ public sealed class MediaProcessingTests
         }
     }
 
-    private static byte[] QrPng(string payload)
+    internal static byte[] QrPng(string payload)
     {
         using var generator = new QRCodeGenerator();
         using var data = generator.CreateQrCode(payload, QRCodeGenerator.ECCLevel.M);
