@@ -5,6 +5,7 @@
 // listing of each folder is kept in IndexedDB and shown offline. All text goes in with textContent.
 import { listings } from "/app-db.js";
 import { MediaPanel, kindOf, suggestedTask } from "/app-media.js";
+import { button, el } from "/app-ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -110,18 +111,10 @@ export async function openFolder(path) {
 function renderCrumbs() {
   const crumbs = $("crumbs");
   const parts = view.path ? view.path.split("/") : [];
-  const home = document.createElement("button");
-  home.textContent = "My files";
-  home.addEventListener("click", () => openFolder(""));
-  crumbs.replaceChildren(home);
+  crumbs.replaceChildren(button("My files", "", () => openFolder("")));
   parts.forEach((part, index) => {
-    const separator = document.createElement("span");
-    separator.textContent = "/";
-    const crumb = document.createElement("button");
-    crumb.textContent = part;
     const target = parts.slice(0, index + 1).join("/");
-    crumb.addEventListener("click", () => openFolder(target));
-    crumbs.append(separator, crumb);
+    crumbs.append(el("span", "/"), button(part, "", () => openFolder(target)));
   });
 }
 
@@ -133,22 +126,12 @@ function renderList() {
     const item = document.createElement("li");
     item.className = entry.kind;
     item.dataset.path = entry.path;
-    const open = document.createElement("button");
-    open.className = "open";
-    open.textContent = `${entry.kind === "directory" ? "📁" : "📄"} ${entry.name}`;
-    open.addEventListener("click", () => (entry.kind === "directory" ? openFolder(entry.path) : openViewer(entry)));
-    const size = document.createElement("span");
-    size.className = "size";
-    size.textContent = entry.kind === "directory" ? "" : formatSize(entry.size);
-    const rename = document.createElement("button");
-    rename.className = "secondary small rename";
-    rename.textContent = "Rename";
-    rename.addEventListener("click", () => renameEntry(entry));
-    const remove = document.createElement("button");
-    remove.className = "danger small delete";
-    remove.textContent = "Delete";
-    remove.addEventListener("click", () => deleteEntry(entry));
-    item.append(open, size, rename, remove);
+    item.append(
+      button(`${entry.kind === "directory" ? "📁" : "📄"} ${entry.name}`, "open",
+        () => (entry.kind === "directory" ? openFolder(entry.path) : openViewer(entry))),
+      el("span", entry.kind === "directory" ? "" : formatSize(entry.size), "size"),
+      button("Rename", "secondary small rename", () => renameEntry(entry)),
+      button("Delete", "danger small delete", () => deleteEntry(entry)));
     return item;
   }));
   if (!sorted.length && !$("files-status").textContent) setStatus("This folder is empty.", "note");

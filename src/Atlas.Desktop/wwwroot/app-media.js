@@ -3,6 +3,8 @@
 // faces, EXIF, frames as thumbnails, transcript with timestamps), marks answers from the desktop's cache, and hands
 // a compact text of the result to chat ("Ask in chat"). Everything is rendered with textContent, never innerHTML.
 
+import { button, el } from "/app-ui.js";
+
 const $ = (id) => document.getElementById(id);
 
 /** Request ids of media jobs start with this, so the chat screen leaves their frames alone. */
@@ -29,13 +31,6 @@ const TASK_LABELS = { ocr: "Text of", analyze: "Analysis of", frames: "Frames of
 function timestamp(seconds) {
   const s = Math.max(0, Math.round(seconds ?? 0));
   return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text != null) node.textContent = text;
-  if (className) node.className = className;
-  return node;
 }
 
 function table(rows) {
@@ -188,9 +183,7 @@ export class MediaPanel {
 
     const actions = el("div", null, "row");
     if (text) {
-      const copy = el("button", "Copy text", "secondary small media-copy");
-      copy.type = "button";
-      copy.addEventListener("click", async () => {
+      const copy = button("Copy text", "secondary small media-copy", async () => {
         try {
           await navigator.clipboard.writeText(text);
           copy.textContent = "Copied";
@@ -198,10 +191,8 @@ export class MediaPanel {
           copy.textContent = "Copy failed (select the text instead)";
         }
       });
-      const ask = el("button", "Ask in chat", "small media-ask");
-      ask.type = "button";
-      ask.addEventListener("click", () => this.options.askInChat({ title: `${TASK_LABELS[task] ?? "Result of"} ${entry.name}`, text }));
-      actions.append(copy, ask);
+      actions.append(copy, button("Ask in chat", "small media-ask",
+        () => this.options.askInChat({ title: `${TASK_LABELS[task] ?? "Result of"} ${entry.name}`, text })));
     }
     parts.push(actions);
     box.replaceChildren(...parts);

@@ -7,6 +7,7 @@ import { Connection } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
+import { button } from "/app-ui.js";
 
 const $ = (id) => document.getElementById(id);
 const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
@@ -54,19 +55,10 @@ function renderConversations() {
   for (const conversation of state.conversations) {
     const item = document.createElement("li");
     item.className = conversation.id === resolveConversation(state.current) ? "current" : "";
-    const open = document.createElement("button");
-    open.className = "title";
-    open.textContent = conversation.title;
-    open.addEventListener("click", () => { closeDrawer(); load(conversation.id); });
-    const rename = document.createElement("button");
-    rename.className = "secondary small";
-    rename.textContent = "Rename";
-    rename.addEventListener("click", () => renameConversation(conversation));
-    const remove = document.createElement("button");
-    remove.className = "danger small";
-    remove.textContent = "Delete";
-    remove.addEventListener("click", () => deleteConversation(conversation));
-    item.append(open, rename, remove);
+    item.append(
+      button(conversation.title, "title", () => { closeDrawer(); load(conversation.id); }),
+      button("Rename", "secondary small", () => renameConversation(conversation)),
+      button("Delete", "danger small", () => deleteConversation(conversation)));
     list.append(item);
   }
 }
@@ -493,12 +485,8 @@ function renderAttachments() {
   const chip = (label, remove) => {
     const item = document.createElement("span");
     item.className = "chip";
-    const drop = document.createElement("button");
-    drop.type = "button";
-    drop.className = "secondary small";
-    drop.textContent = "×";
+    const drop = button("×", "secondary small", remove);
     drop.setAttribute("aria-label", `Remove ${label}`);
-    drop.addEventListener("click", remove);
     item.append(`📎 ${label} `, drop);
     chips.push(item);
   };

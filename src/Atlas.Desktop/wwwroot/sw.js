@@ -4,7 +4,7 @@
 // Browsers register a service worker only on a secure context with a certificate they trust, so with the desktop's
 // default self-signed certificate this file never runs and the app needs the network to start.
 const CACHE = "atlas-shell-v1";
-const SHELL = ["/", "/app.js", "/app-net.js", "/app-db.js", "/app-files.js", "/app-media.js", "/app.css", "/atlas.css"];
+const SHELL = ["/", "/app.js", "/app-net.js", "/app-db.js", "/app-files.js", "/app-media.js", "/app-ui.js", "/app.css", "/atlas.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
