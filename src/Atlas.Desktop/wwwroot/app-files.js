@@ -293,7 +293,11 @@ async function uploadPicked(files, folder, afterUpload) {
       try {
         entry = await uploadFile(file, path);
       } catch (error) {
-        if (error.code !== "already_exists" || !confirm(`${path} already exists. Replace it?`)) throw error;
+        if (error.code !== "already_exists") throw error;
+        if (!confirm(`${path} already exists. Replace it?`)) {
+          setStatus(`${path} already exists; it was not replaced.`, "note");
+          continue;
+        }
         entry = await uploadFile(file, path, true);
       }
       if (view.path === folder && !view.viewing) await openFolder(folder);

@@ -114,7 +114,7 @@ public sealed partial class FilesPageTests : ChromiumTest
     }
 
     [Fact]
-    public async Task Files_DeviceWithoutFilesWrite_SeesAClearErrorAndNothingChanges()
+    public async Task Files_MissingPermissionsAndAFullQuota_ShowClearErrorsAndNothingChanges()
     {
         await using var host = await AtlasTestHost.StartAsync();
         host.DeleteDataDirOnDispose = true;
@@ -127,6 +127,12 @@ public sealed partial class FilesPageTests : ChromiumTest
         await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = "a.txt", MimeType = "text/plain", Buffer = "x"u8.ToArray() });
         await Expect(page.Locator("#files-status")).ToHaveAttributeAsync("data-kind", "error");
         await Expect(page.Locator("#files-status")).ToContainTextAsync("files.write");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(RootOf(host, credentials)));
+
+        await host.Get<DeviceService>().SetPermissionsAsync(credentials.DeviceId, [Permissions.Chat, Permissions.FilesRead, Permissions.FilesWrite], 64, Ct);
+        await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = "big.txt", MimeType = "text/plain", Buffer = new byte[1000] });
+        await Expect(page.Locator("#files-status")).ToContainTextAsync("storage quota");
+        await Expect(page.Locator("#files-status")).ToHaveAttributeAsync("data-kind", "error");
         Assert.Empty(Directory.EnumerateFileSystemEntries(RootOf(host, credentials)));
 
         await host.Get<DeviceService>().SetPermissionsAsync(credentials.DeviceId, [Permissions.Chat], null, Ct);
