@@ -91,6 +91,7 @@ export class MediaPanel {
 
   /** Shows the panel for a file (a new file clears the last result). */
   show(entry, task) {
+    if (this.running && this.running.entry.path !== entry.path) this.finish(); // stop waiting for the other file's job
     if (this.entry?.path !== entry.path) this.clear();
     this.entry = entry;
     $("media-task").value = task ?? suggestedTask(entry.name);
