@@ -1,34 +1,46 @@
 // IndexedDB for the chat screen: the outbox (messages typed offline or not yet acknowledged, sent in order on
 // reconnect; the desktop deduplicates by request id, so a message is answered exactly once) and a cache of
 // conversations and their messages so the app opens instantly and reads offline.
-const NAME = "atlas-chat";
-let opening;
+// File listings live in a database of their own ("atlas-files"), so the chat schema keeps its version.
 
-function open() {
-  opening ??= new Promise((resolve, reject) => {
-    const request = indexedDB.open(NAME, 1);
-    request.onupgradeneeded = () => {
-      const db = request.result;
-      db.createObjectStore("outbox", { keyPath: "id" });
-      db.createObjectStore("conversations", { keyPath: "id" });
-      db.createObjectStore("messages", { keyPath: "conversationId" });
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  return opening;
+/** One IndexedDB database, opened once; run(store, mode, work) runs one request in a transaction. */
+function database(name, upgrade) {
+  let opening;
+  const open = () => {
+    opening ??= new Promise((resolve, reject) => {
+      const request = indexedDB.open(name, 1);
+      request.onupgradeneeded = () => upgrade(request.result);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    return opening;
+  };
+  return async (store, mode, work) => {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(store, mode);
+      const request = work(tx.objectStore(store));
+      tx.oncomplete = () => resolve(request?.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  };
 }
 
-async function run(store, mode, work) {
-  const db = await open();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(store, mode);
-    const request = work(tx.objectStore(store));
-    tx.oncomplete = () => resolve(request?.result);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-}
+const run = database("atlas-chat", (db) => {
+  db.createObjectStore("outbox", { keyPath: "id" });
+  db.createObjectStore("conversations", { keyPath: "id" });
+  db.createObjectStore("messages", { keyPath: "conversationId" });
+});
+
+const files = database("atlas-files", (db) => db.createObjectStore("listings", { keyPath: "path" }));
+
+/** The last listing of each folder seen online, so the Files screen reads offline. */
+export const listings = {
+  get: (path) => files("listings", "readonly", (s) => s.get(path)),
+  put: (path, entries, fetchedAt) => files("listings", "readwrite", (s) => s.put({ path, entries, fetchedAt })),
+  remove: (path) => files("listings", "readwrite", (s) => s.delete(path)),
+};
 
 export const outbox = {
   all: async () => (await run("outbox", "readonly", (s) => s.getAll())).sort((a, b) => a.createdAt - b.createdAt),

@@ -5,6 +5,9 @@
 // streaming is resumed from the last seq received (events at or below it are ignored; a snapshot replaces the text).
 import { Connection } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
+import { initFiles, showFiles } from "/app-files.js";
+import { MEDIA_ID_PREFIX } from "/app-media.js";
+import { button } from "/app-ui.js";
 
 const $ = (id) => document.getElementById(id);
 const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
@@ -22,7 +25,10 @@ const state = {
   flushing: false,
   lastCreated: 0, // outbox order: strictly increasing even within one millisecond
   attachment: null, // a photo picked for the next message
+  contexts: [], // media results attached to the next message ({ kind: "context", title, text })
 };
+/** The desktop refuses longer context attachments (Atlas:Chat:MaxContextChars); the phone trims first. */
+const MAX_CONTEXT_CHARS = 40000;
 const TERMINAL = new Set(["done", "error", "cancelled"]);
 let conn;
 
@@ -49,19 +55,10 @@ function renderConversations() {
   for (const conversation of state.conversations) {
     const item = document.createElement("li");
     item.className = conversation.id === resolveConversation(state.current) ? "current" : "";
-    const open = document.createElement("button");
-    open.className = "title";
-    open.textContent = conversation.title;
-    open.addEventListener("click", () => { closeDrawer(); load(conversation.id); });
-    const rename = document.createElement("button");
-    rename.className = "secondary small";
-    rename.textContent = "Rename";
-    rename.addEventListener("click", () => renameConversation(conversation));
-    const remove = document.createElement("button");
-    remove.className = "danger small";
-    remove.textContent = "Delete";
-    remove.addEventListener("click", () => deleteConversation(conversation));
-    item.append(open, rename, remove);
+    item.append(
+      button(conversation.title, "title", () => { closeDrawer(); load(conversation.id); }),
+      button("Rename", "secondary small", () => renameConversation(conversation)),
+      button("Delete", "danger small", () => deleteConversation(conversation)));
     list.append(item);
   }
 }
@@ -418,6 +415,8 @@ function onFrame(event) {
     } else if (frame.data?.op === "changed") {
       refreshConversations().catch(() => {});
     }
+  } else if (frame.type === "error" && frame.re?.startsWith(MEDIA_ID_PREFIX)) {
+    // A media job's error: the Files screen shows it.
   } else if (frame.type === "error" && frame.re) {
     if (state.requests.has(frame.re)) state.requests.get(frame.re).reject(Object.assign(new Error(frame.error.message), { code: frame.error.code }));
     else if (state.acks.has(frame.re)) {
@@ -425,8 +424,10 @@ function onFrame(event) {
       state.acks.get(frame.re)({ error: frame.error });
     }
     else setStatus(frame.error.message, "error");
-  } else if (frame.type === "status_update" && frame.data?.llm && !frame.data.llm.configured) {
-    setStatus("Chat is not set up on the desktop yet (no LLM configured).", "error");
+  } else if (frame.type === "status_update" && frame.data?.llm) {
+    // A notice in the chat screen, not the connection state: files and media work without an LLM.
+    $("notice").textContent = frame.data.llm.configured ? "" : "Chat is not set up on the desktop yet (no LLM configured).";
+    $("notice").hidden = frame.data.llm.configured;
   }
 }
 
@@ -467,6 +468,61 @@ function closeDrawer() {
   $("drawer").classList.remove("open");
 }
 
+// ------------------------------------------------------------------------------------------------ tabs, attachments
+
+function showView(name) {
+  for (const tab of document.querySelectorAll("#tabs button")) tab.setAttribute("aria-selected", String(tab.dataset.view === name));
+  $("chat-view").hidden = name !== "chat";
+  $("files-view").hidden = name !== "files";
+  $("model").hidden = name !== "chat";
+  closeDrawer();
+  if (name === "files") showFiles();
+}
+
+function renderAttachments() {
+  const box = $("attachment");
+  const chips = [];
+  const chip = (label, remove) => {
+    const item = document.createElement("span");
+    item.className = "chip";
+    const drop = button("×", "secondary small", remove);
+    drop.setAttribute("aria-label", `Remove ${label}`);
+    item.append(`📎 ${label} `, drop);
+    chips.push(item);
+  };
+  if (state.attachment) chip(state.attachment.name, () => { state.attachment = null; $("attach-input").value = ""; renderAttachments(); });
+  for (const context of state.contexts) chip(context.title, () => { state.contexts = state.contexts.filter((c) => c !== context); renderAttachments(); });
+  box.replaceChildren(...chips);
+  box.hidden = chips.length === 0;
+}
+
+/** A media result from the Files screen becomes context for the next chat message. */
+function askInChat({ title, text }) {
+  const trimmed = text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…trimmed]` : text;
+  state.contexts.push({ kind: "context", title, text: trimmed });
+  renderAttachments();
+  showView("chat");
+  $("input").focus();
+}
+
+/** The offline app shell needs a service worker, which browsers allow only with a certificate they trust. */
+async function registerShell() {
+  const note = $("shell-note");
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) {
+    note.textContent = "This browser cannot keep the app for offline use here; starting it needs the desktop.";
+    return;
+  }
+  try {
+    await navigator.serviceWorker.register("/sw.js");
+    note.className = "ok small-text";
+    note.textContent = "This app also opens offline: conversations and folder listings you saw stay readable.";
+  } catch {
+    note.textContent = "The app cannot be kept for offline use: this browser does not trust the desktop's certificate "
+      + "(the default self-signed one), so starting the app needs the desktop. Conversations and folder listings "
+      + "already loaded stay readable while the app is open.";
+  }
+}
+
 // ------------------------------------------------------------------------------------------------ start
 
 async function main() {
@@ -503,30 +559,30 @@ async function main() {
   });
   $("attach-input").addEventListener("change", () => {
     state.attachment = $("attach-input").files[0] ?? null;
-    $("attachment").textContent = state.attachment ? `📎 ${state.attachment.name}` : "";
-    $("attachment").hidden = !state.attachment;
+    renderAttachments();
   });
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("input").value.trim();
     const photo = state.attachment;
-    if (!text && !photo) return;
-    let attachments;
+    if (!text && !photo && !state.contexts.length) return;
+    let attachments = state.contexts.length ? [...state.contexts] : undefined;
     if (photo) {
       if (conn.state !== "online") {
         setStatus("Attaching a photo needs the desktop to be reachable; the text alone can wait in the outbox.", "error");
         return;
       }
       try {
-        attachments = [await uploadAttachment(photo)];
+        attachments = [...(attachments ?? []), await uploadAttachment(photo)];
       } catch (error) {
         setStatus(error.message, "error");
         return;
       }
       state.attachment = null;
       $("attach-input").value = "";
-      $("attachment").hidden = true;
     }
+    state.contexts = [];
+    renderAttachments();
     $("input").value = "";
     send(text, attachments);
   });
@@ -548,6 +604,9 @@ async function main() {
   $("model").addEventListener("change", () => localStorage.setItem("atlas.model", $("model").value));
   $("new").addEventListener("click", () => { closeDrawer(); load(null); });
   $("menu").addEventListener("click", () => $("drawer").classList.toggle("open"));
+  for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(tab.dataset.view));
+  initFiles(conn, { askInChat });
+  registerShell();
   state.lastCreated = Math.max(0, ...(await outbox.all()).map((item) => item.createdAt));
   state.conversations = await cache.conversations();
   renderConversations();

@@ -1,4 +1,7 @@
+using System.Text.Json;
+using Atlas.Client.Credentials;
 using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Atlas.Desktop.Tests.Infrastructure;
 
@@ -15,13 +18,41 @@ public abstract class ChromiumTest : IAsyncLifetime
     {
         Assert.SkipUnless(File.Exists(ExecutablePath), "Debian's chromium is not installed (eng/install-deps.sh installs it).");
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        Browser = await LaunchAsync();
+    }
+
+    /// <summary>Another browser with extra command-line flags (those that must be known at launch, such as a pinned
+    /// certificate's SPKI hash); the caller closes it.</summary>
+    protected Task<IBrowser> LaunchAsync(params string[] extraArgs) => Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = ExecutablePath,
+        Headless = true,
+        Timeout = 60_000,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", .. extraArgs],
+    });
+
+    /// <summary>A phone (Pixel 7) that paired earlier: its credential is in localStorage, as the pairing page left it;
+    /// the app is open and online. By default the self-signed certificate is trusted on first use
+    /// (<c>IgnoreHTTPSErrors</c>); pass <paramref name="browser"/> launched with other flags, and <paramref name="pinned"/>
+    /// when those flags pin the certificate's SPKI instead.</summary>
+    internal async Task<(IBrowserContext Context, IPage Page)> OpenPhoneAsync(AtlasTestHost host, DeviceCredentials credentials,
+        IBrowser? browser = null, bool pinned = false)
+    {
+        var stored = JsonSerializer.Serialize(new Dictionary<string, string>
         {
-            ExecutablePath = ExecutablePath,
-            Headless = true,
-            Timeout = 60_000,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            ["deviceId"] = credentials.DeviceId,
+            ["deviceCredential"] = credentials.Credential,
+            ["fingerprint"] = credentials.Fingerprint,
+            ["desktopName"] = "Test desktop",
         });
+        var options = Playwright.Devices["Pixel 7"];
+        options.IgnoreHTTPSErrors = !pinned;
+        var context = await (browser ?? Browser).NewContextAsync(options);
+        await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(host.BaseUri.ToString());
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online");
+        return (context, page);
     }
 
     public async ValueTask DisposeAsync()

@@ -174,7 +174,7 @@ public sealed class MediaProcessingTests
             JsonSerializer.SerializeToElement(new JsonObject { ["op"] = "write", ["path"] = path, ["content"] = Convert.ToBase64String(content) }), cancellationToken: Ct);
     }
 
-    private static byte[] RenderText(params string[] lines)
+    internal static byte[] RenderText(params string[] lines)
     {
         var settings = new MagickReadSettings { Font = "DejaVu-Sans", FontPointsize = 40, BackgroundColor = MagickColors.White, FillColor = MagickColors.Black };
         using var image = new MagickImage("label:" + string.Join('\n', lines), settings);
@@ -183,7 +183,7 @@ public sealed class MediaProcessingTests
         return image.ToByteArray(MagickFormat.Png);
     }
 
-    private static async Task<byte[]> GenerateVideoAsync()
+    internal static async Task<byte[]> GenerateVideoAsync()
     {
         var path = Path.Combine(Path.GetTempPath(), $"atlas-clip-{Guid.NewGuid():N}.mp4");
         try
@@ -202,7 +202,7 @@ public sealed class MediaProcessingTests
         }
     }
 
-    private static byte[] QrPng(string payload)
+    internal static byte[] QrPng(string payload)
     {
         using var generator = new QRCodeGenerator();
         using var data = generator.CreateQrCode(payload, QRCodeGenerator.ECCLevel.M);

@@ -75,7 +75,7 @@ public sealed class WeaknessRegressionTests
         {
             "/health", "/pair", "/pair.js", "/atlas.css", "/auth", "/ws", "{*path:nonfile}",
             // The chat page and its scripts hold no secrets; every call they make authenticates itself.
-            "/", "/app.js", "/app-net.js", "/app-db.js", "/app.css",
+            "/", "/app.js", "/app-net.js", "/app-db.js", "/app-files.js", "/app-media.js", "/app-ui.js", "/app.css", "/sw.js",
             // Admin and control have their own guards (loopback + admin cookie; Unix socket), tested separately.
         };
         var endpoints = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
