@@ -80,10 +80,9 @@ public sealed class ChatPageTests : ChromiumTest
         await context.SetOfflineAsync(false); // back online: reconnect, then the outbox goes out in order
         await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(2);
         await Expect(page.Locator(".msg.assistant .text")).ToHaveTextAsync(["Echo: written in a tunnel", "Echo: and a second thought"]);
-        // The order is the conversation's (above); the two answers are generated concurrently, so their provider
-        // requests may reach the fake in either order.
-        Assert.Equal(["and a second thought", "written in a tunnel"], chat.Fake.Requests.Select(r => r.LastUserText).Order(StringComparer.Ordinal));
-        Assert.Contains(chat.Fake.Requests, r => r.Messages.Count(m => (string?)m!["role"] == "user") == 2); // one conversation
+        // The desktop keeps a conversation's turns in order: the second answer waits for the first and sees it.
+        Assert.Equal(["written in a tunnel", "and a second thought"], chat.Fake.Requests.Select(r => r.LastUserText));
+        Assert.Equal(["user", "assistant", "user"], chat.Fake.Requests[1].Messages.Select(m => (string?)m!["role"]).Where(r => r != "system"));
         Assert.Equal(0, (await OutboxAsync(page)).GetArrayLength());
 
         // A crash between sending and the desktop's acknowledgement leaves a message in the outbox: sending it again
