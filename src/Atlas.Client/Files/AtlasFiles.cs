@@ -24,13 +24,13 @@ public sealed class AtlasFiles
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The listing.</returns>
     /// <exception cref="AtlasException">The desktop refused (<c>not_found</c>, <c>invalid_path</c>, <c>forbidden</c>).</exception>
-    public async Task<FileListing> ListAsync(string? path = null, CancellationToken cancellationToken = default)
+    public async Task<FileListResponse> ListAsync(string? path = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "files/list?path=" + Uri.EscapeDataString(path ?? ""));
         using var response = await _client.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await AtlasClient.ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
-        return await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.FileListing, cancellationToken).ConfigureAwait(false)
-            ?? new FileListing();
+        return await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.FileListResponse, cancellationToken).ConfigureAwait(false)
+            ?? new FileListResponse();
     }
 
     /// <summary>Copies a file's bytes into <paramref name="destination"/>.</summary>

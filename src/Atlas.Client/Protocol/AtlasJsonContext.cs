@@ -15,7 +15,7 @@ namespace Atlas.Client.Protocol;
 [JsonSerializable(typeof(FileRequest))]
 [JsonSerializable(typeof(FileEntry))]
 [JsonSerializable(typeof(List<FileEntry>))]
-[JsonSerializable(typeof(FileListing))]
+[JsonSerializable(typeof(FileListResponse))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(Dictionary<string, JsonElement>))]

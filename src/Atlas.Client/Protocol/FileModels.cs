@@ -62,8 +62,8 @@ public sealed class FileEntry
     public DateTimeOffset Modified { get; set; }
 }
 
-/// <summary>The answer of <c>GET /files/list</c>.</summary>
-public sealed class FileListing
+/// <summary>The answer of <c>GET /files/list</c> (and of a <c>list</c> file request).</summary>
+public sealed class FileListResponse
 {
     /// <summary>The listed directory, relative to the device root (empty for the root).</summary>
     [JsonPropertyName("path")]
