@@ -100,14 +100,15 @@ internal static class ConnectCommand
     {
         if (json)
         {
-            var code = (cause as AtlasException)?.Code ?? failure.ExitCode switch
+            var atlas = cause as AtlasException;
+            var code = atlas?.Code ?? failure.ExitCode switch
             {
                 ExitCodes.Unreachable => "unreachable",
                 ExitCodes.CertificateMismatch => "certificate_mismatch",
                 ExitCodes.NotFound => "not_paired",
                 _ => "usage",
             };
-            Console.WriteLine(JsonSerializer.Serialize(new ErrorResponse { Error = new AtlasError { Code = code, Message = failure.Message } },
+            Console.WriteLine(JsonSerializer.Serialize(new ErrorResponse { Error = new AtlasError { Code = code, Message = atlas?.Message ?? failure.Message } },
                 AtlasJsonContext.Default.ErrorResponse));
         }
 

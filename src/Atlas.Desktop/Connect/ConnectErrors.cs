@@ -56,7 +56,6 @@ internal static class ConnectErrors
             var hint = atlas.Code switch
             {
                 ErrorCodes.Revoked => $" This device was revoked on '{desktopName}'; pair again with a new link from 'atlas pair'.",
-                ErrorCodes.LlmNotConfigured => " Set OPENROUTER_API_KEY (or Atlas:Llm:BaseUrl for a local model) on the desktop.",
                 ErrorCodes.Forbidden => " Ask the desktop's user to grant it ('atlas devices permissions ID --set …').",
                 _ => "",
             };
