@@ -107,7 +107,11 @@ internal sealed class InteractiveChat : IDisposable
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            // Ctrl+C twice, or the connection closed for good (revoked).
+            // Ctrl+C (twice while an answer streams), or the connection closed for good (revoked).
+            if (_exitCode == ExitCodes.Ok && CtrlC.Pressed)
+            {
+                _exitCode = ExitCodes.Interrupted;
+            }
         }
 
         _flushSignal.Writer.TryComplete();

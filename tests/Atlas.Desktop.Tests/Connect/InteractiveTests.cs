@@ -1,0 +1,146 @@
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Cli;
+using Atlas.Desktop.Realtime;
+using Atlas.Desktop.Tests.Chat;
+using Atlas.Desktop.Tests.Infrastructure;
+
+namespace Atlas.Desktop.Tests.Connect;
+
+/// <summary>The interactive terminal chat of <c>atlas connect</c>, driven line by line: dropped connections, Ctrl+C,
+/// and messages typed while the desktop is away.</summary>
+public sealed class InteractiveTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A reply of <paramref name="count"/> deltas that pauses at <paramref name="gate"/> after the first half.</summary>
+    private static FakeReply Gated(TaskCompletionSource reached, TaskCompletionSource gate, int count = 10)
+    {
+        var reply = FakeReply.Stream().Comment().Role();
+        for (var i = 0; i < count; i++)
+        {
+            if (i == count / 2)
+            {
+                reply.Signal(reached).Gate(gate).Comment();
+            }
+
+            reply.Delta($"w{i} ");
+        }
+
+        return reply.Finish("stop").Usage(10, count, 0.0002m).Done();
+    }
+
+    private static string GatedText(int count = 10) => string.Concat(Enumerable.Range(0, count).Select(i => $"w{i} "));
+
+    private static async Task<string> PairAsync(ConnectProcess connect, AtlasTestHost host)
+    {
+        var url = (await host.Get<Atlas.Desktop.Pairing.PairingService>().CreateTicketAsync(Ct)).Url;
+        var paired = await connect.RunAsync([url, "--json"]);
+        Assert.Equal(ExitCodes.Ok, paired.ExitCode);
+        return System.Text.Json.JsonDocument.Parse(paired.Stdout).RootElement.GetProperty("deviceId").GetString()!;
+    }
+
+    [Fact]
+    public async Task Interactive_ConnectionDropsMidAnswer_ShowsReconnectingAndResumesWithoutGapsOrRepeats()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        using var connect = new ConnectProcess();
+        var deviceId = await PairAsync(connect, chat.Host);
+        var reached = new TaskCompletionSource();
+        var gate = new TaskCompletionSource();
+        chat.Fake.Enqueue(Gated(reached, gate));
+        await using var running = connect.Start();
+        await running.WaitForAsync("Connected to");
+
+        await running.WriteLineAsync("tell me ten words");
+        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await running.WaitForAsync("w4 ");
+        await chat.Host.Get<ConnectionRegistry>().CloseDeviceAsync(deviceId, AtlasProtocol.CloseHeartbeatTimeout, ErrorCodes.Unauthorized);
+        await running.WaitForAsync("reconnecting…");
+        await running.WaitForAsync("reconnected.");
+        gate.SetResult();
+        await running.WaitForAsync("w9 ");
+        await running.WriteLineAsync("/quit");
+
+        Assert.Equal(ExitCodes.Ok, await running.WaitForExitAsync());
+        var output = running.Stdout;
+        var answer = output.Replace("\nreconnecting…\n", "", StringComparison.Ordinal).Replace("reconnected.\n", "", StringComparison.Ordinal);
+        Assert.Contains(GatedText().TrimEnd(), answer, StringComparison.Ordinal);
+        Assert.Single(chat.Fake.Requests);
+    }
+
+    [Fact]
+    public async Task Interactive_CtrlCOnce_CancelsTheAnswerAndKeepsTheChatOpen()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        using var connect = new ConnectProcess();
+        await PairAsync(connect, chat.Host);
+        var reached = new TaskCompletionSource();
+        chat.Fake.Enqueue(Gated(reached, new TaskCompletionSource()));
+        await using var running = connect.Start();
+        await running.WaitForAsync("Connected to");
+
+        await running.WriteLineAsync("a long answer please");
+        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await running.WaitForAsync("w4 ");
+        await running.InterruptAsync();
+        await running.WaitForAsync("(cancelled)");
+        await chat.Fake.Requests[0].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+
+        // Still running: the next message is answered.
+        await running.WriteLineAsync("after the cancel");
+        await running.WaitForAsync("Echo: after the cancel");
+        await running.WriteLineAsync("/quit");
+        Assert.Equal(ExitCodes.Ok, await running.WaitForExitAsync());
+    }
+
+    [Fact]
+    public async Task Interactive_CtrlCWhileIdle_Quits()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        using var connect = new ConnectProcess();
+        await PairAsync(connect, chat.Host);
+        await using var running = connect.Start();
+        await running.WaitForAsync("Connected to");
+
+        await running.InterruptAsync();
+
+        Assert.Equal(ExitCodes.Interrupted, await running.WaitForExitAsync(endInput: false));
+    }
+
+    [Fact]
+    public async Task Interactive_DesktopAwayThenBack_QueuedMessagesGoOutOnceInOneConversation()
+    {
+        await using var fake = await FakeOpenRouter.StartAsync(Ct);
+        var dataDir = AtlasTestHost.NewDataDir();
+        using var connect = new ConnectProcess();
+        var settings = ChatHost.Settings(fake);
+        string port;
+        await using (var host = await AtlasTestHost.StartAsync(settings, dataDir: dataDir))
+        {
+            await PairAsync(connect, host);
+            port = host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await using var running = connect.Start();
+        await running.WaitForAsync("working offline");
+        await running.WriteLineAsync("first while away");
+        await running.WriteLineAsync("second while away");
+        await running.WaitForAsync("waits in the outbox", times: 2);
+        await running.WriteLineAsync("/status");
+        await running.WaitForAsync("Outbox:       2 waiting");
+
+        settings["Atlas:Port"] = port;
+        await using var back = await AtlasTestHost.StartAsync(settings, dataDir: dataDir);
+        back.DeleteDataDirOnDispose = true;
+        await running.WaitForAsync("Echo: second while away");
+        await running.WriteLineAsync("/list");
+        await running.WaitForAsync("1. first while away");
+        await running.WriteLineAsync("/quit");
+
+        Assert.Equal(ExitCodes.Ok, await running.WaitForExitAsync());
+        Assert.Equal(2, fake.CompletionCount);
+        Assert.Equal(["first while away", "second while away"], fake.Requests[1].Messages
+            .Where(m => (string?)m?["role"] == "user").Select(m => (string?)m?["content"]));
+        Assert.DoesNotContain("2. ", running.Stdout[running.Stdout.LastIndexOf("1. first while away", StringComparison.Ordinal)..], StringComparison.Ordinal);
+    }
+}
