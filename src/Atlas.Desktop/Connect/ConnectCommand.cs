@@ -197,17 +197,23 @@ internal static class ConnectCommand
 
         var renderer = new ChatRenderer(Console.Out, notes, args.Json);
         var requestId = Client.Chat.AtlasChat.NewRequestId();
+        var cancelRequested = 0;
         using var registration = interrupt.OnFirst(() =>
         {
+            Interlocked.Exchange(ref cancelRequested, 1);
+            notes.WriteLine("(cancelling — Ctrl+C again to quit)");
             if (renderer.MessageId is { } id)
             {
-                notes.WriteLine("(cancelling — Ctrl+C again to quit)");
                 _ = session.Chat!.CancelAsync(id, CancellationToken.None);
             }
         });
         await foreach (var e in session.Chat!.SendAsync(message, requestId, interrupt.Token).ConfigureAwait(false))
         {
             renderer.Render(e);
+            if (e.Kind == ChatEventKinds.Start && Volatile.Read(ref cancelRequested) == 1)
+            {
+                _ = session.Chat.CancelAsync(e.MessageId, CancellationToken.None); // Ctrl+C came before the first event
+            }
         }
 
         return renderer.Final switch
