@@ -91,7 +91,11 @@ internal sealed class InteractiveChat : IDisposable
                 }
                 catch (ChannelClosedException)
                 {
-                    break; // end of input
+                    // End of input. A Ctrl+C interrupts the blocking read of a redirected stdin, which then reads as end
+                    // of input before the signal's handler has run: give it a moment so the exit code says "interrupted".
+                    await Task.WhenAny(Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None),
+                        Task.Delay(Timeout.Infinite, _ctrlC.Token)).ConfigureAwait(false);
+                    break;
                 }
 
                 if (string.IsNullOrWhiteSpace(line))
@@ -112,6 +116,11 @@ internal sealed class InteractiveChat : IDisposable
             {
                 _exitCode = ExitCodes.Interrupted;
             }
+        }
+
+        if (_exitCode == ExitCodes.Ok && _ctrlC.Token.IsCancellationRequested)
+        {
+            _exitCode = ExitCodes.Interrupted;
         }
 
         _flushSignal.Writer.TryComplete();
