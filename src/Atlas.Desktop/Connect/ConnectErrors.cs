@@ -11,7 +11,7 @@ namespace Atlas.Desktop.Connect;
 internal static class ConnectErrors
 {
     public static bool IsUnreachable(Exception e) =>
-        !IsCertificateMismatch(e) && e is HttpRequestException or SocketException or WebSocketException or IOException
+        !IsCertificateMismatch(e) && e is HttpRequestException or SocketException or WebSocketException or HttpIOException
             or TimeoutException or TaskCanceledException { CancellationToken.IsCancellationRequested: false };
 
     public static bool IsCertificateMismatch(Exception e)

@@ -218,6 +218,10 @@ internal sealed class InteractiveChat : IDisposable
             await _out.WriteLineAsync("error: " + failure.Message).ConfigureAwait(false);
             Fatal(failure.ExitCode);
         }
+        catch (CliException e)
+        {
+            await _out.WriteLineAsync(e.Message).ConfigureAwait(false);
+        }
         catch (IOException e)
         {
             await _out.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);

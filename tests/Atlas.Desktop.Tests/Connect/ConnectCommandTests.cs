@@ -19,12 +19,6 @@ public sealed class ConnectCommandTests
     private static async Task<string> PairingUrlAsync(AtlasTestHost host) =>
         (await host.Get<PairingService>().CreateTicketAsync(Ct)).Url;
 
-    private static async Task PairAsync(ConnectProcess connect, AtlasTestHost host)
-    {
-        var paired = await connect.RunAsync([await PairingUrlAsync(host), "--name", "terminal", "--json"]);
-        Assert.Equal(ExitCodes.Ok, paired.ExitCode);
-    }
-
     private static string DeviceIdOf(ConnectProcess connect) =>
         JsonDocument.Parse(File.ReadAllText(connect.CredentialsPath!)).RootElement.GetProperty("deviceId").GetString()!;
 
@@ -105,7 +99,7 @@ public sealed class ConnectCommandTests
     {
         await using var chat = await ChatHost.StartAsync();
         using var connect = new ConnectProcess();
-        await PairAsync(connect, chat.Host);
+        await connect.PairAsync(chat.Host);
         await chat.Host.Get<DeviceService>().RevokeAsync(DeviceIdOf(connect), deleteFiles: false, Ct);
 
         var result = await connect.RunAsync(["--message", "still there?"]);
@@ -121,7 +115,7 @@ public sealed class ConnectCommandTests
     {
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Llm:ApiKey"] = "" });
         using var connect = new ConnectProcess();
-        await PairAsync(connect, host);
+        await connect.PairAsync(host);
 
         var result = await connect.RunAsync(["--message", "hi", "--json"]);
 
@@ -135,7 +129,7 @@ public sealed class ConnectCommandTests
     {
         await using var chat = await ChatHost.StartAsync();
         using var connect = new ConnectProcess();
-        await PairAsync(connect, chat.Host);
+        await connect.PairAsync(chat.Host);
         await chat.Host.Get<DeviceService>().SetPermissionsAsync(DeviceIdOf(connect), [Permissions.FilesRead], null, Ct);
 
         var result = await connect.RunAsync(["--message", "hi"]);
@@ -150,7 +144,7 @@ public sealed class ConnectCommandTests
         using var connect = new ConnectProcess();
         await using (var chat = await ChatHost.StartAsync())
         {
-            await PairAsync(connect, chat.Host);
+            await connect.PairAsync(chat.Host);
         }
 
         var result = await connect.RunAsync(["--message", "hi"]);
@@ -169,7 +163,7 @@ public sealed class ConnectCommandTests
         string port;
         await using (var host = await AtlasTestHost.StartAsync(settings, dataDir: dataDir))
         {
-            await PairAsync(connect, host);
+            await connect.PairAsync(host);
             port = host.BaseUri.Port.ToString(CultureInfo.InvariantCulture);
         }
 
@@ -200,7 +194,7 @@ public sealed class ConnectCommandTests
     {
         await using var chat = await ChatHost.StartAsync();
         using var connect = new ConnectProcess();
-        await PairAsync(connect, chat.Host);
+        await connect.PairAsync(chat.Host);
         var content = "líne one\nline two\n";
         await File.WriteAllTextAsync(Path.Combine(connect.WorkDir, "notes.txt"), content, Ct);
 

@@ -23,6 +23,16 @@ internal sealed class ConnectProcess : IDisposable
         ? Directory.EnumerateFiles(Path.Combine(StateDir, "desktops"), "credentials.json", SearchOption.AllDirectories).FirstOrDefault()
         : null;
 
+    /// <summary>Pairs through <c>atlas connect LINK --json</c> with a fresh ticket of <paramref name="host"/>; returns the
+    /// device id.</summary>
+    public async Task<string> PairAsync(Infrastructure.AtlasTestHost host)
+    {
+        var url = (await host.Get<Atlas.Desktop.Pairing.PairingService>().CreateTicketAsync(TestContext.Current.CancellationToken)).Url;
+        var paired = await RunAsync([url, "--name", "terminal", "--json"]);
+        Assert.Equal(0, paired.ExitCode);
+        return System.Text.Json.JsonDocument.Parse(paired.Stdout).RootElement.GetProperty("deviceId").GetString()!;
+    }
+
     /// <summary>Starts an interactive <c>atlas connect</c> to talk to line by line.</summary>
     public RunningConnect Start(params string[] args) => new(Process.Start(StartInfo(args))!);
 

@@ -3,6 +3,7 @@ using Atlas.Desktop.Cli;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;
+using static Atlas.Desktop.Tests.Chat.ChatHost;
 
 namespace Atlas.Desktop.Tests.Connect;
 
@@ -12,39 +13,12 @@ public sealed class InteractiveTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A reply of <paramref name="count"/> deltas that pauses at <paramref name="gate"/> after the first half.</summary>
-    private static FakeReply Gated(TaskCompletionSource reached, TaskCompletionSource gate, int count = 10)
-    {
-        var reply = FakeReply.Stream().Comment().Role();
-        for (var i = 0; i < count; i++)
-        {
-            if (i == count / 2)
-            {
-                reply.Signal(reached).Gate(gate).Comment();
-            }
-
-            reply.Delta($"w{i} ");
-        }
-
-        return reply.Finish("stop").Usage(10, count, 0.0002m).Done();
-    }
-
-    private static string GatedText(int count = 10) => string.Concat(Enumerable.Range(0, count).Select(i => $"w{i} "));
-
-    private static async Task<string> PairAsync(ConnectProcess connect, AtlasTestHost host)
-    {
-        var url = (await host.Get<Atlas.Desktop.Pairing.PairingService>().CreateTicketAsync(Ct)).Url;
-        var paired = await connect.RunAsync([url, "--json"]);
-        Assert.Equal(ExitCodes.Ok, paired.ExitCode);
-        return System.Text.Json.JsonDocument.Parse(paired.Stdout).RootElement.GetProperty("deviceId").GetString()!;
-    }
-
     [Fact]
     public async Task Interactive_ConnectionDropsMidAnswer_ShowsReconnectingAndResumesWithoutGapsOrRepeats()
     {
         await using var chat = await ChatHost.StartAsync();
         using var connect = new ConnectProcess();
-        var deviceId = await PairAsync(connect, chat.Host);
+        var deviceId = await connect.PairAsync(chat.Host);
         var reached = new TaskCompletionSource();
         var gate = new TaskCompletionSource();
         chat.Fake.Enqueue(Gated(reached, gate));
@@ -73,7 +47,7 @@ public sealed class InteractiveTests
     {
         await using var chat = await ChatHost.StartAsync();
         using var connect = new ConnectProcess();
-        await PairAsync(connect, chat.Host);
+        await connect.PairAsync(chat.Host);
         var reached = new TaskCompletionSource();
         chat.Fake.Enqueue(Gated(reached, new TaskCompletionSource()));
         await using var running = connect.Start();
@@ -98,7 +72,7 @@ public sealed class InteractiveTests
     {
         await using var chat = await ChatHost.StartAsync();
         using var connect = new ConnectProcess();
-        await PairAsync(connect, chat.Host);
+        await connect.PairAsync(chat.Host);
         await using var running = connect.Start();
         await running.WaitForAsync("Connected to");
 
@@ -117,7 +91,7 @@ public sealed class InteractiveTests
         string port;
         await using (var host = await AtlasTestHost.StartAsync(settings, dataDir: dataDir))
         {
-            await PairAsync(connect, host);
+            await connect.PairAsync(host);
             port = host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
@@ -128,6 +102,8 @@ public sealed class InteractiveTests
         await running.WaitForAsync("waits in the outbox", times: 2);
         await running.WriteLineAsync("/status");
         await running.WaitForAsync("Outbox:       2 waiting");
+        await running.WriteLineAsync("/files");
+        await running.WaitForAsync("offline: this needs the desktop");
 
         settings["Atlas:Port"] = port;
         await using var back = await AtlasTestHost.StartAsync(settings, dataDir: dataDir);
