@@ -273,6 +273,7 @@ internal sealed class InteractiveChat : IDisposable
             }
 
             _conversationId = renderer.ConversationId ?? _conversationId;
+            _ = RefreshCacheAsync();
         }
         catch (AtlasException e) when (e.Code is not ErrorCodes.Revoked)
         {
@@ -556,6 +557,20 @@ internal sealed class InteractiveChat : IDisposable
     {
         _flushSignal.Writer.TryWrite(true);
         _ = WatchEventsAsync(_session.Connection!);
+        _ = RefreshCacheAsync();
+    }
+
+    /// <summary>Keeps the offline list of conversations current even when the user never runs /list.</summary>
+    private async Task RefreshCacheAsync()
+    {
+        try
+        {
+            await _session.ListConversationsAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (AtlasException)
+        {
+            // Not allowed to chat, or the connection went away: the cache stays as it was.
+        }
     }
 
     private async Task WatchEventsAsync(AtlasConnection connection)

@@ -119,4 +119,26 @@ public sealed class InteractiveTests
             .Where(m => (string?)m?["role"] == "user").Select(m => (string?)m?["content"]));
         Assert.DoesNotContain("2. ", running.Stdout[running.Stdout.LastIndexOf("1. first while away", StringComparison.Ordinal)..], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Interactive_DesktopAway_ListsAndOpensCachedConversations()
+    {
+        using var connect = new ConnectProcess();
+        await using (var chat = await ChatHost.StartAsync())
+        {
+            await connect.PairAsync(chat.Host);
+            var online = await connect.RunAsync([], "remember the milk", "/list", "/open 1", "/quit");
+            Assert.Equal(ExitCodes.Ok, online.ExitCode);
+            Assert.Contains("Echo: remember the milk", online.Stdout, StringComparison.Ordinal);
+        }
+
+        var offline = await connect.RunAsync([], "/list", "/open 1", "/quit");
+
+        Assert.Equal(ExitCodes.Ok, offline.ExitCode);
+        Assert.Contains("working offline", offline.Stdout, StringComparison.Ordinal);
+        Assert.Contains("(offline: the list as of the last connection)", offline.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1. remember the milk", offline.Stdout, StringComparison.Ordinal);
+        Assert.Contains("(cached):", offline.Stdout, StringComparison.Ordinal);
+        Assert.Contains("atlas: Echo: remember the milk", offline.Stdout, StringComparison.Ordinal);
+    }
 }
