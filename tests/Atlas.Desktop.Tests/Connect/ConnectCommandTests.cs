@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Atlas.Client.Protocol;
@@ -157,21 +156,13 @@ public sealed class ConnectCommandTests
     public async Task Connect_MessageQueuedWhileDesktopDown_SentExactlyOnceWhenItIsBack()
     {
         await using var fake = await FakeOpenRouter.StartAsync(Ct);
-        var dataDir = AtlasTestHost.NewDataDir();
         using var connect = new ConnectProcess();
-        var settings = ChatHost.Settings(fake);
-        string port;
-        await using (var host = await AtlasTestHost.StartAsync(settings, dataDir: dataDir))
-        {
-            await connect.PairAsync(host);
-            port = host.BaseUri.Port.ToString(CultureInfo.InvariantCulture);
-        }
+        var (settings, dataDir) = await connect.PairWithStoppedDesktopAsync(fake);
 
         var queued = await connect.RunAsync(["--message", "written offline", "--queue"]);
         Assert.Equal(ExitCodes.Queued, queued.ExitCode);
         Assert.Contains("waits in the outbox", queued.Stderr, StringComparison.Ordinal);
 
-        settings["Atlas:Port"] = port;
         await using (var host = await AtlasTestHost.StartAsync(settings, dataDir: dataDir))
         {
             host.DeleteDataDirOnDispose = true;

@@ -33,6 +33,21 @@ internal sealed class ConnectProcess : IDisposable
         return System.Text.Json.JsonDocument.Parse(paired.Stdout).RootElement.GetProperty("deviceId").GetString()!;
     }
 
+    /// <summary>Pairs with a desktop that is then stopped; returns the settings (its port included) and data directory that
+    /// start it again at the same address with the same identity.</summary>
+    public async Task<(Dictionary<string, string?> Settings, string DataDir)> PairWithStoppedDesktopAsync(Infrastructure.FakeOpenRouter fake)
+    {
+        var dataDir = Infrastructure.AtlasTestHost.NewDataDir();
+        var settings = Chat.ChatHost.Settings(fake);
+        await using (var host = await Infrastructure.AtlasTestHost.StartAsync(settings, dataDir: dataDir))
+        {
+            await PairAsync(host);
+            settings["Atlas:Port"] = host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return (settings, dataDir);
+    }
+
     /// <summary>Starts an interactive <c>atlas connect</c> to talk to line by line.</summary>
     public RunningConnect Start(params string[] args) => new(Process.Start(StartInfo(args))!);
 

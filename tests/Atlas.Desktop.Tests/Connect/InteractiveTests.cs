@@ -85,15 +85,8 @@ public sealed class InteractiveTests
     public async Task Interactive_DesktopAwayThenBack_QueuedMessagesGoOutOnceInOneConversation()
     {
         await using var fake = await FakeOpenRouter.StartAsync(Ct);
-        var dataDir = AtlasTestHost.NewDataDir();
         using var connect = new ConnectProcess();
-        var settings = ChatHost.Settings(fake);
-        string port;
-        await using (var host = await AtlasTestHost.StartAsync(settings, dataDir: dataDir))
-        {
-            await connect.PairAsync(host);
-            port = host.BaseUri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        var (settings, dataDir) = await connect.PairWithStoppedDesktopAsync(fake);
 
         await using var running = connect.Start();
         await running.WaitForAsync("working offline");
@@ -105,7 +98,6 @@ public sealed class InteractiveTests
         await running.WriteLineAsync("/files");
         await running.WaitForAsync("offline: this needs the desktop");
 
-        settings["Atlas:Port"] = port;
         await using var back = await AtlasTestHost.StartAsync(settings, dataDir: dataDir);
         back.DeleteDataDirOnDispose = true;
         await running.WaitForAsync("Echo: second while away");
