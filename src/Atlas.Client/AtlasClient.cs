@@ -180,6 +180,19 @@ public sealed class AtlasClient : IDisposable
         return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The models the desktop's LLM endpoint offers (<c>GET /models</c>), the default first.</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The models.</returns>
+    /// <exception cref="AtlasException">The desktop refused (<c>llm_not_configured</c>, <c>forbidden</c>…).</exception>
+    public async Task<ModelList> GetModelsAsync(CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "models");
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await ThrowIfErrorAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.ModelList, cancellationToken).ConfigureAwait(false)
+            ?? new ModelList();
+    }
+
     /// <summary>Opens a WebSocket connection that authenticates, answers heartbeats and reconnects with jittered backoff.</summary>
     /// <param name="cancellationToken">Cancels the first connection attempt.</param>
     /// <returns>The connected, authenticated connection.</returns>

@@ -33,6 +33,7 @@ public sealed class AtlasConnection : IAsyncDisposable
     private long _nextId;
     private int _reconnects;
     private int _disposed;
+    private int _state = (int)AtlasConnectionState.Connected;
 
     internal AtlasConnection(AtlasClient client, AtlasClientOptions options)
     {
@@ -56,6 +57,21 @@ public sealed class AtlasConnection : IAsyncDisposable
 
     /// <summary>How many times the connection was re-established.</summary>
     public int Reconnects => Volatile.Read(ref _reconnects);
+
+    /// <summary>Whether the socket is up, being re-established, or closed for good.</summary>
+    public AtlasConnectionState State => (AtlasConnectionState)Volatile.Read(ref _state);
+
+    /// <summary>Raised (on a background thread) when <see cref="State"/> changes: show "reconnecting…" and flush an
+    /// outbox when it is <see cref="AtlasConnectionState.Connected"/> again. Handlers must not block.</summary>
+    public event Action<AtlasConnectionState>? StateChanged;
+
+    private void SetState(AtlasConnectionState state)
+    {
+        if (Interlocked.Exchange(ref _state, (int)state) != (int)state)
+        {
+            StateChanged?.Invoke(state);
+        }
+    }
 
     internal async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -292,6 +308,8 @@ public sealed class AtlasConnection : IAsyncDisposable
                 return;
             }
 
+            SetState(AtlasConnectionState.Reconnecting);
+
             while (!token.IsCancellationRequested)
             {
                 attempt++;
@@ -304,6 +322,7 @@ public sealed class AtlasConnection : IAsyncDisposable
                     await ConnectOnceAsync(token).ConfigureAwait(false);
                     Interlocked.Increment(ref _reconnects);
                     Interlocked.Exchange(ref _reconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                    SetState(AtlasConnectionState.Connected);
                     break;
                 }
                 catch (AtlasException e) when (e.Code is ErrorCodes.Revoked or ErrorCodes.PairingDenied)
@@ -406,6 +425,7 @@ public sealed class AtlasConnection : IAsyncDisposable
     {
         if (_closed.TrySetResult(reason))
         {
+            SetState(AtlasConnectionState.Closed);
             foreach (var pending in _pending.Values)
             {
                 pending.Completion.TrySetException(new AtlasException(reason == ErrorCodes.Revoked ? ErrorCodes.Revoked : ErrorCodes.Unauthorized,

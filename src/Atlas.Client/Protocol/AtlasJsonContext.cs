@@ -15,7 +15,10 @@ namespace Atlas.Client.Protocol;
 [JsonSerializable(typeof(FileRequest))]
 [JsonSerializable(typeof(FileEntry))]
 [JsonSerializable(typeof(List<FileEntry>))]
+[JsonSerializable(typeof(FileListResponse))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(Dictionary<string, JsonElement>))]
 [JsonSerializable(typeof(ChatMessageRequest))]
 [JsonSerializable(typeof(ChatResumeRequest))]
 [JsonSerializable(typeof(ChatCancelRequest))]
@@ -26,5 +29,6 @@ namespace Atlas.Client.Protocol;
 [JsonSerializable(typeof(List<ChatAttachment>))]
 [JsonSerializable(typeof(ConversationRequest))]
 [JsonSerializable(typeof(ConversationResponse))]
+[JsonSerializable(typeof(ConversationInfo))]
 [JsonSerializable(typeof(ModelList))]
 public sealed partial class AtlasJsonContext : JsonSerializerContext;

@@ -61,3 +61,15 @@ public sealed class FileEntry
     [JsonPropertyName("modified")]
     public DateTimeOffset Modified { get; set; }
 }
+
+/// <summary>The answer of <c>GET /files/list</c> (and of a <c>list</c> file request).</summary>
+public sealed class FileListResponse
+{
+    /// <summary>The listed directory, relative to the device root (empty for the root).</summary>
+    [JsonPropertyName("path")]
+    public string Path { get; set; } = "";
+
+    /// <summary>Its entries.</summary>
+    [JsonPropertyName("entries")]
+    public List<FileEntry> Entries { get; set; } = [];
+}

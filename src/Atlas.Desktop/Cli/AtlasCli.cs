@@ -95,7 +95,14 @@ internal static class AtlasCli
         }));
         root.Subcommands.Add(admin);
 
-        return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+        var connect = Connect.ConnectCommand.Create(json);
+        root.Subcommands.Add(connect);
+
+        var parsed = root.Parse(args);
+
+        // atlas connect handles Ctrl+C itself: the first press cancels the answer being generated, the second quits.
+        var invocation = parsed.CommandResult.Command == connect ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+        return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     /// <summary>Announces <c>atlas media-mcp</c> in the Mmcp registry (unless <c>Atlas:Media:RegisterMcpServer</c> is false), so hubs on this computer can start it on demand.</summary>

@@ -98,6 +98,25 @@ internal sealed class ChatHost : IAsyncDisposable
         await Fake.DisposeAsync();
     }
 
+    /// <summary>A reply of <paramref name="count"/> deltas that pauses at <paramref name="gate"/> after the first half.</summary>
+    public static FakeReply Gated(TaskCompletionSource reached, TaskCompletionSource gate, int count = 10)
+    {
+        var reply = FakeReply.Stream().Comment().Role();
+        for (var i = 0; i < count; i++)
+        {
+            if (i == count / 2)
+            {
+                reply.Signal(reached).Gate(gate).Comment();
+            }
+
+            reply.Delta($"w{i} ");
+        }
+
+        return reply.Finish("stop").Usage(10, count, 0.0002m).Done();
+    }
+
+    public static string GatedText(int count = 10) => string.Concat(Enumerable.Range(0, count).Select(i => $"w{i} "));
+
     public static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
     public static ChatMessageRequest Message(string text, string? conversationId = null, string? model = null) =>

@@ -14,25 +14,6 @@ namespace Atlas.Desktop.Tests.Chat;
 /// versus disconnect, and a desktop restart in the middle of an answer.</summary>
 public sealed class GenerationTests
 {
-    /// <summary>A reply of <paramref name="count"/> deltas that pauses at <paramref name="gate"/> after the first half.</summary>
-    private static FakeReply Gated(TaskCompletionSource reached, TaskCompletionSource gate, int count = 10)
-    {
-        var reply = FakeReply.Stream().Comment().Role();
-        for (var i = 0; i < count; i++)
-        {
-            if (i == count / 2)
-            {
-                reply.Signal(reached).Gate(gate).Comment();
-            }
-
-            reply.Delta($"w{i} ");
-        }
-
-        return reply.Finish("stop").Usage(10, count, 0.0002m).Done();
-    }
-
-    private static string GatedText(int count = 10) => string.Concat(Enumerable.Range(0, count).Select(i => $"w{i} "));
-
     private static async Task<ChatEvent> ReadEventAsync(WebSocket socket)
     {
         var frame = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.ChatResponse, MessageTypes.Error);
