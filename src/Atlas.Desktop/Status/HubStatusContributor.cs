@@ -2,22 +2,25 @@ using System.Text.Json.Nodes;
 using Atlas.Desktop.Chat.Tools;
 using Atlas.Desktop.Storage;
 using Mmcp.Client;
+using Mmcp.Client.Consent;
 
 namespace Atlas.Desktop.Status;
 
 /// <summary><c>hub</c>: the MCP servers the desktop's hub discovered, each with its connection state and whether this
-/// device may let the LLM use its tools (<c>allowed</c>). Sources are read once; after that the hub's watcher keeps the
+/// device may let the LLM use its tools (<c>allowed</c>: the device's permission, and no desktop-wide consent denial of the server). Sources are read once; after that the hub's watcher keeps the
 /// registry current, so a status update (sent at every socket's auth) costs no file reads.</summary>
 internal sealed class HubStatusContributor : IStatusContributor
 {
     private readonly MmcpHub _hub;
     private readonly IDeviceStore _devices;
+    private readonly ConsentStore _consent;
     private int _discovered;
 
-    public HubStatusContributor(MmcpHub hub, IDeviceStore devices)
+    public HubStatusContributor(MmcpHub hub, IDeviceStore devices, ConsentStore consent)
     {
         _hub = hub;
         _devices = devices;
+        _consent = consent;
     }
 
     public string Name => "hub";
@@ -49,7 +52,7 @@ internal sealed class HubStatusContributor : IStatusContributor
                 ["name"] = server.Manifest.Name,
                 ["description"] = server.Manifest.Description,
                 ["state"] = state,
-                ["allowed"] = HubChatToolProvider.Allows(permissions, server.Id),
+                ["allowed"] = HubChatToolProvider.Allows(permissions, server.Id) && _consent.GetServer(server.Id)?.Decision != ConsentDecision.Deny,
             });
         }
 

@@ -165,5 +165,10 @@ public sealed class ToolTests
         var servers = JsonNode.Parse(reply.Data!.Value.GetRawText())!["hub"]!["servers"]!.AsArray();
         var everything = Assert.Single(servers);
         Assert.Equal((Server, true), ((string?)everything!["id"], (bool)everything["allowed"]!));
+
+        chat.Host.Get<Mmcp.Client.Consent.ConsentStore>().SetServer(Server, Mmcp.Client.Consent.ConsentDecision.Deny); // denied on the desktop
+        var after = await phone.Connection.RequestAsync(MessageTypes.StatusUpdate, null, cancellationToken: Ct);
+        var denied = Assert.Single(JsonNode.Parse(after.Data!.Value.GetRawText())!["hub"]!["servers"]!.AsArray());
+        Assert.False((bool)denied!["allowed"]!);
     }
 }
