@@ -67,7 +67,7 @@ internal sealed class PipelineMediaService : IMediaService
         }
 
         MediaJob job;
-        var reports = new Progress<MediaProgress>(p =>
+        var reports = new OrderedProgress<MediaProgress>(p =>
         {
             var frame = new JsonObject { ["done"] = false, ["progress"] = JsonSerializer.SerializeToNode(p, MediaJsonContext.Default.MediaProgress) };
             progress.Report(JsonSerializer.SerializeToElement(frame, MediaWireContext.Default.JsonObject));
@@ -91,6 +91,7 @@ internal sealed class PipelineMediaService : IMediaService
         try
         {
             var result = await job.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            reports.Close(); // no progress frame after the answer
             var answer = new JsonObject
             {
                 ["done"] = true,

@@ -220,11 +220,18 @@ internal sealed class MessageRouter
     {
         try
         {
-            var progress = new Progress<JsonElement>(p =>
+            var progress = new OrderedProgress<JsonElement>(p =>
                 connection.Send(new AtlasEnvelope { Type = MessageTypes.MediaResult, Re = envelope.Id, Data = p }));
-            var result = await _media.ProcessAsync(new MediaRequest(connection.DeviceId, envelope.Id!, envelope.Data ?? default),
-                progress, connection.Closing).ConfigureAwait(false);
-            return new AtlasEnvelope { Type = MessageTypes.MediaResult, Data = result };
+            try
+            {
+                var result = await _media.ProcessAsync(new MediaRequest(connection.DeviceId, envelope.Id!, envelope.Data ?? default),
+                    progress, connection.Closing).ConfigureAwait(false);
+                return new AtlasEnvelope { Type = MessageTypes.MediaResult, Data = result };
+            }
+            finally
+            {
+                progress.Close(); // progress frames never follow the answer or the error
+            }
         }
         catch (AtlasException e)
         {
