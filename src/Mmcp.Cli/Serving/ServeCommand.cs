@@ -133,7 +133,7 @@ internal static class ServeCommand
             }
 
             await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
-            await ReportDiscoveryAsync(app.Services.GetRequiredService<Mmcp.Client.MmcpHub>(), context.Json, cancellationToken).ConfigureAwait(false);
+            await ReportDiscoveryAsync(app.Services.GetRequiredService<Mmcp.Client.MmcpHub>(), cancellationToken).ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -156,7 +156,7 @@ internal static class ServeCommand
 
     /// <summary>Says on standard error which servers the gateway serves and which definitions it skipped (and why), so a
     /// manifest that does not validate is not a silent absence.</summary>
-    private static async Task ReportDiscoveryAsync(Mmcp.Client.MmcpHub hub, bool json, CancellationToken cancellationToken)
+    private static async Task ReportDiscoveryAsync(Mmcp.Client.MmcpHub hub, CancellationToken cancellationToken)
     {
         try
         {
@@ -173,8 +173,9 @@ internal static class ServeCommand
         catch (OperationCanceledException)
         {
         }
-        catch (Exception ex) when (!json)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Mmcp.Client.HubException or InvalidOperationException)
         {
+            // Standard error in --json mode too: standard output stays the JSON document. The gateway keeps serving.
             await Console.Error.WriteLineAsync($"warning: discovery failed: {ex.Message}").ConfigureAwait(false);
         }
     }

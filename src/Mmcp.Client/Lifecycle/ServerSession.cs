@@ -280,7 +280,8 @@ internal sealed partial class ServerSession : IAsyncDisposable
     /// <summary>Hands a <c>notifications/progress</c> read from a connection to the call that asked for it.</summary>
     private void RouteProgress(JsonRpcMessage message)
     {
-        if (_progress.IsEmpty || message is not JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: { } raw })
+        // Runs for every message read: the cheap type test first (IsEmpty takes the dictionary's locks when it is empty).
+        if (message is not JsonRpcNotification { Method: NotificationMethods.ProgressNotification, Params: { } raw } || _progress.IsEmpty)
         {
             return;
         }

@@ -59,10 +59,9 @@ internal sealed class GenerationRunner
             var messages = plan.Messages;
             if (plan.After.Count > 0 && plan.Rebuild is { } rebuild)
             {
-                // An earlier answer in this conversation is still streaming: this turn waits for it (however it
-                // ends) and then reads the history as saved, the earlier answer included.
-                await Task.WhenAll(plan.After).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default).WaitAsync(generation.StopToken).ConfigureAwait(false);
+                // An earlier answer in this conversation is still streaming: this turn waits for it (Finished only
+                // ever completes, however the answer ends) and then reads the history as saved, that answer included.
+                await Task.WhenAll(plan.After).WaitAsync(generation.StopToken).ConfigureAwait(false);
                 messages = await rebuild(generation.StopToken).ConfigureAwait(false);
             }
 
