@@ -29,12 +29,12 @@ internal sealed class ChatService : IChatService
 
     public const string NoticeToolsUnsupported = "tools_unsupported";
     private const int HistoryLimit = 200;
-
-    // Makes "what is still running in this conversation" and registering the new answer one step.
-    private readonly Lock _order = new();
     private const int LoadLimit = 1000;
     private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+
+    // Makes "what is still running in this conversation" and registering the new answer one step.
+    private readonly Lock _order = new();
     private readonly GenerationManager _generations;
     private readonly GenerationRunner _runner;
     private readonly IConversationStore _store;
