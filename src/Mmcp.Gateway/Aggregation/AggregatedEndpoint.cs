@@ -77,7 +77,23 @@ internal sealed partial class AggregatedEndpoint
     {
         var caller = Require(request.User, GatewayScopes.ToolsCall);
         var name = request.Params?.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
-        var arguments = request.Params.Arguments;
+        var relay = ProgressRelay.For(request, cancellationToken);
+        var result = await CallAsync(caller, name, request.Params.Arguments, relay, cancellationToken).ConfigureAwait(false);
+        if (relay is not null)
+        {
+            await relay.FlushAsync().ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The endpoint's one <c>tools/call</c> path, shared by the SDK handler and the direct lane
+    /// (<see cref="Hosting.DirectToolCalls"/>): the meta-tools in search mode, then resolve, consent, call and audit.
+    /// </summary>
+    /// <exception cref="McpProtocolException">The call failed; its code and data are what the client gets.</exception>
+    internal async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string name, IDictionary<string, JsonElement>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
         if (_options.ToolMode == GatewayToolMode.Search)
         {
             if (name == SearchToolName)
@@ -96,17 +112,10 @@ internal sealed partial class AggregatedEndpoint
                 : null;
         }
 
-        var relay = ProgressRelay.For(request, cancellationToken);
         try
         {
             var tool = await _catalog.ResolveAsync(name, null, null, cancellationToken).ConfigureAwait(false);
-            var result = await _catalog.CallAsync(caller, Surface, tool, ToObjects(arguments), relay, cancellationToken).ConfigureAwait(false);
-            if (relay is not null)
-            {
-                await relay.FlushAsync().ConfigureAwait(false);
-            }
-
-            return result;
+            return await _catalog.CallAsync(caller, Surface, tool, ToObjects(arguments), progress, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)
         {

@@ -25,6 +25,8 @@ internal sealed record AuditEntry(DateTimeOffset At, string Caller, string Surfa
 /// </summary>
 internal sealed partial class AuditLog : IAsyncDisposable
 {
+    /// <summary>How long the writer waits after the first entry of a batch before writing the batch.</summary>
+    internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(50);
     private readonly ILogger _logger;
     private readonly Channel<AuditEntry>? _queue;
     private readonly Task? _writer;
@@ -72,6 +74,9 @@ internal sealed partial class AuditLog : IAsyncDisposable
         var buffer = new StringBuilder();
         while (await _queue!.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Gather what arrives in the next moment into one write: under load the writer wakes a few times a second
+            // instead of once per call, so it does not compete with the calls for the CPU.
+            await Task.Delay(BatchWindow).ConfigureAwait(false);
             buffer.Clear();
             while (_queue.Reader.TryRead(out var e))
             {

@@ -86,7 +86,7 @@ internal sealed partial class McpSessionHooks
 
         if (stateful)
         {
-            _sessions.Register(sessionId, route);
+            _sessions.Register(sessionId, route, (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token?.Id);
         }
     }
 

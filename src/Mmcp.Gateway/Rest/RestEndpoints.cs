@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
@@ -59,9 +61,8 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
 
             var arguments = Arguments(body.TryGetProperty("arguments", out var a) ? a : default, "arguments");
             var tool = await catalog.ResolveAsync(name, server, toolName, ct).ConfigureAwait(false);
-            var result = await catalog.CallAsync(Caller(context), "rest", tool, arguments, progress: null, ct).ConfigureAwait(false);
-            return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<CallToolResult>(Json))!;
-        }).ConfigureAwait(false);
+            return await catalog.CallAsync(Caller(context), "rest", tool, arguments, progress: null, ct).ConfigureAwait(false);
+        }, McpJsonUtilities.GetTypeInfo<CallToolResult>(Json)).ConfigureAwait(false);
     }
 
     /// <summary>An OpenAPI operation: the body is the tool's arguments; the answer is its structured content, its text, or its content blocks.</summary>
@@ -176,10 +177,14 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
     internal static GatewayCaller Caller(HttpContext context) => context.Items[RequestGuard.CallerKey] as GatewayCaller ?? GatewayCaller.Local;
 
     /// <summary>Runs a REST handler: writes its JSON, or maps its failure to a status and an error body (in one place).</summary>
-    internal static async Task RunAsync(HttpContext context, Func<CancellationToken, Task<JsonNode>> handler)
+    internal static Task RunAsync(HttpContext context, Func<CancellationToken, Task<JsonNode>> handler) =>
+        RunAsync(context, handler, GatewayJsonContext.Default.JsonNode);
+
+    /// <summary>Runs a REST handler whose answer is serialized with <paramref name="typeInfo"/>.</summary>
+    internal static async Task RunAsync<T>(HttpContext context, Func<CancellationToken, Task<T>> handler, JsonTypeInfo<T> typeInfo)
     {
         var ct = context.RequestAborted;
-        JsonNode result;
+        T result;
         try
         {
             result = await handler(ct).ConfigureAwait(false);
@@ -204,10 +209,17 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             return;
         }
 
+        // One write with a Content-Length: no chunked framing, and the client has the whole answer in one read.
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            JsonSerializer.Serialize(writer, result, typeInfo);
+        }
+
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        result.WriteTo(writer);
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
     }
 
     private static JsonArray Failures(HubListing listing) =>

@@ -34,13 +34,15 @@ internal sealed partial class RequestGuard
     private readonly GatewayRuntime _runtime;
     private readonly SessionDirectory _sessions;
     private readonly Aggregation.GatewayCatalog _catalog;
+    private readonly DirectToolCalls _direct;
     private readonly ILogger _logger;
     private readonly HashSet<string> _allowedHosts;
     private readonly HashSet<string> _allowedOrigins;
 
-    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, ILogger<RequestGuard> logger)
+    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, DirectToolCalls direct, ILogger<RequestGuard> logger)
     {
         _catalog = catalog;
+        _direct = direct;
         _options = options.Value;
         _tokens = tokens;
         _runtime = runtime;
@@ -189,6 +191,18 @@ internal sealed partial class RequestGuard
 
         try
         {
+            var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
+            if (session.Length > 0)
+            {
+                // 5. The direct lane answers a session's plain tools/call on /mcp; the rest goes to the SDK.
+                if (kind == RouteKind.AggregatedMcp && HttpMethods.IsPost(request.Method) && await _direct.TryHandleAsync(context, session, caller).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                _sessions.SdkSeen(session);
+            }
+
             await inner(context).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
