@@ -131,7 +131,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public TokenStore Tokens => Services.GetRequiredService<TokenStore>();
 
-    public static async Task<GatewayHost> StartAsync(TestEnvironment env, Action<MmcpGatewayOptions>? configure = null, IPAddress? address = null)
+    public static async Task<GatewayHost> StartAsync(TestEnvironment env, Action<MmcpGatewayOptions>? configure = null, IPAddress? address = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -142,6 +142,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         builder.WebHost.ConfigureKestrel(k => k.Listen(address ?? IPAddress.Loopback, 0));
+        services?.Invoke(builder.Services);
         builder.Services.AddMmcpHub(o =>
         {
             o.Registry = new RegistryOptions { Environment = env.Environment, ImportClientConfigs = false };
