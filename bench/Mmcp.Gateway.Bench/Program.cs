@@ -11,7 +11,7 @@ using Mmcp.Gateway.Bench;
 // `mmcp serve` fronting several reference servers, with every tool listed and in search mode (see ContextPhase.cs).
 var calls = IntArg("--calls", 2000);
 var concurrency = IntArg("--concurrency", 16);
-var warmup = IntArg("--warmup", 100);
+var warmup = IntArg("--warmup", 2000); // every target (and Node's and .NET's JIT) is measured warm
 var only = StringArg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 var contextOnly = args.Contains("--context-only");
 var repo = BenchEnvironment.RepoRoot();

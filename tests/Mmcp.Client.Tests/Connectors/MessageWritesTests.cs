@@ -1,0 +1,100 @@
+using System.Text;
+using Mmcp.Client.Connectors;
+using ModelContextProtocol.Protocol;
+
+namespace Mmcp.Client.Tests.Connectors;
+
+/// <summary>Each message the hub sends a server reaches the pipe or socket in one write, newline included.</summary>
+public sealed class MessageWritesTests
+{
+    [Fact]
+    public async Task EachMessage_IsOneWrite_EndingInItsNewline()
+    {
+        var server = new RecordingStream();
+        var transport = new StreamClientTransport(MessageWrites.Coalesce(server), new MemoryStream());
+        await using var session = await transport.ConnectAsync(TestContext.Current.CancellationToken);
+
+        await session.SendMessageAsync(new JsonRpcNotification { Method = "notifications/one" }, TestContext.Current.CancellationToken);
+        await session.SendMessageAsync(new JsonRpcNotification { Method = "notifications/two" }, TestContext.Current.CancellationToken);
+
+        Assert.Collection(
+            server.Writes,
+            w => Assert.Matches("^\\{.*notifications/one.*\\}\n$", w),
+            w => Assert.Matches("^\\{.*notifications/two.*\\}\n$", w));
+    }
+
+    [Fact]
+    public async Task MessageLargerThanTheBuffer_ArrivesWhole()
+    {
+        var server = new RecordingStream();
+        var transport = new StreamClientTransport(MessageWrites.Coalesce(server), new MemoryStream());
+        await using var session = await transport.ConnectAsync(TestContext.Current.CancellationToken);
+        var big = new string('x', MessageWrites.BufferSize * 2);
+
+        await session.SendMessageAsync(new JsonRpcNotification { Method = "notifications/big", Params = new System.Text.Json.Nodes.JsonObject { ["text"] = big } }, TestContext.Current.CancellationToken);
+
+        var all = string.Concat(server.Writes);
+        Assert.Contains(big, all, StringComparison.Ordinal);
+        Assert.EndsWith("}\n", all, StringComparison.Ordinal);
+        Assert.Single(all.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>A write-only stream that records each write call as the text it carried.</summary>
+    private sealed class RecordingStream : Stream
+    {
+        private readonly List<string> _writes = [];
+
+        public IReadOnlyList<string> Writes
+        {
+            get
+            {
+                lock (_writes)
+                {
+                    return [.. _writes];
+                }
+            }
+        }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Record(buffer.AsSpan(offset, count));
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Record(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Record(buffer.AsSpan(offset, count));
+            return Task.CompletedTask;
+        }
+
+        private void Record(ReadOnlySpan<byte> bytes)
+        {
+            lock (_writes)
+            {
+                _writes.Add(Encoding.UTF8.GetString(bytes));
+            }
+        }
+    }
+}
