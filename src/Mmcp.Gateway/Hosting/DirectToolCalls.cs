@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -12,9 +11,10 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Hosting;
 
 /// <summary>
-/// The direct lane of the aggregated <c>/mcp</c> endpoint for 2025-era sessions. Streamable HTTP lets a server answer
-/// a request with one <c>application/json</c> body instead of an SSE stream, so a <c>tools/call</c> that needs no
-/// stream (no progress token) is answered here, straight from the endpoint's call path, rather than through the SDK's
+/// The direct lane of the MCP endpoints for 2025-era sessions. Streamable HTTP lets a server answer a request with one
+/// <c>application/json</c> body instead of an SSE stream, so a <c>tools/call</c> that needs no stream (no progress
+/// token) is answered here, straight from the session's call path (<see cref="GatewaySession.Call"/>: the aggregated
+/// endpoint's, the shared connection's, or a pass-through session's own upstream), rather than through the SDK's
 /// per-session machinery (a flushed SSE header, a hop to the session's message loop, an SSE event and a chunked end:
 /// about 0.6 ms a call on a 2-core machine). The <c>notifications/cancelled</c> of such a call are handled here too.
 /// Anything else, and anything unusual about a request, goes to the SDK with its body intact, and so does a call
@@ -23,14 +23,12 @@ namespace Mmcp.Gateway.Hosting;
 internal sealed partial class DirectToolCalls
 {
     private static readonly JsonSerializerOptions Json = McpJsonUtilities.DefaultOptions;
-    private readonly AggregatedEndpoint _endpoint;
     private readonly SessionDirectory _sessions;
     private readonly ILogger _logger;
     private readonly TimeSpan _sdkRefresh;
 
-    public DirectToolCalls(AggregatedEndpoint endpoint, SessionDirectory sessions, IOptions<MmcpGatewayOptions> options, ILogger<DirectToolCalls> logger)
+    public DirectToolCalls(SessionDirectory sessions, IOptions<MmcpGatewayOptions> options, ILogger<DirectToolCalls> logger)
     {
-        _endpoint = endpoint;
         _sessions = sessions;
         _logger = logger;
         _sdkRefresh = options.Value.SessionIdleTimeout / 4;
@@ -45,7 +43,7 @@ internal sealed partial class DirectToolCalls
     {
         var request = context.Request;
         if (!_sessions.TryGet(sessionId, out var session)
-            || session.Route != GatewayRoute.Aggregated
+            || session.Call is not { } direct
             || session.Owner != caller.Token?.Id
             || !_sessions.SdkSeenWithin(session, _sdkRefresh)
             || !AcceptsJsonAndEvents(request.Headers.Accept)
@@ -64,7 +62,7 @@ internal sealed partial class DirectToolCalls
                 {
                     try
                     {
-                        await CallAsync(context, sessionId, caller, call.Id, parameters, cancel.Token).ConfigureAwait(false);
+                        await CallAsync(context, direct, sessionId, caller, call.Id, parameters, cancel.Token).ConfigureAwait(false);
                     }
                     finally
                     {
@@ -88,12 +86,12 @@ internal sealed partial class DirectToolCalls
         return false;
     }
 
-    private async Task CallAsync(HttpContext context, string sessionId, GatewayCaller caller, RequestId id, CallToolRequestParams parameters, CancellationToken cancellationToken)
+    private async Task CallAsync(HttpContext context, DirectCall direct, string sessionId, GatewayCaller caller, RequestId id, CallToolRequestParams parameters, CancellationToken cancellationToken)
     {
         byte[] answer;
         try
         {
-            var result = await _endpoint.CallAsync(caller, parameters.Name, parameters.Arguments, progress: null, cancellationToken).ConfigureAwait(false);
+            var result = await direct(caller, parameters, cancellationToken).ConfigureAwait(false);
             answer = Response(id, result);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

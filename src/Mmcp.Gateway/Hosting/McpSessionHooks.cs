@@ -49,9 +49,11 @@ internal sealed partial class McpSessionHooks
 
         var sessionId = context.Response.Headers["Mcp-Session-Id"].ToString();
         var stateful = sessionId.Length > 0;
+        DirectCall? direct;
         if (route.ServerId is not { } serverId)
         {
             _aggregated.Configure(options);
+            direct = (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
         }
         else if (stateful && _options.DedicatedUpstreamSessions && _sessions.TryReserveDedicated(_options.MaxDedicatedSessions))
         {
@@ -73,6 +75,7 @@ internal sealed partial class McpSessionHooks
 
             session.Configure(options);
             context.Items[PassThroughKey] = session;
+            direct = session.CanCallDirectly ? session.CallDirectAsync : null;
         }
         else
         {
@@ -82,11 +85,12 @@ internal sealed partial class McpSessionHooks
             }
 
             await _shared.ConfigureAsync(options, serverId, cancellationToken).ConfigureAwait(false);
+            direct = (caller, p, ct) => _shared.CallAsync(caller, serverId, p, progress: null, ct);
         }
 
         if (stateful)
         {
-            _sessions.Register(sessionId, route, (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token?.Id);
+            _sessions.Register(sessionId, route, (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token?.Id, direct);
         }
     }
 

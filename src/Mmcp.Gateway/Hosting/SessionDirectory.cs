@@ -1,20 +1,27 @@
 using System.Collections.Concurrent;
+using Mmcp.Gateway.Security;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace Mmcp.Gateway.Hosting;
 
+/// <summary>How the direct lane runs a plain tools/call of a session (see <see cref="DirectToolCalls"/>).</summary>
+internal delegate ValueTask<CallToolResult> DirectCall(GatewayCaller caller, CallToolRequestParams parameters, CancellationToken cancellationToken);
+
 /// <summary>A live 2025-era MCP session as the gateway knows it.</summary>
 /// <param name="route">The endpoint that created it.</param>
 /// <param name="owner">The token id of the caller that created it (<see langword="null"/> for a local caller without a token).</param>
 /// <param name="createdAt">When it was created (a <see cref="TimeProvider"/> timestamp).</param>
-internal sealed class GatewaySession(GatewayRoute route, string? owner, long createdAt)
+/// <param name="call">How the direct lane calls a tool for it, or <see langword="null"/> when every call goes through the SDK.</param>
+internal sealed class GatewaySession(GatewayRoute route, string? owner, long createdAt, DirectCall? call)
 {
     private long _sdkSeenAt = createdAt;
 
     public GatewayRoute Route { get; } = route;
 
     public string? Owner { get; } = owner;
+
+    public DirectCall? Call { get; } = call;
 
     /// <summary>Gets when the SDK last handled a request of this session (its idle clock restarts then).</summary>
     public long SdkSeenAt => Interlocked.Read(ref _sdkSeenAt);
@@ -53,7 +60,7 @@ internal sealed class SessionDirectory
 
     public void ReleaseDedicated() => Interlocked.Decrement(ref _dedicated);
 
-    public void Register(string sessionId, GatewayRoute route, string? owner) => _sessions[sessionId] = new GatewaySession(route, owner, _time.GetTimestamp());
+    public void Register(string sessionId, GatewayRoute route, string? owner, DirectCall? call) => _sessions[sessionId] = new GatewaySession(route, owner, _time.GetTimestamp(), call);
 
     public void Unregister(string sessionId)
     {

@@ -28,12 +28,19 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     private readonly List<InFlight> _inFlight = [];
     private McpServer? _session;
 
-    private PassThroughSession(HubServerConnection upstream, GatewayCatalog catalog, ILogger logger)
+    private PassThroughSession(HubServerConnection upstream, GatewayCatalog catalog, ILogger logger, ClientCapabilities? downstream)
     {
         _upstream = upstream;
         _catalog = catalog;
         _logger = logger;
+
+        // A call that may make the server ask the client something (sampling, elicitation, roots) needs the request's
+        // own stream for the question; without those capabilities a plain call can take the direct lane.
+        CanCallDirectly = downstream?.Sampling is null && downstream?.Elicitation is null && downstream?.Roots is null;
     }
+
+    /// <summary>Gets whether a plain tools/call of this session may be answered by the direct lane (<see cref="CallDirectAsync"/>).</summary>
+    public bool CanCallDirectly { get; }
 
     public string ServerId => _upstream.ServerId;
 
@@ -73,7 +80,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
                 OnMessageReceived = m => session?.OnUpstreamMessage(m),
             },
             cancellationToken).ConfigureAwait(false);
-        session = new PassThroughSession(upstream, catalog, logger);
+        session = new PassThroughSession(upstream, catalog, logger, downstream);
         return session;
     }
 
@@ -151,10 +158,16 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _upstream.DisposeAsync();
 
-    private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
+    private ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
+        CallAsync(AggregatedEndpoint.Require(request.User, GatewayScopes.ToolsCall), request.Params ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams), request.Server, cancellationToken);
+
+    /// <summary>A plain tools/call from the direct lane (no progress token, no stream of its own).</summary>
+    public ValueTask<CallToolResult> CallDirectAsync(GatewayCaller caller, CallToolRequestParams parameters, CancellationToken cancellationToken) =>
+        CallAsync(caller, parameters, downstream: null, cancellationToken);
+
+    private async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, CallToolRequestParams parameters, McpServer? downstream, CancellationToken cancellationToken)
     {
-        var caller = AggregatedEndpoint.Require(request.User, GatewayScopes.ToolsCall);
-        var name = request.Params?.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
+        var name = parameters.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
         var at = _catalog.Now;
         var started = Stopwatch.GetTimestamp();
         try
@@ -187,7 +200,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var outcome = "ok";
         try
         {
-            var result = await ForwardAsync(request, scope: null, (c, p, t) => c.CallToolAsync(p, t), cancellationToken).ConfigureAwait(false);
+            var result = await ForwardAsync(downstream, parameters, RequestMethods.ToolsCall, (c, p, t) => c.CallToolAsync(p, t), cancellationToken).ConfigureAwait(false);
             outcome = result.IsError == true ? "tool-error" : "ok";
             return result;
         }
@@ -203,7 +216,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }
         finally
         {
-            _catalog.RecordCall(caller, "servers", ServerId, name, at, Stopwatch.GetElapsedTime(started), outcome, request.Params.Arguments);
+            _catalog.RecordCall(caller, "servers", ServerId, name, at, Stopwatch.GetElapsedTime(started), outcome, parameters.Arguments);
         }
     }
 
@@ -218,7 +231,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         return result;
     }
 
-    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(RequestContext<TParams> request, string? scope, Func<McpClient, TParams, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
+    private ValueTask<TResult> ForwardAsync<TParams, TResult>(RequestContext<TParams> request, string? scope, Func<McpClient, TParams, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
         where TParams : RequestParams
     {
         if (scope is not null)
@@ -226,42 +239,57 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
             AggregatedEndpoint.Require(request.User, scope);
         }
 
-        var inFlight = new InFlight(request.Server, request.Params?.ProgressToken);
-        lock (_gate)
+        return ForwardAsync(request.Server, request.Params, request.JsonRpcRequest.Method, call, cancellationToken);
+    }
+
+    /// <summary>Sends a request upstream within the call budget; <paramref name="downstream"/> (when the request came through the SDK) receives its progress and log notifications.</summary>
+    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(McpServer? downstream, TParams? parameters, string method, Func<McpClient, TParams, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
+        where TParams : RequestParams
+    {
+        var inFlight = downstream is null ? null : new InFlight(downstream, parameters?.ProgressToken);
+        if (inFlight is not null)
         {
-            _inFlight.Add(inFlight);
+            lock (_gate)
+            {
+                _inFlight.Add(inFlight);
+            }
         }
 
         using var timeout = new CancellationTokenSource(_upstream.Budgets.Call);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _upstream.Closed);
         try
         {
-            var result = await call(_upstream.Client, request.Params!, linked.Token).ConfigureAwait(false);
-            await inFlight.FlushAsync().ConfigureAwait(false);
+            var result = await call(_upstream.Client, parameters!, linked.Token).ConfigureAwait(false); // list requests may have no parameters: the calls supply defaults
+            await FlushAsync(inFlight).ConfigureAwait(false);
             return result;
         }
         catch (McpProtocolException)
         {
-            await inFlight.FlushAsync().ConfigureAwait(false);
+            await FlushAsync(inFlight).ConfigureAwait(false);
             throw;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
         {
-            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.CallTimeout, ServerId, $"Server '{ServerId}' did not answer {request.JsonRpcRequest.Method} within its call budget of {_upstream.Budgets.Call.TotalSeconds:0.###} s; the request was cancelled."));
+            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.CallTimeout, ServerId, $"Server '{ServerId}' did not answer {method} within its call budget of {_upstream.Budgets.Call.TotalSeconds:0.###} s; the request was cancelled."));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
         {
             var tail = _upstream.GetDiagnosticsTail();
             var last = tail.Count > 0 ? $" Its last output: {tail[^1]}" : string.Empty;
-            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.ServerCrashed, ServerId, $"Server '{ServerId}' closed this session's connection during {request.JsonRpcRequest.Method}.{last} Start a new session to reconnect.", ex));
+            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.ServerCrashed, ServerId, $"Server '{ServerId}' closed this session's connection during {method}.{last} Start a new session to reconnect.", ex));
         }
         finally
         {
-            lock (_gate)
+            if (inFlight is not null)
             {
-                _inFlight.Remove(inFlight);
+                lock (_gate)
+                {
+                    _inFlight.Remove(inFlight);
+                }
             }
         }
+
+        static Task FlushAsync(InFlight? inFlight) => inFlight?.FlushAsync() ?? Task.CompletedTask;
     }
 
     /// <summary>Where a server-to-client request or a log message goes: the latest request in flight (on its own stream), else the session.</summary>

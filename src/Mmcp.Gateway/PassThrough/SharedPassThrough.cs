@@ -63,8 +63,7 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
             {
                 var caller = AggregatedEndpoint.Require(r.User, GatewayScopes.ToolsCall);
                 var relay = ProgressRelay.For(r, ct);
-                var tool = await Hub(() => catalog.ResolveAsync(null, serverId, r.Params!.Name, ct)).ConfigureAwait(false);
-                var result = await Hub(() => catalog.CallAsync(caller, "servers", tool, AggregatedEndpoint.ToObjects(r.Params!.Arguments), relay, ct)).ConfigureAwait(false);
+                var result = await CallAsync(caller, serverId, r.Params!, relay, ct).ConfigureAwait(false);
                 if (relay is not null)
                 {
                     await relay.FlushAsync().ConfigureAwait(false);
@@ -113,6 +112,13 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
             return JsonSerializer.Deserialize(response.Result, McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions))
                 ?? throw new McpProtocolException($"Server '{serverId}' answered {method} with an empty result.", McpErrorCode.InternalError);
         }
+    }
+
+    /// <summary>Calls one of the server's tools over the shared connection, with consent enforced and the call audited (the SDK handler and the direct lane both come here).</summary>
+    public async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string serverId, CallToolRequestParams parameters, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    {
+        var tool = await Hub(() => catalog.ResolveAsync(null, serverId, parameters.Name, cancellationToken)).ConfigureAwait(false);
+        return await Hub(() => catalog.CallAsync(caller, "servers", tool, AggregatedEndpoint.ToObjects(parameters.Arguments), progress, cancellationToken)).ConfigureAwait(false);
     }
 
     private static async ValueTask<T> Hub<T>(Func<ValueTask<T>> operation)

@@ -194,8 +194,8 @@ internal sealed partial class RequestGuard
             var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
             if (session.Length > 0)
             {
-                // 5. The direct lane answers a session's plain tools/call on /mcp; the rest goes to the SDK.
-                if (kind == RouteKind.AggregatedMcp && HttpMethods.IsPost(request.Method) && await _direct.TryHandleAsync(context, session, caller).ConfigureAwait(false))
+                // 5. The direct lane answers a session's plain tools/call; the rest goes to the SDK.
+                if (HttpMethods.IsPost(request.Method) && await _direct.TryHandleAsync(context, session, caller).ConfigureAwait(false))
                 {
                     return;
                 }

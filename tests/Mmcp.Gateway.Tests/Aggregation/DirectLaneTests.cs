@@ -166,6 +166,28 @@ public sealed class DirectLaneTests
         Assert.Equal("application/json", again.ContentType);
     }
 
+    [Theory]
+    [InlineData(true, "{}", "application/json")] // its own upstream session
+    [InlineData(true, """{"sampling":{}}""", "text/event-stream")] // the server may ask this client something: the call keeps its stream
+    [InlineData(false, "{}", "application/json")] // the hub's shared connection
+    public async Task PassThroughSession_PlainCall_IsDirectUnlessTheClientCanBeAskedThings(bool dedicated, string capabilities, string expected)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.DedicatedUpstreamSessions = dedicated);
+        var session = await RawSession.OpenAsync(gateway, path: "/servers/io.test.alpha/mcp", capabilities: capabilities);
+
+        var call = await session.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"through"}}}""");
+        var unknown = await session.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"nope","arguments":{}}}""");
+
+        Assert.Equal(HttpStatusCode.OK, call.Status);
+        Assert.Equal(expected, call.ContentType);
+        Assert.Contains("echo: through", call.Body, StringComparison.Ordinal);
+        Assert.Equal(expected, unknown.ContentType);
+        Assert.Contains("\"error\"", unknown.Body, StringComparison.Ordinal);
+        Assert.Contains("nope", unknown.Body, StringComparison.Ordinal);
+    }
+
     private static int CountOccurrences(string text, string value)
     {
         var count = 0;
@@ -181,30 +203,32 @@ public sealed class DirectLaneTests
     private sealed class RawSession
     {
         private readonly GatewayHost _gateway;
+        private readonly string _path;
         private readonly string? _token;
 
-        private RawSession(GatewayHost gateway, string id, string? token)
+        private RawSession(GatewayHost gateway, string path, string id, string? token)
         {
             _gateway = gateway;
+            _path = path;
             Id = id;
             _token = token;
         }
 
         public string Id { get; }
 
-        public static async Task<RawSession> OpenAsync(GatewayHost gateway, string? token = null)
+        public static async Task<RawSession> OpenAsync(GatewayHost gateway, string? token = null, string path = "/mcp", string capabilities = "{}")
         {
-            using var request = Request(gateway, """{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""", null, token);
+            using var request = Request(gateway, path, """{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + ""","clientInfo":{"name":"raw","version":"1"}}}""", null, token);
             using var response = await gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
             response.EnsureSuccessStatusCode();
-            var session = new RawSession(gateway, response.Headers.GetValues("Mcp-Session-Id").Single(), token);
+            var session = new RawSession(gateway, path, response.Headers.GetValues("Mcp-Session-Id").Single(), token);
             Assert.Equal(HttpStatusCode.Accepted, (await session.PostAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""")).Status);
             return session;
         }
 
         public async Task<Answer> PostAsync(string json, string? token = null)
         {
-            using var request = Request(_gateway, json, Id, token ?? _token);
+            using var request = Request(_gateway, _path, json, Id, token ?? _token);
             using var response = await _gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
             return new Answer(
                 response.StatusCode,
@@ -216,7 +240,7 @@ public sealed class DirectLaneTests
 
         public async Task DeleteAsync()
         {
-            using var request = new HttpRequestMessage(HttpMethod.Delete, _gateway.Url + "/mcp");
+            using var request = new HttpRequestMessage(HttpMethod.Delete, _gateway.Url + _path);
             request.Headers.Add("Mcp-Session-Id", Id);
             using var response = await _gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
             response.EnsureSuccessStatusCode();
@@ -226,9 +250,9 @@ public sealed class DirectLaneTests
         public static string LastSseData(string body) =>
             body.Split('\n').Last(l => l.StartsWith("data:", StringComparison.Ordinal))["data:".Length..].Trim();
 
-        private static HttpRequestMessage Request(GatewayHost gateway, string json, string? session, string? token)
+        private static HttpRequestMessage Request(GatewayHost gateway, string path, string json, string? session, string? token)
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + "/mcp") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
             request.Headers.Accept.ParseAdd("application/json");
             request.Headers.Accept.ParseAdd("text/event-stream");
             if (session is not null)
