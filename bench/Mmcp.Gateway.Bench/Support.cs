@@ -34,6 +34,9 @@ internal sealed class StdioCaller(RawStdioClient client) : ICaller
     public ValueTask DisposeAsync() => Interlocked.Exchange(ref _disposed, 1) == 0 ? client.DisposeAsync() : ValueTask.CompletedTask;
 }
 
+/// <summary>A target of the latency phase: how to get a caller, and whether every parallel caller shares the first one.</summary>
+internal sealed record Target(string Name, Func<Task<ICaller>> NewCaller, bool SharedCaller);
+
 internal readonly record struct Stats(double P50, double P90, double P99, double Max, double Mean)
 {
     public static Stats Of(double[] samples)
@@ -44,7 +47,7 @@ internal readonly record struct Stats(double P50, double P90, double P99, double
     }
 }
 
-internal sealed record Result(string Name, Stats Sequential, double SequentialRate, Stats Parallel, double ParallelRate)
+internal sealed record Result(string Name, Stats Sequential, double SequentialRate, Stats Parallel, double ParallelRate, IReadOnlyList<double> RoundP50s)
 {
     public const string Header = "target                   | seq p50 ms | seq p90 | seq p99 | seq calls/s | par p50 ms | par p99 | par calls/s";
 
