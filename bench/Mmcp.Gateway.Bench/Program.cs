@@ -75,6 +75,9 @@ if (File.Exists(mmcp))
     await AddTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "io_bench_everything__echo"));
     await AddTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/io.bench.everything/mcp", "echo"));
     await AddTarget("mmcp REST", Serve, port => () => Task.FromResult<ICaller>(new RestCaller(new RawRestClient(http, new Uri($"http://127.0.0.1:{port}/mcp/tools/call")))));
+
+    // Pass-through sessions over the hub's shared connection instead of an upstream process each.
+    await AddTarget("mmcp /servers shared", port => ("dotnet", GatewayHome.ServeArgs(mmcp, port, "--shared-upstream"), home.Environment), port => McpCaller(port, "/servers/io.bench.everything/mcp", "echo"));
 }
 else
 {

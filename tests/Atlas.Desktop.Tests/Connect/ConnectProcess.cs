@@ -84,7 +84,9 @@ internal sealed class ConnectProcess : IDisposable
     private ProcessStartInfo StartInfo(string[] args)
     {
         var atlas = Path.Combine(AppContext.BaseDirectory, "atlas.dll");
-        var start = new ProcessStartInfo("dotnet", [atlas, "connect", "--state-dir", StateDir, .. args])
+        // 'env --default-signal=INT' (which then execs dotnet, keeping the process id): a suite started in the background
+        // of a non-interactive shell inherits SIGINT ignored, and .NET then leaves it ignored, so Ctrl+C would never arrive.
+        var start = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", atlas, "connect", "--state-dir", StateDir, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
