@@ -335,3 +335,32 @@ internal sealed class ChildProcess : IAsyncDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>Watches what the hub sends one server: when a call of a given tool went out, and when a cancellation followed.</summary>
+internal sealed class UpstreamCancellationWatch : IDisposable
+{
+    private readonly TaskCompletionSource _callSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _cancelSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IDisposable _tap;
+
+    public UpstreamCancellationWatch(MmcpHub hub, string serverId, string tool) =>
+        _tap = hub.ObserveTraffic(serverId, e =>
+        {
+            if (e.Direction == Mmcp.Client.Traffic.TrafficDirection.ToServer && e.Message is ModelContextProtocol.Protocol.JsonRpcRequest { Method: "tools/call" } r && r.Params?["name"]?.GetValue<string>() == tool)
+            {
+                _callSent.TrySetResult();
+            }
+            else if (e.Direction == Mmcp.Client.Traffic.TrafficDirection.ToServer && e.Message is ModelContextProtocol.Protocol.JsonRpcNotification { Method: ModelContextProtocol.Protocol.NotificationMethods.CancelledNotification })
+            {
+                _cancelSent.TrySetResult();
+            }
+        });
+
+    /// <summary>Completes when the call reached the server.</summary>
+    public Task CallSent => _callSent.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+
+    /// <summary>Completes when the hub sent the server <c>notifications/cancelled</c>.</summary>
+    public Task CancelSent => _cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+
+    public void Dispose() => _tap.Dispose();
+}

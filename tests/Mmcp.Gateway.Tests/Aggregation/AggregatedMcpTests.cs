@@ -1,4 +1,3 @@
-using Mmcp.Client.Traffic;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -69,30 +68,18 @@ public sealed class AggregatedMcpTests
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
         var ct = TestContext.Current.CancellationToken;
-        var callSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var cancelSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var tap = gateway.Hub.ObserveTraffic("io.test.alpha", e =>
-        {
-            if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcRequest { Method: "tools/call" } r && r.Params?["name"]?.GetValue<string>() == "wait")
-            {
-                callSent.TrySetResult();
-            }
-            else if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcNotification { Method: NotificationMethods.CancelledNotification })
-            {
-                cancelSent.TrySetResult();
-            }
-        });
+        using var watch = new UpstreamCancellationWatch(gateway.Hub, "io.test.alpha", "wait");
 
         await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__echo","arguments":{"text":"warm"}}""");
 
         // The caller gives up (closes the request): the gateway cancels the upstream request.
         using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var call = gateway.Http.PostAsync(gateway.Url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__wait","arguments":{"milliseconds":600000}}""", System.Text.Encoding.UTF8, "application/json"), giveUp.Token);
-        await callSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await watch.CallSent;
         await giveUp.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await watch.CancelSent;
     }
 
     [Fact]

@@ -4,9 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Mmcp.Client.Traffic;
 using Mmcp.Gateway.Security;
-using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Gateway.Tests.Aggregation;
 
@@ -84,27 +82,15 @@ public sealed class DirectLaneTests
         var ct = TestContext.Current.CancellationToken;
         var session = await RawSession.OpenAsync(gateway);
         await session.PostAsync(Echo); // the server is running
-        var callSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var cancelSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var tap = gateway.Hub.ObserveTraffic("io.test.alpha", e =>
-        {
-            if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcRequest { Method: "tools/call" } r && r.Params?["name"]?.GetValue<string>() == "wait")
-            {
-                callSent.TrySetResult();
-            }
-            else if (e.Direction == TrafficDirection.ToServer && e.Message is JsonRpcNotification { Method: NotificationMethods.CancelledNotification })
-            {
-                cancelSent.TrySetResult();
-            }
-        });
+        using var watch = new UpstreamCancellationWatch(gateway.Hub, "io.test.alpha", "wait");
 
         var call = session.PostAsync("""{"jsonrpc":"2.0","id":"slow-1","method":"tools/call","params":{"name":"io_test_alpha__wait","arguments":{"milliseconds":600000}}}""");
-        await callSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await watch.CallSent;
         var cancel = await session.PostAsync("""{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1","reason":"user"}}""");
         var ended = await call.WaitAsync(TestConstants.DefaultTimeout, ct);
 
         Assert.Equal(HttpStatusCode.Accepted, cancel.Status);
-        await cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await watch.CancelSent;
         Assert.Equal(HttpStatusCode.Accepted, ended.Status);
         Assert.Empty(ended.Body);
         Assert.Equal(HttpStatusCode.OK, (await session.PostAsync(Echo)).Status); // the session goes on
