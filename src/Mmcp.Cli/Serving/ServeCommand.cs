@@ -39,10 +39,12 @@ internal static class ServeCommand
                 r.AddError("--port 11434 is Ollama's port; choose another (the default is 7379, 0 picks a free one).");
             }
         });
+        var stores = new StoreOptions(tokens: true);
         var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
         {
             port, host, toolMode, requireToken, allowOrigin, allowHost, shared,
         };
+        stores.AddTo(command);
         command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, new ServeSettings(
             parse.GetValue(port),
             parse.GetValue(host)!,
@@ -50,7 +52,8 @@ internal static class ServeCommand
             parse.GetValue(requireToken),
             parse.GetValue(allowOrigin) ?? [],
             parse.GetValue(allowHost) ?? [],
-            parse.GetValue(shared)), token), ct));
+            parse.GetValue(shared),
+            stores.Read(parse)), token), ct));
         return command;
     }
 
@@ -84,6 +87,7 @@ internal static class ServeCommand
             o.ToolMode = settings.ToolMode;
             o.RequireToken = settings.RequireToken ? true : null;
             o.DedicatedUpstreamSessions = !settings.SharedUpstream;
+            settings.Stores.Apply(o);
             foreach (var origin in settings.AllowOrigins)
             {
                 o.AllowedOrigins.Add(origin);
@@ -221,5 +225,5 @@ internal static class ServeCommand
         }
     }
 
-    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream);
+    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, StoreSettings Stores);
 }

@@ -22,19 +22,25 @@ internal static class StdioCommand
     public static Command Create(GlobalOptions global)
     {
         var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool.", DefaultValueFactory = _ => GatewayToolMode.All };
+        var stores = new StoreOptions(tokens: false);
         var command = new Command("stdio", "Serve the aggregated hub as one MCP server over standard input and output (for an MCP client's configuration: {\"command\": \"mmcp\", \"args\": [\"stdio\"]}).") { toolMode };
-        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(toolMode), token), ct));
+        stores.AddTo(command);
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(toolMode), stores.Read(parse), token), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, GatewayToolMode toolMode, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, GatewayToolMode toolMode, StoreSettings stores, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // standard output is the protocol channel
         builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-stdio", watchRegistry: true));
-        builder.Services.AddMmcpGatewayCore(o => o.ToolMode = toolMode);
+        builder.Services.AddMmcpGatewayCore(o =>
+        {
+            o.ToolMode = toolMode;
+            stores.Apply(o);
+        });
         builder.Services.AddMcpServer().WithStdioServerTransport();
         builder.Services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) =>
         {

@@ -146,6 +146,39 @@ public sealed partial class GatewayCommandsTests
         Assert.Contains("←", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_OwnStoresAndAskFirst_ExposeNothingUntilAllowedInThatStore()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        var consent = Path.Combine(env.Root, "own", "consent.json");
+        var audit = Path.Combine(env.Root, "own", "audit.jsonl");
+        await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import", "--consent-policy", "ask-first", "--consent-file", consent, "--audit-file", audit], env.Variables);
+        var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
+        using var http = new HttpClient();
+        const string Call = """{"name":"io_test_alpha__echo","arguments":{"text":"x"}}""";
+
+        using var before = await http.PostAsync(url + "/mcp/tools/call", new StringContent(Call, System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        var allow = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "allow", "io.test.alpha", "--file", consent], env.Variables);
+        using var after = await http.PostAsync(url + "/mcp/tools/call", new StringContent(Call, System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, before.StatusCode);
+        Assert.Contains("ConsentRequired", await before.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(0, allow.ExitCode);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.False(File.Exists(env.ConsentPath), "the default consent store was written");
+
+        // The audit log is written in batches: wait for both calls to reach the file named on the command line.
+        var outcomes = new List<string>();
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); outcomes.Count < 2 && wait.Elapsed < TestConstants.DefaultTimeout; await Task.Delay(50, TestContext.Current.CancellationToken))
+        {
+            outcomes = File.Exists(audit) ? [.. (await File.ReadAllLinesAsync(audit, TestContext.Current.CancellationToken)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("outcome").GetString()!)] : [];
+        }
+
+        Assert.Equal(["refused", "ok"], outcomes);
+        Assert.False(File.Exists(env.AuditPath), "the default audit log was written");
+    }
+
     [GeneratedRegex(@"http://[0-9.]+:\d+")]
     private static partial Regex UrlPattern();
 }
