@@ -77,7 +77,15 @@ internal sealed partial class DirectToolCalls
                 break; // the same id is in flight already: the SDK says what it says about that
 
             case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } notification when CancelledId(notification) is { } id && session.DirectCalls.TryGetValue(id, out var running):
-                await running.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await running.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The call ended meanwhile: nothing left to cancel.
+                }
+
                 context.Response.StatusCode = StatusCodes.Status202Accepted;
                 return true;
         }
