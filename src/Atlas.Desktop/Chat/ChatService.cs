@@ -256,6 +256,11 @@ internal sealed class ChatService : IChatService
             ? NewId("cnv")
             : (await RequireConversationAsync(device, message.ConversationId, cancellationToken).ConfigureAwait(false)).Id;
         var images = await LoadImagesAsync(request, message, model, info, cancellationToken).ConfigureAwait(false);
+
+        // The answers still streaming in this conversation, taken before the history is read: one that ends between
+        // the read and this turn's registration below is then still waited for and the prompt rebuilt, instead of
+        // this turn going out with the history of a moment ago (without that answer).
+        Task[] earlier = isNew ? [] : RunningTurns(device, conversationId);
         var history = isNew ? [] : await _store.LoadAsync(conversationId, HistoryLimit, cancellationToken).ConfigureAwait(false);
         var (tools, notice) = await ToolsAsync(request, model, info, cancellationToken).ConfigureAwait(false);
 
@@ -296,10 +301,9 @@ internal sealed class ChatService : IChatService
             Model = model,
             UserMessage = user,
         });
-        Task[] earlier;
         lock (_order)
         {
-            earlier = [.. _generations.Running(device, conversationId).Select(g => g.Finished)];
+            earlier = [.. earlier, .. _generations.Running(device, conversationId).Select(g => g.Finished)];
             _generations.Register(generation);
         }
 
@@ -323,6 +327,14 @@ internal sealed class ChatService : IChatService
         }
 
         return generation;
+    }
+
+    private Task[] RunningTurns(string device, string conversationId)
+    {
+        lock (_order)
+        {
+            return [.. _generations.Running(device, conversationId).Select(g => g.Finished)];
+        }
     }
 
     private async Task<List<AIContent>> LoadImagesAsync(ChatRequest request, ChatMessageRequest message, string model, ModelInfo? info,

@@ -46,8 +46,10 @@ internal sealed class GenerationManager : BackgroundService
     public Generation? FindByRequest(string deviceId, string requestId) =>
         _byRequest.TryGetValue(Key(deviceId, requestId), out var generation) ? generation : null;
 
+    /// <summary>The conversation's generations that have not finished: still streaming, or ended and still being saved
+    /// (<see cref="Generation.Finished"/> completes only once the final state is in the database).</summary>
     public IReadOnlyList<Generation> Running(string deviceId, string conversationId) =>
-        [.. _byMessage.Values.Where(g => g.DeviceId == deviceId && g.ConversationId == conversationId && !g.IsTerminal)];
+        [.. _byMessage.Values.Where(g => g.DeviceId == deviceId && g.ConversationId == conversationId && !g.Finished.IsCompleted)];
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
