@@ -293,12 +293,15 @@ public sealed class WebSocketTests
     {
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:WebSocket:MaxConnectionsPerDevice"] = "2" });
         var (_, token) = await host.ProvisionAsync("greedy");
-        _ = await host.ConnectRawAsync(token);
-        _ = await host.ConnectRawAsync(token);
+        // Held until the end: a socket nothing refers to can be collected, and its finalizer closes the connection,
+        // which made room for the third one (a flaky test under load).
+        using var first = (await host.ConnectRawAsync(token)).Socket;
+        using var second = (await host.ConnectRawAsync(token)).Socket;
         var (third, reply) = await host.ConnectRawAsync(token);
         Assert.Equal(MessageTypes.AuthFailed, reply.Type);
         Assert.Equal(ErrorCodes.TooManyConnections, reply.Error!.Code);
         Assert.Null(await AtlasTestHost.ReceiveAsync(third));
+        Assert.Equal((WebSocketState.Open, WebSocketState.Open), (first.State, second.State));
     }
 
     [Fact]
