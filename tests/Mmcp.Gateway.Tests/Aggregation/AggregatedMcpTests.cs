@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -28,36 +29,26 @@ public sealed class AggregatedMcpTests
     }
 
     [Fact]
-    public async Task CallTool_WithProgressToken_ForwardsEveryProgressNotificationToTheCaller()
+    public async Task CallTool_WithProgressToken_StreamsEveryProgressNotificationBeforeTheResult()
     {
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
-        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
-        var seen = new List<float>();
-        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var progress = new SyncProgress(v =>
-        {
-            lock (seen)
-            {
-                seen.Add(v.Progress);
-                if (seen.Count == 3)
-                {
-                    all.TrySetResult();
-                }
-            }
-        });
+        var session = await RawSession.OpenAsync(gateway);
 
         // Regression: the last notification used to be lost (the SDK ran the upstream progress handler after the
-        // call had returned); the hub now routes progress as it reads it, before the response.
-        var result = await client.CallToolAsync("io_test_alpha__progress", new Dictionary<string, object?> { ["steps"] = 3, ["holdMilliseconds"] = 0 }, progress, cancellationToken: TestContext.Current.CancellationToken);
-        await all.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        // call had returned); the hub now routes progress as it reads it, before the response. Checked on the wire:
+        // the SDK client dispatches notifications and responses on separate paths, so a client-side count could miss
+        // a notification that arrived in time.
+        var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_test_alpha__progress","arguments":{"steps":3,"holdMilliseconds":0},"_meta":{"progressToken":"p5"}}}""");
 
-        Assert.Equal("done 3", ((TextContentBlock)result.Content[0]).Text);
-        lock (seen)
-        {
-            Assert.Equal([1f, 2f, 3f], seen.Order());
-        }
+        Assert.Equal("text/event-stream", answer.ContentType);
+        var events = answer.Body.Split('\n').Where(l => l.StartsWith("data:", StringComparison.Ordinal)).Select(l => JsonNode.Parse(l["data:".Length..])!).ToList();
+        var progress = events.TakeWhile(e => e["method"] is not null).ToList();
+        Assert.Equal([1.0, 2.0, 3.0], progress.Select(e => e["params"]!["progress"]!.GetValue<double>()));
+        Assert.All(progress, e => Assert.Equal("p5", e["params"]!["progressToken"]!.GetValue<string>()));
+        Assert.Equal("done 3", events[^1]["result"]!["content"]![0]!["text"]!.GetValue<string>());
+        Assert.Equal(4, events.Count);
     }
 
     [Fact]
@@ -164,10 +155,5 @@ public sealed class AggregatedMcpTests
         var prompt = prompts.First(p => p.Name.StartsWith("io_test_alpha__", StringComparison.Ordinal));
         var got = await client.GetPromptAsync(prompt.Name, prompt.ProtocolPrompt.Arguments?.ToDictionary(a => a.Name, _ => (object?)"x"), cancellationToken: ct);
         Assert.NotEmpty(got.Messages);
-    }
-
-    private sealed class SyncProgress(Action<ProgressNotificationValue> report) : IProgress<ProgressNotificationValue>
-    {
-        public void Report(ProgressNotificationValue value) => report(value);
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -184,77 +183,4 @@ public sealed class DirectLaneTests
 
         return count;
     }
-
-    /// <summary>A 2025-06-18 session over raw HTTP, to see the wire: content types, lengths, statuses.</summary>
-    private sealed class RawSession
-    {
-        private readonly GatewayHost _gateway;
-        private readonly string _path;
-        private readonly string? _token;
-
-        private RawSession(GatewayHost gateway, string path, string id, string? token)
-        {
-            _gateway = gateway;
-            _path = path;
-            Id = id;
-            _token = token;
-        }
-
-        public string Id { get; }
-
-        public static async Task<RawSession> OpenAsync(GatewayHost gateway, string? token = null, string path = "/mcp", string capabilities = "{}")
-        {
-            using var request = Request(gateway, path, """{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + ""","clientInfo":{"name":"raw","version":"1"}}}""", null, token);
-            using var response = await gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
-            response.EnsureSuccessStatusCode();
-            var session = new RawSession(gateway, path, response.Headers.GetValues("Mcp-Session-Id").Single(), token);
-            Assert.Equal(HttpStatusCode.Accepted, (await session.PostAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""")).Status);
-            return session;
-        }
-
-        public async Task<Answer> PostAsync(string json, string? token = null)
-        {
-            using var request = Request(_gateway, _path, json, Id, token ?? _token);
-            using var response = await _gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
-            return new Answer(
-                response.StatusCode,
-                response.Content.Headers.ContentType?.MediaType,
-                response.Content.Headers.ContentLength,
-                response.Headers.TryGetValues("Mcp-Session-Id", out var ids) ? ids.Single() : null,
-                await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        }
-
-        public async Task DeleteAsync()
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Delete, _gateway.Url + _path);
-            request.Headers.Add("Mcp-Session-Id", Id);
-            using var response = await _gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
-            response.EnsureSuccessStatusCode();
-        }
-
-        /// <summary>The last <c>data:</c> payload of an SSE body (the response comes after any notifications).</summary>
-        public static string LastSseData(string body) =>
-            body.Split('\n').Last(l => l.StartsWith("data:", StringComparison.Ordinal))["data:".Length..].Trim();
-
-        private static HttpRequestMessage Request(GatewayHost gateway, string path, string json, string? session, string? token)
-        {
-            var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-            request.Headers.Accept.ParseAdd("application/json");
-            request.Headers.Accept.ParseAdd("text/event-stream");
-            if (session is not null)
-            {
-                request.Headers.Add("Mcp-Session-Id", session);
-                request.Headers.Add("MCP-Protocol-Version", "2025-06-18");
-            }
-
-            if (token is not null)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
-
-            return request;
-        }
-    }
-
-    private sealed record Answer(HttpStatusCode Status, string? ContentType, long? ContentLength, string? SessionId, string Body);
 }
