@@ -207,7 +207,16 @@ public sealed partial class MmcpHub : IAsyncDisposable
     public async ValueTask<IReadOnlyList<AIFunction>> GetAIFunctionsAsync(string? serverId = null, CancellationToken cancellationToken = default)
     {
         var listing = await ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
-        return [.. listing.Tools.Select(t => new HubToolFunction(this, t))];
+        return [.. listing.Tools.Select(CreateAIFunction)];
+    }
+
+    /// <summary>Returns one listed tool as a <c>Microsoft.Extensions.AI</c> function, as <see cref="GetAIFunctionsAsync"/> does for each.</summary>
+    /// <param name="tool">A tool from <see cref="ListToolsAsync"/>.</param>
+    /// <returns>The function: named <c>&lt;serverId&gt;__&lt;tool&gt;</c>, with <c>mmcp.server</c> and <c>mmcp.tool</c> in its additional properties.</returns>
+    public AIFunction CreateAIFunction(HubTool tool)
+    {
+        ArgumentNullException.ThrowIfNull(tool);
+        return new HubToolFunction(this, tool);
     }
 
     // ------------------------------------------------------------------------------------------------ raw requests, dedicated connections, traffic

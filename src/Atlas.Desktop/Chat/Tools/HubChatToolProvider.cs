@@ -1,10 +1,8 @@
-using System.Text.Json;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Storage;
 using Microsoft.Extensions.AI;
 using Mmcp.Client;
 using Mmcp.Client.Consent;
-using ModelContextProtocol;
 
 namespace Atlas.Desktop.Chat.Tools;
 
@@ -44,7 +42,7 @@ internal sealed class HubChatToolProvider : IChatToolProvider
             var hash = ConsentStore.ComputeHash(tool.Tool);
             if (_consent.Evaluate(tool.ServerId, tool.Tool, hash).IsAllowed)
             {
-                offered.Add(new HubChatTool(_hub, tool, hash));
+                offered.Add(new HubChatTool(_hub.CreateAIFunction(tool), tool, hash));
             }
         }
 
@@ -86,39 +84,10 @@ internal sealed class HubChatToolProvider : IChatToolProvider
 
     /// <summary>One hub tool as offered to the model: the definition (and its consent hash) as it was when offered, so the
     /// call-time check judges exactly what the model saw.</summary>
-    private sealed class HubChatTool : AIFunction
+    private sealed class HubChatTool(AIFunction function, HubTool tool, string hash) : DelegatingAIFunction(function)
     {
-        private readonly MmcpHub _hub;
-        private readonly Dictionary<string, object?> _properties;
+        public HubTool Tool { get; } = tool;
 
-        public HubChatTool(MmcpHub hub, HubTool tool, string hash)
-        {
-            _hub = hub;
-            Tool = tool;
-            Hash = hash;
-            _properties = new Dictionary<string, object?>(StringComparer.Ordinal) { [ServerProperty] = tool.ServerId, [ToolProperty] = tool.ToolName };
-        }
-
-        public HubTool Tool { get; }
-
-        public string Hash { get; }
-
-        public override string Name => Tool.Name;
-
-        public override string Description => Tool.Tool.Description ?? Tool.Tool.Title ?? string.Empty;
-
-        public override JsonElement JsonSchema => Tool.Tool.InputSchema;
-
-        public override JsonElement? ReturnJsonSchema => Tool.Tool.OutputSchema;
-
-        public override JsonSerializerOptions JsonSerializerOptions => McpJsonUtilities.DefaultOptions;
-
-        public override IReadOnlyDictionary<string, object?> AdditionalProperties => _properties;
-
-        protected override async ValueTask<object?> InvokeCoreAsync(AIFunctionArguments arguments, CancellationToken cancellationToken)
-        {
-            var result = await _hub.CallToolAsync(Tool.ServerId, Tool.ToolName, arguments, progress: null, cancellationToken).ConfigureAwait(false);
-            return HubToolResults.ToFunctionResult(result);
-        }
+        public string Hash { get; } = hash;
     }
 }
