@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Net.WebSockets;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
+using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace Atlas.Desktop.Tests.Realtime;
 
@@ -84,6 +86,46 @@ public sealed class RealtimeHardeningTests
         // No request of the idle device is needed: the cache's own timer drops what is older than its lifetime.
         time.Advance(TimeSpan.FromMinutes(11));
         Assert.Equal((0, 0L, 0L), (cache.CountFor(idleId), cache.BytesFor(idleId), cache.Bytes));
+    }
+
+    /// <summary>Regression guard for the bounded cache: dropping an answer must not turn a replayed write into a second
+    /// write; only requests that merely read run again.</summary>
+    [Fact]
+    [Trait("Hardening", "2")]
+    public async Task IdempotencyCache_AnswerOfAWriteNotKept_ReplayRefusedAndWriteNotRepeated()
+    {
+        await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:WebSocket:IdempotencyMaxAnswerBytes"] = "0" });
+        var (deviceId, token) = await host.ProvisionAsync("writer");
+        var file = Path.Combine(DeviceRoot(host, deviceId), "w.txt");
+        var (socket, _) = await host.ConnectRawAsync(token);
+        var write = $$"""{"op":"write","path":"w.txt","content":"{{Convert.ToBase64String("one"u8.ToArray())}}","overwrite":true}""";
+        Assert.Equal(MessageTypes.FileResponse, (await RequestAsync(socket, "w-1", write)).Type);
+        File.WriteAllText(file, "changed on the desktop");
+
+        var replay = await RequestAsync(socket, "w-1", write);
+        Assert.Equal(ErrorCodes.DuplicateRequest, replay.Error!.Code);
+        Assert.Equal("changed on the desktop", File.ReadAllText(file));
+        var read = """{"op":"read","path":"w.txt"}""";
+        Assert.Equal(MessageTypes.FileResponse, (await RequestAsync(socket, "r-1", read)).Type);
+        Assert.Equal(MessageTypes.FileResponse, (await RequestAsync(socket, "r-1", read)).Type);
+    }
+
+    /// <summary>Regression guard: the new realtime settings fail at startup with a hint instead of silently making the
+    /// cache unbounded or replacing sockets of live clients.</summary>
+    [Theory]
+    [Trait("Hardening", "2")]
+    [Trait("Hardening", "11")]
+    [InlineData("Atlas:WebSocket:ReplaceSilentAfter", "00:00:10", "must be longer than Atlas:WebSocket:HeartbeatInterval")]
+    [InlineData("Atlas:WebSocket:IdempotencyBytesPerDevice", "999999999", "must not exceed IdempotencyBytes")]
+    [InlineData("Atlas:WebSocket:IdempotencyLifetime", "-00:01:00", "positive duration")]
+    public void RealtimeSetting_Invalid_FailsAtStartupWithHowToFix(string key, string value, string hint)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => AtlasApp.Build([], new Dictionary<string, string?>
+        {
+            ["Atlas:DataDir"] = Path.Combine(Path.GetTempPath(), "atl-cfg-" + Guid.NewGuid().ToString("N")[..6]),
+            [key] = value,
+        }));
+        Assert.Contains(hint, string.Join('\n', error.Failures), StringComparison.Ordinal);
     }
 
     /// <summary>Regression: the cache answered before the permission check, so after files.read was removed a replay
