@@ -38,6 +38,9 @@ internal sealed class DeviceService
         _logger = logger;
     }
 
+    /// <summary>Raised with the device id once a device is revoked, for state kept per device elsewhere.</summary>
+    public event Action<string>? Revoked;
+
     public Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) => _devices.ListAsync(cancellationToken);
 
     public async Task<DeviceRecord> GetAsync(string id, CancellationToken cancellationToken) =>
@@ -93,6 +96,7 @@ internal sealed class DeviceService
         }
 
         Signal(id);
+        Revoked?.Invoke(id);
         var closed = await _connections.CloseDeviceAsync(id, AtlasProtocol.CloseRevoked, ErrorCodes.Revoked).ConfigureAwait(false);
         await _audit.WriteAsync("device_revoked", id, null, deleteFiles ? "files deleted" : null, cancellationToken).ConfigureAwait(false);
         Log.DeviceRevoked(_logger, id, closed);

@@ -37,6 +37,9 @@ internal static partial class Log
     [LoggerMessage(1202, LogLevel.Warning, "WebSocket loop for device {DeviceId} failed")]
     public static partial void SocketFailed(ILogger logger, Exception exception, string deviceId);
 
+    [LoggerMessage(1211, LogLevel.Information, "WebSocket of device {DeviceId} silent for {Seconds:0} s replaced by a new socket of the device")]
+    public static partial void SocketReplaced(ILogger logger, string deviceId, double seconds);
+
     [LoggerMessage(1203, LogLevel.Error, "Request {Type} from device {DeviceId} failed")]
     public static partial void RequestFailed(ILogger logger, Exception exception, string type, string deviceId);
 

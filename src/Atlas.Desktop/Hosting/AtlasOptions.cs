@@ -137,8 +137,26 @@ internal sealed class RealtimeOptions
     /// <summary>Frames a device may send per second, averaged over 10 s. Default 50.</summary>
     public int MaxFramesPerSecond { get; set; } = 50;
 
-    /// <summary>Queued outbound frames per socket before a slow reader is disconnected. Default 256.</summary>
+    /// <summary>Queued outbound frames per socket. The receive loop stops reading requests while half of it is taken
+    /// (back-pressure); a peer that stops reading while the whole queue fills is disconnected. Default 256.</summary>
     public int SendQueueLength { get; set; } = 256;
+
+    /// <summary>At the per-device socket limit, a new socket replaces the device's oldest socket that has sent nothing
+    /// for longer than this (a half-open connection); must exceed <see cref="HeartbeatInterval"/>, since a live client
+    /// sends at least a ping per interval. Default 30 s.</summary>
+    public TimeSpan ReplaceSilentAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Request-id cache: bytes of ids and answers kept per device. Default 4 MiB.</summary>
+    public long IdempotencyBytesPerDevice { get; set; } = 4L << 20;
+
+    /// <summary>Request-id cache: bytes kept for all devices together. Default 64 MiB.</summary>
+    public long IdempotencyBytes { get; set; } = 64L << 20;
+
+    /// <summary>Request-id cache: larger answers are not kept (a replay of a read reads again). Default 64 KiB.</summary>
+    public int IdempotencyMaxAnswerBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Request-id cache: how long an id and its answer are kept. Default 10 minutes.</summary>
+    public TimeSpan IdempotencyLifetime { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 internal sealed class FilesOptions

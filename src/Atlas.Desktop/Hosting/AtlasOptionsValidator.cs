@@ -55,6 +55,18 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add("Atlas:WebSocket:HeartbeatMisses, MaxConnectionsPerDevice, MaxConnections, MaxFramesPerSecond and SendQueueLength must be at least 1.");
         }
 
+        Positive(errors, "Atlas:WebSocket:IdempotencyLifetime", options.WebSocket.IdempotencyLifetime, TimeSpan.FromDays(1));
+        if (options.WebSocket.ReplaceSilentAfter <= options.WebSocket.HeartbeatInterval)
+        {
+            errors.Add($"Atlas:WebSocket:ReplaceSilentAfter ({options.WebSocket.ReplaceSilentAfter}) must be longer than Atlas:WebSocket:HeartbeatInterval ({options.WebSocket.HeartbeatInterval}): a live client is silent for up to one interval. Raise it, for example to twice the interval.");
+        }
+
+        if (options.WebSocket.IdempotencyMaxAnswerBytes < 0 || options.WebSocket.IdempotencyMaxAnswerBytes > options.WebSocket.IdempotencyBytesPerDevice
+            || options.WebSocket.IdempotencyBytesPerDevice > options.WebSocket.IdempotencyBytes)
+        {
+            errors.Add("Atlas:WebSocket:IdempotencyMaxAnswerBytes (0 or more) must not exceed IdempotencyBytesPerDevice, and that must not exceed IdempotencyBytes; raise the larger settings or lower the smaller ones.");
+        }
+
         if (options.WebSocket.MaxFrameBytes is < 4096 or > 64 * 1024 * 1024)
         {
             errors.Add("Atlas:WebSocket:MaxFrameBytes must be between 4096 and 67108864.");

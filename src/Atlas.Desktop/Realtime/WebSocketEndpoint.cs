@@ -59,12 +59,20 @@ internal sealed class WebSocketEndpoint
         }
 
         using var connection = new DeviceConnection(socket, session.Device, session.ExpiresAt, _options.SendQueueLength, _time);
-        if (!_registry.TryAdd(connection, _options.MaxConnectionsPerDevice, _options.MaxConnections))
+        if (!_registry.TryAdd(connection, _options.MaxConnectionsPerDevice, _options.MaxConnections, _options.ReplaceSilentAfter, out var replaced))
         {
             await RefuseAsync(socket, ErrorCodes.TooManyConnections,
                 $"This device already has {_options.MaxConnectionsPerDevice} live connections; close one first.",
                 AtlasProtocol.CloseTooManyConnections).ConfigureAwait(false);
             return;
+        }
+
+        if (replaced is not null)
+        {
+            // A half-open socket (a phone that changed networks) must not lock its device out until the heartbeat
+            // reaps it: the newest socket takes the place of the oldest silent one.
+            Log.SocketReplaced(_logger, replaced.DeviceId, replaced.Silence.TotalSeconds);
+            replaced.Close(AtlasProtocol.CloseReplaced, "replaced");
         }
 
         var sendLoop = connection.RunSendLoopAsync();
@@ -185,6 +193,8 @@ internal sealed class WebSocketEndpoint
             FrameResult frame;
             try
             {
+                // Back-pressure: a device that sends faster than it reads waits in TCP, never overflows the queue.
+                await connection.WaitForRoomAsync().ConfigureAwait(false);
                 frame = await ReadFrameAsync(socket, buffer, _options.MaxFrameBytes, connection.Closing).ConfigureAwait(false);
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
@@ -210,16 +220,6 @@ internal sealed class WebSocketEndpoint
                     continue;
             }
 
-            if (!budget.TryTake())
-            {
-                connection.Send(new AtlasEnvelope
-                {
-                    Type = MessageTypes.Error,
-                    Error = new AtlasError { Code = ErrorCodes.RateLimited, Message = "Too many frames; slow down.", RetryAfter = 1 },
-                });
-                continue;
-            }
-
             AtlasEnvelope? envelope;
             try
             {
@@ -228,6 +228,18 @@ internal sealed class WebSocketEndpoint
             catch (JsonException)
             {
                 envelope = null;
+            }
+
+            if (!budget.TryTake())
+            {
+                // Answered like any request (with its id), so every request gets exactly one answer.
+                connection.Send(new AtlasEnvelope
+                {
+                    Type = MessageTypes.Error,
+                    Re = envelope?.Id,
+                    Error = new AtlasError { Code = ErrorCodes.RateLimited, Message = "Too many frames; slow down.", RetryAfter = 1 },
+                });
+                continue;
             }
 
             if (envelope is null || string.IsNullOrEmpty(envelope.Type))
