@@ -291,8 +291,10 @@ internal sealed class ChatService : IChatService
         var generation = new Generation(assistant.Id, device, conversationId, request.RequestId, hash, model, user, now,
             _options.ReplayBufferBytes, _time);
         var origin = request.Origin;
-        generation.OnEvent = (g, element) => _broadcast.Send(g.DeviceId, MessageTypes.ChatResponse, element,
-            connection => ReferenceEquals(connection, origin) || g.IsAttached(connection));
+        // The socket that sent the message reads it on its own request; any other socket gets an event only if it has
+        // every event before it (see Generation.ClaimBroadcast): a socket that came later resumes first.
+        generation.OnEvent = (g, seq, element) => _broadcast.Send(g.DeviceId, MessageTypes.ChatResponse, element,
+            connection => ReferenceEquals(connection, origin) || !g.ClaimBroadcast(connection, seq));
         generation.Append(new ChatEvent
         {
             Kind = ChatEventKinds.Start,
