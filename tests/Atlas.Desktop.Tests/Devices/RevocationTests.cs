@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Files;
@@ -40,8 +41,15 @@ public sealed class RevocationTests
         var deltasAfterRevoke = await ReadToEndAsync(reader).WaitAsync(AtlasTestHost.Timeout, Ct);
         Assert.Equal(1, closed);
         gate.SetResult();
-        Assert.DoesNotContain(deltasAfterRevoke, line => line.Contains("\"done\"", StringComparison.Ordinal));
-        Assert.DoesNotContain(deltasAfterRevoke, line => line.Contains("w9", StringComparison.Ordinal));
+        var events = deltasAfterRevoke.Where(l => l.StartsWith("data: ", StringComparison.Ordinal))
+            .Select(l => JsonSerializer.Deserialize(l[6..], AtlasJsonContext.Default.AtlasEnvelope)!)
+            .Where(f => f.Type == MessageTypes.ChatResponse)
+            .Select(f => f.Data!.Value.Deserialize(AtlasJsonContext.Default.ChatEvent)!)
+            .ToList();
+        var trace = string.Join(" | ", deltasAfterRevoke);
+        Assert.True(events.All(e => e.Kind != ChatEventKinds.Done), trace);
+        Assert.StartsWith(ChatHost.Text(events), ChatHost.GatedText(), StringComparison.Ordinal);
+        Assert.NotEqual(ChatHost.GatedText(), ChatHost.Text(events));
     }
 
     /// <summary>Regression: an upload in progress went on after revocation and its part file stayed forever.</summary>
@@ -65,7 +73,7 @@ public sealed class RevocationTests
         var release = new TaskCompletionSource();
         var request = new HttpRequestMessage(HttpMethod.Put, "files/upload/sessions/" + id)
         {
-            Content = new GatedContent(content.AsMemory(100_000, 50_000), 100_000, sent, release),
+            Content = new GatedContent(content.AsMemory(100_000, 100_000), 50_000, sent, release),
         };
         request.Content.Headers.ContentRange = new ContentRangeHeaderValue(100_000, 199_999, content.Length);
         var inFlight = SendAndCaptureAsync(client, request);
@@ -140,6 +148,31 @@ public sealed class RevocationTests
         Assert.False(Directory.Exists(Path.Combine(host.DataDir, "files", deviceId)));
     }
 
+    /// <summary>Regression: a write queued behind another when the device was revoked with <c>--delete-files</c> ran
+    /// afterwards and re-created the folder just removed (every write resolved, and so created, the device's root).</summary>
+    [Fact]
+    [Trait("Hardening", "8")]
+    public async Task Revoke_WithDeleteFiles_WhileAWriteIsInFlightAndAnotherQueued_NothingIsWrittenAfterwards()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var fs = host.Get<DeviceFileSystem>();
+        var (deviceId, _) = await host.ProvisionAsync("w");
+        var reading = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var inFlight = fs.WriteAsync(deviceId, 1 << 20, "a/first.bin", new GatedStream(reading, release), overwrite: false, Ct);
+        await reading.Task.WaitAsync(AtlasTestHost.Timeout, Ct); // the first write holds the device's write lock
+        var queued = fs.WriteAsync(deviceId, 1 << 20, "b/second.bin", new MemoryStream([1, 2, 3]), overwrite: false, Ct);
+
+        var revoke = host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: true, Ct);
+        release.SetResult();
+        await revoke.WaitAsync(AtlasTestHost.Timeout, Ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => inFlight.WaitAsync(AtlasTestHost.Timeout, Ct));
+        var refused = await Assert.ThrowsAsync<Atlas.Client.AtlasException>(() => queued.WaitAsync(AtlasTestHost.Timeout, Ct));
+        Assert.Equal(ErrorCodes.Revoked, refused.Code);
+        Assert.False(Directory.Exists(Path.Combine(host.DataDir, "files", deviceId)), "a write re-created the revoked device's folder");
+    }
+
     private static async Task<List<string>> ReadToEndAsync(StreamReader reader)
     {
         var lines = new List<string>();
@@ -175,6 +208,51 @@ public sealed class RevocationTests
         {
             request.Dispose();
         }
+    }
+
+    /// <summary>A stream that returns some bytes, signals, and waits for <c>release</c> before its end.</summary>
+    private sealed class GatedStream(TaskCompletionSource reading, TaskCompletionSource release) : Stream
+    {
+        private int _reads;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            switch (_reads++)
+            {
+                case 0:
+                    buffer.Span[..100].Fill(7);
+                    return 100;
+                case 1:
+                    reading.TrySetResult();
+                    await release.Task.WaitAsync(cancellationToken);
+                    buffer.Span[..100].Fill(8);
+                    return 100;
+                default:
+                    return 0;
+            }
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A body that sends its first <c>head</c> bytes, signals, then waits for <c>release</c> before the rest.</summary>
