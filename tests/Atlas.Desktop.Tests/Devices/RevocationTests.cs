@@ -97,8 +97,8 @@ public sealed class RevocationTests
         await using var host = await AtlasTestHost.StartAsync();
         using var client = await host.PairClientAsync();
         var deviceId = client.Credentials.DeviceId;
-        using (var existing = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "files/write?path=keep/a.txt")
-               { Content = new ByteArrayContent(Encoding.UTF8.GetBytes("a")) }, Ct))
+        using var first = new HttpRequestMessage(HttpMethod.Post, "files/write?path=keep/a.txt") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes("a")) };
+        using (var existing = await client.SendAsync(first, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, existing.StatusCode);
         }
