@@ -25,8 +25,8 @@ internal static partial class Log
     [LoggerMessage(1104, LogLevel.Information, "Device {DeviceId} approved")]
     public static partial void DeviceApproved(ILogger logger, string deviceId);
 
-    [LoggerMessage(1105, LogLevel.Information, "Device {DeviceId} revoked; {Sockets} live sockets closed")]
-    public static partial void DeviceRevoked(ILogger logger, string deviceId, int sockets);
+    [LoggerMessage(1105, LogLevel.Information, "Device {DeviceId} revoked; {Sockets} live sockets closed, {Requests} HTTP requests cut")]
+    public static partial void DeviceRevoked(ILogger logger, string deviceId, int sockets, int requests);
 
     [LoggerMessage(1106, LogLevel.Information, "Device {DeviceId} permissions changed to [{Permissions}]")]
     public static partial void PermissionsChanged(ILogger logger, string deviceId, string permissions);

@@ -132,6 +132,7 @@ internal static class AtlasApp
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<DeviceLifetimes>();
         services.AddSingleton<StatusService>();
         services.AddSingleton<DeviceService>();
         services.AddSingleton<SessionService>();

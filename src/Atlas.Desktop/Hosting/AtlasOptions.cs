@@ -175,6 +175,10 @@ internal sealed class FilesOptions
 
     /// <summary>How long an idle resumable upload is kept. Default 24 hours.</summary>
     public TimeSpan UploadLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Most resumable upload sessions a device may have open at once (each reserves its size of the quota).
+    /// Default 8.</summary>
+    public int MaxOpenUploads { get; set; } = 8;
 }
 
 internal sealed class RateLimitOptions

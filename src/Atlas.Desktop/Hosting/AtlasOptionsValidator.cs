@@ -78,6 +78,11 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add("Atlas:Files:DefaultQuotaBytes must be 0 or more; MaxFileBytes, MaxEntries and MaxFrameReadBytes at least 1.");
         }
 
+        if (options.Files.MaxOpenUploads < 1)
+        {
+            errors.Add("Atlas:Files:MaxOpenUploads must be at least 1 (resumable upload sessions a device may have open at once; default 8).");
+        }
+
         if (options.RateLimits.AuthPerMinute < 1 || options.RateLimits.UploadsPerMinute < 1 || options.RateLimits.RequestsPerMinute < 1)
         {
             errors.Add("Atlas:RateLimits:AuthPerMinute, UploadsPerMinute and RequestsPerMinute must be at least 1.");
