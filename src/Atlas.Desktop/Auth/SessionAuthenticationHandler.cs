@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Atlas.Desktop.Auth;
 
 /// <summary>Authenticates REST requests from <c>Authorization: Bearer &lt;session token&gt;</c> only (never a query
-/// string or cookie).</summary>
+/// string or cookie); the scheme is matched in any case.</summary>
 internal sealed class SessionAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
 {
     public const string SchemeName = "AtlasSession";
@@ -26,15 +26,14 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.Ordinal))
+        if (BearerToken(Request.Headers.Authorization) is not { } token)
         {
             return AuthenticateResult.NoResult();
         }
 
         try
         {
-            var session = await _sessions.ValidateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted).ConfigureAwait(false);
+            var session = await _sessions.ValidateAsync(token, Context.RequestAborted).ConfigureAwait(false);
             Context.Items[typeof(SessionInfo)] = session;
             var identity = new ClaimsIdentity([new Claim(DeviceIdClaim, session.Device.Id)], SchemeName);
             return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
@@ -44,6 +43,21 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
             Context.Items[FailureKey] = e;
             return AuthenticateResult.Fail(e.Message);
         }
+    }
+
+    /// <summary>The token of a single <c>Authorization: Bearer &lt;token&gt;</c> header, the scheme in any case
+    /// (RFC 7235 §2.1); null for another scheme, no header, or more than one.</summary>
+    internal static string? BearerToken(Microsoft.Extensions.Primitives.StringValues authorization)
+    {
+        if (authorization is not [{ } header])
+        {
+            return null;
+        }
+
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        return space > 0 && header.AsSpan(0, space).Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+            ? header[(space + 1)..].Trim()
+            : null;
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
