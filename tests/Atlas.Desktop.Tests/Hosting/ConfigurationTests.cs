@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Tests.Infrastructure;
@@ -191,6 +192,37 @@ public sealed class ConfigurationTests
 
         var untouched = AtlasConfiguration.Read(new ConfigurationBuilder().Build());
         Assert.Equal(new AtlasOptions().Pairing.DefaultPermissions, untouched.Pairing.DefaultPermissions);
+    }
+
+    /// <summary>Regression: list settings were bound by appending to their defaults; this keeps every list setting,
+    /// including ones added later, on the replacing path.</summary>
+    [Fact]
+    [Trait("Hardening", "13")]
+    public void EveryListSetting_IsReadWholeByAtlasConfiguration()
+    {
+        var found = new List<string>();
+        void Walk(Type type, string path)
+        {
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+            {
+                var key = path + ":" + property.Name;
+                var propertyType = property.PropertyType;
+                if (propertyType != typeof(string) && propertyType.IsAssignableTo(typeof(System.Collections.IEnumerable)))
+                {
+                    found.Add(key);
+                }
+                else if (propertyType.IsClass && propertyType != typeof(string) && propertyType.Namespace?.StartsWith("Atlas", StringComparison.Ordinal) == true)
+                {
+                    Walk(propertyType, key);
+                }
+            }
+        }
+
+        Walk(typeof(AtlasOptions), AtlasOptions.Section);
+        Walk(typeof(Atlas.Media.AtlasMediaOptions), AtlasOptions.Section + ":Media");
+        Assert.NotEmpty(found);
+        Assert.Equal(found.Order(StringComparer.Ordinal),
+            AtlasConfiguration.Lists.Select(l => l.Key).Concat(AtlasConfiguration.MediaLists.Select(l => l.Key)).Order(StringComparer.Ordinal));
     }
 
     /// <summary>Regression: <c>--Atlas:Pairing:DefaultPermissions chat</c> on the command line was ignored by the options

@@ -140,8 +140,11 @@ public sealed class PairingFlowTests
         await AtlasClient.PairAsync(first, "a", "dotnet", options: AtlasTestHost.ClientOptions(), cancellationToken: Ct);
     }
 
+    /// <summary>Regression: five failures from one address closed pairing for every address; now they refuse only that
+    /// address, and a new pairing window lets it in again.</summary>
     [Fact]
-    public async Task BruteForce_TooManyFailures_ClosesPairingAndSurfacesAttempts()
+    [Trait("Hardening", "14")]
+    public async Task BruteForce_TooManyFailuresFromOneAddress_RefusesThatAddressAndSurfacesAttempts()
     {
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Pairing:MaxFailures"] = "5" });
         var valid = await host.NewLinkAsync();
