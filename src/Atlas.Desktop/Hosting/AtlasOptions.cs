@@ -98,6 +98,10 @@ internal sealed class PairingOptions
     /// <summary>Failed redemptions (any address) within <see cref="FailureWindow"/> that close pairing. Default 5.</summary>
     public int MaxFailures { get; set; } = 5;
 
+    /// <summary>Addresses with failed redemptions within <see cref="FailureWindow"/> that close pairing for everyone until
+    /// the desktop user shows a new QR code. Default 10.</summary>
+    public int MaxFailingAddresses { get; set; } = 10;
+
     /// <summary>Window for <see cref="MaxFailures"/>. Default 10 minutes.</summary>
     public TimeSpan FailureWindow { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -136,6 +140,12 @@ internal sealed class RealtimeOptions
 
     /// <summary>Frames a device may send per second, averaged over 10 s. Default 50.</summary>
     public int MaxFramesPerSecond { get; set; } = 50;
+
+    /// <summary>Sockets upgraded but not yet past their <c>auth</c> frame, in total. Default 64.</summary>
+    public int MaxUnauthenticatedConnections { get; set; } = 64;
+
+    /// <summary>Sockets upgraded but not yet past their <c>auth</c> frame, per remote address. Default 32.</summary>
+    public int MaxUnauthenticatedConnectionsPerAddress { get; set; } = 32;
 
     /// <summary>Queued outbound frames per socket. The receive loop stops reading requests while half of it is taken
     /// (back-pressure); a peer that stops reading while the whole queue fills is disconnected. Default 256.</summary>
@@ -183,8 +193,12 @@ internal sealed class FilesOptions
 
 internal sealed class RateLimitOptions
 {
-    /// <summary><c>POST /auth</c> requests per address per minute. Default 20.</summary>
+    /// <summary><c>POST /auth</c> credential grants (device credential → session) per address per minute. Default 20.</summary>
     public int AuthPerMinute { get; set; } = 20;
+
+    /// <summary><c>POST /auth</c> ticket redemptions and malformed auth requests per address per minute, counted apart from
+    /// credential grants. Default 20.</summary>
+    public int PairingPerMinute { get; set; } = 20;
 
     /// <summary>Upload requests per device per minute. Default 600.</summary>
     public int UploadsPerMinute { get; set; } = 600;

@@ -45,6 +45,14 @@ internal sealed class WebSocketEndpoint
             return;
         }
 
+        using var waiting = context.RequestServices.GetRequiredService<Network.UnauthenticatedSocketGate>().TryEnter(context.Connection.RemoteIpAddress);
+        if (waiting is null)
+        {
+            await ApiErrors.WriteAsync(context, ErrorCodes.TooManyConnections,
+                "Too many connections are waiting to authenticate; try again in a moment.", retryAfter: 1).ConfigureAwait(false);
+            return;
+        }
+
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             DangerousEnableCompression = false, // secrets travel on this socket (CRIME/BREACH)
@@ -53,6 +61,7 @@ internal sealed class WebSocketEndpoint
         }).ConfigureAwait(false);
 
         var session = await AuthenticateAsync(socket, context.RequestAborted).ConfigureAwait(false);
+        waiting.Dispose();
         if (session is null)
         {
             return;

@@ -58,6 +58,7 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             ["Atlas:Network:Lan"] = "false",
             ["Atlas:Pairing:Approval"] = "auto",
             ["Atlas:RateLimits:AuthPerMinute"] = "100000",
+            ["Atlas:RateLimits:PairingPerMinute"] = "100000",
             ["Atlas:RateLimits:RequestsPerMinute"] = "100000",
             ["Atlas:RateLimits:UploadsPerMinute"] = "100000",
             ["Atlas:Name"] = "Test desktop",
