@@ -109,7 +109,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
-            connection.SendError(id, e.Code, e.Message);
+            connection.SendError(id, e.Code, e.Message, e.RetryAfter);
         }
         catch (JsonException)
         {
@@ -260,7 +260,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
-            connection.SendError(envelope.Id, e.Code, e.Message);
+            connection.SendError(envelope.Id, e.Code, e.Message, e.RetryAfter);
         }
         catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
         {

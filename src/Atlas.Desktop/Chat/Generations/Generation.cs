@@ -91,6 +91,10 @@ internal sealed class Generation
     /// <summary>Called after each appended event, outside the lock (the broadcast to the device's other sessions).</summary>
     public Action<Generation, JsonElement>? OnEvent { get; set; }
 
+    /// <summary>The device's concurrency slot for this answer (see <see cref="ChatLimiter"/>), freed when the final state
+    /// is saved and before the terminal event goes out, so a client that saw the end can send its next message at once.</summary>
+    public IDisposable? Permit { get; init; }
+
     public long LastSeq
     {
         get
@@ -174,6 +178,7 @@ internal sealed class Generation
         }
         finally
         {
+            Permit?.Dispose();
             Publish(element, terminal.Seq, EstimateBytes(terminal), end: true);
             _finished.TrySetResult();
             _stop.Dispose();
