@@ -95,8 +95,8 @@ internal sealed class DeviceConnection : IDisposable
         }
     }
 
-    public void SendError(string? re, string code, string message) =>
-        Send(new AtlasEnvelope { Type = MessageTypes.Error, Re = re, Error = new AtlasError { Code = code, Message = message } });
+    public void SendError(string? re, string code, string message, int? retryAfter = null) =>
+        Send(new AtlasEnvelope { Type = MessageTypes.Error, Re = re, Error = new AtlasError { Code = code, Message = message, RetryAfter = retryAfter } });
 
     /// <summary>Sends an optional last frame, then a close frame with <paramref name="code"/>, then stops the socket.</summary>
     public void Close(int code, string reason, AtlasEnvelope? last = null)

@@ -115,7 +115,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
-            connection.SendError(id, e.Code, e.Message);
+            connection.SendError(id, e.Code, e.Message, e.RetryAfter);
         }
         catch (JsonException)
         {
@@ -266,7 +266,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
-            connection.SendError(envelope.Id, e.Code, e.Message);
+            connection.SendError(envelope.Id, e.Code, e.Message, e.RetryAfter);
         }
         catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
         {

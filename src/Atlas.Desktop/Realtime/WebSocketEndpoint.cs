@@ -21,17 +21,19 @@ internal sealed class WebSocketEndpoint
     private readonly ConnectionRegistry _registry;
     private readonly MessageRouter _router;
     private readonly StatusService _status;
+    private readonly DeviceFrameBudget _frames;
     private readonly RealtimeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<WebSocketEndpoint> _logger;
 
     public WebSocketEndpoint(SessionService sessions, ConnectionRegistry registry, MessageRouter router, StatusService status,
-        IOptions<AtlasOptions> options, AtlasTime time, ILogger<WebSocketEndpoint> logger)
+        DeviceFrameBudget frames, IOptions<AtlasOptions> options, AtlasTime time, ILogger<WebSocketEndpoint> logger)
     {
         _sessions = sessions;
         _registry = registry;
         _router = router;
         _status = status;
+        _frames = frames;
         _options = options.Value.WebSocket;
         _time = time.Provider;
         _logger = logger;
@@ -195,7 +197,6 @@ internal sealed class WebSocketEndpoint
     private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
-        var budget = new FrameBudget(_options.MaxFramesPerSecond, _time);
         while (true)
         {
             buffer.ResetWrittenCount();
@@ -239,7 +240,8 @@ internal sealed class WebSocketEndpoint
                 envelope = null;
             }
 
-            if (!budget.TryTake())
+            // The socket's own rate, and the device's over all its sockets together.
+            if (!budget.TryTake() || !_frames.TryTake(connection.DeviceId))
             {
                 // Answered like any request (with its id), so every request gets exactly one answer.
                 connection.Send(new AtlasEnvelope
@@ -349,25 +351,4 @@ internal sealed class WebSocketEndpoint
     }
 
     private sealed record PendingSession(Storage.DeviceRecord Device, DateTimeOffset ExpiresAt, string? AuthId);
-
-    /// <summary>A token bucket: <c>rate</c> frames per second with a burst of ten seconds' worth.</summary>
-    private sealed class FrameBudget(int rate, TimeProvider time)
-    {
-        private double _tokens = rate * 10.0;
-        private long _last = time.GetTimestamp();
-
-        public bool TryTake()
-        {
-            var now = time.GetTimestamp();
-            _tokens = Math.Min(rate * 10.0, _tokens + (time.GetElapsedTime(_last, now).TotalSeconds * rate));
-            _last = now;
-            if (_tokens < 1)
-            {
-                return false;
-            }
-
-            _tokens--;
-            return true;
-        }
-    }
 }

@@ -98,6 +98,10 @@ internal sealed class Generation
     /// sessions, which asks <see cref="ClaimBroadcast"/> per socket).</summary>
     public Action<Generation, long, JsonElement>? OnEvent { get; set; }
 
+    /// <summary>The device's concurrency slot for this answer (see <see cref="ChatLimiter"/>), freed when the final state
+    /// is saved and before the terminal event goes out, so a client that saw the end can send its next message at once.</summary>
+    public IDisposable? Permit { get; init; }
+
     public long LastSeq
     {
         get
@@ -201,6 +205,7 @@ internal sealed class Generation
         }
         finally
         {
+            Permit?.Dispose();
             Publish(element, terminal.Seq, EstimateBytes(terminal), end: true);
             _finished.TrySetResult();
             _stop.Dispose();
