@@ -58,6 +58,44 @@ public sealed class ResumeOrderingTests
         Assert.Equal(1, chat.Fake.CompletionCount);
     }
 
+    /// <summary>Before: a socket that followed an answer by broadcast and then resumed it could get <c>done</c> twice
+    /// (its resume stream ended and detached before the broadcast of <c>done</c> looked at it).</summary>
+    [Fact]
+    [Trait("Hardening", "10")]
+    public async Task Resume_BySocketThatFollowedTheBroadcast_GetsEachEventOnceAndOneDone()
+    {
+        await using var chat = await StartAsync();
+        var (deviceId, token) = await chat.Host.ProvisionAsync("strict phone");
+        var script = new Script();
+        chat.Fake.Enqueue(script.Reply());
+        var (watcher, _) = await chat.Host.ConnectRawAsync(token); // open before the message is sent
+        var (sender, _) = await chat.Host.ConnectRawAsync(token);
+
+        await Send(sender, MessageTypes.ChatMessage, "m-1", """{"text":"count to twenty"}""");
+        await script.Reached[0].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var client = new StrictClient();
+        while (client.Have < 6)
+        {
+            var frame = await NextChatAsync(watcher);
+            Assert.Null(frame.Re); // the broadcast, from the start event on
+            client.Receive(frame);
+        }
+
+        var generation = chat.Host.Get<GenerationManager>().Find(deviceId, client.MessageId!)!;
+        script.Gates[0].SetResult();
+        await PublishedAsync(generation, 11); // the broadcast goes on meanwhile
+        await Send(watcher, MessageTypes.Resume, "r-1", $$"""{"messageId":"{{client.MessageId}}","lastSeq":6}""");
+        script.Gates[1].SetResult();
+        script.Gates[2].SetResult();
+        await client.ReadUntilEndAsync(watcher, "r-1");
+        await client.DrainAsync(watcher);
+
+        // Events the broadcast had already queued can come again from the resume (it asked from 6); the rule drops them.
+        Assert.Equal(Enumerable.Range(1, (int)LastSeq).Select(i => (long)i), client.Wire.Distinct());
+        Assert.Equal(1, client.Terminals);
+        Assert.Equal(Script.Text, client.Content);
+    }
+
     /// <summary>Before: after a drop right after Send, the new socket got broadcast frames of the answer before the
     /// resent <c>chat_message</c> attached it, so a client following the rule showed a few tokens out of many and a
     /// "done" answer.</summary>
