@@ -23,6 +23,10 @@ public sealed partial class FilesPageTests : ChromiumTest
     private static string RootOf(AtlasTestHost host, DeviceCredentials credentials) =>
         host.Get<DeviceFileSystem>().RootOf(credentials.DeviceId);
 
+    /// <summary>A refused write leaves nothing behind; reads never create the device's folder, so it may not exist.</summary>
+    private static void AssertNothingWritten(string root) =>
+        Assert.False(Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any(), $"{root} is not empty");
+
     private static async Task OpenFilesAsync(IPage page)
     {
         await page.Locator("#tab-files").TapAsync();
@@ -127,13 +131,13 @@ public sealed partial class FilesPageTests : ChromiumTest
         await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = "a.txt", MimeType = "text/plain", Buffer = "x"u8.ToArray() });
         await Expect(page.Locator("#files-status")).ToHaveAttributeAsync("data-kind", "error");
         await Expect(page.Locator("#files-status")).ToContainTextAsync("files.write");
-        Assert.Empty(Directory.EnumerateFileSystemEntries(RootOf(host, credentials)));
+        AssertNothingWritten(RootOf(host, credentials));
 
         await host.Get<DeviceService>().SetPermissionsAsync(credentials.DeviceId, [Permissions.Chat, Permissions.FilesRead, Permissions.FilesWrite], 64, Ct);
         await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = "big.txt", MimeType = "text/plain", Buffer = new byte[1000] });
         await Expect(page.Locator("#files-status")).ToContainTextAsync("storage quota");
         await Expect(page.Locator("#files-status")).ToHaveAttributeAsync("data-kind", "error");
-        Assert.Empty(Directory.EnumerateFileSystemEntries(RootOf(host, credentials)));
+        AssertNothingWritten(RootOf(host, credentials));
 
         await host.Get<DeviceService>().SetPermissionsAsync(credentials.DeviceId, [Permissions.Chat], null, Ct);
         await page.Locator("#crumbs button").First.TapAsync();
@@ -235,6 +239,7 @@ public sealed partial class FilesPageTests : ChromiumTest
         try
         {
             var credentials = await host.PairAsync("Offline phone");
+            Directory.CreateDirectory(RootOf(host, credentials));
             await File.WriteAllTextAsync(Path.Combine(RootOf(host, credentials), "readme.txt"), "hello", Ct);
             // The browser trusts exactly the desktop's certificate (its SPKI hash), as a phone that installed it would:
             // service workers refuse certificates that are only click-through accepted.
