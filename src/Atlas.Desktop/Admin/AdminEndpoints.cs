@@ -83,8 +83,9 @@ internal static class AdminEndpoints
         if (!HttpMethods.IsGet(context.Request.Method))
         {
             var policy = context.RequestServices.GetRequiredService<NetworkPolicy>();
-            if (context.Request.Headers[Header] != "1"
-                || (context.Request.Headers.Origin is [{ } origin] && !policy.IsAdminOrigin(origin)))
+            var origins = context.Request.Headers.Origin;
+            if (context.Request.Headers[Header] != "1" || origins.Count > 1
+                || (origins is [{ } origin] && !policy.IsAdminOrigin(origin)))
             {
                 return ApiErrors.Result(ErrorCodes.Forbidden, $"Admin changes need the {Header} header from the admin page itself.");
             }

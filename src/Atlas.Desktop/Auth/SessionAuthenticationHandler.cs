@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace Atlas.Desktop.Auth;
 
 /// <summary>Authenticates REST requests from <c>Authorization: Bearer &lt;session token&gt;</c> only (never a query
-/// string or cookie). An authenticated request is tied to its device's lifetime: revoking the device aborts it.</summary>
+/// string or cookie); the scheme is matched in any case. An authenticated request is tied to its device's lifetime:
+/// revoking the device aborts it.</summary>
 internal sealed class SessionAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
 {
     public const string SchemeName = "AtlasSession";
@@ -29,15 +30,14 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.Ordinal))
+        if (BearerToken(Request.Headers.Authorization) is not { } token)
         {
             return AuthenticateResult.NoResult();
         }
 
         try
         {
-            var session = await _sessions.ValidateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted).ConfigureAwait(false);
+            var session = await _sessions.ValidateAsync(token, Context.RequestAborted).ConfigureAwait(false);
 
             // WebSockets authenticate with a frame and are closed by the connection registry, with a close frame.
             if (!Context.WebSockets.IsWebSocketRequest && !_lifetimes.TryAttach(session.Device.Id, Context))
@@ -54,6 +54,21 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
             Context.Items[FailureKey] = e;
             return AuthenticateResult.Fail(e.Message);
         }
+    }
+
+    /// <summary>The token of a single <c>Authorization: Bearer &lt;token&gt;</c> header, the scheme in any case
+    /// (RFC 7235 §2.1); null for another scheme, no header, or more than one.</summary>
+    internal static string? BearerToken(Microsoft.Extensions.Primitives.StringValues authorization)
+    {
+        if (authorization is not [{ } header])
+        {
+            return null;
+        }
+
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        return space > 0 && header.AsSpan(0, space).Equals("Bearer", StringComparison.OrdinalIgnoreCase)
+            ? header[(space + 1)..].Trim()
+            : null;
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

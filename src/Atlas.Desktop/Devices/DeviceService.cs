@@ -41,6 +41,9 @@ internal sealed class DeviceService
         _logger = logger;
     }
 
+    /// <summary>Raised with the device id once a device is revoked, for state kept per device elsewhere.</summary>
+    public event Action<string>? Revoked;
+
     public Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) => _devices.ListAsync(cancellationToken);
 
     public async Task<DeviceRecord> GetAsync(string id, CancellationToken cancellationToken) =>
@@ -98,6 +101,7 @@ internal sealed class DeviceService
         }
 
         Signal(id);
+        Revoked?.Invoke(id);
 
         // First the mark (requests that authenticate from now on are refused and writers stop before committing),
         // then the cut, then the files under the device's write lock, so no write in flight re-creates them.

@@ -13,6 +13,12 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Warning, "Refused a request with Origin '{Origin}': not one of the desktop's origins")]
     public static partial void RefusedOrigin(ILogger logger, string origin);
 
+    [LoggerMessage(1010, LogLevel.Warning, "Refused a WebSocket from {Address}: too many sockets waiting for their auth frame ({Waiting} in total)")]
+    public static partial void RefusedUnauthenticatedSocket(ILogger logger, string address, int waiting);
+
+    [LoggerMessage(1120, LogLevel.Warning, "Pairing refused for {Address} after {Failures} failed attempts from it; pairing stays open for other addresses")]
+    public static partial void PairingAddressLocked(ILogger logger, string address, int failures);
+
     [LoggerMessage(1101, LogLevel.Warning, "Pairing attempt failed from {Address} ({Failures} recent failures)")]
     public static partial void PairingFailed(ILogger logger, string address, int failures);
 
@@ -36,6 +42,9 @@ internal static partial class Log
 
     [LoggerMessage(1202, LogLevel.Warning, "WebSocket loop for device {DeviceId} failed")]
     public static partial void SocketFailed(ILogger logger, Exception exception, string deviceId);
+
+    [LoggerMessage(1211, LogLevel.Information, "WebSocket of device {DeviceId} silent for {Seconds:0} s replaced by a new socket of the device")]
+    public static partial void SocketReplaced(ILogger logger, string deviceId, double seconds);
 
     [LoggerMessage(1203, LogLevel.Error, "Request {Type} from device {DeviceId} failed")]
     public static partial void RequestFailed(ILogger logger, Exception exception, string type, string deviceId);

@@ -46,7 +46,7 @@ internal static class AtlasApp
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
-        var options = builder.Configuration.GetSection(AtlasOptions.Section).Get<AtlasOptions>() ?? new AtlasOptions();
+        var options = AtlasConfiguration.Read(builder.Configuration);
         var validation = new AtlasOptionsValidator().Validate(null, options);
         if (validation.Failed)
         {
@@ -58,7 +58,7 @@ internal static class AtlasApp
         var database = new AtlasDatabase(dataDirectory.DatabasePath);
         database.Migrate();
 
-        var lan = options.Network.Lan ? InterfaceSelector.Select(options.Network.Interfaces, options.Network.AllowCgnat) : [];
+        var lan = SelectInterfaces(options.Network);
         var hostNames = new List<string> { "localhost" };
         var machine = Environment.MachineName.ToLowerInvariant();
         if (Uri.CheckHostName(machine) == UriHostNameType.Dns)
@@ -124,7 +124,7 @@ internal static class AtlasApp
         services.AddSingleton(database);
         services.TryAddSingleton(new AtlasTime(time));
         services.AddSingleton<IValidateOptions<AtlasOptions>, AtlasOptionsValidator>();
-        services.AddOptions<AtlasOptions>().Bind(builder.Configuration.GetSection(AtlasOptions.Section)).ValidateOnStart();
+        services.AddOptions<AtlasOptions>().Configure(o => AtlasConfiguration.Bind(builder.Configuration, o)).ValidateOnStart();
         services.AddSingleton<SqliteStores>();
         services.AddSingleton<IDeviceStore>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<ITicketStore>(sp => sp.GetRequiredService<SqliteStores>());
@@ -133,9 +133,12 @@ internal static class AtlasApp
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<DeviceLifetimes>();
+        services.AddSingleton<DeviceFrameBudget>();
         services.AddSingleton<StatusService>();
         services.AddSingleton<DeviceService>();
         services.AddSingleton<SessionService>();
+        services.AddSingleton<AuthRateLimiter>();
+        services.AddSingleton<UnauthenticatedSocketGate>();
         services.AddSingleton<PairingService>();
         services.AddSingleton<AdminSessions>();
         services.AddSingleton<DeviceFileSystem>();
@@ -148,7 +151,7 @@ internal static class AtlasApp
         services.AddHostedService<CleanupService>();
         services.AddAtlasMedia(media =>
         {
-            builder.Configuration.GetSection(AtlasOptions.Section + ":Media").Bind(media);
+            AtlasConfiguration.BindMedia(builder.Configuration, media);
             media.CacheDirectory ??= dataDirectory.MediaCacheDirectory;
             media.WorkDirectory ??= dataDirectory.MediaWorkDirectory;
         });
@@ -203,6 +206,11 @@ internal static class AtlasApp
 
         app.Lifetime.ApplicationStopping.Register(() =>
         {
+            // Running answers end now as interrupted, whatever the transport: their readers (SSE streams included) get the
+            // final event and finish, so the server drains instead of waiting out its timeout; the generation manager's
+            // stop then waits until what they received is saved.
+            app.Services.GetRequiredService<Chat.Generations.GenerationManager>().InterruptAll();
+
             // Tell every phone the desktop is going away (1001) instead of letting sockets hang until the host gives up.
             foreach (var connection in app.Services.GetRequiredService<ConnectionRegistry>().Snapshot())
             {
@@ -225,6 +233,26 @@ internal static class AtlasApp
         return app;
     }
 
+    /// <summary>The LAN addresses to listen on. Configured interfaces are checked even with <c>Lan</c> off, so a typo is a
+    /// startup error rather than a silent fallback.</summary>
+    private static IReadOnlyList<ListenAddress> SelectInterfaces(NetworkOptions network)
+    {
+        if (!network.Lan && network.Interfaces.Count == 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            var selected = InterfaceSelector.Select(network.Interfaces, network.AllowCgnat);
+            return network.Lan ? selected : [];
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(AtlasOptions.Section, typeof(AtlasOptions), [e.Message]);
+        }
+    }
+
     private static void ConfigureRateLimits(RateLimiterOptions limiter, RateLimitOptions limits)
     {
         limiter.OnRejected = async (context, cancellationToken) =>
@@ -239,9 +267,6 @@ internal static class AtlasApp
 
             await ApiErrors.WriteAsync(http, ErrorCodes.RateLimited, $"Too many requests; try again in {retry} seconds.", retry).ConfigureAwait(false);
         };
-        limiter.AddPolicy(AuthEndpoints.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-            "auth:" + context.Connection.RemoteIpAddress,
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.AuthPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
         limiter.AddPolicy(FileEndpoints.UploadRateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
             "upload:" + PartitionKey(context),
             _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.UploadsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));

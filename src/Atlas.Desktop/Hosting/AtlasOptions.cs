@@ -98,6 +98,10 @@ internal sealed class PairingOptions
     /// <summary>Failed redemptions (any address) within <see cref="FailureWindow"/> that close pairing. Default 5.</summary>
     public int MaxFailures { get; set; } = 5;
 
+    /// <summary>Addresses with failed redemptions within <see cref="FailureWindow"/> that close pairing for everyone until
+    /// the desktop user shows a new QR code. Default 10.</summary>
+    public int MaxFailingAddresses { get; set; } = 10;
+
     /// <summary>Window for <see cref="MaxFailures"/>. Default 10 minutes.</summary>
     public TimeSpan FailureWindow { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -137,8 +141,32 @@ internal sealed class RealtimeOptions
     /// <summary>Frames a device may send per second, averaged over 10 s. Default 50.</summary>
     public int MaxFramesPerSecond { get; set; } = 50;
 
-    /// <summary>Queued outbound frames per socket before a slow reader is disconnected. Default 256.</summary>
+    /// <summary>Sockets upgraded but not yet past their <c>auth</c> frame, in total. Default 64.</summary>
+    public int MaxUnauthenticatedConnections { get; set; } = 64;
+
+    /// <summary>Sockets upgraded but not yet past their <c>auth</c> frame, per remote address. Default 32.</summary>
+    public int MaxUnauthenticatedConnectionsPerAddress { get; set; } = 32;
+
+    /// <summary>Queued outbound frames per socket. The receive loop stops reading requests while half of it is taken
+    /// (back-pressure); a peer that stops reading while the whole queue fills is disconnected. Default 256.</summary>
     public int SendQueueLength { get; set; } = 256;
+
+    /// <summary>At the per-device socket limit, a new socket replaces the device's oldest socket that has sent nothing
+    /// for longer than this (a half-open connection); must exceed <see cref="HeartbeatInterval"/>, since a live client
+    /// sends at least a ping per interval. Default 30 s.</summary>
+    public TimeSpan ReplaceSilentAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Request-id cache: bytes of ids and answers kept per device. Default 4 MiB.</summary>
+    public long IdempotencyBytesPerDevice { get; set; } = 4L << 20;
+
+    /// <summary>Request-id cache: bytes kept for all devices together. Default 64 MiB.</summary>
+    public long IdempotencyBytes { get; set; } = 64L << 20;
+
+    /// <summary>Request-id cache: larger answers are not kept (a replay of a read reads again). Default 64 KiB.</summary>
+    public int IdempotencyMaxAnswerBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Request-id cache: how long an id and its answer are kept. Default 10 minutes.</summary>
+    public TimeSpan IdempotencyLifetime { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 internal sealed class FilesOptions
@@ -165,8 +193,12 @@ internal sealed class FilesOptions
 
 internal sealed class RateLimitOptions
 {
-    /// <summary><c>POST /auth</c> requests per address per minute. Default 20.</summary>
+    /// <summary><c>POST /auth</c> credential grants (device credential → session) per address per minute. Default 20.</summary>
     public int AuthPerMinute { get; set; } = 20;
+
+    /// <summary><c>POST /auth</c> ticket redemptions and malformed auth requests per address per minute, counted apart from
+    /// credential grants. Default 20.</summary>
+    public int PairingPerMinute { get; set; } = 20;
 
     /// <summary>Upload requests per device per minute. Default 600.</summary>
     public int UploadsPerMinute { get; set; } = 600;

@@ -36,9 +36,9 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
         Positive(errors, "Atlas:WebSocket:AuthTimeout", options.WebSocket.AuthTimeout, TimeSpan.FromMinutes(5));
         Positive(errors, "Atlas:WebSocket:HeartbeatInterval", options.WebSocket.HeartbeatInterval, TimeSpan.FromMinutes(10));
         Positive(errors, "Atlas:Files:UploadLifetime", options.Files.UploadLifetime, TimeSpan.FromDays(30));
-        if (options.Pairing.MaxFailures < 1)
+        if (options.Pairing.MaxFailures < 1 || options.Pairing.MaxFailingAddresses < 1)
         {
-            errors.Add("Atlas:Pairing:MaxFailures must be at least 1.");
+            errors.Add("Atlas:Pairing:MaxFailures and MaxFailingAddresses must be at least 1.");
         }
 
         foreach (var permission in options.Pairing.DefaultPermissions)
@@ -50,9 +50,23 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
         }
 
         if (options.WebSocket.HeartbeatMisses < 1 || options.WebSocket.MaxConnectionsPerDevice < 1 || options.WebSocket.MaxConnections < 1
-            || options.WebSocket.MaxFramesPerSecond < 1 || options.WebSocket.SendQueueLength < 1)
+            || options.WebSocket.MaxFramesPerSecond < 1 || options.WebSocket.SendQueueLength < 1
+            || options.WebSocket.MaxUnauthenticatedConnections < 1 || options.WebSocket.MaxUnauthenticatedConnectionsPerAddress < 1)
         {
-            errors.Add("Atlas:WebSocket:HeartbeatMisses, MaxConnectionsPerDevice, MaxConnections, MaxFramesPerSecond and SendQueueLength must be at least 1.");
+            errors.Add("Atlas:WebSocket:HeartbeatMisses, MaxConnectionsPerDevice, MaxConnections, MaxFramesPerSecond, SendQueueLength, "
+                + "MaxUnauthenticatedConnections and MaxUnauthenticatedConnectionsPerAddress must be at least 1.");
+        }
+
+        Positive(errors, "Atlas:WebSocket:IdempotencyLifetime", options.WebSocket.IdempotencyLifetime, TimeSpan.FromDays(1));
+        if (options.WebSocket.ReplaceSilentAfter <= options.WebSocket.HeartbeatInterval)
+        {
+            errors.Add($"Atlas:WebSocket:ReplaceSilentAfter ({options.WebSocket.ReplaceSilentAfter}) must be longer than Atlas:WebSocket:HeartbeatInterval ({options.WebSocket.HeartbeatInterval}): a live client is silent for up to one interval. Raise it, for example to twice the interval.");
+        }
+
+        if (options.WebSocket.IdempotencyMaxAnswerBytes < 0 || options.WebSocket.IdempotencyMaxAnswerBytes > options.WebSocket.IdempotencyBytesPerDevice
+            || options.WebSocket.IdempotencyBytesPerDevice > options.WebSocket.IdempotencyBytes)
+        {
+            errors.Add("Atlas:WebSocket:IdempotencyMaxAnswerBytes (0 or more) must not exceed IdempotencyBytesPerDevice, and that must not exceed IdempotencyBytes; raise the larger settings or lower the smaller ones.");
         }
 
         if (options.WebSocket.MaxFrameBytes is < 4096 or > 64 * 1024 * 1024)
@@ -71,9 +85,10 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add("Atlas:Files:MaxOpenUploads must be at least 1 (resumable upload sessions a device may have open at once; default 8).");
         }
 
-        if (options.RateLimits.AuthPerMinute < 1 || options.RateLimits.UploadsPerMinute < 1 || options.RateLimits.RequestsPerMinute < 1)
+        if (options.RateLimits.AuthPerMinute < 1 || options.RateLimits.PairingPerMinute < 1 || options.RateLimits.UploadsPerMinute < 1
+            || options.RateLimits.RequestsPerMinute < 1)
         {
-            errors.Add("Atlas:RateLimits:AuthPerMinute, UploadsPerMinute and RequestsPerMinute must be at least 1.");
+            errors.Add("Atlas:RateLimits:AuthPerMinute, PairingPerMinute, UploadsPerMinute and RequestsPerMinute must be at least 1.");
         }
 
         if (options.Certificate.Path is { Length: > 0 } certificate && !File.Exists(certificate))

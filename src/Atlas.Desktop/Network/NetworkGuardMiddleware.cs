@@ -4,7 +4,7 @@ using Atlas.Desktop.Diagnostics;
 
 namespace Atlas.Desktop.Network;
 
-/// <summary>The first middleware: refuses non-private peers, foreign Host headers, foreign Origins and tokens in query
+/// <summary>The first middleware: refuses non-private peers, foreign Host headers, foreign or repeated Origins and tokens in query
 /// strings before anything else runs, and keeps the control API on the control socket only.</summary>
 internal sealed class NetworkGuardMiddleware
 {
@@ -57,7 +57,16 @@ internal sealed class NetworkGuardMiddleware
                 + "add a hostname with Atlas:Network:AllowedHosts.");
         }
 
-        if (context.Request.Headers.Origin is [{ } origin] && !_policy.IsAllowedOrigin(origin))
+        var origins = context.Request.Headers.Origin;
+        if (origins.Count > 1)
+        {
+            // A browser sends one Origin; two headers (or a list) must not let a foreign one slip past a single-value check.
+            Log.RefusedOrigin(_logger, origins.ToString());
+            return ApiErrors.WriteAsync(context, ErrorCodes.OriginNotAllowed,
+                "The request carries more than one Origin header; send exactly one, this desktop's own address.");
+        }
+
+        if (origins is [{ } origin] && !_policy.IsAllowedOrigin(origin))
         {
             Log.RefusedOrigin(_logger, origin);
             return ApiErrors.WriteAsync(context, ErrorCodes.OriginNotAllowed,

@@ -16,7 +16,10 @@ internal sealed record PairingTicket(string Url, DateTimeOffset ExpiresAt, strin
 internal sealed record PairingState(bool Closed, int RecentFailures, PairingTicket? Current);
 
 /// <summary>Pairing tickets: 256-bit, single use, short-lived, stored hashed, consumed atomically. Failed redemptions
-/// are counted across all addresses; too many close pairing until the desktop user opens a new window.</summary>
+/// are counted per address: an address with <c>MaxFailures</c> of them is refused for the failure window, while pairing
+/// stays open for everyone else (a stranger on the LAN cannot keep the desktop user's phone from pairing). Failures from
+/// <c>MaxFailingAddresses</c> addresses close pairing for everyone. A new pairing window (a new QR code) reopens
+/// everything at once.</summary>
 internal sealed class PairingService
 {
     private readonly ITicketStore _tickets;
@@ -27,7 +30,7 @@ internal sealed class PairingService
     private readonly TimeProvider _time;
     private readonly ILogger<PairingService> _logger;
     private readonly Lock _lock = new();
-    private readonly Queue<DateTimeOffset> _failures = new();
+    private readonly Queue<(DateTimeOffset At, string Address)> _failures = new();
     private bool _closed;
     private PairingTicket? _current;
 
@@ -81,17 +84,27 @@ internal sealed class PairingService
 
     public async Task<PairingResponse> RedeemAsync(AuthRequest request, string address, CancellationToken cancellationToken)
     {
-        bool closed;
+        bool closed, locked;
         lock (_lock)
         {
             closed = _closed;
+            CountRecentFailures();
+            locked = FailuresFrom(address) >= _options.Pairing.MaxFailures;
         }
 
         if (closed)
         {
             await _audit.WriteAsync("pairing_refused_closed", null, address, null, cancellationToken).ConfigureAwait(false);
             throw new AtlasException(ErrorCodes.PairingClosed,
-                "Pairing is closed after too many failed attempts. Open a new pairing window on the desktop ('atlas pair').");
+                "Pairing is closed after failed attempts from several addresses. Open a new pairing window on the desktop ('atlas pair').");
+        }
+
+        if (locked)
+        {
+            await _audit.WriteAsync("pairing_refused_address", null, address, null, cancellationToken).ConfigureAwait(false);
+            throw new AtlasException(ErrorCodes.PairingClosed,
+                "Pairing is closed for this address after too many failed attempts; it stays open for other devices. "
+                + "Open a new pairing window on the desktop ('atlas pair') or try again later.");
         }
 
         var name = (request.DeviceName ?? "").Trim();
@@ -157,13 +170,15 @@ internal sealed class PairingService
 
     private async Task RecordFailureAsync(string address, CancellationToken cancellationToken)
     {
-        int failures;
+        int failures, fromAddress, addresses;
         var closeNow = false;
         lock (_lock)
         {
-            _failures.Enqueue(_time.GetUtcNow());
+            _failures.Enqueue((_time.GetUtcNow(), address));
             failures = CountRecentFailures();
-            if (failures >= _options.Pairing.MaxFailures && !_closed)
+            fromAddress = FailuresFrom(address);
+            addresses = _failures.Select(f => f.Address).Distinct(StringComparer.Ordinal).Count();
+            if (addresses >= _options.Pairing.MaxFailingAddresses && !_closed)
             {
                 _closed = true;
                 _current = null;
@@ -173,11 +188,18 @@ internal sealed class PairingService
 
         Log.PairingFailed(_logger, address, failures);
         await _audit.WriteAsync("pairing_failed", null, address, null, cancellationToken).ConfigureAwait(false);
+        if (fromAddress == _options.Pairing.MaxFailures)
+        {
+            // Only this address is refused from now on; the ticket in the QR code stays valid for the desktop user's phone.
+            await _audit.WriteAsync("pairing_address_locked", null, address, $"{fromAddress} failed attempts", cancellationToken).ConfigureAwait(false);
+            Log.PairingAddressLocked(_logger, address, fromAddress);
+        }
+
         if (closeNow)
         {
             // Burn the window: every outstanding ticket dies, so a guesser gains nothing by continuing.
             await _tickets.DeleteAllAsync(cancellationToken).ConfigureAwait(false);
-            await _audit.WriteAsync("pairing_closed", null, address, $"{failures} failed attempts", cancellationToken).ConfigureAwait(false);
+            await _audit.WriteAsync("pairing_closed", null, address, $"{failures} failed attempts from {addresses} addresses", cancellationToken).ConfigureAwait(false);
             Log.PairingClosed(_logger, failures);
         }
     }
@@ -185,11 +207,13 @@ internal sealed class PairingService
     private int CountRecentFailures()
     {
         var horizon = _time.GetUtcNow() - _options.Pairing.FailureWindow;
-        while (_failures.TryPeek(out var oldest) && oldest <= horizon)
+        while (_failures.TryPeek(out var oldest) && oldest.At <= horizon)
         {
             _failures.Dequeue();
         }
 
         return _failures.Count;
     }
+
+    private int FailuresFrom(string address) => _failures.Count(f => string.Equals(f.Address, address, StringComparison.Ordinal));
 }

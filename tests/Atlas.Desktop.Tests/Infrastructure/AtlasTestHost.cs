@@ -21,7 +21,7 @@ namespace Atlas.Desktop.Tests.Infrastructure;
 /// real control socket, in a fresh data directory.</summary>
 internal sealed class AtlasTestHost : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Timeout = Atlas.Testing.TestTimeouts.Default;
 
     private AtlasTestHost(WebApplication app, string dataDir, bool ownsDataDir)
     {
@@ -58,6 +58,7 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             ["Atlas:Network:Lan"] = "false",
             ["Atlas:Pairing:Approval"] = "auto",
             ["Atlas:RateLimits:AuthPerMinute"] = "100000",
+            ["Atlas:RateLimits:PairingPerMinute"] = "100000",
             ["Atlas:RateLimits:RequestsPerMinute"] = "100000",
             ["Atlas:RateLimits:UploadsPerMinute"] = "100000",
             ["Atlas:Name"] = "Test desktop",
