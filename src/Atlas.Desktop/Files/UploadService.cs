@@ -19,15 +19,20 @@ internal sealed record UploadStatus(string UploadId, string Path, long Size, lon
 internal sealed class UploadService
 {
     private readonly IUploadStore _store;
+    private readonly IDeviceStore _devices;
     private readonly DeviceFileSystem _files;
+    private readonly DataDirectory _dataDirectory;
     private readonly FilesOptions _options;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
-    public UploadService(IUploadStore store, DeviceFileSystem files, IOptions<AtlasOptions> options, AtlasTime time)
+    public UploadService(IUploadStore store, IDeviceStore devices, DeviceFileSystem files, DataDirectory dataDirectory, IOptions<AtlasOptions> options,
+        AtlasTime time)
     {
         _store = store;
+        _devices = devices;
         _files = files;
+        _dataDirectory = dataDirectory;
         _options = options.Value.Files;
         _time = time.Provider;
     }
@@ -175,7 +180,8 @@ internal sealed class UploadService
         await DeleteAsync(upload).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes uploads abandoned past their lifetime, with their parts.</summary>
+    /// <summary>Deletes uploads abandoned past their lifetime, with their parts, and the part folders of devices that no
+    /// longer exist (left by revocations before revocation deleted them).</summary>
     public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
         var expired = await _store.ExpiredAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
@@ -184,7 +190,22 @@ internal sealed class UploadService
             await DeleteAsync(upload).ConfigureAwait(false);
         }
 
-        return expired.Count;
+        var removed = expired.Count;
+        if (Directory.Exists(_dataDirectory.UploadsRoot))
+        {
+            foreach (var folder in Directory.EnumerateDirectories(_dataDirectory.UploadsRoot))
+            {
+                var deviceId = Path.GetFileName(folder);
+                if (deviceId.StartsWith("dev_", StringComparison.Ordinal) && deviceId.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+                    && await _devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    await _files.RetireAsync(deviceId, deleteFiles: false, cancellationToken).ConfigureAwait(false);
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
     }
 
     private async Task PurgeExpiredAsync(string deviceId, CancellationToken cancellationToken)

@@ -173,6 +173,28 @@ public sealed class RevocationTests
         Assert.False(Directory.Exists(Path.Combine(host.DataDir, "files", deviceId)), "a write re-created the revoked device's folder");
     }
 
+    /// <summary>Regression: part files of a device revoked before revocation deleted them stayed on disk forever (the
+    /// sweep deleted only expired sessions, and revocation had already deleted the sessions).</summary>
+    [Fact]
+    [Trait("Hardening", "8")]
+    public async Task CleanupSweep_PartsOfADeviceThatNoLongerExists_AreDeleted()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var (live, _) = await host.ProvisionAsync("live");
+        var orphan = Path.Combine(host.DataDir, "uploads", "dev_gone0123456789", "up_0123456789abcdef.part");
+        var kept = Path.Combine(host.DataDir, "uploads", live, "up_fedcba9876543210.part");
+        foreach (var part in new[] { orphan, kept })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(part)!);
+            await File.WriteAllBytesAsync(part, new byte[10], Ct);
+        }
+
+        await host.Get<UploadService>().PurgeExpiredAsync(Ct);
+
+        Assert.False(Directory.Exists(Path.GetDirectoryName(orphan)));
+        Assert.True(File.Exists(kept));
+    }
+
     private static async Task<List<string>> ReadToEndAsync(StreamReader reader)
     {
         var lines = new List<string>();
