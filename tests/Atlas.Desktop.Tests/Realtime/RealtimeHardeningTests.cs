@@ -17,8 +17,7 @@ public sealed class RealtimeHardeningTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Regression: every answer was cached whole (512 KiB reads, 512 ids per device), so one device reading
-    /// files pinned hundreds of MiB until its next request.</summary>
+    /// <summary>Before: whole answers were cached (512 KiB reads, 512 ids a device), unbounded in bytes.</summary>
     [Fact]
     [Trait("Hardening", "2")]
     public async Task IdempotencyCache_DeviceReadsManyLargeFiles_BytesStayUnderTheBounds()
@@ -54,8 +53,7 @@ public sealed class RealtimeHardeningTests
         Assert.Equal(ErrorCodes.DuplicateRequest, misuse.Error!.Code);
     }
 
-    /// <summary>Regression: cached answers of a revoked device were held until they aged out (11 min later still
-    /// there), and nothing expired without a new request of the same device.</summary>
+    /// <summary>Before: a revoked or idle device's answers stayed cached until its own next request.</summary>
     [Fact]
     [Trait("Hardening", "2")]
     public async Task IdempotencyCache_DeviceRevokedOrIdle_NothingOfItRemains()
@@ -88,8 +86,7 @@ public sealed class RealtimeHardeningTests
         Assert.Equal((0, 0L, 0L), (cache.CountFor(idleId), cache.BytesFor(idleId), cache.Bytes));
     }
 
-    /// <summary>Regression guard for the bounded cache: dropping an answer must not turn a replayed write into a second
-    /// write; only requests that merely read run again.</summary>
+    /// <summary>Guard: dropping a cached answer must not let a replayed write run a second time.</summary>
     [Fact]
     [Trait("Hardening", "2")]
     public async Task IdempotencyCache_AnswerOfAWriteNotKept_ReplayRefusedAndWriteNotRepeated()
@@ -110,8 +107,7 @@ public sealed class RealtimeHardeningTests
         Assert.Equal(MessageTypes.FileResponse, (await RequestAsync(socket, "r-1", read)).Type);
     }
 
-    /// <summary>Regression guard: the new realtime settings fail at startup with a hint instead of silently making the
-    /// cache unbounded or replacing sockets of live clients.</summary>
+    /// <summary>Guard: bad cache or socket-replacement settings fail at startup with how to fix them.</summary>
     [Theory]
     [Trait("Hardening", "2")]
     [Trait("Hardening", "11")]
@@ -128,8 +124,7 @@ public sealed class RealtimeHardeningTests
         Assert.Contains(hint, string.Join('\n', error.Failures), StringComparison.Ordinal);
     }
 
-    /// <summary>Regression: the cache answered before the permission check, so after files.read was removed a replay
-    /// of an earlier request id still returned the file (on the same and on a new socket).</summary>
+    /// <summary>Before: a replayed request id returned the file after files.read was removed.</summary>
     [Fact]
     [Trait("Hardening", "4")]
     public async Task ReplayedRequestId_PermissionRemovedSinceFirstAnswer_RefusedLikeAFreshRequest()
@@ -155,8 +150,7 @@ public sealed class RealtimeHardeningTests
         }
     }
 
-    /// <summary>Regression: sockets that stopped answering (half-open) kept the device at its socket limit, and a new
-    /// socket got too_many_connections until the heartbeat reaped them about 60 s later.</summary>
+    /// <summary>Before: with half-open sockets at the limit, a new socket of the device got too_many_connections for ~60 s.</summary>
     [Fact]
     [Trait("Hardening", "11")]
     public async Task NewSocket_DeviceAtLimitWithASilentSocket_ReplacesTheSilentOneButNeverALiveOne()
@@ -189,8 +183,7 @@ public sealed class RealtimeHardeningTests
         refused.Dispose();
     }
 
-    /// <summary>Regression: a burst of 260 or more requests filled the 256-frame send queue and the socket was aborted
-    /// without a close frame (below the documented 500-frame burst); frames over the rate got an error without re.</summary>
+    /// <summary>Before: 260+ queued answers aborted the socket without a close frame; rate_limited had no re.</summary>
     [Fact]
     [Trait("Hardening", "12")]
     public async Task RequestBurst_SixHundredFramesSentBeforeReading_EveryRequestAnsweredOnceAndSocketStaysOpen()
