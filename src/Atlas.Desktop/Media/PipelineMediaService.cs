@@ -7,8 +7,8 @@ using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Files;
-using Atlas.Desktop.Storage;
 using Atlas.Desktop.Status;
+using Atlas.Desktop.Storage;
 using Atlas.Media;
 using PipelineRequest = Atlas.Media.MediaRequest;
 

@@ -112,7 +112,7 @@ internal sealed class ResultCache
             insert.Parameters.AddWithValue("$requester", SHA256.HashData(Encoding.UTF8.GetBytes(requester)));
             return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0;
         }
-        catch (SqliteException ex)
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
             Log.CacheFailed(_logger, ex, _root);
             return false;
