@@ -15,4 +15,7 @@ public sealed class AtlasException : Exception
 
     /// <summary>The stable error code.</summary>
     public string Code { get; }
+
+    /// <summary>For <c>rate_limited</c> and similar refusals: seconds to wait before trying again, when the desktop said.</summary>
+    public int? RetryAfter { get; init; }
 }

@@ -120,12 +120,15 @@ public sealed class MediaPipeline : IAsyncDisposable
             MediaProcessor.Validate(request, input.Format);
             Log.JobQueued(_logger, job.Id, request.Task, input.Format.Name, input.Length, input.Sha256);
             var key = await _processor.CacheKeyAsync(request, input, cancellationToken).ConfigureAwait(false);
+            var askedBefore = request.Requester is not { } requester || await _cache.NoteRequesterAsync(key, requester, cancellationToken).ConfigureAwait(false);
             if (!request.BypassCache && await _cache.TryGetAsync(key, cancellationToken).ConfigureAwait(false) is { } cached)
             {
                 MediaTelemetry.CacheHits.Add(1, new KeyValuePair<string, object?>("task", request.Task.ToString()));
                 Log.CacheHit(_logger, job.Id, request.Task);
                 job.TryStart();
-                job.Finish(MediaJobStatus.Succeeded, cached, null);
+
+                // Someone else's result: shared for speed, but answered as if computed now (see MediaRequest.Requester).
+                job.Finish(MediaJobStatus.Succeeded, askedBefore ? cached : cached with { FromCache = false, CreatedAt = _time.GetUtcNow() }, null);
                 return job;
             }
 

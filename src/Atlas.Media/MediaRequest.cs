@@ -42,6 +42,16 @@ public sealed record MediaRequest
     /// <summary>Compute afresh even when a cached result exists (the new result replaces it).</summary>
     public bool BypassCache { get; init; }
 
+    /// <summary>
+    /// Who asks, as an opaque id (Atlas passes the device id; the cache keeps only its SHA-256). The cache stays shared,
+    /// so a requester still gets another's cached result at once, but it is reported as
+    /// <see cref="MediaResult.FromCache"/> (and keeps its first <see cref="MediaResult.CreatedAt"/>) only when this
+    /// requester asked for the same content, task and options before; otherwise it looks freshly computed, so
+    /// <c>fromCache</c> does not tell one requester what another processed. Null (the local user, the MCP tools):
+    /// every hit is reported.
+    /// </summary>
+    public string? Requester { get; init; }
+
     /// <summary>A request for a file on disk.</summary>
     /// <param name="task">What to compute.</param>
     /// <param name="path">The file.</param>

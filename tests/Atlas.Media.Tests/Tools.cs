@@ -5,7 +5,7 @@ namespace Atlas.Media.Tests;
 
 internal static partial class Tools
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Long;
 
     public static async Task RunAsync(string program, string[] args)
     {

@@ -5,7 +5,7 @@ namespace Mmcp.Cli.Tests;
 
 internal static class TestConstants
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Long;
 }
 
 /// <summary>The result of running the built <c>mmcp</c>.</summary>

@@ -9,7 +9,7 @@ namespace Mmcp.Client.Tests;
 internal static class TestConstants
 {
     /// <summary>The one default timeout for waiting on anything in these tests.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
 }
 
 /// <summary>A private directory tree for one test: registry, runtime (sockets), cache and home, with an environment pointing at it.</summary>

@@ -68,5 +68,5 @@ internal static class SampleManifests
 
 internal static class TestConstants
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
 }

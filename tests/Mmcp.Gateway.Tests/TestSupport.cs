@@ -19,7 +19,7 @@ namespace Mmcp.Gateway.Tests;
 internal static class TestConstants
 {
     /// <summary>The one default timeout for waiting on anything in these tests.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Long;
 }
 
 /// <summary>A private tree for one test (registry, runtime, config, state, cache) and an environment pointing at it.</summary>

@@ -117,7 +117,7 @@ internal static class TestServer
 
 internal static class TestConstants
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
 }
 
 /// <summary>A server class the generator does not extend (not partial), hosted with the explicit reflection opt-in.</summary>

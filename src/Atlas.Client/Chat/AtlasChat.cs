@@ -154,7 +154,10 @@ public sealed class AtlasChat
                 {
                     if (envelope.Type == MessageTypes.Error)
                     {
-                        throw new AtlasException(envelope.Error?.Code ?? ErrorCodes.InternalError, envelope.Error?.Message ?? "Unknown error.");
+                        throw new AtlasException(envelope.Error?.Code ?? ErrorCodes.InternalError, envelope.Error?.Message ?? "Unknown error.")
+                        {
+                            RetryAfter = envelope.Error?.RetryAfter,
+                        };
                     }
 
                     if (envelope.Type != MessageTypes.ChatResponse || envelope.Data is not { } payload)

@@ -102,7 +102,10 @@ public sealed class AtlasConnection : IAsyncDisposable
             var reply = await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (reply.Type == MessageTypes.Error)
             {
-                throw new AtlasException(reply.Error?.Code ?? ErrorCodes.InternalError, reply.Error?.Message ?? "Unknown error.");
+                throw new AtlasException(reply.Error?.Code ?? ErrorCodes.InternalError, reply.Error?.Message ?? "Unknown error.")
+                {
+                    RetryAfter = reply.Error?.RetryAfter,
+                };
             }
 
             return reply;

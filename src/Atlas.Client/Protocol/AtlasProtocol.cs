@@ -30,6 +30,9 @@ public static class AtlasProtocol
     /// <summary>WebSocket close code: the peer stopped answering heartbeats.</summary>
     public const int CloseHeartbeatTimeout = 4011;
 
+    /// <summary>WebSocket close code: a new socket of the same device took the place of this silent one.</summary>
+    public const int CloseReplaced = 4012;
+
     /// <summary>WebSocket close code: the device has too many live connections.</summary>
     public const int CloseTooManyConnections = 4029;
 

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Atlas.Client;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Devices;
 using Atlas.Desktop.Diagnostics;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -9,19 +10,22 @@ using Microsoft.Extensions.Options;
 namespace Atlas.Desktop.Auth;
 
 /// <summary>Authenticates REST requests from <c>Authorization: Bearer &lt;session token&gt;</c> only (never a query
-/// string or cookie); the scheme is matched in any case.</summary>
+/// string or cookie); the scheme is matched in any case. An authenticated request is tied to its device's lifetime:
+/// revoking the device aborts it.</summary>
 internal sealed class SessionAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
 {
     public const string SchemeName = "AtlasSession";
     public const string DeviceIdClaim = "atlas:device";
     private const string FailureKey = "atlas.auth.failure";
     private readonly SessionService _sessions;
+    private readonly DeviceLifetimes _lifetimes;
 
     public SessionAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-        SessionService sessions)
+        SessionService sessions, DeviceLifetimes lifetimes)
         : base(options, logger, encoder)
     {
         _sessions = sessions;
+        _lifetimes = lifetimes;
     }
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -34,6 +38,13 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
         try
         {
             var session = await _sessions.ValidateAsync(token, Context.RequestAborted).ConfigureAwait(false);
+
+            // WebSockets authenticate with a frame and are closed by the connection registry, with a close frame.
+            if (!Context.WebSockets.IsWebSocketRequest && !_lifetimes.TryAttach(session.Device.Id, Context))
+            {
+                throw new AtlasException(ErrorCodes.Revoked, "The device is no longer paired with this desktop.");
+            }
+
             Context.Items[typeof(SessionInfo)] = session;
             var identity = new ClaimsIdentity([new Claim(DeviceIdClaim, session.Device.Id)], SchemeName);
             return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));

@@ -5,7 +5,8 @@ using Atlas.Desktop.Realtime;
 namespace Atlas.Desktop.Chat;
 
 /// <summary>Shows every live session of a device what another session did: the other sockets get the chat events of
-/// a generation they are not reading, and conversation changes, as frames without <c>re</c>.</summary>
+/// a generation they are not reading (only in order from its start or from where their own resume left off, never
+/// ahead of a replay), and conversation changes, as frames without <c>re</c>.</summary>
 internal sealed class ChatBroadcaster
 {
     private readonly ConnectionRegistry _connections;
@@ -24,7 +25,8 @@ internal sealed class ChatBroadcaster
 
         foreach (var connection in _connections.Snapshot(deviceId))
         {
-            if (skip?.Invoke(connection) != true && connection.HasPermission(Permissions.Chat))
+            // Permission first: skip may record the frame as sent (chat events), so it runs only when the frame can go.
+            if (connection.HasPermission(Permissions.Chat) && skip?.Invoke(connection) != true)
             {
                 connection.Send(new AtlasEnvelope { Type = type, Data = data });
             }

@@ -96,7 +96,7 @@ internal static class ChatEndpoints
         }
         catch (AtlasException e)
         {
-            await ApiErrors.WriteAsync(context, e.Code, e.Message).ConfigureAwait(false);
+            await ApiErrors.WriteAsync(context, e.Code, e.Message, e.RetryAfter).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

@@ -46,6 +46,15 @@ internal sealed class ChatFeatureOptions
 
     /// <summary>How long request ids are remembered for deduplication. Default 7 days.</summary>
     public TimeSpan RequestRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Answers one device may have running at once, over all its sockets and REST requests together; another
+    /// message is refused with <c>rate_limited</c> before anything reaches the model. Default 2.</summary>
+    public int MaxConcurrentAnswersPerDevice { get; set; } = 2;
+
+    /// <summary>Answers one device may start per minute, over all its sockets and REST requests together; more are
+    /// refused with <c>rate_limited</c> and <c>retryAfter</c>. Resending a message that was accepted does not count.
+    /// Default 20.</summary>
+    public int AnswersPerMinutePerDevice { get; set; } = 20;
 }
 
 /// <summary>Startup checks of <c>Atlas:Llm</c> and <c>Atlas:Chat</c>; each message names the setting and how to fix it.</summary>
@@ -74,6 +83,12 @@ internal static class ChatOptionsValidator
         {
             errors.Add("Atlas:Chat: HistoryTokenBudget must be at least 256, MaxToolRounds 0 to 64, MaxMessageChars and MaxImageBytes "
                 + "at least 1, MaxAttachments, MaxImages and MaxContextChars 0 or more, ReplayBufferBytes at least 65536.");
+        }
+
+        if (chat.MaxConcurrentAnswersPerDevice is < 1 or > 1000 || chat.AnswersPerMinutePerDevice is < 1 or > 100_000)
+        {
+            errors.Add($"Atlas:Chat:MaxConcurrentAnswersPerDevice is {chat.MaxConcurrentAnswersPerDevice} and AnswersPerMinutePerDevice is "
+                + $"{chat.AnswersPerMinutePerDevice}; use 1 to 1000 concurrent answers and 1 to 100000 answers per minute (each device's LLM budget).");
         }
 
         if (chat.SystemPrompt.Length > 100_000)

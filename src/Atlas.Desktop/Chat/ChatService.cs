@@ -43,13 +43,14 @@ internal sealed class ChatService : IChatService
     private readonly IChatToolProvider _tools;
     private readonly DeviceFileSystem _files;
     private readonly ChatBroadcaster _broadcast;
+    private readonly ChatLimiter _limiter;
     private readonly ChatFeatureOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ChatService> _logger;
 
     public ChatService(GenerationManager generations, GenerationRunner runner, IConversationStore store, LlmClientFactory llm, ModelCatalog models,
-        IChatToolProvider tools, DeviceFileSystem files, ChatBroadcaster broadcast, IOptions<AtlasOptions> options, AtlasTime time,
-        ILogger<ChatService> logger)
+        IChatToolProvider tools, DeviceFileSystem files, ChatBroadcaster broadcast, ChatLimiter limiter, IOptions<AtlasOptions> options,
+        AtlasTime time, ILogger<ChatService> logger)
     {
         _generations = generations;
         _runner = runner;
@@ -59,6 +60,7 @@ internal sealed class ChatService : IChatService
         _tools = tools;
         _files = files;
         _broadcast = broadcast;
+        _limiter = limiter;
         _options = options.Value.Chat;
         _time = time.Provider;
         _logger = logger;
@@ -257,6 +259,25 @@ internal sealed class ChatService : IChatService
             : (await RequireConversationAsync(device, message.ConversationId, cancellationToken).ConfigureAwait(false)).Id;
         var images = await LoadImagesAsync(request, message, model, info, cancellationToken).ConfigureAwait(false);
 
+        // The device's LLM budget, taken once the message is known to be new and well-formed and before anything is
+        // recorded or billed; the concurrency slot is held until the answer has ended (and is saved).
+        var permit = _limiter.Acquire(device);
+        try
+        {
+            return await StartTurnAsync(request, message, hash, model, info, isNew, conversationId, images, permit, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            permit.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<Generation> StartTurnAsync(ChatRequest request, ChatMessageRequest message, byte[] hash, string model, ModelInfo? info,
+        bool isNew, string conversationId, List<AIContent> images, IDisposable permit, CancellationToken cancellationToken)
+    {
+        var device = request.DeviceId;
         // The answers still streaming in this conversation, taken before the history is read: one that ends between
         // the read and this turn's registration below is then still waited for and the prompt rebuilt, instead of
         // this turn going out with the history of a moment ago (without that answer).
@@ -289,10 +310,15 @@ internal sealed class ChatService : IChatService
         }
 
         var generation = new Generation(assistant.Id, device, conversationId, request.RequestId, hash, model, user, now,
-            _options.ReplayBufferBytes, _time);
+            _options.ReplayBufferBytes, _time)
+        {
+            Permit = permit,
+        };
         var origin = request.Origin;
-        generation.OnEvent = (g, element) => _broadcast.Send(g.DeviceId, MessageTypes.ChatResponse, element,
-            connection => ReferenceEquals(connection, origin) || g.IsAttached(connection));
+        // The socket that sent the message reads it on its own request; any other socket gets an event only if it has
+        // every event before it (see Generation.ClaimBroadcast): a socket that came later resumes first.
+        generation.OnEvent = (g, seq, element) => _broadcast.Send(g.DeviceId, MessageTypes.ChatResponse, element,
+            connection => ReferenceEquals(connection, origin) || !g.ClaimBroadcast(connection, seq));
         generation.Append(new ChatEvent
         {
             Kind = ChatEventKinds.Start,

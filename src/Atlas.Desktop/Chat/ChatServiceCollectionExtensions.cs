@@ -16,6 +16,7 @@ internal static class ChatServiceCollectionExtensions
         services.AddSingleton<LlmClientFactory>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ChatBroadcaster>();
+        services.AddSingleton<ChatLimiter>();
         services.AddSingleton<GenerationRunner>();
         services.AddSingleton<GenerationManager>();
         services.AddHostedService(sp => sp.GetRequiredService<GenerationManager>());

@@ -100,8 +100,12 @@ internal static class AtlasCli
 
         var parsed = root.Parse(args);
 
-        // atlas connect handles Ctrl+C itself: the first press cancels the answer being generated, the second quits.
-        var invocation = parsed.CommandResult.Command == connect ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+        // atlas connect handles Ctrl+C itself: the first press cancels the answer being generated, the second quits. For
+        // serve the host handles SIGINT/SIGTERM and stops gracefully within HostOptions.ShutdownTimeout (open streams end,
+        // running answers are saved); System.CommandLine's own 2 s timeout would exit 143 in the middle of that.
+        var invocation = parsed.CommandResult.Command == connect || parsed.CommandResult.Command == serve
+            ? new InvocationConfiguration { ProcessTerminationTimeout = null }
+            : null;
         return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
     }
 

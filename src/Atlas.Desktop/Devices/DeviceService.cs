@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Files;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Status;
@@ -17,26 +18,31 @@ internal sealed class DeviceService
     private readonly IDeviceStore _devices;
     private readonly IAuditLog _audit;
     private readonly ConnectionRegistry _connections;
+    private readonly DeviceLifetimes _lifetimes;
+    private readonly DeviceFileSystem _files;
     private readonly StatusService _status;
-    private readonly DataDirectory _dataDirectory;
     private readonly AtlasOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceService> _logger;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _decisions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
 
-    public DeviceService(IDeviceStore devices, IAuditLog audit, ConnectionRegistry connections, StatusService status, DataDirectory dataDirectory,
-        IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger)
+    public DeviceService(IDeviceStore devices, IAuditLog audit, ConnectionRegistry connections, DeviceLifetimes lifetimes, DeviceFileSystem files,
+        StatusService status, IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger)
     {
         _devices = devices;
         _audit = audit;
         _connections = connections;
+        _lifetimes = lifetimes;
+        _files = files;
         _status = status;
-        _dataDirectory = dataDirectory;
         _options = options.Value;
         _time = time.Provider;
         _logger = logger;
     }
+
+    /// <summary>Raised with the device id once a device is revoked, for state kept per device elsewhere.</summary>
+    public event Action<string>? Revoked;
 
     public Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) => _devices.ListAsync(cancellationToken);
 
@@ -84,7 +90,9 @@ internal sealed class DeviceService
         Signal(id);
     }
 
-    /// <summary>Deletes the credential and sessions, closes live sockets now, and optionally deletes the device's files.</summary>
+    /// <summary>Deletes the credential, sessions and upload sessions; ends every live socket and HTTP request of the
+    /// device now (a REST chat stream, a download, an upload chunk); deletes its upload parts and, with
+    /// <paramref name="deleteFiles"/>, its files. Returns how many live sockets and requests were cut.</summary>
     public async Task<int> RevokeAsync(string id, bool deleteFiles, CancellationToken cancellationToken)
     {
         if (!await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
@@ -93,19 +101,16 @@ internal sealed class DeviceService
         }
 
         Signal(id);
-        var closed = await _connections.CloseDeviceAsync(id, AtlasProtocol.CloseRevoked, ErrorCodes.Revoked).ConfigureAwait(false);
-        await _audit.WriteAsync("device_revoked", id, null, deleteFiles ? "files deleted" : null, cancellationToken).ConfigureAwait(false);
-        Log.DeviceRevoked(_logger, id, closed);
-        if (deleteFiles)
-        {
-            var root = Path.Combine(_dataDirectory.FilesRoot, id);
-            if (Directory.Exists(root))
-            {
-                Directory.Delete(root, recursive: true);
-            }
-        }
+        Revoked?.Invoke(id);
 
-        return closed;
+        // First the mark (requests that authenticate from now on are refused and writers stop before committing),
+        // then the cut, then the files under the device's write lock, so no write in flight re-creates them.
+        var requests = _lifetimes.Revoke(id);
+        var sockets = await _connections.CloseDeviceAsync(id, AtlasProtocol.CloseRevoked, ErrorCodes.Revoked).ConfigureAwait(false);
+        await _files.RetireAsync(id, deleteFiles, cancellationToken).ConfigureAwait(false);
+        await _audit.WriteAsync("device_revoked", id, null, deleteFiles ? "files deleted" : null, cancellationToken).ConfigureAwait(false);
+        Log.DeviceRevoked(_logger, id, sockets, requests);
+        return sockets + requests;
     }
 
     public async Task<DeviceRecord> SetPermissionsAsync(string id, IReadOnlyList<string> permissions, long? quotaBytes,

@@ -31,8 +31,8 @@ internal static partial class Log
     [LoggerMessage(1104, LogLevel.Information, "Device {DeviceId} approved")]
     public static partial void DeviceApproved(ILogger logger, string deviceId);
 
-    [LoggerMessage(1105, LogLevel.Information, "Device {DeviceId} revoked; {Sockets} live sockets closed")]
-    public static partial void DeviceRevoked(ILogger logger, string deviceId, int sockets);
+    [LoggerMessage(1105, LogLevel.Information, "Device {DeviceId} revoked; {Sockets} live sockets closed, {Requests} HTTP requests cut")]
+    public static partial void DeviceRevoked(ILogger logger, string deviceId, int sockets, int requests);
 
     [LoggerMessage(1106, LogLevel.Information, "Device {DeviceId} permissions changed to [{Permissions}]")]
     public static partial void PermissionsChanged(ILogger logger, string deviceId, string permissions);
@@ -42,6 +42,9 @@ internal static partial class Log
 
     [LoggerMessage(1202, LogLevel.Warning, "WebSocket loop for device {DeviceId} failed")]
     public static partial void SocketFailed(ILogger logger, Exception exception, string deviceId);
+
+    [LoggerMessage(1211, LogLevel.Information, "WebSocket of device {DeviceId} silent for {Seconds:0} s replaced by a new socket of the device")]
+    public static partial void SocketReplaced(ILogger logger, string deviceId, double seconds);
 
     [LoggerMessage(1203, LogLevel.Error, "Request {Type} from device {DeviceId} failed")]
     public static partial void RequestFailed(ILogger logger, Exception exception, string type, string deviceId);

@@ -1,49 +1,123 @@
 using System.Collections.Concurrent;
 using Atlas.Client;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Devices;
 using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Atlas.Desktop.Files;
 
 /// <summary>Per-device file namespaces under <c>&lt;data&gt;/files/&lt;deviceId&gt;</c>: list, stat, read (ranges), atomic
-/// write, mkdir, move and delete, with quotas. Mutations of one device are serialized so quota accounting is exact.</summary>
+/// write, mkdir, move and delete, with quotas. Mutations of one device are serialized so quota accounting is exact; the
+/// quota counts the device's files and what its open upload sessions reserve. Every mutation checks, under the device's
+/// lock, that the device was not revoked before it creates or commits anything (revocation deletes under that lock), and
+/// reads never create the device's folder.</summary>
 internal sealed class DeviceFileSystem
 {
     private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly string _filesRoot;
+    private readonly string _uploadsRoot;
     private readonly FilesOptions _options;
+    private readonly IUploadStore _uploads;
+    private readonly DeviceLifetimes _lifetimes;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
-    public DeviceFileSystem(DataDirectory dataDirectory, IOptions<AtlasOptions> options)
+    public DeviceFileSystem(DataDirectory dataDirectory, IOptions<AtlasOptions> options, IUploadStore uploads, DeviceLifetimes lifetimes,
+        AtlasTime time)
     {
         _filesRoot = dataDirectory.FilesRoot;
+        _uploadsRoot = dataDirectory.UploadsRoot;
         _options = options.Value.Files;
+        _uploads = uploads;
+        _lifetimes = lifetimes;
+        _time = time.Provider;
     }
 
     public FilesOptions Options => _options;
 
-    public string RootOf(string deviceId)
+    /// <summary>The device's folder (not created here: only a mutation of a live device creates it).</summary>
+    public string RootOf(string deviceId) => Path.Combine(_filesRoot, CheckId(deviceId));
+
+    /// <summary>The folder of the device's upload part files.</summary>
+    public string PartsOf(string deviceId) => Path.Combine(_uploadsRoot, CheckId(deviceId));
+
+    private static string CheckId(string deviceId) =>
+        deviceId.StartsWith("dev_", StringComparison.Ordinal) && deviceId.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+            ? deviceId
+            : throw new ArgumentException($"'{deviceId}' is not a device id.", nameof(deviceId));
+
+    /// <summary>Runs <paramref name="action"/> under the device's write lock once the device is known to be live (upload
+    /// sessions create and commit their parts this way, so revocation and quota accounting see them).</summary>
+    public async Task<T> ExclusiveAsync<T>(string deviceId, Func<Task<T>> action, CancellationToken cancellationToken)
     {
-        if (!deviceId.StartsWith("dev_", StringComparison.Ordinal) || deviceId.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '_'))
+        ArgumentNullException.ThrowIfNull(action);
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            throw new ArgumentException($"'{deviceId}' is not a device id.", nameof(deviceId));
+            ThrowIfRevoked(deviceId);
+            return await action().ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>After revocation: under the device's write lock (so no write in flight finishes afterwards) deletes the
+    /// device's upload parts and, with <paramref name="deleteFiles"/>, its files.</summary>
+    public async Task RetireAsync(string deviceId, bool deleteFiles, CancellationToken cancellationToken)
+    {
+        var gate = Gate(deviceId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            DeleteDirectory(PartsOf(deviceId));
+            if (deleteFiles)
+            {
+                DeleteDirectory(RootOf(deviceId));
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Bytes the device's open upload sessions reserve: the declared size of each unexpired session (its part
+    /// never grows past it), plus any part file on disk without a session. <paramref name="exceptUploadId"/> (the one
+    /// being committed) is left out.</summary>
+    public async Task<(long Bytes, int Sessions)> ReservedAsync(string deviceId, string? exceptUploadId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var open = (await _uploads.ForDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false))
+            .Where(u => u.ExpiresAt > now && u.Id != exceptUploadId)
+            .ToDictionary(u => u.Id, u => u.Size, StringComparer.Ordinal);
+        var bytes = open.Values.Sum();
+        var parts = PartsOf(deviceId);
+        if (Directory.Exists(parts))
+        {
+            foreach (var part in new DirectoryInfo(parts).EnumerateFiles("*.part"))
+            {
+                var id = Path.GetFileNameWithoutExtension(part.Name);
+                if (id != exceptUploadId && !open.ContainsKey(id))
+                {
+                    bytes += part.Length;
+                }
+            }
         }
 
-        var root = Path.Combine(_filesRoot, deviceId);
-        if (!Directory.Exists(root))
-        {
-            CreateDirectory(root);
-        }
-
-        return root;
+        return (bytes, open.Count);
     }
 
     public FileEntry Stat(string deviceId, string? path)
     {
         var (relative, full) = Resolve(deviceId, path);
-        return Entry(relative, full) ?? throw NotFound(relative);
+        return Entry(relative, full)
+            ?? (relative.Length == 0 ? new FileEntry { Path = "", Name = "", Kind = "directory", Size = 0, Modified = _time.GetUtcNow() } : throw NotFound(relative));
     }
 
     public IReadOnlyList<FileEntry> List(string deviceId, string? path)
@@ -56,7 +130,7 @@ internal sealed class DeviceFileSystem
 
         if (!Directory.Exists(full))
         {
-            throw NotFound(relative);
+            return relative.Length == 0 ? [] : throw NotFound(relative);
         }
 
         var entries = new List<FileEntry>();
@@ -131,6 +205,7 @@ internal sealed class DeviceFileSystem
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfRevoked(deviceId);
             if (Directory.Exists(full))
             {
                 throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
@@ -148,12 +223,14 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.QuotaExceeded, $"The device already has {entries} files and folders (limit {_options.MaxEntries}).");
             }
 
-            var allowance = Math.Min(_options.MaxFileBytes, quotaBytes - usage + Math.Max(existing, 0));
+            var (reserved, _) = await ReservedAsync(deviceId, null, cancellationToken).ConfigureAwait(false);
+            var allowance = Math.Min(_options.MaxFileBytes, quotaBytes - usage - reserved + Math.Max(existing, 0));
             EnsureParent(deviceId, relative);
             var temp = Path.Combine(Path.GetDirectoryName(full)!, DevicePath.TempPrefix + "tmp-" + Guid.NewGuid().ToString("N"));
             try
             {
                 await CopyLimitedAsync(content, temp, allowance, quotaBytes, cancellationToken).ConfigureAwait(false);
+                ThrowIfRevoked(deviceId);
                 File.Move(temp, full, overwrite: true);
             }
             finally
@@ -169,8 +246,9 @@ internal sealed class DeviceFileSystem
         }
     }
 
-    /// <summary>Moves a finished upload's part file into place with one rename (same quota rules as <see cref="WriteAsync"/>).</summary>
-    public async Task<FileEntry> CommitAsync(string deviceId, long quotaBytes, string? path, string partFile, bool overwrite,
+    /// <summary>Moves a finished upload's part file into place with one rename (same quota rules as <see cref="WriteAsync"/>;
+    /// the other open sessions' reservations count).</summary>
+    public async Task<FileEntry> CommitAsync(string deviceId, long quotaBytes, string? path, string uploadId, string partFile, bool overwrite,
         CancellationToken cancellationToken)
     {
         var (relative, full) = Resolve(deviceId, path);
@@ -178,6 +256,7 @@ internal sealed class DeviceFileSystem
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfRevoked(deviceId);
             if (Directory.Exists(full) || relative.Length == 0)
             {
                 throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
@@ -191,7 +270,8 @@ internal sealed class DeviceFileSystem
 
             var size = new FileInfo(partFile).Length;
             var (usage, _) = Usage(deviceId);
-            if (usage - Math.Max(existing, 0) + size > quotaBytes)
+            var (reserved, _) = await ReservedAsync(deviceId, uploadId, cancellationToken).ConfigureAwait(false);
+            if (usage + reserved - Math.Max(existing, 0) + size > quotaBytes)
             {
                 throw new AtlasException(ErrorCodes.QuotaExceeded, "The upload would exceed the device's storage quota; free space or ask for a larger quota.");
             }
@@ -218,6 +298,7 @@ internal sealed class DeviceFileSystem
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfRevoked(deviceId);
             if (File.Exists(full))
             {
                 throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a file.");
@@ -261,6 +342,7 @@ internal sealed class DeviceFileSystem
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfRevoked(deviceId);
             var isFile = File.Exists(sourceFull);
             if (!isFile && !Directory.Exists(sourceFull))
             {
@@ -304,6 +386,7 @@ internal sealed class DeviceFileSystem
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfRevoked(deviceId);
             if (File.Exists(full))
             {
                 File.Delete(full);
@@ -333,8 +416,14 @@ internal sealed class DeviceFileSystem
     {
         long bytes = 0;
         var entries = 0;
+        var root = RootOf(deviceId);
+        if (!Directory.Exists(root))
+        {
+            return (0, 0);
+        }
+
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
-        foreach (var info in new DirectoryInfo(RootOf(deviceId)).EnumerateFileSystemInfos("*", options))
+        foreach (var info in new DirectoryInfo(root).EnumerateFileSystemInfos("*", options))
         {
             entries++;
             if (info is FileInfo file)
@@ -373,6 +462,7 @@ internal sealed class DeviceFileSystem
 
     private void EnsureParent(string deviceId, string relative)
     {
+        EnsureRoot(deviceId);
         var slash = relative.LastIndexOf('/');
         if (slash < 0)
         {
@@ -433,6 +523,37 @@ internal sealed class DeviceFileSystem
     }
 
     private SemaphoreSlim Gate(string deviceId) => _locks.GetOrAdd(deviceId, _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>Called under the device's lock before anything is created or committed.</summary>
+    private void ThrowIfRevoked(string deviceId)
+    {
+        if (_lifetimes.IsRevoked(deviceId))
+        {
+            throw new AtlasException(ErrorCodes.Revoked, "The device is no longer paired with this desktop.");
+        }
+    }
+
+    /// <summary>Creates the device's folder; only under the device's lock, after <see cref="ThrowIfRevoked"/>.</summary>
+    private void EnsureRoot(string deviceId)
+    {
+        var root = RootOf(deviceId);
+        if (!Directory.Exists(root))
+        {
+            CreateDirectory(root);
+        }
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing to delete.
+        }
+    }
 
     private static FileEntry? Entry(string relative, string full)
     {

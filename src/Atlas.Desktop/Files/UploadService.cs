@@ -13,22 +13,21 @@ internal sealed record UploadStatus(string UploadId, string Path, long Size, lon
 
 /// <summary>Resumable chunked uploads: chunks append at the offset the server has; an interrupted client asks for the
 /// offset and continues. The part file lives outside the device's namespace and moves into place with one rename when
-/// complete. State is in SQLite, so uploads survive a desktop restart.</summary>
+/// complete. State is in SQLite, so uploads survive a desktop restart. An open session reserves its declared size of the
+/// device's quota until it completes, is cancelled or expires, and a device has at most
+/// <see cref="FilesOptions.MaxOpenUploads"/> open at once; a completion that is refused deletes its part.</summary>
 internal sealed class UploadService
 {
     private readonly IUploadStore _store;
     private readonly DeviceFileSystem _files;
-    private readonly DataDirectory _dataDirectory;
     private readonly FilesOptions _options;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
-    public UploadService(IUploadStore store, DeviceFileSystem files, DataDirectory dataDirectory, IOptions<AtlasOptions> options,
-        AtlasTime time)
+    public UploadService(IUploadStore store, DeviceFileSystem files, IOptions<AtlasOptions> options, AtlasTime time)
     {
         _store = store;
         _files = files;
-        _dataDirectory = dataDirectory;
         _options = options.Value.Files;
         _time = time.Provider;
     }
@@ -46,26 +45,41 @@ internal sealed class UploadService
             throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
         }
 
-        var (usage, _) = _files.Usage(device.Id);
-        if (usage + request.Size > device.QuotaBytes)
+        // Under the device's write lock: the reservation check and the new session are one step for quota accounting,
+        // and a revoked device gets no part file.
+        var record = await _files.ExclusiveAsync(device.Id, async () =>
         {
-            throw new AtlasException(ErrorCodes.QuotaExceeded,
-                $"The upload needs {request.Size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage)} left of its quota.");
-        }
+            await PurgeExpiredAsync(device.Id, cancellationToken).ConfigureAwait(false);
+            var (usage, _) = _files.Usage(device.Id);
+            var (reserved, sessions) = await _files.ReservedAsync(device.Id, null, cancellationToken).ConfigureAwait(false);
+            if (sessions >= _options.MaxOpenUploads)
+            {
+                throw new AtlasException(ErrorCodes.QuotaExceeded,
+                    $"The device already has {sessions} open upload sessions (limit {_options.MaxOpenUploads}); finish or cancel one first.");
+            }
 
-        var id = "up_" + Guid.NewGuid().ToString("N");
-        var now = _time.GetUtcNow();
-        var part = PartPath(device.Id, id);
-        DataDirectory.CreatePrivate(Path.GetDirectoryName(part)!);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
+            if (usage + reserved + request.Size > device.QuotaBytes)
+            {
+                throw new AtlasException(ErrorCodes.QuotaExceeded,
+                    $"The upload needs {request.Size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage - reserved)} left of its quota "
+                    + $"({reserved} bytes are reserved by open upload sessions).");
+            }
 
-        await new FileStream(part, options).DisposeAsync().ConfigureAwait(false);
-        var record = new UploadRecord(id, device.Id, relative, request.Size, 0, request.Overwrite, now, now + _options.UploadLifetime);
-        await _store.AddAsync(record, cancellationToken).ConfigureAwait(false);
+            var id = "up_" + Guid.NewGuid().ToString("N");
+            var now = _time.GetUtcNow();
+            var part = PartPath(device.Id, id);
+            DataDirectory.CreatePrivate(Path.GetDirectoryName(part)!);
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            await new FileStream(part, options).DisposeAsync().ConfigureAwait(false);
+            var added = new UploadRecord(id, device.Id, relative, request.Size, 0, request.Overwrite, now, now + _options.UploadLifetime);
+            await _store.AddAsync(added, CancellationToken.None).ConfigureAwait(false);
+            return added;
+        }, cancellationToken).ConfigureAwait(false);
         if (request.Size == 0)
         {
             return await CompleteAsync(device, record, cancellationToken).ConfigureAwait(false);
@@ -104,7 +118,19 @@ internal sealed class UploadService
 
             var part = PartPath(device.Id, id);
             long written = 0;
-            await using (var output = new FileStream(part, FileMode.Open, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            FileStream output;
+            try
+            {
+                // Open, never create: a part deleted by revocation or expiry is not brought back.
+                output = new FileStream(part, FileMode.Open, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                await _store.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+                throw new AtlasException(ErrorCodes.NotFound, "No such upload (its part file is gone: expired or the device was revoked).");
+            }
+
+            await using (output.ConfigureAwait(false))
             {
                 output.SetLength(from);
                 output.Position = from;
@@ -146,30 +172,59 @@ internal sealed class UploadService
     public async Task CancelAsync(DeviceRecord device, string id, CancellationToken cancellationToken)
     {
         var upload = await FindAsync(device, id, cancellationToken).ConfigureAwait(false);
-        await _store.DeleteAsync(upload.Id, cancellationToken).ConfigureAwait(false);
-        File.Delete(PartPath(device.Id, id));
+        await DeleteAsync(upload).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes uploads abandoned past their lifetime.</summary>
+    /// <summary>Deletes uploads abandoned past their lifetime, with their parts.</summary>
     public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
         var expired = await _store.ExpiredAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         foreach (var upload in expired)
         {
-            await _store.DeleteAsync(upload.Id, cancellationToken).ConfigureAwait(false);
-            File.Delete(PartPath(upload.DeviceId, upload.Id));
+            await DeleteAsync(upload).ConfigureAwait(false);
         }
 
         return expired.Count;
     }
 
+    private async Task PurgeExpiredAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var upload in await _store.ForDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false))
+        {
+            if (upload.ExpiresAt <= now)
+            {
+                await DeleteAsync(upload).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async Task<UploadStatus> CompleteAsync(DeviceRecord device, UploadRecord upload, CancellationToken cancellationToken)
     {
-        var entry = await _files.CommitAsync(device.Id, device.QuotaBytes, upload.Path, PartPath(device.Id, upload.Id), upload.Overwrite,
-            cancellationToken).ConfigureAwait(false);
-        await _store.DeleteAsync(upload.Id, cancellationToken).ConfigureAwait(false);
+        FileEntry entry;
+        try
+        {
+            entry = await _files.CommitAsync(device.Id, device.QuotaBytes, upload.Path, upload.Id, PartPath(device.Id, upload.Id), upload.Overwrite,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (AtlasException)
+        {
+            // A refused completion cannot be retried (the bytes are all there): its part and reservation go now.
+            await DeleteAsync(upload).ConfigureAwait(false);
+            throw;
+        }
+
+        await _store.DeleteAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
         _locks.TryRemove(upload.Id, out _);
         return Status(upload with { Received = upload.Size }, entry);
+    }
+
+    /// <summary>Deletes a session and its part; not cancellable, so a session is never left half deleted.</summary>
+    private async Task DeleteAsync(UploadRecord upload)
+    {
+        await _store.DeleteAsync(upload.Id, CancellationToken.None).ConfigureAwait(false);
+        File.Delete(PartPath(upload.DeviceId, upload.Id));
+        _locks.TryRemove(upload.Id, out _);
     }
 
     private async Task<UploadRecord> FindAsync(DeviceRecord device, string id, CancellationToken cancellationToken)
@@ -179,11 +234,18 @@ internal sealed class UploadService
             throw new AtlasException(ErrorCodes.NotFound, "No such upload.");
         }
 
-        return await _store.GetAsync(device.Id, id, cancellationToken).ConfigureAwait(false)
+        var upload = await _store.GetAsync(device.Id, id, cancellationToken).ConfigureAwait(false)
             ?? throw new AtlasException(ErrorCodes.NotFound, "No such upload (finished, cancelled, expired, or another device's).");
+        if (upload.ExpiresAt <= _time.GetUtcNow())
+        {
+            await DeleteAsync(upload).ConfigureAwait(false);
+            throw new AtlasException(ErrorCodes.NotFound, "No such upload (finished, cancelled, expired, or another device's).");
+        }
+
+        return upload;
     }
 
-    private string PartPath(string deviceId, string id) => Path.Combine(_dataDirectory.UploadsRoot, deviceId, id + ".part");
+    private string PartPath(string deviceId, string id) => Path.Combine(_files.PartsOf(deviceId), id + ".part");
 
     private static UploadStatus Status(UploadRecord upload, FileEntry? entry) =>
         new(upload.Id, upload.Path, upload.Size, upload.Received, entry is not null, entry);

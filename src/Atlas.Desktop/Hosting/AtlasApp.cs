@@ -132,6 +132,8 @@ internal static class AtlasApp
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<DeviceLifetimes>();
+        services.AddSingleton<DeviceFrameBudget>();
         services.AddSingleton<StatusService>();
         services.AddSingleton<DeviceService>();
         services.AddSingleton<SessionService>();
@@ -204,6 +206,11 @@ internal static class AtlasApp
 
         app.Lifetime.ApplicationStopping.Register(() =>
         {
+            // Running answers end now as interrupted, whatever the transport: their readers (SSE streams included) get the
+            // final event and finish, so the server drains instead of waiting out its timeout; the generation manager's
+            // stop then waits until what they received is saved.
+            app.Services.GetRequiredService<Chat.Generations.GenerationManager>().InterruptAll();
+
             // Tell every phone the desktop is going away (1001) instead of letting sockets hang until the host gives up.
             foreach (var connection in app.Services.GetRequiredService<ConnectionRegistry>().Snapshot())
             {

@@ -147,8 +147,26 @@ internal sealed class RealtimeOptions
     /// <summary>Sockets upgraded but not yet past their <c>auth</c> frame, per remote address. Default 32.</summary>
     public int MaxUnauthenticatedConnectionsPerAddress { get; set; } = 32;
 
-    /// <summary>Queued outbound frames per socket before a slow reader is disconnected. Default 256.</summary>
+    /// <summary>Queued outbound frames per socket. The receive loop stops reading requests while half of it is taken
+    /// (back-pressure); a peer that stops reading while the whole queue fills is disconnected. Default 256.</summary>
     public int SendQueueLength { get; set; } = 256;
+
+    /// <summary>At the per-device socket limit, a new socket replaces the device's oldest socket that has sent nothing
+    /// for longer than this (a half-open connection); must exceed <see cref="HeartbeatInterval"/>, since a live client
+    /// sends at least a ping per interval. Default 30 s.</summary>
+    public TimeSpan ReplaceSilentAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Request-id cache: bytes of ids and answers kept per device. Default 4 MiB.</summary>
+    public long IdempotencyBytesPerDevice { get; set; } = 4L << 20;
+
+    /// <summary>Request-id cache: bytes kept for all devices together. Default 64 MiB.</summary>
+    public long IdempotencyBytes { get; set; } = 64L << 20;
+
+    /// <summary>Request-id cache: larger answers are not kept (a replay of a read reads again). Default 64 KiB.</summary>
+    public int IdempotencyMaxAnswerBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Request-id cache: how long an id and its answer are kept. Default 10 minutes.</summary>
+    public TimeSpan IdempotencyLifetime { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 internal sealed class FilesOptions
@@ -167,6 +185,10 @@ internal sealed class FilesOptions
 
     /// <summary>How long an idle resumable upload is kept. Default 24 hours.</summary>
     public TimeSpan UploadLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Most resumable upload sessions a device may have open at once (each reserves its size of the quota).
+    /// Default 8.</summary>
+    public int MaxOpenUploads { get; set; } = 8;
 }
 
 internal sealed class RateLimitOptions

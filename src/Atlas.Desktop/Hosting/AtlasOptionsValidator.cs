@@ -57,6 +57,18 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
                 + "MaxUnauthenticatedConnections and MaxUnauthenticatedConnectionsPerAddress must be at least 1.");
         }
 
+        Positive(errors, "Atlas:WebSocket:IdempotencyLifetime", options.WebSocket.IdempotencyLifetime, TimeSpan.FromDays(1));
+        if (options.WebSocket.ReplaceSilentAfter <= options.WebSocket.HeartbeatInterval)
+        {
+            errors.Add($"Atlas:WebSocket:ReplaceSilentAfter ({options.WebSocket.ReplaceSilentAfter}) must be longer than Atlas:WebSocket:HeartbeatInterval ({options.WebSocket.HeartbeatInterval}): a live client is silent for up to one interval. Raise it, for example to twice the interval.");
+        }
+
+        if (options.WebSocket.IdempotencyMaxAnswerBytes < 0 || options.WebSocket.IdempotencyMaxAnswerBytes > options.WebSocket.IdempotencyBytesPerDevice
+            || options.WebSocket.IdempotencyBytesPerDevice > options.WebSocket.IdempotencyBytes)
+        {
+            errors.Add("Atlas:WebSocket:IdempotencyMaxAnswerBytes (0 or more) must not exceed IdempotencyBytesPerDevice, and that must not exceed IdempotencyBytes; raise the larger settings or lower the smaller ones.");
+        }
+
         if (options.WebSocket.MaxFrameBytes is < 4096 or > 64 * 1024 * 1024)
         {
             errors.Add("Atlas:WebSocket:MaxFrameBytes must be between 4096 and 67108864.");
@@ -66,6 +78,11 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             || options.Files.MaxFrameReadBytes < 1)
         {
             errors.Add("Atlas:Files:DefaultQuotaBytes must be 0 or more; MaxFileBytes, MaxEntries and MaxFrameReadBytes at least 1.");
+        }
+
+        if (options.Files.MaxOpenUploads < 1)
+        {
+            errors.Add("Atlas:Files:MaxOpenUploads must be at least 1 (resumable upload sessions a device may have open at once; default 8).");
         }
 
         if (options.RateLimits.AuthPerMinute < 1 || options.RateLimits.PairingPerMinute < 1 || options.RateLimits.UploadsPerMinute < 1

@@ -7,6 +7,7 @@ using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Files;
+using Atlas.Desktop.Storage;
 using Atlas.Desktop.Status;
 using Atlas.Media;
 using PipelineRequest = Atlas.Media.MediaRequest;
@@ -57,6 +58,10 @@ internal sealed class PipelineMediaService : IMediaService
         string fileName;
         if (input.Path is { } path)
         {
+            // Processing a file reads it: the same permission as files/read, checked before the path is even looked at,
+            // so a device without it learns neither the content nor whether the file exists.
+            var device = await _devices.GetAsync(request.DeviceId, cancellationToken).ConfigureAwait(false);
+            RequirePermission(device, Permissions.FilesRead, "processing a file of its space reads it; send the bytes inline as content instead");
             (content, var relative) = _files.OpenRead(request.DeviceId, path);
             fileName = relative;
         }
@@ -78,7 +83,8 @@ internal sealed class PipelineMediaService : IMediaService
             try
             {
                 // Staging copies the input before SubmitAsync returns, so the stream can be closed right after.
-                job = await _pipeline.SubmitAsync(input.Build(content, fileName), reports, cancellationToken).ConfigureAwait(false);
+                job = await _pipeline.SubmitAsync(input.Build(content, fileName) with { Requester = request.DeviceId }, reports, cancellationToken)
+                    .ConfigureAwait(false);
             }
             catch (MediaException e)
             {
@@ -133,7 +139,8 @@ internal sealed class PipelineMediaService : IMediaService
     /// <summary>
     /// Copies the files a result produced (the frames of a video) into the device's own space, so the phone can read
     /// them with <c>files/read</c>; their paths go into the answer's <c>files</c>. A full quota does not fail the
-    /// request: the answer carries <c>filesError</c> instead.
+    /// request: the answer carries <c>filesError</c> instead. A device without <c>files.write</c> gets nothing written:
+    /// the files come inline in <c>inlineFiles</c> instead (see <see cref="InlineArtifactsAsync"/>).
     /// </summary>
     private async Task CopyArtifactsAsync(string deviceId, MediaResult result, JsonObject answer, CancellationToken cancellationToken)
     {
@@ -144,9 +151,16 @@ internal sealed class PipelineMediaService : IMediaService
 
         var folder = $"{ArtifactsFolder}/{result.ContentHash[..16]}";
         var copied = new JsonArray();
+        var device = await _devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        if (!HasPermission(device, Permissions.FilesWrite))
+        {
+            answer["files"] = copied;
+            await InlineArtifactsAsync(result, frames, answer, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
-            var device = await _devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false);
             await _files.MkdirAsync(deviceId, ArtifactsFolder, cancellationToken).ConfigureAwait(false);
             await _files.MkdirAsync(deviceId, folder, cancellationToken).ConfigureAwait(false);
             foreach (var frame in frames.Frames)
@@ -172,6 +186,57 @@ internal sealed class PipelineMediaService : IMediaService
         }
 
         answer["files"] = copied;
+    }
+
+    /// <summary>
+    /// Puts the files a result produced into the answer itself (<c>inlineFiles</c>: <c>name</c> = the frame's
+    /// <c>fileName</c>, <c>content</c> = base64), in order, up to <see cref="MaxInlineBytes"/> in all so the answer fits
+    /// one frame; the rest are left out and <c>filesError</c> (<c>forbidden</c>) says how many and how to get them.
+    /// </summary>
+    private static async Task InlineArtifactsAsync(MediaResult result, Atlas.Media.Video.FramesResult frames, JsonObject answer, CancellationToken cancellationToken)
+    {
+        var inline = new JsonArray();
+        long budget = MaxInlineBytes;
+        var left = 0;
+        foreach (var frame in frames.Frames)
+        {
+            if (result.GetArtifactPath(frame.FileName) is not { } source || !File.Exists(source))
+            {
+                continue;
+            }
+
+            if (new FileInfo(source).Length > budget)
+            {
+                left++;
+                continue;
+            }
+
+            var bytes = await File.ReadAllBytesAsync(source, cancellationToken).ConfigureAwait(false);
+            budget -= bytes.Length;
+            inline.Add(new JsonObject { ["name"] = frame.FileName, ["content"] = Convert.ToBase64String(bytes) });
+        }
+
+        answer["inlineFiles"] = inline;
+        if (left > 0)
+        {
+            answer["filesError"] = new JsonObject
+            {
+                ["code"] = ErrorCodes.Forbidden,
+                ["message"] = $"{left} of {frames.Frames.Count} frames did not fit into the answer ({MaxInlineBytes} bytes inline); ask for fewer "
+                    + $"(frames.maxFrames), or grant this device the '{Permissions.FilesWrite}' permission to get every frame as a file under {ArtifactsFolder}/.",
+            };
+        }
+    }
+
+    private static bool HasPermission(DeviceRecord device, string permission) => device.Permissions.Contains(permission, StringComparer.Ordinal);
+
+    /// <summary>Refuses like the direct route would (<c>forbidden</c>, same wording), saying why this request needs it.</summary>
+    private static void RequirePermission(DeviceRecord device, string permission, string why)
+    {
+        if (!HasPermission(device, permission))
+        {
+            throw new AtlasException(ErrorCodes.Forbidden, $"This device does not have the '{permission}' permission ({why}); grant it on the desktop.");
+        }
     }
 
     /// <summary>Maps the pipeline's stable codes onto the protocol's, keeping the pipeline's message (what, where, how to fix).</summary>

@@ -14,12 +14,27 @@ internal sealed class ConnectionRegistry
 
     public int Count => Volatile.Read(ref _count);
 
-    public bool TryAdd(DeviceConnection connection, int maxPerDevice, int maxTotal)
+    /// <summary>Registers a socket within the limits. At the device's limit, the socket that has been silent longest
+    /// (no frame for more than <paramref name="replaceSilentAfter"/>) gives up its place: it is returned in
+    /// <paramref name="replaced"/>, already unregistered, for the caller to close. Sockets that talk are never replaced.</summary>
+    public bool TryAdd(DeviceConnection connection, int maxPerDevice, int maxTotal, TimeSpan replaceSilentAfter, out DeviceConnection? replaced)
     {
+        replaced = null;
         lock (_admission)
         {
             var set = _byDevice.GetOrAdd(connection.DeviceId, _ => new ConcurrentDictionary<DeviceConnection, byte>());
-            if (set.Count >= maxPerDevice || _count >= maxTotal)
+            if (set.Count >= maxPerDevice)
+            {
+                replaced = set.Keys.Where(c => c.Silence > replaceSilentAfter).MaxBy(c => c.Silence);
+                if (replaced is null || !set.TryRemove(replaced, out _))
+                {
+                    replaced = null;
+                    return false;
+                }
+
+                _count--;
+            }
+            else if (_count >= maxTotal)
             {
                 return false;
             }
@@ -28,7 +43,11 @@ internal sealed class ConnectionRegistry
             _count++;
         }
 
-        AtlasTelemetry.Connections.Add(1);
+        if (replaced is null)
+        {
+            AtlasTelemetry.Connections.Add(1);
+        }
+
         return true;
     }
 

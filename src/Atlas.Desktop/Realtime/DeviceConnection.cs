@@ -9,12 +9,20 @@ namespace Atlas.Desktop.Realtime;
 
 /// <summary>One authenticated socket. Outbound frames go through a bounded queue drained by one send loop (a phone that
 /// stops reading is disconnected instead of growing memory); closing is requested from any thread.</summary>
+/// <remarks>The receive loop applies back-pressure: it reads the next request only while at most half of the queue is
+/// taken (<see cref="WaitForRoomAsync"/>), so a burst of requests waits in TCP instead of overflowing the queue; the
+/// other half is for frames nobody asked for (heartbeats, broadcasts, progress).</remarks>
 internal sealed class DeviceConnection : IDisposable
 {
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
     private readonly WebSocket _socket;
     private readonly Channel<Outbound> _outbound;
     private readonly CancellationTokenSource _closing = new();
     private readonly TimeProvider _time;
+    private readonly int _requestWindow;
+    private readonly Lock _roomLock = new();
+    private TaskCompletionSource? _room;
+    private int _queued;
     private long _lastReceived;
     private int _closeRequested;
 
@@ -25,6 +33,7 @@ internal sealed class DeviceConnection : IDisposable
         SessionExpiresAt = sessionExpiresAt;
         _time = time;
         _lastReceived = time.GetTimestamp();
+        _requestWindow = Math.Max(1, queueLength / 2);
         _outbound = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(queueLength)
         {
             SingleReader = true,
@@ -57,7 +66,7 @@ internal sealed class DeviceConnection : IDisposable
         }
 
         var bytes = JsonSerializer.SerializeToUtf8Bytes(envelope, AtlasJsonContext.Default.AtlasEnvelope);
-        if (_outbound.Writer.TryWrite(new Outbound(bytes, 0, null)))
+        if (TryQueue(new Outbound(bytes, 0, null)))
         {
             return true;
         }
@@ -70,8 +79,24 @@ internal sealed class DeviceConnection : IDisposable
         return false;
     }
 
-    public void SendError(string? re, string code, string message) =>
-        Send(new AtlasEnvelope { Type = MessageTypes.Error, Re = re, Error = new AtlasError { Code = code, Message = message } });
+    /// <summary>Completes when the receive loop may read the next request: at most half of the send queue is taken.
+    /// Waiting here is the back-pressure on a device that sends faster than it reads.</summary>
+    public Task WaitForRoomAsync()
+    {
+        lock (_roomLock)
+        {
+            if (Volatile.Read(ref _queued) < _requestWindow)
+            {
+                return Task.CompletedTask;
+            }
+
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _room.Task.WaitAsync(Closing);
+        }
+    }
+
+    public void SendError(string? re, string code, string message, int? retryAfter = null) =>
+        Send(new AtlasEnvelope { Type = MessageTypes.Error, Re = re, Error = new AtlasError { Code = code, Message = message, RetryAfter = retryAfter } });
 
     /// <summary>Sends an optional last frame, then a close frame with <paramref name="code"/>, then stops the socket.</summary>
     public void Close(int code, string reason, AtlasEnvelope? last = null)
@@ -83,15 +108,24 @@ internal sealed class DeviceConnection : IDisposable
 
         if (last is not null)
         {
-            _outbound.Writer.TryWrite(new Outbound(JsonSerializer.SerializeToUtf8Bytes(last, AtlasJsonContext.Default.AtlasEnvelope), 0, null));
+            TryQueue(new Outbound(JsonSerializer.SerializeToUtf8Bytes(last, AtlasJsonContext.Default.AtlasEnvelope), 0, null));
         }
 
-        if (!_outbound.Writer.TryWrite(new Outbound(null, code, reason)))
+        if (!TryQueue(new Outbound(null, code, reason)))
         {
             Abort();
         }
 
         _outbound.Writer.TryComplete();
+        try
+        {
+            // A peer that stopped reading holds the send loop in SendAsync; it gets this long to take the rest.
+            _closing.CancelAfter(CloseGrace);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection is already gone.
+        }
     }
 
     public void Abort()
@@ -109,6 +143,7 @@ internal sealed class DeviceConnection : IDisposable
         {
             await foreach (var item in _outbound.Reader.ReadAllAsync().ConfigureAwait(false))
             {
+                Freed();
                 if (item.Payload is null)
                 {
                     using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
@@ -140,6 +175,35 @@ internal sealed class DeviceConnection : IDisposable
     }
 
     public void Dispose() => _closing.Dispose();
+
+    private bool TryQueue(Outbound item)
+    {
+        Interlocked.Increment(ref _queued);
+        if (_outbound.Writer.TryWrite(item))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _queued);
+        return false;
+    }
+
+    private void Freed()
+    {
+        if (Interlocked.Decrement(ref _queued) >= _requestWindow)
+        {
+            return;
+        }
+
+        TaskCompletionSource? room;
+        lock (_roomLock)
+        {
+            room = _room;
+            _room = null;
+        }
+
+        room?.TrySetResult();
+    }
 
     private readonly record struct Outbound(byte[]? Payload, int CloseCode, string? CloseReason);
 }

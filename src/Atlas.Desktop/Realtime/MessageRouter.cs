@@ -59,8 +59,14 @@ internal sealed class MessageRouter
                     return;
                 case MessageTypes.FileRequest:
                     RequireId(id);
+                    var op = FileOp(envelope);
+                    if (FilePermission(op) is { } filePermission)
+                    {
+                        Require(connection, filePermission); // before the cache: a replay is refused like a fresh request
+                    }
+
                     var fileReply = await _idempotency.GetOrRunAsync(connection.DeviceId, id!, envelope.Type, DataBytes(envelope),
-                        () => HandleFileAsync(connection, envelope)).ConfigureAwait(false);
+                        rerunnable: op is "list" or "stat" or "read", () => HandleFileAsync(connection, envelope)).ConfigureAwait(false);
                     connection.Send(Readdress(fileReply, id!));
                     return;
                 case MessageTypes.MediaProcess:
@@ -69,7 +75,7 @@ internal sealed class MessageRouter
                     _ = RunDetachedAsync(connection, envelope, async () =>
                     {
                         var reply = await _idempotency.GetOrRunAsync(connection.DeviceId, id!, envelope.Type, DataBytes(envelope),
-                            () => HandleMediaAsync(connection, envelope)).ConfigureAwait(false);
+                            rerunnable: false, () => HandleMediaAsync(connection, envelope)).ConfigureAwait(false);
                         connection.Send(Readdress(reply, id!));
                     });
                     return;
@@ -109,7 +115,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
-            connection.SendError(id, e.Code, e.Message);
+            connection.SendError(id, e.Code, e.Message, e.RetryAfter);
         }
         catch (JsonException)
         {
@@ -260,7 +266,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
-            connection.SendError(envelope.Id, e.Code, e.Message);
+            connection.SendError(envelope.Id, e.Code, e.Message, e.RetryAfter);
         }
         catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
         {
@@ -288,6 +294,26 @@ internal sealed class MessageRouter
             throw new AtlasException(ErrorCodes.BadRequest, "Requests need an id of 1 to 128 characters; it is the idempotency key.");
         }
     }
+
+    /// <summary>The op of a file request, or null when the data is malformed (the handler answers that).</summary>
+    private static string? FileOp(AtlasEnvelope envelope)
+    {
+        try
+        {
+            return envelope.Data?.Deserialize(AtlasJsonContext.Default.FileRequest)?.Op;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? FilePermission(string? op) => op switch
+    {
+        "list" or "stat" or "read" => Permissions.FilesRead,
+        "write" or "mkdir" or "move" or "delete" => Permissions.FilesWrite,
+        _ => null,
+    };
 
     private static void Require(DeviceConnection connection, string permission)
     {

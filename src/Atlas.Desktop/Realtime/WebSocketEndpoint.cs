@@ -21,17 +21,19 @@ internal sealed class WebSocketEndpoint
     private readonly ConnectionRegistry _registry;
     private readonly MessageRouter _router;
     private readonly StatusService _status;
+    private readonly DeviceFrameBudget _frames;
     private readonly RealtimeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<WebSocketEndpoint> _logger;
 
     public WebSocketEndpoint(SessionService sessions, ConnectionRegistry registry, MessageRouter router, StatusService status,
-        IOptions<AtlasOptions> options, AtlasTime time, ILogger<WebSocketEndpoint> logger)
+        DeviceFrameBudget frames, IOptions<AtlasOptions> options, AtlasTime time, ILogger<WebSocketEndpoint> logger)
     {
         _sessions = sessions;
         _registry = registry;
         _router = router;
         _status = status;
+        _frames = frames;
         _options = options.Value.WebSocket;
         _time = time.Provider;
         _logger = logger;
@@ -68,12 +70,20 @@ internal sealed class WebSocketEndpoint
         }
 
         using var connection = new DeviceConnection(socket, session.Device, session.ExpiresAt, _options.SendQueueLength, _time);
-        if (!_registry.TryAdd(connection, _options.MaxConnectionsPerDevice, _options.MaxConnections))
+        if (!_registry.TryAdd(connection, _options.MaxConnectionsPerDevice, _options.MaxConnections, _options.ReplaceSilentAfter, out var replaced))
         {
             await RefuseAsync(socket, ErrorCodes.TooManyConnections,
                 $"This device already has {_options.MaxConnectionsPerDevice} live connections; close one first.",
                 AtlasProtocol.CloseTooManyConnections).ConfigureAwait(false);
             return;
+        }
+
+        if (replaced is not null)
+        {
+            // A half-open socket (a phone that changed networks) must not lock its device out until the heartbeat
+            // reaps it: the newest socket takes the place of the oldest silent one.
+            Log.SocketReplaced(_logger, replaced.DeviceId, replaced.Silence.TotalSeconds);
+            replaced.Close(AtlasProtocol.CloseReplaced, "replaced");
         }
 
         var sendLoop = connection.RunSendLoopAsync();
@@ -187,13 +197,14 @@ internal sealed class WebSocketEndpoint
     private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
-        var budget = new FrameBudget(_options.MaxFramesPerSecond, _time);
         while (true)
         {
             buffer.ResetWrittenCount();
             FrameResult frame;
             try
             {
+                // Back-pressure: a device that sends faster than it reads waits in TCP, never overflows the queue.
+                await connection.WaitForRoomAsync().ConfigureAwait(false);
                 frame = await ReadFrameAsync(socket, buffer, _options.MaxFrameBytes, connection.Closing).ConfigureAwait(false);
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
@@ -219,16 +230,6 @@ internal sealed class WebSocketEndpoint
                     continue;
             }
 
-            if (!budget.TryTake())
-            {
-                connection.Send(new AtlasEnvelope
-                {
-                    Type = MessageTypes.Error,
-                    Error = new AtlasError { Code = ErrorCodes.RateLimited, Message = "Too many frames; slow down.", RetryAfter = 1 },
-                });
-                continue;
-            }
-
             AtlasEnvelope? envelope;
             try
             {
@@ -237,6 +238,19 @@ internal sealed class WebSocketEndpoint
             catch (JsonException)
             {
                 envelope = null;
+            }
+
+            // The socket's own rate, and the device's over all its sockets together.
+            if (!budget.TryTake() || !_frames.TryTake(connection.DeviceId))
+            {
+                // Answered like any request (with its id), so every request gets exactly one answer.
+                connection.Send(new AtlasEnvelope
+                {
+                    Type = MessageTypes.Error,
+                    Re = envelope?.Id,
+                    Error = new AtlasError { Code = ErrorCodes.RateLimited, Message = "Too many frames; slow down.", RetryAfter = 1 },
+                });
+                continue;
             }
 
             if (envelope is null || string.IsNullOrEmpty(envelope.Type))
@@ -337,25 +351,4 @@ internal sealed class WebSocketEndpoint
     }
 
     private sealed record PendingSession(Storage.DeviceRecord Device, DateTimeOffset ExpiresAt, string? AuthId);
-
-    /// <summary>A token bucket: <c>rate</c> frames per second with a burst of ten seconds' worth.</summary>
-    private sealed class FrameBudget(int rate, TimeProvider time)
-    {
-        private double _tokens = rate * 10.0;
-        private long _last = time.GetTimestamp();
-
-        public bool TryTake()
-        {
-            var now = time.GetTimestamp();
-            _tokens = Math.Min(rate * 10.0, _tokens + (time.GetElapsedTime(_last, now).TotalSeconds * rate));
-            _last = now;
-            if (_tokens < 1)
-            {
-                return false;
-            }
-
-            _tokens--;
-            return true;
-        }
-    }
 }

@@ -165,6 +165,9 @@ internal sealed class SqliteStores : IDeviceStore, ITicketStore, ISessionStore, 
     public Task<IReadOnlyList<UploadRecord>> ExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         QueryUploadsAsync("WHERE expires_at <= $now", cancellationToken, ("$now", Ms(now)));
 
+    public Task<IReadOnlyList<UploadRecord>> ForDeviceAsync(string deviceId, CancellationToken cancellationToken) =>
+        QueryUploadsAsync("WHERE device_id = $d", cancellationToken, ("$d", deviceId));
+
     private async Task<IReadOnlyList<UploadRecord>> QueryUploadsAsync(string where, CancellationToken cancellationToken,
         params (string Name, object? Value)[] parameters)
     {

@@ -83,4 +83,7 @@ internal interface IUploadStore
     Task DeleteAsync(string id, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<UploadRecord>> ExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The device's upload sessions, expired ones included.</summary>
+    Task<IReadOnlyList<UploadRecord>> ForDeviceAsync(string deviceId, CancellationToken cancellationToken);
 }

@@ -2,7 +2,10 @@
 // request id; the desktop's start event removes it from the outbox. Offline, messages wait there and go out in order
 // on reconnect; a resend after a drop uses the same id, which the desktop never answers twice. Answers are generated
 // on the desktop: on reconnect, on coming back to the foreground and when the network returns, every answer still
-// streaming is resumed from the last seq received (events at or below it are ignored; a snapshot replaces the text).
+// streaming is resumed from the last seq received. Events are applied strictly in seq order: at or below what the
+// message has they are ignored, after a gap they wait and the message is resumed from what it has; a snapshot replaces
+// the text. A message resent after a reconnect is shown once, whichever of the outbox, the desktop's load and its
+// start event comes first.
 import { Connection } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
@@ -162,9 +165,11 @@ async function refreshConversations() {
   renderConversations();
 }
 
-async function pendingFor(conversationId) {
+/** The outbox messages of a conversation that the desktop has not shown to have taken (messages it loaded). */
+async function pendingFor(conversationId, loaded = []) {
+  const taken = new Set(loaded.filter((m) => m.role === "user" && m.requestId).map((m) => m.requestId));
   return (await outbox.all())
-    .filter((item) => resolveConversation(item.conversationId) === conversationId)
+    .filter((item) => resolveConversation(item.conversationId) === conversationId && !taken.has(item.id))
     .map((item) => ({ role: "user", requestId: item.id, content: item.text, status: "pending", tools: [] }));
 }
 
@@ -179,7 +184,7 @@ async function load(conversationId) {
     if (resolveConversation(state.current) !== conversationId) return;
     const messages = reply.messages.map((m) => ({ ...m, tools: m.tools ?? [] }));
     await cache.putMessages(conversationId, messages.filter((m) => m.status !== "streaming"));
-    state.messages = [...messages, ...await pendingFor(conversationId)];
+    state.messages = [...messages, ...await pendingFor(conversationId, messages)];
     for (const message of messages) {
       if (message.role === "assistant" && message.status === "streaming") follow(message);
     }
@@ -192,8 +197,16 @@ async function load(conversationId) {
 /** Follows an answer still being generated: resume from its last seq (the desktop replays only what is missing). */
 function follow(message) {
   const known = state.streams.get(message.id);
-  if (known && known !== message) message.lastSeq = Math.max(message.lastSeq ?? 0, known.lastSeq ?? 0);
+  if (known && known !== message && (known.lastSeq ?? 0) > (message.lastSeq ?? 0)) {
+    Object.assign(message, { content: known.content, tools: known.tools, lastSeq: known.lastSeq });
+  }
   state.streams.set(message.id, message);
+  resume(message);
+}
+
+/** Asks for the events after what the message has; what was waiting after a gap is dropped (the replay has it). */
+function resume(message) {
+  message.waiting = new Map();
   conn.send({ type: "resume", id: newId(), data: { messageId: message.id, lastSeq: message.lastSeq ?? 0 } });
 }
 
@@ -325,14 +338,40 @@ function onChatEvent(frame) {
   const event = frame.data;
   const item = frame.re ? state.sending.get(frame.re) : undefined;
   if (item) taken(item, event);
-  if (event.kind === "start") {
+  const message = state.streams.get(event.messageId) ?? state.messages.find((m) => m.id === event.messageId);
+  if (event.kind === "start" && !message) {
     started(event);
     return;
   }
-  const message = state.streams.get(event.messageId) ?? state.messages.find((m) => m.id === event.messageId);
   if (!message) return;
-  if (event.kind !== "snapshot" && event.seq <= (message.lastSeq ?? 0)) return; // already have it
-  message.lastSeq = Math.max(message.lastSeq ?? 0, event.seq);
+  if (event.kind === "start") shownOnce(event.userMessage);
+  if (event.kind === "snapshot") {
+    message.waiting = new Map();
+    apply(message, event);
+    return;
+  }
+  if (event.seq <= (message.lastSeq ?? 0)) return; // already have it
+  if (event.seq > (message.lastSeq ?? 0) + 1) {
+    // A gap (the desktop never sends one to a socket, but a client must not apply past it): keep the event and ask
+    // for what is missing once.
+    const gapped = !message.waiting?.size;
+    message.waiting ??= new Map();
+    message.waiting.set(event.seq, event);
+    if (gapped) conn.send({ type: "resume", id: newId(), data: { messageId: message.id, lastSeq: message.lastSeq ?? 0 } });
+    return;
+  }
+  apply(message, event);
+  while (message.waiting?.size) {
+    for (const seq of message.waiting.keys()) if (seq <= message.lastSeq) message.waiting.delete(seq);
+    const next = message.waiting.get(message.lastSeq + 1);
+    if (!next) break;
+    apply(message, next);
+  }
+}
+
+/** Applies one event in order (or a snapshot) to the message and shows it. */
+function apply(message, event) {
+  message.lastSeq = event.kind === "snapshot" ? event.seq : Math.max(message.lastSeq ?? 0, event.seq);
   switch (event.kind) {
     case "delta":
       message.content += event.delta;
@@ -362,10 +401,25 @@ function onChatEvent(frame) {
   update(message);
   if (TERMINAL.has(event.kind) || (event.kind === "snapshot" && event.status !== "streaming")) {
     state.streams.delete(message.id);
+    delete message.waiting;
     const conversationId = resolveConversation(state.current);
     if (conversationId && !conversationId.startsWith("local:") && state.messages.includes(message)) {
       cache.putMessages(conversationId, state.messages.filter((m) => m.status !== "pending" && m.status !== "streaming"));
     }
+  }
+}
+
+/** The user's message as the desktop took it: one bubble for its request id, however many paths showed it. */
+function shownOnce(userMessage) {
+  if (!userMessage?.requestId) return;
+  const same = state.messages.filter((m) => m.role === "user" && m.requestId === userMessage.requestId);
+  if (same.length === 0) return;
+  Object.assign(same[0], { id: userMessage.id, status: "done" });
+  if (same.length > 1) {
+    state.messages = state.messages.filter((m) => !same.slice(1).includes(m));
+    renderMessages();
+  } else {
+    update(same[0]);
   }
 }
 
@@ -376,10 +430,8 @@ function started(event) {
     refreshConversations().catch(() => {});
     return; // another conversation (or another session's new one): the list shows it
   }
-  const user = state.messages.find((m) => m.role === "user" && m.requestId === event.userMessage?.requestId);
-  if (user) {
-    Object.assign(user, { id: event.userMessage.id, status: "done" });
-    update(user);
+  if (state.messages.some((m) => m.role === "user" && m.requestId === event.userMessage?.requestId)) {
+    shownOnce(event.userMessage);
   } else {
     const shown = { ...event.userMessage, tools: [] };
     state.messages.push(shown);

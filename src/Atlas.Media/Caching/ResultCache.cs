@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Atlas.Media.Diagnostics;
 using Microsoft.Data.Sqlite;
@@ -88,6 +90,32 @@ internal sealed class ResultCache
         {
             Log.CacheFailed(_logger, ex, _root);
             return null;
+        }
+    }
+
+    /// <summary>Records that <paramref name="requester"/> asked for <paramref name="key"/> (only the requester's SHA-256 is
+    /// kept, dropped with the entry when it is evicted).</summary>
+    /// <returns>True when this requester had asked for the key before.</returns>
+    public async Task<bool> NoteRequesterAsync(string key, string requester, CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return false;
+        }
+
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT OR IGNORE INTO requesters (key, requester) VALUES ($key, $requester)";
+            insert.Parameters.AddWithValue("$key", key);
+            insert.Parameters.AddWithValue("$requester", SHA256.HashData(Encoding.UTF8.GetBytes(requester)));
+            return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0;
+        }
+        catch (SqliteException ex)
+        {
+            Log.CacheFailed(_logger, ex, _root);
+            return false;
         }
     }
 
@@ -204,7 +232,7 @@ internal sealed class ResultCache
             }
 
             using var delete = connection.CreateCommand();
-            delete.CommandText = "DELETE FROM entries WHERE key = $key";
+            delete.CommandText = "DELETE FROM entries WHERE key = $key; DELETE FROM requesters WHERE key = $key";
             var p = delete.Parameters.Add("$key", SqliteType.Text);
             foreach (var e in evicted)
             {
@@ -232,7 +260,7 @@ internal sealed class ResultCache
     private static async Task DeleteRowAsync(SqliteConnection connection, string key, CancellationToken cancellationToken)
     {
         await using var delete = connection.CreateCommand();
-        delete.CommandText = "DELETE FROM entries WHERE key = $key";
+        delete.CommandText = "DELETE FROM entries WHERE key = $key; DELETE FROM requesters WHERE key = $key";
         delete.Parameters.AddWithValue("$key", key);
         await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -268,6 +296,10 @@ internal sealed class ResultCache
                     last_access INTEGER NOT NULL,
                     hits INTEGER NOT NULL DEFAULT 0);
                 CREATE INDEX IF NOT EXISTS entries_last_access ON entries(last_access);
+                CREATE TABLE IF NOT EXISTS requesters (
+                    key TEXT NOT NULL,
+                    requester BLOB NOT NULL,
+                    PRIMARY KEY (key, requester)) WITHOUT ROWID;
                 PRAGMA user_version = {SchemaVersion};
                 """);
             await init.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

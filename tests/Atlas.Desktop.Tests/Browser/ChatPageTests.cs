@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Atlas.Client.Protocol;
 using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -110,6 +111,130 @@ public sealed class ChatPageTests : ChromiumTest
         Assert.Equal(2, chat.Fake.CompletionCount);
         Assert.Single(await chat.Host.Get<Atlas.Desktop.Chat.Conversations.IConversationStore>().ListAsync(deviceId, Ct));
     }
+
+    /// <summary>Before: after the socket dropped right after Send, the phone showed the user's message twice and a
+    /// "done" answer with a few tokens of many; after a drop mid-answer it could lose a delta. Broadcast frames reached the
+    /// new socket ahead of its replay, and the page replaced the answer it was following with an empty one.</summary>
+    [Fact]
+    [Trait("Hardening", "10")]
+    public async Task Reconnect_AfterADropRightAfterSendAndMidAnswer_ShowsTheStoredTextWithOneUserBubble()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var credentials = await chat.Host.PairAsync("Browser phone");
+        var (context, page) = await OpenPhoneAsync(chat.Host, credentials);
+        await using var _ = context;
+        await context.AddInitScriptAsync(DeafAfterSendScript);
+        await page.ReloadAsync();
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online", new() { Timeout = Wait });
+
+        chat.Fake.Enqueue(FakeReply.Text("The first answer", pieces: 2));
+        await page.Locator("#input").FillAsync("first");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(1, new() { Timeout = Wait });
+
+        // 1. The socket drops right after Send: the desktop took the message, the phone heard nothing of it.
+        var (reached, gates) = (new[] { new TaskCompletionSource(), new TaskCompletionSource() }, new[] { new TaskCompletionSource(), new TaskCompletionSource() });
+        chat.Fake.Enqueue(LongReply("a", reached, gates));
+        await page.EvaluateAsync("() => { window.__atlasDeafAfterSend = true; }");
+        await page.Locator("#input").FillAsync("second");
+        await page.Locator("#send").TapAsync();
+        await DropAndResumeAsync(chat, credentials.DeviceId, page, reached, gates);
+        await AssertShownAsStoredAsync(chat, credentials.DeviceId, page, "second", LongText("a"), "drop-after-send.png");
+
+        // 2. The socket drops in the middle of the answer.
+        (reached, gates) = (new[] { new TaskCompletionSource(), new TaskCompletionSource() }, new[] { new TaskCompletionSource(), new TaskCompletionSource() });
+        chat.Fake.Enqueue(LongReply("b", reached, gates));
+        await page.Locator("#input").FillAsync("third");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.assistant").Last.Locator(".text")).ToContainTextAsync("b9 ", new() { Timeout = Wait });
+        await DropAndResumeAsync(chat, credentials.DeviceId, page, reached, gates);
+        await AssertShownAsStoredAsync(chat, credentials.DeviceId, page, "third", LongText("b"), "drop-mid-answer.png");
+        Assert.Equal(3, chat.Fake.CompletionCount);
+    }
+
+    private static float Wait => (float)AtlasTestHost.Timeout.TotalMilliseconds;
+
+    /// <summary>Makes the next socket that sends a chat_message deaf afterwards (as if the network died right after
+    /// the frame left), and counts authenticated sockets.</summary>
+    private const string DeafAfterSendScript = """
+        (() => {
+          const Native = window.WebSocket;
+          const onmessage = Object.getOwnPropertyDescriptor(Native.prototype, "onmessage");
+          window.__atlasAuthed = 0;
+          class Patched extends Native {
+            send(data) {
+              super.send(data);
+              if (window.__atlasDeafAfterSend && String(data).includes('"type":"chat_message"')) {
+                window.__atlasDeafAfterSend = false;
+                this.deaf = true;
+              }
+            }
+          }
+          Object.defineProperty(Patched.prototype, "onmessage", {
+            get() { return onmessage.get.call(this); },
+            set(handler) {
+              onmessage.set.call(this, (event) => {
+                if (this.deaf) return;
+                if (String(event.data).includes('"type":"auth_success"')) window.__atlasAuthed++;
+                handler(event);
+              });
+            },
+          });
+          window.WebSocket = Patched;
+        })();
+        """;
+
+    /// <summary>Waits until the answer is under way, drops the device's sockets on the desktop, lets the provider go on
+    /// while the page reconnects (before it could resume), then once it is back lets the answer finish.</summary>
+    private static async Task DropAndResumeAsync(ChatHost chat, string deviceId, IPage page, TaskCompletionSource[] reached, TaskCompletionSource[] gates)
+    {
+        await reached[0].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var authed = await page.EvaluateAsync<int>("() => window.__atlasAuthed");
+        foreach (var connection in chat.Host.Get<Atlas.Desktop.Realtime.ConnectionRegistry>().Snapshot(deviceId))
+        {
+            connection.Abort();
+        }
+
+        gates[0].SetResult(); // more of the answer while the phone has no socket
+        await reached[1].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await page.WaitForFunctionAsync("(n) => window.__atlasAuthed > n", authed, new() { Timeout = Wait });
+        gates[1].SetResult(); // and the rest while it reconnects and resumes
+    }
+
+    private static async Task AssertShownAsStoredAsync(ChatHost chat, string deviceId, IPage page, string userText, string expected, string screenshot)
+    {
+        var answer = page.Locator(".msg.assistant").Last;
+        await Expect(answer).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdone\\b"), new() { Timeout = Wait });
+        var messageId = await answer.GetAttributeAsync("data-id");
+        var stored = await chat.Host.Get<Atlas.Desktop.Chat.Conversations.IConversationStore>().GetMessageAsync(deviceId, messageId!, Ct);
+        Assert.Equal((ChatStatus.Done, expected), (stored!.Message.Status, stored.Message.Content));
+        await Expect(answer.Locator(".text")).ToHaveTextAsync(expected, new() { Timeout = Wait });
+        await Expect(page.Locator(".msg.user .text", new() { HasTextString = userText })).ToHaveCountAsync(1, new() { Timeout = Wait });
+        await Expect(page.Locator(".msg.user.pending")).ToHaveCountAsync(0, new() { Timeout = Wait });
+        var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, screenshot), FullPage = true });
+    }
+
+    /// <summary>40 deltas, held after the 10th and the 25th until the test opens the gates.</summary>
+    private static FakeReply LongReply(string tag, TaskCompletionSource[] reached, TaskCompletionSource[] gates)
+    {
+        var reply = FakeReply.Stream().Comment().Role();
+        for (var i = 0; i < 40; i++)
+        {
+            if (i is 10 or 25)
+            {
+                var k = i == 10 ? 0 : 1;
+                reply.Signal(reached[k]).Gate(gates[k]).Comment();
+            }
+
+            reply.Delta($"{tag}{i} ");
+        }
+
+        return reply.Finish("stop").Usage(10, 40, 0.0002m).Done();
+    }
+
+    private static string LongText(string tag) => string.Concat(Enumerable.Range(0, 40).Select(i => $"{tag}{i} "));
 
     private static async Task<JsonElement> OutboxAsync(IPage page) => await page.EvaluateAsync<JsonElement>("""
         async () => {

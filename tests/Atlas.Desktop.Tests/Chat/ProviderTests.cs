@@ -180,11 +180,14 @@ public sealed class ProviderTests
     [Fact]
     public async Task Send_WithKeepAliveCommentsDuringASlowStart_DoesNotTimeOut_ButSilenceDoes()
     {
-        await using var chat = await StartAsync(new Dictionary<string, string?> { ["Atlas:Llm:IdleTimeout"] = "00:00:01" });
+        // The idle budget is scaled to the machine's load: keep-alive comments every quarter of it must arrive in time
+        // on a busy machine too, and the silence lasts three budgets.
+        var idle = Atlas.Testing.TestTimeouts.Budget(TimeSpan.FromSeconds(1));
+        await using var chat = await StartAsync(new Dictionary<string, string?> { ["Atlas:Llm:IdleTimeout"] = idle.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
         var phone = await chat.PhoneAsync();
         chat.Fake.Enqueue(
-            FakeReply.Stream().Trickle(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2)).Role().Delta("worth the wait").Finish("stop").Done(),
-            FakeReply.Stream().Role().Delta("then silence").Delay(TimeSpan.FromSeconds(3)).Delta("never").Finish("stop").Done());
+            FakeReply.Stream().Trickle(idle / 4, idle * 2).Role().Delta("worth the wait").Finish("stop").Done(),
+            FakeReply.Stream().Role().Delta("then silence").Delay(idle * 3).Delta("never").Finish("stop").Done());
 
         var slow = await AllAsync(phone.Chat.SendAsync(Message("slow"), cancellationToken: Ct));
         Assert.Equal(("worth the wait", ChatEventKinds.Done), (Text(slow), slow[^1].Kind));

@@ -21,7 +21,7 @@ namespace Atlas.Desktop.Tests.Infrastructure;
 /// real control socket, in a fresh data directory.</summary>
 internal sealed class AtlasTestHost : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Timeout = Atlas.Testing.TestTimeouts.Default;
 
     private AtlasTestHost(WebApplication app, string dataDir, bool ownsDataDir)
     {

@@ -17,6 +17,9 @@ public abstract class ChromiumTest : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Assert.SkipUnless(File.Exists(ExecutablePath), "Debian's chromium is not installed (eng/install-deps.sh installs it).");
+        // Playwright's own defaults (5 s for an expectation) are the "small fixed timeouts" that failed at load average
+        // 15: expectations wait on page state for as long as the shared test policy allows.
+        SetDefaultExpectTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await LaunchAsync();
     }
@@ -27,7 +30,7 @@ public abstract class ChromiumTest : IAsyncLifetime
     {
         ExecutablePath = ExecutablePath,
         Headless = true,
-        Timeout = 60_000,
+        Timeout = (float)Atlas.Testing.TestTimeouts.Long.TotalMilliseconds,
         Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", .. extraArgs],
     });
 
@@ -48,6 +51,7 @@ public abstract class ChromiumTest : IAsyncLifetime
         var options = Playwright.Devices["Pixel 7"];
         options.IgnoreHTTPSErrors = !pinned;
         var context = await (browser ?? Browser).NewContextAsync(options);
+        context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
         await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
         var page = await context.NewPageAsync();
         await page.GotoAsync(host.BaseUri.ToString());

@@ -54,7 +54,7 @@ public sealed class PairingFlowTests
         var pairing = AtlasClient.PairAsync(link, "Unknown", "android", _ => pending.TrySetResult(), AtlasTestHost.ClientOptions(), Ct);
         await pending.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
         var device = Assert.Single(await host.Get<IDeviceStore>().ListAsync(Ct));
-        await host.Get<Devices.DeviceService>().DenyAsync(device.Id, Ct);
+        await host.Get<Atlas.Desktop.Devices.DeviceService>().DenyAsync(device.Id, Ct);
 
         var error = await Assert.ThrowsAsync<AtlasException>(() => pairing.WaitAsync(AtlasTestHost.Timeout, Ct));
         Assert.Equal(ErrorCodes.PairingDenied, error.Code);

@@ -50,9 +50,9 @@ public sealed class GoldenTests
     [Fact]
     public void CloseCodesAndGrants_AreFrozen()
     {
-        Assert.Equal([4001, 4003, 4008, 4010, 4011, 4029],
+        Assert.Equal([4001, 4003, 4008, 4010, 4011, 4012, 4029],
             [AtlasProtocol.CloseAuthFailed, AtlasProtocol.CloseRevoked, AtlasProtocol.CloseAuthTimeout, AtlasProtocol.CloseSessionExpired,
-             AtlasProtocol.CloseHeartbeatTimeout, AtlasProtocol.CloseTooManyConnections]);
+             AtlasProtocol.CloseHeartbeatTimeout, AtlasProtocol.CloseReplaced, AtlasProtocol.CloseTooManyConnections]);
         Assert.Equal(("pairing_ticket", "device_credential"), (AtlasProtocol.GrantPairingTicket, AtlasProtocol.GrantDeviceCredential));
         Assert.Equal(["chat", "files.read", "files.write", "media.process", "tools"], Permissions.All);
     }

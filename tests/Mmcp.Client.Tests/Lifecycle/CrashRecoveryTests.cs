@@ -53,10 +53,13 @@ public sealed class CrashRecoveryTests : IDisposable
     [Fact]
     public async Task CallTool_HungServer_TimesOutAndTheServerAndHubStayUsable()
     {
+        // The echo calls before and after the hang run under the same budget: scaled to the machine's load so that
+        // they fit on a busy machine (it was a fixed 0.5 s, which an echo call overran at load average 15).
+        var budget = Atlas.Testing.TestTimeouts.Budget(TimeSpan.FromMilliseconds(500));
         await _env.WriteManifestAsync(Servers.Manifest(
             "test.hung",
             new StdioTransport { Command = "dotnet", Args = [Servers.TestServerDll, "stdio"] },
-            timeouts: new ServerTimeouts { Call = TimeSpan.FromMilliseconds(500) }));
+            timeouts: new ServerTimeouts { Call = budget }));
         await _env.WriteManifestAsync(Servers.Stdio("test.other"));
         await using var hub = _env.CreateHub();
         await hub.CallToolAsync("test.hung", "echo", new Dictionary<string, object?> { ["text"] = "warm" }, cancellationToken: Ct);
@@ -64,7 +67,7 @@ public sealed class CrashRecoveryTests : IDisposable
         var error = await Assert.ThrowsAsync<HubException>(() => hub.CallToolAsync("test.hung", "hang", cancellationToken: Ct).AsTask());
 
         Assert.Equal(HubErrorCode.CallTimeout, error.Code);
-        Assert.Contains("within its call budget of 0.5 s", error.Message, StringComparison.Ordinal);
+        Assert.Contains(FormattableString.Invariant($"within its call budget of {budget.TotalSeconds:0.###} s"), error.Message, StringComparison.Ordinal);
         Assert.Equal("echo: alive", HubToolResults.GetText(await hub.CallToolAsync("test.hung", "echo", new Dictionary<string, object?> { ["text"] = "alive" }, cancellationToken: Ct)));
         Assert.Equal("echo: fine", HubToolResults.GetText(await hub.CallToolAsync("test.other", "echo", new Dictionary<string, object?> { ["text"] = "fine" }, cancellationToken: Ct)));
         Assert.Equal(ServerState.Connected, hub.GetServerStatus("test.hung").State);

@@ -3,7 +3,7 @@ namespace Mmcp.Server.Generators.Tests.Infrastructure;
 /// <summary>Locations in the repository and in this test run.</summary>
 internal static class TestPaths
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
 
     /// <summary>Gets the repository root (the directory holding Atlas.slnx).</summary>
     public static string RepoRoot { get; } = FindRepoRoot();

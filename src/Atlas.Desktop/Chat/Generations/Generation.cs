@@ -20,6 +20,12 @@ internal sealed class Generation
     private readonly StringBuilder _content = new();
     private readonly List<ChatToolActivity> _tools = [];
     private readonly Dictionary<object, int> _attached = new(ReferenceEqualityComparer.Instance);
+
+    // Per socket, the last seq it was sent of this message (by a broadcast or a reader): a broadcast event goes only to a
+    // socket that has everything before it, so it can never overtake a replay or repeat one. Cleared when the
+    // terminal event's broadcast is over (nothing is broadcast after it).
+    private readonly Dictionary<object, long> _sent = new(ReferenceEqualityComparer.Instance);
+    private bool _broadcastOver;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _maxBufferBytes;
@@ -88,8 +94,13 @@ internal sealed class Generation
     /// <summary>Completes when the terminal event is appended and the final state is saved.</summary>
     public Task Finished => _finished.Task;
 
-    /// <summary>Called after each appended event, outside the lock (the broadcast to the device's other sessions).</summary>
-    public Action<Generation, JsonElement>? OnEvent { get; set; }
+    /// <summary>Called after each appended event with its seq, outside the lock (the broadcast to the device's other
+    /// sessions, which asks <see cref="ClaimBroadcast"/> per socket).</summary>
+    public Action<Generation, long, JsonElement>? OnEvent { get; set; }
+
+    /// <summary>The device's concurrency slot for this answer (see <see cref="ChatLimiter"/>), freed when the final state
+    /// is saved and before the terminal event goes out, so a client that saw the end can send its next message at once.</summary>
+    public IDisposable? Permit { get; init; }
 
     public long LastSeq
     {
@@ -130,6 +141,26 @@ internal sealed class Generation
         lock (_lock)
         {
             return _attached.ContainsKey(reader);
+        }
+    }
+
+    /// <summary>Whether the broadcast copy of event <paramref name="seq"/> goes to <paramref name="socket"/>, recording it
+    /// as sent when it does. It goes only to a socket that is not reading this message and was sent every event before
+    /// it: event 1 (the <c>start</c>, the whole message so far) to any socket, later events only after the previous one
+    /// (by broadcast, or by a request's stream that ended). A socket that came later gets nothing until it resumes, so
+    /// broadcast frames never overtake its replay, and nothing reaches a socket twice (a resumed socket gets
+    /// <c>done</c> once).</summary>
+    public bool ClaimBroadcast(object socket, long seq)
+    {
+        lock (_lock)
+        {
+            if (_broadcastOver || _attached.ContainsKey(socket) || _sent.GetValueOrDefault(socket) != seq - 1)
+            {
+                return false;
+            }
+
+            _sent[socket] = seq;
+            return true;
         }
     }
 
@@ -174,6 +205,7 @@ internal sealed class Generation
         }
         finally
         {
+            Permit?.Dispose();
             Publish(element, terminal.Seq, EstimateBytes(terminal), end: true);
             _finished.TrySetResult();
             _stop.Dispose();
@@ -213,7 +245,15 @@ internal sealed class Generation
         }
 
         changed.TrySetResult();
-        OnEvent?.Invoke(this, element);
+        OnEvent?.Invoke(this, seq, element);
+        if (end)
+        {
+            lock (_lock)
+            {
+                _broadcastOver = true;
+                _sent.Clear();
+            }
+        }
     }
 
     /// <summary>Asks the generation to stop (closing the provider request); false when it already ended.</summary>
@@ -242,7 +282,10 @@ internal sealed class Generation
     }
 
     /// <summary>The events after <paramref name="afterSeq"/>, then live ones until the terminal event. When some of
-    /// the missing events are no longer buffered, a snapshot of the whole message comes first instead.</summary>
+    /// the missing events are no longer buffered, a snapshot of the whole message comes first instead. A reader that
+    /// already has everything of an ended message gets its terminal event again, so a request always ends with one.
+    /// Each event is recorded as sent to <paramref name="reader"/> once the consumer asks for the next one (it has
+    /// handed this one to its socket), so broadcasts continue after it without a gap or a repeat.</summary>
     /// <param name="afterSeq">The last sequence number the reader has.</param>
     /// <param name="reader">The socket (or request) reading, so broadcasts skip it; may be null.</param>
     /// <param name="cancellationToken">The reader went away (the generation goes on).</param>
@@ -252,7 +295,8 @@ internal sealed class Generation
         Attach(reader, +1);
         try
         {
-            var batch = new List<JsonElement>();
+            var batch = new List<(JsonElement Element, long Seq)>();
+            var any = false;
             while (true)
             {
                 Task wait;
@@ -264,7 +308,7 @@ internal sealed class Generation
                     var firstBuffered = _events.Count > 0 ? _events[0].Seq : published + 1;
                     if (afterSeq < firstBuffered - 1)
                     {
-                        batch.Add(JsonSerializer.SerializeToElement(SnapshotLocked(), AtlasJsonContext.Default.ChatEvent));
+                        batch.Add((JsonSerializer.SerializeToElement(SnapshotLocked(), AtlasJsonContext.Default.ChatEvent), published));
                         afterSeq = published;
                     }
                     else
@@ -272,19 +316,26 @@ internal sealed class Generation
                         var start = (int)(afterSeq - firstBuffered + 1);
                         for (var i = Math.Max(0, start); i < _events.Count; i++)
                         {
-                            batch.Add(_events[i].Element);
+                            batch.Add((_events[i].Element, _events[i].Seq));
                         }
 
                         afterSeq = Math.Max(afterSeq, published);
                     }
 
                     terminal = _ended;
+                    if (terminal && !any && batch.Count == 0)
+                    {
+                        batch.Add((_events[^1].Element, _events[^1].Seq)); // resumed at the last seq: the end again
+                    }
+
                     wait = _changed.Task;
                 }
 
-                foreach (var element in batch)
+                foreach (var (element, seq) in batch)
                 {
+                    any = true;
                     yield return element;
+                    Delivered(reader, seq);
                 }
 
                 if (terminal)
@@ -401,6 +452,22 @@ internal sealed class Generation
         Usage = _usage,
         Error = _error,
     };
+
+    private void Delivered(object? reader, long seq)
+    {
+        if (reader is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (!_broadcastOver && _sent.GetValueOrDefault(reader) < seq)
+            {
+                _sent[reader] = seq;
+            }
+        }
+    }
 
     private void Attach(object? reader, int delta)
     {

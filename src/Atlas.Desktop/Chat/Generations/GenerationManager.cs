@@ -93,9 +93,20 @@ internal sealed class GenerationManager : BackgroundService
         }
     }
 
+    /// <summary>Stops every running generation as interrupted (a graceful shutdown has begun); each saves what it
+    /// received and ends its readers with the final event.</summary>
+    public void InterruptAll()
+    {
+        foreach (var generation in _byMessage.Values)
+        {
+            generation.RequestStop(ChatStatus.Interrupted);
+        }
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        var running = _byMessage.Values.Where(g => g.RequestStop(ChatStatus.Interrupted)).Select(g => g.Finished).ToList();
+        InterruptAll();
+        var running = _byMessage.Values.Where(g => !g.Finished.IsCompleted).Select(g => g.Finished).ToList();
         try
         {
             await Task.WhenAll(running).WaitAsync(ShutdownWait, _time, cancellationToken).ConfigureAwait(false);
