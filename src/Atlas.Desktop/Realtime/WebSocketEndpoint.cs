@@ -240,8 +240,8 @@ internal sealed class WebSocketEndpoint
                 envelope = null;
             }
 
-            // The socket's own rate, and the device's over all its sockets together.
-            if (!budget.TryTake() || !_frames.TryTake(connection.DeviceId))
+            // One frame budget per device, over all its sockets together.
+            if (!_frames.TryTake(connection.DeviceId))
             {
                 // Answered like any request (with its id), so every request gets exactly one answer.
                 connection.Send(new AtlasEnvelope
