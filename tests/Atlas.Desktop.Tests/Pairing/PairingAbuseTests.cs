@@ -46,8 +46,8 @@ public sealed class PairingAbuseTests
         Assert.Contains(events, e => e.Event == "pairing_address_locked" && e.Address == Stranger);
     }
 
-    /// <summary>Regression: a closed pairing window stayed closed to junk from a single host; now only failures from
-    /// several addresses close it for everyone, and a new QR code reopens it at once.</summary>
+    /// <summary>Regression: failures from any one address closed pairing for everyone; now only failures from several
+    /// addresses close it for everyone, and a new QR code reopens it at once.</summary>
     [Fact]
     [Trait("Hardening", "14")]
     public async Task RedeemTicket_FailuresFromManyAddresses_ClosePairingUntilANewQrReopensItAtOnce()
