@@ -59,26 +59,34 @@ internal sealed class DeviceLifetimes
         return true;
     }
 
+    /// <summary>Raised with the device id once a device is revoked (after its requests were cut), for what is kept or
+    /// running per device elsewhere: cached answers, running chat answers, media jobs. This type depends on nothing, so
+    /// any service can listen without a dependency cycle through the device service.</summary>
+    public event Action<string>? Revoked;
+
     /// <summary>Marks the device revoked and aborts each of its requests in flight; returns how many were cut.</summary>
     public int Revoke(string deviceId)
     {
+        int cut;
         lock (_lock)
         {
             _revoked.Add(deviceId);
-            if (!_requests.Remove(deviceId, out var set))
+            cut = 0;
+            if (_requests.Remove(deviceId, out var set))
             {
-                return 0;
-            }
+                // Aborted under the lock: a request that ends concurrently cannot be detached (and its pooled context
+                // reused for another request) before it was aborted.
+                foreach (var context in set)
+                {
+                    context.Abort();
+                }
 
-            // Aborted under the lock: a request that ends concurrently cannot be detached (and its pooled context
-            // reused for another request) before it was aborted.
-            foreach (var context in set)
-            {
-                context.Abort();
+                cut = set.Count;
             }
-
-            return set.Count;
         }
+
+        Revoked?.Invoke(deviceId);
+        return cut;
     }
 
     private void Detach(string deviceId, HttpContext context)

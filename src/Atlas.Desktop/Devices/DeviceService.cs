@@ -41,8 +41,6 @@ internal sealed class DeviceService
         _logger = logger;
     }
 
-    /// <summary>Raised with the device id once a device is revoked, for state kept per device elsewhere.</summary>
-    public event Action<string>? Revoked;
 
     public Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) => _devices.ListAsync(cancellationToken);
 
@@ -101,7 +99,6 @@ internal sealed class DeviceService
         }
 
         Signal(id);
-        Revoked?.Invoke(id);
 
         // First the mark (requests that authenticate from now on are refused and writers stop before committing),
         // then the cut, then the files under the device's write lock, so no write in flight re-creates them.

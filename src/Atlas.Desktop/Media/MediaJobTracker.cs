@@ -19,7 +19,25 @@ internal sealed class MediaJobTracker
     private readonly Lock _recentGate = new();
     private readonly TimeProvider _time;
 
-    public MediaJobTracker(AtlasTime time) => _time = time.Provider;
+    public MediaJobTracker(AtlasTime time, Devices.DeviceLifetimes devices)
+    {
+        _time = time.Provider;
+
+        // A revoked device's jobs stop at once: their tool processes end and nothing more is done for it.
+        devices.Revoked += CancelDevice;
+    }
+
+    /// <summary>Cancels every job of a device in flight (it was revoked).</summary>
+    public void CancelDevice(string deviceId)
+    {
+        if (_byDevice.TryGetValue(deviceId, out var jobs))
+        {
+            foreach (var tracked in jobs.Values.Where(t => !t.Job.Completion.IsCompleted))
+            {
+                tracked.Job.Cancel();
+            }
+        }
+    }
 
     public void Track(string deviceId, string requestId, MediaJob job, string fileName)
     {

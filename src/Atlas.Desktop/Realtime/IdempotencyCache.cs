@@ -32,12 +32,12 @@ internal sealed class IdempotencyCache : IDisposable
     private readonly TimeProvider _time;
     private readonly RealtimeOptions _options;
     private readonly ITimer _sweeper;
-    private readonly DeviceService _deviceService;
+    private readonly DeviceLifetimes _deviceLifetimes;
     private long _bytes;
 
-    public IdempotencyCache(AtlasTime time, IOptions<AtlasOptions> options, DeviceService devices)
+    public IdempotencyCache(AtlasTime time, IOptions<AtlasOptions> options, DeviceLifetimes devices)
     {
-        _deviceService = devices;
+        _deviceLifetimes = devices;
         devices.Revoked += Forget;
         _time = time.Provider;
         _options = options.Value.WebSocket;
@@ -146,7 +146,7 @@ internal sealed class IdempotencyCache : IDisposable
 
     public void Dispose()
     {
-        _deviceService.Revoked -= Forget;
+        _deviceLifetimes.Revoked -= Forget;
         _sweeper.Dispose();
     }
 

@@ -204,7 +204,17 @@ internal sealed class WebSocketEndpoint
             try
             {
                 // Back-pressure: a device that sends faster than it reads waits in TCP, never overflows the queue.
-                await connection.WaitForRoomAsync().ConfigureAwait(false);
+                var room = connection.WaitForRoomAsync();
+                if (!room.IsCompleted)
+                {
+                    await room.ConfigureAwait(false);
+
+                    // The queue drained while the desktop held back reading: the device is reading its answers, so the
+                    // time spent here is the desktop's back-pressure, not the device's silence (which the heartbeat and
+                    // the socket replacement would otherwise take for a half-open connection).
+                    connection.MarkReceived();
+                }
+
                 frame = await ReadFrameAsync(socket, buffer, _options.MaxFrameBytes, connection.Closing).ConfigureAwait(false);
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)

@@ -52,6 +52,32 @@ public sealed class RevocationTests
         Assert.NotEqual(ChatHost.GatedText(), ChatHost.Text(events));
     }
 
+    /// <summary>Regression: after revocation only the stream to the device was cut; its answer went on and the provider
+    /// kept billing for it until the answer ended on its own.</summary>
+    [Fact]
+    [Trait("Hardening", "8")]
+    public async Task Revoke_WhileAnAnswerRuns_StopsTheAnswerAndItsProviderRequest()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var reached = new TaskCompletionSource();
+        var gate = new TaskCompletionSource();
+        chat.Fake.Enqueue(ChatHost.Gated(reached, gate));
+        using var client = await chat.Host.PairClientAsync();
+        var deviceId = client.Credentials.DeviceId;
+        using var response = await chat.PostMessageAsync(client, "answer-revoke", """{"text":"hello"}""");
+        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var generation = chat.Host.Get<Atlas.Desktop.Chat.Generations.GenerationManager>().FindByRequest(deviceId, "answer-revoke");
+        Assert.NotNull(generation);
+
+        await chat.Host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: false, Ct);
+
+        // The provider still holds the rest of the answer back: only the revocation can have ended it.
+        await generation.Finished.WaitAsync(AtlasTestHost.Timeout, Ct);
+        Assert.Equal(ChatStatus.Cancelled, generation.Status);
+        Assert.False(gate.Task.IsCompleted);
+        gate.SetResult();
+    }
+
     /// <summary>Regression: an upload in progress went on after revocation and its part file stayed forever.</summary>
     [Fact]
     [Trait("Hardening", "8")]

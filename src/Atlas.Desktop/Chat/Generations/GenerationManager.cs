@@ -20,8 +20,11 @@ internal sealed class GenerationManager : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<GenerationManager> _logger;
 
-    public GenerationManager(IConversationStore store, IOptions<AtlasOptions> options, AtlasTime time, ILogger<GenerationManager> logger)
+    public GenerationManager(IConversationStore store, IOptions<AtlasOptions> options, AtlasTime time, ILogger<GenerationManager> logger,
+        Devices.DeviceLifetimes devices)
     {
+        // A revoked device's answers stop at once (nothing more is billed for it), as its streams and requests do.
+        devices.Revoked += StopDevice;
         _store = store;
         _options = options.Value.Chat;
         _time = time.Provider;
@@ -90,6 +93,15 @@ internal sealed class GenerationManager : BackgroundService
                 _byMessage.TryRemove(generation.MessageId, out _);
                 _byRequest.TryRemove(Key(generation.DeviceId, generation.RequestId), out _);
             }
+        }
+    }
+
+    /// <summary>Stops every running generation of a device (it was revoked) as cancelled; each saves what it received.</summary>
+    public void StopDevice(string deviceId)
+    {
+        foreach (var generation in _byMessage.Values.Where(g => g.DeviceId == deviceId))
+        {
+            generation.RequestStop(ChatStatus.Cancelled);
         }
     }
 
