@@ -17,11 +17,13 @@ namespace Atlas.Desktop.Tests.Chat;
 /// an answer streams: the stream ends cleanly, what was received is saved, and the process exits 0.</summary>
 public sealed partial class ShutdownTests
 {
-    /// <summary>Regression: SIGTERM with a REST (SSE) chat stream open exited 143 after System.CommandLine's 2 s
-    /// termination timeout, without the graceful save (the shutdown hook closed only WebSockets).</summary>
-    [Fact]
+    /// <summary>Regression: SIGTERM or Ctrl+C (SIGINT) with a REST (SSE) chat stream open exited 143 after System
+    /// .CommandLine's 2 s termination timeout, without the graceful save (the shutdown hook closed only WebSockets).</summary>
+    [Theory]
     [Trait("Hardening", "9")]
-    public async Task Serve_SigtermWithAnSseChatStreamOpen_EndsTheStreamSavesTheTextAndExitsZero()
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task Serve_StopSignalWithAnSseChatStreamOpen_EndsTheStreamSavesTheTextAndExitsZero(string signal)
     {
         await using var fake = await FakeOpenRouter.StartAsync(Ct);
         var reached = new TaskCompletionSource();
@@ -53,7 +55,7 @@ public sealed partial class ShutdownTests
                 }
 
                 await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
-                await SignalAsync(serve, "TERM");
+                await SignalAsync(serve, signal);
 
                 ChatEvent? next;
                 while ((next = await NextEventAsync(reader)) is not null)
@@ -124,12 +126,16 @@ public sealed partial class ShutdownTests
 
     private static async Task<(Process Process, PairingLink Link)> StartServeAsync(string dataDir, int port, FakeOpenRouter fake)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // 'env --default-signal=INT' execs dotnet with the same process id: a suite started in the background of a
+        // non-interactive shell inherits SIGINT ignored, and .NET would leave it ignored, so Ctrl+C would never arrive.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(typeof(AtlasApp).Assembly.Location);
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--data-dir");
