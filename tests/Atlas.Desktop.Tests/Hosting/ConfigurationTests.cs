@@ -79,11 +79,17 @@ public sealed class ConfigurationTests
         ["WebSocket:MaxUnauthenticatedConnections"] = ("Atlas:WebSocket:MaxUnauthenticatedConnections", "16", o => Text(o.WebSocket.MaxUnauthenticatedConnections), "16"),
         ["WebSocket:MaxUnauthenticatedConnectionsPerAddress"] = ("Atlas:WebSocket:MaxUnauthenticatedConnectionsPerAddress", "8", o => Text(o.WebSocket.MaxUnauthenticatedConnectionsPerAddress), "8"),
         ["WebSocket:MaxFramesPerSecond"] = ("Atlas:WebSocket:MaxFramesPerSecond", "20", o => Text(o.WebSocket.MaxFramesPerSecond), "20"),
+        ["WebSocket:ReplaceSilentAfter"] = ("Atlas:WebSocket:ReplaceSilentAfter", "00:01:00", o => Text(o.WebSocket.ReplaceSilentAfter), "00:01:00"),
+        ["WebSocket:IdempotencyBytesPerDevice"] = ("Atlas:WebSocket:IdempotencyBytesPerDevice", "1048576", o => Text(o.WebSocket.IdempotencyBytesPerDevice), "1048576"),
+        ["WebSocket:IdempotencyBytes"] = ("Atlas:WebSocket:IdempotencyBytes", "8388608", o => Text(o.WebSocket.IdempotencyBytes), "8388608"),
+        ["WebSocket:IdempotencyMaxAnswerBytes"] = ("Atlas:WebSocket:IdempotencyMaxAnswerBytes", "4096", o => Text(o.WebSocket.IdempotencyMaxAnswerBytes), "4096"),
+        ["WebSocket:IdempotencyLifetime"] = ("Atlas:WebSocket:IdempotencyLifetime", "00:05:00", o => Text(o.WebSocket.IdempotencyLifetime), "00:05:00"),
         ["WebSocket:SendQueueLength"] = ("Atlas:WebSocket:SendQueueLength", "64", o => Text(o.WebSocket.SendQueueLength), "64"),
         ["Files:DefaultQuotaBytes"] = ("Atlas:Files:DefaultQuotaBytes", "1000", o => Text(o.Files.DefaultQuotaBytes), "1000"),
         ["Files:MaxFileBytes"] = ("Atlas:Files:MaxFileBytes", "2000", o => Text(o.Files.MaxFileBytes), "2000"),
         ["Files:MaxFrameReadBytes"] = ("Atlas:Files:MaxFrameReadBytes", "4096", o => Text(o.Files.MaxFrameReadBytes), "4096"),
         ["Files:MaxEntries"] = ("Atlas:Files:MaxEntries", "10", o => Text(o.Files.MaxEntries), "10"),
+        ["Files:MaxOpenUploads"] = ("Atlas:Files:MaxOpenUploads", "3", o => Text(o.Files.MaxOpenUploads), "3"),
         ["Files:UploadLifetime"] = ("Atlas:Files:UploadLifetime", "02:00:00", o => Text(o.Files.UploadLifetime), "02:00:00"),
         ["RateLimits:AuthPerMinute"] = ("Atlas:RateLimits:AuthPerMinute", "5", o => Text(o.RateLimits.AuthPerMinute), "5"),
         ["RateLimits:PairingPerMinute"] = ("Atlas:RateLimits:PairingPerMinute", "6", o => Text(o.RateLimits.PairingPerMinute), "6"),
@@ -112,6 +118,8 @@ public sealed class ConfigurationTests
         ["Chat:ReplayBufferBytes"] = ("Atlas:Chat:ReplayBufferBytes", "65536", o => Text(o.Chat.ReplayBufferBytes), "65536"),
         ["Chat:CheckpointInterval"] = ("Atlas:Chat:CheckpointInterval", "00:00:01", o => Text(o.Chat.CheckpointInterval), "00:00:01"),
         ["Chat:RequestRetention"] = ("Atlas:Chat:RequestRetention", "1.00:00:00", o => Text(o.Chat.RequestRetention), "1.00:00:00"),
+        ["Chat:MaxConcurrentAnswersPerDevice"] = ("Atlas:Chat:MaxConcurrentAnswersPerDevice", "3", o => Text(o.Chat.MaxConcurrentAnswersPerDevice), "3"),
+        ["Chat:AnswersPerMinutePerDevice"] = ("Atlas:Chat:AnswersPerMinutePerDevice", "30", o => Text(o.Chat.AnswersPerMinutePerDevice), "30"),
         ["Hub:RegistryDirectories one"] = ("Atlas:Hub:RegistryDirectories", "/srv/mcp", o => Join(o.Hub.RegistryDirectories), "/srv/mcp"),
         ["Hub:RegistryDirectories comma"] = ("Atlas:Hub:RegistryDirectories", "/srv/mcp,/opt/mcp", o => Join(o.Hub.RegistryDirectories), "/srv/mcp|/opt/mcp"),
         ["Hub:ImportClientConfigs"] = ("Atlas:Hub:ImportClientConfigs", "false", o => Text(o.Hub.ImportClientConfigs), "False"),
@@ -223,6 +231,36 @@ public sealed class ConfigurationTests
         Assert.NotEmpty(found);
         Assert.Equal(found.Order(StringComparer.Ordinal),
             AtlasConfiguration.Lists.Select(l => l.Key).Concat(AtlasConfiguration.MediaLists.Select(l => l.Key)).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Keeps the table above complete: every setting of <see cref="AtlasOptions"/> is tried in every form, so a
+    /// setting that binds wrongly (like the list settings did) cannot hide.</summary>
+    [Fact]
+    [Trait("Hardening", "13")]
+    public void EverySetting_HasARowInTheFormsTable()
+    {
+        var found = new List<string>();
+        void Walk(Type type, string path)
+        {
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+            {
+                var key = path + ":" + property.Name;
+                var propertyType = property.PropertyType;
+                if (propertyType.IsClass && propertyType != typeof(string) && propertyType.Namespace?.StartsWith("Atlas", StringComparison.Ordinal) == true)
+                {
+                    Walk(propertyType, key);
+                }
+                else
+                {
+                    found.Add(key);
+                }
+            }
+        }
+
+        Walk(typeof(AtlasOptions), AtlasOptions.Section);
+        var covered = Settings.Values.Select(s => s.Key.EndsWith(":0", StringComparison.Ordinal) ? s.Key[..^2] : s.Key).ToHashSet(StringComparer.Ordinal);
+        var missing = found.Where(key => !covered.Contains(key)).ToList();
+        Assert.True(missing.Count == 0, "No row in the forms table for: " + string.Join(", ", missing));
     }
 
     /// <summary>Regression: <c>--Atlas:Pairing:DefaultPermissions chat</c> on the command line was ignored by the options
