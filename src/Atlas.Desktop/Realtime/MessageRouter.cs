@@ -72,6 +72,13 @@ internal sealed class MessageRouter
                 case MessageTypes.MediaProcess:
                     RequireId(id);
                     Require(connection, Permissions.MediaProcess);
+                    if (HasPath(envelope))
+                    {
+                        // Before the cache, as for file requests: a replay of an earlier answer about a file of the
+                        // device's space is refused like a fresh request once files.read is gone.
+                        Require(connection, Permissions.FilesRead);
+                    }
+
                     _ = RunDetachedAsync(connection, envelope, async () =>
                     {
                         var reply = await _idempotency.GetOrRunAsync(connection.DeviceId, id!, envelope.Type, DataBytes(envelope),
@@ -286,6 +293,10 @@ internal sealed class MessageRouter
 
     private static ChatRequest ChatRequestOf(DeviceConnection connection, AtlasEnvelope envelope) =>
         new(connection.DeviceId, envelope.Id!, envelope.Data ?? default, connection.Device.Permissions, connection);
+
+    private static bool HasPath(AtlasEnvelope envelope) =>
+        envelope.Data is { ValueKind: JsonValueKind.Object } data && data.TryGetProperty("path", out var path)
+        && path.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined);
 
     private static void RequireId(string? id)
     {

@@ -47,6 +47,42 @@ public sealed class MediaPermissionTests
         Assert.False(CacheHasEntries(host), "the file was never read, so nothing of it reached the cache");
     }
 
+    /// <summary>Before: a media request on a path answered while the device could read its files was answered again from
+    /// the WebSocket request-id cache (file content included) after <c>files.read</c> was removed.</summary>
+    [Fact]
+    [Trait("Hardening", "3")]
+    [Trait("Hardening", "4")]
+    public async Task ReplayedMediaRequestOnAPath_FilesReadRemovedSince_RefusedLikeAFreshRequest()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var (deviceId, token) = await host.ProvisionAsync("Phone");
+        var root = DeviceRoot(host, deviceId);
+        Directory.CreateDirectory(root);
+        await File.WriteAllBytesAsync(Path.Combine(root, "code.png"), MediaProcessingTests.QrPng("https://atlas.example/secret/4711"), Ct);
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [Permissions.MediaProcess, Permissions.FilesRead], null, Ct);
+        var (socket, _) = await host.ConnectRawAsync(token);
+        using var __ = socket;
+        using var data = JsonDocument.Parse("""{"task":"analyze","path":"code.png"}""");
+        var request = new AtlasEnvelope { Type = MessageTypes.MediaProcess, Id = "replayed", Data = data.RootElement.Clone() };
+        await AtlasTestHost.SendAsync(socket, request);
+        AtlasEnvelope? frame;
+        do
+        {
+            frame = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.MediaResult, MessageTypes.Error);
+            Assert.NotNull(frame);
+        }
+        while (frame.Type == MessageTypes.MediaResult && !frame.Data!.Value.GetProperty("done").GetBoolean());
+        Assert.Contains("4711", frame.Data!.Value.GetRawText(), StringComparison.Ordinal);
+
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [Permissions.MediaProcess], null, Ct);
+        await AtlasTestHost.SendAsync(socket, request);
+        var replay = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.MediaResult, MessageTypes.Error);
+
+        Assert.NotNull(replay);
+        Assert.Equal((MessageTypes.Error, ErrorCodes.Forbidden, "replayed"), (replay.Type, replay.Error?.Code, replay.Re));
+        Assert.DoesNotContain("4711", JsonSerializer.Serialize(replay, AtlasJsonContext.Default.AtlasEnvelope), StringComparison.Ordinal);
+    }
+
     /// <summary>Before: a frames job wrote JPEGs into the device's space although the device had no <c>files.write</c>.</summary>
     [Theory]
     [MemberData(nameof(Transports))]
