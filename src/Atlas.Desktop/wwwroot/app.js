@@ -174,10 +174,16 @@ async function pendingFor(conversationId, loaded = []) {
 }
 
 async function load(conversationId) {
+  // Loading the conversation on screen again (after a reconnect, or when the desktop had already answered a resent
+  // message) keeps the screen until the desktop answers: the cache is older than what is shown, and rendering it
+  // would take away the message just sent and the answer being followed (and show the previous answer as the last).
+  const again = conversationId != null && resolveConversation(state.current) === conversationId;
   state.current = conversationId;
   renderConversations();
-  state.messages = [...(conversationId ? await cache.messages(conversationId) : []), ...await pendingFor(conversationId)];
-  renderMessages();
+  if (!again) {
+    state.messages = [...(conversationId ? await cache.messages(conversationId) : []), ...await pendingFor(conversationId)];
+    renderMessages();
+  }
   if (!conversationId || conversationId.startsWith("local:") || conn.state !== "online") return;
   try {
     const reply = await request("conversation_request", { op: "load", conversationId });

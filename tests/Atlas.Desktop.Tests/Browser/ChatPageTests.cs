@@ -114,7 +114,9 @@ public sealed class ChatPageTests : ChromiumTest
 
     /// <summary>Before: after the socket dropped right after Send, the phone showed the user's message twice and a
     /// "done" answer with a few tokens of many; after a drop mid-answer it could lose a delta. Broadcast frames reached the
-    /// new socket ahead of its replay, and the page replaced the answer it was following with an empty one.</summary>
+    /// new socket ahead of its replay, and the page replaced the answer it was following with an empty one. Also before:
+    /// on every reconnect the page showed its cached copy of the open conversation until the desktop's load answered, so
+    /// the message just sent and the answer being followed left the screen and the previous answer was the last.</summary>
     [Fact]
     [Trait("Hardening", "10")]
     public async Task Reconnect_AfterADropRightAfterSendAndMidAnswer_ShowsTheStoredTextWithOneUserBubble()
@@ -124,6 +126,7 @@ public sealed class ChatPageTests : ChromiumTest
         var (context, page) = await OpenPhoneAsync(chat.Host, credentials);
         await using var _ = context;
         await context.AddInitScriptAsync(DeafAfterSendScript);
+        await context.AddInitScriptAsync(ScreenWatchScript);
         await page.ReloadAsync();
         await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online", new() { Timeout = Wait });
 
@@ -139,7 +142,7 @@ public sealed class ChatPageTests : ChromiumTest
         await page.Locator("#input").FillAsync("second");
         await page.Locator("#send").TapAsync();
         await DropAndResumeAsync(chat, credentials.DeviceId, page, reached, gates);
-        await AssertShownAsStoredAsync(chat, credentials.DeviceId, page, "second", LongText("a"), "drop-after-send.png");
+        await AssertShownAsStoredAsync(chat, credentials.DeviceId, page, "second", LongText("a"), 2, "drop-after-send.png");
 
         // 2. The socket drops in the middle of the answer.
         (reached, gates) = (new[] { new TaskCompletionSource(), new TaskCompletionSource() }, new[] { new TaskCompletionSource(), new TaskCompletionSource() });
@@ -148,7 +151,7 @@ public sealed class ChatPageTests : ChromiumTest
         await page.Locator("#send").TapAsync();
         await Expect(page.Locator(".msg.assistant").Last.Locator(".text")).ToContainTextAsync("b9 ", new() { Timeout = Wait });
         await DropAndResumeAsync(chat, credentials.DeviceId, page, reached, gates);
-        await AssertShownAsStoredAsync(chat, credentials.DeviceId, page, "third", LongText("b"), "drop-mid-answer.png");
+        await AssertShownAsStoredAsync(chat, credentials.DeviceId, page, "third", LongText("b"), 3, "drop-mid-answer.png");
         Assert.Equal(3, chat.Fake.CompletionCount);
     }
 
@@ -175,12 +178,36 @@ public sealed class ChatPageTests : ChromiumTest
             set(handler) {
               onmessage.set.call(this, (event) => {
                 if (this.deaf) return;
+                try {
+                  const frame = JSON.parse(event.data);
+                  if (frame.type !== "ping") window.__atlasTrace?.push(`${performance.now().toFixed(0)} <- ${frame.type} re=${frame.re ?? ""} ${frame.data?.kind ?? frame.data?.op ?? ""} ${frame.data?.seq ?? ""}`);
+                } catch { /* not JSON: the page answers it */ }
                 if (String(event.data).includes('"type":"auth_success"')) window.__atlasAuthed++;
                 handler(event);
               });
             },
           });
           window.WebSocket = Patched;
+        })();
+        """;
+
+    /// <summary>Records every bubble that leaves the screen once shown (a reconnect may update the conversation on
+    /// screen, never take a message or an answer away) and a trace of what the screen showed, for failure messages.</summary>
+    private const string ScreenWatchScript = """
+        (() => {
+          window.__atlasVanished = [];
+          window.__atlasTrace = [];
+          const seen = new Set();
+          let last = "";
+          new MutationObserver(() => {
+            const bubbles = [...document.querySelectorAll("#messages .msg")];
+            const keys = new Set(bubbles.map((el) => el.classList.contains("user") ? `user "${el.querySelector(".text")?.textContent}"` : `answer ${el.dataset.id}`));
+            for (const key of seen) if (!keys.has(key)) { window.__atlasVanished.push(key); seen.delete(key); }
+            for (const key of keys) seen.add(key);
+            const shape = bubbles.map((el) => `${el.className.replace("msg ", "")}:${el.querySelector(".text")?.textContent.slice(0, 6) ?? ""}`).join(" | ");
+            if (shape !== last) window.__atlasTrace.push(`${performance.now().toFixed(0)} screen ${shape}`);
+            last = shape;
+          }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
         })();
         """;
 
@@ -201,19 +228,54 @@ public sealed class ChatPageTests : ChromiumTest
         gates[1].SetResult(); // and the rest while it reconnects and resumes
     }
 
-    private static async Task AssertShownAsStoredAsync(ChatHost chat, string deviceId, IPage page, string userText, string expected, string screenshot)
+    /// <summary>Waits until the page shows the answer the desktop stored for <paramref name="userText"/> (found by its
+    /// message id, not by position: while the page reconnects other states pass), then checks that the screen settled on
+    /// it: done with the stored text, the last bubble, after <paramref name="answers"/> - 1 others and one bubble of the
+    /// user's message, and that no bubble left the screen on the way.</summary>
+    private static async Task AssertShownAsStoredAsync(ChatHost chat, string deviceId, IPage page, string userText, string expected, int answers, string screenshot)
     {
-        var answer = page.Locator(".msg.assistant").Last;
-        await Expect(answer).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdone\\b"), new() { Timeout = Wait });
-        var messageId = await answer.GetAttributeAsync("data-id");
-        var stored = await chat.Host.Get<Atlas.Desktop.Chat.Conversations.IConversationStore>().GetMessageAsync(deviceId, messageId!, Ct);
-        Assert.Equal((ChatStatus.Done, expected), (stored!.Message.Status, stored.Message.Content));
-        await Expect(answer.Locator(".text")).ToHaveTextAsync(expected, new() { Timeout = Wait });
-        await Expect(page.Locator(".msg.user .text", new() { HasTextString = userText })).ToHaveCountAsync(1, new() { Timeout = Wait });
-        await Expect(page.Locator(".msg.user.pending")).ToHaveCountAsync(0, new() { Timeout = Wait });
+        var store = chat.Host.Get<Atlas.Desktop.Chat.Conversations.IConversationStore>();
+        var conversation = Assert.Single(await store.ListAsync(deviceId, Ct));
+        var messages = await store.LoadAsync(conversation.Id, 100, Ct);
+        var asked = messages.Select((m, i) => (m, i)).Single(x => x.m.Role == "user" && x.m.Content == userText).i;
+        var answerId = messages[asked + 1].Id; // the turn (question and answer) is recorded when the answer starts
+        try
+        {
+            var answer = page.Locator($".msg.assistant[data-id='{answerId}']");
+            await Expect(answer).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bdone\\b"), new() { Timeout = Wait });
+            await Expect(answer.Locator(".text")).ToHaveTextAsync(expected, new() { Timeout = Wait });
+            var stored = await store.GetMessageAsync(deviceId, answerId, Ct);
+            Assert.Equal(("assistant", ChatStatus.Done, expected), (stored!.Message.Role, stored.Message.Status, stored.Message.Content));
+            await Expect(page.Locator("#messages .msg").Last).ToHaveAttributeAsync("data-id", answerId, new() { Timeout = Wait });
+            await Expect(page.Locator(".msg.assistant")).ToHaveCountAsync(answers, new() { Timeout = Wait });
+            await Expect(page.Locator(".msg.user .text", new() { HasTextString = userText })).ToHaveCountAsync(1, new() { Timeout = Wait });
+            await Expect(page.Locator(".msg.user.pending")).ToHaveCountAsync(0, new() { Timeout = Wait });
+            Assert.Empty(await page.EvaluateAsync<string[]>("() => window.__atlasVanished"));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nAnswer {answerId} to \"{userText}\". {await DescribeAsync(page)}", e);
+        }
+
         var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(folder);
         await page.ScreenshotAsync(new() { Path = Path.Combine(folder, screenshot), FullPage = true });
+    }
+
+    /// <summary>The bubbles on the page (classes, data-id, text), the bubbles that left the screen, and the trace of
+    /// frames and screens, for a failure message.</summary>
+    private static async Task<string> DescribeAsync(IPage page)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, "failed.png"), FullPage = true });
+        return await page.EvaluateAsync<string>("""
+            () => [
+              "Page:", ...[...document.querySelectorAll("#messages .msg")].map((el) => `  ${el.className} [${el.dataset.id}] ${el.querySelector(".text")?.textContent.slice(0, 60)}`),
+              "Left the screen: " + (window.__atlasVanished ?? []).join(", "),
+              "Trace:", ...(window.__atlasTrace ?? []).slice(-200).map((line) => `  ${line}`),
+            ].join("\n")
+            """);
     }
 
     /// <summary>40 deltas, held after the 10th and the 25th until the test opens the gates.</summary>
