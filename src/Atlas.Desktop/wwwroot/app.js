@@ -66,6 +66,33 @@ function renderConversations() {
   }
 }
 
+/** A tool call as a card: the tool, the inputs the model gave it, and its result or its own error message (as text). */
+function toolCard(card, tool) {
+  const result = tool.result;
+  const name = tool.call.tool ? `${tool.call.tool} (${tool.call.server})` : tool.call.name;
+  const title = document.createElement("div");
+  title.className = "tool-name";
+  title.textContent = `🔧 ${name}${result ? (result.ok ? "" : " failed") : "…"}`;
+  card.append(title);
+  const args = tool.call.arguments;
+  if (args !== undefined && args !== null) {
+    const inputs = document.createElement("div");
+    inputs.className = "tool-inputs";
+    const entries = typeof args === "object" && !Array.isArray(args) ? Object.entries(args) : [["input", args]];
+    inputs.textContent = entries.length
+      ? `Inputs: ${entries.map(([key, value]) => `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`).join(", ")}`
+      : "Inputs: none";
+    card.append(inputs);
+  }
+  if (result) {
+    const outcome = document.createElement("div");
+    outcome.className = result.ok ? "tool-result" : "tool-error";
+    outcome.textContent = result.ok ? result.content ?? "done" : result.error?.message ?? "failed";
+    card.append(outcome);
+  }
+  return card;
+}
+
 function renderMessages() {
   const box = $("messages");
   box.replaceChildren();
@@ -100,11 +127,7 @@ function fillMessage(el, message) {
     const card = document.createElement("div");
     const result = tool.result;
     card.className = `tool ${result ? (result.ok ? "ok" : "failed") : "running"}`;
-    const name = tool.call.tool ? `${tool.call.tool} (${tool.call.server})` : tool.call.name;
-    card.textContent = result
-      ? `🔧 ${name}: ${result.ok ? result.content ?? "done" : result.error?.message ?? "failed"}`
-      : `🔧 ${name}…`;
-    parts.push(card);
+    parts.push(toolCard(card, tool));
   }
   const meta = document.createElement("div");
   meta.className = "meta";
@@ -583,6 +606,10 @@ async function registerShell() {
 
 // ------------------------------------------------------------------------------------------------ start
 
+/** How long an app opened without the desktop says "Connecting…" before it says it shows the saved chats. */
+const OFFLINE_START_MS = 2000;
+const OFFLINE_START = ["Offline — showing saved chats", "offline"];
+
 async function main() {
   if (!device?.deviceCredential) {
     $("unpaired").hidden = false;
@@ -600,7 +627,11 @@ async function main() {
       offline: ["Offline — messages are kept and sent when the desktop is reachable", "offline"],
       revoked: ["This device was removed on the desktop; pair it again.", "error"],
     };
-    setStatus(...labels[event.detail]);
+    if (event.detail === "online") state.wasOnline = true;
+    // Never online since the app opened and the desktop still unreachable: say so and show what is saved, while the
+    // connection keeps trying in the background.
+    const unreachable = !state.wasOnline && (event.detail === "offline" || (event.detail === "connecting" && state.startWaited));
+    setStatus(...(unreachable ? OFFLINE_START : labels[event.detail]));
     if (event.detail !== "online") {
       // The socket is gone: stop waiting for acknowledgements now; the next connection sends the same ids again.
       for (const resolve of state.acks.values()) resolve(null);
@@ -670,6 +701,10 @@ async function main() {
   renderConversations();
   await load(null);
   conn.start();
+  setTimeout(() => {
+    state.startWaited = true;
+    if (!state.wasOnline && conn.state === "connecting") setStatus(...OFFLINE_START);
+  }, OFFLINE_START_MS);
 }
 
 main();

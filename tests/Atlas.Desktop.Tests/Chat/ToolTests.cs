@@ -15,10 +15,10 @@ namespace Atlas.Desktop.Tests.Chat;
 public sealed class ToolTests
 {
     private const string Server = "io.github.everything";
-    private const string Echo = "io_github_everything__echo"; // aggregated names are [A-Za-z0-9_-] only
+    internal const string Echo = "io_github_everything__echo"; // aggregated names are [A-Za-z0-9_-] only
     private const string Sum = "io_github_everything__get-sum";
 
-    private static Task<ChatHost> StartWithEverythingAsync(IDictionary<string, string?>? settings = null) =>
+    internal static Task<ChatHost> StartWithEverythingAsync(IDictionary<string, string?>? settings = null) =>
         StartAsync(settings, async dataDir =>
         {
             var manifest = new ServerManifest
@@ -123,6 +123,30 @@ public sealed class ToolTests
         var result = events.Single(e => e.Kind == ChatEventKinds.ToolResult).ToolResult!;
         Assert.Equal((false, ErrorCodes.ToolFailed), (result.Ok, result.Error!.Code));
         Assert.StartsWith("Error", FakeRequest.Text(chat.Fake.Requests[1].ToolMessages.Single()), StringComparison.Ordinal);
+        Assert.Equal(ChatEventKinds.Done, events[^1].Kind);
+    }
+
+    /// <summary>Before: a tool called without a required argument came back as "An error occurred invoking …" on the phone and
+    /// to the model; the real cause was only in the desktop log.</summary>
+    [Fact]
+    [Trait("Issue9", "6")]
+    public async Task Tool_CalledWithoutARequiredArgument_TellsThePhoneAndTheModelWhichOne()
+    {
+        await using var chat = await StartWithEverythingAsync();
+        var phone = await chat.PhoneAsync("Phone", Permissions.Tools);
+        chat.Fake.Enqueue(FakeReply.ToolCalls(("call_empty", Echo, "{}")));
+        chat.Fake.Responder = AnswerWithToolResults;
+
+        var events = await AllAsync(phone.Chat.SendAsync(Message("echo nothing"), cancellationToken: Ct));
+
+        var result = events.Single(e => e.Kind == ChatEventKinds.ToolResult).ToolResult!;
+        Assert.Equal((false, ErrorCodes.ToolFailed), (result.Ok, result.Error!.Code));
+        Assert.Contains("required parameter 'message'", result.Error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("An error occurred", result.Error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", result.Error.Message, StringComparison.Ordinal);
+        var toModel = FakeRequest.Text(chat.Fake.Requests[1].ToolMessages.Single());
+        Assert.StartsWith("Error", toModel, StringComparison.Ordinal);
+        Assert.Contains("required parameter 'message'", toModel, StringComparison.Ordinal);
         Assert.Equal(ChatEventKinds.Done, events[^1].Kind);
     }
 

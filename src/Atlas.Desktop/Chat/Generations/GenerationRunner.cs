@@ -205,6 +205,23 @@ internal sealed class GenerationRunner
             return $"Error: the tool {name} is not allowed for this device ({denial}). Tell the user it needs to be allowed on the desktop; do not call it again.";
         }
 
+        // Checked here against the tool's own schema: a server's answer to a missing argument is often opaque ("An error
+        // occurred invoking 'ocr'"), and the model can only correct a call when it is told which argument it left out.
+        if (MissingRequired(context.Function.JsonSchema, context.Arguments) is { Count: > 0 } missing)
+        {
+            var list = string.Join(", ", missing.Select(p => $"'{p}'"));
+            var problem = missing.Count == 1 ? $"missing a value for the required parameter {list}" : $"missing values for the required parameters {list}";
+            ChatTelemetry.ToolCalls.Add(1, new KeyValuePair<string, object?>("outcome", "error"));
+            ChatLog.ToolCalled(_logger, name, generation.DeviceId, "error: missing arguments", (long)_time.GetElapsedTime(started).TotalMilliseconds);
+            outcomes[callId] = new ChatToolResult
+            {
+                Id = callId,
+                Name = name,
+                Error = new AtlasError { Code = ErrorCodes.ToolFailed, Message = $"The call to {name} was {problem}." },
+            };
+            return $"Error: the call to {name} was {problem}. Call it again with every required parameter.";
+        }
+
         try
         {
             var result = await context.Function.InvokeAsync(context.Arguments, cancellationToken).ConfigureAwait(false);
@@ -235,6 +252,24 @@ internal sealed class GenerationRunner
             };
             return $"Error: the tool {name} failed: {message}";
         }
+    }
+
+    /// <summary>The names the schema's top-level <c>required</c> list asks for that the call left out (or set to null).</summary>
+    private static List<string> MissingRequired(JsonElement schema, AIFunctionArguments arguments)
+    {
+        var missing = new List<string>();
+        if (schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("required", out var required) && required.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in required.EnumerateArray())
+            {
+                if (item.GetString() is { Length: > 0 } parameter && (!arguments.TryGetValue(parameter, out var value) || value is null or JsonElement { ValueKind: JsonValueKind.Null }))
+                {
+                    missing.Add(parameter);
+                }
+            }
+        }
+
+        return missing;
     }
 
     private static ChatToolCall ToolCall(FunctionCallContent call, Dictionary<string, AIFunction> functions)

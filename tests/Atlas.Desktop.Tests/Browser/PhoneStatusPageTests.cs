@@ -1,0 +1,77 @@
+using Atlas.Client.Protocol;
+using Atlas.Desktop.Devices;
+using Atlas.Desktop.Tests.Chat;
+using Atlas.Desktop.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Atlas.Desktop.Tests.Browser;
+
+/// <summary>What the phone client tells its user when something goes wrong (issue 9): a tool's own error and inputs on its
+/// card, and an app opened without the desktop showing its saved chats instead of "Connecting…".</summary>
+public sealed class PhoneStatusPageTests : ChromiumTest
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Before: the card of a tool called without a required argument said only "An error occurred invoking …",
+    /// without the inputs the model gave it.</summary>
+    [Fact]
+    [Trait("Issue9", "6")]
+    public async Task ToolCard_ToolCalledWithoutARequiredArgument_ShowsTheToolsMessageAndTheInputs()
+    {
+        await using var chat = await ToolTests.StartWithEverythingAsync();
+        var credentials = await chat.Host.PairAsync("Browser phone");
+        var devices = chat.Host.Get<DeviceService>();
+        var device = await devices.GetAsync(credentials.DeviceId, Ct);
+        await devices.SetPermissionsAsync(device.Id, [.. device.Permissions, Permissions.Tools], null, Ct);
+        var (context, page) = await OpenPhoneAsync(chat.Host, credentials);
+        await using var _ = context;
+        chat.Fake.Enqueue(FakeReply.ToolCalls(("call_empty", ToolTests.Echo, """{"text":"wrong name"}""")));
+        chat.Fake.Enqueue(FakeReply.Text("Sorry, I called it wrongly."));
+
+        await page.Locator("#input").FillAsync("Echo something");
+        await page.Locator("#send").TapAsync();
+
+        await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(1);
+        var card = page.Locator(".msg.assistant .tool");
+        await Expect(card).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bfailed\\b"));
+        await Expect(card.Locator(".tool-error")).ToContainTextAsync("missing a value for the required parameter 'message'");
+        await Expect(card.Locator(".tool-inputs")).ToContainTextAsync("text = wrong name");
+        await ScreenshotAsync(page, "issue9-tool-error.png");
+    }
+
+    /// <summary>Before: an app opened while the desktop was unreachable said "Connecting…" forever.</summary>
+    [Fact]
+    [Trait("Issue9", "3")]
+    public async Task Open_DesktopUnreachable_ShowsOfflineWithTheSavedChats_AndGoesOnlineWhenItIsBack()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var (context, page) = await OpenPhoneAsync(chat.Host, await chat.Host.PairAsync("Browser phone"));
+        await using var _ = context;
+        await page.Locator("#input").FillAsync("Remember this chat");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.assistant.done")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#conversations li")).ToHaveCountAsync(1);
+
+        // The desktop stops answering the app's session and socket; the page itself still loads (as from the app shell).
+        await page.RouteAsync("**/auth", route => route.AbortAsync());
+        await page.ReloadAsync();
+
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Offline — showing saved chats");
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "offline");
+        await Expect(page.Locator("#conversations li")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#conversations li .title")).ToHaveTextAsync("Remember this chat");
+        await ScreenshotAsync(page, "issue9-offline-start.png");
+
+        await page.UnrouteAllAsync();
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Online");
+    }
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name), FullPage = true });
+    }
+}
