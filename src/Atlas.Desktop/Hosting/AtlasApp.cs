@@ -76,7 +76,8 @@ internal static class AtlasApp
             hostNames.AddRange(identity.Certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.DnsName, false) is { Length: > 0 } dns ? [dns] : []);
         }
 
-        var desktop = new DesktopInfo(options.Name, identity.Pin, identity.DisplayFingerprint, identity.SelfSigned, lan, dataDirectory.Root);
+        var desktop = new DesktopInfo(options.Name, identity.Pin, identity.DisplayFingerprint, identity.SelfSigned, lan, dataDirectory.Root,
+            identity.CertificateSha256);
         var policy = new NetworkPolicy([.. hostNames, "127.0.0.1", "[::1]", .. lan.Select(l => l.Address.ToString())], options.Network.AllowCgnat);
         var port = options.Port;
         if (port == 0 && lan.Count > 0)
@@ -195,6 +196,10 @@ internal static class AtlasApp
         app.MapGet("/pair", () => StaticAssets.Serve("pair.html")).AllowAnonymous();
         app.MapGet("/pair.js", () => StaticAssets.Serve("pair.js")).AllowAnonymous();
         app.MapGet("/atlas.css", () => StaticAssets.Serve("atlas.css")).AllowAnonymous();
+        app.MapGet("/icon.svg", () => StaticAssets.Serve("icon.svg")).AllowAnonymous();
+        // The certificate's SHA-256 for the pairing page (browsers show it, never the SPKI pin); public like the certificate.
+        app.MapGet("/pair/certificate", (DesktopInfo desktop) => Results.Json(new PairCertificate(desktop.CertificateSha256),
+            DesktopJsonContext.Default.PairCertificate)).AllowAnonymous();
         app.MapWebClient();
         app.MapAuth();
         app.Map(AtlasProtocol.WebSocketPath, (HttpContext context, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context)).AllowAnonymous();

@@ -9,8 +9,9 @@ namespace Atlas.Desktop.Hosting;
 internal sealed class DesktopInfo
 {
     public DesktopInfo(string name, string pin, string displayFingerprint, bool selfSigned, IReadOnlyList<ListenAddress> lanAddresses,
-        string dataDirectory)
+        string dataDirectory, string certificateSha256 = "")
     {
+        CertificateSha256 = certificateSha256;
         Name = name;
         Pin = pin;
         DisplayFingerprint = displayFingerprint;
@@ -26,6 +27,10 @@ internal sealed class DesktopInfo
     public string DisplayFingerprint { get; }
 
     public bool SelfSigned { get; }
+
+    /// <summary>SHA-256 of the whole certificate as colon-separated hex: what browsers' certificate viewers show (the SPKI
+    /// pin is what the QR code and the Atlas apps check; a browser never displays it).</summary>
+    public string CertificateSha256 { get; }
 
     public IReadOnlyList<ListenAddress> LanAddresses { get; }
 

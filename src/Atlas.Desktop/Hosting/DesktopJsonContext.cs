@@ -14,6 +14,7 @@ namespace Atlas.Desktop.Hosting;
 [JsonSerializable(typeof(UploadCreateRequest))]
 [JsonSerializable(typeof(UploadStatus))]
 [JsonSerializable(typeof(HealthStatus))]
+[JsonSerializable(typeof(PairCertificate))]
 [JsonSerializable(typeof(DesktopState))]
 [JsonSerializable(typeof(PairingView))]
 [JsonSerializable(typeof(DeviceView))]
@@ -26,3 +27,6 @@ namespace Atlas.Desktop.Hosting;
 internal sealed partial class DesktopJsonContext : JsonSerializerContext;
 
 internal sealed record HealthStatus(string Status, int Protocol, string Version);
+
+/// <summary>GET /pair/certificate: the served certificate's SHA-256 ("AB:CD:…"), for the pairing page.</summary>
+internal sealed record PairCertificate(string Sha256);

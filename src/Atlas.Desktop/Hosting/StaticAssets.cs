@@ -22,6 +22,7 @@ internal static class StaticAssets
             ".html" => "text/html; charset=utf-8",
             ".js" => "text/javascript; charset=utf-8",
             ".css" => "text/css; charset=utf-8",
+            ".svg" => "image/svg+xml",
             _ => "application/octet-stream",
         };
         return Results.Bytes(bytes, type);

@@ -28,6 +28,9 @@ internal sealed class DesktopIdentity : IDisposable
 
     public string DisplayFingerprint => SpkiPin.ToDisplay(Pin);
 
+    /// <summary>SHA-256 of the DER certificate, "AB:CD:…" (the form browsers' certificate viewers show).</summary>
+    public string CertificateSha256 => string.Join(':', SHA256.HashData(Certificate.RawData).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+
     public static DesktopIdentity Load(string identityDirectory, CertificateOptions options, IEnumerable<IPAddress> addresses,
         IEnumerable<string> hostNames, TimeProvider time)
     {

@@ -241,7 +241,9 @@ export async function uploadFile(file, path, overwrite = false) {
     row.done();
     return entry;
   } catch (error) {
-    row.failed(error.message);
+    // An existing file is a question for the user (Replace?), not a failure: the row goes, the answer decides the status.
+    if (error.code === "already_exists" && !overwrite) row.done();
+    else row.failed(error.message);
     throw Object.assign(new Error(`Uploading ${path}: ${error.message}`), { code: error.code });
   }
 }
@@ -436,6 +438,10 @@ export function initFiles(connection, options) {
     onFilesChanged: () => listings.remove(view.path).catch(() => {}),
   });
   $("mkdir").addEventListener("click", makeFolder);
+  // Real buttons (focusable, named, Enter/Space) open the hidden file inputs they stand for.
+  for (const button of document.querySelectorAll("#files-toolbar button[data-input]")) {
+    button.addEventListener("click", () => $(button.dataset.input).click());
+  }
   $("files-upload").addEventListener("change", async (event) => {
     const files = [...event.target.files];
     event.target.value = "";

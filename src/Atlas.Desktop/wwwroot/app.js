@@ -646,6 +646,7 @@ async function main() {
     if (conn.state === "online") resumeAll();
     else conn.now();
   });
+  $("attach").addEventListener("click", () => $("attach-input").click());
   $("attach-input").addEventListener("change", () => {
     state.attachment = $("attach-input").files[0] ?? null;
     renderAttachments();

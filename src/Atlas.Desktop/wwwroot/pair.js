@@ -47,6 +47,8 @@ if (fields.get("v") !== "1" || !b64url.test(ticket) || !b64url.test(pin) || !(ex
   show("invalid", "This pairing link has expired. Show a new QR code on the desktop ('atlas pair').");
 } else {
   $("fingerprint").textContent = fingerprint(pin);
+  fetch("/pair/certificate").then((r) => r.json()).then((json) => { $("certificate-sha256").textContent = json.sha256; })
+    .catch(() => { $("certificate-sha256").textContent = "unavailable"; });
   $("expires").textContent = new Date(expires * 1000).toLocaleTimeString();
   $("name").value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
   show("form");

@@ -73,7 +73,7 @@ public sealed class WeaknessRegressionTests
         await using var host = await AtlasTestHost.StartAsync();
         var publicRoutes = new HashSet<string>(StringComparer.Ordinal)
         {
-            "/health", "/pair", "/pair.js", "/atlas.css", "/auth", "/ws", "{*path:nonfile}",
+            "/health", "/pair", "/pair.js", "/atlas.css", "/icon.svg", "/pair/certificate", "/auth", "/ws", "{*path:nonfile}",
             // The chat page and its scripts hold no secrets; every call they make authenticates itself.
             "/", "/app.js", "/app-net.js", "/app-db.js", "/app-files.js", "/app-media.js", "/app-ui.js", "/app.css", "/sw.js",
             // Admin and control have their own guards (loopback + admin cookie; Unix socket), tested separately.
