@@ -46,6 +46,8 @@ export const outbox = {
   all: async () => (await run("outbox", "readonly", (s) => s.getAll())).sort((a, b) => a.createdAt - b.createdAt),
   put: (item) => run("outbox", "readwrite", (s) => s.put(item)),
   remove: (id) => run("outbox", "readwrite", (s) => s.delete(id)),
+  /** Empties the outbox (the device was revoked: nothing in it can be sent any more). */
+  clear: () => run("outbox", "readwrite", (s) => s.clear()),
 };
 
 export const cache = {

@@ -604,6 +604,63 @@ async function registerShell() {
   }
 }
 
+// ------------------------------------------------------------------------------------------------ revoked
+
+/** The controls that send anything to the desktop; all of them are off once the device is revoked. */
+const SENDING_CONTROLS = ["input", "send", "attach", "attach-input", "stop", "model", "files-upload-button", "files-upload",
+  "capture-photo-button", "capture-photo", "capture-video-button", "capture-video", "capture-audio-button", "capture-audio",
+  "record", "mkdir"];
+
+/** The desktop revoked this device (as `atlas connect` does with exit 7): turn off everything that sends, drop the
+ * outbox (nothing in it can be sent) and say how much was dropped, forget the dead credential, and offer pairing
+ * again (scan a new code, or paste a pairing link). */
+async function onRevoked([text, kind]) {
+  setStatus(text, kind);
+  for (const id of SENDING_CONTROLS) {
+    const control = document.getElementById(id);
+    if (control) control.disabled = true;
+  }
+  localStorage.removeItem("atlas.device");
+  for (const resolve of state.acks.values()) resolve(null);
+  state.sending.clear();
+  let dropped = 0;
+  try {
+    dropped = (await outbox.all()).length;
+    await outbox.clear();
+  } catch {
+    // The outbox is unreadable: nothing to count; the note below still explains the state.
+  }
+  for (const message of state.messages.filter((m) => m.status === "pending")) {
+    message.status = "dropped";
+    message.error = { message: "Not sent: this phone was removed on the desktop" };
+    update(message);
+  }
+  $("revoked-note").textContent = dropped === 0
+    ? "This phone was removed on the desktop. It can no longer send messages or files."
+    : `This phone was removed on the desktop. ${dropped} unsent ${dropped === 1 ? "message was" : "messages were"} `
+      + "dropped; nothing more can be sent from here.";
+  $("pair-again").hidden = false;
+  $("pair-link").focus();
+}
+
+/** A pasted pairing link (https://…/pair#…) opens the pairing page; anything else is refused with a hint. */
+function initPairAgain() {
+  $("pair-again-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    let url;
+    try {
+      url = new URL($("pair-link").value.trim());
+    } catch {
+      url = null;
+    }
+    if (!url || url.protocol !== "https:" || url.pathname !== "/pair" || !url.hash) {
+      $("pair-link-error").textContent = "That is not a pairing link. It looks like https://…/pair#… (run atlas pair on the desktop).";
+      return;
+    }
+    location.assign(url.href);
+  });
+}
+
 // ------------------------------------------------------------------------------------------------ start
 
 /** How long an app opened without the desktop says "Connecting…" before it says it shows the saved chats. */
@@ -617,6 +674,7 @@ async function main() {
     return;
   }
   $("desktop").textContent = device.desktopName ?? "Atlas";
+  initPairAgain();
   conn = new Connection(device);
   conn.addEventListener("frame", onFrame);
   conn.addEventListener("open", onOpen);
@@ -625,8 +683,9 @@ async function main() {
       online: ["Online", "online"],
       connecting: ["Connecting…", "connecting"],
       offline: ["Offline — messages are kept and sent when the desktop is reachable", "offline"],
-      revoked: ["This device was removed on the desktop; pair it again.", "error"],
+      revoked: ["This device was removed on the desktop; pair it again.", "revoked"],
     };
+    if (event.detail === "revoked") return onRevoked(labels.revoked);
     if (event.detail === "online") state.wasOnline = true;
     // Never online since the app opened and the desktop still unreachable: say so and show what is saved, while the
     // connection keeps trying in the background.

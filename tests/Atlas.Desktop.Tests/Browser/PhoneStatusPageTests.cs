@@ -68,6 +68,46 @@ public sealed class PhoneStatusPageTests : ChromiumTest
         await Expect(page.Locator("#status")).ToHaveTextAsync("Online");
     }
 
+    /// <summary>Before: a revoked phone kept its composer on, its unsent messages waited "offline" forever and the dead
+    /// credential stayed in storage.</summary>
+    [Fact]
+    [Trait("Issue9", "2")]
+    public async Task Revoked_WhileAMessageWaitsOffline_DisablesTheComposer_DropsTheOutbox_ForgetsTheCredential_OffersPairAgain()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var credentials = await chat.Host.PairAsync("Browser phone");
+        var (context, page) = await OpenPhoneAsync(chat.Host, credentials);
+        await using var _ = context;
+
+        await context.SetOfflineAsync(true);
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "offline");
+        await page.Locator("#input").FillAsync("Sent while offline");
+        await page.Locator("#send").TapAsync();
+        await Expect(page.Locator(".msg.user")).ToHaveCountAsync(1);
+
+        await chat.Host.Get<DeviceService>().RevokeAsync(credentials.DeviceId, deleteFiles: false, Ct);
+        await context.SetOfflineAsync(false);
+
+        await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "revoked");
+        await Expect(page.Locator("#input")).ToBeDisabledAsync();
+        await Expect(page.Locator("#send")).ToBeDisabledAsync();
+        await Expect(page.Locator("#attach")).ToBeDisabledAsync();
+        await Expect(page.Locator("#files-upload-button")).ToBeDisabledAsync();
+        await Expect(page.Locator("#capture-photo-button")).ToBeDisabledAsync();
+        await Expect(page.Locator("#revoked-note")).ToContainTextAsync("1 unsent message was dropped");
+        Assert.Null(await page.EvaluateAsync<string?>("localStorage.getItem('atlas.device')"));
+        Assert.Equal(0, await page.EvaluateAsync<int>(
+            "new Promise((ok) => { const r = indexedDB.open('atlas-chat'); r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').count(); q.onsuccess = () => ok(q.result); }; })"));
+        var pairAgain = page.Locator("#pair-again");
+        await Expect(pairAgain).ToBeVisibleAsync();
+        await Expect(pairAgain).ToContainTextAsync("scan a new QR code");
+        var link = pairAgain.Locator("#pair-link");
+        await link.FocusAsync();
+        await Expect(link).ToBeFocusedAsync();
+        await ScreenshotAsync(page, "issue9-revoked.png");
+        Assert.Empty(chat.Fake.Requests);
+    }
+
     private static async Task ScreenshotAsync(IPage page, string name)
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "screenshots");
