@@ -54,6 +54,9 @@ public enum MediaErrorCode
     /// <summary>The LLM endpoint failed or returned an unusable answer.</summary>
     LlmFailed,
 
+    /// <summary>The configured describe model cannot take images (a text-only model).</summary>
+    ModelUnsupported,
+
     /// <summary>The job was cancelled.</summary>
     Cancelled,
 }
@@ -82,6 +85,7 @@ public static class MediaErrors
         MediaErrorCode.AccessDenied => "access_denied",
         MediaErrorCode.LlmUnavailable => "llm_unavailable",
         MediaErrorCode.LlmFailed => "llm_failed",
+        MediaErrorCode.ModelUnsupported => "model_unsupported",
         MediaErrorCode.Cancelled => "cancelled",
         _ => "error",
     };

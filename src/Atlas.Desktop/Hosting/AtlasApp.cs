@@ -158,6 +158,12 @@ internal static class AtlasApp
         });
         services.AddSingleton<MediaJobTracker>();
         services.AddAtlasChat();
+        if (options.Llm.IsConfigured)
+        {
+            // The pipeline's describe task (and context cards with a description) use the desktop's LLM endpoint.
+            services.AddSingleton<Microsoft.Extensions.AI.IChatClient, VisionChatClient>();
+        }
+
         services.TryAddSingleton<IMediaService, PipelineMediaService>();
         services.AddSingleton<IStatusContributor, LlmStatusContributor>();
         services.AddMmcpHub(hub =>

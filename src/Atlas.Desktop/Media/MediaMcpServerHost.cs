@@ -1,6 +1,7 @@
 using Atlas.Desktop.Hosting;
 using Atlas.Media;
 using Atlas.Media.Mcp;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Mmcp.Server.Registration;
 using ModelContextProtocol.Server;
 
@@ -36,6 +37,19 @@ internal static class MediaMcpServerHost
             media.WorkDirectory ??= Path.Combine(data.Root, "media", "mcp-work");
             media.AllowedRoots = [.. roots.Select(Path.GetFullPath)];
         });
+        // The describe tool uses the same LLM endpoint as the desktop (Atlas:Llm from appsettings.json, Atlas__Llm__…
+        // environment variables, OPENROUTER_API_KEY), with Atlas:Media:DescribeModel or the chat model.
+        var llm = new AtlasOptions();
+        AtlasConfiguration.Bind(builder.Configuration, llm);
+        if (llm.Llm.IsConfigured)
+        {
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(llm));
+            builder.Services.TryAddSingleton(new AtlasTime(TimeProvider.System));
+            builder.Services.AddSingleton<Chat.Llm.LlmClientFactory>();
+            builder.Services.AddSingleton<Chat.Llm.ModelCatalog>();
+            builder.Services.AddSingleton<Microsoft.Extensions.AI.IChatClient, VisionChatClient>();
+        }
+
         builder.Services.AddMmcpServer(options =>
         {
             options.Id = ServerId;

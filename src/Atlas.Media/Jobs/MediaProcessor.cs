@@ -17,6 +17,10 @@ namespace Atlas.Media.Jobs;
 /// <summary>Runs one task on one staged input: picks engines, probes recordings, and assembles the typed result.</summary>
 internal sealed class MediaProcessor
 {
+    /// <summary>Why a context card asked to include a description has none.</summary>
+    internal const string NoDescriptionWarning =
+        "The description was left out: no vision model is configured (set the LLM endpoint, Atlas:Llm, and optionally Atlas:Media:DescribeModel).";
+
     private const string KeyVersion = "atlas-media-1";
     private readonly AtlasMediaOptions _options;
     private readonly ToolRunner _runner;
@@ -219,6 +223,10 @@ internal sealed class MediaProcessor
                         var facts = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength).Text;
                         result = result with { Description = await DescribeImageAsync(input, request.Describe, facts, job, cancellationToken).ConfigureAwait(false) };
                     }
+                    else if (request.Context.IncludeDescription)
+                    {
+                        result = result with { Warnings = [NoDescriptionWarning] };
+                    }
 
                     return result with { Context = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength) };
                 }
@@ -400,6 +408,10 @@ internal sealed class MediaProcessor
         if (request.Context.IncludeDescription && hasVideo && _describer.IsAvailable)
         {
             result = result with { Description = await DescribeVideoAsync(input, recording, request.Describe, workDirectory, job, result.Frames, artifactsDirectory, cancellationToken).ConfigureAwait(false) };
+        }
+        else if (request.Context.IncludeDescription && hasVideo)
+        {
+            result = result with { Warnings = [NoDescriptionWarning] };
         }
 
         return result with { Context = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength) };
