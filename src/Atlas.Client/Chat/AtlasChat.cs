@@ -103,6 +103,18 @@ public sealed class AtlasChat
     public Task DeleteConversationAsync(string conversationId, CancellationToken cancellationToken = default) =>
         ConversationAsync(new ConversationRequest { Op = "delete", ConversationId = conversationId }, cancellationToken);
 
+    /// <summary>Finds the device's conversations whose title or message text contains <paramref name="query"/> (as
+    /// written, not as a pattern), most recently updated first, one page at a time.</summary>
+    /// <param name="query">The text to find (1 to 200 characters).</param>
+    /// <param name="limit">At most this many conversations (1 to 50; the desktop's default is 20).</param>
+    /// <param name="cursor">The previous page's <see cref="ConversationResponse.Next"/>, for the page after it.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The page: <see cref="ConversationResponse.Conversations"/> (each with its <see cref="ConversationInfo.Match"/>)
+    /// and <see cref="ConversationResponse.Next"/> when more follow.</returns>
+    public Task<ConversationResponse> SearchConversationsAsync(string query, int? limit = null, string? cursor = null,
+        CancellationToken cancellationToken = default) =>
+        ConversationAsync(new ConversationRequest { Op = "search", Query = query, Limit = limit, Cursor = cursor }, cancellationToken);
+
     private async Task<ConversationResponse> ConversationAsync(ConversationRequest request, CancellationToken cancellationToken)
     {
         var reply = await _connection.RequestAsync(MessageTypes.ConversationRequest,

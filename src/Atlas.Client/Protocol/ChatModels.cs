@@ -355,7 +355,7 @@ public sealed class ChatMessageView
 /// <summary>The <c>data</c> of a <c>conversation_request</c> frame.</summary>
 public sealed class ConversationRequest
 {
-    /// <summary><c>list</c>, <c>load</c>, <c>rename</c> or <c>delete</c>.</summary>
+    /// <summary><c>list</c>, <c>load</c>, <c>rename</c>, <c>delete</c> or <c>search</c>.</summary>
     [JsonPropertyName("op")]
     public string Op { get; set; } = "";
 
@@ -366,6 +366,19 @@ public sealed class ConversationRequest
     /// <summary>The new title (rename).</summary>
     [JsonPropertyName("title")]
     public string? Title { get; set; }
+
+    /// <summary>The text to find in titles and messages (search; 1 to 200 characters, matched as written, not as a
+    /// pattern).</summary>
+    [JsonPropertyName("query")]
+    public string? Query { get; set; }
+
+    /// <summary>At most this many conversations in one page (search; 1 to 50, default 20).</summary>
+    [JsonPropertyName("limit")]
+    public int? Limit { get; set; }
+
+    /// <summary>The <c>next</c> of the previous page (search), to read the page after it.</summary>
+    [JsonPropertyName("cursor")]
+    public string? Cursor { get; set; }
 }
 
 /// <summary>A conversation in a list.</summary>
@@ -390,6 +403,14 @@ public sealed class ConversationInfo
     /// <summary>How many messages it holds.</summary>
     [JsonPropertyName("messageCount")]
     public int MessageCount { get; set; }
+
+    /// <summary>The start of its last message with text (at most 160 characters), for the conversation list.</summary>
+    [JsonPropertyName("preview")]
+    public string? Preview { get; set; }
+
+    /// <summary>The most recent message text around the search match (search; absent when only the title matched).</summary>
+    [JsonPropertyName("match")]
+    public string? Match { get; set; }
 }
 
 /// <summary>The <c>data</c> of a <c>conversation_response</c> frame.</summary>
@@ -415,6 +436,10 @@ public sealed class ConversationResponse
     /// <summary>The deleted conversation (delete, deleted).</summary>
     [JsonPropertyName("conversationId")]
     public string? ConversationId { get; set; }
+
+    /// <summary>The cursor of the next page (search), absent on the last page.</summary>
+    [JsonPropertyName("next")]
+    public string? Next { get; set; }
 }
 
 /// <summary>The answer of <c>GET /models</c>: the models the client may pick.</summary>

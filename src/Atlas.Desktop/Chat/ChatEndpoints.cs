@@ -27,7 +27,7 @@ internal static class ChatEndpoints
         app.MapGet("/chat/stream/{messageId}", StreamAsync).RequireAuthorization().RequirePermission(Permissions.Chat).WithAtlasErrors();
         app.MapPost("/chat/cancel", CancelAsync).RequireAuthorization().RequirePermission(Permissions.Chat).WithAtlasErrors();
         app.MapGet("/chat/conversations", (HttpContext context, IChatService chat) =>
-            ConversationAsync(context, chat, new ConversationRequest { Op = "list" }))
+            ConversationAsync(context, chat, ListOrSearch(context.Request.Query)))
             .RequireAuthorization().RequirePermission(Permissions.Chat).WithAtlasErrors();
         app.MapGet("/chat/conversations/{id}", (HttpContext context, IChatService chat, string id) =>
             ConversationAsync(context, chat, new ConversationRequest { Op = "load", ConversationId = id }))
@@ -65,6 +65,23 @@ internal static class ChatEndpoints
         var (id, data) = await ReadAsync(context).ConfigureAwait(false);
         return Results.Json(await chat.CancelAsync(RequestOf(context, id, data), context.RequestAborted).ConfigureAwait(false),
             AtlasJsonContext.Default.JsonElement);
+    }
+
+    /// <summary><c>GET /chat/conversations</c> lists; with <c>?q=</c> it searches (<c>limit</c>, <c>cursor</c> page it).</summary>
+    private static ConversationRequest ListOrSearch(IQueryCollection query)
+    {
+        if (!query.TryGetValue("q", out var q))
+        {
+            return new ConversationRequest { Op = "list" };
+        }
+
+        int? limit = null;
+        if (query.TryGetValue("limit", out var l))
+        {
+            limit = int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1;
+        }
+
+        return new ConversationRequest { Op = "search", Query = q.ToString(), Limit = limit, Cursor = query.TryGetValue("cursor", out var c) ? c.ToString() : null };
     }
 
     private static async Task<IResult> RenameAsync(HttpContext context, IChatService chat, string id)

@@ -30,6 +30,9 @@ internal sealed class ChatService : IChatService
     public const string NoticeToolsUnsupported = "tools_unsupported";
     private const int HistoryLimit = 200;
     private const int LoadLimit = 1000;
+    private const int MaxSearchLength = 200;
+    private const int DefaultSearchLimit = 20;
+    private const int MaxSearchLimit = 50;
     private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
 
@@ -199,11 +202,55 @@ internal sealed class ChatService : IChatService
                 response = new ConversationResponse { Op = "delete", ConversationId = operation.ConversationId };
                 Publish(device, new ConversationResponse { Op = "deleted", ConversationId = operation.ConversationId }, request.Origin);
                 break;
+            case "search":
+                response = await SearchAsync(device, operation, cancellationToken).ConfigureAwait(false);
+                break;
             default:
-                throw new AtlasException(ErrorCodes.BadRequest, "conversation_request op must be list, load, rename or delete.");
+                throw new AtlasException(ErrorCodes.BadRequest, "conversation_request op must be list, load, rename, delete or search.");
         }
 
         return Element(response, AtlasJsonContext.Default.ConversationResponse);
+    }
+
+    /// <summary>One page of the device's conversations whose title or messages contain the query; <c>next</c> names the
+    /// last one shown when more may follow.</summary>
+    private async Task<ConversationResponse> SearchAsync(string device, ConversationRequest operation, CancellationToken cancellationToken)
+    {
+        var query = operation.Query?.Trim() ?? "";
+        if (query.Length is 0 or > MaxSearchLength || query.Any(char.IsControl))
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, $"A search needs a query of 1 to {MaxSearchLength} printable characters.");
+        }
+
+        var limit = operation.Limit ?? DefaultSearchLimit;
+        if (limit is < 1 or > MaxSearchLimit)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, $"A search limit must be 1 to {MaxSearchLimit}.");
+        }
+
+        ConversationCursor? after = null;
+        if (operation.Cursor is { } cursor)
+        {
+            var dot = cursor.IndexOf('.', StringComparison.Ordinal);
+            if (dot <= 0 || dot == cursor.Length - 1 || cursor.Length > 200
+                || !long.TryParse(cursor.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+            {
+                throw new AtlasException(ErrorCodes.BadRequest, "The search cursor is not one this desktop gave out; start the search again without it.");
+            }
+
+            after = new ConversationCursor(DateTimeOffset.FromUnixTimeMilliseconds(ms), cursor[(dot + 1)..]);
+        }
+
+        // One more than asked tells whether another page follows.
+        var found = await _store.SearchAsync(device, query, limit + 1, after, cancellationToken).ConfigureAwait(false);
+        var page = found.Take(limit).ToList();
+        return new ConversationResponse
+        {
+            Op = "search",
+            Conversations = page,
+            Next = found.Count > limit ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{page[^1].UpdatedAt.ToUnixTimeMilliseconds()}.{page[^1].Id}") : null,
+        };
     }
 
     private async Task<(Generation? Live, StoredMessage? Stored)> AttachOrStartAsync(ChatRequest request, ChatMessageRequest message, byte[] hash,

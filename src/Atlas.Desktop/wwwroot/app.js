@@ -10,7 +10,7 @@ import { Connection } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
-import { button } from "/app-ui.js";
+import { button, el } from "/app-ui.js";
 
 const $ = (id) => document.getElementById(id);
 const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
@@ -29,6 +29,7 @@ const state = {
   lastCreated: 0, // outbox order: strictly increasing even within one millisecond
   attachment: null, // a photo picked for the next message
   contexts: [], // media results attached to the next message ({ kind: "context", title, text })
+  search: { query: "", results: [], next: null, busy: false, local: false, generation: 0 },
 };
 /** The desktop refuses longer context attachments (Atlas:Chat:MaxContextChars); the phone trims first. */
 const MAX_CONTEXT_CHARS = 40000;
@@ -52,18 +53,64 @@ function setStatus(text, kind) {
   el.dataset.state = kind;
 }
 
+/** Relative time for the conversation list: "just now", "5 min ago", "3 h ago" (today), "Yesterday", the weekday within
+ * a week, then the date (with the year when it is another year). */
+function relativeTime(iso, now = Date.now()) {
+  const then = new Date(iso);
+  const minutes = Math.floor((now - then.getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const today = new Date(now);
+  today.setHours(0, 0, 0, 0);
+  if (then >= today) return `${Math.floor(minutes / 60)} h ago`;
+  const day = (offset) => new Date(today.getFullYear(), today.getMonth(), today.getDate() + offset);
+  if (then >= day(-1)) return "Yesterday";
+  if (then >= day(-6)) return then.toLocaleDateString(undefined, { weekday: "long" });
+  const year = then.getFullYear() === today.getFullYear() ? {} : { year: "numeric" };
+  return then.toLocaleDateString(undefined, { day: "numeric", month: "short", ...year });
+}
+
+/** One entry of the conversation list: a button (its name is the title, the last message or the search match, and
+ * when it was last used) with Rename and Delete beside it. */
+function conversationItem(conversation) {
+  const item = document.createElement("li");
+  const current = conversation.id === resolveConversation(state.current);
+  item.className = current ? "current" : "";
+  const openButton = button(null, "open", () => { closeDrawer(); open(conversation.id); });
+  if (current) openButton.setAttribute("aria-current", "page");
+  const when = el("time", relativeTime(conversation.updatedAt), "when");
+  when.dateTime = conversation.updatedAt;
+  when.title = new Date(conversation.updatedAt).toLocaleString();
+  const line = el("span", null, "line");
+  line.append(el("span", conversation.title, "title"), " ", when);
+  const text = conversation.match ?? conversation.preview;
+  openButton.append(line);
+  if (text) openButton.append(el("span", text, "preview"));
+  const rename = button("Rename", "secondary small", () => renameConversation(conversation));
+  rename.setAttribute("aria-label", `Rename “${conversation.title}”`);
+  const remove = button("Delete", "danger small", () => deleteConversation(conversation));
+  remove.setAttribute("aria-label", `Delete “${conversation.title}”`);
+  item.append(openButton, rename, remove);
+  return item;
+}
+
+/** The conversation list, or the search results while a search is typed, with a helpful line when there is none. */
 function renderConversations() {
-  const list = $("conversations");
-  list.replaceChildren();
-  for (const conversation of state.conversations) {
-    const item = document.createElement("li");
-    item.className = conversation.id === resolveConversation(state.current) ? "current" : "";
-    item.append(
-      button(conversation.title, "title", () => { closeDrawer(); load(conversation.id); }),
-      button("Rename", "secondary small", () => renameConversation(conversation)),
-      button("Delete", "danger small", () => deleteConversation(conversation)));
-    list.append(item);
-  }
+  const search = state.search;
+  const searching = search.query !== "";
+  const shown = searching ? search.results : state.conversations;
+  $("conversations").replaceChildren(...shown.map(conversationItem));
+  const empty = $("conversations-empty");
+  const clear = $("search-clear");
+  clear.hidden = !searching;
+  if (searching && search.busy && shown.length === 0) empty.textContent = "Searching…";
+  else if (searching && shown.length === 0) empty.textContent = `No conversations match “${search.query}”. Try other words, or clear the search.`;
+  else if (!searching && shown.length === 0) {
+    empty.textContent = "No conversations yet. Write a message below and send it to start one; your conversations are listed here.";
+  } else empty.textContent = searching && search.local ? "The desktop is not reachable: these are the matches among the chats saved on this phone." : "";
+  $("search-more").hidden = !searching || !search.next;
+  const title = state.conversations.find((c) => c.id === resolveConversation(state.current))?.title;
+  document.title = title ? `${title} — Atlas` : "Atlas";
 }
 
 /** A tool call as a card: the tool, the inputs the model gave it, and its result or its own error message (as text). */
@@ -110,8 +157,20 @@ function messageElement(message) {
   const el = document.createElement("div");
   state.elements.set(keyOf(message), el);
   fillMessage(el, message);
+  outageNote(el, message);
   return el;
 }
+
+/** An answer being generated while the desktop cannot be reached: it goes on there (a generation belongs to the
+ * desktop), so say that instead of "Answering…"; it resumes in place once the desktop is back. */
+function outageNote(element, message) {
+  const unreachable = message.status === "streaming" && conn != null && conn.state !== "online";
+  element.classList.toggle("unreachable", unreachable);
+  const meta = element.querySelector(".meta");
+  if (unreachable && meta) meta.textContent = OUTAGE_NOTE;
+}
+
+const OUTAGE_NOTE = "The desktop cannot be reached. The answer continues there and appears here when it is back.";
 
 function fillMessage(el, message) {
   el.className = `msg ${message.role} ${message.status}`;
@@ -154,14 +213,22 @@ function fillMessage(el, message) {
 
 function update(message) {
   const el = state.elements.get(keyOf(message));
-  if (el) fillMessage(el, message);
+  if (el) {
+    fillMessage(el, message);
+    outageNote(el, message);
+  }
   const box = $("messages");
   if (box.scrollHeight - box.scrollTop - box.clientHeight < 120) box.scrollTop = box.scrollHeight;
   updateComposer();
 }
 
 function updateComposer() {
-  $("stop").hidden = !state.messages.some((m) => m.role === "assistant" && m.status === "streaming");
+  const stop = $("stop");
+  stop.hidden = !state.messages.some((m) => m.role === "assistant" && m.status === "streaming");
+  // Stop needs the desktop: while it cannot be reached the button is off and says why (the answer goes on there).
+  const reachable = conn?.state === "online";
+  stop.disabled = !reachable;
+  stop.title = reachable ? "Stop the answer" : "Stop works once the desktop is reachable again";
 }
 
 // ------------------------------------------------------------------------------------------------ conversations
@@ -202,6 +269,7 @@ async function load(conversationId) {
   // would take away the message just sent and the answer being followed (and show the previous answer as the last).
   const again = conversationId != null && resolveConversation(state.current) === conversationId;
   state.current = conversationId;
+  remember();
   renderConversations();
   if (!again) {
     state.messages = [...(conversationId ? await cache.messages(conversationId) : []), ...await pendingFor(conversationId)];
@@ -219,8 +287,20 @@ async function load(conversationId) {
     }
     renderMessages();
   } catch (error) {
+    if (error.code === "not_found" && resolveConversation(state.current) === conversationId) return missing(conversationId);
     setStatus(error.message, "error");
   }
+}
+
+/** The address named a conversation the desktop does not have (deleted, or never this device's): say so and show a
+ * new chat in its place. */
+async function missing(conversationId) {
+  if (localStorage.getItem(LAST_CONVERSATION) === conversationId) localStorage.removeItem(LAST_CONVERSATION);
+  state.conversations = state.conversations.filter((c) => c.id !== conversationId);
+  await cache.removeConversation(conversationId);
+  await load(null);
+  $("conversations-empty").textContent = "That conversation is not on the desktop any more; here is a new chat.";
+  setStatus("That conversation was not found on the desktop (deleted?).", "error");
 }
 
 /** Follows an answer still being generated: resume from its last seq (the desktop replays only what is missing). */
@@ -248,8 +328,9 @@ async function renameConversation(conversation) {
   if (!title) return;
   try {
     const reply = await request("conversation_request", { op: "rename", conversationId: conversation.id, title });
+    for (const same of [...state.conversations, ...state.search.results].filter((c) => c.id === conversation.id)) Object.assign(same, reply.conversation);
     Object.assign(conversation, reply.conversation);
-    await cache.putConversation(conversation);
+    await cache.putConversation(state.conversations.find((c) => c.id === conversation.id) ?? conversation);
     renderConversations();
   } catch (error) {
     setStatus(error.message, "error");
@@ -268,9 +349,113 @@ async function deleteConversation(conversation) {
 
 async function forgetConversation(id) {
   state.conversations = state.conversations.filter((c) => c.id !== id);
+  state.search.results = state.search.results.filter((c) => c.id !== id);
+  if (localStorage.getItem(LAST_CONVERSATION) === id) localStorage.removeItem(LAST_CONVERSATION);
   await cache.removeConversation(id);
   if (resolveConversation(state.current) === id) await load(null);
   renderConversations();
+}
+
+// ------------------------------------------------------------------------------------------------ addresses
+
+/** The conversation last shown, reopened when the app starts without an address (from the home screen). */
+const LAST_CONVERSATION = "atlas.lastConversation";
+
+/** The address of a conversation (#/c/<id>; a "local:…" id until the desktop has created it), or #/new. */
+function routeOf(conversationId) {
+  return conversationId ? `#/c/${encodeURIComponent(conversationId)}` : "#/new";
+}
+
+/** The conversation an address names: its id, null for #/new, undefined for no address or one that is not ours. */
+function fromRoute(hash) {
+  if (hash === "#/new") return null;
+  const match = /^#\/c\/([^/?#]{1,200})$/.exec(hash);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens a conversation (null: a new chat) as a new history entry, so Back returns to the one before. */
+function open(conversationId) {
+  const route = routeOf(conversationId);
+  if (location.hash !== route) history.pushState(null, "", route);
+  return load(conversationId);
+}
+
+/** Keeps the address (replacing, not adding, a history entry) and the remembered conversation in step with the
+ * conversation on screen; a new chat's address becomes the conversation's once the desktop has created it. */
+function remember() {
+  const route = routeOf(resolveConversation(state.current));
+  if (location.hash !== route) history.replaceState(null, "", route);
+  if (state.current) localStorage.setItem(LAST_CONVERSATION, resolveConversation(state.current));
+}
+
+/** Back, Forward, or an address typed or opened from a link: show the conversation it names. */
+function onRoute() {
+  const target = fromRoute(location.hash);
+  if (target === undefined || (target ?? null) === (resolveConversation(state.current) ?? null)) return;
+  closeDrawer();
+  load(target);
+}
+
+// ------------------------------------------------------------------------------------------------ search
+
+const SEARCH_PAGE = 20;
+let searchTimer;
+
+/** A search typed in the drawer: the desktop searches every conversation (titles and message text, a page at a
+ * time); without the desktop the chats saved on this phone are searched. Answers to an older query are dropped. */
+function onSearchInput() {
+  clearTimeout(searchTimer);
+  const query = $("search").value.trim();
+  const search = state.search;
+  search.generation++;
+  Object.assign(search, { query, results: [], next: null, busy: query !== "", local: false });
+  renderConversations();
+  if (query) searchTimer = setTimeout(() => runSearch(query, null, search.generation), 250);
+}
+
+async function runSearch(query, cursor, generation) {
+  const search = state.search;
+  let page;
+  try {
+    if (conn.state !== "online") throw new Error("offline");
+    const reply = await request("conversation_request", { op: "search", query, limit: SEARCH_PAGE, ...(cursor ? { cursor } : {}) });
+    page = { results: reply.conversations ?? [], next: reply.next ?? null, local: false };
+  } catch (error) {
+    if (error.code) {
+      if (generation === search.generation) setStatus(error.message, "error");
+      page = { results: [], next: null, local: false };
+    } else {
+      page = { results: await searchSaved(query), next: null, local: true };
+    }
+  }
+  if (generation !== search.generation) return;
+  Object.assign(search, { results: cursor ? [...search.results, ...page.results] : page.results, next: page.next, busy: false, local: page.local });
+  renderConversations();
+}
+
+/** Searches the conversations saved on this phone (titles and the messages in its cache). */
+async function searchSaved(query) {
+  const needle = query.toLocaleLowerCase();
+  const found = [];
+  for (const conversation of state.conversations) {
+    const messages = await cache.messages(conversation.id).catch(() => []);
+    const hit = messages.findLast((m) => m.content?.toLocaleLowerCase().includes(needle));
+    if (hit || conversation.title.toLocaleLowerCase().includes(needle)) {
+      found.push({ ...conversation, match: hit ? hit.content.replace(/\s+/g, " ").slice(0, 160) : undefined });
+    }
+  }
+  return found;
+}
+
+function clearSearch() {
+  $("search").value = "";
+  onSearchInput();
+  $("search").focus();
 }
 
 // ------------------------------------------------------------------------------------------------ sending
@@ -293,6 +478,7 @@ async function send(text, attachments) {
   state.lastCreated = createdAt;
   if (!state.current) {
     state.current = `local:${id}`;
+    remember();
     renderConversations();
   }
   const model = $("model").value;
@@ -354,6 +540,7 @@ function taken(item, event) {
   if (item.conversationId?.startsWith("local:")) {
     state.local.set(item.conversationId, event.conversationId);
     if (state.current === item.conversationId) state.current = event.conversationId;
+    if (resolveConversation(state.current) === event.conversationId) remember();
   }
   outbox.remove(item.id).then(async () => {
     state.acks.get(item.id)?.(event);
@@ -547,6 +734,7 @@ async function onOpen() {
 
 function closeDrawer() {
   $("drawer").classList.remove("open");
+  $("menu").setAttribute("aria-expanded", "false");
 }
 
 // ------------------------------------------------------------------------------------------------ tabs, attachments
@@ -666,6 +854,7 @@ function initPairAgain() {
 /** How long an app opened without the desktop says "Connecting…" before it says it shows the saved chats. */
 const OFFLINE_START_MS = 2000;
 const OFFLINE_START = ["Offline — showing saved chats", "offline"];
+const LOST = ["Desktop unreachable — trying again…", "connecting"];
 
 async function main() {
   if (!device?.deviceCredential) {
@@ -690,13 +879,16 @@ async function main() {
     // Never online since the app opened and the desktop still unreachable: say so and show what is saved, while the
     // connection keeps trying in the background.
     const unreachable = !state.wasOnline && (event.detail === "offline" || (event.detail === "connecting" && state.startWaited));
-    setStatus(...(unreachable ? OFFLINE_START : labels[event.detail]));
+    // Online before and now reconnecting: the desktop went away (stopped, asleep, or off this network).
+    const lost = state.wasOnline && event.detail === "connecting";
+    setStatus(...(unreachable ? OFFLINE_START : lost ? LOST : labels[event.detail]));
     if (event.detail !== "online") {
       // The socket is gone: stop waiting for acknowledgements now; the next connection sends the same ids again.
       for (const resolve of state.acks.values()) resolve(null);
       state.sending.clear();
     }
-    for (const message of state.messages.filter((m) => m.status === "pending")) update(message);
+    for (const message of state.messages.filter((m) => m.status === "pending" || m.status === "streaming")) update(message);
+    updateComposer();
   });
   window.addEventListener("online", () => conn.now());
   window.addEventListener("offline", () => conn.drop());
@@ -751,15 +943,31 @@ async function main() {
     }
   });
   $("model").addEventListener("change", () => localStorage.setItem("atlas.model", $("model").value));
-  $("new").addEventListener("click", () => { closeDrawer(); load(null); });
-  $("menu").addEventListener("click", () => $("drawer").classList.toggle("open"));
+  $("new").addEventListener("click", () => { closeDrawer(); open(null); });
+  $("menu").addEventListener("click", () => {
+    const opened = $("drawer").classList.toggle("open");
+    $("menu").setAttribute("aria-expanded", String(opened));
+    if (opened) renderConversations(); // relative times ("5 min ago") as of now
+  });
+  $("search").addEventListener("input", onSearchInput);
+  $("search-form").addEventListener("submit", (event) => event.preventDefault());
+  $("search-clear").addEventListener("click", clearSearch);
+  $("search-more").addEventListener("click", () => {
+    const search = state.search;
+    search.busy = true;
+    runSearch(search.query, search.next, search.generation);
+  });
   for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(tab.dataset.view));
   initFiles(conn, { askInChat });
   registerShell();
   state.lastCreated = Math.max(0, ...(await outbox.all()).map((item) => item.createdAt));
   state.conversations = await cache.conversations();
   renderConversations();
-  await load(null);
+  // The address names the conversation (a reload, a bookmark, Back); without one the last conversation reopens.
+  const routed = fromRoute(location.hash);
+  await load(routed !== undefined ? routed : localStorage.getItem(LAST_CONVERSATION));
+  window.addEventListener("popstate", onRoute);
+  window.addEventListener("hashchange", onRoute);
   conn.start();
   setTimeout(() => {
     state.startWaited = true;

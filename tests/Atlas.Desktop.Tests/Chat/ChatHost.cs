@@ -46,7 +46,7 @@ internal sealed class ChatHost : IAsyncDisposable
     /// <summary>Starts the fake provider and a host; <paramref name="prepare"/> may put files into the new data
     /// directory first (MCP server manifests in <c>registry/</c>); <paramref name="time"/> is Atlas's clock.</summary>
     public static async Task<ChatHost> StartAsync(IDictionary<string, string?>? settings = null, Func<string, Task>? prepare = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
         var fake = await FakeOpenRouter.StartAsync(Ct);
         var dataDir = AtlasTestHost.NewDataDir();
@@ -55,7 +55,7 @@ internal sealed class ChatHost : IAsyncDisposable
             await prepare(dataDir);
         }
 
-        var host = await AtlasTestHost.StartAsync(Settings(fake, settings), time, dataDir);
+        var host = await AtlasTestHost.StartAsync(Settings(fake, settings), time, dataDir, configure);
         host.DeleteDataDirOnDispose = true;
         return new ChatHost(fake, host);
     }

@@ -46,8 +46,10 @@ internal sealed class AtlasTestHost : IAsyncDisposable
     public T Get<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
     /// <summary>Starts a host. With <paramref name="dataDir"/> it reuses that directory (a restart) and leaves it in place
-    /// when disposed; otherwise it makes a fresh one and deletes it.</summary>
-    public static async Task<AtlasTestHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, string? dataDir = null)
+    /// when disposed; otherwise it makes a fresh one and deletes it. <paramref name="configure"/> adds to the host as it
+    /// is built (a <see cref="DesktopLink"/>).</summary>
+    public static async Task<AtlasTestHost> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, string? dataDir = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= NewDataDir();
@@ -87,6 +89,8 @@ internal sealed class AtlasTestHost : IAsyncDisposable
             {
                 builder.Services.AddSingleton(new AtlasTime(time));
             }
+
+            configure?.Invoke(builder);
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new AtlasTestHost(app, dataDir, ownsDataDir);

@@ -53,7 +53,16 @@ internal interface IConversationStore
     Task<bool> DeleteAsync(string deviceId, string conversationId, CancellationToken cancellationToken);
 
     Task<int> PruneRequestsAsync(DateTimeOffset before, CancellationToken cancellationToken);
+
+    /// <summary>The device's conversations whose title or any message contains <paramref name="query"/> (as written,
+    /// case-insensitive for ASCII), most recently updated first, at most <paramref name="limit"/> after
+    /// <paramref name="after"/>; each with the most recent matching message text in <see cref="ConversationInfo.Match"/>.</summary>
+    Task<IReadOnlyList<ConversationInfo>> SearchAsync(string deviceId, string query, int limit, ConversationCursor? after,
+        CancellationToken cancellationToken);
 }
+
+/// <summary>A place in the conversation order (most recently updated first, then by id): a search page starts after it.</summary>
+internal readonly record struct ConversationCursor(DateTimeOffset UpdatedAt, string Id);
 
 /// <summary>SQLite implementation (the desktop's WAL database, migration 2).</summary>
 internal sealed class SqliteConversationStore : IConversationStore
@@ -61,6 +70,17 @@ internal sealed class SqliteConversationStore : IConversationStore
     private const string MessageColumns =
         "m.id, m.role, m.content, m.status, m.request_id, m.attachments, m.tools, m.model, m.finish_reason, m.error_code, "
         + "m.error_message, m.prompt_tokens, m.completion_tokens, m.total_tokens, m.cost, m.last_seq, m.created_at, m.completed_at";
+
+    /// <summary>The conversation columns: id, title, times, message count and the last message with text (its start).</summary>
+    private const string ConversationColumns =
+        "c.id, c.title, c.created_at, c.updated_at, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), "
+        + "(SELECT substr(m.content, 1, 400) FROM messages m WHERE m.conversation_id = c.id AND m.content <> '' ORDER BY m.rowid DESC LIMIT 1)";
+
+    /// <summary>How much of a message a list entry shows (preview or search match).</summary>
+    private const int PreviewLength = 160;
+
+    /// <summary>How much text before a search match its snippet keeps.</summary>
+    private const int MatchContext = 40;
 
     private readonly AtlasDatabase _database;
 
@@ -230,13 +250,18 @@ internal sealed class SqliteConversationStore : IConversationStore
             ("$before", Ms(before))).ConfigureAwait(false);
     }
 
-    private async Task<IReadOnlyList<ConversationInfo>> QueryConversationsAsync(string where, CancellationToken cancellationToken,
-        params (string Name, object? Value)[] parameters)
+    private Task<IReadOnlyList<ConversationInfo>> QueryConversationsAsync(string where, CancellationToken cancellationToken,
+        params (string Name, object? Value)[] parameters) =>
+        QueryConversationsAsync("", where, null, cancellationToken, parameters);
+
+    /// <summary>Conversations with <see cref="ConversationColumns"/>; a search adds the matching message as the 7th
+    /// column (<paramref name="extraColumns"/>) and names the <paramref name="query"/> to cut its snippet around.</summary>
+    private async Task<IReadOnlyList<ConversationInfo>> QueryConversationsAsync(string extraColumns, string where, string? query,
+        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection,
-            "SELECT c.id, c.title, c.created_at, c.updated_at, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) "
-            + "FROM conversations c " + where, parameters);
+            $"SELECT {ConversationColumns}{extraColumns} FROM conversations c " + where, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<ConversationInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -248,10 +273,44 @@ internal sealed class SqliteConversationStore : IConversationStore
                 CreatedAt = FromMs(reader.GetInt64(2)),
                 UpdatedAt = FromMs(reader.GetInt64(3)),
                 MessageCount = reader.GetInt32(4),
+                Preview = reader.IsDBNull(5) ? null : Snippet(reader.GetString(5), 0, 0, PreviewLength),
+                Match = reader.FieldCount > 6 && !reader.IsDBNull(6) ? MatchSnippet(reader.GetString(6), query) : null,
             });
         }
 
         return result;
+    }
+
+    public async Task<IReadOnlyList<ConversationInfo>> SearchAsync(string deviceId, string query, int limit, ConversationCursor? after,
+        CancellationToken cancellationToken)
+    {
+        // LIKE with every wildcard of the query escaped: the text is found as written, never read as a pattern.
+        var pattern = "%" + query.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal)
+            .Replace("_", @"\_", StringComparison.Ordinal) + "%";
+        const string Hit = @"m.content LIKE $p ESCAPE '\'";
+        var page = after is not null ? "AND (c.updated_at < $u OR (c.updated_at = $u AND c.id > $after)) " : "";
+        return await QueryConversationsAsync(
+            $", (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND {Hit} ORDER BY m.rowid DESC LIMIT 1) AS hit ",
+            $"WHERE c.device_id = $d AND (c.title LIKE $p ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND {Hit})) "
+            + page + "ORDER BY c.updated_at DESC, c.id LIMIT $n",
+            query, cancellationToken, ("$d", deviceId), ("$p", pattern), ("$n", limit),
+            ("$u", after is { } a ? Ms(a.UpdatedAt) : (long?)null), ("$after", after?.Id)).ConfigureAwait(false);
+    }
+
+    /// <summary>The first <paramref name="length"/> characters from around <paramref name="at"/> on one line (white space
+    /// collapsed), with an ellipsis where text was left out.</summary>
+    internal static string Snippet(string text, int at, int before, int length)
+    {
+        var start = Math.Max(0, at - before);
+        var end = Math.Min(text.Length, start + length);
+        var line = string.Join(' ', text[start..end].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return (start > 0 ? "…" : "") + line + (end < text.Length ? "…" : "");
+    }
+
+    private static string MatchSnippet(string text, string? query)
+    {
+        var at = query is null ? -1 : text.IndexOf(query, StringComparison.OrdinalIgnoreCase);
+        return Snippet(text, Math.Max(at, 0), MatchContext, PreviewLength);
     }
 
     private static ChatMessageView ReadMessage(SqliteDataReader reader)
