@@ -90,7 +90,7 @@ function messageElement(message) {
 /** What a message's buttons do (app-messages.js draws them). */
 const messageActions = {
   online: () => conn?.state === "online",
-  isLastAnswer: (message) => state.messages.findLast((m) => m.role === "assistant") === message,
+  isLastAnswer: (message) => state.messages.at(-1) === message,
   canRegenerate: (message) => Boolean(userBefore(message)?.id),
   regenerate: (message) => {
     const user = userBefore(message);
@@ -103,6 +103,11 @@ const messageActions = {
     send(message.content, message.attachments, message.replaces);
   },
 };
+
+/** A message was added after the answer that was the last one: it loses its Regenerate / Retry button. */
+function lastAnswerChanged(previous) {
+  if (previous?.role === "assistant" && previous.status !== "streaming") draw(previous);
+}
 
 /** The user message an answer answers (the one before it). */
 function userBefore(message) {
@@ -288,8 +293,10 @@ async function send(text, attachments, replaces) {
   await outbox.put(item);
   if (replaces) dropFrom(replaces);
   const message = { role: "user", requestId: id, content: text, status: "pending", tools: [], attachments, replaces };
+  const previous = state.messages.at(-1);
   state.messages.push(message);
   $("messages").append(messageElement(message));
+  lastAnswerChanged(previous);
   $("messages").scrollTop = $("messages").scrollHeight;
   flush();
 }
@@ -464,8 +471,10 @@ function started(event) {
     shownOnce(event.userMessage);
   } else {
     const shown = { ...event.userMessage, tools: [] };
+    const previous = state.messages.at(-1);
     state.messages.push(shown);
     $("messages").append(messageElement(shown));
+    lastAnswerChanged(previous);
   }
   if (!state.messages.some((m) => m.id === event.messageId)) {
     state.messages.push(assistant);
