@@ -235,8 +235,8 @@ internal sealed class LlmOptions
     /// with <c>llm_timeout</c>. Default 2 minutes.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Retries of a request that failed before streaming started (408, 429 with a short Retry-After, 502, 503,
-    /// connection refused). Never after the first byte of a stream. Default 2.</summary>
+    /// <summary>Retries of a request that failed before streaming started (408, 502, 503, connection refused). Never a
+    /// provider's 429 (the phone shows the rate limit with its wait) and never after the first byte of a stream. Default 2.</summary>
     public int MaxRetries { get; set; } = 2;
 
     /// <summary>The longest wait a retry may take (a longer Retry-After is reported to the client instead). Default 10 s.</summary>
