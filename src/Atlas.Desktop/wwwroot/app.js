@@ -547,6 +547,7 @@ async function onOpen() {
 
 function closeDrawer() {
   $("drawer").classList.remove("open");
+  $("menu").setAttribute("aria-expanded", "false");
 }
 
 // ------------------------------------------------------------------------------------------------ tabs, attachments
@@ -752,7 +753,13 @@ async function main() {
   });
   $("model").addEventListener("change", () => localStorage.setItem("atlas.model", $("model").value));
   $("new").addEventListener("click", () => { closeDrawer(); load(null); });
-  $("menu").addEventListener("click", () => $("drawer").classList.toggle("open"));
+  $("menu").addEventListener("click", () => $("menu").setAttribute("aria-expanded", String($("drawer").classList.toggle("open"))));
+  // Escape closes the conversation list and gives the focus back to the button that opened it.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !$("drawer").classList.contains("open")) return;
+    closeDrawer();
+    $("menu").focus();
+  });
   for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(tab.dataset.view));
   initFiles(conn, { askInChat });
   registerShell();
