@@ -8,6 +8,7 @@ namespace Atlas.Desktop.Hosting;
 
 /// <summary>Source-generated JSON for the desktop's own payloads.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StaticAssets.WorkerBuild))]
 [JsonSerializable(typeof(FileListing))]
 [JsonSerializable(typeof(FileChunk))]
 [JsonSerializable(typeof(FileDeleted))]

@@ -967,6 +967,12 @@ async function main() {
     search.busy = true;
     runSearch(search.query, search.next, search.generation);
   });
+  // Escape closes the conversation list and gives the focus back to the button that opened it.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !$("drawer").classList.contains("open")) return;
+    closeDrawer();
+    $("menu").focus();
+  });
   for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(tab.dataset.view));
   initFiles(conn, { askInChat });
   registerShell();
