@@ -130,8 +130,8 @@ internal static class QrRenderer
     /// <summary>The QR code for a terminal: two modules per character cell (upper half block ▀, lower half block ▄, full
     /// block █ and space), dark modules drawn in the foreground colour. Every line sets black on bright white explicitly,
     /// so the code reads the same in light and dark themes (a dark theme's light foreground would otherwise invert it).
-    /// Error correction L keeps a pairing link of about 170 characters at version 8: 49 modules plus the quiet zone, 53
-    /// columns by 27 lines.</summary>
+    /// Error correction L keeps a pairing link of 170 to 200 characters at version 8 or 9: 49 or 53 modules plus the
+    /// quiet zone, at most 57 columns by 29 lines.</summary>
     public static IReadOnlyList<string> Terminal(string text)
     {
         using var data = Create(text, QRCodeGenerator.ECCLevel.L);

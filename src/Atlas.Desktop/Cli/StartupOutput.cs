@@ -6,8 +6,8 @@ using Atlas.Desktop.Storage;
 namespace Atlas.Desktop.Cli;
 
 /// <summary>What <c>atlas serve</c> and <c>atlas pair</c> print. The startup text fits an 80×24 terminal; the pairing
-/// QR code does not fit next to it (a pairing link of about 170 characters is a version 8 code: 27 lines even at two
-/// modules per line), so startup shows it only when the terminal is tall enough and otherwise points to the admin UI
+/// QR code does not fit next to it (a pairing link of 170 to 200 characters is a version 8 or 9 code: 27 to 29 lines even
+/// at two modules per line), so startup shows it only when the terminal is tall enough and otherwise points to the admin UI
 /// (which shows it large) and to <c>atlas pair</c>.</summary>
 internal static class StartupOutput
 {
@@ -47,7 +47,7 @@ internal static class StartupOutput
 
         if (desktop.SelfSigned)
         {
-            lines.Add("               (self-signed certificate; phones' browsers show this SHA-256)");
+            lines.Add("               (self-signed; the phone's pairing page shows this fingerprint)");
         }
 
         // The link alone on its line (78 columns), so it fits and a terminal can open it with a click.
@@ -62,7 +62,7 @@ internal static class StartupOutput
 
         lines.Add("Pair a phone: open the admin UI link above and scan its QR code with the");
         lines.Add($"phone's camera (valid until {Time(expiresAt)}, single use), or run 'atlas pair'");
-        lines.Add("in a terminal of 30 rows or more for a QR code there.");
+        lines.Add("in a terminal of 35 rows or more for a QR code there.");
         lines.Add("Phones waiting for approval show up here, in the admin UI and as a notification.");
         return lines;
     }
@@ -113,8 +113,8 @@ internal static class StartupOutput
         return width;
     }
 
-    /// <summary>The certificate hash within 80 columns: its 32 bytes as colon-separated hex are 95 characters, so it
-    /// takes two lines of 16 bytes each.</summary>
+    /// <summary>The fingerprint within 80 columns (a longer form, such as 32 bytes of colon-separated hex, takes two
+    /// lines).</summary>
     private static (string First, string Second) Fingerprint(string display) =>
         display.Length <= Columns - 15 ? (display, "") : (display[..47], display[48..]);
 

@@ -56,7 +56,7 @@ function renderPairing() {
     ? `Pairing is CLOSED after ${p.recentFailures} failed attempts. Make a new QR code to reopen it.`
     : open ? `Valid until ${new Date(p.expiresAt).toLocaleTimeString()} (${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left), single use.`
       + (p.approval === "auto" ? " Phones are approved at once (approval: auto)." : " You approve each phone here.")
-    : "No valid QR code: it expired or was used. Make a new one to pair another phone.";
+    : "No QR code is open (the last one expired or was used). Make a new one to pair a phone.";
   state.className = p.closed || p.recentFailures > 0 ? "error" : "";
   if (!p.closed && p.recentFailures > 0) state.textContent += ` ${p.recentFailures} recent failed attempts.`;
   $("pair-url").textContent = open ? p.url : "";

@@ -105,7 +105,7 @@ public sealed class AdminFirstRunTests : ChromiumTest
         await Expect(page.Locator("#servers .empty")).ToContainTextAsync("No MCP servers found");
         await Expect(page.Locator("#jobs .empty")).ToContainTextAsync("No media jobs yet");
         await Expect(page.Locator("#events .empty")).ToContainTextAsync("Nothing has happened yet");
-        await Expect(page.Locator("#pairing-state")).ToContainTextAsync("Make a new one");
+        await Expect(page.Locator("#pairing-state")).ToContainTextAsync("Make a new one to pair a phone");
         await Expect(page.Locator("#llm")).ToContainTextAsync("Model");
         if (Environment.GetEnvironmentVariable("OPENROUTER_API_KEY") is null)
         {

@@ -43,7 +43,7 @@ public sealed class FirstRunTerminalTests
         var qr = lines.Where(l => l.Contains(Atlas.Desktop.Admin.QrRenderer.DarkOnLight, StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(qr);
         Assert.All(lines.Where(l => l != url), l => Assert.True(StartupOutput.VisibleWidth(l) <= StartupOutput.Columns, $"{StartupOutput.VisibleWidth(l)} columns: {l}"));
-        Assert.True(qr.Count <= 27, $"{qr.Count} QR lines");
+        Assert.True(qr.Count <= 30, $"{qr.Count} QR lines"); // version 8 or 9: 53 or 57 modules with the quiet zone
 
         foreach (var (name, foreground, background) in new[] { ("dark-theme", (byte)0xE0, (byte)0x1E), ("light-theme", (byte)0x20, (byte)0xF8) })
         {
