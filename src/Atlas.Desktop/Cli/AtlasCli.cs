@@ -44,7 +44,10 @@ internal static class AtlasCli
             }
             else
             {
-                PrintPairing(view!.Url!, view.ExpiresAt!.Value, view.Fingerprint);
+                foreach (var line in StartupOutput.Pair(view!.Url!, view.ExpiresAt!.Value))
+                {
+                    Console.WriteLine(line);
+                }
             }
 
             return ExitCodes.Ok;
@@ -275,36 +278,28 @@ internal static class AtlasCli
             var desktop = app.Services.GetRequiredService<DesktopInfo>();
             var ticket = await app.Services.GetRequiredService<PairingService>().CreateTicketAsync(cancellationToken).ConfigureAwait(false);
             var adminLink = app.Services.GetRequiredService<AdminSessions>().CreateLink();
-            Console.WriteLine($"Atlas desktop '{desktop.Name}' is running.");
-            Console.WriteLine($"  Data:        {desktop.DataDirectory}");
-            Console.WriteLine($"  Listening:   {string.Join("  ", desktop.Urls)}");
-            if (desktop.LanAddresses.Count == 0)
+            var startup = StartupOutput.Serve(desktop, adminLink, ticket.Url, ticket.ExpiresAt, qr: false);
+            if (!Console.IsOutputRedirected && Console.WindowHeight >= StartupOutput.TerminalRows(
+                StartupOutput.Serve(desktop, adminLink, ticket.Url, ticket.ExpiresAt, qr: true)) + 1)
             {
-                Console.WriteLine("               (no private LAN address found: only this computer can connect; see Atlas:Network:Interfaces)");
+                // A terminal with room for the QR code next to the rest: show it right away.
+                startup = StartupOutput.Serve(desktop, adminLink, ticket.Url, ticket.ExpiresAt, qr: true);
             }
 
-            Console.WriteLine($"  Fingerprint: {desktop.DisplayFingerprint}{(desktop.SelfSigned ? " (self-signed; phones will show this fingerprint)" : "")}");
-            Console.WriteLine($"  Admin UI:    {adminLink}");
-            Console.WriteLine("               (one-time link, this computer only; 'atlas admin' prints a new one)");
-            Console.WriteLine();
-            PrintPairing(ticket.Url, ticket.ExpiresAt, ticket.Fingerprint);
+            foreach (var line in startup)
+            {
+                Console.WriteLine(line);
+            }
+
+            var styled = !Console.IsOutputRedirected;
+            app.Services.GetRequiredService<ApprovalAlerts>().Waiting += device =>
+                Console.WriteLine(StartupOutput.ApprovalNeeded(device, desktop.AdminBaseUri, styled));
             var registration = RegisterMediaServerAsync(app, desktop.DataDirectory, cancellationToken);
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             await registration.ConfigureAwait(false);
         }
 
         return ExitCodes.Ok;
-    }
-
-    private static void PrintPairing(string url, DateTimeOffset expiresAt, string fingerprint)
-    {
-        Console.WriteLine("Pair a phone: scan this QR code with its camera (single use; expires "
-            + expiresAt.ToLocalTime().ToString("T", CultureInfo.CurrentCulture) + "; 'atlas pair' makes a new one):");
-        Console.WriteLine();
-        Console.Write(QrRenderer.Terminal(url));
-        Console.WriteLine();
-        Console.WriteLine("  " + url);
-        Console.WriteLine("  Fingerprint: " + Atlas.Client.Pairing.SpkiPin.ToDisplay(fingerprint));
     }
 
     private static ControlClient Control(string? dataDir) =>

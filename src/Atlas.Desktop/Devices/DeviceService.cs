@@ -24,12 +24,14 @@ internal sealed class DeviceService
     private readonly AtlasOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceService> _logger;
+    private readonly Admin.AdminEvents _events;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _decisions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
 
     public DeviceService(IDeviceStore devices, IAuditLog audit, ConnectionRegistry connections, DeviceLifetimes lifetimes, DeviceFileSystem files,
-        StatusService status, IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger)
+        StatusService status, IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger, Admin.AdminEvents events)
     {
+        _events = events;
         _devices = devices;
         _audit = audit;
         _connections = connections;
@@ -133,6 +135,7 @@ internal sealed class DeviceService
         var updated = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         await _connections.UpdateDeviceAsync(updated).ConfigureAwait(false);
         await _status.PublishAsync(id, cancellationToken).ConfigureAwait(false);
+        _events.Publish(Admin.AdminEvents.Devices);
         return updated;
     }
 
@@ -191,6 +194,7 @@ internal sealed class DeviceService
 
     private void Signal(string id)
     {
+        _events.Publish(Admin.AdminEvents.Devices);
         if (_decisions.TryRemove(id, out var decision))
         {
             decision.TrySetResult();

@@ -19,6 +19,12 @@ internal static partial class Log
     [LoggerMessage(1120, LogLevel.Warning, "Pairing refused for {Address} after {Failures} failed attempts from it; pairing stays open for other addresses")]
     public static partial void PairingAddressLocked(ILogger logger, string address, int failures);
 
+    [LoggerMessage(1131, LogLevel.Debug, "Desktop notifications skipped: '{Command}' is not installed (Debian: apt install libnotify-bin)")]
+    public static partial void NotifierMissing(ILogger logger, string command);
+
+    [LoggerMessage(1132, LogLevel.Warning, "Telling the desktop user about a device waiting for approval failed ({Channel}): {Reason}")]
+    public static partial void ApprovalAlertFailed(ILogger logger, string channel, string reason);
+
     [LoggerMessage(1101, LogLevel.Warning, "Pairing attempt failed from {Address} ({Failures} recent failures)")]
     public static partial void PairingFailed(ILogger logger, string address, int failures);
 

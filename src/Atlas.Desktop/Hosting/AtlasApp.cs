@@ -141,6 +141,8 @@ internal static class AtlasApp
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton<UnauthenticatedSocketGate>();
         services.AddSingleton<PairingService>();
+        services.AddSingleton<Admin.AdminEvents>();
+        services.AddSingleton<ApprovalAlerts>();
         services.AddSingleton<AdminSessions>();
         services.AddSingleton<DeviceFileSystem>();
         services.AddSingleton<UploadService>();

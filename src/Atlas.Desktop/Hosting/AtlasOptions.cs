@@ -35,6 +35,21 @@ internal sealed class AtlasOptions
     public Chat.ChatFeatureOptions Chat { get; set; } = new();
 
     public HubOptions Hub { get; set; } = new();
+
+    public NotificationOptions Notifications { get; set; } = new();
+}
+
+/// <summary>The <c>Atlas:Notifications</c> section: how the desktop user hears about a phone waiting for approval
+/// (besides the admin page and the <c>atlas serve</c> terminal, which always show it).</summary>
+internal sealed class NotificationOptions
+{
+    /// <summary>Show a desktop notification through <see cref="Command"/>. Default true; skipped quietly (a debug log)
+    /// when the command is not installed.</summary>
+    public bool Desktop { get; set; } = true;
+
+    /// <summary>The notification command, run with an argument list (never a shell): a name looked up on <c>PATH</c> or
+    /// an absolute path. Default <c>notify-send</c> (Debian: libnotify-bin).</summary>
+    public string Command { get; set; } = "notify-send";
 }
 
 /// <summary>The <c>Atlas:Hub</c> section: where the desktop's Mmcp hub finds MCP servers for chat tools.</summary>

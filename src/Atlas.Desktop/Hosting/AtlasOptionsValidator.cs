@@ -108,6 +108,13 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
 
         Chat.ChatOptionsValidator.Validate(errors, options.Llm, options.Chat);
 
+        if (options.Notifications.Desktop && (string.IsNullOrWhiteSpace(options.Notifications.Command)
+            || (options.Notifications.Command.Contains('/', StringComparison.Ordinal) && !Path.IsPathFullyQualified(options.Notifications.Command))))
+        {
+            errors.Add($"Atlas:Notifications:Command '{options.Notifications.Command}' must be a command name on PATH (notify-send) or an absolute path; "
+                + "set Atlas:Notifications:Desktop=false to turn desktop notifications off.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

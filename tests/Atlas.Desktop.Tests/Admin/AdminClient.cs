@@ -76,5 +76,9 @@ internal sealed class AdminClient : IDisposable
         return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>Opens a streamed GET (server-sent events): returns once the headers arrived.</summary>
+    public Task<HttpResponseMessage> OpenStreamAsync(string path) =>
+        _http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "admin/api/" + path), HttpCompletionOption.ResponseHeadersRead, Ct);
+
     public void Dispose() => _http.Dispose();
 }
