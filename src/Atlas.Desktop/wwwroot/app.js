@@ -6,14 +6,14 @@
 // message has they are ignored, after a gap they wait and the message is resumed from what it has; a snapshot replaces
 // the text. A message resent after a reconnect is shown once, whichever of the outbox, the desktop's load and its
 // start event comes first.
-import { Connection } from "/app-net.js";
+import { Connection, desktopDevice } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
 import { button } from "/app-ui.js";
 
 const $ = (id) => document.getElementById(id);
-const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
+const device = desktopDevice() ?? JSON.parse(localStorage.getItem("atlas.device") ?? "null");
 const state = {
   conversations: [],
   current: null, // a conversation id, "local:<request id>" for one not created yet, or null for a new chat
@@ -668,7 +668,7 @@ const OFFLINE_START_MS = 2000;
 const OFFLINE_START = ["Offline — showing saved chats", "offline"];
 
 async function main() {
-  if (!device?.deviceCredential) {
+  if (!device?.deviceCredential && !device?.desktop) {
     $("unpaired").hidden = false;
     $("app").hidden = true;
     return;
