@@ -4,11 +4,9 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Atlas.Client;
-using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Admin;
 using Atlas.Desktop.Devices;
-using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;
 using Atlas.Desktop.Tests.Network;
 using static Atlas.Desktop.Tests.Chat.ChatHost;
@@ -156,7 +154,9 @@ public sealed class DesktopChatTests
             (host.WebSocketUri, lanOrigin, (HttpMessageInvoker?)null),
         })
         {
-            using var socket = host.NewSocket(origin);
+            // Through an invoker the handler checks the pin; without one the socket does.
+            using var socket = invoker is null ? host.NewSocket() : new ClientWebSocket();
+            socket.Options.SetRequestHeader("Origin", origin);
             socket.Options.SetRequestHeader("Cookie", cookie);
             await socket.ConnectAsync(uri, invoker, Ct);
             var reply = await DesktopUser.AuthAsync(socket, desktop.Token);
@@ -355,6 +355,7 @@ internal sealed class DesktopUser : IDisposable
 
     public static async Task<ChatEvent> ReadAnswerAsync(WebSocket socket, string id, System.Text.StringBuilder text)
     {
+        string? conversation = null;
         while (true)
         {
             var frame = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.ChatResponse, MessageTypes.Error)
@@ -368,8 +369,10 @@ internal sealed class DesktopUser : IDisposable
             var chatEvent = frame.Data!.Value.Deserialize(AtlasJsonContext.Default.ChatEvent)!;
 
             text.Append(chatEvent.Delta);
+            conversation ??= chatEvent.ConversationId;
             if (chatEvent.Kind is ChatEventKinds.Done or ChatEventKinds.Error)
             {
+                chatEvent.ConversationId ??= conversation;
                 return chatEvent;
             }
         }
