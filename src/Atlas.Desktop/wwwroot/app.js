@@ -589,6 +589,7 @@ function askInChat({ title, text }) {
 /** The offline app shell needs a service worker, which browsers allow only with a certificate they trust. */
 async function registerShell() {
   const note = $("shell-note");
+  if (device.desktop) return; // the desktop's own chat runs where the desktop is: nothing to keep for offline use
   if (!("serviceWorker" in navigator) || !window.isSecureContext) {
     note.textContent = "This browser cannot keep the app for offline use here; starting it needs the desktop.";
     return;

@@ -51,10 +51,12 @@ public sealed class DesktopChatPageTests : ChromiumTest
         await desktop.Locator("#send").ClickAsync();
         await Expect(desktop.Locator(".msg.assistant.done .text")).ToHaveTextAsync("Echo: A question from the desktop");
         Assert.Equal(["A question from the phone", "A question from the desktop"], chat.Fake.Requests.Select(r => r.LastUserText));
+        await ScreenshotAsync(desktop, "issue9-desktop-chat-answer.png");
+        await Expect(desktop.Locator("#shell-note")).ToBeEmptyAsync(); // no offline-app note on the desktop itself
         await desktop.Locator("#menu").ClickAsync();
         await Expect(desktop.Locator("#conversations li")).ToHaveCountAsync(1);
         await Expect(desktop.Locator("#conversations")).Not.ToContainTextAsync("from the phone");
-        await ScreenshotAsync(desktop, "issue9-desktop-chat.png");
+        await ScreenshotAsync(desktop, "issue9-desktop-chat-list.png");
 
         // The phone, reloaded: its own conversation only.
         await phone.ReloadAsync();
