@@ -1,9 +1,11 @@
 using System.Net;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Auth;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Network;
 using Atlas.Desktop.Pairing;
+using Atlas.Desktop.Realtime;
 using QRCoder;
 
 namespace Atlas.Desktop.Admin;
@@ -23,6 +25,9 @@ internal static class AdminEndpoints
         admin.MapGet("", () => StaticAssets.Serve("admin.html"));
         admin.MapGet("/admin.js", () => StaticAssets.Serve("admin.js"));
         admin.MapGet("/admin.css", () => StaticAssets.Serve("admin.css"));
+
+        // The desktop user's own chat: the phone's web client on this loopback-only path, acting as "This desktop".
+        admin.MapGet("/chat", () => StaticAssets.Serve("app.html"));
         admin.MapPost("/login", async (HttpContext context, AdminSessions sessions) =>
         {
             var login = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.AdminLogin, context.RequestAborted).ConfigureAwait(false);
@@ -55,9 +60,16 @@ internal static class AdminEndpoints
             events.Watch(hub);
             return events.StreamAsync(context, lifetime.ApplicationStopping);
         });
-        api.MapPost("/logout", (HttpContext context, AdminSessions sessions) =>
+        api.MapPost("/desktop-session", async (HttpContext context, SessionService sessions) =>
+            DesktopChat.Refusal(context) is { } refusal
+                ? ApiErrors.Result(refusal.Code, refusal.Message)
+                : Results.Json(await sessions.CreateDesktopAsync(context.RequestAborted).ConfigureAwait(false), AtlasJsonContext.Default.SessionResponse));
+        api.MapPost("/logout", async (HttpContext context, AdminSessions sessions, ConnectionRegistry connections) =>
         {
             sessions.End(context.Request.Cookies[AdminSessions.CookieName]);
+
+            // Signing out of the admin UI also ends the desktop's chat sockets (their REST calls need the cookie anyway).
+            await connections.CloseDeviceAsync(DesktopChat.DeviceId, AtlasProtocol.CloseAuthFailed, ErrorCodes.Unauthorized).ConfigureAwait(false);
             context.Response.Cookies.Delete(AdminSessions.CookieName, new CookieOptions { Secure = true, Path = "/" });
             return Results.NoContent();
         });

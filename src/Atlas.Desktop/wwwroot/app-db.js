@@ -2,6 +2,9 @@
 // reconnect; the desktop deduplicates by request id, so a message is answered exactly once) and a cache of
 // conversations and their messages so the app opens instantly and reads offline.
 // File listings live in a database of their own ("atlas-files"), so the chat schema keeps its version.
+// The desktop's own chat keeps its databases apart ("atlas-desktop-…"): never a phone's outbox sent as the desktop.
+
+import { AS_DESKTOP } from "/app-net.js";
 
 /** One IndexedDB database, opened once; run(store, mode, work) runs one request in a transaction. */
 function database(name, upgrade) {
@@ -27,13 +30,13 @@ function database(name, upgrade) {
   };
 }
 
-const run = database("atlas-chat", (db) => {
+const run = database(AS_DESKTOP ? "atlas-desktop-chat" : "atlas-chat", (db) => {
   db.createObjectStore("outbox", { keyPath: "id" });
   db.createObjectStore("conversations", { keyPath: "id" });
   db.createObjectStore("messages", { keyPath: "conversationId" });
 });
 
-const files = database("atlas-files", (db) => db.createObjectStore("listings", { keyPath: "path" }));
+const files = database(AS_DESKTOP ? "atlas-desktop-files" : "atlas-files", (db) => db.createObjectStore("listings", { keyPath: "path" }));
 
 /** The last listing of each folder seen online, so the Files screen reads offline. */
 export const listings = {

@@ -6,7 +6,7 @@
 // message has they are ignored, after a gap they wait and the message is resumed from what it has; a snapshot replaces
 // the text. A message resent after a reconnect is shown once, whichever of the outbox, the desktop's load and its
 // start event comes first.
-import { Connection } from "/app-net.js";
+import { Connection, desktopDevice } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
@@ -14,7 +14,7 @@ import { button, el } from "/app-ui.js";
 import { fillMessage as fillMessageParts } from "/app-messages.js";
 
 const $ = (id) => document.getElementById(id);
-const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
+const device = desktopDevice() ?? JSON.parse(localStorage.getItem("atlas.device") ?? "null");
 const state = {
   conversations: [],
   current: null, // a conversation id, "local:<request id>" for one not created yet, or null for a new chat
@@ -787,6 +787,7 @@ function askInChat({ title, text }) {
 /** The offline app shell needs a service worker, which browsers allow only with a certificate they trust. */
 async function registerShell() {
   const note = $("shell-note");
+  if (device.desktop) return; // the desktop's own chat runs where the desktop is: nothing to keep for offline use
   if (!("serviceWorker" in navigator) || !window.isSecureContext) {
     note.textContent = "This browser cannot keep the app for offline use here; starting it needs the desktop.";
     return;
@@ -867,7 +868,7 @@ const OFFLINE_START = ["Offline — showing saved chats", "offline"];
 const LOST = ["Desktop unreachable — trying again…", "connecting"];
 
 async function main() {
-  if (!device?.deviceCredential) {
+  if (!device?.deviceCredential && !device?.desktop) {
     $("unpaired").hidden = false;
     $("app").hidden = true;
     return;
