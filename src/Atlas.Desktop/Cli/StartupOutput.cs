@@ -49,6 +49,10 @@ internal static class StartupOutput
         {
             lines.Add("               (self-signed; the phone's pairing page shows this fingerprint)");
         }
+        else if (desktop.TlsMode == Identity.DesktopIdentity.LocalCaMode)
+        {
+            lines.Add("               (trusted mode: the local CA; phones install it from the pairing page)");
+        }
 
         // The link alone on its line (78 columns), so it fits and a terminal can open it with a click.
         lines.Add("  Admin UI:    one-time link for this computer ('atlas admin' prints another):");

@@ -60,4 +60,10 @@ internal static partial class Log
 
     [LoggerMessage(1302, LogLevel.Warning, "Could not restrict the control socket {Path} to the current user")]
     public static partial void ControlSocketMode(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(1501, LogLevel.Warning, "TLS mode changed from {Previous} to {Mode}; the pin changed and {Revoked} device(s) were revoked and must pair again")]
+    public static partial void TlsModeChanged(ILogger logger, string previous, string mode, int revoked);
+
+    [LoggerMessage(1502, LogLevel.Warning, "Rotated the local CA (new pin {Fingerprint}); {Revoked} device(s) were revoked and must pair again")]
+    public static partial void TlsAuthorityRotated(ILogger logger, string fingerprint, int revoked);
 }

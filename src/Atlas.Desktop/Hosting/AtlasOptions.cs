@@ -20,6 +20,8 @@ internal sealed class AtlasOptions
 
     public CertificateOptions Certificate { get; set; } = new();
 
+    public TlsOptions Tls { get; set; } = new();
+
     public PairingOptions Pairing { get; set; } = new();
 
     public SessionOptions Sessions { get; set; } = new();
@@ -97,6 +99,19 @@ internal sealed class CertificateOptions
 
     /// <summary>Password of a PFX file.</summary>
     public string? Password { get; set; }
+}
+
+/// <summary>The <c>Atlas:Tls</c> section: quick mode (self-signed, trust on first use) or trusted mode (the desktop as a
+/// name-constrained local CA that phones install). See docs/atlas-security.md.</summary>
+internal sealed class TlsOptions
+{
+    /// <summary><c>self-signed</c> (default, quick mode) or <c>local-ca</c> (trusted mode). Flag: <c>--tls-mode</c>. When
+    /// set it wins over the choice made in the admin UI or with <c>atlas tls mode</c>.</summary>
+    public string Mode { get; set; } = "self-signed";
+
+    /// <summary>Lifetime of a serving certificate in trusted mode; a new one is issued when two thirds of it have passed.
+    /// Default 7 days (between 1 hour and 397 days).</summary>
+    public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(7);
 }
 
 internal sealed class PairingOptions

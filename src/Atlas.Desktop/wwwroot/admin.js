@@ -314,3 +314,41 @@ $("reload-servers").addEventListener("click", () => loadServers().catch(() => {}
   setInterval(renderPairing, 1000);
   setInterval(() => { if (document.visibilityState === "visible") { refresh(); refreshLlm(); loadServers().catch(() => {}); } }, 30000);
 })();
+
+// ------------------------------------------------------------------------------------------------ phone trust (issue 10)
+
+/** Quick mode (self-signed) or trusted mode (this desktop as a name-constrained CA that phones install). */
+function renderTrust(view) {
+  const trusted = view.mode === "local-ca";
+  $("trust-mode").textContent = trusted
+    ? "Trusted mode: phones that install this desktop's certificate authority trust it; the web app installs and opens offline."
+    : view.mode === "self-signed"
+      ? "Quick mode: a self-signed certificate that phones' browsers accept on first use. The web app needs the desktop to start."
+      : "A certificate from Atlas:Certificate:Path.";
+  $("trust-detail").textContent = trusted
+    ? `${view.authoritySubject}; permits only ${[...view.permittedNames, ...view.permittedAddresses].join(", ")}. `
+      + `Serving certificate renewed automatically (valid until ${when(view.certificateNotAfter)}).`
+    : "";
+  $("trust-on").classList.toggle("hidden", view.mode !== "self-signed");
+  $("trust-rotate").classList.toggle("hidden", !trusted);
+  $("trust-off").classList.toggle("hidden", !trusted);
+}
+
+async function changeTrust(path, body, question) {
+  if (!confirm(question)) return;
+  const view = await api(path, "POST", body);
+  renderTrust(view);
+  alert(`Done. ${view.revokedDevices} device(s) were revoked and must pair again with a new QR code.`);
+  await api("/pair", "POST");
+  await refresh();
+}
+
+const loadTrust = () => api("/tls").then(renderTrust).catch(() => {});
+$("trust-on").addEventListener("click", () => changeTrust("/tls", { mode: "local-ca" },
+  "Turn on trusted mode? Every paired device is revoked and must pair again (and install the certificate authority).").catch(() => {}));
+$("trust-rotate").addEventListener("click", () => changeTrust("/tls/rotate", undefined,
+  "Replace the certificate authority? The old one is deleted; every device is revoked and must install the new one and pair again.").catch(() => {}));
+$("trust-off").addEventListener("click", () => changeTrust("/tls", { mode: "self-signed" },
+  "Turn trusted mode off? The certificate authority is deleted; every device is revoked and must pair again.").catch(() => {}));
+setInterval(() => { if (!$("main").classList.contains("hidden")) loadTrust(); }, 2000);
+new MutationObserver(() => { if (!$("main").classList.contains("hidden")) loadTrust(); }).observe($("main"), { attributes: true, attributeFilter: ["class"] });

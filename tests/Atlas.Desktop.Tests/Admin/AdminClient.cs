@@ -28,7 +28,7 @@ internal sealed class AdminClient : IDisposable
         return new HttpClient(new SocketsHttpHandler
         {
             CookieContainer = cookies ?? new CookieContainer(),
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin) },
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin) },
         })
         { BaseAddress = host.BaseUri, Timeout = AtlasTestHost.Timeout };
     }
