@@ -16,7 +16,10 @@ public sealed record OcrOptions
     /// <summary>Deskew and upscale before tesseract (needed for phone photos). Default: true.</summary>
     public bool Preprocess { get; init; } = true;
 
-    /// <summary>Page layout hint for tesseract. Default: <see cref="OcrLayout.Auto"/>.</summary>
+    /// <summary>
+    /// Page layout for tesseract (its page segmentation mode): <c>Auto</c> 3, <c>Block</c> 6, <c>Sparse</c> 11,
+    /// <c>Column</c> 4, <c>Line</c> 7. Other values are refused as <c>invalid_request</c>. Default: <see cref="OcrLayout.Auto"/>.
+    /// </summary>
     public OcrLayout Layout { get; init; } = OcrLayout.Auto;
 }
 
@@ -31,4 +34,10 @@ public enum OcrLayout
 
     /// <summary>Scattered text in no particular order (UI, frames).</summary>
     Sparse,
+
+    /// <summary>One column of lines of varying size (a receipt, a narrow photo of a page).</summary>
+    Column,
+
+    /// <summary>A single line of text (a label, a caption strip).</summary>
+    Line,
 }

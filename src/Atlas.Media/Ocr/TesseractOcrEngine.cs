@@ -81,6 +81,8 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
     {
         OcrLayout.Block => "6",
         OcrLayout.Sparse => "11",
+        OcrLayout.Column => "4",
+        OcrLayout.Line => "7",
         _ => "3",
     };
 
