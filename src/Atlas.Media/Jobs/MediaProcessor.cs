@@ -60,6 +60,7 @@ internal sealed class MediaProcessor
         var f = request.Frames;
         const string Layouts = "ocr.layout must be one of auto, block, sparse, column, line.";
         Require(Enum.IsDefined(request.Ocr.Layout), Layouts);
+        Require(request.Ocr.MinLineConfidence is >= 0 and <= 1, "ocr.minLineConfidence must be between 0 and 1.");
         Require(f.OcrOptions is null || Enum.IsDefined(f.OcrOptions.Layout), "frames." + Layouts);
         Require(Enum.IsDefined(f.Mode), "frames.mode must be one of scenes, interval, keyframes.");
         Require(f.IntervalSeconds is >= 0.1 and <= 3600, "frames.intervalSeconds must be between 0.1 and 3600.");
