@@ -63,7 +63,7 @@ internal static class AtlasCli
         root.Subcommands.Add(DevicesCommand(dataDir, json));
         root.Subcommands.Add(TlsCommand(dataDir, json));
 
-        var allow = new Option<string[]>("--allow") { Description = "A directory whose files the media tools may read (repeatable; default: Atlas:Media:AllowedRoots, else your home directory)", AllowMultipleArgumentsPerToken = false };
+        var allow = new Option<string[]>("--allow") { Description = "A directory whose files the media tools may read (repeatable; default: Atlas:Media:AllowedRoots, else <data dir>/media/shared)", AllowMultipleArgumentsPerToken = false };
         var mediaMcp = new Command("media-mcp", "Serve the media pipeline (OCR, analysis, frames, transcription, context cards) as an MCP server on a local socket, "
             + "announced with a manifest so any hub on this computer discovers it and starts it on demand. Also: --mmcp-register, --mmcp-unregister, --mmcp-manifest.")
         {

@@ -62,6 +62,11 @@ internal sealed class MediaProcessor
         Require(Enum.IsDefined(request.Task), $"Unknown task '{request.Task}'.");
         Require(request.FilePath is null != (request.Content is null), "Give exactly one of FilePath or Content.");
         var f = request.Frames;
+        const string Layouts = "ocr.layout must be one of auto, block, sparse, column, line.";
+        Require(Enum.IsDefined(request.Ocr.Layout), Layouts);
+        Require(request.Ocr.MinLineConfidence is >= 0 and <= 1, "ocr.minLineConfidence must be between 0 and 1.");
+        Require(f.OcrOptions is null || Enum.IsDefined(f.OcrOptions.Layout), "frames." + Layouts);
+        Require(Enum.IsDefined(f.Mode), "frames.mode must be one of scenes, interval, keyframes.");
         Require(f.IntervalSeconds is >= 0.1 and <= 3600, "frames.intervalSeconds must be between 0.1 and 3600.");
         Require(f.SceneThreshold is >= 0.05 and <= 0.95, "frames.sceneThreshold must be between 0.05 and 0.95.");
         Require(f.MaxFrames is >= 1 and <= 500, "frames.maxFrames must be between 1 and 500.");
