@@ -84,7 +84,7 @@ public sealed class TrustedModeTests
         // The desktop's clock starts 2.5 days back, so the renewed certificate is valid by the client's (real) clock too.
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-2.5)) { AutoAdvanceAmount = TimeSpan.Zero };
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?>(LocalCa) { ["Atlas:Tls:CertificateLifetime"] = "3.00:00:00" }, time);
-        var credentials = await host.PairAsync();
+        var credentials = await host.PairAsync(clientTime: time);
         var (first, _) = await HandshakeAsync(host);
 
         time.Advance(TimeSpan.FromDays(2.1));
