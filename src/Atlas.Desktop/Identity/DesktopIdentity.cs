@@ -184,11 +184,10 @@ internal sealed class DesktopIdentity : IDisposable
 
     private State Create(string mode)
     {
-        var now = _time.GetUtcNow();
         if (mode == LocalCaMode)
         {
             var authority = LocalCertificateAuthority.LoadOrCreate(_directory, _desktopName, _addresses, _hostNames, _servingLifetime, _time);
-            var serving = authority.ServingCertificate(_addresses, _hostNames, now);
+            var serving = authority.ServingCertificate(_addresses, _hostNames, _time.GetUtcNow());
             return new State(LocalCaMode, serving, Context(serving, authority.Authority), SpkiPin.Compute(authority.Authority), authority);
         }
 

@@ -161,8 +161,16 @@ internal sealed class LocalCertificateAuthority : IDisposable
             notAfter = _authority.NotAfter.ToUniversalTime();
         }
 
+        // Never before the CA itself (a CA made a moment ago starts five minutes before its own "now").
+        var notBefore = now.AddMinutes(-5);
+        var authorityNotBefore = new DateTimeOffset(_authority.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+        if (notBefore < authorityNotBefore)
+        {
+            notBefore = authorityNotBefore;
+        }
+
         using var issuer = _authority.CopyWithPrivateKey(_key);
-        using var issued = request.Create(issuer, now.AddMinutes(-5), notAfter, RandomSerial());
+        using var issued = request.Create(issuer, notBefore, notAfter, RandomSerial());
         return issued.CopyWithPrivateKey(key);
     }
 

@@ -44,7 +44,10 @@ public sealed class TrustedModeTests
         await using var connection = await client.ConnectAsync(Ct);
 
         // A client pinned to anything else is refused.
-        using var wrong = AtlasClient.CreatePinnedHttpClient(host.BaseUri, SpkiPin.Compute(identity.Certificate), AtlasTestHost.Timeout);
+        using var otherKey = System.Security.Cryptography.ECDsa.Create();
+        var otherPin = SpkiPin.Compute(new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=other", otherKey,
+            System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1)));
+        using var wrong = AtlasClient.CreatePinnedHttpClient(host.BaseUri, otherPin, AtlasTestHost.Timeout);
         await Assert.ThrowsAsync<HttpRequestException>(() => wrong.GetAsync("/health", Ct));
     }
 
@@ -78,9 +81,10 @@ public sealed class TrustedModeTests
     [Trait("Issue10", "renewal")]
     public async Task Handshake_AfterTwoThirdsOfTheLifetime_GetsARenewedCertificate_SamePin()
     {
-        var time = AtlasTestHost.NewFakeTime();
+        // The desktop's clock starts 2.5 days back, so the renewed certificate is valid by the client's (real) clock too.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-2.5)) { AutoAdvanceAmount = TimeSpan.Zero };
         await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?>(LocalCa) { ["Atlas:Tls:CertificateLifetime"] = "3.00:00:00" }, time);
-        var credentials = await host.PairAsync();
+        var credentials = await host.PairAsync(clientTime: time);
         var (first, _) = await HandshakeAsync(host);
 
         time.Advance(TimeSpan.FromDays(2.1));
