@@ -1,10 +1,10 @@
+using System.Text.Json;
 using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Auth;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Realtime;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 

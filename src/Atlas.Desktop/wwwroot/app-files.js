@@ -316,7 +316,7 @@ async function uploadPicked(files, folder, afterUpload) {
 
 /** Answers that need the user: the desktop's file changed, the target exists, or the file is gone. */
 const CONFLICTS = new Set(["already_exists", "precondition_failed", "not_found"]);
-const queue = { items: [], draining: false, again: false, applying: null, retryTimer: null, attempt: 0, seq: 0 };
+const queue = { items: [], draining: false, again: false, applying: null, retryTimer: null, attempt: 0, seq: 0, unreachable: false };
 
 const nextSeq = () => (queue.seq = Math.max(Date.now(), queue.seq + 1));
 const newId = () => `fop-${crypto.randomUUID()}`;
@@ -371,11 +371,12 @@ async function queueUpload(file, path, folder) {
   await enqueue({ kind: "upload", path, name: path.split("/").pop(), size: file.size, blob, overwrite, etag: overwrite ? known.etag : null });
 }
 
-/** Applies the waiting changes in order; stops at the first that needs the user (later ones may depend on it). */
+/** Applies the waiting changes in order; stops at the first that needs the user (later ones may depend on it).
+ * Answers whether it refreshed the Files screen. */
 async function drain() {
   if (queue.draining) {
     queue.again = true;
-    return;
+    return false;
   }
   queue.draining = true;
   clearTimeout(queue.retryTimer);
@@ -391,9 +392,11 @@ async function drain() {
           note = [await apply(item), "ok"];
           await fileQueue.remove(item.id);
           queue.attempt = 0;
+          queue.unreachable = false;
         } catch (error) {
           if (error.network) {
             // Not reachable after all (or the answer was lost): the same request id goes again later.
+            queue.unreachable = true;
             queue.retryTimer = setTimeout(drain, Math.random() * Math.min(15000, 500 * 2 ** ++queue.attempt));
             note = ["The desktop is not reachable — the changes wait and go again shortly.", "note"];
             break;
@@ -409,8 +412,22 @@ async function drain() {
     queue.applying = null;
     await renderQueue();
   }
-  if (note && !$("files-view").hidden && !view.viewing) await openFolder(view.path);
+  const refresh = Boolean(note) && !$("files-view").hidden && !view.viewing;
+  if (refresh) await openFolder(view.path);
   if (note) setStatus(...note);
+  return refresh;
+}
+
+/** The desktop's refusal in the user's terms (the desktop's own message stays available to screen readers' context). */
+function conflictText(item) {
+  const { code, message } = item.error ?? {};
+  const target = item.kind === "move" ? item.to : item.path;
+  if (code === "already_exists") return `${target} already exists on the desktop (it was created after this change was made).`;
+  if (code === "precondition_failed" && /no longer exists/.test(message ?? "")) return `${target} no longer exists on the desktop.`;
+  if (code === "precondition_failed" && /exists on the desktop/.test(message ?? "")) return `${target} already exists on the desktop (it was created after this change was made).`;
+  if (code === "precondition_failed") return `${target} changed on the desktop after this phone saw it.`;
+  if (code === "not_found") return `${item.path} no longer exists on the desktop.`;
+  return message ?? "";
 }
 
 async function apply(item) {
@@ -582,7 +599,7 @@ async function renderQueue() {
   const bytes = queue.items.reduce((sum, item) => sum + (item.kind === "upload" ? item.size : 0), 0);
   $("file-queue-summary").textContent = `${queue.items.length} ${queue.items.length === 1 ? "change" : "changes"}`
     + (bytes ? ` · ${formatSize(bytes)} kept on this phone` : "");
-  $("file-queue-send").hidden = conn.state !== "online" || queue.items.every((item) => item.state !== "pending");
+  $("file-queue-send").hidden = conn.state !== "online" || queue.items[0]?.state !== "pending";
   let blocked = false;
   $("file-queue").replaceChildren(...queue.items.map((item) => {
     const row = document.createElement("li");
@@ -594,7 +611,8 @@ async function renderQueue() {
     if (item.state === "pending") {
       state.textContent = queue.applying === item.id ? "Sending…"
         : blocked ? "Waits for the decision above."
-          : conn.state === "online" ? "Waiting to send." : "Waiting — offline.";
+          : conn.state !== "online" ? "Waiting — offline."
+            : queue.unreachable ? "Waiting — the desktop is not reachable." : "Waiting to send.";
       const cancel = button("Cancel", "secondary small cancel", async () => {
         await fileQueue.remove(item.id);
         // A started upload session would hold its reservation until it expires: give it back now.
@@ -607,7 +625,9 @@ async function renderQueue() {
       row.append(cancel);
     } else {
       blocked = true;
-      state.textContent = item.state === "conflict" ? `Conflict: ${item.error?.message ?? ""}` : `Failed: ${item.error?.message ?? ""}`;
+      state.textContent = item.state === "conflict"
+        ? `Conflict: ${conflictText(item)} Nothing was changed; choose what to do.`
+        : `Failed: ${item.error?.message ?? ""}`;
       state.setAttribute("role", "alert");
       const actions = el("div", "", "row choices");
       for (const [label, choice] of choices(item)) {
@@ -797,8 +817,7 @@ export function initFiles(connection, options) {
       return;
     }
     if (event.detail === "online") {
-      await drain();
-      if (!$("files-view").hidden && !view.viewing) openFolder(view.path);
+      if (!await drain() && !$("files-view").hidden && !view.viewing) openFolder(view.path);
     } else {
       await renderQueue();
     }

@@ -173,7 +173,9 @@ public sealed partial class OfflineFilesTests : ChromiumTest
         await context.SetOfflineAsync(false);
         var conflict = page.Locator("#file-queue li[data-state=conflict]");
         await Expect(conflict).ToHaveCountAsync(1);
-        await Expect(conflict.Locator(".state")).ToContainTextAsync("already exists");
+        await Expect(conflict.Locator(".state")).ToContainTextAsync("b.txt already exists on the desktop");
+        await Expect(page.Locator("#files-status")).ToHaveTextAsync("Rename a.txt → b.txt: needs your decision below.");
+        await Expect(page.Locator("#file-queue-send")).ToBeHiddenAsync(); // nothing can go before the decision
         await Expect(conflict.Locator("button")).ToHaveTextAsync(["Keep both", "Replace", "Discard"]);
         await Expect(page.Locator("#file-queue li[data-state=pending] .state")).ToHaveTextAsync("Waits for the decision above.");
         await ScreenshotAsync(page, "issue9-offline-files-conflict.png");
@@ -182,7 +184,7 @@ public sealed partial class OfflineFilesTests : ChromiumTest
 
         // Keep both: the phone's rename goes to a free name; then the delete meets the edited c.txt.
         await conflict.Locator(".choice-both").TapAsync();
-        await Expect(conflict.Locator(".state")).ToContainTextAsync("changed on the desktop");
+        await Expect(conflict.Locator(".state")).ToContainTextAsync("c.txt changed on the desktop after this phone saw it.");
         await Expect(conflict.Locator("button")).ToHaveTextAsync(["Delete anyway", "Discard"]);
         Assert.Equal("content of a.txt", await File.ReadAllTextAsync(Path.Combine(root, "b (2).txt"), Ct));
         Assert.Equal("the desktop's b", await File.ReadAllTextAsync(Path.Combine(root, "b.txt"), Ct));
@@ -226,6 +228,7 @@ public sealed partial class OfflineFilesTests : ChromiumTest
         await OpenFilesAsync(page, 1);
         await Expect(page.Locator("#file-queue li .what")).ToHaveTextAsync(["Rename a.txt → renamed.txt", "Upload photo.jpg (2.0 KB)", "Upload unwanted.txt (2 B)"]);
         await Expect(page.Locator("#file-queue-summary")).ToHaveTextAsync("3 changes · 2.0 KB kept on this phone");
+        await Expect(page.Locator("#file-queue li .state").Nth(1)).ToHaveTextAsync("Waiting — the desktop is not reachable.");
         await page.Locator("#file-queue li", new() { HasText = "unwanted.txt" }).Locator(".cancel").TapAsync();
         await Expect(page.Locator("#file-queue li")).ToHaveCountAsync(2);
         await ScreenshotAsync(page, "issue9-offline-files-after-reload.png");
