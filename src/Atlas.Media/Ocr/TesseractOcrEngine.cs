@@ -129,7 +129,7 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
         foreach (var block in ReadingOrder(parsed))
         {
             var blockStarted = false;
-            foreach (var line in block.OrderBy(l => l.Top + l.Bottom))
+            foreach (var line in block)
             {
                 words.AddRange(line.Words);
                 var confidence = line.Words.Average(w => w.Confidence);
@@ -197,11 +197,12 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
     /// <summary>
     /// Blocks in reading order by recursive XY cuts on their boxes: split into columns at vertical gaps (left to
     /// right), columns into bands at horizontal gaps (top to bottom), and so on. Tesseract sometimes makes a photo's
-    /// first line its own block and lists it last; a cut puts it back on top, while true columns stay whole.
+    /// first line its own block and lists it last; a cut puts it back on top, while true columns stay whole. Where no
+    /// gap separates blocks (a tilted photo), and for the lines within a block, tesseract's order is kept.
     /// </summary>
     internal static IEnumerable<List<TsvLine>> ReadingOrder(List<TsvLine> lines)
     {
-        var blocks = lines.GroupBy(l => l.Key.Block).Select(g => new TsvBlock(g.ToList())).ToList();
+        var blocks = lines.GroupBy(l => l.Key.Block).Select((g, i) => new TsvBlock(g.ToList(), i)).ToList();
         var ordered = new List<TsvBlock>(blocks.Count);
         Cut(blocks, horizontal: false, ordered, depth: 0); // columns first, so aligned paragraph gaps do not interleave them
         return ordered.Select(b => b.Lines);
@@ -211,7 +212,7 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
     {
         if (blocks.Count <= 1 || depth > 16)
         {
-            output.AddRange(blocks.OrderBy(b => b.Top).ThenBy(b => b.Left));
+            output.AddRange(blocks.OrderBy(b => b.Index)); // no clear gap: tesseract's own order
             return;
         }
 
@@ -221,7 +222,7 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
             groups = Split(blocks, !horizontal);
             if (groups.Count == 1)
             {
-                output.AddRange(blocks.OrderBy(b => b.Top).ThenBy(b => b.Left));
+                output.AddRange(blocks.OrderBy(b => b.Index)); // no clear gap: tesseract's own order
                 return;
             }
 
@@ -318,9 +319,12 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
         }
     }
 
-    private sealed class TsvBlock(List<TsvLine> lines)
+    private sealed class TsvBlock(List<TsvLine> lines, int index)
     {
         public List<TsvLine> Lines { get; } = lines;
+
+        /// <summary>Tesseract's order, kept wherever position does not clearly decide.</summary>
+        public int Index { get; } = index;
 
         public int Left { get; } = lines.Min(l => l.Left);
 
