@@ -84,8 +84,9 @@ internal static partial class StaticAssets
         private readonly Lazy<byte[]?> _brotli;
         private readonly Lazy<byte[]?> _gzip;
 
-        public Asset(string name, string url, byte[] bytes)
+        public Asset(string name, string url, byte[] bytes, string? inlineScriptHash = null)
         {
+            InlineScriptHash = inlineScriptHash;
             Name = name;
             Url = url;
             Bytes = bytes;
@@ -108,6 +109,9 @@ internal static partial class StaticAssets
         public string Version { get; }
 
         public bool Compressible { get; }
+
+        /// <summary>The CSP hash (<c>'sha256-…'</c>) of a page's import map, the one inline script it has.</summary>
+        public string? InlineScriptHash { get; }
 
         /// <summary>Pages and the service worker keep one URL and are always revalidated.</summary>
         public bool Versioned => !Name.EndsWith(".html", StringComparison.Ordinal) && Name != "sw.js";
@@ -168,7 +172,9 @@ internal static partial class StaticAssets
             foreach (var (name, bytes) in raw.Where(r => r.Key.EndsWith(".html", StringComparison.Ordinal)))
             {
                 var page = name.StartsWith("admin", StringComparison.Ordinal) ? assets : publicAssets;
-                assets.Add(new Asset(name, UrlOf(name), Encoding.UTF8.GetBytes(RewritePage(Encoding.UTF8.GetString(bytes), page))));
+                var (html, importMap) = RewritePage(Encoding.UTF8.GetString(bytes), page);
+                var hash = importMap is null ? null : $"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(importMap)))}'";
+                assets.Add(new Asset(name, UrlOf(name), Encoding.UTF8.GetBytes(html), hash));
             }
 
             if (raw.TryGetValue("sw.js", out var worker))
@@ -193,7 +199,7 @@ internal static partial class StaticAssets
 
         /// <summary>Points <c>src</c>/<c>href</c> at the hashed URLs and adds an import map, so modules importing
         /// <c>/app-ui.js</c> load <c>/app-ui.js?v=…</c> without any change to the modules themselves.</summary>
-        private static string RewritePage(string html, List<Asset> assets)
+        private static (string Html, string? ImportMap) RewritePage(string html, List<Asset> assets)
         {
             var byUrl = assets.ToDictionary(a => a.Url, StringComparer.Ordinal);
             html = AssetReference().Replace(html, m => byUrl.TryGetValue(m.Groups["url"].Value, out var asset)
@@ -202,7 +208,7 @@ internal static partial class StaticAssets
             var module = html.IndexOf("<script type=\"module\"", StringComparison.Ordinal);
             if (module < 0)
             {
-                return html;
+                return (html, null);
             }
 
             using var json = new MemoryStream();
@@ -219,8 +225,8 @@ internal static partial class StaticAssets
                 writer.WriteEndObject();
             }
 
-            var map = $"<script type=\"importmap\">{Encoding.UTF8.GetString(json.ToArray())}</script>\n  ";
-            return html.Insert(module, map);
+            var map = Encoding.UTF8.GetString(json.ToArray());
+            return (html.Insert(module, $"<script type=\"importmap\">{map}</script>\n  "), map);
         }
 
         /// <summary>Gives the service worker this build's shell list and a cache name that changes with any asset, so a
@@ -262,6 +268,11 @@ internal static partial class StaticAssets
                 : asset.AdminOnly ? "private, no-cache" : "no-cache";
             headers.ETag = asset.ETag(encoding);
             headers.XContentTypeOptions = "nosniff";
+            if (asset.InlineScriptHash is { } hash)
+            {
+                headers.ContentSecurityPolicy = AllowInlineScript(headers.ContentSecurityPolicy.ToString(), hash);
+            }
+
             if (asset.Compressible)
             {
                 headers.Vary = HeaderNames.AcceptEncoding;
@@ -281,6 +292,18 @@ internal static partial class StaticAssets
 
             response.ContentLength = body.Length;
             return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+        }
+
+        /// <summary>Lets the page's import map run under the site's policy (set by the network guard), by its hash only.</summary>
+        private static string AllowInlineScript(string policy, string hash)
+        {
+            if (policy.Length == 0)
+            {
+                return $"script-src 'self' {hash}";
+            }
+
+            var at = policy.IndexOf("script-src ", StringComparison.Ordinal);
+            return at >= 0 ? policy.Insert(at + "script-src ".Length, hash + " ") : $"{policy}; script-src 'self' {hash}";
         }
 
         /// <summary>If-None-Match uses the weak comparison (RFC 9110 §13.1.2): any representation's tag, weak or strong, matches.</summary>

@@ -276,19 +276,19 @@ public sealed class PhoneAppShellTests : ChromiumTest
             var revalidated = network.Count(r => r.Status == 304);
             report.AppendLine(CultureInfo.InvariantCulture,
                 $"repeat visit: {staticFiles} static requests (page + {visited.Length} files); {staticFiles - downloaded.Count - revalidated} from the browser cache without a request, {revalidated} revalidated (304), {downloaded.Count} downloaded again{(downloaded.Count > 0 ? ": " + string.Join(", ", downloaded) : string.Empty)}");
+            var text = report.ToString();
+            TestContext.Current.TestOutputHelper?.WriteLine(text);
+            var folder = Path.Combine(AppContext.BaseDirectory, "figures");
+            Directory.CreateDirectory(folder);
+            await File.WriteAllTextAsync(Path.Combine(folder, $"issue9-figures-{(trusted ? "trusted" : "self-signed")}.txt"), text, Ct);
+            Assert.True(sent <= ScriptAndStyleBudgetBytes, text);
             if (trusted)
             {
-                Assert.Empty(downloaded);
+                // The page itself (no-cache) goes to the desktop every time; no hashed file does.
+                Assert.DoesNotContain(downloaded, u => u != "/");
                 Assert.Equal(files.Order(StringComparer.Ordinal), visited.Order(StringComparer.Ordinal));
             }
         }
-
-        var text = report.ToString();
-        TestContext.Current.TestOutputHelper?.WriteLine(text);
-        var folder = Path.Combine(AppContext.BaseDirectory, "figures");
-        Directory.CreateDirectory(folder);
-        await File.WriteAllTextAsync(Path.Combine(folder, $"issue9-figures-{(trusted ? "trusted" : "self-signed")}.txt"), text, Ct);
-        Assert.True(sent <= ScriptAndStyleBudgetBytes, text);
     }
 
     private static bool IsStatic(string url)

@@ -132,9 +132,15 @@ public sealed partial class StaticAssetCachingTests
     {
         await using var host = await AtlasTestHost.StartAsync();
         using var http = RawHttp(host);
-        var html = await PageAsync(http, "/");
+        using var page = await GetAsync(http, "/");
+        var html = await page.Content.ReadAsStringAsync(Ct);
         var map = Regex.Match(html, "<script type=\"importmap\">(.*?)</script>", RegexOptions.Singleline);
         Assert.True(map.Success, html);
+        // The page's policy lets exactly this inline script run (by its hash), no other.
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(map.Groups[1].Value)));
+        var policy = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains($"script-src 'self' 'sha256-{hash}'", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", policy, StringComparison.Ordinal);
         Assert.True(html.IndexOf("importmap", StringComparison.Ordinal) < html.IndexOf("<script type=\"module\"", StringComparison.Ordinal));
         var imports = JsonDocument.Parse(map.Groups[1].Value).RootElement.GetProperty("imports").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
         var modules = Directory.GetFiles(SourceWwwroot(), "*.js", SearchOption.AllDirectories)

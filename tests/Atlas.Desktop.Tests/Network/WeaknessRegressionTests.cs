@@ -75,7 +75,10 @@ public sealed class WeaknessRegressionTests
         {
             "/health", "/pair", "/pair.js", "/atlas.css", "/icon.svg", "/pair/certificate", "/auth", "/ws", "{*path:nonfile}",
             // The chat page and its scripts hold no secrets; every call they make authenticates itself.
-            "/", "/app.js", "/app-net.js", "/app-db.js", "/app-files.js", "/app-media.js", "/app-ui.js", "/app.css", "/sw.js",
+            "/",
+            // The public files of wwwroot by path (modules, styles, icons, manifest, sw.js; never admin* or a page):
+            // StaticAssetCachingTests.ManifestIconsAndFavicon_WithoutAuth_AreServed_AdminStaysClosed.
+            "/{**path}",
             // Trusted mode: the CA certificate is public like any certificate (a phone installs it before pairing).
             "/ca.crt", "/ca.mobileconfig",
             // Admin and control have their own guards (loopback + admin cookie; Unix socket), tested separately.
