@@ -8,11 +8,30 @@ using ImageMagick;
 using QRCoder;
 
 var runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 9;
+var photosOnly = args.Contains("--photos-only");
 var dir = Path.Combine(Path.GetTempPath(), "atlas-media-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(dir);
 try
 {
     Console.WriteLine($"Atlas.Media benchmark — {Environment.ProcessorCount} cores, {runs} runs per measurement (median), {DateTime.UtcNow:yyyy-MM-dd}");
+    // The photo-like six-line set: accuracy of bare tesseract vs the pipeline on 16 generated phone shots.
+    IReadOnlyList<string> photoSummary;
+    await using (var photoPipeline = NewPipeline(dir, "photos", 1))
+    {
+        photoSummary = await PhotoSet.RunAsync(photoPipeline, PhotoSet.Create(dir));
+    }
+
+    Console.WriteLine();
+    foreach (var row in photoSummary)
+    {
+        Console.WriteLine(row);
+    }
+
+    if (photosOnly)
+    {
+        return;
+    }
+
     var media = await BenchMedia.CreateAsync(dir);
     var results = new List<(string Name, double Baseline, double Pipeline, string Note)>();
 

@@ -215,7 +215,7 @@ public sealed class AtlasClient : IDisposable
     {
         var socket = new ClientWebSocket();
         var pin = Credentials.Fingerprint;
-        socket.Options.RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin);
+        socket.Options.RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin);
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
         socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(20);
         socket.Options.SetBuffer(4096, 4096);
@@ -236,7 +236,7 @@ public sealed class AtlasClient : IDisposable
         {
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin),
+                RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin),
             },
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
             AutomaticDecompression = DecompressionMethods.None,

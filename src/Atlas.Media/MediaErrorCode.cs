@@ -54,6 +54,9 @@ public enum MediaErrorCode
     /// <summary>The LLM endpoint failed or returned an unusable answer.</summary>
     LlmFailed,
 
+    /// <summary>The configured describe model cannot take images (a text-only model).</summary>
+    ModelUnsupported,
+
     /// <summary>The job was cancelled.</summary>
     Cancelled,
 }
@@ -82,9 +85,20 @@ public static class MediaErrors
         MediaErrorCode.AccessDenied => "access_denied",
         MediaErrorCode.LlmUnavailable => "llm_unavailable",
         MediaErrorCode.LlmFailed => "llm_failed",
+        MediaErrorCode.ModelUnsupported => "model_unsupported",
         MediaErrorCode.Cancelled => "cancelled",
         _ => "error",
     };
+
+    /// <summary>
+    /// True for answers about the input or the caller (bad request, unsupported or unsafe bytes, a limit, no access, a
+    /// full queue, cancellation): expected outcomes, logged at information level. False for tools, models and the LLM failing.
+    /// </summary>
+    /// <param name="code">The code.</param>
+    /// <returns>Whether the code refuses the input rather than reporting a failure.</returns>
+    public static bool IsInputRefusal(this MediaErrorCode code) => code is MediaErrorCode.InvalidRequest or MediaErrorCode.UnsupportedFormat
+        or MediaErrorCode.UnsafeInput or MediaErrorCode.TooLarge or MediaErrorCode.TooManyPixels or MediaErrorCode.TooLong
+        or MediaErrorCode.CorruptInput or MediaErrorCode.QueueFull or MediaErrorCode.AccessDenied or MediaErrorCode.Cancelled;
 }
 
 /// <summary>

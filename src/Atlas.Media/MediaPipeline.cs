@@ -37,6 +37,11 @@ public sealed class MediaPipeline : IAsyncDisposable
     private readonly IDisposable[] _owned;
     private readonly ConcurrentDictionary<string, MediaJob> _inFlight = new(StringComparer.Ordinal);
 
+    // Admission comes before staging: every job holds a slot from before its input is copied until it ends, so at most
+    // QueueCapacity + MaxConcurrency staged copies exist at once (the queue limit bounds disk use, not just waiting).
+    private readonly SemaphoreSlim _admission;
+    private int _waitingForAdmission;
+
     internal MediaPipeline(AtlasMediaOptions options, MediaEngines engines, Func<IChatClient?> chatClient, ILoggerFactory loggerFactory, TimeProvider time, bool ownsEngines = false)
     {
         _options = options;
@@ -51,12 +56,10 @@ public sealed class MediaPipeline : IAsyncDisposable
         _workRoot = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), "atlas-media-" + Environment.UserName);
         CreatePrivateDirectory(_workRoot);
         _owned = ownsEngines ? [.. engines.Ocr.OfType<IDisposable>(), .. new object[] { engines.Faces, engines.Transcriber, engines.Codes }.OfType<IDisposable>()] : [];
-        _queue = Channel.CreateBounded<MediaJob>(new BoundedChannelOptions(options.QueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = false,
-            SingleWriter = false,
-        });
+        _admission = new SemaphoreSlim(options.QueueCapacity + options.MaxConcurrency);
+
+        // Unbounded because admission already bounds it: a job is admitted before it is staged.
+        _queue = Channel.CreateUnbounded<MediaJob>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         _workers = Enumerable.Range(0, options.MaxConcurrency).Select(_ => Task.Run(WorkAsync)).ToArray();
         Log.PipelineStarted(_logger, options.MaxConcurrency, options.QueueCapacity, _cache.Directory);
     }
@@ -64,6 +67,9 @@ public sealed class MediaPipeline : IAsyncDisposable
     internal ToolRunner Runner { get; }
 
     internal ResultCache Cache => _cache;
+
+    /// <summary>Submissions waiting for room before their input is staged (tests observe admission with it).</summary>
+    internal int WaitingForAdmission => Volatile.Read(ref _waitingForAdmission);
 
     /// <summary>Jobs waiting for a worker.</summary>
     public int QueuedJobs => _queue.Reader.Count;
@@ -109,13 +115,21 @@ public sealed class MediaPipeline : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         MediaProcessor.Validate(request, null);
+        if (request.FilePath is { } path)
+        {
+            // From metadata only: a pipe, directory or oversized file is refused before a slot is taken or a byte copied.
+            StagedInput.CheckRegularFile(path, _options.MaxInputBytes);
+        }
+
+        await AdmitAsync(cancellationToken).ConfigureAwait(false);
         var job = new MediaJob(Guid.CreateVersion7().ToString("N"), request.Task, progress);
+        _ = job.Completion.ContinueWith(_ => _admission.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         MediaTelemetry.JobsSubmitted.Add(1, new KeyValuePair<string, object?>("task", request.Task.ToString()));
         var workDir = Path.Combine(_workRoot, job.Id);
-        CreatePrivateDirectory(workDir);
         var enqueued = false;
         try
         {
+            CreatePrivateDirectory(workDir);
             var input = await StagedInput.StageAsync(request, workDir, _options.MaxInputBytes, cancellationToken).ConfigureAwait(false);
             MediaProcessor.Validate(request, input.Format);
             Log.JobQueued(_logger, job.Id, request.Task, input.Format.Name, input.Length, input.Sha256);
@@ -157,31 +171,66 @@ public sealed class MediaPipeline : IAsyncDisposable
         {
             throw new ObjectDisposedException("The media pipeline is shutting down.", ex);
         }
+        catch (MediaException ex)
+        {
+            var error = Scrub(ex, workDir, StagedInput.DisplayName(request));
+            Log.InputRefused(_logger, request.Task, error.Code.ToWire(), error.Message);
+            throw error;
+        }
         finally
         {
             if (!enqueued)
             {
+                job.Cancel(); // never ran: ends the job, which gives its admission slot back
                 DeleteDirectory(workDir);
+            }
+        }
+    }
+
+    private async ValueTask AdmitAsync(CancellationToken cancellationToken)
+    {
+        if (_options.QueueFullMode == MediaQueueFullMode.Reject)
+        {
+            if (!_admission.Wait(0, CancellationToken.None))
+            {
+                throw new MediaException(MediaErrorCode.QueueFull, $"The media queue is full ({_options.QueueCapacity} jobs waiting); try again shortly.");
+            }
+        }
+        else if (!_admission.Wait(0, CancellationToken.None))
+        {
+            Interlocked.Increment(ref _waitingForAdmission);
+            try
+            {
+                await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waitingForAdmission);
             }
         }
     }
 
     private async ValueTask EnqueueAsync(MediaJob job, CancellationToken cancellationToken)
     {
-        if (_options.QueueFullMode == MediaQueueFullMode.Reject)
-        {
-            if (!_queue.Writer.TryWrite(job))
-            {
-                throw new MediaException(MediaErrorCode.QueueFull, $"The media queue is full ({_options.QueueCapacity} jobs waiting); try again shortly.");
-            }
-        }
-        else
-        {
-            await _queue.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
-        }
-
+        await _queue.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
         MediaTelemetry.QueueDepth.Add(1);
     }
+
+    /// <summary>
+    /// The same error with every path inside the job's private work directory replaced by the caller's name for the
+    /// input (tools quote the file they were given): clients and phones never learn internal paths.
+    /// </summary>
+    internal MediaException Scrub(MediaException error, string workDir, string displayName)
+    {
+        var message = WorkPaths(_workRoot).Replace(error.Message, m =>
+            m.Value.EndsWith("/input", StringComparison.Ordinal) || m.Value.Contains(workDir + "/input", StringComparison.Ordinal)
+                ? displayName
+                : "a temporary file");
+        return ReferenceEquals(message, error.Message) || message == error.Message ? error : new MediaException(error.Code, message, error.InnerException);
+    }
+
+    private static System.Text.RegularExpressions.Regex WorkPaths(string workRoot) =>
+        new("(?:file:)?" + System.Text.RegularExpressions.Regex.Escape(workRoot.TrimEnd('/')) + @"(?:/[^\s'"":,;()\[\]]*)?", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Completes <paramref name="follower"/> with the result of an identical job already running; runs it itself if that one is cancelled.</summary>
     private async Task FollowAsync(MediaJob follower, MediaJob leader)
@@ -312,15 +361,16 @@ public sealed class MediaPipeline : IAsyncDisposable
         catch (MediaException ex)
         {
             outcome = ex.Code.ToWire();
-            job.Finish(MediaJobStatus.Failed, null, ex);
-            Log.JobFailed(_logger, job.Id, request.Task, ex.Code.ToWire(), ex.Message);
+            var error = Scrub(ex, workDir, StagedInput.DisplayName(request));
+            job.Finish(MediaJobStatus.Failed, null, error);
+            LogFailure(job, request.Task, error, ex.Message);
         }
         catch (Exception ex) when (ex is OpenCvSharp.OpenCVException or ImageMagick.MagickException or InvalidDataException or MetadataExtractor.ImageProcessingException)
         {
             outcome = "corrupt_input";
             var error = new MediaException(MediaErrorCode.CorruptInput, "The file could not be decoded; it is corrupt or truncated.", ex);
             job.Finish(MediaJobStatus.Failed, null, error);
-            Log.JobFailed(_logger, job.Id, request.Task, error.Code.ToWire(), ex.Message);
+            LogFailure(job, request.Task, error, ex.Message);
         }
         finally
         {
@@ -328,6 +378,19 @@ public sealed class MediaPipeline : IAsyncDisposable
             MediaTelemetry.JobsCompleted.Add(1, new KeyValuePair<string, object?>("task", request.Task.ToString()), new KeyValuePair<string, object?>("outcome", outcome));
             MediaTelemetry.JobDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("task", request.Task.ToString()));
             DeleteDirectory(workDir);
+        }
+    }
+
+    /// <summary>Bad input is an expected answer (information, one line); a tool or model failing is a warning.</summary>
+    private void LogFailure(MediaJob job, MediaTask task, MediaException error, string detail)
+    {
+        if (error.Code.IsInputRefusal())
+        {
+            Log.JobRefused(_logger, job.Id, task, error.Code.ToWire(), error.Message);
+        }
+        else
+        {
+            Log.JobFailed(_logger, job.Id, task, error.Code.ToWire(), detail);
         }
     }
 

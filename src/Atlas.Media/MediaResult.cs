@@ -61,6 +61,10 @@ public sealed record MediaResult
     /// <summary>The context card (context).</summary>
     public MediaContext? Context { get; init; }
 
+    /// <summary>What the result leaves out that the request asked for, and why (for example a description asked for
+    /// with no vision model configured). Null when nothing was left out.</summary>
+    public IReadOnlyList<string>? Warnings { get; init; }
+
     /// <summary>Full path of an artifact file such as a frame's <see cref="VideoFrame.FileName"/>.</summary>
     /// <param name="fileName">The artifact's file name.</param>
     /// <returns>The path, or null when the result has no artifacts.</returns>

@@ -73,7 +73,7 @@ internal static partial class Tools
 /// <summary>Creates a pipeline with a private cache and work directory for one test class.</summary>
 internal sealed class PipelineHarness : IAsyncDisposable
 {
-    public PipelineHarness(Action<AtlasMediaOptions>? configure = null, Atlas.Media.Jobs.MediaEngines? engines = null, Microsoft.Extensions.AI.IChatClient? chat = null)
+    public PipelineHarness(Action<AtlasMediaOptions>? configure = null, Atlas.Media.Jobs.MediaEngines? engines = null, Microsoft.Extensions.AI.IChatClient? chat = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         Root = Path.Combine(Path.GetTempPath(), "atlas-media-h-" + Guid.NewGuid().ToString("N")[..8]);
         Options = new AtlasMediaOptions
@@ -83,7 +83,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             MaxConcurrency = 2,
         };
         configure?.Invoke(Options);
-        var logger = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        var logger = loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         Pipeline = new MediaPipeline(Options, engines ?? MediaPipeline.CreateDefaultEngines(Options, logger), () => chat, logger, TimeProvider.System, ownsEngines: engines is null);
     }
 
@@ -111,3 +111,31 @@ internal sealed class PipelineHarness : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Keeps every log entry (level, message, exception) for assertions.</summary>
+internal sealed class CapturingLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<LogEntry> _entries = new();
+
+    public IReadOnlyList<LogEntry> Entries => [.. _entries];
+
+    public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+    {
+    }
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+    public void Dispose()
+    {
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _entries.Enqueue(new LogEntry(logLevel, formatter(state, exception), exception));
+}
+
+internal sealed record LogEntry(Microsoft.Extensions.Logging.LogLevel Level, string Message, Exception? Exception);

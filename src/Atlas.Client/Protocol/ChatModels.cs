@@ -23,6 +23,12 @@ public sealed class ChatMessageRequest
     /// <summary>Context attached to the message: images from the device's files, media results.</summary>
     [JsonPropertyName("attachments")]
     public List<ChatAttachment>? Attachments { get; set; }
+
+    /// <summary>Edit-and-resend, regenerate and retry: the id of a user message of <see cref="ConversationId"/> that this
+    /// message replaces. That message and every later one of the conversation are deleted in the transaction that
+    /// records this turn, and the conversation continues from this message (the model sees only what came before it).</summary>
+    [JsonPropertyName("replaces")]
+    public string? Replaces { get; set; }
 }
 
 /// <summary>Something attached to a chat message.</summary>
@@ -166,6 +172,11 @@ public sealed class ChatEvent
     /// <summary>The model (start, done and snapshot events).</summary>
     [JsonPropertyName("model")]
     public string? Model { get; set; }
+
+    /// <summary>The user message this turn replaced, with everything after it (start events of an edit, regenerate or
+    /// retry): other sessions drop those messages.</summary>
+    [JsonPropertyName("replaces")]
+    public string? Replaces { get; set; }
 
     /// <summary>The user's message (start events), so other sessions of the device can show it.</summary>
     [JsonPropertyName("userMessage")]

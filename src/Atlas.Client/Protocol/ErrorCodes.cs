@@ -140,6 +140,10 @@ public static class ErrorCodes
     /// <summary>A tool call failed (server error, timeout, bad arguments); the model was told.</summary>
     public const string ToolFailed = "tool_failed";
 
+    /// <summary>A conditional file request (<c>If-Match</c> / <c>If-None-Match</c>) found the file changed, gone or
+    /// present since the client saw it; nothing was changed.</summary>
+    public const string PreconditionFailed = "precondition_failed";
+
     /// <summary>Every error code of the protocol, in a stable order (golden-tested).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -149,5 +153,6 @@ public static class ErrorCodes
         AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, UnsupportedMedia,
         MediaRejected, ProcessingFailed, Cancelled, LlmNotConfigured, LlmAuthFailed, LlmNoCredits, LlmRateLimited, LlmUnavailable,
         LlmTimeout, LlmRejected, LlmStreamError, LlmTruncated, ModelUnsupported, Interrupted, ToolDenied, ToolFailed,
+        PreconditionFailed,
     ];
 }

@@ -60,6 +60,12 @@ public sealed class FileEntry
     /// <summary>Last modification time.</summary>
     [JsonPropertyName("modified")]
     public DateTimeOffset Modified { get; set; }
+
+    /// <summary>The file's entity tag (files only; a quoted string that changes when the content changes): send it back
+    /// in <c>If-Match</c> so a change is applied only to the version the client saw.</summary>
+    [JsonPropertyName("etag")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ETag { get; set; }
 }
 
 /// <summary>The answer of <c>GET /files/list</c> (and of a <c>list</c> file request).</summary>

@@ -1,9 +1,11 @@
 using System.Net;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Auth;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Network;
 using Atlas.Desktop.Pairing;
+using Atlas.Desktop.Realtime;
 using QRCoder;
 
 namespace Atlas.Desktop.Admin;
@@ -22,6 +24,10 @@ internal static class AdminEndpoints
 
         admin.MapGet("", () => StaticAssets.Serve("admin.html"));
         admin.MapGet("/admin.js", () => StaticAssets.Serve("admin.js"));
+        admin.MapGet("/admin.css", () => StaticAssets.Serve("admin.css"));
+
+        // The desktop user's own chat: the phone's web client on this loopback-only path, acting as "This desktop".
+        admin.MapGet("/chat", () => StaticAssets.Serve("app.html"));
         admin.MapPost("/login", async (HttpContext context, AdminSessions sessions) =>
         {
             var login = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.AdminLogin, context.RequestAborted).ConfigureAwait(false);
@@ -48,9 +54,22 @@ internal static class AdminEndpoints
         api.MapDesktopOperations();
         api.MapAdminServers();
         api.MapAdminMedia();
-        api.MapPost("/logout", (HttpContext context, AdminSessions sessions) =>
+        api.MapAdminLlm();
+        api.MapGet("/events", (HttpContext context, AdminEvents events, Mmcp.Client.MmcpHub hub, IHostApplicationLifetime lifetime) =>
+        {
+            events.Watch(hub);
+            return events.StreamAsync(context, lifetime.ApplicationStopping);
+        });
+        api.MapPost("/desktop-session", async (HttpContext context, SessionService sessions) =>
+            DesktopChat.Refusal(context) is { } refusal
+                ? ApiErrors.Result(refusal.Code, refusal.Message)
+                : Results.Json(await sessions.CreateDesktopAsync(context.RequestAborted).ConfigureAwait(false), AtlasJsonContext.Default.SessionResponse));
+        api.MapPost("/logout", async (HttpContext context, AdminSessions sessions, ConnectionRegistry connections) =>
         {
             sessions.End(context.Request.Cookies[AdminSessions.CookieName]);
+
+            // Signing out of the admin UI also ends the desktop's chat sockets (their REST calls need the cookie anyway).
+            await connections.CloseDeviceAsync(DesktopChat.DeviceId, AtlasProtocol.CloseAuthFailed, ErrorCodes.Unauthorized).ConfigureAwait(false);
             context.Response.Cookies.Delete(AdminSessions.CookieName, new CookieOptions { Secure = true, Path = "/" });
             return Results.NoContent();
         });
@@ -110,37 +129,54 @@ internal static class QrRenderer
         return new PngByteQRCode(data).GetGraphic(8);
     }
 
-    /// <summary>Two modules per character cell (upper and lower half blocks), dark on light with a quiet zone.</summary>
-    public static string Terminal(string text)
+    /// <summary>The quiet zone (light modules) around the terminal QR code. The standard asks for 4; phone cameras and
+    /// zbar read 2 reliably, and every saved module pair is a terminal line.</summary>
+    public const int TerminalQuietZone = 2;
+
+    /// <summary>Sets black on bright white for the code's cells, whatever the terminal's theme (SGR 30 and 107).</summary>
+    public const string DarkOnLight = "\u001b[30;107m";
+
+    /// <summary>Resets the colours at the end of every line, so nothing bleeds into the rest of the terminal.</summary>
+    public const string Reset = "\u001b[0m";
+
+    /// <summary>The QR code for a terminal: two modules per character cell (upper half block ▀, lower half block ▄, full
+    /// block █ and space), dark modules drawn in the foreground colour. Every line sets black on bright white explicitly,
+    /// so the code reads the same in light and dark themes (a dark theme's light foreground would otherwise invert it).
+    /// Error correction L keeps a pairing link of 170 to 200 characters at version 8 or 9: 49 or 53 modules plus the
+    /// quiet zone, at most 57 columns by 29 lines.</summary>
+    public static IReadOnlyList<string> Terminal(string text)
     {
-        using var data = Create(text);
+        using var data = Create(text, QRCodeGenerator.ECCLevel.L);
         var matrix = data.ModuleMatrix;
         var size = matrix.Count;
+        var quiet = TerminalQuietZone;
+        var span = size + (2 * quiet);
+        bool Dark(int x, int y) => x >= quiet && y >= quiet && x < size + quiet && y < size + quiet && matrix[y - quiet][x - quiet];
+        var lines = new List<string>((span + 1) / 2);
         var builder = new System.Text.StringBuilder();
-        for (var y = 0; y < size; y += 2)
+        for (var y = 0; y < span; y += 2)
         {
-            for (var x = 0; x < size; x++)
+            builder.Clear().Append(DarkOnLight);
+            for (var x = 0; x < span; x++)
             {
-                var top = matrix[y][x];
-                var bottom = y + 1 < size && matrix[y + 1][x];
-                builder.Append((top, bottom) switch
+                builder.Append((Dark(x, y), Dark(x, y + 1)) switch
                 {
-                    (true, true) => ' ',
-                    (true, false) => '▄',
-                    (false, true) => '▀',
-                    _ => '█',
+                    (true, true) => '█',
+                    (true, false) => '▀',
+                    (false, true) => '▄',
+                    _ => ' ',
                 });
             }
 
-            builder.Append('\n');
+            lines.Add(builder.Append(Reset).ToString());
         }
 
-        return builder.ToString();
+        return lines;
     }
 
-    private static QRCodeData Create(string text)
+    private static QRCodeData Create(string text, QRCodeGenerator.ECCLevel level = QRCodeGenerator.ECCLevel.M)
     {
         using var generator = new QRCodeGenerator();
-        return generator.CreateQrCode(text, QRCodeGenerator.ECCLevel.M);
+        return generator.CreateQrCode(text, level);
     }
 }

@@ -21,6 +21,7 @@ internal static class AdminMedia
         api.MapGet("/media/jobs", async (MediaJobTracker tracker, DeviceService devices, IOptions<AtlasMediaOptions> media, DataDirectory data, CancellationToken cancellationToken) =>
         {
             var names = (await devices.ListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(d => d.Id, d => d.Name, StringComparer.Ordinal);
+            names[DesktopChat.DeviceId] = DesktopChat.Name;
             var active = tracker.Active();
             var view = new MediaJobsView(
                 [.. active.Where(t => t.Job.Status != MediaJobStatus.Queued).Select(t => View(t, names, null))],

@@ -48,6 +48,7 @@ internal sealed record PairOutput(string Url, DateTimeOffset ExpiresAt, string F
 [System.Text.Json.Serialization.JsonSerializable(typeof(ConsentChange))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(MediaJobsView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(MediaJobView))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LlmView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]
 internal sealed partial class AdminJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
@@ -117,3 +118,20 @@ internal sealed record MediaJobView(
     string? Error);
 
 internal sealed record MediaCacheView(string Directory, int Files, long Bytes);
+
+/// <summary>The LLM card: configured or not (and how to fix it), provider, endpoint (no query or user info), default
+/// model, the last failed answer, and spend. <see cref="LlmSpendView.Cost"/> is null when no answer reported a cost.</summary>
+internal sealed record LlmView(
+    bool Configured,
+    string Provider,
+    string Endpoint,
+    string Model,
+    string? Hint,
+    LlmErrorView? LastError,
+    DateTimeOffset? LastAnswerAt,
+    LlmSpendView Today,
+    LlmSpendView Total);
+
+internal sealed record LlmErrorView(string Code, string Message, DateTimeOffset At, string? Model);
+
+internal sealed record LlmSpendView(int Answers, long Tokens, double? Cost);

@@ -145,13 +145,15 @@ internal static class AdminServers
         }
     }
 
-    /// <summary>connected, connecting, disconnected (lazy: nothing wrong), or failed (the last attempt failed; see the error).</summary>
+    /// <summary>connected, connecting, idle (not running: the hub starts or connects it on first use, as it does for an
+    /// app announced with an on-demand launch, which listing never starts; nothing is wrong), or failed (the last attempt
+    /// failed; see the error).</summary>
     private static string State(ServerStatus status) => status.State switch
     {
         ServerState.Connected => "connected",
         ServerState.Connecting => "connecting",
         ServerState.BackingOff => "failed",
-        _ => status.ConsecutiveFailures > 0 ? "failed" : "disconnected",
+        _ => status.ConsecutiveFailures > 0 ? "failed" : "idle",
     };
 
     private static FailureView? Failure(ServerFailure? failure) =>

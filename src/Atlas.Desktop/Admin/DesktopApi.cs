@@ -3,6 +3,7 @@ using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Identity;
 using Atlas.Desktop.Pairing;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Storage;
@@ -17,6 +18,7 @@ internal static class DesktopApi
     {
         group.WithAtlasErrors();
         group.MapGet("/state", StateAsync);
+        group.MapTrustOperations();
         group.MapPost("/pair", async (PairingService pairing, CancellationToken cancellationToken) =>
             Results.Json(ToView(pairing.State with { Current = await pairing.CreateTicketAsync(cancellationToken).ConfigureAwait(false) },
                 pairing), DesktopJsonContext.Default.PairingView));

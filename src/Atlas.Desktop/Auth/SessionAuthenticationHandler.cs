@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Atlas.Client;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Admin;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Diagnostics;
 using Microsoft.AspNetCore.Authentication;
@@ -38,6 +39,11 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
         try
         {
             var session = await _sessions.ValidateAsync(token, Context.RequestAborted).ConfigureAwait(false);
+            if (DesktopChat.Is(session.Device.Id) && DesktopChat.Refusal(Context) is { } refusal)
+            {
+                throw new AtlasException(refusal.Code, refusal.Message);
+            }
+
 
             // WebSockets authenticate with a frame and are closed by the connection registry, with a close frame.
             if (!Context.WebSockets.IsWebSocketRequest && !_lifetimes.TryAttach(session.Device.Id, Context))

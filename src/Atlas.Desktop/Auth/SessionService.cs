@@ -1,5 +1,7 @@
+using System.Net;
 using Atlas.Client;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Admin;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
@@ -14,6 +16,7 @@ internal sealed record SessionInfo(DeviceRecord Device, DateTimeOffset ExpiresAt
 /// <summary>Exchanges device credentials for short-lived session tokens and validates them.</summary>
 internal sealed class SessionService
 {
+    private const int SqliteConstraint = 19;
     private readonly IDeviceStore _devices;
     private readonly ISessionStore _sessions;
     private readonly IAuditLog _audit;
@@ -34,7 +37,7 @@ internal sealed class SessionService
 
     public async Task<SessionResponse> CreateAsync(string? credential, int? waitSeconds, string? address, CancellationToken cancellationToken)
     {
-        if (!Secrets.TrySplitCredential(credential, out var deviceId, out var secret))
+        if (!Secrets.TrySplitCredential(credential, out var deviceId, out var secret) || DesktopChat.Is(deviceId))
         {
             AtlasTelemetry.AuthFailures.Add(1);
             throw new AtlasException(ErrorCodes.Unauthorized, "The device credential is missing or malformed; pair the device again.");
@@ -59,6 +62,43 @@ internal sealed class SessionService
                 cancellationToken).ConfigureAwait(false);
         }
 
+        return await IssueAsync(device, address, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A session of "This desktop" (the caller has checked the admin cookie and loopback); makes its built-in
+    /// device record on first use.</summary>
+    public async Task<SessionResponse> CreateDesktopAsync(CancellationToken cancellationToken)
+    {
+        var device = await _devices.GetAsync(DesktopChat.DeviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null)
+        {
+            var now = _time.GetUtcNow();
+
+            // No credential can name this record (its id lacks the dev_ prefix); the hash is of a secret nobody holds.
+            device = new DeviceRecord(DesktopChat.DeviceId, DesktopChat.Name, DesktopChat.Platform, DeviceRecord.Active,
+                Secrets.Hash(Secrets.NewSecret()), "-", DesktopChat.Permissions, _options.Files.DefaultQuotaBytes, now, now, null, null);
+            try
+            {
+                await _devices.AddAsync(device, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == SqliteConstraint)
+            {
+                // Another tab of the desktop chat made it at the same moment.
+                device = await _devices.GetAsync(DesktopChat.DeviceId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("The built-in record of this desktop vanished while it was made.", e);
+            }
+        }
+        else if (!device.Permissions.SequenceEqual(DesktopChat.Permissions, StringComparer.Ordinal))
+        {
+            await _devices.UpdatePermissionsAsync(device.Id, DesktopChat.Permissions, device.QuotaBytes, cancellationToken).ConfigureAwait(false);
+            device = device with { Permissions = DesktopChat.Permissions };
+        }
+
+        return await IssueAsync(device, IPAddress.Loopback.ToString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<SessionResponse> IssueAsync(DeviceRecord device, string? address, CancellationToken cancellationToken)
+    {
         var now = _time.GetUtcNow();
         var token = Secrets.SessionPrefix + Secrets.NewSecret();
         var expiresAt = now + _options.Sessions.Lifetime;

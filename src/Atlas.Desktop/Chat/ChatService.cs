@@ -278,7 +278,7 @@ internal sealed class ChatService : IChatService
 
                 var stored = await _store.GetMessageAsync(request.DeviceId, seen.MessageId, cancellationToken).ConfigureAwait(false)
                     ?? throw new AtlasException(ErrorCodes.NotFound,
-                        $"The message sent with request id '{request.RequestId}' belonged to a conversation that was deleted.");
+                        $"The message sent with request id '{request.RequestId}' was deleted (with its conversation, or by an edit or regenerate).");
                 return (null, stored);
             }
 
@@ -305,6 +305,10 @@ internal sealed class ChatService : IChatService
             ? NewId("cnv")
             : (await RequireConversationAsync(device, message.ConversationId, cancellationToken).ConfigureAwait(false)).Id;
         var images = await LoadImagesAsync(request, message, model, info, cancellationToken).ConfigureAwait(false);
+        if (message.Replaces is { } replaces)
+        {
+            await StopForReplaceAsync(device, conversationId, replaces, cancellationToken).ConfigureAwait(false);
+        }
 
         // The device's LLM budget, taken once the message is known to be new and well-formed and before anything is
         // recorded or billed; the concurrency slot is held until the answer has ended (and is saved).
@@ -330,6 +334,12 @@ internal sealed class ChatService : IChatService
         // this turn going out with the history of a moment ago (without that answer).
         Task[] earlier = isNew ? [] : RunningTurns(device, conversationId);
         var history = isNew ? [] : await _store.LoadAsync(conversationId, HistoryLimit, cancellationToken).ConfigureAwait(false);
+        if (message.Replaces is { } replaces)
+        {
+            // The model sees the conversation as it was before the replaced message.
+            history = [.. history.TakeWhile(m => m.Id != replaces)];
+        }
+
         var (tools, notice) = await ToolsAsync(request, model, info, cancellationToken).ConfigureAwait(false);
 
         List<AIContent> parts = [new TextContent(PromptBuilder.UserText(message.Text, message.Attachments))];
@@ -350,7 +360,7 @@ internal sealed class ChatService : IChatService
         };
         var assistant = new ChatMessageView { Id = NewId("msg"), Role = "assistant", Status = ChatStatus.Streaming, CreatedAt = now, Model = model };
         var title = Title(message);
-        if (!await _store.StartTurnAsync(new NewTurn(device, request.RequestId, hash, conversationId, isNew, title, user, assistant), cancellationToken)
+        if (!await _store.StartTurnAsync(new NewTurn(device, request.RequestId, hash, conversationId, isNew, title, user, assistant, message.Replaces), cancellationToken)
             .ConfigureAwait(false))
         {
             throw new AtlasException(ErrorCodes.Conflict, $"The request id '{request.RequestId}' is being recorded by another request; send it again.");
@@ -372,6 +382,7 @@ internal sealed class ChatService : IChatService
             ConversationId = conversationId,
             RequestId = request.RequestId,
             Model = model,
+            Replaces = message.Replaces,
             UserMessage = user,
         });
         lock (_order)
@@ -400,6 +411,29 @@ internal sealed class ChatService : IChatService
         }
 
         return generation;
+    }
+
+    /// <summary>Edit, regenerate, retry: the replaced message must be a user message of the conversation; answers still
+    /// running in it are stopped (cancelled, their text saved) before the turn that deletes them is recorded.</summary>
+    private async Task StopForReplaceAsync(string device, string conversationId, string replaces, CancellationToken cancellationToken)
+    {
+        var stored = await _store.GetMessageAsync(device, replaces, cancellationToken).ConfigureAwait(false);
+        if (stored is not { Message.Role: "user" } || stored.ConversationId != conversationId)
+        {
+            throw new AtlasException(ErrorCodes.NotFound,
+                $"'{replaces}' is not a user message of conversation '{conversationId}' (it may have been replaced already); reload the conversation.");
+        }
+
+        var running = _generations.Running(device, conversationId);
+        foreach (var generation in running)
+        {
+            if (generation.RequestStop(ChatStatus.Cancelled))
+            {
+                ChatLog.GenerationCancelled(_logger, generation.MessageId, device);
+            }
+        }
+
+        await WaitFinishedAsync(running, cancellationToken).ConfigureAwait(false);
     }
 
     private Task[] RunningTurns(string device, string conversationId)
@@ -500,6 +534,12 @@ internal sealed class ChatService : IChatService
         if (message.ConversationId is { } conversation && (conversation.Length is 0 or > 64 || conversation.Any(char.IsControl)))
         {
             throw new AtlasException(ErrorCodes.BadRequest, "conversationId must be an id from this desktop (up to 64 characters), or omitted for a new conversation.");
+        }
+
+        if (message.Replaces is { } replaces && (message.ConversationId is null || replaces.Length is 0 or > 64 || replaces.Any(char.IsControl)))
+        {
+            throw new AtlasException(ErrorCodes.BadRequest,
+                "replaces must be the id of a user message (up to 64 characters) of the conversation named by conversationId.");
         }
 
         if (attachments.Count > _options.MaxAttachments)

@@ -9,10 +9,7 @@ internal static class WebClient
 {
     public static void MapWebClient(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => StaticAssets.Serve("app.html")).AllowAnonymous();
-        foreach (var asset in new[] { "app.js", "app-net.js", "app-db.js", "app-files.js", "app-media.js", "app-ui.js", "app.css", "sw.js" })
-        {
-            app.MapGet("/" + asset, () => StaticAssets.Serve(asset)).AllowAnonymous();
-        }
+        // Every public file of wwwroot (modules, vendor files, icons, manifest, sw.js) is found by its path: no list to edit.
+        app.MapStaticAssets();
     }
 }

@@ -18,6 +18,11 @@ internal static class AtlasCli
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default $XDG_DATA_HOME/atlas or ~/.local/share/atlas)", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON for scripts", Recursive = true };
         var port = new Option<int?>("--port") { Description = "HTTPS port (default 47321; 0 picks a free one)" };
+        var tlsMode = new Option<string?>("--tls-mode")
+        {
+            Description = "self-signed (quick mode, default) or local-ca (trusted mode: phones install the desktop's name-constrained CA; the web app then installs and opens offline)",
+        };
+        tlsMode.AcceptOnlyFromAmong(Identity.DesktopIdentity.SelfSignedMode, Identity.DesktopIdentity.LocalCaMode);
 
         var root = new RootCommand("Atlas desktop hub: pair phones by QR code, give each an isolated file space, and proxy chat and media.");
         root.Options.Add(dataDir);
@@ -27,10 +32,11 @@ internal static class AtlasCli
             + "Extra settings: --Atlas:Section:Key=value, Atlas__Section__Key environment variables or appsettings.json.")
         {
             port,
+            tlsMode,
         };
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction((parse, cancellationToken) => Guard(() => ServeAsync(parse.GetValue(dataDir), parse.GetValue(port),
-            [.. parse.UnmatchedTokens], cancellationToken)));
+            parse.GetValue(tlsMode), [.. parse.UnmatchedTokens], cancellationToken)));
         root.Subcommands.Add(serve);
 
         var pair = new Command("pair", "Create a pairing ticket and print its QR code and link (JSON: url, expiresAt, fingerprint).");
@@ -44,7 +50,10 @@ internal static class AtlasCli
             }
             else
             {
-                PrintPairing(view!.Url!, view.ExpiresAt!.Value, view.Fingerprint);
+                foreach (var line in StartupOutput.Pair(view!.Url!, view.ExpiresAt!.Value))
+                {
+                    Console.WriteLine(line);
+                }
             }
 
             return ExitCodes.Ok;
@@ -52,8 +61,9 @@ internal static class AtlasCli
         root.Subcommands.Add(pair);
 
         root.Subcommands.Add(DevicesCommand(dataDir, json));
+        root.Subcommands.Add(TlsCommand(dataDir, json));
 
-        var allow = new Option<string[]>("--allow") { Description = "A directory whose files the media tools may read (repeatable; default: Atlas:Media:AllowedRoots, else your home directory)", AllowMultipleArgumentsPerToken = false };
+        var allow = new Option<string[]>("--allow") { Description = "A directory whose files the media tools may read (repeatable; default: Atlas:Media:AllowedRoots, else <data dir>/media/shared)", AllowMultipleArgumentsPerToken = false };
         var mediaMcp = new Command("media-mcp", "Serve the media pipeline (OCR, analysis, frames, transcription, context cards) as an MCP server on a local socket, "
             + "announced with a manifest so any hub on this computer discovers it and starts it on demand. Also: --mmcp-register, --mmcp-unregister, --mmcp-manifest.")
         {
@@ -231,9 +241,82 @@ internal static class AtlasCli
         return devices;
     }
 
-    private static async Task<int> ServeAsync(string? dataDir, int? port, string[] extra, CancellationToken cancellationToken)
+    /// <summary><c>atlas tls</c>: show the trust setup, switch between quick and trusted mode, rotate the CA.</summary>
+    private static Command TlsCommand(Option<string?> dataDir, Option<bool> json)
+    {
+        var tls = new Command("tls", "Show or change how phones trust this desktop: quick mode (self-signed) or trusted mode (a local CA phones install).");
+        tls.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            PrintTls(await control.GetAsync("tls", DesktopJsonContext.Default.TlsView, cancellationToken).ConfigureAwait(false), parse.GetValue(json));
+            return ExitCodes.Ok;
+        }));
+
+        var value = new Argument<string>("mode") { Description = "self-signed (quick mode) or local-ca (trusted mode)" };
+        value.AcceptOnlyFromAmong(Identity.DesktopIdentity.SelfSignedMode, Identity.DesktopIdentity.LocalCaMode);
+        var mode = new Command("mode", "Switch modes now and remember the choice (--tls-mode / Atlas:Tls:Mode still win at start). "
+            + "The pin changes: every device is revoked and must pair again.") { value };
+        mode.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            var view = await control.PostAsync("tls", JsonContent.Create(new Identity.TlsChange(parse.GetValue(value)), DesktopJsonContext.Default.TlsChange),
+                DesktopJsonContext.Default.TlsView, cancellationToken).ConfigureAwait(false);
+            PrintTls(view!, parse.GetValue(json));
+            return ExitCodes.Ok;
+        }));
+
+        var rotate = new Command("rotate", "Trusted mode: replace the CA (new key; the old one is deleted). Every device is revoked and must "
+            + "install the new CA and pair again.");
+        rotate.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            using var control = Control(parse.GetValue(dataDir));
+            PrintTls((await control.PostAsync("tls/rotate", null, DesktopJsonContext.Default.TlsView, cancellationToken).ConfigureAwait(false))!,
+                parse.GetValue(json));
+            return ExitCodes.Ok;
+        }));
+        tls.Subcommands.Add(mode);
+        tls.Subcommands.Add(rotate);
+        return tls;
+    }
+
+    private static void PrintTls(Identity.TlsView view, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(view, DesktopJsonContext.Default.TlsView));
+            return;
+        }
+
+        Console.WriteLine(view.Mode switch
+        {
+            Identity.DesktopIdentity.LocalCaMode => "Trusted mode: this desktop is a certificate authority for its own names and addresses only.",
+            Identity.DesktopIdentity.SelfSignedMode => "Quick mode: a self-signed certificate (phones trust it on first use; the web app cannot open offline).",
+            _ => "A certificate from Atlas:Certificate:Path.",
+        });
+        Console.WriteLine($"  Pin:         {view.DisplayFingerprint}{(view.Mode == Identity.DesktopIdentity.LocalCaMode ? " (the CA's key)" : "")}");
+        Console.WriteLine($"  SHA-256:     {view.CertificateSha256}");
+        if (view.AuthoritySubject is not null)
+        {
+            Console.WriteLine($"  CA:          {view.AuthoritySubject}, valid until {view.AuthorityNotAfter?.ToLocalTime().ToString("d", CultureInfo.CurrentCulture)}");
+            Console.WriteLine($"  Permits:     {string.Join(", ", [.. view.PermittedNames ?? [], .. view.PermittedAddresses ?? []])}");
+            Console.WriteLine("  Phones:      open the pairing page, or https://<this desktop>/ca.crt (Android) and /ca.mobileconfig (iOS)");
+        }
+
+        Console.WriteLine($"  Serving certificate valid until {view.CertificateNotAfter.ToLocalTime().ToString("g", CultureInfo.CurrentCulture)}");
+        if (view.RevokedDevices > 0)
+        {
+            Console.WriteLine($"  Revoked {view.RevokedDevices} device(s): pair them again ('atlas pair').");
+        }
+    }
+
+    private static async Task<int> ServeAsync(string? dataDir, int? port, string? tlsMode, string[] extra, CancellationToken cancellationToken)
     {
         var overrides = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (tlsMode is not null)
+        {
+            overrides["Atlas:Tls:Mode"] = tlsMode;
+        }
+
         if (dataDir is not null)
         {
             overrides["Atlas:DataDir"] = dataDir;
@@ -275,36 +358,28 @@ internal static class AtlasCli
             var desktop = app.Services.GetRequiredService<DesktopInfo>();
             var ticket = await app.Services.GetRequiredService<PairingService>().CreateTicketAsync(cancellationToken).ConfigureAwait(false);
             var adminLink = app.Services.GetRequiredService<AdminSessions>().CreateLink();
-            Console.WriteLine($"Atlas desktop '{desktop.Name}' is running.");
-            Console.WriteLine($"  Data:        {desktop.DataDirectory}");
-            Console.WriteLine($"  Listening:   {string.Join("  ", desktop.Urls)}");
-            if (desktop.LanAddresses.Count == 0)
+            var startup = StartupOutput.Serve(desktop, adminLink, ticket.Url, ticket.ExpiresAt, qr: false);
+            if (!Console.IsOutputRedirected && Console.WindowHeight >= StartupOutput.TerminalRows(
+                StartupOutput.Serve(desktop, adminLink, ticket.Url, ticket.ExpiresAt, qr: true)) + 1)
             {
-                Console.WriteLine("               (no private LAN address found: only this computer can connect; see Atlas:Network:Interfaces)");
+                // A terminal with room for the QR code next to the rest: show it right away.
+                startup = StartupOutput.Serve(desktop, adminLink, ticket.Url, ticket.ExpiresAt, qr: true);
             }
 
-            Console.WriteLine($"  Fingerprint: {desktop.DisplayFingerprint}{(desktop.SelfSigned ? " (self-signed; phones will show this fingerprint)" : "")}");
-            Console.WriteLine($"  Admin UI:    {adminLink}");
-            Console.WriteLine("               (one-time link, this computer only; 'atlas admin' prints a new one)");
-            Console.WriteLine();
-            PrintPairing(ticket.Url, ticket.ExpiresAt, ticket.Fingerprint);
+            foreach (var line in startup)
+            {
+                Console.WriteLine(line);
+            }
+
+            var styled = !Console.IsOutputRedirected;
+            app.Services.GetRequiredService<ApprovalAlerts>().Waiting += device =>
+                Console.WriteLine(StartupOutput.ApprovalNeeded(device, desktop.AdminBaseUri, styled));
             var registration = RegisterMediaServerAsync(app, desktop.DataDirectory, cancellationToken);
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             await registration.ConfigureAwait(false);
         }
 
         return ExitCodes.Ok;
-    }
-
-    private static void PrintPairing(string url, DateTimeOffset expiresAt, string fingerprint)
-    {
-        Console.WriteLine("Pair a phone: scan this QR code with its camera (single use; expires "
-            + expiresAt.ToLocalTime().ToString("T", CultureInfo.CurrentCulture) + "; 'atlas pair' makes a new one):");
-        Console.WriteLine();
-        Console.Write(QrRenderer.Terminal(url));
-        Console.WriteLine();
-        Console.WriteLine("  " + url);
-        Console.WriteLine("  Fingerprint: " + Atlas.Client.Pairing.SpkiPin.ToDisplay(fingerprint));
     }
 
     private static ControlClient Control(string? dataDir) =>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Atlas.Client;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Admin;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Files;
 using Atlas.Desktop.Hosting;
@@ -24,12 +25,14 @@ internal sealed class DeviceService
     private readonly AtlasOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceService> _logger;
+    private readonly Admin.AdminEvents _events;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _decisions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
 
     public DeviceService(IDeviceStore devices, IAuditLog audit, ConnectionRegistry connections, DeviceLifetimes lifetimes, DeviceFileSystem files,
-        StatusService status, IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger)
+        StatusService status, IOptions<AtlasOptions> options, AtlasTime time, ILogger<DeviceService> logger, Admin.AdminEvents events)
     {
+        _events = events;
         _devices = devices;
         _audit = audit;
         _connections = connections;
@@ -42,10 +45,14 @@ internal sealed class DeviceService
     }
 
 
-    public Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) => _devices.ListAsync(cancellationToken);
+    /// <summary>The paired and pending devices; "This desktop" is built in, not a paired device, and never listed.</summary>
+    public async Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) =>
+        [.. (await _devices.ListAsync(cancellationToken).ConfigureAwait(false)).Where(d => !DesktopChat.Is(d.Id))];
 
+    /// <summary>A paired or pending device; "This desktop" is not one, so it cannot be approved, denied, revoked or
+    /// have its permissions changed.</summary>
     public async Task<DeviceRecord> GetAsync(string id, CancellationToken cancellationToken) =>
-        await _devices.GetAsync(id, cancellationToken).ConfigureAwait(false)
+        (DesktopChat.Is(id) ? null : await _devices.GetAsync(id, cancellationToken).ConfigureAwait(false))
         ?? throw new AtlasException(ErrorCodes.NotFound, $"No device '{id}'. List devices with 'atlas devices list'.");
 
     public async Task<DeviceRecord> ApproveAsync(string id, CancellationToken cancellationToken)
@@ -93,7 +100,7 @@ internal sealed class DeviceService
     /// <paramref name="deleteFiles"/>, its files. Returns how many live sockets and requests were cut.</summary>
     public async Task<int> RevokeAsync(string id, bool deleteFiles, CancellationToken cancellationToken)
     {
-        if (!await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+        if (DesktopChat.Is(id) || !await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
         {
             throw new AtlasException(ErrorCodes.NotFound, $"No device '{id}'. List devices with 'atlas devices list'.");
         }
@@ -133,6 +140,7 @@ internal sealed class DeviceService
         var updated = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         await _connections.UpdateDeviceAsync(updated).ConfigureAwait(false);
         await _status.PublishAsync(id, cancellationToken).ConfigureAwait(false);
+        _events.Publish(Admin.AdminEvents.Devices);
         return updated;
     }
 
@@ -191,6 +199,7 @@ internal sealed class DeviceService
 
     private void Signal(string id)
     {
+        _events.Publish(Admin.AdminEvents.Devices);
         if (_decisions.TryRemove(id, out var decision))
         {
             decision.TrySetResult();

@@ -19,6 +19,12 @@ internal static partial class Log
     [LoggerMessage(1120, LogLevel.Warning, "Pairing refused for {Address} after {Failures} failed attempts from it; pairing stays open for other addresses")]
     public static partial void PairingAddressLocked(ILogger logger, string address, int failures);
 
+    [LoggerMessage(1131, LogLevel.Debug, "Desktop notifications skipped: '{Command}' is not installed (Debian: apt install libnotify-bin)")]
+    public static partial void NotifierMissing(ILogger logger, string command);
+
+    [LoggerMessage(1132, LogLevel.Warning, "Telling the desktop user about a device waiting for approval failed ({Channel}): {Reason}")]
+    public static partial void ApprovalAlertFailed(ILogger logger, string channel, string reason);
+
     [LoggerMessage(1101, LogLevel.Warning, "Pairing attempt failed from {Address} ({Failures} recent failures)")]
     public static partial void PairingFailed(ILogger logger, string address, int failures);
 
@@ -54,4 +60,10 @@ internal static partial class Log
 
     [LoggerMessage(1302, LogLevel.Warning, "Could not restrict the control socket {Path} to the current user")]
     public static partial void ControlSocketMode(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(1501, LogLevel.Warning, "TLS mode changed from {Previous} to {Mode}; the pin changed and {Revoked} device(s) were revoked and must pair again")]
+    public static partial void TlsModeChanged(ILogger logger, string previous, string mode, int revoked);
+
+    [LoggerMessage(1502, LogLevel.Warning, "Rotated the local CA (new pin {Fingerprint}); {Revoked} device(s) were revoked and must pair again")]
+    public static partial void TlsAuthorityRotated(ILogger logger, string fingerprint, int revoked);
 }

@@ -192,8 +192,13 @@ internal sealed class DeviceFileSystem
 
     /// <summary>Writes atomically: the content goes to a temporary file in the same directory, is flushed to disk, and
     /// replaces the target with one rename, so a crash leaves the old file or the new one, never a mix.</summary>
+    public Task<FileEntry> WriteAsync(string deviceId, long quotaBytes, string? path, Stream content, bool overwrite,
+        CancellationToken cancellationToken) => WriteAsync(deviceId, quotaBytes, path, content, overwrite, null, cancellationToken);
+
+    /// <summary><see cref="WriteAsync(string, long, string?, Stream, bool, CancellationToken)"/> that first checks
+    /// <paramref name="condition"/> against the target under the device's lock (before any byte is read).</summary>
     public async Task<FileEntry> WriteAsync(string deviceId, long quotaBytes, string? path, Stream content, bool overwrite,
-        CancellationToken cancellationToken)
+        FileCondition? condition, CancellationToken cancellationToken)
     {
         var (relative, full) = Resolve(deviceId, path);
         if (relative.Length == 0)
@@ -211,6 +216,7 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
             }
 
+            condition?.Check(relative, Entry(relative, full));
             var existing = File.Exists(full) ? new FileInfo(full).Length : -1;
             if (existing >= 0 && !overwrite)
             {
@@ -246,10 +252,10 @@ internal sealed class DeviceFileSystem
         }
     }
 
-    /// <summary>Moves a finished upload's part file into place with one rename (same quota rules as <see cref="WriteAsync"/>;
+    /// <summary>Moves a finished upload's part file into place with one rename (same quota rules as the whole-file write;
     /// the other open sessions' reservations count).</summary>
     public async Task<FileEntry> CommitAsync(string deviceId, long quotaBytes, string? path, string uploadId, string partFile, bool overwrite,
-        CancellationToken cancellationToken)
+        FileCondition? condition, CancellationToken cancellationToken)
     {
         var (relative, full) = Resolve(deviceId, path);
         var gate = Gate(deviceId);
@@ -262,6 +268,7 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
             }
 
+            condition?.Check(relative, Entry(relative, full));
             var existing = File.Exists(full) ? new FileInfo(full).Length : -1;
             if (existing >= 0 && !overwrite)
             {
@@ -324,7 +331,13 @@ internal sealed class DeviceFileSystem
         }
     }
 
-    public async Task<FileEntry> MoveAsync(string deviceId, string? from, string? to, bool overwrite, CancellationToken cancellationToken)
+    public Task<FileEntry> MoveAsync(string deviceId, string? from, string? to, bool overwrite, CancellationToken cancellationToken) =>
+        MoveAsync(deviceId, from, to, overwrite, null, cancellationToken);
+
+    /// <summary>Moves <paramref name="from"/> to <paramref name="to"/>; <paramref name="condition"/> is checked against the
+    /// source (the version the client saw) under the device's lock.</summary>
+    public async Task<FileEntry> MoveAsync(string deviceId, string? from, string? to, bool overwrite, FileCondition? condition,
+        CancellationToken cancellationToken)
     {
         var (source, sourceFull) = Resolve(deviceId, from);
         var (target, targetFull) = Resolve(deviceId, to);
@@ -349,6 +362,7 @@ internal sealed class DeviceFileSystem
                 throw NotFound(source);
             }
 
+            condition?.Check(source, Entry(source, sourceFull));
             var targetExists = File.Exists(targetFull) || Directory.Exists(targetFull);
             if (targetExists && (!overwrite || !isFile || Directory.Exists(targetFull)))
             {
@@ -374,7 +388,11 @@ internal sealed class DeviceFileSystem
         }
     }
 
-    public async Task DeleteAsync(string deviceId, string? path, bool recursive, CancellationToken cancellationToken)
+    public Task DeleteAsync(string deviceId, string? path, bool recursive, CancellationToken cancellationToken) =>
+        DeleteAsync(deviceId, path, recursive, null, cancellationToken);
+
+    /// <summary>Deletes a file or folder; <paramref name="condition"/> is checked against it under the device's lock.</summary>
+    public async Task DeleteAsync(string deviceId, string? path, bool recursive, FileCondition? condition, CancellationToken cancellationToken)
     {
         var (relative, full) = Resolve(deviceId, path);
         if (relative.Length == 0)
@@ -387,6 +405,11 @@ internal sealed class DeviceFileSystem
         try
         {
             ThrowIfRevoked(deviceId);
+            if (condition is not null && (File.Exists(full) || Directory.Exists(full)))
+            {
+                condition.Check(relative, Entry(relative, full));
+            }
+
             if (File.Exists(full))
             {
                 File.Delete(full);
@@ -572,6 +595,7 @@ internal sealed class DeviceFileSystem
         Kind = info is FileInfo ? "file" : "directory",
         Size = info is FileInfo file ? file.Length : 0,
         Modified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+        ETag = info is FileInfo sized ? FileCondition.ETagOf(sized.Length, info.LastWriteTimeUtc) : null,
     };
 
     private static void CreateDirectory(string path)

@@ -4,6 +4,7 @@ using Atlas.Desktop.Auth;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Realtime;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
@@ -30,36 +31,42 @@ internal static class FileEndpoints
         files.MapGet("/read", (HttpContext context, DeviceFileSystem fs, string? path) =>
             {
                 var (stream, relative) = fs.OpenRead(context.Session().Device.Id, path);
-                return Results.File(stream, "application/octet-stream", Path.GetFileName(relative), enableRangeProcessing: true);
+                var modified = File.GetLastWriteTimeUtc(stream.Name);
+                return Results.File(stream, "application/octet-stream", Path.GetFileName(relative), new DateTimeOffset(modified, TimeSpan.Zero),
+                    EntityTagHeaderValue.Parse(FileCondition.ETagOf(stream.Length, modified)), enableRangeProcessing: true);
             })
             .RequirePermission(Permissions.FilesRead);
 
-        files.MapPost("/write", async (HttpContext context, DeviceFileSystem fs, string? path, bool? overwrite) =>
-            {
-                LimitBody(context, fs.Options.MaxFileBytes);
-                var device = context.Session().Device;
-                var entry = await fs.WriteAsync(device.Id, device.QuotaBytes, path, context.Request.Body, overwrite ?? false,
-                    context.RequestAborted).ConfigureAwait(false);
-                return Results.Json(entry, AtlasJsonContext.Default.FileEntry);
-            })
+        files.MapPost("/write", (HttpContext context, DeviceFileSystem fs, IdempotencyCache ids, string? path, bool? overwrite) =>
+                FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status200OK, async () =>
+                {
+                    LimitBody(context, fs.Options.MaxFileBytes);
+                    var device = context.Session().Device;
+                    var entry = await fs.WriteAsync(device.Id, device.QuotaBytes, path, context.Request.Body, overwrite ?? false,
+                        FileCondition.From(context.Request), context.RequestAborted).ConfigureAwait(false);
+                    return Json(entry);
+                }))
             .RequirePermission(Permissions.FilesWrite)
             .RequireRateLimiting(UploadRateLimitPolicy);
 
-        files.MapPost("/mkdir", async (HttpContext context, DeviceFileSystem fs, string? path) =>
-                Results.Json(await fs.MkdirAsync(context.Session().Device.Id, path, context.RequestAborted).ConfigureAwait(false),
-                    AtlasJsonContext.Default.FileEntry))
+        files.MapPost("/mkdir", (HttpContext context, DeviceFileSystem fs, IdempotencyCache ids, string? path) =>
+                FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status200OK, async () =>
+                    Json(await fs.MkdirAsync(context.Session().Device.Id, path, context.RequestAborted).ConfigureAwait(false))))
             .RequirePermission(Permissions.FilesWrite);
 
-        files.MapPost("/move", async (HttpContext context, DeviceFileSystem fs, string? path, string? to, bool? overwrite) =>
-                Results.Json(await fs.MoveAsync(context.Session().Device.Id, path, to, overwrite ?? false, context.RequestAborted)
-                    .ConfigureAwait(false), AtlasJsonContext.Default.FileEntry))
+        files.MapPost("/move", (HttpContext context, DeviceFileSystem fs, IdempotencyCache ids, string? path, string? to, bool? overwrite) =>
+                FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status200OK, async () =>
+                    Json(await fs.MoveAsync(context.Session().Device.Id, path, to, overwrite ?? false, FileCondition.From(context.Request),
+                        context.RequestAborted).ConfigureAwait(false))))
             .RequirePermission(Permissions.FilesWrite);
 
-        files.MapPost("/delete", async (HttpContext context, DeviceFileSystem fs, string? path, bool? recursive) =>
-            {
-                await fs.DeleteAsync(context.Session().Device.Id, path, recursive ?? false, context.RequestAborted).ConfigureAwait(false);
-                return Results.Json(new FileDeleted(DevicePath.Normalize(path), true), DesktopJsonContext.Default.FileDeleted);
-            })
+        files.MapPost("/delete", (HttpContext context, DeviceFileSystem fs, IdempotencyCache ids, string? path, bool? recursive) =>
+                FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status200OK, async () =>
+                {
+                    await fs.DeleteAsync(context.Session().Device.Id, path, recursive ?? false, FileCondition.From(context.Request),
+                        context.RequestAborted).ConfigureAwait(false);
+                    return JsonSerializer.SerializeToElement(new FileDeleted(DevicePath.Normalize(path), true), DesktopJsonContext.Default.FileDeleted);
+                }))
             .RequirePermission(Permissions.FilesWrite);
 
         files.MapPost("/upload", UploadMultipartAsync)
@@ -74,8 +81,13 @@ internal static class FileEndpoints
         sessions.MapDelete("/{id}", CancelUploadAsync);
     }
 
+    private static JsonElement Json(FileEntry entry) => JsonSerializer.SerializeToElement(entry, AtlasJsonContext.Default.FileEntry);
+
     /// <summary><c>multipart/form-data</c> with a <c>path</c> field (the target file) followed by one file part.</summary>
-    private static async Task<IResult> UploadMultipartAsync(HttpContext context, DeviceFileSystem fs, bool? overwrite)
+    private static Task<IResult> UploadMultipartAsync(HttpContext context, DeviceFileSystem fs, IdempotencyCache ids, bool? overwrite) =>
+        FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status200OK, () => ReadMultipartAsync(context, fs, overwrite));
+
+    private static async Task<JsonElement> ReadMultipartAsync(HttpContext context, DeviceFileSystem fs, bool? overwrite)
     {
         LimitBody(context, fs.Options.MaxFileBytes + (64 * 1024));
         var device = context.Session().Device;
@@ -125,27 +137,32 @@ internal static class FileEndpoints
                     "Put the 'path' field before the file part (the client's file name is never used as a path).");
             }
 
-            var entry = await fs.WriteAsync(device.Id, device.QuotaBytes, path, section.Body, overwrite ?? false, context.RequestAborted)
-                .ConfigureAwait(false);
-            return Results.Json(entry, AtlasJsonContext.Default.FileEntry);
+            var entry = await fs.WriteAsync(device.Id, device.QuotaBytes, path, section.Body, overwrite ?? false, FileCondition.From(context.Request),
+                context.RequestAborted).ConfigureAwait(false);
+            return Json(entry);
         }
 
         throw new AtlasException(ErrorCodes.BadRequest, "The multipart body has no file part.");
     }
 
-    private static async Task<IResult> CreateUploadAsync(HttpContext context, UploadService uploads)
-    {
-        var request = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.UploadCreateRequest, context.RequestAborted)
-            .ConfigureAwait(false) ?? throw new AtlasException(ErrorCodes.BadRequest, "Send {\"path\":…,\"size\":…}.");
-        var status = await uploads.CreateAsync(context.Session().Device, request, context.RequestAborted).ConfigureAwait(false);
-        return Results.Json(status, DesktopJsonContext.Default.UploadStatus, statusCode: StatusCodes.Status201Created);
-    }
+    private static Task<IResult> CreateUploadAsync(HttpContext context, UploadService uploads, IdempotencyCache ids) =>
+        FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status201Created, async () =>
+        {
+            var request = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.UploadCreateRequest, context.RequestAborted)
+                .ConfigureAwait(false) ?? throw new AtlasException(ErrorCodes.BadRequest, "Send {\"path\":…,\"size\":…}.");
+            var status = await uploads.CreateAsync(context.Session().Device, request, FileCondition.From(context.Request), context.RequestAborted)
+                .ConfigureAwait(false);
+            return JsonSerializer.SerializeToElement(status, DesktopJsonContext.Default.UploadStatus);
+        });
 
     private static async Task<IResult> GetUploadAsync(HttpContext context, UploadService uploads, string id) =>
         Results.Json(await uploads.GetAsync(context.Session().Device, id, context.RequestAborted).ConfigureAwait(false),
             DesktopJsonContext.Default.UploadStatus);
 
-    private static async Task<IResult> AppendUploadAsync(HttpContext context, UploadService uploads, DeviceFileSystem fs, string id)
+    private static Task<IResult> AppendUploadAsync(HttpContext context, UploadService uploads, DeviceFileSystem fs, IdempotencyCache ids, string id) =>
+        FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status200OK, () => AppendChunkAsync(context, uploads, fs, id));
+
+    private static async Task<JsonElement> AppendChunkAsync(HttpContext context, UploadService uploads, DeviceFileSystem fs, string id)
     {
         LimitBody(context, fs.Options.MaxFileBytes);
         var range = context.Request.Headers.ContentRange.ToString();
@@ -156,8 +173,8 @@ internal static class FileEndpoints
         }
 
         var status = await uploads.AppendAsync(context.Session().Device, id, contentRange.From.Value, contentRange.To.Value,
-            contentRange.Length.Value, context.Request.Body, context.RequestAborted).ConfigureAwait(false);
-        return Results.Json(status, DesktopJsonContext.Default.UploadStatus);
+            contentRange.Length.Value, context.Request.Body, FileCondition.From(context.Request), context.RequestAborted).ConfigureAwait(false);
+        return JsonSerializer.SerializeToElement(status, DesktopJsonContext.Default.UploadStatus);
     }
 
     private static async Task<IResult> CancelUploadAsync(HttpContext context, UploadService uploads, string id)

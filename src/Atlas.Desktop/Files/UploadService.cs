@@ -37,7 +37,10 @@ internal sealed class UploadService
         _time = time.Provider;
     }
 
-    public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, CancellationToken cancellationToken)
+    /// <summary>Opens an upload session. <paramref name="condition"/> is checked against the target now (so a doomed upload
+    /// sends no bytes) and again by the client's last chunk, which completes the upload.</summary>
+    public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, FileCondition? condition,
+        CancellationToken cancellationToken)
     {
         var (relative, _) = _files.Resolve(device.Id, request.Path);
         if (relative.Length == 0)
@@ -48,6 +51,21 @@ internal sealed class UploadService
         if (request.Size < 0 || request.Size > _options.MaxFileBytes)
         {
             throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
+        }
+
+        if (condition is not null)
+        {
+            FileEntry? current;
+            try
+            {
+                current = _files.Stat(device.Id, relative);
+            }
+            catch (AtlasException e) when (e.Code == ErrorCodes.NotFound)
+            {
+                current = null;
+            }
+
+            condition.Check(relative, current);
         }
 
         // Under the device's write lock: the reservation check and the new session are one step for quota accounting,
@@ -87,7 +105,7 @@ internal sealed class UploadService
         }, cancellationToken).ConfigureAwait(false);
         if (request.Size == 0)
         {
-            return await CompleteAsync(device, record, cancellationToken).ConfigureAwait(false);
+            return await CompleteAsync(device, record, condition, cancellationToken).ConfigureAwait(false);
         }
 
         return Status(record, null);
@@ -96,8 +114,9 @@ internal sealed class UploadService
     public async Task<UploadStatus> GetAsync(DeviceRecord device, string id, CancellationToken cancellationToken) =>
         Status(await FindAsync(device, id, cancellationToken).ConfigureAwait(false), null);
 
+    /// <summary>Appends a chunk; the chunk that completes the upload commits it if <paramref name="condition"/> holds.</summary>
     public async Task<UploadStatus> AppendAsync(DeviceRecord device, string id, long from, long to, long total, Stream body,
-        CancellationToken cancellationToken)
+        FileCondition? condition, CancellationToken cancellationToken)
     {
         var gate = _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -165,7 +184,7 @@ internal sealed class UploadService
             upload = upload with { Received = from + written };
             await _store.SetReceivedAsync(id, upload.Received, cancellationToken).ConfigureAwait(false);
             return upload.Received == upload.Size
-                ? await CompleteAsync(device, upload, cancellationToken).ConfigureAwait(false)
+                ? await CompleteAsync(device, upload, condition, cancellationToken).ConfigureAwait(false)
                 : Status(upload, null);
         }
         finally
@@ -220,13 +239,13 @@ internal sealed class UploadService
         }
     }
 
-    private async Task<UploadStatus> CompleteAsync(DeviceRecord device, UploadRecord upload, CancellationToken cancellationToken)
+    private async Task<UploadStatus> CompleteAsync(DeviceRecord device, UploadRecord upload, FileCondition? condition, CancellationToken cancellationToken)
     {
         FileEntry entry;
         try
         {
             entry = await _files.CommitAsync(device.Id, device.QuotaBytes, upload.Path, upload.Id, PartPath(device.Id, upload.Id), upload.Overwrite,
-                cancellationToken).ConfigureAwait(false);
+                condition, cancellationToken).ConfigureAwait(false);
         }
         catch (AtlasException)
         {

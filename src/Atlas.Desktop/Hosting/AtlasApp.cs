@@ -69,15 +69,18 @@ internal static class AtlasApp
 
         hostNames.AddRange(options.Network.AllowedHosts);
         var time = TimeProvider.System;
-        var identity = DesktopIdentity.Load(dataDirectory.IdentityDirectory, options.Certificate,
-            [IPAddress.Loopback, IPAddress.IPv6Loopback, .. lan.Select(l => l.Address)], hostNames, time);
-        if (identity.SelfSigned is false)
+        // The mode: Atlas:Tls:Mode / --tls-mode when given, else the choice made in the admin UI or with 'atlas tls mode'.
+        var tlsMode = builder.Configuration[AtlasOptions.Section + ":Tls:Mode"] is { Length: > 0 }
+            ? options.Tls.Mode
+            : DesktopIdentity.StoredMode(dataDirectory.IdentityDirectory) is DesktopIdentity.LocalCaMode ? DesktopIdentity.LocalCaMode : DesktopIdentity.SelfSignedMode;
+        var identity = DesktopIdentity.Load(dataDirectory.IdentityDirectory, options.Certificate, tlsMode, options.Name,
+            [IPAddress.Loopback, IPAddress.IPv6Loopback, .. lan.Select(l => l.Address)], hostNames, options.Tls.CertificateLifetime, time);
+        if (identity.Mode == DesktopIdentity.UserCertificateMode)
         {
             hostNames.AddRange(identity.Certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.DnsName, false) is { Length: > 0 } dns ? [dns] : []);
         }
 
-        var desktop = new DesktopInfo(options.Name, identity.Pin, identity.DisplayFingerprint, identity.SelfSigned, lan, dataDirectory.Root,
-            identity.CertificateSha256);
+        var desktop = new DesktopInfo(options.Name, identity, lan, dataDirectory.Root);
         var policy = new NetworkPolicy([.. hostNames, "127.0.0.1", "[::1]", .. lan.Select(l => l.Address.ToString())], options.Network.AllowCgnat);
         var port = options.Port;
         if (port == 0 && lan.Count > 0)
@@ -99,10 +102,15 @@ internal static class AtlasApp
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
             kestrel.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(240, TimeSpan.FromSeconds(10));
-            void Https(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen) => listen.UseHttps(https =>
+            // Every handshake takes the identity's current certificate: trusted mode renews it, and the admin UI can switch
+            // modes or rotate the CA while the desktop runs.
+            void Https(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen) => listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
             {
-                https.ServerCertificate = identity.Certificate;
-                https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                OnConnection = _ => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = identity.CurrentContext(),
+                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                }),
             });
             kestrel.Listen(IPAddress.Loopback, port, Https);
             foreach (var address in lan)
@@ -141,6 +149,9 @@ internal static class AtlasApp
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton<UnauthenticatedSocketGate>();
         services.AddSingleton<PairingService>();
+        services.AddSingleton<Admin.AdminEvents>();
+        services.AddSingleton<ApprovalAlerts>();
+        services.AddSingleton<TrustService>();
         services.AddSingleton<AdminSessions>();
         services.AddSingleton<DeviceFileSystem>();
         services.AddSingleton<UploadService>();
@@ -158,6 +169,12 @@ internal static class AtlasApp
         });
         services.AddSingleton<MediaJobTracker>();
         services.AddAtlasChat();
+        if (options.Llm.IsConfigured)
+        {
+            // The pipeline's describe task (and context cards with a description) use the desktop's LLM endpoint.
+            services.AddSingleton<Microsoft.Extensions.AI.IChatClient, VisionChatClient>();
+        }
+
         services.TryAddSingleton<IMediaService, PipelineMediaService>();
         services.AddSingleton<IStatusContributor, LlmStatusContributor>();
         services.AddMmcpHub(hub =>
@@ -185,6 +202,7 @@ internal static class AtlasApp
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         configure?.Invoke(builder);
         var app = builder.Build();
+        identity.UseTime(app.Services.GetRequiredService<AtlasTime>().Provider);
         app.UseMiddleware<NetworkGuardMiddleware>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.WebSocket.HeartbeatInterval });
         app.UseAuthentication();
@@ -198,8 +216,9 @@ internal static class AtlasApp
         app.MapGet("/atlas.css", () => StaticAssets.Serve("atlas.css")).AllowAnonymous();
         app.MapGet("/icon.svg", () => StaticAssets.Serve("icon.svg")).AllowAnonymous();
         // The certificate's SHA-256 for the pairing page (browsers show it, never the SPKI pin); public like the certificate.
-        app.MapGet("/pair/certificate", (DesktopInfo desktop) => Results.Json(new PairCertificate(desktop.CertificateSha256),
+        app.MapGet("/pair/certificate", (DesktopInfo desktop) => Results.Json(new PairCertificate(desktop.CertificateSha256, desktop.TlsMode),
             DesktopJsonContext.Default.PairCertificate)).AllowAnonymous();
+        app.MapTrustEndpoints();
         app.MapWebClient();
         app.MapAuth();
         app.Map(AtlasProtocol.WebSocketPath, (HttpContext context, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context)).AllowAnonymous();

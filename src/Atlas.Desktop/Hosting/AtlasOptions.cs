@@ -20,6 +20,8 @@ internal sealed class AtlasOptions
 
     public CertificateOptions Certificate { get; set; } = new();
 
+    public TlsOptions Tls { get; set; } = new();
+
     public PairingOptions Pairing { get; set; } = new();
 
     public SessionOptions Sessions { get; set; } = new();
@@ -35,6 +37,21 @@ internal sealed class AtlasOptions
     public Chat.ChatFeatureOptions Chat { get; set; } = new();
 
     public HubOptions Hub { get; set; } = new();
+
+    public NotificationOptions Notifications { get; set; } = new();
+}
+
+/// <summary>The <c>Atlas:Notifications</c> section: how the desktop user hears about a phone waiting for approval
+/// (besides the admin page and the <c>atlas serve</c> terminal, which always show it).</summary>
+internal sealed class NotificationOptions
+{
+    /// <summary>Show a desktop notification through <see cref="Command"/>. Default true; skipped quietly (a debug log)
+    /// when the command is not installed.</summary>
+    public bool Desktop { get; set; } = true;
+
+    /// <summary>The notification command, run with an argument list (never a shell): a name looked up on <c>PATH</c> or
+    /// an absolute path. Default <c>notify-send</c> (Debian: libnotify-bin).</summary>
+    public string Command { get; set; } = "notify-send";
 }
 
 /// <summary>The <c>Atlas:Hub</c> section: where the desktop's Mmcp hub finds MCP servers for chat tools.</summary>
@@ -82,6 +99,19 @@ internal sealed class CertificateOptions
 
     /// <summary>Password of a PFX file.</summary>
     public string? Password { get; set; }
+}
+
+/// <summary>The <c>Atlas:Tls</c> section: quick mode (self-signed, trust on first use) or trusted mode (the desktop as a
+/// name-constrained local CA that phones install). See docs/atlas-security.md.</summary>
+internal sealed class TlsOptions
+{
+    /// <summary><c>self-signed</c> (default, quick mode) or <c>local-ca</c> (trusted mode). Flag: <c>--tls-mode</c>. When
+    /// set it wins over the choice made in the admin UI or with <c>atlas tls mode</c>.</summary>
+    public string Mode { get; set; } = "self-signed";
+
+    /// <summary>Lifetime of a serving certificate in trusted mode; a new one is issued when two thirds of it have passed.
+    /// Default 7 days (between 1 hour and 397 days).</summary>
+    public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(7);
 }
 
 internal sealed class PairingOptions
@@ -235,8 +265,8 @@ internal sealed class LlmOptions
     /// with <c>llm_timeout</c>. Default 2 minutes.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Retries of a request that failed before streaming started (408, 429 with a short Retry-After, 502, 503,
-    /// connection refused). Never after the first byte of a stream. Default 2.</summary>
+    /// <summary>Retries of a request that failed before streaming started (408, 502, 503, connection refused). Never a
+    /// provider's 429 (the phone shows the rate limit with its wait) and never after the first byte of a stream. Default 2.</summary>
     public int MaxRetries { get; set; } = 2;
 
     /// <summary>The longest wait a retry may take (a longer Retry-After is reported to the client instead). Default 10 s.</summary>

@@ -101,12 +101,33 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add($"Atlas:Certificate:KeyPath points at '{key}', which does not exist.");
         }
 
+        if (options.Tls.Mode is not (Identity.DesktopIdentity.SelfSignedMode or Identity.DesktopIdentity.LocalCaMode))
+        {
+            errors.Add($"Atlas:Tls:Mode '{options.Tls.Mode}' is not a mode; use 'self-signed' (quick mode, the default) or 'local-ca' (trusted mode: the desktop becomes a name-constrained CA that phones install).");
+        }
+        else if (options.Tls.Mode == Identity.DesktopIdentity.LocalCaMode && !string.IsNullOrEmpty(options.Certificate.Path))
+        {
+            errors.Add("Atlas:Tls:Mode 'local-ca' and Atlas:Certificate:Path both choose the certificate; remove one of them.");
+        }
+
+        if (options.Tls.CertificateLifetime < TimeSpan.FromHours(1) || options.Tls.CertificateLifetime > TimeSpan.FromDays(397))
+        {
+            errors.Add($"Atlas:Tls:CertificateLifetime {options.Tls.CertificateLifetime} is out of range; use between 01:00:00 (one hour) and 397.00:00:00 (browsers refuse longer-lived certificates); default 7.00:00:00.");
+        }
+
         if (!Uri.TryCreate(options.Llm.BaseUrl, UriKind.Absolute, out var llm) || llm.Scheme is not ("http" or "https"))
         {
             errors.Add($"Atlas:Llm:BaseUrl '{options.Llm.BaseUrl}' is not an http(s) URL.");
         }
 
         Chat.ChatOptionsValidator.Validate(errors, options.Llm, options.Chat);
+
+        if (options.Notifications.Desktop && (string.IsNullOrWhiteSpace(options.Notifications.Command)
+            || (options.Notifications.Command.Contains('/', StringComparison.Ordinal) && !Path.IsPathFullyQualified(options.Notifications.Command))))
+        {
+            errors.Add($"Atlas:Notifications:Command '{options.Notifications.Command}' must be a command name on PATH (notify-send) or an absolute path; "
+                + "set Atlas:Notifications:Desktop=false to turn desktop notifications off.");
+        }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Atlas.Desktop.Identity;
 using Atlas.Desktop.Network;
 
 namespace Atlas.Desktop.Hosting;
@@ -8,29 +9,33 @@ namespace Atlas.Desktop.Hosting;
 /// <summary>What the desktop is and where it listens (known fully once Kestrel has started).</summary>
 internal sealed class DesktopInfo
 {
-    public DesktopInfo(string name, string pin, string displayFingerprint, bool selfSigned, IReadOnlyList<ListenAddress> lanAddresses,
-        string dataDirectory, string certificateSha256 = "")
+    private readonly DesktopIdentity _identity;
+
+    public DesktopInfo(string name, DesktopIdentity identity, IReadOnlyList<ListenAddress> lanAddresses, string dataDirectory)
     {
-        CertificateSha256 = certificateSha256;
         Name = name;
-        Pin = pin;
-        DisplayFingerprint = displayFingerprint;
-        SelfSigned = selfSigned;
+        _identity = identity;
         LanAddresses = lanAddresses;
         DataDirectory = dataDirectory;
     }
 
     public string Name { get; }
 
-    public string Pin { get; }
+    /// <summary>The pin in the QR code: the serving key's SPKI in quick mode, the CA's in trusted mode (it follows a mode
+    /// change or a CA rotation at once).</summary>
+    public string Pin => _identity.Pin;
 
-    public string DisplayFingerprint { get; }
+    public string DisplayFingerprint => _identity.DisplayFingerprint;
 
-    public bool SelfSigned { get; }
+    public bool SelfSigned => _identity.SelfSigned;
+
+    /// <summary><c>self-signed</c>, <c>local-ca</c> or <c>certificate</c> (a user-supplied one).</summary>
+    public string TlsMode => _identity.Mode;
 
     /// <summary>SHA-256 of the whole certificate as colon-separated hex: what browsers' certificate viewers show (the SPKI
-    /// pin is what the QR code and the Atlas apps check; a browser never displays it).</summary>
-    public string CertificateSha256 { get; }
+    /// pin is what the QR code and the Atlas apps check; a browser never displays it). In trusted mode, of the CA
+    /// certificate the phone installs.</summary>
+    public string CertificateSha256 => _identity.CertificateSha256;
 
     public IReadOnlyList<ListenAddress> LanAddresses { get; }
 

@@ -8,6 +8,7 @@ namespace Atlas.Desktop.Hosting;
 
 /// <summary>Source-generated JSON for the desktop's own payloads.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StaticAssets.WorkerBuild))]
 [JsonSerializable(typeof(FileListing))]
 [JsonSerializable(typeof(FileChunk))]
 [JsonSerializable(typeof(FileDeleted))]
@@ -24,9 +25,12 @@ namespace Atlas.Desktop.Hosting;
 [JsonSerializable(typeof(AdminLink))]
 [JsonSerializable(typeof(RevokeResult))]
 [JsonSerializable(typeof(PairOutput))]
+[JsonSerializable(typeof(Identity.TlsView))]
+[JsonSerializable(typeof(Identity.TlsChange))]
 internal sealed partial class DesktopJsonContext : JsonSerializerContext;
 
 internal sealed record HealthStatus(string Status, int Protocol, string Version);
 
-/// <summary>GET /pair/certificate: the served certificate's SHA-256 ("AB:CD:…"), for the pairing page.</summary>
-internal sealed record PairCertificate(string Sha256);
+/// <summary>GET /pair/certificate: the served certificate's SHA-256 ("AB:CD:…"; in trusted mode the CA's), and the TLS
+/// mode (<c>self-signed</c>, <c>local-ca</c> or <c>certificate</c>), for the pairing page.</summary>
+internal sealed record PairCertificate(string Sha256, string Mode = "self-signed");

@@ -19,6 +19,9 @@ internal sealed class MediaJobTracker
     private readonly Lock _recentGate = new();
     private readonly TimeProvider _time;
 
+    /// <summary>Raised after a job was tracked, finished or forgotten (the admin page's media jobs card).</summary>
+    public event Action? Changed;
+
     public MediaJobTracker(AtlasTime time, Devices.DeviceLifetimes devices)
     {
         _time = time.Provider;
@@ -44,6 +47,7 @@ internal sealed class MediaJobTracker
         var tracked = new TrackedJob(deviceId, requestId, job, fileName, _time.GetUtcNow());
         _byDevice.GetOrAdd(deviceId, _ => new(StringComparer.Ordinal))[job.Id] = tracked;
         _ = job.Completion.ContinueWith(_ => Record(tracked), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Changed?.Invoke();
     }
 
     public void Forget(string deviceId, MediaJob job)
@@ -122,6 +126,8 @@ internal sealed class MediaJobTracker
                 _recent.RemoveLast();
             }
         }
+
+        Changed?.Invoke();
     }
 
     internal sealed record TrackedJob(string DeviceId, string RequestId, MediaJob Job, string FileName, DateTimeOffset StartedAt)

@@ -1,6 +1,7 @@
 using Atlas.Desktop.Hosting;
 using Atlas.Media;
 using Atlas.Media.Mcp;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Mmcp.Server.Registration;
 using ModelContextProtocol.Server;
 
@@ -13,11 +14,16 @@ namespace Atlas.Desktop.Media;
 /// </summary>
 /// <remarks>
 /// Callers are limited to this OS user by the socket's peer-credential check; within that, the tools read only files
-/// under the allowed roots (<c>Atlas:Media:AllowedRoots</c>, or <c>--allow DIR</c>; default: the home directory).
+/// under the allowed roots: <c>--allow DIR</c>, else <c>Atlas:Media:AllowedRoots</c>, else only the Atlas folder
+/// <c>&lt;data dir&gt;/media/shared</c> (created private). Any program of this user can reach the socket, so the default
+/// is a folder the user puts files in on purpose, not the whole home directory.
 /// </remarks>
 internal static class MediaMcpServerHost
 {
     public const string ServerId = "io.mmcp.atlas.media";
+
+    /// <summary>The folder shared with MCP clients when no roots are configured: <c>&lt;data dir&gt;/media/shared</c>.</summary>
+    public static string DefaultSharedRoot(string dataDirectory) => Path.Combine(dataDirectory, "media", "shared");
 
     public static IHost Build(string dataDirectory, IReadOnlyList<string> allowedRoots, string[] args)
     {
@@ -28,7 +34,12 @@ internal static class MediaMcpServerHost
         var configuredRoots = builder.Configuration.GetSection(AtlasOptions.Section + ":Media:AllowedRoots").Get<string[]>() ?? [];
         IReadOnlyList<string> roots = allowedRoots.Count > 0 ? allowedRoots
             : configuredRoots.Length > 0 ? configuredRoots
-            : [Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)];
+            : [DefaultSharedRoot(data.Root)];
+        if (allowedRoots.Count == 0 && configuredRoots.Length == 0)
+        {
+            DataDirectory.CreatePrivate(roots[0]);
+        }
+
         builder.Services.AddAtlasMedia(media =>
         {
             builder.Configuration.GetSection(AtlasOptions.Section + ":Media").Bind(media);
@@ -36,6 +47,19 @@ internal static class MediaMcpServerHost
             media.WorkDirectory ??= Path.Combine(data.Root, "media", "mcp-work");
             media.AllowedRoots = [.. roots.Select(Path.GetFullPath)];
         });
+        // The describe tool uses the same LLM endpoint as the desktop (Atlas:Llm from appsettings.json, Atlas__Llm__…
+        // environment variables, OPENROUTER_API_KEY), with Atlas:Media:DescribeModel or the chat model.
+        var llm = new AtlasOptions();
+        AtlasConfiguration.Bind(builder.Configuration, llm);
+        if (llm.Llm.IsConfigured)
+        {
+            builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(llm));
+            builder.Services.TryAddSingleton(new AtlasTime(TimeProvider.System));
+            builder.Services.AddSingleton<Chat.Llm.LlmClientFactory>();
+            builder.Services.AddSingleton<Chat.Llm.ModelCatalog>();
+            builder.Services.AddSingleton<Microsoft.Extensions.AI.IChatClient, VisionChatClient>();
+        }
+
         builder.Services.AddMmcpServer(options =>
         {
             options.Id = ServerId;
@@ -47,7 +71,8 @@ internal static class MediaMcpServerHost
             options.LaunchArguments.Add("media-mcp");
             options.LaunchArguments.Add("--data-dir");
             options.LaunchArguments.Add(data.Root);
-            foreach (var root in roots)
+            // Only explicit roots are baked into the launch: the default and configured ones are read at each start.
+            foreach (var root in allowedRoots)
             {
                 options.LaunchArguments.Add("--allow");
                 options.LaunchArguments.Add(Path.GetFullPath(root));

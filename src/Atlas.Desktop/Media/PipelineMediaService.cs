@@ -250,6 +250,7 @@ internal sealed class PipelineMediaService : IMediaService
         MediaErrorCode.QueueFull => ErrorCodes.RateLimited,
         MediaErrorCode.AccessDenied => ErrorCodes.Forbidden,
         MediaErrorCode.Cancelled => ErrorCodes.Cancelled,
+        MediaErrorCode.ModelUnsupported => ErrorCodes.ModelUnsupported,
         _ => ErrorCodes.ProcessingFailed,
     }, $"{e.Message} ({e.Code.ToWire()})", e);
 

@@ -29,14 +29,18 @@ internal sealed class PairingService
     private readonly AtlasOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PairingService> _logger;
+    private readonly ApprovalAlerts _alerts;
+    private readonly Admin.AdminEvents _events;
     private readonly Lock _lock = new();
     private readonly Queue<(DateTimeOffset At, string Address)> _failures = new();
     private bool _closed;
     private PairingTicket? _current;
 
     public PairingService(ITicketStore tickets, IDeviceStore devices, IAuditLog audit, DesktopInfo desktop, IOptions<AtlasOptions> options,
-        AtlasTime time, ILogger<PairingService> logger)
+        AtlasTime time, ILogger<PairingService> logger, ApprovalAlerts alerts, Admin.AdminEvents events)
     {
+        _alerts = alerts;
+        _events = events;
         _tickets = tickets;
         _devices = devices;
         _audit = audit;
@@ -77,6 +81,8 @@ internal sealed class PairingService
             _failures.Clear();
             _current = created;
         }
+
+        _events.Publish(Admin.AdminEvents.Pairing);
 
         await _audit.WriteAsync("pairing_opened", null, null, null, cancellationToken).ConfigureAwait(false);
         return created;
@@ -156,6 +162,16 @@ internal sealed class PairingService
             }
         }
 
+        _events.Publish(Admin.AdminEvents.Pairing);
+        if (device.Status == DeviceRecord.Pending)
+        {
+            _alerts.DeviceWaiting(device);
+        }
+        else
+        {
+            _events.Publish(Admin.AdminEvents.Devices);
+        }
+
         return new PairingResponse
         {
             Status = device.Status == DeviceRecord.Active ? "approved" : "pending",
@@ -201,6 +217,7 @@ internal sealed class PairingService
             await _tickets.DeleteAllAsync(cancellationToken).ConfigureAwait(false);
             await _audit.WriteAsync("pairing_closed", null, address, $"{failures} failed attempts from {addresses} addresses", cancellationToken).ConfigureAwait(false);
             Log.PairingClosed(_logger, failures);
+            _events.Publish(Admin.AdminEvents.Pairing);
         }
     }
 

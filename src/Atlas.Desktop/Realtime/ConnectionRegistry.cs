@@ -14,6 +14,9 @@ internal sealed class ConnectionRegistry
 
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>Raised after a socket was registered or removed (the admin page's live connection counts).</summary>
+    public event Action? Changed;
+
     /// <summary>Registers a socket within the limits. At the device's limit, the socket that has been silent longest
     /// (no frame for more than <paramref name="replaceSilentAfter"/>) gives up its place: it is returned in
     /// <paramref name="replaced"/>, already unregistered, for the caller to close. Sockets that talk are never replaced.</summary>
@@ -48,6 +51,7 @@ internal sealed class ConnectionRegistry
             AtlasTelemetry.Connections.Add(1);
         }
 
+        Changed?.Invoke();
         return true;
     }
 
@@ -70,6 +74,7 @@ internal sealed class ConnectionRegistry
         }
 
         AtlasTelemetry.Connections.Add(-1);
+        Changed?.Invoke();
     }
 
     public IReadOnlyList<DeviceConnection> Snapshot(string? deviceId = null) =>

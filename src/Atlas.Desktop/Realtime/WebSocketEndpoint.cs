@@ -62,7 +62,7 @@ internal sealed class WebSocketEndpoint
             KeepAliveTimeout = _options.HeartbeatInterval * _options.HeartbeatMisses,
         }).ConfigureAwait(false);
 
-        var session = await AuthenticateAsync(socket, context.RequestAborted).ConfigureAwait(false);
+        var session = await AuthenticateAsync(socket, context).ConfigureAwait(false);
         waiting.Dispose();
         if (session is null)
         {
@@ -110,8 +110,9 @@ internal sealed class WebSocketEndpoint
         }
     }
 
-    private async Task<PendingSession?> AuthenticateAsync(WebSocket socket, CancellationToken aborted)
+    private async Task<PendingSession?> AuthenticateAsync(WebSocket socket, HttpContext context)
     {
+        var aborted = context.RequestAborted;
         // Cancelling a WebSocket receive aborts the socket, so the timeout races the read instead: the socket stays
         // usable for the auth_failed frame and a clean close.
         var buffer = new ArrayBufferWriter<byte>(1024);
@@ -182,6 +183,13 @@ internal sealed class WebSocketEndpoint
                 ? data.Deserialize(AtlasJsonContext.Default.AuthFrame)?.Token
                 : null;
             var session = await _sessions.ValidateAsync(token, aborted).ConfigureAwait(false);
+
+            // "This desktop" acts only from this computer, with the admin cookie and a loopback origin of the upgrade.
+            if (Admin.DesktopChat.Is(session.Device.Id) && Admin.DesktopChat.Refusal(context) is { } refusal)
+            {
+                throw new AtlasException(refusal.Code, refusal.Message);
+            }
+
             return new PendingSession(session.Device, session.ExpiresAt, envelope.Id);
         }
         catch (Exception e) when (e is AtlasException or JsonException)

@@ -1,4 +1,6 @@
-// The admin UI: redeems the one-time code from the fragment for an HttpOnly cookie, then polls the state.
+// The admin UI: redeems the one-time code from the fragment for an HttpOnly cookie, then follows the desktop live: the
+// server-sent events of /admin/api/events name what changed (devices, pairing, media) and the page fetches just that.
+// A phone waiting for approval gets a banner at the top, a spoken announcement, focus and a count in the tab title.
 const $ = (id) => document.getElementById(id);
 const PERMISSIONS = ["chat", "files.read", "files.write", "media.process", "tools"];
 const code = new URLSearchParams(location.hash.slice(1)).get("code");
@@ -29,54 +31,141 @@ function signedOut() {
 
 function when(t) { return t ? new Date(t).toLocaleString() : "never"; }
 
+function empty(text) { return el("p", { className: "empty" }, text); }
+
+function table(headers, rows) {
+  return el("table", {}, el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, ...rows));
+}
+
+function decide(d, action) {
+  return api(`/devices/${d.id}/${action}`, "POST").then(refresh).catch(() => {});
+}
+
+function spaced(code) { return code ? `${code.slice(0, 3)} ${code.slice(3)}` : ""; }
+
+let pairing = null;
+let announced = new Set();
+
+function renderPairing() {
+  const p = pairing;
+  if (!p) return;
+  const left = p.expiresAt ? Math.max(0, Math.round((new Date(p.expiresAt) - Date.now()) / 1000)) : 0;
+  const open = p.url && left > 0;
+  const state = $("pairing-state");
+  state.textContent = p.closed
+    ? `Pairing is CLOSED after ${p.recentFailures} failed attempts. Make a new QR code to reopen it.`
+    : open ? `Valid until ${new Date(p.expiresAt).toLocaleTimeString()} (${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left), single use.`
+      + (p.approval === "auto" ? " Phones are approved at once (approval: auto)." : " You approve each phone here.")
+    : "No QR code is open (the last one expired or was used). Make a new one to pair a phone.";
+  state.className = p.closed || p.recentFailures > 0 ? "error" : "";
+  if (!p.closed && p.recentFailures > 0) state.textContent += ` ${p.recentFailures} recent failed attempts.`;
+  $("pair-url").textContent = open ? p.url : "";
+  const qr = $("qr");
+  if (open && qr.dataset.url !== p.url) { qr.src = "/admin/api/qr.svg?" + Date.now(); qr.dataset.url = p.url; }
+  qr.classList.toggle("hidden", !open);
+}
+
+function renderApprovals(waiting) {
+  const banner = $("approval-banner");
+  const list = $("approval-list");
+  list.replaceChildren(...waiting.map((d) => {
+    const row = el("div", { className: "request" },
+      el("span", { className: "who" }, `${d.name} (${d.platform})`),
+      el("span", {}, "Check code ", el("span", { className: "code" }, spaced(d.checkCode))),
+      el("span", {},
+        el("button", { onclick: () => decide(d, "approve") }, "Approve"), " ",
+        el("button", { className: "danger", onclick: () => decide(d, "deny") }, "Deny")),
+      el("p", { className: "steps" }, "Approve only if the phone shows the same check code. From a terminal: ",
+        el("span", { className: "mono" }, `atlas devices approve ${d.id}`)));
+    row.dataset.deviceId = d.id;
+    row.querySelector("button").setAttribute("aria-label", `Approve ${d.name}`);
+    row.querySelectorAll("button")[1].setAttribute("aria-label", `Deny ${d.name}`);
+    return row;
+  }));
+  banner.classList.toggle("hidden", waiting.length === 0);
+  $("approval-title").textContent = waiting.length > 1 ? `${waiting.length} phones are waiting for your approval` : "A phone is waiting for your approval";
+  document.title = waiting.length ? `(${waiting.length}) Approval needed — Atlas admin` : "Atlas admin";
+  const fresh = waiting.filter((d) => !announced.has(d.id));
+  announced = new Set(waiting.map((d) => d.id));
+  if (fresh.length) {
+    $("announce").textContent = fresh.map((d) => `${d.name} wants to pair. Check code ${spaced(d.checkCode)}.`).join(" ");
+    const active = document.activeElement;
+    if (!active || active === document.body || !banner.contains(active)) $("approval-title").focus();
+  }
+}
+
 function render(state) {
   $("name").textContent = state.name;
   $("fingerprint").textContent = state.displayFingerprint;
   $("urls").textContent = state.urls.join("  ");
   $("live").textContent = `${state.connections} live connection(s)`;
-  const p = state.pairing;
-  $("pairing-state").textContent = p.closed
-    ? `Pairing is CLOSED after ${p.recentFailures} failed attempts. Make a new QR code to reopen it.`
-    : p.url ? `QR code valid until ${new Date(p.expiresAt).toLocaleTimeString()} (single use). ${p.recentFailures} recent failed attempts. Approval: ${p.approval}.`
-    : `No open QR code. ${p.recentFailures} recent failed attempts.`;
-  $("pairing-state").className = p.closed || p.recentFailures > 0 ? "error" : "";
-  $("pair-url").textContent = p.url ?? "";
-  const qr = $("qr");
-  if (p.url && qr.dataset.url !== p.url) { qr.src = "/admin/api/qr.svg?" + Date.now(); qr.dataset.url = p.url; }
-  qr.classList.toggle("hidden", !p.url);
+  pairing = state.pairing;
+  renderPairing();
 
-  const pending = $("pending");
-  pending.replaceChildren(...state.devices.filter((d) => d.status === "pending").map((d) => el("tr", {},
-    el("td", {}, `${d.name} (${d.platform})`),
-    el("td", { className: "code" }, d.checkCode ?? ""),
-    el("td", { className: "mono" }, d.lastAddress ?? ""),
-    el("td", {},
-      el("button", { onclick: () => api(`/devices/${d.id}/approve`, "POST").then(refresh) }, "Approve"), " ",
-      el("button", { className: "secondary", onclick: () => api(`/devices/${d.id}/deny`, "POST").then(refresh) }, "Deny")))));
+  const waiting = state.devices.filter((d) => d.status === "pending");
+  renderApprovals(waiting);
+  $("pending").replaceChildren(waiting.length
+    ? table(["Device", "Check code", "Address", ""], waiting.map((d) => el("tr", {},
+      el("td", {}, `${d.name} (${d.platform})`),
+      el("td", { className: "code" }, d.checkCode ?? ""),
+      el("td", { className: "mono" }, d.lastAddress ?? ""),
+      el("td", {},
+        el("button", { onclick: () => decide(d, "approve") }, "Approve"), " ",
+        el("button", { className: "secondary", onclick: () => decide(d, "deny") }, "Deny")))))
+    : empty(state.pairing.approval === "auto"
+      ? "Nothing to approve: phones are approved as soon as they scan the QR code (Atlas:Pairing:Approval is auto)."
+      : "No phone is waiting. When a phone scans the QR code it shows up here (and at the top of the page) with its check code."));
 
-  const devices = $("devices");
-  devices.replaceChildren(...state.devices.filter((d) => d.status === "active").map((d) => el("tr", {},
-    el("td", {}, `${d.name} (${d.platform})`, el("br"), el("span", { className: "mono" }, d.id)),
-    el("td", {}, ...PERMISSIONS.map((perm) => el("label", {},
-      el("input", { type: "checkbox", checked: d.permissions.includes(perm), onchange: (e) => {
-        const next = e.target.checked ? [...d.permissions, perm] : d.permissions.filter((x) => x !== perm);
-        api(`/devices/${d.id}/permissions`, "POST", { permissions: next }).then(refresh);
-      } }), ` ${perm} `))),
-    el("td", {}, when(d.lastSeenAt), el("br"), d.lastAddress ?? ""),
-    el("td", {}, String(d.connections)),
-    el("td", {}, el("button", { className: "danger", onclick: () => {
-      if (confirm(`Revoke ${d.name}? Its connections close now and it must pair again.`)) api(`/devices/${d.id}/revoke`, "POST").then(refresh);
-    } }, "Revoke")))));
+  const active = state.devices.filter((d) => d.status === "active");
+  $("devices").replaceChildren(active.length
+    ? table(["Device", "Permissions", "Last seen", "Live", ""], active.map((d) => el("tr", {},
+      el("td", {}, `${d.name} (${d.platform})`, el("br"), el("span", { className: "mono" }, d.id)),
+      el("td", {}, ...PERMISSIONS.map((perm) => el("label", {},
+        el("input", { type: "checkbox", checked: d.permissions.includes(perm), onchange: (e) => {
+          const next = e.target.checked ? [...d.permissions, perm] : d.permissions.filter((x) => x !== perm);
+          api(`/devices/${d.id}/permissions`, "POST", { permissions: next }).then(refresh);
+        } }), ` ${perm} `))),
+      el("td", {}, when(d.lastSeenAt), el("br"), d.lastAddress ?? ""),
+      el("td", {}, String(d.connections)),
+      el("td", {}, el("button", { className: "danger", onclick: () => {
+        if (confirm(`Revoke ${d.name}? Its connections close now and it must pair again.`)) api(`/devices/${d.id}/revoke`, "POST").then(refresh);
+      } }, "Revoke")))))
+    : empty("No phones paired yet. Scan the QR code above with your phone's camera to pair one."));
 
-  $("events").replaceChildren(...state.events.slice(0, 20).map((e) => el("tr", {},
-    el("td", {}, when(e.at)), el("td", {}, e.event), el("td", { className: "mono" }, e.deviceId ?? ""), el("td", {}, e.address ?? ""),
-    el("td", {}, e.detail ?? ""))));
+  const events = state.events.slice(0, 20);
+  $("events").replaceChildren(events.length
+    ? table(["Time", "Event", "Device", "Address", "Detail"], events.map((e) => el("tr", {},
+      el("td", {}, when(e.at)), el("td", {}, e.event), el("td", { className: "mono" }, e.deviceId ?? ""), el("td", {}, e.address ?? ""),
+      el("td", {}, e.detail ?? ""))))
+    : empty("Nothing has happened yet. Pairings, approvals, revocations and refused attempts are listed here."));
+}
+
+// The LLM card: configured or not (and how to fix it), provider and model, the last failed answer, spend.
+function money(cost) { return cost == null ? "no cost reported" : `$${cost.toFixed(4)}`; }
+
+function renderLlm(v) {
+  const spend = (s) => `${s.answers} answer(s), ${s.tokens.toLocaleString()} tokens, ${money(s.cost)}`;
+  $("llm").replaceChildren(
+    el("p", {}, v.configured ? badge("configured", "connected") : badge("not configured", "failed"), " ",
+      v.provider === "openrouter" ? "OpenRouter" : "OpenAI-compatible endpoint"),
+    v.configured ? "" : el("p", { className: "empty" }, v.hint),
+    el("dl", { className: "facts" },
+      el("dt", {}, "Model"), el("dd", { className: "mono" }, v.model),
+      el("dt", {}, "Endpoint"), el("dd", { className: "mono" }, v.endpoint),
+      el("dt", {}, "Last answer"), el("dd", {}, v.lastAnswerAt ? when(v.lastAnswerAt) : "none yet"),
+      el("dt", {}, "Today"), el("dd", {}, spend(v.today)),
+      el("dt", {}, "In total"), el("dd", {}, spend(v.total)),
+      el("dt", {}, "Last error"), v.lastError
+        ? el("dd", { className: "error" }, `${v.lastError.code}: ${v.lastError.message} (${when(v.lastError.at)})`)
+        : el("dd", {}, "none")));
 }
 
 // MCP servers and consent. Listing asks every server for its tools, so it loads on demand (page load, Reload, after a
 // decision), not on every status poll.
 const STATE_LABEL = { allowed: "allowed", denied: "denied", changed: "changed — needs re-approval", pending: "not approved yet" };
-const STATE_CLASS = { allowed: "ok", denied: "error", changed: "note", pending: "note", connected: "ok", failed: "error" };
+const STATE_CLASS = { allowed: "ok", denied: "error", changed: "note", pending: "note", connected: "ok", failed: "error", idle: "idle" };
+// A server that is not running is not a problem: the hub starts (or connects to) it when a tool is first used.
+const SERVER_STATE = { idle: "starts on first use" };
 const openServers = new Set();
 
 function badge(text, kind) { return el("span", { className: `badge ${STATE_CLASS[kind] ?? ""}` }, text); }
@@ -86,7 +175,9 @@ function consent(id, body) { return api(`/servers/${encodeURIComponent(id)}/cons
 async function loadServers() {
   const view = await api("/servers");
   $("consent-file").textContent = `Consent file: ${view.consentFile} (policy: ${view.policy})`;
-  $("servers").replaceChildren(...(view.servers.length ? view.servers.map(renderServer) : [el("p", {}, "No MCP servers discovered.")]));
+  $("servers").replaceChildren(...(view.servers.length ? view.servers.map(renderServer) : [empty(
+    "No MCP servers found. Add one with a manifest in ~/.local/share/mmcp/servers (for example 'atlas media-mcp --mmcp-register'), "
+    + "or configure servers in Claude Desktop, VS Code or Cursor, then press Reload.")]));
   $("diagnostics").replaceChildren(...view.diagnostics.map((d) => el("p", {}, `${d.file}: ${d.field}: ${d.message}`)));
 }
 
@@ -95,7 +186,7 @@ function renderServer(s) {
   const held = [counts.changed && `${counts.changed} changed — needs re-approval`, counts.denied && `${counts.denied} denied`,
     counts.pending && `${counts.pending} not approved yet`].filter(Boolean).join(", ");
   const details = el("details", { className: "server", open: openServers.has(s.id) },
-    el("summary", {}, el("strong", {}, s.name), " ", el("span", { className: "mono" }, s.id), " ", badge(s.state, s.state), " ",
+    el("summary", {}, el("strong", {}, s.name), " ", el("span", { className: "mono" }, s.id), " ", badge(SERVER_STATE[s.state] ?? s.state, s.state), " ",
       `${s.toolCount} tool(s)`, held ? " · " : "", held ? el("span", { className: "note" }, held) : "",
       s.consent === "deny" ? " · " : "", s.consent === "deny" ? badge("server denied", "denied") : ""),
     el("p", {}, `From ${s.provenance.label}`, el("br"), `${s.transport.type}: `, el("span", { className: "mono" }, s.transport.summary)),
@@ -141,7 +232,7 @@ function renderTools(details, view) {
       el("tbody", {}, ...rows)));
 }
 
-// Media jobs: running, queued and recent, with cancel; polled with the state.
+// Media jobs: running, queued and recent, with cancel; fetched on "media" events, and every 2 s while one runs.
 function seconds(s) { return s == null ? "" : s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`; }
 
 function renderJobs(view) {
@@ -156,20 +247,55 @@ function renderJobs(view) {
         live && j.fraction != null ? ` ${Math.round(j.fraction * 100)}%` : "", ` ${j.stage}`, j.fromCache ? " (from cache)" : "",
         j.error ? el("br") : "", j.error ? el("span", { className: "error" }, j.error) : ""),
       el("td", {}, live ? `since ${new Date(j.startedAt).toLocaleTimeString()}` : seconds(j.durationSeconds)),
-      el("td", {}, live ? el("button", { className: "danger", onclick: () => api(`/media/jobs/${encodeURIComponent(j.id)}/cancel`, "POST").then(refresh) }, "Cancel") : ""));
+      el("td", {}, live ? el("button", { className: "danger", onclick: () => api(`/media/jobs/${encodeURIComponent(j.id)}/cancel`, "POST").then(refreshJobs) }, "Cancel") : ""));
     tr.dataset.job = j.id;
     return tr;
   };
   const rows = [...view.running.map((j) => row(j, true)), ...view.queued.map((j) => row(j, true)), ...view.recent.slice(0, 20).map((j) => row(j, false))];
-  $("jobs").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 6 }, "No media jobs yet."))]));
+  $("jobs").replaceChildren(rows.length ? table(["Job", "Device", "File", "State", "Time", ""], rows)
+    : empty("No media jobs yet. They show here while a phone's OCR, analysis, frames or transcription runs, and after."));
+  // Progress is not an event: follow it every two seconds while something runs.
+  clearTimeout(jobsTimer);
+  if (view.running.length || view.queued.length) jobsTimer = setTimeout(refreshJobs, 2000);
+}
+
+let jobsTimer = 0;
+
+async function refreshJobs() {
+  try { renderJobs(await api("/media/jobs")); } catch { /* shown already */ }
+}
+
+async function refreshLlm() {
+  try { renderLlm(await api("/llm")); } catch { /* shown already */ }
 }
 
 async function refresh() {
   try {
     render(await api("/state"));
-    renderJobs(await api("/media/jobs"));
     $("main").classList.remove("hidden"); $("signin").classList.add("hidden");
   } catch { /* shown already */ }
+}
+
+// Live updates: the stream names what changed; EventSource reconnects by itself (a "ready" follows every reconnect,
+// and everything is fetched again then). A signed-out page learns it from the next fetch.
+function follow() {
+  const live = (on, text) => { $("live-dot").className = `dot ${on ? "on" : "off"}`; $("live-state").textContent = text; };
+  const source = new EventSource("/admin/api/events");
+  source.onmessage = (e) => {
+    const topics = new Set(JSON.parse(e.data));
+    if (topics.has("ready")) {
+      live(true, "Live");
+      refresh(); refreshJobs(); refreshLlm();
+      return;
+    }
+    if (topics.has("devices") || topics.has("pairing")) { refresh(); refreshLlm(); }
+    if (topics.has("media")) refreshJobs();
+    if (topics.has("servers")) loadServers().catch(() => {});
+  };
+  source.onerror = () => {
+    live(false, "Reconnecting…");
+    if (source.readyState === EventSource.CLOSED) api("/state").then(() => setTimeout(follow, 2000)).catch(() => live(false, "Signed out"));
+  };
 }
 
 $("new-ticket").addEventListener("click", () => api("/pair", "POST").then(refresh));
@@ -181,6 +307,48 @@ $("reload-servers").addEventListener("click", () => loadServers().catch(() => {}
     if (!response.ok) { signedOut(); return; }
   }
   await refresh();
+  refreshJobs(); refreshLlm();
   loadServers().catch(() => {});
-  setInterval(refresh, 2000);
+  follow();
+  // The QR code's countdown; and, now and then, what events do not cover (last seen, server states, spend).
+  setInterval(renderPairing, 1000);
+  setInterval(() => { if (document.visibilityState === "visible") { refresh(); refreshLlm(); loadServers().catch(() => {}); } }, 30000);
 })();
+
+// ------------------------------------------------------------------------------------------------ phone trust (issue 10)
+
+/** Quick mode (self-signed) or trusted mode (this desktop as a name-constrained CA that phones install). */
+function renderTrust(view) {
+  const trusted = view.mode === "local-ca";
+  $("trust-mode").textContent = trusted
+    ? "Trusted mode: phones that install this desktop's certificate authority trust it; the web app installs and opens offline."
+    : view.mode === "self-signed"
+      ? "Quick mode: a self-signed certificate that phones' browsers accept on first use. The web app needs the desktop to start."
+      : "A certificate from Atlas:Certificate:Path.";
+  $("trust-detail").textContent = trusted
+    ? `${view.authoritySubject}; permits only ${[...view.permittedNames, ...view.permittedAddresses].join(", ")}. `
+      + `Serving certificate renewed automatically (valid until ${when(view.certificateNotAfter)}).`
+    : "";
+  $("trust-on").classList.toggle("hidden", view.mode !== "self-signed");
+  $("trust-rotate").classList.toggle("hidden", !trusted);
+  $("trust-off").classList.toggle("hidden", !trusted);
+}
+
+async function changeTrust(path, body, question) {
+  if (!confirm(question)) return;
+  const view = await api(path, "POST", body);
+  renderTrust(view);
+  alert(`Done. ${view.revokedDevices} device(s) were revoked and must pair again with a new QR code.`);
+  await api("/pair", "POST");
+  await refresh();
+}
+
+const loadTrust = () => api("/tls").then(renderTrust).catch(() => {});
+$("trust-on").addEventListener("click", () => changeTrust("/tls", { mode: "local-ca" },
+  "Turn on trusted mode? Every paired device is revoked and must pair again (and install the certificate authority).").catch(() => {}));
+$("trust-rotate").addEventListener("click", () => changeTrust("/tls/rotate", undefined,
+  "Replace the certificate authority? The old one is deleted; every device is revoked and must install the new one and pair again.").catch(() => {}));
+$("trust-off").addEventListener("click", () => changeTrust("/tls", { mode: "self-signed" },
+  "Turn trusted mode off? The certificate authority is deleted; every device is revoked and must pair again.").catch(() => {}));
+setInterval(() => { if (!$("main").classList.contains("hidden")) loadTrust(); }, 2000);
+new MutationObserver(() => { if (!$("main").classList.contains("hidden")) loadTrust(); }).observe($("main"), { attributes: true, attributeFilter: ["class"] });

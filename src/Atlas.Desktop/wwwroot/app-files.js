@@ -2,8 +2,11 @@
 // preview (images, text, audio, video) and download through authenticated fetches turned into blob: URLs (the token
 // never goes into a URL), upload with progress (large files in resumable chunks that continue after a dropped
 // connection), capture from the camera and microphone into captures/, new folder, rename/move, delete. The last
-// listing of each folder is kept in IndexedDB and shown offline. All text goes in with textContent.
-import { listings } from "/app-db.js";
+// listing of each folder is kept in IndexedDB and shown offline. Changes (upload, rename/move, delete) go through a
+// persistent queue: made offline or while the desktop is unreachable they wait (listed, with Cancel) and are applied in
+// order exactly once when it is back (each carries a request id and the ETag the phone saw, so a file changed on the
+// desktop meanwhile is a conflict the user settles, never silently overwritten). All text goes in with textContent.
+import { fileQueue, listings } from "/app-db.js";
 import { MediaPanel, kindOf, suggestedTask } from "/app-media.js";
 import { button, el } from "/app-ui.js";
 
@@ -130,6 +133,7 @@ function renderList() {
       button(`${entry.kind === "directory" ? "📁" : "📄"} ${entry.name}`, "open",
         () => (entry.kind === "directory" ? openFolder(entry.path) : openViewer(entry))),
       el("span", entry.kind === "directory" ? "" : formatSize(entry.size), "size"),
+      ...pendingMarks(entry, item),
       button("Rename", "secondary small rename", () => renameEntry(entry)),
       button("Delete", "danger small delete", () => deleteEntry(entry)));
     return item;
@@ -154,16 +158,9 @@ async function renameEntry(entry) {
   const to = prompt("New name, or a path to move it to (folders separated by /)", entry.path);
   if (!to || to === entry.path) return false;
   const target = to.includes("/") ? to.replace(/^\/+/, "") : join(parentOf(entry.path), to);
-  try {
-    await call(`/files/move?${query({ path: entry.path, to: target })}`, { method: "POST" }, `Renaming ${entry.name}`);
-    await listings.remove(view.path).catch(() => {});
-    await openFolder(view.path);
-    setStatus(`Renamed to ${target}.`, "ok");
-    return true;
-  } catch (error) {
-    setStatus(error.message, "error");
-    return false;
-  }
+  if (view.viewing === entry) closeViewer();
+  await enqueue({ kind: "move", path: entry.path, to: target, name: entry.name, etag: entry.etag ?? null });
+  return true;
 }
 
 async function deleteEntry(entry) {
@@ -171,22 +168,21 @@ async function deleteEntry(entry) {
     ? `Delete the folder "${entry.name}" and everything in it?`
     : `Delete "${entry.name}"?`;
   if (!confirm(question)) return false;
-  try {
-    await call(`/files/delete?${query({ path: entry.path, recursive: entry.kind === "directory" })}`, { method: "POST" }, `Deleting ${entry.name}`);
-    await openFolder(view.path);
-    setStatus(`Deleted ${entry.name}.`, "ok");
-    return true;
-  } catch (error) {
-    setStatus(error.message, "error");
-    return false;
-  }
+  if (view.viewing === entry) closeViewer();
+  await enqueue({ kind: "delete", path: entry.path, name: entry.name, recursive: entry.kind === "directory", etag: entry.etag ?? null });
+  return true;
 }
 
 // ------------------------------------------------------------------------------------------------ uploads
 
 /** One XMLHttpRequest (fetch cannot report upload progress) with the session token in its header. */
 async function send(method, url, body, headers, onProgress) {
-  const token = await conn.session();
+  let token;
+  try {
+    token = await conn.session();
+  } catch (error) {
+    throw error.code ? error : Object.assign(new Error("The desktop is not reachable."), { network: true, cause: error });
+  }
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
@@ -244,7 +240,7 @@ export async function uploadFile(file, path, overwrite = false) {
     // An existing file is a question for the user (Replace?), not a failure: the row goes, the answer decides the status.
     if (error.code === "already_exists" && !overwrite) row.done();
     else row.failed(error.message);
-    throw Object.assign(new Error(`Uploading ${path}: ${error.message}`), { code: error.code });
+    throw Object.assign(new Error(`Uploading ${path}: ${error.message}`), { code: error.code, network: error.network });
   }
 }
 
@@ -290,6 +286,10 @@ async function uploadChunked(file, path, overwrite, row) {
 async function uploadPicked(files, folder, afterUpload) {
   for (const file of files) {
     const path = join(folder, safeName(file.name));
+    if (conn.state !== "online") {
+      await queueUpload(file, path, folder);
+      continue;
+    }
     try {
       let entry;
       try {
@@ -306,9 +306,328 @@ async function uploadPicked(files, folder, afterUpload) {
       setStatus(`Uploaded ${entry?.path ?? path}.`, "ok");
       await afterUpload?.(entry ?? { path, name: path.split("/").pop(), kind: "file", size: file.size });
     } catch (error) {
-      setStatus(error.message, "error");
+      if (error.network) await queueUpload(file, path, folder);
+      else setStatus(error.message, "error");
     }
   }
+}
+
+// ------------------------------------------------------------------------------------------------ offline queue
+
+/** Answers that need the user: the desktop's file changed, the target exists, or the file is gone. */
+const CONFLICTS = new Set(["already_exists", "precondition_failed", "not_found"]);
+const queue = { items: [], draining: false, again: false, applying: null, retryTimer: null, attempt: 0, seq: 0 };
+
+const nextSeq = () => (queue.seq = Math.max(Date.now(), queue.seq + 1));
+const newId = () => `fop-${crypto.randomUUID()}`;
+
+/** Headers of a queued change: its request id (a retry after a lost answer is not applied twice) and what the phone saw. */
+function changeHeaders(item, key = item.id) {
+  const headers = { "Idempotency-Key": key };
+  if (item.etag) headers["If-Match"] = item.etag;
+  return headers;
+}
+
+function describe(item) {
+  if (item.kind === "move") return `Rename ${item.path} → ${item.to}`;
+  if (item.kind === "delete") return `Delete ${item.path}`;
+  return `Upload ${item.path} (${formatSize(item.size)})`;
+}
+
+/** Records a change and applies it now when the desktop is reachable (the queue keeps the order). */
+async function enqueue(change) {
+  const item = { ...change, id: newId(), seq: nextSeq(), state: "pending", createdAt: new Date().toISOString() };
+  try {
+    await fileQueue.put(item);
+  } catch (error) {
+    setStatus(`This phone could not keep the change (${error?.message ?? error}); nothing was changed.`, "error");
+    return;
+  }
+  await renderQueue();
+  if (conn.state === "online") await drain();
+  else setStatus(`Offline — "${describe(item)}" waits and is applied when the desktop is back.`, "note");
+}
+
+/** An upload made offline keeps the file's bytes in IndexedDB until the desktop has them (checked against the quota). */
+async function queueUpload(file, path, folder) {
+  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  if (estimate?.quota && estimate.quota - estimate.usage < file.size + 1024 * 1024) {
+    setStatus(`Not enough room on this phone to keep ${file.name} (${formatSize(file.size)}) until the desktop is back: `
+      + `${formatSize(Math.max(0, estimate.quota - estimate.usage))} free.`, "error");
+    return;
+  }
+  navigator.storage?.persist?.().catch(() => {});
+  const known = (view.path === folder ? view.entries : (await listings.get(folder).catch(() => null))?.entries ?? [])
+    .find((entry) => entry.path === path);
+  let overwrite = false;
+  if (known) {
+    if (!confirm(`${path} already exists on the desktop (as last seen). Replace it when the desktop is back?`)) {
+      setStatus(`${path} already exists; it was not replaced.`, "note");
+      return;
+    }
+    overwrite = Boolean(known.etag); // without an ETag the desktop decides: an existing file is then a conflict to settle
+  }
+  const blob = new Blob([file], { type: file.type });
+  await enqueue({ kind: "upload", path, name: path.split("/").pop(), size: file.size, blob, overwrite, etag: overwrite ? known.etag : null });
+}
+
+/** Applies the waiting changes in order; stops at the first that needs the user (later ones may depend on it). */
+async function drain() {
+  if (queue.draining) {
+    queue.again = true;
+    return;
+  }
+  queue.draining = true;
+  clearTimeout(queue.retryTimer);
+  let note = null;
+  try {
+    do {
+      queue.again = false;
+      for (const item of await fileQueue.all()) {
+        if (item.state !== "pending" || conn.state !== "online") break;
+        queue.applying = item.id;
+        await renderQueue();
+        try {
+          note = [await apply(item), "ok"];
+          await fileQueue.remove(item.id);
+          queue.attempt = 0;
+        } catch (error) {
+          if (error.network) {
+            // Not reachable after all (or the answer was lost): the same request id goes again later.
+            queue.retryTimer = setTimeout(drain, Math.random() * Math.min(15000, 500 * 2 ** ++queue.attempt));
+            note = ["The desktop is not reachable — the changes wait and go again shortly.", "note"];
+            break;
+          }
+          await fileQueue.put({ ...item, state: CONFLICTS.has(error.code) ? "conflict" : "failed", error: { code: error.code, message: error.message } });
+          note = [`${describe(item)}: needs your decision below.`, "error"];
+          break;
+        }
+      }
+    } while (queue.again);
+  } finally {
+    queue.draining = false;
+    queue.applying = null;
+    await renderQueue();
+  }
+  if (note && !$("files-view").hidden && !view.viewing) await openFolder(view.path);
+  if (note) setStatus(...note);
+}
+
+async function apply(item) {
+  if (item.kind === "move") {
+    try {
+      await call(`/files/move?${query({ path: item.path, to: item.to, overwrite: Boolean(item.overwrite) })}`,
+        { method: "POST", headers: changeHeaders(item) }, `Renaming ${item.path}`);
+    } catch (error) {
+      // Applied before, its answer lost and no longer kept by the desktop: the renamed file is there as the phone saw it.
+      if (!(error.code === "duplicate_request" || (error.code === "not_found" && item.etag && (await etagOf(item.to)) === item.etag))) throw error;
+    }
+    await listings.remove(parentOf(item.to)).catch(() => {});
+    return `Renamed to ${item.to}.`;
+  }
+  if (item.kind === "delete") {
+    try {
+      await call(`/files/delete?${query({ path: item.path, recursive: Boolean(item.recursive) })}`,
+        { method: "POST", headers: changeHeaders(item) }, `Deleting ${item.path}`);
+    } catch (error) {
+      if (error.code === "not_found" && !item.etag) return `${item.name} was already gone.`;
+      if (error.code !== "duplicate_request") throw error;
+    }
+    return `Deleted ${item.name}.`;
+  }
+  const entry = await uploadQueued(item);
+  return `Uploaded ${entry?.path ?? item.path}.`;
+}
+
+/** A queued upload: whole, or through an upload session whose id is kept in the item so a reload continues it. */
+async function uploadQueued(item) {
+  const row = uploadRow(item.path);
+  try {
+    const entry = await (item.size > CHUNK_BYTES ? uploadSession(item, row) : uploadQueuedWhole(item, row));
+    row.done();
+    return entry;
+  } catch (error) {
+    row.done();
+    throw Object.assign(new Error(`Uploading ${item.path}: ${error.message}`), { code: error.code, network: error.network });
+  }
+}
+
+async function uploadQueuedWhole(item, row) {
+  const form = new FormData();
+  form.append("path", item.path);
+  form.append("file", item.blob, "upload");
+  try {
+    return await send("POST", `/files/upload?${query({ overwrite: Boolean(item.overwrite) })}`, form, changeHeaders(item),
+      (loaded) => row.progress(loaded / Math.max(1, item.size)));
+  } catch (error) {
+    if (error.code === "duplicate_request") return null;
+    throw error;
+  }
+}
+
+async function uploadSession(item, row) {
+  for (;;) {
+    const generation = item.generation ?? 0;
+    if (!item.uploadId) {
+      const created = await send("POST", "/files/upload/sessions", JSON.stringify({ path: item.path, size: item.size, overwrite: Boolean(item.overwrite) }),
+        { "Content-Type": "application/json", ...changeHeaders(item, `${item.id}:s${generation}`) });
+      if (created.completed) return created.entry;
+      item.uploadId = created.uploadId;
+      await fileQueue.put(item);
+    }
+    const url = `/files/upload/sessions/${encodeURIComponent(item.uploadId)}`;
+    try {
+      let status = await send("GET", url);
+      while (!status.completed) {
+        const from = status.received;
+        const to = Math.min(from + CHUNK_BYTES, item.size) - 1;
+        status = await send("PUT", url, item.blob.slice(from, to + 1),
+          { "Content-Range": `bytes ${from}-${to}/${item.size}`, "Content-Type": "application/octet-stream", ...changeHeaders(item, `${item.id}:s${generation}:${from}`) },
+          (loaded) => row.progress((from + loaded) / item.size));
+      }
+      return status.entry;
+    } catch (error) {
+      if (error.code !== "not_found") throw error;
+      // The session expired (or the desktop forgot it): start a new one, with a new request id.
+      Object.assign(item, { uploadId: null, generation: generation + 1 });
+      await fileQueue.put(item);
+    }
+  }
+}
+
+async function etagOf(path) {
+  try {
+    return (await call(`/files/stat?${query({ path })}`, {}, `Checking ${path}`)).etag ?? null;
+  } catch (error) {
+    if (error.code === "not_found") return null;
+    throw error;
+  }
+}
+
+/** "name (2).ext", "name (3).ext"… the first that the folder on the desktop does not have. */
+async function freeName(path) {
+  const folder = parentOf(path);
+  const listing = await call(`/files/list?${query({ path: folder })}`, {}, "Listing the folder");
+  const taken = new Set((listing.entries ?? []).map((entry) => entry.name));
+  const name = path.split("/").pop();
+  const dot = name.lastIndexOf(".");
+  const [base, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  for (let n = 2; ; n++) {
+    const candidate = `${base} (${n})${ext}`;
+    if (!taken.has(candidate)) return join(folder, candidate);
+  }
+}
+
+/** The choices for a change the desktop refused. */
+function choices(item) {
+  if (item.state === "failed") return [["Retry", "retry"], ["Discard", "discard"]];
+  const code = item.error?.code;
+  if (code === "not_found") return [["Discard", "discard"]];
+  if (item.kind === "upload") return [["Keep both", "both"], ["Replace", "replace"], ["Discard", "discard"]];
+  if (item.kind === "move" && code === "already_exists") return [["Keep both", "both"], ["Replace", "replace"], ["Discard", "discard"]];
+  return [[item.kind === "move" ? "Rename anyway" : "Delete anyway", "anyway"], ["Discard", "discard"]];
+}
+
+/** Settles a conflict: the change goes again as a new request (new id), or is dropped. */
+async function resolve(item, choice) {
+  try {
+    if (choice === "discard") {
+      await fileQueue.remove(item.id);
+      setStatus(`Discarded: ${describe(item)}. Nothing was changed on the desktop.`, "note");
+    } else {
+      const next = { ...item, id: newId(), state: "pending", error: null, uploadId: null, generation: 0 };
+      if (choice === "both") {
+        if (item.kind === "move") next.to = await freeName(item.to);
+        else Object.assign(next, { path: await freeName(item.path), overwrite: false, etag: null });
+        next.name = (next.kind === "move" ? next.to : next.path).split("/").pop();
+      } else if (choice === "replace" && item.kind === "move") {
+        next.overwrite = true;
+      } else if (choice === "replace" || choice === "anyway") {
+        // The user saw the conflict and chose: the change applies to the desktop's current version, and only to it.
+        next.etag = await etagOf(item.path);
+        if (item.kind === "upload") next.overwrite = Boolean(next.etag);
+      }
+      await fileQueue.replace(item.id, next);
+    }
+  } catch (error) {
+    setStatus(error.message, "error");
+    return;
+  }
+  await renderQueue();
+  if (conn.state === "online") await drain();
+}
+
+/** The list of waiting changes, with the bytes kept on the phone, Cancel on each, and the choices of a conflict. */
+async function renderQueue() {
+  queue.items = await fileQueue.all().catch(() => []);
+  let box = $("file-queue-box");
+  if (!box) {
+    box = document.createElement("section");
+    box.id = "file-queue-box";
+    box.setAttribute("aria-labelledby", "file-queue-title");
+    const head = el("div", "", "row");
+    const title = el("h2", "Waiting for the desktop");
+    title.id = "file-queue-title";
+    const summary = el("span", "", "small-text");
+    summary.id = "file-queue-summary";
+    const sendNow = button("Send now", "secondary small", () => drain());
+    sendNow.id = "file-queue-send";
+    head.append(title, summary, sendNow);
+    const list = document.createElement("ul");
+    list.id = "file-queue";
+    box.append(head, list);
+    $("uploads").before(box);
+  }
+  box.hidden = queue.items.length === 0;
+  const bytes = queue.items.reduce((sum, item) => sum + (item.kind === "upload" ? item.size : 0), 0);
+  $("file-queue-summary").textContent = `${queue.items.length} ${queue.items.length === 1 ? "change" : "changes"}`
+    + (bytes ? ` · ${formatSize(bytes)} kept on this phone` : "");
+  $("file-queue-send").hidden = conn.state !== "online" || queue.items.every((item) => item.state !== "pending");
+  let blocked = false;
+  $("file-queue").replaceChildren(...queue.items.map((item) => {
+    const row = document.createElement("li");
+    row.dataset.state = item.state;
+    row.dataset.kind = item.kind;
+    const text = el("div", describe(item), "what");
+    const state = el("div", "", "small-text state");
+    row.append(text, state);
+    if (item.state === "pending") {
+      state.textContent = queue.applying === item.id ? "Sending…"
+        : blocked ? "Waits for the decision above."
+          : conn.state === "online" ? "Waiting to send." : "Waiting — offline.";
+      const cancel = button("Cancel", "secondary small cancel", async () => {
+        await fileQueue.remove(item.id);
+        // A started upload session would hold its reservation until it expires: give it back now.
+        if (item.uploadId) send("DELETE", `/files/upload/sessions/${encodeURIComponent(item.uploadId)}`).catch(() => {});
+        setStatus(`Cancelled: ${describe(item)}.`, "note");
+        await renderQueue();
+      });
+      cancel.setAttribute("aria-label", `Cancel: ${describe(item)}`);
+      cancel.disabled = queue.applying === item.id;
+      row.append(cancel);
+    } else {
+      blocked = true;
+      state.textContent = item.state === "conflict" ? `Conflict: ${item.error?.message ?? ""}` : `Failed: ${item.error?.message ?? ""}`;
+      state.setAttribute("role", "alert");
+      const actions = el("div", "", "row choices");
+      for (const [label, choice] of choices(item)) {
+        const action = button(label, `${choice === "discard" ? "danger" : "secondary"} small choice-${choice}`, () => resolve(item, choice));
+        action.setAttribute("aria-label", `${label}: ${describe(item)}`);
+        actions.append(action);
+      }
+      row.append(actions);
+    }
+    return row;
+  }));
+  if (!view.viewing && !$("files-view").hidden) renderList();
+}
+
+/** Marks a listed entry that has a change waiting ("rename waiting", "delete waiting"). */
+function pendingMarks(entry, item) {
+  const waiting = queue.items.filter((change) => change.kind !== "upload" && change.path === entry.path);
+  if (!waiting.length) return [];
+  item.classList.add("pending");
+  return [el("span", waiting.map((change) => `${change.kind === "move" ? "rename" : "delete"} ${change.state === "pending" ? "waiting" : "needs a decision"}`).join(", "), "pending-note")];
 }
 
 // ------------------------------------------------------------------------------------------------ capture
@@ -468,10 +787,24 @@ export function initFiles(connection, options) {
     const entry = view.viewing;
     if (entry && await deleteEntry(entry)) closeViewer();
   });
-  conn.addEventListener("state", (event) => {
-    if (event.detail === "online" && !$("files-view").hidden && !view.viewing) openFolder(view.path);
+  conn.addEventListener("state", async (event) => {
+    if (event.detail === "revoked") {
+      // Nothing in the queue can reach the desktop any more; say what was dropped.
+      const dropped = (await fileQueue.all().catch(() => [])).length;
+      await fileQueue.clear().catch(() => {});
+      await renderQueue();
+      if (dropped) setStatus(`This phone is no longer paired: ${dropped} file ${dropped === 1 ? "change" : "changes"} that had not reached the desktop were dropped.`, "error");
+      return;
+    }
+    if (event.detail === "online") {
+      await drain();
+      if (!$("files-view").hidden && !view.viewing) openFolder(view.path);
+    } else {
+      await renderQueue();
+    }
   });
   renderCrumbs();
+  renderQueue().then(() => conn.state === "online" && drain());
 }
 
 /** The Files tab was opened: list the current folder again (it may have changed on the desktop). */

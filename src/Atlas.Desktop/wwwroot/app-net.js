@@ -2,6 +2,27 @@
 // auth frame first, answers and sends heartbeats (browsers cannot send protocol pings; three silent intervals mean a
 // dead connection) and reconnects with exponential backoff and full jitter. "online"/"offline" and
 // visibilitychange call now() or drop(). Events: "state" (connecting, online, offline, revoked), "open", "frame".
+//
+// Opened at /admin/chat (loopback only, from the admin UI) the same client is the desktop user's own chat, "This
+// desktop": it has no device credential; its session comes from the admin API, which needs the admin cookie, the
+// X-Atlas-Admin header and this computer. Its conversations, files and outbox are its own, apart from every phone's.
+
+/** Whether this page is the desktop user's own chat rather than a paired phone. */
+export const AS_DESKTOP = location.pathname === "/admin/chat";
+
+/** The identity of the desktop's own chat (null on a phone, which reads its paired device from storage). */
+export function desktopDevice() {
+  return AS_DESKTOP ? { desktop: true, desktopName: "This desktop" } : null;
+}
+
+/** A session of "This desktop" from the admin API; signed out of the admin UI, the page goes there to sign in again. */
+async function desktopSession() {
+  const response = await fetch("/admin/api/desktop-session", { method: "POST", headers: { "X-Atlas-Admin": "1" } });
+  const json = await response.json().catch(() => ({}));
+  if (response.status === 401) location.assign("/admin");
+  return { response, json };
+}
+
 export class Connection extends EventTarget {
   constructor(device) {
     super();
@@ -17,16 +38,20 @@ export class Connection extends EventTarget {
 
   async session() {
     if (this.token && Date.now() < this.expires - 120000) return this.token;
+    const { response, json } = this.device.desktop ? await desktopSession() : await this.deviceSession();
+    if (!response.ok) throw Object.assign(new Error(json?.error?.message ?? `HTTP ${response.status}`), { code: json?.error?.code, status: response.status });
+    this.token = json.sessionToken;
+    this.expires = Date.parse(json.expiresAt);
+    return this.token;
+  }
+
+  async deviceSession() {
     const response = await fetch("/auth", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ grantType: "device_credential", deviceCredential: this.device.deviceCredential }),
     });
-    const json = await response.json().catch(() => ({}));
-    if (!response.ok) throw Object.assign(new Error(json?.error?.message ?? `HTTP ${response.status}`), { code: json?.error?.code, status: response.status });
-    this.token = json.sessionToken;
-    this.expires = Date.parse(json.expiresAt);
-    return this.token;
+    return { response, json: await response.json().catch(() => ({})) };
   }
 
   /** An authenticated REST call (the token goes in the Authorization header, never in the URL). */
@@ -76,7 +101,7 @@ export class Connection extends EventTarget {
         const token = await this.session();
         ws.send(JSON.stringify({ v: 1, type: "auth", id: `a-${Date.now()}`, data: { token } }));
       } catch (error) {
-        if (error.code === "unauthorized" || error.code === "revoked") return this.revoked();
+        if (!this.device.desktop && (error.code === "unauthorized" || error.code === "revoked")) return this.revoked();
         ws.close();
       }
     };

@@ -6,14 +6,15 @@
 // message has they are ignored, after a gap they wait and the message is resumed from what it has; a snapshot replaces
 // the text. A message resent after a reconnect is shown once, whichever of the outbox, the desktop's load and its
 // start event comes first.
-import { Connection } from "/app-net.js";
+import { Connection, desktopDevice } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
 import { button, el } from "/app-ui.js";
+import { fillMessage as fillMessageParts } from "/app-messages.js";
 
 const $ = (id) => document.getElementById(id);
-const device = JSON.parse(localStorage.getItem("atlas.device") ?? "null");
+const device = desktopDevice() ?? JSON.parse(localStorage.getItem("atlas.device") ?? "null");
 const state = {
   conversations: [],
   current: null, // a conversation id, "local:<request id>" for one not created yet, or null for a new chat
@@ -113,33 +114,6 @@ function renderConversations() {
   document.title = title ? `${title} — Atlas` : "Atlas";
 }
 
-/** A tool call as a card: the tool, the inputs the model gave it, and its result or its own error message (as text). */
-function toolCard(card, tool) {
-  const result = tool.result;
-  const name = tool.call.tool ? `${tool.call.tool} (${tool.call.server})` : tool.call.name;
-  const title = document.createElement("div");
-  title.className = "tool-name";
-  title.textContent = `🔧 ${name}${result ? (result.ok ? "" : " failed") : "…"}`;
-  card.append(title);
-  const args = tool.call.arguments;
-  if (args !== undefined && args !== null) {
-    const inputs = document.createElement("div");
-    inputs.className = "tool-inputs";
-    const entries = typeof args === "object" && !Array.isArray(args) ? Object.entries(args) : [["input", args]];
-    inputs.textContent = entries.length
-      ? `Inputs: ${entries.map(([key, value]) => `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`).join(", ")}`
-      : "Inputs: none";
-    card.append(inputs);
-  }
-  if (result) {
-    const outcome = document.createElement("div");
-    outcome.className = result.ok ? "tool-result" : "tool-error";
-    outcome.textContent = result.ok ? result.content ?? "done" : result.error?.message ?? "failed";
-    card.append(outcome);
-  }
-  return card;
-}
-
 function renderMessages() {
   const box = $("messages");
   box.replaceChildren();
@@ -172,53 +146,67 @@ function outageNote(element, message) {
 
 const OUTAGE_NOTE = "The desktop cannot be reached. The answer continues there and appears here when it is back.";
 
+/** What a message's buttons do (app-messages.js draws them). */
+const messageActions = {
+  online: () => conn?.state === "online",
+  isLastAnswer: (message) => state.messages.at(-1) === message,
+  canRegenerate: (message) => Boolean(userBefore(message)?.id),
+  regenerate: (message) => {
+    const user = userBefore(message);
+    if (user?.id) send(user.content, user.attachments, user.id);
+  },
+  edit: (message, text) => send(text, message.attachments, message.id),
+  sendAgain: (message) => {
+    state.messages = state.messages.filter((m) => m !== message);
+    renderMessages();
+    send(message.content, message.attachments, message.replaces);
+  },
+};
+
+/** A message was added after the answer that was the last one: it loses its Regenerate / Retry button. */
+function lastAnswerChanged(previous) {
+  if (previous?.role === "assistant" && previous.status !== "streaming") draw(previous);
+}
+
+/** The user message an answer answers (the one before it). */
+function userBefore(message) {
+  const index = state.messages.indexOf(message);
+  return index > 0 ? state.messages.slice(0, index).findLast((m) => m.role === "user") : undefined;
+}
+
 function fillMessage(el, message) {
-  el.className = `msg ${message.role} ${message.status}`;
-  el.dataset.id = message.id ?? "";
-  const text = document.createElement("div");
-  text.className = "text";
-  text.textContent = message.content; // never innerHTML: model output is text
-  for (const attachment of message.attachments ?? []) {
-    text.append(document.createElement("br"), `📎 ${attachment.path ?? attachment.title ?? "attachment"}`);
-  }
-  const parts = [text];
-  for (const tool of message.tools ?? []) {
-    const card = document.createElement("div");
-    const result = tool.result;
-    card.className = `tool ${result ? (result.ok ? "ok" : "failed") : "running"}`;
-    parts.push(toolCard(card, tool));
-  }
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  if (message.status === "pending") meta.textContent = conn?.state === "online" ? "Sending…" : "Waiting to send (offline)";
-  else if (message.status === "streaming") meta.textContent = "Answering…";
-  else if (message.status === "cancelled") meta.textContent = "Stopped";
-  else if (message.error) meta.textContent = message.error.message;
-  else if (message.notice) meta.textContent = message.notice.message;
-  else if (message.usage?.cost != null) meta.textContent = `${message.usage.totalTokens} tokens, ${message.usage.cost} credits`;
-  parts.push(meta);
-  if (message.role === "user" && message.status === "failed") {
-    const retry = document.createElement("button");
-    retry.className = "secondary small";
-    retry.textContent = "Send again";
-    retry.addEventListener("click", () => {
-      state.messages = state.messages.filter((m) => m !== message);
-      renderMessages();
-      send(message.content, message.attachments);
-    });
-    parts.push(retry);
-  }
-  el.replaceChildren(...parts);
+  fillMessageParts(el, message, messageActions);
+}
+
+// Deltas arrive faster than a screen draws: a streaming answer is drawn at most once per frame.
+const dirty = new Set();
+let frame = 0;
+
+function drawDirty() {
+  frame = 0;
+  for (const message of dirty) draw(message);
+  dirty.clear();
 }
 
 function update(message) {
+  if (message.status === "streaming" && document.visibilityState === "visible") {
+    dirty.add(message);
+    frame ||= requestAnimationFrame(drawDirty);
+    return;
+  }
+  dirty.delete(message);
+  draw(message);
+}
+
+function draw(message) {
+  const box = $("messages");
+  const following = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
   const el = state.elements.get(keyOf(message));
   if (el) {
     fillMessage(el, message);
     outageNote(el, message);
   }
-  const box = $("messages");
-  if (box.scrollHeight - box.scrollTop - box.clientHeight < 120) box.scrollTop = box.scrollHeight;
+  if (following) box.scrollTop = box.scrollHeight;
   updateComposer();
 }
 
@@ -260,7 +248,7 @@ async function pendingFor(conversationId, loaded = []) {
   const taken = new Set(loaded.filter((m) => m.role === "user" && m.requestId).map((m) => m.requestId));
   return (await outbox.all())
     .filter((item) => resolveConversation(item.conversationId) === conversationId && !taken.has(item.id))
-    .map((item) => ({ role: "user", requestId: item.id, content: item.text, status: "pending", tools: [] }));
+    .map((item) => ({ role: "user", requestId: item.id, content: item.text, status: "pending", tools: [], replaces: item.replaces }));
 }
 
 async function load(conversationId) {
@@ -472,7 +460,9 @@ async function uploadAttachment(file) {
   return { kind: "image", path };
 }
 
-async function send(text, attachments) {
+/** Sends a message through the outbox. `replaces` (edit, regenerate, retry) names the user message it takes the place of:
+ * that message and everything after it leave the screen now, and the desktop deletes them when it takes this one. */
+async function send(text, attachments, replaces) {
   const id = newId();
   const createdAt = Math.max(Date.now(), state.lastCreated + 1);
   state.lastCreated = createdAt;
@@ -485,12 +475,28 @@ async function send(text, attachments) {
   const item = { id, conversationId: state.current, text, createdAt };
   if (model && model !== state.models?.defaultModel) item.model = model;
   if (attachments?.length) item.attachments = attachments;
+  if (replaces) item.replaces = replaces;
   await outbox.put(item);
-  const message = { role: "user", requestId: id, content: text, status: "pending", tools: [], attachments };
+  if (replaces) dropFrom(replaces);
+  const message = { role: "user", requestId: id, content: text, status: "pending", tools: [], attachments, replaces };
+  const previous = state.messages.at(-1);
   state.messages.push(message);
   $("messages").append(messageElement(message));
+  lastAnswerChanged(previous);
   $("messages").scrollTop = $("messages").scrollHeight;
   flush();
+}
+
+/** Takes a replaced user message and everything after it off the screen (and stops following those answers). */
+function dropFrom(userMessageId) {
+  const index = state.messages.findIndex((m) => m.role === "user" && m.id === userMessageId);
+  if (index < 0) return;
+  for (const message of state.messages.slice(index)) {
+    if (message.id) state.streams.delete(message.id);
+    dirty.delete(message);
+  }
+  state.messages = state.messages.slice(0, index);
+  renderMessages();
 }
 
 /** Sends the outbox in order, one message at a time; each stays there until the desktop takes it (its start event). */
@@ -508,6 +514,7 @@ async function flush() {
         if (conversationId && !conversationId.startsWith("local:")) item.data.conversationId = conversationId;
         if (item.model) item.data.model = item.model;
         if (item.attachments) item.data.attachments = item.attachments;
+        if (item.replaces) item.data.replaces = item.replaces;
         await outbox.put(item);
       }
       const data = item.data;
@@ -593,11 +600,11 @@ function apply(message, event) {
       message.content += event.delta;
       break;
     case "tool_call":
-      message.tools.push({ call: event.toolCall });
+      message.tools.push({ call: event.toolCall, startedAt: Date.now() });
       break;
     case "tool_result": {
       const tool = message.tools.find((t) => t.call.id === event.toolResult.id);
-      if (tool) tool.result = event.toolResult;
+      if (tool) Object.assign(tool, { result: event.toolResult, endedAt: Date.now() });
       else message.tools.push({ call: { id: event.toolResult.id, name: event.toolResult.name }, result: event.toolResult });
       break;
     }
@@ -646,12 +653,15 @@ function started(event) {
     refreshConversations().catch(() => {});
     return; // another conversation (or another session's new one): the list shows it
   }
+  if (event.replaces) dropFrom(event.replaces); // an edit, regenerate or retry (here or in another session)
   if (state.messages.some((m) => m.role === "user" && m.requestId === event.userMessage?.requestId)) {
     shownOnce(event.userMessage);
   } else {
     const shown = { ...event.userMessage, tools: [] };
+    const previous = state.messages.at(-1);
     state.messages.push(shown);
     $("messages").append(messageElement(shown));
+    lastAnswerChanged(previous);
   }
   if (!state.messages.some((m) => m.id === event.messageId)) {
     state.messages.push(assistant);
@@ -777,6 +787,7 @@ function askInChat({ title, text }) {
 /** The offline app shell needs a service worker, which browsers allow only with a certificate they trust. */
 async function registerShell() {
   const note = $("shell-note");
+  if (device.desktop) return; // the desktop's own chat runs where the desktop is: nothing to keep for offline use
   if (!("serviceWorker" in navigator) || !window.isSecureContext) {
     note.textContent = "This browser cannot keep the app for offline use here; starting it needs the desktop.";
     return;
@@ -857,7 +868,7 @@ const OFFLINE_START = ["Offline — showing saved chats", "offline"];
 const LOST = ["Desktop unreachable — trying again…", "connecting"];
 
 async function main() {
-  if (!device?.deviceCredential) {
+  if (!device?.deviceCredential && !device?.desktop) {
     $("unpaired").hidden = false;
     $("app").hidden = true;
     return;
@@ -956,6 +967,12 @@ async function main() {
     const search = state.search;
     search.busy = true;
     runSearch(search.query, search.next, search.generation);
+  });
+  // Escape closes the conversation list and gives the focus back to the button that opened it.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !$("drawer").classList.contains("open")) return;
+    closeDrawer();
+    $("menu").focus();
   });
   for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(tab.dataset.view));
   initFiles(conn, { askInChat });

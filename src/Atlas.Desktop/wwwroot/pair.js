@@ -40,6 +40,38 @@ async function post(body) {
 
 function fail(json) { hide("pending"); show("error", json?.error?.message ?? "Pairing failed."); }
 
+/** Trusted mode: a secure context alone proves nothing (a certificate clicked through still gives one), but browsers
+ * register a service worker only from an origin whose certificate they trust, so that is the probe. */
+async function probeTrust() {
+  const status = $("trust-status");
+  let trusted = false;
+  if (window.isSecureContext && "serviceWorker" in navigator) {
+    try {
+      await navigator.serviceWorker.register("/sw.js");
+      trusted = true;
+    } catch {
+      trusted = false;
+    }
+  }
+  status.dataset.trusted = String(trusted);
+  status.className = trusted ? "ok" : "note";
+  status.textContent = trusted
+    ? "This phone trusts the desktop: the app can be installed and opens without a network."
+    : "This phone does not trust the desktop yet. Install its certificate with the steps below, then tap Check again.";
+}
+
+async function showTrust() {
+  const json = await fetch("/pair/certificate").then((r) => r.json()).catch(() => null);
+  if (json?.mode !== "local-ca") return json;
+  $("ca-sha256").textContent = json.sha256;
+  $("certificate-where").textContent = "The desktop's certificate authority: your phone's certificate settings show it once installed.";
+  show("trust");
+  $("trust-check").addEventListener("click", probeTrust);
+  await probeTrust();
+  return json;
+}
+
+const certificate = showTrust();
 $("desktop").textContent = name;
 if (fields.get("v") !== "1" || !b64url.test(ticket) || !b64url.test(pin) || !(expires > 0)) {
   show("invalid", "This pairing link is incomplete or from a newer version. Scan the QR code on the desktop again.");
@@ -47,8 +79,7 @@ if (fields.get("v") !== "1" || !b64url.test(ticket) || !b64url.test(pin) || !(ex
   show("invalid", "This pairing link has expired. Show a new QR code on the desktop ('atlas pair').");
 } else {
   $("fingerprint").textContent = fingerprint(pin);
-  fetch("/pair/certificate").then((r) => r.json()).then((json) => { $("certificate-sha256").textContent = json.sha256; })
-    .catch(() => { $("certificate-sha256").textContent = "unavailable"; });
+  certificate.then((json) => { $("certificate-sha256").textContent = json?.sha256 ?? "unavailable"; });
   $("expires").textContent = new Date(expires * 1000).toLocaleTimeString();
   $("name").value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
   show("form");

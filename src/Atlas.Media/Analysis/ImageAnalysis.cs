@@ -62,8 +62,14 @@ public sealed record DecodedCode
     /// <summary>Symbology (<c>QR-Code</c>, <c>EAN-13</c>, <c>CODE-128</c>, …).</summary>
     public required string Symbology { get; init; }
 
-    /// <summary>The payload as text.</summary>
+    /// <summary>The payload as text: UTF-8 when the bytes are valid UTF-8, else each byte as one Latin-1 character.</summary>
     public required string Text { get; init; }
+
+    /// <summary>The payload bytes in base64, set only when they are not valid UTF-8 text (binary payloads).</summary>
+    public string? Base64 { get; init; }
+
+    /// <summary>Which way the code faces in the image (<c>up</c>, <c>right</c>, <c>down</c>, <c>left</c>), when known.</summary>
+    public string? Orientation { get; init; }
 }
 
 /// <summary>A detected face.</summary>

@@ -14,6 +14,12 @@ internal static partial class Log
     [LoggerMessage(7002, LogLevel.Warning, "Media job {JobId} ({Task}) failed: {Code}: {Message}")]
     public static partial void JobFailed(ILogger logger, string jobId, MediaTask task, string code, string message);
 
+    [LoggerMessage(7006, LogLevel.Information, "Media job {JobId} ({Task}) refused: {Code}: {Message}")]
+    public static partial void JobRefused(ILogger logger, string jobId, MediaTask task, string code, string message);
+
+    [LoggerMessage(7007, LogLevel.Information, "Media request ({Task}) refused: {Code}: {Message}")]
+    public static partial void InputRefused(ILogger logger, MediaTask task, string code, string message);
+
     [LoggerMessage(7003, LogLevel.Information, "Media job {JobId} ({Task}) was cancelled")]
     public static partial void JobCancelled(ILogger logger, string jobId, MediaTask task);
 
@@ -41,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(7030, LogLevel.Information, "Media pipeline started: {Workers} workers, queue capacity {Capacity}, cache {CacheDirectory}")]
     public static partial void PipelineStarted(ILogger logger, int workers, int capacity, string cacheDirectory);
 
-    [LoggerMessage(7040, LogLevel.Warning, "MCP media tool refused {Path}: {Reason}")]
+    [LoggerMessage(7040, LogLevel.Information, "MCP media tool refused {Path}: {Reason}")]
     public static partial void AccessRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(7041, LogLevel.Information, "MCP media tool {Tool} answered an error: {Code}: {Message}")]
+    public static partial void ToolRefused(ILogger logger, string tool, string code, string message);
 }

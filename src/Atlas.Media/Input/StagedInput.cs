@@ -8,33 +8,58 @@ namespace Atlas.Media.Input;
 /// </summary>
 internal sealed record StagedInput(string Path, string Sha256, long Length, SniffedFormat Format)
 {
+    /// <summary>
+    /// Copies, hashes and sniffs the input. Before a byte is written: a path must name a regular, non-empty file no
+    /// larger than <paramref name="maxBytes"/> (from its metadata, so a pipe or device is never opened and a huge file is
+    /// never read), and the first bytes must be a supported format.
+    /// </summary>
     public static async Task<StagedInput> StageAsync(MediaRequest request, string directory, long maxBytes, CancellationToken cancellationToken)
     {
+        var name = DisplayName(request);
         Stream source;
         var owned = false;
         var expectedLength = -1L;
         if (request.FilePath is { } filePath)
         {
+            expectedLength = CheckRegularFile(filePath, maxBytes);
             var file = OpenRegularFile(filePath);
             source = file;
             owned = true;
-            expectedLength = file.Length;
         }
         else
         {
             source = request.Content!;
+            if (source.CanSeek && source.Length - source.Position > maxBytes)
+            {
+                throw TooLarge(name, maxBytes);
+            }
         }
 
         var target = System.IO.Path.Combine(directory, "input");
         var header = new byte[ContentSniffer.HeaderLength];
-        var headerLength = 0;
         var tail = new byte[64];
         var tailLength = 0;
-        long total = 0;
         try
         {
+            // The header first: an unsupported or unsafe format is refused before anything is written.
+            var headerLength = await ReadHeaderAsync(source, header, cancellationToken).ConfigureAwait(false);
+            long total = headerLength;
+            if (expectedLength >= 0 && total > expectedLength)
+            {
+                throw Changed(name);
+            }
+
+            if (total > maxBytes)
+            {
+                throw TooLarge(name, maxBytes);
+            }
+
+            ContentSniffer.Sniff(header.AsSpan(0, headerLength), headerLength);
             await using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(header.AsSpan(0, headerLength));
+            KeepTail(tail, ref tailLength, header.AsSpan(0, headerLength));
+            await output.WriteAsync(header.AsMemory(0, headerLength), cancellationToken).ConfigureAwait(false);
             var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(128 * 1024);
             try
             {
@@ -45,25 +70,16 @@ internal sealed record StagedInput(string Path, string Sha256, long Length, Snif
                     if (expectedLength >= 0 && total > expectedLength)
                     {
                         // Devices such as /dev/zero report length 0 and never end; growing files change under us.
-                        throw new MediaException(MediaErrorCode.InvalidRequest,
-                            $"'{request.FilePath}' is not a regular file or changed while it was read.");
+                        throw Changed(name);
                     }
 
                     if (total > maxBytes)
                     {
-                        throw new MediaException(MediaErrorCode.TooLarge,
-                            $"The file is larger than the limit of {maxBytes / (1024.0 * 1024):0.#} MiB (Atlas:Media:MaxInputBytes).");
+                        throw TooLarge(name, maxBytes);
                     }
 
                     var chunk = buffer.AsSpan(0, read);
                     hash.AppendData(chunk);
-                    if (headerLength < header.Length)
-                    {
-                        var n = Math.Min(header.Length - headerLength, read);
-                        chunk[..n].CopyTo(header.AsSpan(headerLength));
-                        headerLength += n;
-                    }
-
                     KeepTail(tail, ref tailLength, chunk);
                     await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 }
@@ -85,6 +101,60 @@ internal sealed record StagedInput(string Path, string Sha256, long Length, Snif
             }
         }
     }
+
+    /// <summary>How errors name the input: the caller's file name or path as given, never the job's private copy.</summary>
+    internal static string DisplayName(MediaRequest request) => request.FileName ?? request.FilePath ?? "the input";
+
+    private static async Task<int> ReadHeaderAsync(Stream source, byte[] header, CancellationToken cancellationToken)
+    {
+        var length = 0;
+        int read;
+        while (length < header.Length && (read = await source.ReadAsync(header.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            length += read;
+        }
+
+        return length;
+    }
+
+    /// <summary>
+    /// Checks a path from its metadata alone (nothing is opened): a directory, a missing file, anything that is not a
+    /// regular file with content (pipes, sockets and devices report size 0; opening a FIFO would block forever), and a
+    /// file over the size limit are refused. Returns the file's length.
+    /// </summary>
+    internal static long CheckRegularFile(string path, long maxBytes)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new MediaException(MediaErrorCode.InvalidRequest, $"'{path}' is a directory; give the path of a file in it.");
+        }
+
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new MediaException(MediaErrorCode.InvalidRequest, $"The file '{path}' does not exist.");
+        }
+
+        if (info.Length == 0)
+        {
+            throw new MediaException(MediaErrorCode.InvalidRequest,
+                $"'{path}' is empty or is not a regular file (a pipe, socket or device); only regular files can be processed.");
+        }
+
+        if (info.Length > maxBytes)
+        {
+            throw TooLarge(path, maxBytes, info.Length);
+        }
+
+        return info.Length;
+    }
+
+    private static MediaException TooLarge(string name, long maxBytes, long? length = null) => new(MediaErrorCode.TooLarge,
+        (length is { } l ? $"'{name}' is {l / (1024.0 * 1024):0.#} MiB, larger" : $"'{name}' is larger")
+        + $" than the limit of {maxBytes / (1024.0 * 1024):0.#} MiB (Atlas:Media:MaxInputBytes).");
+
+    private static MediaException Changed(string name) =>
+        new(MediaErrorCode.InvalidRequest, $"'{name}' is not a regular file or changed while it was read.");
 
     private static void KeepTail(byte[] tail, ref int tailLength, ReadOnlySpan<byte> chunk)
     {
@@ -111,6 +181,10 @@ internal sealed record StagedInput(string Path, string Sha256, long Length, Snif
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new MediaException(MediaErrorCode.InvalidRequest, $"The file '{path}' does not exist.", ex);
+        }
+        catch (UnauthorizedAccessException) when (Directory.Exists(path))
+        {
+            throw new MediaException(MediaErrorCode.InvalidRequest, $"'{path}' is a directory; give the path of a file in it.");
         }
         catch (UnauthorizedAccessException ex)
         {

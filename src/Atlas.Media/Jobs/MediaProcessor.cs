@@ -17,6 +17,10 @@ namespace Atlas.Media.Jobs;
 /// <summary>Runs one task on one staged input: picks engines, probes recordings, and assembles the typed result.</summary>
 internal sealed class MediaProcessor
 {
+    /// <summary>Why a context card asked to include a description has none.</summary>
+    internal const string NoDescriptionWarning =
+        "The description was left out: no vision model is configured (set the LLM endpoint, Atlas:Llm, and optionally Atlas:Media:DescribeModel).";
+
     private const string KeyVersion = "atlas-media-1";
     private readonly AtlasMediaOptions _options;
     private readonly ToolRunner _runner;
@@ -58,6 +62,11 @@ internal sealed class MediaProcessor
         Require(Enum.IsDefined(request.Task), $"Unknown task '{request.Task}'.");
         Require(request.FilePath is null != (request.Content is null), "Give exactly one of FilePath or Content.");
         var f = request.Frames;
+        const string Layouts = "ocr.layout must be one of auto, block, sparse, column, line.";
+        Require(Enum.IsDefined(request.Ocr.Layout), Layouts);
+        Require(request.Ocr.MinLineConfidence is >= 0 and <= 1, "ocr.minLineConfidence must be between 0 and 1.");
+        Require(f.OcrOptions is null || Enum.IsDefined(f.OcrOptions.Layout), "frames." + Layouts);
+        Require(Enum.IsDefined(f.Mode), "frames.mode must be one of scenes, interval, keyframes.");
         Require(f.IntervalSeconds is >= 0.1 and <= 3600, "frames.intervalSeconds must be between 0.1 and 3600.");
         Require(f.SceneThreshold is >= 0.05 and <= 0.95, "frames.sceneThreshold must be between 0.05 and 0.95.");
         Require(f.MaxFrames is >= 1 and <= 500, "frames.maxFrames must be between 1 and 500.");
@@ -218,6 +227,10 @@ internal sealed class MediaProcessor
                     {
                         var facts = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength).Text;
                         result = result with { Description = await DescribeImageAsync(input, request.Describe, facts, job, cancellationToken).ConfigureAwait(false) };
+                    }
+                    else if (request.Context.IncludeDescription)
+                    {
+                        result = result with { Warnings = [NoDescriptionWarning] };
                     }
 
                     return result with { Context = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength) };
@@ -400,6 +413,10 @@ internal sealed class MediaProcessor
         if (request.Context.IncludeDescription && hasVideo && _describer.IsAvailable)
         {
             result = result with { Description = await DescribeVideoAsync(input, recording, request.Describe, workDirectory, job, result.Frames, artifactsDirectory, cancellationToken).ConfigureAwait(false) };
+        }
+        else if (request.Context.IncludeDescription && hasVideo)
+        {
+            result = result with { Warnings = [NoDescriptionWarning] };
         }
 
         return result with { Context = ContextCardBuilder.Build(result, request.FileName, request.Context.MaxLength) };

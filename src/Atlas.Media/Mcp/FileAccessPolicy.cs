@@ -33,6 +33,11 @@ internal sealed class FileAccessPolicy
         }
 
         var real = Resolve(Path.GetFullPath(path));
+        if (real is not null && Directory.Exists(real))
+        {
+            throw new MediaException(MediaErrorCode.InvalidRequest, $"'{path}' is a directory; give the path of a file in it.");
+        }
+
         if (real is null || !File.Exists(real))
         {
             throw new MediaException(MediaErrorCode.InvalidRequest, $"The file '{path}' does not exist.");

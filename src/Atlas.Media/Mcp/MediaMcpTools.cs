@@ -2,9 +2,11 @@ using System.ComponentModel;
 using System.Reflection;
 using System.Text.Json;
 using Atlas.Media.Diagnostics;
+using Atlas.Media.Ocr;
 using Atlas.Media.Video;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace Atlas.Media.Mcp;
@@ -13,7 +15,9 @@ namespace Atlas.Media.Mcp;
 /// The media pipeline's tasks as MCP tools over files the caller may read (<see cref="AtlasMediaOptions.AllowedRoots"/>).
 /// Host them with <see cref="CreateServerTools"/> in any MCP server: in-process over stream transports today, and
 /// over the Mmcp local socket with a manifest once Mmcp.Server hosts it (the seam is this class and that method).
-/// Results are JSON (camelCase) except <c>context</c>, which returns the plain-text context card.
+/// Results are JSON (camelCase) except <c>context</c>, which returns the plain-text context card. Errors are tool
+/// results with <c>isError</c> and the text <c>code: message</c>, naming the path as the caller gave it; they are expected
+/// answers, logged in one line at information level (a thrown exception would be logged with its stack trace).
 /// </summary>
 [McpServerToolType]
 public sealed class MediaMcpTools
@@ -51,20 +55,26 @@ public sealed class MediaMcpTools
     /// <param name="path">Image file.</param>
     /// <param name="language">Tesseract languages.</param>
     /// <param name="engine">Engine name.</param>
+    /// <param name="layout">Page layout mode.</param>
     /// <param name="progress">Progress notifications.</param>
     /// <param name="cancellationToken">Cancels the job.</param>
     /// <returns>JSON with text, confidences and boxes.</returns>
     [McpServerTool(Name = "ocr", Title = "Read text in an image", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Reads the text in an image file (document, screenshot, photo of a sign). Returns JSON: text, meanConfidence (0-1), lines and words with pixel boxes.")]
-    public async Task<string> OcrAsync(
+    public Task<CallToolResult> OcrAsync(
         [Description("Absolute path of the image file (JPEG, PNG, WebP, HEIC, …).")] string path,
         [Description("Tesseract language codes joined by '+', e.g. 'eng' or 'eng+deu'.")] string language = "eng",
         [Description("'auto', 'tesseract' (documents) or 'ppocr' (scene text).")] string engine = "auto",
+        [Description("Page layout: 'auto' (find blocks and columns), 'block' (one uniform block of text), 'sparse' (scattered text such as a screenshot), 'column' (one column of lines) or 'line' (a single line).")] string layout = "auto",
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var result = await RunAsync(new MediaRequest { Task = MediaTask.Ocr, FilePath = Authorize(path), Ocr = new() { Language = language, Engine = engine } }, progress, cancellationToken).ConfigureAwait(false);
-        return Json(result);
+        if (!TryParseLayout(layout, out var pageLayout))
+        {
+            return Task.FromResult(Error("ocr", MediaErrorCode.InvalidRequest, $"Unknown layout '{layout}': use 'auto', 'block', 'sparse', 'column' or 'line'."));
+        }
+
+        return CallAsync("ocr", path, real => new MediaRequest { Task = MediaTask.Ocr, FilePath = real, Ocr = new() { Language = language, Engine = engine, Layout = pageLayout } }, Json, progress, cancellationToken);
     }
 
     /// <summary>Analyze tool.</summary>
@@ -74,11 +84,11 @@ public sealed class MediaMcpTools
     /// <returns>JSON facts.</returns>
     [McpServerTool(Name = "analyze", Title = "Describe an image's or recording's properties", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Facts about an image (size, EXIF camera/time/GPS, brightness, blur, dominant colours, QR codes and barcodes, faces) or an audio/video file (duration, streams, codecs). Returns JSON.")]
-    public async Task<string> AnalyzeAsync(
+    public Task<CallToolResult> AnalyzeAsync(
         [Description("Absolute path of the image, audio or video file.")] string path,
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default) =>
-        Json(await RunAsync(MediaRequest.ForFile(MediaTask.Analyze, Authorize(path)), progress, cancellationToken).ConfigureAwait(false));
+        CallAsync("analyze", path, real => MediaRequest.ForFile(MediaTask.Analyze, real), Json, progress, cancellationToken);
 
     /// <summary>Frames tool.</summary>
     /// <param name="path">Video.</param>
@@ -91,7 +101,7 @@ public sealed class MediaMcpTools
     /// <returns>JSON with frame times, file paths and text.</returns>
     [McpServerTool(Name = "frames", Title = "Take frames from a video", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Extracts scene-change, interval or key frames from a video as JPEG files, optionally reading the text on each. Returns JSON with each frame's time, file path and text.")]
-    public async Task<string> FramesAsync(
+    public Task<CallToolResult> FramesAsync(
         [Description("Absolute path of the video file.")] string path,
         [Description("'scenes' (each cut), 'interval' or 'keyframes'.")] string mode = "scenes",
         [Description("Seconds between frames in 'interval' mode.")] double intervalSeconds = 5,
@@ -100,20 +110,31 @@ public sealed class MediaMcpTools
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var selection = mode.ToLowerInvariant() switch
+        FrameSelection? selection = mode?.ToLowerInvariant() switch
         {
             "scenes" => FrameSelection.Scenes,
             "interval" => FrameSelection.Interval,
             "keyframes" => FrameSelection.KeyFrames,
-            _ => throw new McpException($"Unknown mode '{mode}': use 'scenes', 'interval' or 'keyframes'."),
+            _ => null,
         };
-        var result = await RunAsync(
-            new MediaRequest { Task = MediaTask.Frames, FilePath = Authorize(path), Frames = new() { Mode = selection, IntervalSeconds = intervalSeconds, MaxFrames = maxFrames, Ocr = ocr } },
-            progress, cancellationToken).ConfigureAwait(false);
-        var frames = result.Frames!.Frames
-            .Select(f => new FrameToolItem(f.Seconds, result.GetArtifactPath(f.FileName), f.Width, f.Height, f.Ocr?.Text))
-            .ToList();
-        return JsonSerializer.Serialize(new FramesToolResult(result.Recording?.DurationSeconds ?? 0, frames), McpToolsJsonContext.Default.FramesToolResult);
+        if (selection is not { } chosen)
+        {
+            return Task.FromResult(Error("frames", MediaErrorCode.InvalidRequest, $"Unknown mode '{mode}': use 'scenes', 'interval' or 'keyframes'."));
+        }
+
+        return CallAsync(
+            "frames",
+            path,
+            real => new MediaRequest { Task = MediaTask.Frames, FilePath = real, Frames = new() { Mode = chosen, IntervalSeconds = intervalSeconds, MaxFrames = maxFrames, Ocr = ocr } },
+            result =>
+            {
+                var frames = result.Frames!.Frames
+                    .Select(f => new FrameToolItem(f.Seconds, result.GetArtifactPath(f.FileName), f.Width, f.Height, f.Ocr?.Text))
+                    .ToList();
+                return JsonSerializer.Serialize(new FramesToolResult(result.Recording?.DurationSeconds ?? 0, frames), McpToolsJsonContext.Default.FramesToolResult);
+            },
+            progress,
+            cancellationToken);
     }
 
     /// <summary>Transcribe tool.</summary>
@@ -123,11 +144,11 @@ public sealed class MediaMcpTools
     /// <returns>JSON transcript.</returns>
     [McpServerTool(Name = "transcribe", Title = "Transcribe speech", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Transcribes English speech in an audio file or a video's audio track, with segment and word timestamps. Returns JSON.")]
-    public async Task<string> TranscribeAsync(
+    public Task<CallToolResult> TranscribeAsync(
         [Description("Absolute path of the audio or video file.")] string path,
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default) =>
-        Json(await RunAsync(MediaRequest.ForFile(MediaTask.Transcribe, Authorize(path)), progress, cancellationToken).ConfigureAwait(false));
+        CallAsync("transcribe", path, real => MediaRequest.ForFile(MediaTask.Transcribe, real), Json, progress, cancellationToken);
 
     /// <summary>Describe tool.</summary>
     /// <param name="path">Image or video.</param>
@@ -137,14 +158,13 @@ public sealed class MediaMcpTools
     /// <returns>The description.</returns>
     [McpServerTool(Name = "describe", Title = "Describe a picture with a vision model", ReadOnly = true, Idempotent = true, OpenWorld = true)]
     [Description("Sends an image (or a video's scene frames) to the configured vision model and returns its description as text.")]
-    public async Task<string> DescribeAsync(
+    public Task<CallToolResult> DescribeAsync(
         [Description("Absolute path of the image or video file.")] string path,
         [Description("What to ask about the picture; omit for a general description.")] string? prompt = null,
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var result = await RunAsync(new MediaRequest { Task = MediaTask.Describe, FilePath = Authorize(path), Describe = new() { Prompt = prompt } }, progress, cancellationToken).ConfigureAwait(false);
-        return result.Description!.Text;
+        return CallAsync("describe", path, real => new MediaRequest { Task = MediaTask.Describe, FilePath = real, Describe = new() { Prompt = prompt } }, result => result.Description!.Text, progress, cancellationToken);
     }
 
     /// <summary>Context tool.</summary>
@@ -154,39 +174,55 @@ public sealed class MediaMcpTools
     /// <returns>The context card.</returns>
     [McpServerTool(Name = "context", Title = "Summarise a media file for an LLM", ReadOnly = true, Idempotent = true, OpenWorld = false)]
     [Description("Everything the pipeline can tell about a media file in one compact text card: facts, text in the image or on screen, and the transcript.")]
-    public async Task<string> ContextAsync(
+    public Task<CallToolResult> ContextAsync(
         [Description("Absolute path of the image, audio or video file.")] string path,
         IProgress<ProgressNotificationValue>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var result = await RunAsync(new MediaRequest { Task = MediaTask.Context, FilePath = Authorize(path), FileName = Path.GetFileName(path) }, progress, cancellationToken).ConfigureAwait(false);
-        return result.Context!.Text;
+        return CallAsync("context", path, real => new MediaRequest { Task = MediaTask.Context, FilePath = real, FileName = Path.GetFileName(path) }, result => result.Context!.Text, progress, cancellationToken);
     }
 
-    private string Authorize(string path)
+    private async Task<CallToolResult> CallAsync(
+        string tool, string path, Func<string, MediaRequest> build, Func<MediaResult, string> answer, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
     {
+        string real;
         try
         {
-            return _access.Authorize(path);
+            real = _access.Authorize(path);
         }
         catch (MediaException ex)
         {
             Log.AccessRefused(_logger, path, ex.Message);
-            throw new McpException($"{ex.Code.ToWire()}: {ex.Message}", ex);
+            return ErrorResult(ex.Code, ex.Message);
         }
-    }
 
-    private async Task<MediaResult> RunAsync(MediaRequest request, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
-    {
         var relay = progress is null ? null : new ProgressRelay(progress);
         try
         {
-            return await _pipeline.ProcessAsync(request, relay, cancellationToken).ConfigureAwait(false);
+            var result = await _pipeline.ProcessAsync(build(real), relay, cancellationToken).ConfigureAwait(false);
+            return new CallToolResult { Content = [new TextContentBlock { Text = answer(result) }] };
         }
         catch (MediaException ex)
         {
-            throw new McpException($"{ex.Code.ToWire()}: {ex.Message}", ex);
+            // The pipeline names the resolved file; the caller asked for the path it gave.
+            var message = real == path ? ex.Message : ex.Message.Replace(real, path, StringComparison.Ordinal);
+            return Error(tool, ex.Code, message);
         }
+    }
+
+    private CallToolResult Error(string tool, MediaErrorCode code, string message)
+    {
+        Log.ToolRefused(_logger, tool, code.ToWire(), message);
+        return ErrorResult(code, message);
+    }
+
+    private static CallToolResult ErrorResult(MediaErrorCode code, string message) =>
+        new() { IsError = true, Content = [new TextContentBlock { Text = $"{code.ToWire()}: {message}" }] };
+
+    private static bool TryParseLayout(string? layout, out OcrLayout value)
+    {
+        value = OcrLayout.Auto;
+        return layout is not null && !int.TryParse(layout, out _) && Enum.TryParse(layout, ignoreCase: true, out value) && Enum.IsDefined(value);
     }
 
     private static string Json(MediaResult result) => JsonSerializer.Serialize(result, MediaJsonContext.Default.MediaResult);

@@ -9,10 +9,10 @@ public sealed record OcrResult
     /// <summary>The text in reading order; lines separated by '\n', blocks by an empty line.</summary>
     public required string Text { get; init; }
 
-    /// <summary>Mean word confidence, 0–1 (0 when no text was found).</summary>
+    /// <summary>Mean confidence of the words in <see cref="Text"/>, 0–1 (0 when no text was found).</summary>
     public double MeanConfidence { get; init; }
 
-    /// <summary>Lines with their boxes and confidences.</summary>
+    /// <summary>Lines in reading order with their boxes and confidences, including those left out of <see cref="Text"/>.</summary>
     public IReadOnlyList<OcrLine> Lines { get; init; } = [];
 
     /// <summary>Words with their boxes and confidences (for <c>ppocr</c> the word boxes are proportional splits of the line box).</summary>
@@ -36,6 +36,9 @@ public sealed record OcrLine
 
     /// <summary>Where the line is in the upright image.</summary>
     public required PixelBox Box { get; init; }
+
+    /// <summary>True when the line is left out of <see cref="OcrResult.Text"/> (below <see cref="OcrOptions.MinLineConfidence"/>, or no letter or digit).</summary>
+    public bool? Omitted { get; init; }
 }
 
 /// <summary>One recognised word.</summary>

@@ -13,7 +13,10 @@ namespace Atlas.Media.Ocr;
 internal sealed partial class TesseractOcrEngine : IOcrEngine
 {
     public const string EngineName = "tesseract";
-    private const string PreprocessingVersion = "deskew-1";
+    private const string PreprocessingVersion = "deskew-1; order-xy; junk-lines";
+
+    // Marks without a letter or digit at a line's ends are dropped from the text below this word confidence.
+    private const double EdgeJunkConfidence = 0.5;
     private readonly ToolRunner _runner;
     private readonly Lock _initLock = new();
     private Task<(string Version, HashSet<string> Languages)>? _init;
@@ -70,7 +73,7 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
 
         args.Add("tsv");
         var outcome = await _runner.RunAsync(new ToolInvocation(EngineName, args) { StandardInput = stdin }, cancellationToken).ConfigureAwait(false);
-        return ParseTsv(outcome.StandardOutput, inverse, gray.Width, gray.Height) with
+        return ParseTsv(outcome.StandardOutput, inverse, gray.Width, gray.Height, options.MinLineConfidence) with
         {
             SkewDegrees = plan.IsIdentity ? 0 : -plan.AngleDegrees,
             Scale = plan.IsIdentity ? 1 : plan.Scale,
@@ -81,41 +84,17 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
     {
         OcrLayout.Block => "6",
         OcrLayout.Sparse => "11",
+        OcrLayout.Column => "4",
+        OcrLayout.Line => "7",
         _ => "3",
     };
 
-    internal static OcrResult ParseTsv(string tsv, double[]? inverse, int width, int height)
+    internal static OcrResult ParseTsv(string tsv, double[]? inverse, int width, int height, double minLineConfidence = OcrOptions.DefaultMinLineConfidence)
     {
-        var words = new List<OcrWord>();
-        var lines = new List<OcrLine>();
-        var text = new StringBuilder();
-        (int Block, int Par, int Line) currentLine = (-1, -1, -1);
-        var lineWords = new List<OcrWord>();
-        var lastBlock = -1;
-
-        void FlushLine()
-        {
-            if (lineWords.Count == 0)
-            {
-                return;
-            }
-
-            var lineText = string.Join(' ', lineWords.Select(w => w.Text));
-            var left = lineWords.Min(w => w.Box.X);
-            var top = lineWords.Min(w => w.Box.Y);
-            var right = lineWords.Max(w => w.Box.X + w.Box.Width);
-            var bottom = lineWords.Max(w => w.Box.Y + w.Box.Height);
-            lines.Add(new OcrLine { Text = lineText, Confidence = lineWords.Average(w => w.Confidence), Box = PixelBox.Of(left, top, right - left, bottom - top) });
-            if (text.Length > 0)
-            {
-                text.Append(currentLine.Block != lastBlock ? "\n\n" : "\n");
-            }
-
-            text.Append(lineText);
-            lastBlock = currentLine.Block;
-            lineWords.Clear();
-        }
-
+        // Words grouped by tesseract's (block, paragraph, line), with their boxes in the recognised (corrected) image for
+        // ordering and in the caller's image for the answer.
+        var parsed = new List<TsvLine>();
+        TsvLine? current = null;
         foreach (var raw in tsv.Split('\n'))
         {
             var f = raw.Split('\t');
@@ -131,28 +110,227 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
             }
 
             var key = (Int(f[2]), Int(f[3]), Int(f[4]));
-            if (key != currentLine)
+            if (current is null || current.Key != key)
             {
-                FlushLine();
-                currentLine = key;
+                current = new TsvLine(key);
+                parsed.Add(current);
             }
 
             int x = Int(f[6]), y = Int(f[7]), w = Int(f[8]), h = Int(f[9]);
             var box = inverse is null ? PixelBox.Of(x, y, w, h) : DocumentPreprocessor.MapBack(inverse, x, y, w, h, width, height);
-            var ocrWord = new OcrWord { Text = word, Confidence = Math.Round(conf / 100.0, 3), Box = box };
-            words.Add(ocrWord);
-            lineWords.Add(ocrWord);
+            current.Words.Add(new OcrWord { Text = word, Confidence = Math.Round(conf / 100.0, 3), Box = box });
+            current.Include(x, y, w, h);
         }
 
-        FlushLine();
+        var words = new List<OcrWord>();
+        var lines = new List<OcrLine>();
+        var kept = new List<OcrWord>();
+        var text = new StringBuilder();
+        foreach (var block in ReadingOrder(parsed))
+        {
+            var blockStarted = false;
+            foreach (var line in block.OrderBy(l => l.Top + l.Bottom))
+            {
+                words.AddRange(line.Words);
+                var confidence = line.Words.Average(w => w.Confidence);
+                var textWords = TrimEdgeJunk(line.Words);
+                var omitted = confidence < minLineConfidence || !textWords.Any(w => w.Text.Any(char.IsLetterOrDigit));
+                var left = line.Words.Min(w => w.Box.X);
+                var top = line.Words.Min(w => w.Box.Y);
+                var right = line.Words.Max(w => w.Box.X + w.Box.Width);
+                var bottom = line.Words.Max(w => w.Box.Y + w.Box.Height);
+                lines.Add(new OcrLine
+                {
+                    Text = string.Join(' ', line.Words.Select(w => w.Text)),
+                    Confidence = Math.Round(confidence, 3),
+                    Box = PixelBox.Of(left, top, right - left, bottom - top),
+                    Omitted = omitted ? true : null,
+                });
+                if (omitted)
+                {
+                    continue;
+                }
+
+                if (text.Length > 0)
+                {
+                    text.Append(blockStarted ? "\n" : "\n\n");
+                }
+
+                text.AppendJoin(' ', textWords.Select(w => w.Text));
+                kept.AddRange(textWords);
+                blockStarted = true;
+            }
+        }
+
         return new OcrResult
         {
             Engine = EngineName,
             Text = text.ToString(),
-            MeanConfidence = words.Count == 0 ? 0 : Math.Round(words.Average(w => w.Confidence), 3),
+            MeanConfidence = kept.Count == 0 ? 0 : Math.Round(kept.Average(w => w.Confidence), 3),
             Lines = lines,
             Words = words,
         };
+    }
+
+    /// <summary>
+    /// Drops marks at the ends of a line that the edge of a photographed page or the table around it produced:
+    /// tokens without a letter or digit that tesseract itself doubts (<c>|</c>, <c>§</c>, <c>]</c>).
+    /// </summary>
+    private static List<OcrWord> TrimEdgeJunk(List<OcrWord> words)
+    {
+        static bool Junk(OcrWord w) => w.Confidence < EdgeJunkConfidence && !w.Text.Any(char.IsLetterOrDigit);
+        var start = 0;
+        var end = words.Count;
+        while (start < end && Junk(words[start]))
+        {
+            start++;
+        }
+
+        while (end > start && Junk(words[end - 1]))
+        {
+            end--;
+        }
+
+        return words.GetRange(start, end - start);
+    }
+
+    /// <summary>
+    /// Blocks in reading order by recursive XY cuts on their boxes: split into columns at vertical gaps (left to
+    /// right), columns into bands at horizontal gaps (top to bottom), and so on. Tesseract sometimes makes a photo's
+    /// first line its own block and lists it last; a cut puts it back on top, while true columns stay whole.
+    /// </summary>
+    internal static IEnumerable<List<TsvLine>> ReadingOrder(List<TsvLine> lines)
+    {
+        var blocks = lines.GroupBy(l => l.Key.Block).Select(g => new TsvBlock(g.ToList())).ToList();
+        var ordered = new List<TsvBlock>(blocks.Count);
+        Cut(blocks, horizontal: false, ordered, depth: 0); // columns first, so aligned paragraph gaps do not interleave them
+        return ordered.Select(b => b.Lines);
+    }
+
+    private static void Cut(List<TsvBlock> blocks, bool horizontal, List<TsvBlock> output, int depth)
+    {
+        if (blocks.Count <= 1 || depth > 16)
+        {
+            output.AddRange(blocks.OrderBy(b => b.Top).ThenBy(b => b.Left));
+            return;
+        }
+
+        var groups = Split(blocks, horizontal);
+        if (groups.Count == 1)
+        {
+            groups = Split(blocks, !horizontal);
+            if (groups.Count == 1)
+            {
+                output.AddRange(blocks.OrderBy(b => b.Top).ThenBy(b => b.Left));
+                return;
+            }
+
+            horizontal = !horizontal;
+        }
+
+        if (horizontal)
+        {
+            groups = MergeColumnBands(groups);
+        }
+
+        foreach (var group in groups)
+        {
+            Cut(group, !horizontal, output, depth + 1);
+        }
+    }
+
+    /// <summary>
+    /// Joins neighbouring bands that hold the same columns (paragraph gaps that happen to line up across columns),
+    /// so each column is read to its end before the next.
+    /// </summary>
+    private static List<List<TsvBlock>> MergeColumnBands(List<List<TsvBlock>> bands)
+    {
+        var merged = new List<List<TsvBlock>> { bands[0] };
+        var previousColumns = Columns(bands[0]);
+        foreach (var band in bands.Skip(1))
+        {
+            var columns = Columns(band);
+            if (previousColumns.Count >= 2 && columns.Count == previousColumns.Count
+                && columns.Zip(previousColumns).All(p => p.First.Left < p.Second.Right && p.Second.Left < p.First.Right))
+            {
+                merged[^1].AddRange(band);
+                previousColumns = [.. previousColumns.Zip(columns, (a, b) => (Math.Min(a.Left, b.Left), Math.Max(a.Right, b.Right)))];
+                continue;
+            }
+
+            merged.Add(band);
+            previousColumns = columns;
+        }
+
+        return merged;
+
+        static List<(int Left, int Right)> Columns(List<TsvBlock> band) => band.Count < 2
+            ? [(band.Min(b => b.Left), band.Max(b => b.Right))]
+            : [.. Split(band, horizontal: false).Select(c => (c.Min(b => b.Left), c.Max(b => b.Right)))];
+    }
+
+    /// <summary>Groups blocks separated by a gap along one axis (rows when <paramref name="horizontal"/>), in order.</summary>
+    private static List<List<TsvBlock>> Split(List<TsvBlock> blocks, bool horizontal)
+    {
+        var sorted = blocks.OrderBy(b => horizontal ? b.Top : b.Left).ToList();
+        var groups = new List<List<TsvBlock>> { new() { sorted[0] } };
+        var reach = horizontal ? sorted[0].Bottom : sorted[0].Right;
+        foreach (var b in sorted.Skip(1))
+        {
+            var start = horizontal ? b.Top : b.Left;
+            var end = horizontal ? b.Bottom : b.Right;
+
+            // Boxes of neighbouring lines overlap by a few pixels after deskewing; that is not one region.
+            var slack = horizontal ? Math.Min(groups[^1].Min(x => x.LineHeight), b.LineHeight) / 3 : 0;
+            if (start >= reach - slack)
+            {
+                groups.Add([]);
+            }
+
+            groups[^1].Add(b);
+            reach = Math.Max(reach, end);
+        }
+
+        return groups;
+    }
+
+    /// <summary>One line of tesseract's TSV, with its box in the recognised image.</summary>
+    internal sealed class TsvLine((int Block, int Par, int Line) key)
+    {
+        public (int Block, int Par, int Line) Key { get; } = key;
+
+        public List<OcrWord> Words { get; } = [];
+
+        public int Left { get; private set; } = int.MaxValue;
+
+        public int Top { get; private set; } = int.MaxValue;
+
+        public int Right { get; private set; } = int.MinValue;
+
+        public int Bottom { get; private set; } = int.MinValue;
+
+        public void Include(int x, int y, int w, int h)
+        {
+            Left = Math.Min(Left, x);
+            Top = Math.Min(Top, y);
+            Right = Math.Max(Right, x + w);
+            Bottom = Math.Max(Bottom, y + h);
+        }
+    }
+
+    private sealed class TsvBlock(List<TsvLine> lines)
+    {
+        public List<TsvLine> Lines { get; } = lines;
+
+        public int Left { get; } = lines.Min(l => l.Left);
+
+        public int Top { get; } = lines.Min(l => l.Top);
+
+        public int Right { get; } = lines.Max(l => l.Right);
+
+        public int Bottom { get; } = lines.Max(l => l.Bottom);
+
+        public int LineHeight { get; } = (int)lines.Select(l => l.Bottom - l.Top).Order().ElementAt(lines.Count / 2);
     }
 
     private static int Int(string s) => int.Parse(s, NumberStyles.Integer, CultureInfo.InvariantCulture);

@@ -28,9 +28,16 @@ internal sealed class ToolInvocation
 
     public string? WorkingDirectory { get; init; }
 
+    /// <summary>Keep standard output as bytes (<see cref="ToolOutcome.StandardOutputBytes"/>) instead of decoding it as UTF-8 lines.</summary>
+    public bool BinaryOutput { get; init; }
+
     /// <summary>Longest standard output kept in memory, in characters; more fails the run. Default: 16 Mi characters.</summary>
     public int MaxOutputChars { get; init; } = 16 * 1024 * 1024;
 }
 
 /// <summary>The result of a successful (accepted exit code) program run.</summary>
-internal sealed record ToolOutcome(int ExitCode, string StandardOutput, string StandardErrorTail, TimeSpan Elapsed);
+internal sealed record ToolOutcome(int ExitCode, string StandardOutput, string StandardErrorTail, TimeSpan Elapsed)
+{
+    /// <summary>Standard output byte for byte, when <see cref="ToolInvocation.BinaryOutput"/> was set.</summary>
+    public byte[] StandardOutputBytes { get; init; } = [];
+}

@@ -87,11 +87,12 @@ internal sealed class ToolRunner
             }
         }
 
+        using var binary = invocation.BinaryOutput ? new BoundedMemoryStream(invocation.MaxOutputChars) : null;
         var command = Cli.Wrap(target)
             .WithArguments(args)
             .WithEnvironmentVariables(e => e.Set("OMP_THREAD_LIMIT", "1").Set("LC_ALL", "C.UTF-8"))
             .WithValidation(CommandResultValidation.None)
-            .WithStandardOutputPipe(PipeTarget.ToDelegate(OnStdout, Encoding.UTF8))
+            .WithStandardOutputPipe(binary is null ? PipeTarget.ToDelegate(OnStdout, Encoding.UTF8) : PipeTarget.ToStream(binary))
             .WithStandardErrorPipe(PipeTarget.ToDelegate(OnStderr, Encoding.UTF8));
         if (invocation.StandardInput is { } input)
         {
@@ -148,12 +149,30 @@ internal sealed class ToolRunner
             throw new MediaException(MediaErrorCode.ToolFailed, $"{invocation.Tool} failed with exit code {exitCode}: {LastMeaningfulLine(tail)}");
         }
 
-        if (outputTooLarge)
+        if (outputTooLarge || binary?.Overflowed == true)
         {
             throw new MediaException(MediaErrorCode.ToolFailed, $"{invocation.Tool} wrote more than {invocation.MaxOutputChars} characters of output; the input is refused.");
         }
 
-        return new ToolOutcome(exitCode, stdout.ToString(), tail, elapsed);
+        return new ToolOutcome(exitCode, stdout.ToString(), tail, elapsed) { StandardOutputBytes = binary?.ToArray() ?? [] };
+    }
+
+    /// <summary>Keeps at most a given number of bytes and notes when more arrived (the rest is drained, not kept).</summary>
+    private sealed class BoundedMemoryStream(int limit) : MemoryStream
+    {
+        public bool Overflowed { get; private set; }
+
+        // MemoryStream routes every other Write overload of a derived type through this one.
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (Length + count > limit)
+            {
+                Overflowed = true;
+                return;
+            }
+
+            base.Write(buffer, offset, count);
+        }
     }
 
     private void Fail(string tool, string reason, long elapsedMs, string detail)

@@ -28,7 +28,7 @@ internal sealed class AdminClient : IDisposable
         return new HttpClient(new SocketsHttpHandler
         {
             CookieContainer = cookies ?? new CookieContainer(),
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin) },
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin) },
         })
         { BaseAddress = host.BaseUri, Timeout = AtlasTestHost.Timeout };
     }
@@ -75,6 +75,10 @@ internal sealed class AdminClient : IDisposable
         Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {text}");
         return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
+
+    /// <summary>Opens a streamed GET (server-sent events): returns once the headers arrived.</summary>
+    public Task<HttpResponseMessage> OpenStreamAsync(string path) =>
+        _http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "admin/api/" + path), HttpCompletionOption.ResponseHeadersRead, Ct);
 
     public void Dispose() => _http.Dispose();
 }

@@ -21,7 +21,7 @@ public sealed class AdminUiTests
         using var http = new HttpClient(new SocketsHttpHandler
         {
             CookieContainer = cookies,
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin) },
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin) },
         })
         { BaseAddress = host.BaseUri };
 

@@ -140,7 +140,7 @@ internal sealed class AtlasTestHost : IAsyncDisposable
     {
         var socket = new ClientWebSocket();
         var pin = Pin;
-        socket.Options.RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin);
+        socket.Options.RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin);
         if (origin is not null)
         {
             socket.Options.SetRequestHeader("Origin", origin);

@@ -34,6 +34,20 @@ public abstract class ChromiumTest : IAsyncLifetime
         Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", .. extraArgs],
     });
 
+    /// <summary>A browser with its own <c>HOME</c>, so it reads the NSS trust store in <c>HOME/.pki/nssdb</c> (see
+    /// <see cref="TrustedOriginCertificates.BrowserHomeTrustingAsync"/>). No certificate-ignoring flag is ever passed:
+    /// open its contexts with <c>IgnoreHTTPSErrors = false</c> and the real certificate check decides.</summary>
+    protected Task<IBrowser> LaunchWithHomeAsync(string home) => Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = ExecutablePath,
+        Headless = true,
+        Timeout = (float)Atlas.Testing.TestTimeouts.Long.TotalMilliseconds,
+        Env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => (string)e.Key != "HOME").Select(e => KeyValuePair.Create((string)e.Key, (string)e.Value!))
+            .Append(KeyValuePair.Create("HOME", home)),
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+
     /// <summary>A phone (Pixel 7) that paired earlier: its credential is in localStorage, as the pairing page left it;
     /// the app is open and online. By default the self-signed certificate is trusted on first use
     /// (<c>IgnoreHTTPSErrors</c>); pass <paramref name="browser"/> launched with other flags, and <paramref name="pinned"/>

@@ -533,8 +533,12 @@ internal sealed class FakeReply
         {
             if (Collect is not null)
             {
-                var node = JsonNode.Parse(json);
-                Collect.Append((string?)node?["choices"]?[0]?["delta"]?["content"]);
+                // Usage and error chunks carry "choices": [] (OpenRouter's shape): nothing to collect from them.
+                if (JsonNode.Parse(json)?["choices"] is JsonArray { Count: > 0 } choices)
+                {
+                    Collect.Append((string?)choices[0]?["delta"]?["content"]);
+                }
+
                 return Task.CompletedTask;
             }
 

@@ -20,7 +20,7 @@ internal static class LanPeer
         var pin = host.Pin;
         return new SocketsHttpHandler
         {
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin) },
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin) },
             ConnectCallback = async (context, cancellationToken) =>
                 new NetworkStream(await ConnectAsync(source, context.DnsEndPoint.Port, cancellationToken), ownsSocket: true),
         };
@@ -57,7 +57,7 @@ internal static class LanPeer
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
             TargetHost = "127.0.0.1",
-            RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin),
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin),
         }, Ct);
         await tls.WriteAsync(Encoding.ASCII.GetBytes(head.TrimEnd() + "\r\n\r\n"), Ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);

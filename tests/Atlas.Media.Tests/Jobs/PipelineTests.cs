@@ -107,6 +107,30 @@ public sealed class PipelineTests(MediaFixture media)
         await Task.WhenAll(running.Completion, queued.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
     }
 
+    /// <summary>Regression: 20 inputs were staged with a queue of 2; now a submission waits for room before it reads a byte.</summary>
+    [Fact]
+    [Trait("Issue11", "5")]
+    public async Task Submit_QueueFull_WaitsForAdmissionBeforeReadingTheInput()
+    {
+        var gate = new GatedOcrEngine();
+        await using var harness = new PipelineHarness(o => { o.MaxConcurrency = 1; o.QueueCapacity = 1; }, Engines(gate));
+        MediaRequest Request(int i) => new() { Task = MediaTask.Ocr, FilePath = media.TextPng, BypassCache = true, Ocr = new OcrOptions { Engine = "gate", Language = "a" + i } };
+        var running = await harness.Pipeline.SubmitAsync(Request(0), cancellationToken: TestContext.Current.CancellationToken);
+        await gate.WaitForRunningAsync(1);
+        var queued = await harness.Pipeline.SubmitAsync(Request(1), cancellationToken: TestContext.Current.CancellationToken);
+
+        var content = new CountingStream(await File.ReadAllBytesAsync(media.TextPng, TestContext.Current.CancellationToken));
+        var third = harness.Pipeline.SubmitAsync(new MediaRequest { Task = MediaTask.Ocr, Content = content, BypassCache = true, Ocr = new OcrOptions { Engine = "gate", Language = "a2" } }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(SpinWait.SpinUntil(() => harness.Pipeline.WaitingForAdmission == 1, Tools.DefaultTimeout), "the third submission waits for admission");
+        Assert.Equal(0, content.Reads);
+        Assert.Equal(2, Directory.GetDirectories(harness.Options.WorkDirectory!).Length);
+
+        gate.ReleaseAll();
+        var last = await third.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        await Task.WhenAll(running.Completion, queued.Completion, last.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        Assert.True(content.Reads > 0);
+    }
+
     [Fact]
     public async Task Cancel_QueuedAndRunningJobs_EndAsCancelled()
     {
@@ -219,6 +243,37 @@ public sealed class PipelineTests(MediaFixture media)
     {
         var defaults = MediaPipeline.CreateDefaultEngines(new AtlasMediaOptions(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         return defaults with { Ocr = [ocr, .. defaults.Ocr] };
+    }
+
+    private sealed class CountingStream(byte[] bytes) : MemoryStream(bytes, writable: false)
+    {
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Interlocked.Increment(ref _reads);
+            return base.Read(buffer, offset, count);
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            Interlocked.Increment(ref _reads);
+            return base.Read(buffer);
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return base.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _reads);
+            return base.ReadAsync(buffer, offset, count, cancellationToken);
+        }
     }
 
     private sealed class CallbackProgress(Action<MediaProgress> callback) : IProgress<MediaProgress>

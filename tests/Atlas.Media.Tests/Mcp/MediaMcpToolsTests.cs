@@ -89,4 +89,64 @@ public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
         var text = ((TextContentBlock)result.Content[0]).Text;
         Assert.StartsWith("[Media: doc.png", text, StringComparison.Ordinal);
     }
+
+    /// <summary>Regression: an unknown frames mode was an exception without an error code.</summary>
+    [Fact]
+    [Trait("Issue11", "7")]
+    public async Task CallFrames_UnknownMode_IsInvalidRequestError()
+    {
+        var result = await _client.CallToolAsync("frames", new Dictionary<string, object?> { ["path"] = Path.Combine(_shared, "doc.png"), ["mode"] = "everything" }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(result.IsError);
+        Assert.StartsWith("invalid_request: Unknown mode 'everything'", ((TextContentBlock)result.Content[0]).Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The page layout is the caller's choice, and an unknown one is refused with a code.</summary>
+    [Fact]
+    [Trait("Issue11", "3")]
+    public async Task CallOcr_Layout_IsAppliedOrRefusedWhenUnknown()
+    {
+        var ok = await _client.CallToolAsync("ocr", new Dictionary<string, object?> { ["path"] = Path.Combine(_shared, "doc.png"), ["layout"] = "column" }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.NotEqual(true, ok.IsError);
+        Assert.Contains("Northwind", ((TextContentBlock)ok.Content[0]).Text, StringComparison.Ordinal);
+        var bad = await _client.CallToolAsync("ocr", new Dictionary<string, object?> { ["path"] = Path.Combine(_shared, "doc.png"), ["layout"] = "diagonal" }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(bad.IsError);
+        Assert.StartsWith("invalid_request:", ((TextContentBlock)bad.Content[0]).Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Regression: a directory said "does not exist"; a FIFO hung the call forever.</summary>
+    [Fact]
+    [Trait("Issue11", "6")]
+    public async Task CallOcr_DirectoryOrFifoInSharedRoot_IsRefusedWithAReason()
+    {
+        var folder = Path.Combine(_shared, "album");
+        Directory.CreateDirectory(folder);
+        var fifo = Path.Combine(_shared, "pipe.png");
+        await Tools.RunAsync("mkfifo", [fifo]);
+
+        var dir = await _client.CallToolAsync("ocr", new Dictionary<string, object?> { ["path"] = folder }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(dir.IsError);
+        Assert.Contains($"'{folder}' is a directory", ((TextContentBlock)dir.Content[0]).Text, StringComparison.Ordinal);
+
+        var pipe = await _client.CallToolAsync("ocr", new Dictionary<string, object?> { ["path"] = fifo }, cancellationToken: TestContext.Current.CancellationToken)
+            .AsTask().WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        Assert.True(pipe.IsError);
+        Assert.StartsWith("invalid_request:", ((TextContentBlock)pipe.Content[0]).Text, StringComparison.Ordinal);
+        Assert.Contains("not a regular file", ((TextContentBlock)pipe.Content[0]).Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Errors name the path the caller gave, never the job's private copy.</summary>
+    [Fact]
+    [Trait("Issue11", "7")]
+    public async Task CallAnalyze_CorruptVideo_ErrorNamesCallersPathOnly()
+    {
+        var ftyp = new byte[] { 0, 0, 0, 0x18, (byte)'f', (byte)'t', (byte)'y', (byte)'p', (byte)'i', (byte)'s', (byte)'o', (byte)'m', 0, 0, 2, 0, (byte)'i', (byte)'s', (byte)'o', (byte)'m', (byte)'m', (byte)'p', (byte)'4', (byte)'1' };
+        var path = Path.Combine(_shared, "broken.mp4");
+        await File.WriteAllBytesAsync(path, [.. ftyp, .. new byte[4000]], TestContext.Current.CancellationToken);
+        var result = await _client.CallToolAsync("analyze", new Dictionary<string, object?> { ["path"] = path }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(result.IsError);
+        var text = ((TextContentBlock)result.Content[0]).Text;
+        Assert.StartsWith("corrupt_input:", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(_harness.Options.WorkDirectory!, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("/input", text, StringComparison.Ordinal);
+    }
 }

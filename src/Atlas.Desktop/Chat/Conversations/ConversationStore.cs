@@ -7,7 +7,8 @@ using Microsoft.Data.Sqlite;
 namespace Atlas.Desktop.Chat.Conversations;
 
 /// <summary>A new exchange: the user's message and the (streaming) assistant message answering it, recorded in one
-/// transaction together with the request id that makes the send idempotent.</summary>
+/// transaction together with the request id that makes the send idempotent. <paramref name="Replaces"/> (edit,
+/// regenerate, retry) names a user message that is deleted, with every later message, in the same transaction.</summary>
 internal sealed record NewTurn(
     string DeviceId,
     string RequestId,
@@ -16,7 +17,8 @@ internal sealed record NewTurn(
     bool NewConversation,
     string Title,
     ChatMessageView User,
-    ChatMessageView Assistant);
+    ChatMessageView Assistant,
+    string? Replaces = null);
 
 /// <summary>The request id record: which assistant message a client request id started.</summary>
 internal sealed record StoredRequest(byte[] Hash, string MessageId);
@@ -127,6 +129,16 @@ internal sealed class SqliteConversationStore : IConversationStore
             cancellationToken, ("$id", turn.ConversationId), ("$d", turn.DeviceId), ("$now", now)).ConfigureAwait(false) != 1)
         {
             throw new InvalidOperationException("The conversation vanished while the turn was recorded.");
+        }
+
+        if (turn.Replaces is { } replaced && await ExecuteAsync(connection, transaction,
+            """
+            DELETE FROM messages WHERE conversation_id = $c
+              AND rowid >= (SELECT rowid FROM messages WHERE id = $m AND conversation_id = $c AND role = 'user')
+            """,
+            cancellationToken, ("$c", turn.ConversationId), ("$m", replaced)).ConfigureAwait(false) == 0)
+        {
+            throw new InvalidOperationException("The replaced message vanished while the turn was recorded.");
         }
 
         foreach (var message in new[] { turn.User, turn.Assistant })

@@ -4,9 +4,11 @@ using System.Globalization;
 namespace Atlas.Desktop.Chat.Llm;
 
 /// <summary>Retries a chat request only when nothing was generated yet and waiting is short: connection failures, 408,
-/// 502, 503, and 429 whose <c>Retry-After</c> is within <c>Atlas:Llm:MaxRetryDelay</c>. Never 401/402/403 (retrying
-/// cannot fix a key or a balance) and never after the stream started (that would bill twice): the SDK hands a streamed
-/// response to its reader after the headers, so mid-stream failures never come back here.</summary>
+/// 502 and 503 whose <c>Retry-After</c> (if any) is within <c>Atlas:Llm:MaxRetryDelay</c>. Never 401/402/403 (retrying
+/// cannot fix a key or a balance), never 429 (a rate limit goes to the phone at once with its wait, shown once, instead
+/// of after hidden retries that spend the provider's budget again), and never after the stream started (that would
+/// bill twice): the SDK hands a streamed response to its reader after the headers, so mid-stream failures never come
+/// back here.</summary>
 internal sealed class ProviderRetryPolicy : ClientRetryPolicy
 {
     private readonly TimeSpan _maxDelay;
@@ -39,7 +41,6 @@ internal sealed class ProviderRetryPolicy : ClientRetryPolicy
         return response.Status switch
         {
             408 or 502 or 503 => RetryAfter(response) is not { } wait || wait <= _maxDelay,
-            429 => RetryAfter(response) is { } wait && wait <= _maxDelay,
             _ => false,
         };
     }
