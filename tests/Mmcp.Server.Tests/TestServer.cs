@@ -93,7 +93,7 @@ internal static class TestServer
         {
             var client = await McpClient.CreateAsync(
                 new StreamClientTransport(stream, stream),
-                new McpClientOptions { ClientInfo = new Implementation { Name = "test", Version = "1" }, InitializationTimeout = initializationTimeout ?? TestConstants.DefaultTimeout },
+                new McpClientOptions { ClientInfo = new Implementation { Name = "test", Version = "1" }, InitializationTimeout = initializationTimeout ?? TestConstants.DefaultTimeout, DiscoverProbeTimeout = initializationTimeout ?? TestConstants.DefaultTimeout },
                 cancellationToken: cancellationToken);
             return new Connection(client, stream);
         }

@@ -52,7 +52,10 @@ public sealed partial class GatewayCommandsTests
             Arguments = [Mmcp, "stdio", "--no-import", "--verbose"],
             EnvironmentVariables = env.Variables.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
         });
-        await using var client = await McpClient.CreateAsync(transport, cancellationToken: TestContext.Current.CancellationToken);
+        // mmcp stdio is a process still starting: under load the server/discover probe must not time out into the SDK's
+        // initialize fallback while the server, answering the probe late, settles on 2026-07-28 and refuses initialize.
+        var options = new McpClientOptions { DiscoverProbeTimeout = TestConstants.DefaultTimeout, InitializationTimeout = TestConstants.DefaultTimeout };
+        await using var client = await McpClient.CreateAsync(transport, options, cancellationToken: TestContext.Current.CancellationToken);
 
         var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
         var result = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "via stdio" }, cancellationToken: TestContext.Current.CancellationToken);

@@ -98,7 +98,7 @@ internal sealed class SocketClient : IAsyncDisposable
         {
             var client = await McpClient.CreateAsync(
                 new StreamClientTransport(stream, stream),
-                new McpClientOptions { ClientInfo = new Implementation { Name = "e2e", Version = "1" }, InitializationTimeout = TestPaths.DefaultTimeout },
+                new McpClientOptions { ClientInfo = new Implementation { Name = "e2e", Version = "1" }, InitializationTimeout = TestPaths.DefaultTimeout, DiscoverProbeTimeout = TestPaths.DefaultTimeout },
                 cancellationToken: cancellationToken);
             return new SocketClient(client, stream);
         }
