@@ -1118,11 +1118,29 @@ internal sealed partial class ServerSession : IAsyncDisposable
         {
             HttpStatusCode = status,
         };
+        // The SDK ends the connection on a 404 by itself: then the watcher may have counted it as a crash already.
+        // A lost session is cured by a new one, so it neither counts towards the back-off nor is counted twice.
+        live.ClosingOnPurpose = true;
+        if (live.Client.Completion.IsCompleted && live.Watcher is { } watcher)
+        {
+            await watcher.WaitAsync(CrashDetailsWait, _rt.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        var countedAsCrash = live.Failure is not null;
         live.Failure = failure;
         var wasCurrent = false;
         lock (_gate)
         {
-            RecordFailureLocked(failure, countsTowardsBackoff: true);
+            if (countedAsCrash && _consecutiveFailures > 0)
+            {
+                _consecutiveFailures--;
+                if (_consecutiveFailures < 2)
+                {
+                    _retryAt = null;
+                }
+            }
+
+            RecordFailureLocked(failure, countsTowardsBackoff: false);
             _reconnects++;
             if (ReferenceEquals(_live, live))
             {

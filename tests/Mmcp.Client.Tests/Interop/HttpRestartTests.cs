@@ -94,6 +94,30 @@ public sealed class HttpRestartTests : IAsyncDisposable
         Assert.Equal(1, status.Reconnects);
     }
 
+    /// <summary>A server that answers a lost session with 404 (the spec; the C# SDK's server) is read again on a new session.</summary>
+    [Fact]
+    [Trait("Issue12", "2")]
+    public async Task ReadResource_SpecServerRestartAnswers404_RetriedOnANewSession()
+    {
+        var conformance = Path.Combine(AppContext.BaseDirectory, "Mmcp.ConformanceServer.dll");
+        var port = _port.ToString(CultureInfo.InvariantCulture);
+        _server = ChildProcess.Start("dotnet", [conformance, "--http", port]);
+        await _server.WaitForLineAsync(l => l.Contains("listening on", StringComparison.Ordinal));
+        await _env.WriteManifestAsync(Servers.Manifest("io.github.remote", new HttpTransport { Url = new Uri($"http://127.0.0.1:{_port}/mcp") }));
+        await using var hub = _env.CreateHub();
+        await hub.ReadResourceAsync("io.github.remote", "test://static-text", Ct);
+
+        await _server.DisposeAsync();
+        _server = ChildProcess.Start("dotnet", [conformance, "--http", port]);
+        await _server.WaitForLineAsync(l => l.Contains("listening on", StringComparison.Ordinal));
+        var again = await hub.ReadResourceAsync("io.github.remote", "test://static-text", Ct);
+
+        Assert.NotEmpty(again.Contents);
+        var status = hub.GetServerStatus("io.github.remote");
+        Assert.Equal(1, status.Reconnects);
+        Assert.Equal(HubErrorCode.ServerCrashed, status.LastFailure?.Code);
+    }
+
     private static JsonRpcRequest ToolCall(string name, JsonObject arguments) =>
         new() { Method = "tools/call", Params = new JsonObject { ["name"] = name, ["arguments"] = arguments } };
 
