@@ -203,7 +203,8 @@ internal sealed partial class ServerSession : IAsyncDisposable
                         Id,
                         $"{failure.Message} during {what}. The request was not retried because it may have had effects (the tool is not annotated read-only or idempotent); the hub started a new session, so calling again reaches the restarted server.",
                         ex,
-                        failure) { Target = target };
+                        failure)
+                    { Target = target };
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not HubException)
                 {
