@@ -29,6 +29,9 @@ public sealed record ServerStatus(ServerState State, int ConsecutiveFailures, Se
     /// <summary>Gets when the hub will try again, while <see cref="State"/> is <see cref="ServerState.BackingOff"/>.</summary>
     public DateTimeOffset? RetryAt { get; init; }
 
+    /// <summary>Gets how many times the hub started a new session because the server no longer knew the old one (a remote server that restarted), since the hub started.</summary>
+    public int Reconnects { get; init; }
+
     /// <summary>Gets the protocol version negotiated with the connected server, or <see langword="null"/>.</summary>
     public string? ProtocolVersion { get; init; }
 

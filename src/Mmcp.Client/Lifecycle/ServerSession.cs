@@ -43,6 +43,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private LiveConnection? _live;
     private Task<LiveConnection>? _connecting;
     private int _consecutiveFailures;
+    private int _reconnects;
     private ServerFailure? _lastFailure;
     private DateTimeOffset? _retryAt;
     private int? _launchedProcessId;
@@ -86,6 +87,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     : ServerState.Disconnected;
                 return new ServerStatus(state, _consecutiveFailures, _lastFailure)
                 {
+                    Reconnects = _reconnects,
                     RetryAt = state == ServerState.BackingOff ? _retryAt : null,
                     ProtocolVersion = live?.Client.NegotiatedProtocolVersion,
                     ServerInfo = live?.Client.ServerInfo,
@@ -156,6 +158,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     public async ValueTask<T> ExecuteAsync<T>(string method, string? target, RequestKind kind, Func<McpClient, CancellationToken, ValueTask<T>> operation, CancellationToken cancellationToken)
     {
         var attempts = kind == RequestKind.CallTool ? 1 : 1 + _rt.Options.IdempotentRetries;
+        var sessionRenewed = false;
 
         // Counted as in use from before connecting, so the idle timer cannot close the connection under this request.
         Interlocked.Increment(ref _inFlight);
@@ -177,6 +180,31 @@ internal sealed partial class ServerSession : IAsyncDisposable
                     OnSuccess();
                     HubTelemetry.RecordRequest(Id, method, "ok", Stopwatch.GetElapsedTime(started));
                     return result;
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not HubException && !sessionRenewed && IsSessionLost(ex, live))
+                {
+                    // A remote server that restarted no longer knows this session (404, or 400 naming the session):
+                    // start a new one and send the request again once, when sending it twice does no harm.
+                    sessionRenewed = true;
+                    var retry = kind != RequestKind.CallTool || (method == RequestMethods.ToolsCall && IsIdempotentTool(target));
+                    var failure = await DropLostSessionAsync(live, ex, method, target).ConfigureAwait(false);
+                    HubTelemetry.RecordRequest(Id, method, HubErrorCode.ServerCrashed.ToString(), Stopwatch.GetElapsedTime(started));
+                    if (retry && !_disposing.IsCancellationRequested)
+                    {
+                        Log.RenewingSession(_rt.Logger, Id, method);
+                        continue;
+                    }
+
+                    activity?.SetStatus(ActivityStatusCode.Error, HubErrorCode.ServerCrashed.ToString());
+                    HubTelemetry.RecordError(Id, HubErrorCode.ServerCrashed);
+                    var what = target is null ? method : $"{method} '{target}'";
+                    throw new HubException(
+                        HubErrorCode.ServerCrashed,
+                        Id,
+                        $"{failure.Message} during {what}. The request was not retried because it may have had effects (the tool is not annotated read-only or idempotent); the hub started a new session, so calling again reaches the restarted server.",
+                        ex,
+                        failure)
+                    { Target = target };
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not HubException)
                 {
@@ -1031,6 +1059,120 @@ internal sealed partial class ServerSession : IAsyncDisposable
         return new HubException(HubErrorCode.ServerError, Id, $"Server '{Id}' failed {what}: {ex.Message}", ex) { Target = target };
     }
 
+    // ---------------------------------------------------------------- lost sessions
+
+    /// <summary>
+    /// Whether a remote server answered that it does not know this connection's session: HTTP 404 (the spec), or a
+    /// JSON-RPC error naming the session, which is how the SDK (2.3.1) surfaces the 400 "No valid session ID provided"
+    /// of servers built on the TypeScript SDK (server-everything, the conformance reference server).
+    /// </summary>
+    private bool IsSessionLost(Exception ex, LiveConnection live)
+    {
+        if (_server.Manifest.Transport is not HttpTransport)
+        {
+            return false;
+        }
+
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound }:
+                    return true;
+                case McpProtocolException p when p.Message.Contains("session", StringComparison.OrdinalIgnoreCase)
+                    && ((int)p.ErrorCode is -32000 or -32001 || p.Message.Contains("Bad Request", StringComparison.Ordinal) || p.Message.Contains("Not Found", StringComparison.Ordinal)):
+                    return true;
+            }
+        }
+
+        return live.Client.Completion is { IsCompletedSuccessfully: true } done
+            && done.Result is HttpClientCompletionDetails { HttpStatusCode: System.Net.HttpStatusCode.NotFound };
+    }
+
+    /// <summary>Whether the server's last known tool list annotates <paramref name="tool"/> as read-only or idempotent, so calling it twice does no harm.</summary>
+    private bool IsIdempotentTool(string? tool)
+    {
+        if (tool is null)
+        {
+            return false;
+        }
+
+        foreach (var t in KnownTools.Tools)
+        {
+            if (string.Equals(t.Name, tool, StringComparison.Ordinal))
+            {
+                return t.Annotations is { } a && (a.ReadOnlyHint == true || a.IdempotentHint == true);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Closes a connection whose session the server lost, records the failure, and counts the reconnect the next use makes.</summary>
+    private async ValueTask<ServerFailure> DropLostSessionAsync(LiveConnection live, Exception ex, string method, string? target)
+    {
+        var status = FindStatus(ex) ?? (live.Client.Completion is { IsCompletedSuccessfully: true } done ? (int?)(done.Result as HttpClientCompletionDetails)?.HttpStatusCode : null);
+        var failure = new ServerFailure(
+            HubErrorCode.ServerCrashed,
+            $"Server '{Id}' restarted: it no longer knows the hub's session{(status is { } s ? $" (HTTP {s})" : string.Empty)}: {ex.Message}",
+            _rt.Time.GetUtcNow())
+        {
+            HttpStatusCode = status,
+        };
+        // The SDK ends the connection on a 404 by itself: then the watcher may have counted it as a crash already.
+        // A lost session is cured by a new one, so it neither counts towards the back-off nor is counted twice.
+        live.ClosingOnPurpose = true;
+        if (live.Client.Completion.IsCompleted && live.Watcher is { } watcher)
+        {
+            await watcher.WaitAsync(CrashDetailsWait, _rt.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        var countedAsCrash = live.Failure is not null;
+        live.Failure = failure;
+        var wasCurrent = false;
+        lock (_gate)
+        {
+            if (countedAsCrash && _consecutiveFailures > 0)
+            {
+                _consecutiveFailures--;
+                if (_consecutiveFailures < 2)
+                {
+                    _retryAt = null;
+                }
+            }
+
+            RecordFailureLocked(failure, countsTowardsBackoff: false);
+            _reconnects++;
+            if (ReferenceEquals(_live, live))
+            {
+                wasCurrent = true;
+                _live = null;
+                _liveTools = null;
+            }
+        }
+
+        Log.SessionLost(_rt.Logger, Id, method, target, ex.Message);
+        if (wasCurrent)
+        {
+            await CloseAsync(live).ConfigureAwait(false);
+        }
+
+        return failure;
+
+        static int? FindStatus(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                if (e is HttpRequestException { StatusCode: { } code })
+                {
+                    return (int)code;
+                }
+            }
+
+            return null;
+        }
+    }
+
     // ---------------------------------------------------------------- failures and backoff
 
     private void RecordFailureLocked(ServerFailure failure, bool countsTowardsBackoff)
@@ -1221,6 +1363,14 @@ internal sealed partial class ServerSession : IAsyncDisposable
 
         [LoggerMessage(3007, LogLevel.Debug, "The subscriptions/listen stream of {ServerId} ended")]
         public static partial void ListenFailed(ILogger logger, string serverId, Exception exception);
+
+        [LoggerMessage(3008, LogLevel.Warning, "{ServerId} no longer knows the hub's session (it restarted?) during {Method} {Target}: {Reason}; starting a new session")]
+        public static partial void SessionLost(ILogger logger, string serverId, string method, string? target, string reason);
+
+        [LoggerMessage(3009, LogLevel.Information, "Retrying {Method} on {ServerId} on a new session")]
+        public static partial void RenewingSessionCore(ILogger logger, string method, string serverId);
+
+        public static void RenewingSession(ILogger logger, string serverId, string method) => RenewingSessionCore(logger, method, serverId);
 
         public static void ServerCrashed(ILogger logger, string serverId, string reason) => ServerCrashedCore(logger, reason.Contains(serverId, StringComparison.Ordinal) ? reason : $"{serverId}: {reason}");
 

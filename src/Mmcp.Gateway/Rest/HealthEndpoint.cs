@@ -21,6 +21,7 @@ internal sealed class HealthEndpoint(MmcpHub hub)
                 ["transport"] = s.Manifest.Transport.Type,
                 ["state"] = status.State.ToString(),
                 ["consecutiveFailures"] = status.ConsecutiveFailures,
+                ["reconnects"] = status.Reconnects,
                 ["protocolVersion"] = status.ProtocolVersion,
             };
             if (status.RetryAt is { } retry)
