@@ -6,7 +6,6 @@ using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
-using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
@@ -27,6 +26,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<InFlight> _inFlight = [];
     private McpServer? _session;
+    private long _nextRequest;
 
     private PassThroughSession(HubServerConnection upstream, GatewayCatalog catalog, ILogger logger, ClientCapabilities? downstream)
     {
@@ -103,36 +103,36 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var h = options.Handlers;
         if (caps.Tools is not null)
         {
-            h.ListToolsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ToolsList, async (c, p, t) => FilterByConsent(await c.ListToolsAsync(p ?? new(), t).ConfigureAwait(false)), ct);
+            h.ListToolsHandler = (r, ct) => ForwardAsync<ListToolsRequestParams, ListToolsResult>(r, GatewayScopes.ToolsList, static () => new(), FilterByConsent, ct);
             h.CallToolHandler = CallToolAsync;
         }
 
         if (caps.Resources is not null)
         {
-            h.ListResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourcesAsync(p ?? new(), t), ct);
-            h.ListResourceTemplatesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ListResourceTemplatesAsync(p ?? new(), t), ct);
-            h.ReadResourceHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, (c, p, t) => c.ReadResourceAsync(p, t), ct);
+            h.ListResourcesHandler = (r, ct) => ForwardAsync<ListResourcesRequestParams, ListResourcesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct);
+            h.ListResourceTemplatesHandler = (r, ct) => ForwardAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct);
+            h.ReadResourceHandler = (r, ct) => ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(r, GatewayScopes.ResourcesRead, null, null, ct);
             if (caps.Resources.Subscribe == true)
             {
-                h.SubscribeToResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, async (c, p, t) => { await c.SubscribeToResourceAsync(p, t).ConfigureAwait(false); return new EmptyResult(); }, ct);
-                h.UnsubscribeFromResourcesHandler = (r, ct) => ForwardAsync(r, GatewayScopes.ResourcesRead, async (c, p, t) => { await c.UnsubscribeFromResourceAsync(p, t).ConfigureAwait(false); return new EmptyResult(); }, ct);
+                h.SubscribeToResourcesHandler = (r, ct) => ForwardAsync<SubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct);
+                h.UnsubscribeFromResourcesHandler = (r, ct) => ForwardAsync<UnsubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct);
             }
         }
 
         if (caps.Prompts is not null)
         {
-            h.ListPromptsHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.ListPromptsAsync(p ?? new(), t), ct);
-            h.GetPromptHandler = (r, ct) => ForwardAsync(r, GatewayScopes.PromptsRead, (c, p, t) => c.GetPromptAsync(p, t), ct);
+            h.ListPromptsHandler = (r, ct) => ForwardAsync<ListPromptsRequestParams, ListPromptsResult>(r, GatewayScopes.PromptsRead, static () => new(), null, ct);
+            h.GetPromptHandler = (r, ct) => ForwardAsync<GetPromptRequestParams, GetPromptResult>(r, GatewayScopes.PromptsRead, null, null, ct);
         }
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = (r, ct) => ForwardAsync(r, scope: null, (c, p, t) => c.CompleteAsync(p, t), ct);
+            h.CompleteHandler = (r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, scope: null, null, null, ct);
         }
 
         if (caps.Logging is not null)
         {
-            h.SetLoggingLevelHandler = (r, ct) => ForwardAsync(r, scope: null, async (c, p, t) => { await c.SetLoggingLevelAsync(p, t).ConfigureAwait(false); return new EmptyResult(); }, ct);
+            h.SetLoggingLevelHandler = (r, ct) => ForwardAsync<SetLevelRequestParams, EmptyResult>(r, scope: null, null, null, ct);
         }
     }
 
@@ -200,7 +200,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var outcome = "ok";
         try
         {
-            var result = await ForwardAsync(downstream, parameters, RequestMethods.ToolsCall, (c, p, t) => c.CallToolAsync(p, t), cancellationToken).ConfigureAwait(false);
+            var result = await ForwardAsync<CallToolRequestParams, CallToolResult>(downstream, parameters, RequestMethods.ToolsCall, null, cancellationToken).ConfigureAwait(false);
             outcome = result.IsError == true ? "tool-error" : "ok";
             return result;
         }
@@ -231,22 +231,30 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         return result;
     }
 
-    private ValueTask<TResult> ForwardAsync<TParams, TResult>(RequestContext<TParams> request, string? scope, Func<McpClient, TParams, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
+    private ValueTask<TResult> ForwardAsync<TParams, TResult>(RequestContext<TParams> request, string? scope, Func<TParams>? empty, Func<TResult, TResult>? adjust, CancellationToken cancellationToken)
         where TParams : RequestParams
+        where TResult : notnull
     {
         if (scope is not null)
         {
             AggregatedEndpoint.Require(request.User, scope);
         }
 
-        return ForwardAsync(request.Server, request.Params, request.JsonRpcRequest.Method, call, cancellationToken);
+        // List requests may come without parameters: the server gets an empty object, as the SDK's own list calls send.
+        var parameters = request.Params ?? empty?.Invoke() ?? throw new McpProtocolException($"{request.JsonRpcRequest.Method} needs parameters.", McpErrorCode.InvalidParams);
+        return ForwardAsync(request.Server, parameters, request.JsonRpcRequest.Method, adjust, cancellationToken);
     }
 
-    /// <summary>Sends a request upstream within the call budget; <paramref name="downstream"/> (when the request came through the SDK) receives its progress and log notifications.</summary>
-    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(McpServer? downstream, TParams? parameters, string method, Func<McpClient, TParams, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a request upstream within the call budget; <paramref name="downstream"/> (when the request came through the SDK) receives its progress and log notifications.
+    /// The request carries an id of the gateway's own, so a cancelled request is announced to the server with
+    /// <c>notifications/cancelled</c> naming the id the server saw (SDK 2.3.1 abandons a cancelled request silently).
+    /// </summary>
+    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(McpServer? downstream, TParams parameters, string method, Func<TResult, TResult>? adjust, CancellationToken cancellationToken)
         where TParams : RequestParams
+        where TResult : notnull
     {
-        var inFlight = downstream is null ? null : new InFlight(downstream, parameters?.ProgressToken);
+        var inFlight = downstream is null ? null : new InFlight(downstream, parameters.ProgressToken);
         if (inFlight is not null)
         {
             lock (_gate)
@@ -259,9 +267,9 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _upstream.Closed);
         try
         {
-            var result = await call(_upstream.Client, parameters!, linked.Token).ConfigureAwait(false); // list requests may have no parameters: the calls supply defaults
+            var result = await SendAsync<TParams, TResult>(method, parameters, linked.Token).ConfigureAwait(false);
             await FlushAsync(inFlight).ConfigureAwait(false);
-            return result;
+            return adjust is null ? result : adjust(result);
         }
         catch (McpProtocolException)
         {
@@ -290,6 +298,35 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }
 
         static Task FlushAsync(InFlight? inFlight) => inFlight?.FlushAsync() ?? Task.CompletedTask;
+    }
+
+    /// <summary>Sends one request with an id of the gateway's own; when it is cancelled (by the client, the budget or the session ending) the server is told.</summary>
+    private async ValueTask<TResult> SendAsync<TParams, TResult>(string method, TParams parameters, CancellationToken cancellationToken)
+        where TParams : RequestParams
+        where TResult : notnull
+    {
+        var client = _upstream.Client;
+        var requestId = new RequestId($"mmcp-pass-{Interlocked.Increment(ref _nextRequest)}");
+        try
+        {
+            return await client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, requestId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
+        {
+            try
+            {
+                await client.SendNotificationAsync(
+                    NotificationMethods.CancelledNotification,
+                    new CancelledNotificationParams { RequestId = requestId, Reason = "The client cancelled the request." },
+                    cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or McpException or InvalidOperationException)
+            {
+                Log.ForwardFailed(_logger, ServerId, NotificationMethods.CancelledNotification, ex);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Where a server-to-client request or a log message goes: the latest request in flight (on its own stream), else the session.</summary>

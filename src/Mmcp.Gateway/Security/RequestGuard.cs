@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -28,6 +29,9 @@ internal sealed partial class RequestGuard
 {
     public const string CallerKey = "mmcp.caller";
     public const string RouteKey = "mmcp.route";
+
+    /// <summary>What a client refused for want of a dedicated session is told to wait before it tries again.</summary>
+    private const int DedicatedRetryAfterSeconds = 10;
     private static readonly string[] QueryTokenNames = ["access_token", "token", "api_key", "apikey", "key", "bearer"];
     private readonly MmcpGatewayOptions _options;
     private readonly TokenStore _tokens;
@@ -186,6 +190,20 @@ internal sealed partial class RequestGuard
             {
                 // A new pass-through session peeks at the initialize request to mirror the client's capabilities upstream.
                 request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: _options.MaxRequestBodyBytes);
+                if (_options.DedicatedUpstreamSessions && _options.MaxDedicatedSessions > 0 && _sessions.DedicatedCount >= _options.MaxDedicatedSessions
+                    && await PeekInitializeIdAsync(request, context.RequestAborted).ConfigureAwait(false) is { } initializeId)
+                {
+                    // Every dedicated upstream session is taken: say so to the client instead of degrading it silently.
+                    Log.DedicatedSessionsFull(_logger, route.ServerId ?? string.Empty, _options.MaxDedicatedSessions);
+                    context.Response.Headers.RetryAfter = DedicatedRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    await WriteJsonRpcErrorAsync(
+                        context,
+                        StatusCodes.Status503ServiceUnavailable,
+                        (int)ModelContextProtocol.McpErrorCode.InternalError,
+                        $"All {_options.MaxDedicatedSessions} pass-through sessions of this gateway are in use (MaxDedicatedSessions); retry after {DedicatedRetryAfterSeconds} s, or end sessions you no longer use (DELETE with their Mcp-Session-Id).",
+                        initializeId).ConfigureAwait(false);
+                    return;
+                }
             }
         }
 
@@ -300,14 +318,46 @@ internal sealed partial class RequestGuard
         writer.WriteEndObject();
     }
 
-    private static async Task WriteJsonRpcErrorAsync(HttpContext context, int status, int code, string message)
+    /// <summary>Returns the raw JSON id of the request when the (buffered) body is an <c>initialize</c>, leaving the body to be read again.</summary>
+    private static async Task<JsonElement?> PeekInitializeIdAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("method", out var method) && method.ValueEquals("initialize")
+                && root.TryGetProperty("id", out var id)
+                ? id.Clone()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null; // the SDK answers malformed bodies
+        }
+        finally
+        {
+            request.Body.Position = 0;
+        }
+    }
+
+    private static async Task WriteJsonRpcErrorAsync(HttpContext context, int status, int code, string message, JsonElement? id = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(context.Response.Body);
         writer.WriteStartObject();
         writer.WriteString("jsonrpc", "2.0");
-        writer.WriteNull("id");
+        if (id is { } known)
+        {
+            writer.WritePropertyName("id");
+            known.WriteTo(writer);
+        }
+        else
+        {
+            writer.WriteNull("id");
+        }
+
         writer.WriteStartObject("error");
         writer.WriteNumber("code", code);
         writer.WriteString("message", message);
@@ -317,6 +367,9 @@ internal sealed partial class RequestGuard
 
     private static partial class Log
     {
+        [LoggerMessage(4002, LogLevel.Warning, "Refused a new pass-through session of {ServerId}: all {Max} dedicated sessions are in use")]
+        public static partial void DedicatedSessionsFull(ILogger logger, string serverId, int max);
+
         [LoggerMessage(4001, LogLevel.Warning, "Refused a request with a foreign {What} '{Value}' on {Path} (DNS rebinding protection)")]
         public static partial void Refused(ILogger logger, string what, string value, PathString path);
     }

@@ -125,6 +125,34 @@ public sealed class PassThroughTests
         Assert.Contains("io.test.alpha", body, StringComparison.Ordinal);
     }
 
+    /// <summary>When every dedicated session is taken, a new session is refused with 503, Retry-After and a JSON-RPC error, not degraded silently.</summary>
+    [Fact]
+    [Trait("Issue12", "3")]
+    public async Task NewSession_AtTheDedicatedCap_Is503WithRetryAfterAndAJsonRpcError()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.MaxDedicatedSessions = 1);
+        var ct = TestContext.Current.CancellationToken;
+        await using var first = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25");
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + "/servers/io.test.alpha/mcp")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":"init-2","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var response = await gateway.Http.SendAsync(request, ct);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))!;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter?.Delta);
+        Assert.Equal("init-2", body["id"]!.GetValue<string>());
+        Assert.Equal((int)McpErrorCode.InternalError, body["error"]!["code"]!.GetValue<int>());
+        Assert.Contains("MaxDedicatedSessions", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(await first.ListToolsAsync(cancellationToken: ct), t => t.Name == "echo"); // the session holding the slot goes on
+    }
+
     private static async Task<int> PidAsync(McpClient client)
     {
         var result = await client.CallToolAsync("pid", cancellationToken: TestContext.Current.CancellationToken);
