@@ -35,6 +35,24 @@ internal static class JsonRpcFront
             return false; // the SDK says what it says about an empty body
         }
 
+        if (Check(body, out var status) is not { } refusal)
+        {
+            return false;
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(refusal, context.RequestAborted).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The error answer to one JSON-RPC message the spec calls an error, or null when it may go on.</summary>
+    /// <param name="body">The message as sent.</param>
+    /// <param name="status">The HTTP status for the answer.</param>
+    /// <returns>The JSON-RPC error response, or null.</returns>
+    public static byte[]? Check(ReadOnlyMemory<byte> body, out int status)
+    {
+        status = StatusCodes.Status400BadRequest;
         JsonDocument document;
         try
         {
@@ -42,8 +60,7 @@ internal static class JsonRpcFront
         }
         catch (JsonException)
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, null, ParseError, "Parse error: the body is not valid JSON.").ConfigureAwait(false);
-            return true;
+            return Error(null, ParseError, "Parse error: the body is not valid JSON.");
         }
 
         using (document)
@@ -51,8 +68,7 @@ internal static class JsonRpcFront
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Array)
             {
-                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, null, InvalidRequest, BatchRefusal).ConfigureAwait(false);
-                return true;
+                return Error(null, InvalidRequest, BatchRefusal);
             }
 
             if (root.ValueKind == JsonValueKind.Object
@@ -60,12 +76,12 @@ internal static class JsonRpcFront
                 && root.TryGetProperty("id", out var id) && id.ValueKind is JsonValueKind.String or JsonValueKind.Number
                 && InvalidCallParams(root) is { } problem)
             {
-                await WriteErrorAsync(context, StatusCodes.Status200OK, id, InvalidParams, problem).ConfigureAwait(false);
-                return true;
+                status = StatusCodes.Status200OK;
+                return Error(id, InvalidParams, problem);
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>What is wrong with a <c>tools/call</c>'s params, or null when its name and arguments are well-formed.</summary>
@@ -106,27 +122,30 @@ internal static class JsonRpcFront
         }
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, int status, JsonElement? id, int code, string message)
+    private static byte[] Error(JsonElement? id, int code, string message)
     {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        writer.WriteStartObject();
-        writer.WriteString("jsonrpc", "2.0");
-        writer.WritePropertyName("id");
-        if (id is { } value)
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            value.WriteTo(writer);
-        }
-        else
-        {
-            writer.WriteNullValue();
+            writer.WriteStartObject();
+            writer.WriteString("jsonrpc", "2.0");
+            writer.WritePropertyName("id");
+            if (id is { } value)
+            {
+                value.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+
+            writer.WriteStartObject("error");
+            writer.WriteNumber("code", code);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
         }
 
-        writer.WriteStartObject("error");
-        writer.WriteNumber("code", code);
-        writer.WriteString("message", message);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
+        return buffer.WrittenSpan.ToArray();
     }
 }
