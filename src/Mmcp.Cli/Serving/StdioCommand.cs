@@ -6,6 +6,7 @@ using Mmcp.Cli.Hosting;
 using Mmcp.Client;
 using Mmcp.Gateway;
 using Mmcp.Gateway.Aggregation;
+using Mmcp.Gateway.Hosting;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -41,7 +42,9 @@ internal static class StdioCommand
             o.ToolMode = toolMode;
             stores.Apply(o);
         });
-        builder.Services.AddMcpServer().WithStdioServerTransport();
+        // The gateway's JSON-RPC checks sit in front of the SDK's transport (-32700, -32602, batches refused).
+        await using var front = new StdioFront(Console.OpenStandardInput(), Console.OpenStandardOutput());
+        builder.Services.AddMcpServer().WithStreamServerTransport(front.Input, front.Output);
         builder.Services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) =>
         {
             endpoint.Surface = "stdio";
@@ -52,6 +55,7 @@ internal static class StdioCommand
         var catalog = host.Services.GetRequiredService<GatewayCatalog>();
         catalog.Changed += kind => _ = NotifyAsync(host.Services, kind);
         // RunAsync disposes the host when the client closes standard input, and with it the audit log (which flushes).
+        _ = front.RunAsync(cancellationToken); // ends with standard input, which ends the SDK's session and the host
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
         return ExitCodes.Ok;
     }

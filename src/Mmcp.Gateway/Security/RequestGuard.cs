@@ -209,10 +209,18 @@ internal sealed partial class RequestGuard
 
         try
         {
+            // 5. JSON-RPC errors the spec names (parse error, invalid params, no batches), before the SDK answers others.
+            if (route is not null && HttpMethods.IsPost(request.Method)
+                && (request.ContentType is null || request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+                && await JsonRpcFront.TryRefuseAsync(context).ConfigureAwait(false))
+            {
+                return;
+            }
+
             var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
             if (session.Length > 0)
             {
-                // 5. The direct lane answers a session's plain tools/call; the rest goes to the SDK.
+                // 6. The direct lane answers a session's plain tools/call; the rest goes to the SDK.
                 if (HttpMethods.IsPost(request.Method) && await _direct.TryHandleAsync(context, session, caller).ConfigureAwait(false))
                 {
                     return;

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Mmcp.Gateway.Tests.Fidelity;
+
+/// <summary>JSON-RPC errors the spec names, on every MCP route of a real gateway over a real upstream.</summary>
+public sealed class JsonRpcFidelityTests
+{
+    public static TheoryData<string> Routes => ["/mcp", "/servers/io.test.alpha/mcp"];
+
+    /// <summary>Malformed JSON is a parse error (-32700) with a null id, in a session and before one.</summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    [Trait("Issue12", "5")]
+    public async Task Post_MalformedJson_AnswersParseError(string route)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var inSession = await session.PostAsync("""{"jsonrpc":"2.0","id":7,"method":"tools/list",""");
+        var (status, body) = await gateway.PostJsonAsync(route, "{not json");
+
+        Assert.Equal(HttpStatusCode.BadRequest, inSession.Status);
+        AssertError(inSession.Body, -32700, null);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        AssertError(body, -32700, null);
+        await AssertSessionStillWorksAsync(session, route);
+    }
+
+    /// <summary>A tools/call without a tool name, or with arguments that are not an object, is invalid params (-32602) with the request's id.</summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    [Trait("Issue12", "5")]
+    public async Task ToolsCall_MissingNameOrNonObjectArguments_AnswersInvalidParams(string route)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var noName = await session.PostAsync("""{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"arguments":{}}}""");
+        var noParams = await session.PostAsync("""{"jsonrpc":"2.0","id":12,"method":"tools/call"}""");
+        var numberName = await session.PostAsync("""{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":5}}""");
+        var stringArguments = await session.PostAsync("""{"jsonrpc":"2.0","id":"s14","method":"tools/call","params":{"name":"echo","arguments":"hello"}}""");
+        var arrayArguments = await session.PostAsync("""{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"echo","arguments":[1]}}""");
+
+        AssertError(Payload(noName), -32602, 11);
+        AssertError(Payload(noParams), -32602, 12);
+        AssertError(Payload(numberName), -32602, 13);
+        AssertError(Payload(stringArguments), -32602, "s14");
+        AssertError(Payload(arrayArguments), -32602, 15);
+        await AssertSessionStillWorksAsync(session, route);
+    }
+
+    /// <summary>A JSON-RPC batch is refused with -32600 naming the decision (2025-06-18 removed batching), and changes nothing.</summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    [Trait("Issue12", "5")]
+    public async Task Post_Batch_IsRefusedAsInvalidRequestNamingTheDecision(string route)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var batch = await session.PostAsync("""[{"jsonrpc":"2.0","id":21,"method":"tools/list"},{"jsonrpc":"2.0","id":22,"method":"ping"}]""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, batch.Status);
+        var message = AssertError(batch.Body, -32600, null);
+        Assert.Contains("batch", message, StringComparison.OrdinalIgnoreCase);
+        await AssertSessionStillWorksAsync(session, route);
+    }
+
+    private static string Payload(Answer answer) =>
+        answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+
+    private static string AssertError(string body, int code, object? id)
+    {
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        Assert.Equal("2.0", root.GetProperty("jsonrpc").GetString());
+        Assert.Equal(code, root.GetProperty("error").GetProperty("code").GetInt32());
+        var actualId = root.GetProperty("id");
+        switch (id)
+        {
+            case null:
+                Assert.Equal(JsonValueKind.Null, actualId.ValueKind);
+                break;
+            case int number:
+                Assert.Equal(number, actualId.GetInt32());
+                break;
+            case string text:
+                Assert.Equal(text, actualId.GetString());
+                break;
+        }
+
+        return root.GetProperty("error").GetProperty("message").GetString()!;
+    }
+
+    private static async Task AssertSessionStillWorksAsync(RawSession session, string route)
+    {
+        var tool = route == "/mcp" ? "io_test_alpha__echo" : "echo";
+        var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"TOOL","arguments":{"text":"still here"}}}""".Replace("TOOL", tool, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        Assert.Contains("still here", Payload(answer), StringComparison.Ordinal);
+    }
+}
