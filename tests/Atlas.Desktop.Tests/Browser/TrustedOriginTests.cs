@@ -57,6 +57,12 @@ public sealed class TrustedOriginTests : ChromiumTest
             await page.Locator("#send").TapAsync();
             await Expect(page.Locator(".msg.assistant.done .text")).ToHaveTextAsync("Saved for the train");
 
+            // The phone saves the conversation list after the answer: wait until it shows the conversation (so it is
+            // in IndexedDB) before the desktop goes away; under load that save came after the stop.
+            await page.Locator("#menu").TapAsync();
+            await Expect(page.Locator("#conversations li")).ToHaveCountAsync(1);
+            await page.Keyboard.PressAsync("Escape");
+
             // No network at all: the desktop stops and the browser goes offline before the navigation.
             await chat.Host.App.StopAsync(Ct);
             await context.SetOfflineAsync(true);
