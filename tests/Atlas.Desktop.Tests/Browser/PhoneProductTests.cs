@@ -60,20 +60,28 @@ public sealed class PhoneProductTests : ChromiumTest
         var (context, page) = await OpenPhoneAsync(host, credentials);
         await using var _ = context;
 
-        // Key presses go to whatever has the focus when they arrive: let the start-up requests settle first, so no
-        // late re-render takes the focus away between the focus check and the key (seen under load in CI).
-        await page.BringToFrontAsync();
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        // File choosers are intercepted from the start: Playwright turns interception on asynchronously when a waiter is
+        // created, and under load a key press right after RunAndWaitForFileChooserAsync could open the chooser before
+        // that, so the event never came (seen in CI). A handler registered now has interception on long before any key.
+        var choosers = System.Threading.Channels.Channel.CreateUnbounded<IFileChooser>();
+        page.FileChooser += (_, opened) => choosers.Writer.TryWrite(opened);
+        async Task<IFileChooser> NextChooserAsync()
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(Atlas.Testing.TestTimeouts.Default);
+            return await choosers.Reader.ReadAsync(timeout.Token);
+        }
+
         await page.Locator("#input").FocusAsync();
         await page.Keyboard.PressAsync("Shift+Tab");
         Assert.Equal("button:Attach a photo", await page.EvaluateAsync<string>(FocusedScript));
         await Expect(page.Locator("#attach")).ToBeFocusedAsync();
-        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+        await page.Keyboard.PressAsync("Enter");
+        var chooser = await NextChooserAsync();
         Assert.Equal("attach-input", await chooser.Element.GetAttributeAsync("id"));
 
         await page.Locator("#tab-files").TapAsync();
         await Expect(page.Locator("#crumbs button").First).ToHaveTextAsync("My files");
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await page.Locator("#tab-files").FocusAsync();
         var seen = await TabWalkAsync(page, 12);
         var expected = new[] { "button:Upload files", "button:Take a photo", "button:Record a video", "button:Record audio" };
@@ -84,7 +92,8 @@ public sealed class PhoneProductTests : ChromiumTest
         await page.GetByRole(AriaRole.Button, new() { Name = "Take a photo" }).FocusAsync();
         await ScreenshotAsync(page, "issue9-focus-photo.png");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Take a photo" })).ToBeFocusedAsync();
-        chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Space"));
+        await page.Keyboard.PressAsync("Space");
+        chooser = await NextChooserAsync();
         Assert.Equal("capture-photo", await chooser.Element.GetAttributeAsync("id"));
         var ring = await page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle");
         Assert.NotEqual("none", ring);
