@@ -99,7 +99,7 @@ public sealed class AdminUiTests
         await using var host = await AtlasTestHost.StartAsync();
         using var http = host.PinnedHttp();
         var html = await http.GetStringAsync("admin", Ct);
-        Assert.Contains("<script type=\"module\" src=\"/admin/admin.js\">", html, StringComparison.Ordinal);
+        Assert.Contains("<script type=\"module\" src=\"/admin/admin.js?v=", html, StringComparison.Ordinal); // hashed URL (StaticAssets)
         using var client = await host.PairClientAsync();
         // A device's session does not open the admin API.
         using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "admin/api/state"), Ct);

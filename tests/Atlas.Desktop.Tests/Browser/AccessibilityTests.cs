@@ -167,6 +167,18 @@ public sealed class AccessibilityTests : ChromiumTest
         await using var context = await Browser.NewContextAsync(options);
         context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
         var page = await context.NewPageAsync();
+
+        // File choosers are intercepted from the start: Playwright turns interception on asynchronously per waiter, and
+        // under load a key press could open a chooser before that, so its event never came (seen in CI).
+        var choosers = System.Threading.Channels.Channel.CreateUnbounded<IFileChooser>();
+        page.FileChooser += (_, opened) => choosers.Writer.TryWrite(opened);
+        async Task<IFileChooser> NextChooserAsync()
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(Atlas.Testing.TestTimeouts.Default);
+            return await choosers.Reader.ReadAsync(timeout.Token);
+        }
+
         await page.GotoAsync(Atlas.Client.Pairing.PairingLink.Format(chat.Host.BaseUri, link.Ticket, link.Fingerprint, link.ExpiresAt, link.DesktopName));
         await Expect(page.Locator("#form")).ToBeVisibleAsync();
 
@@ -198,13 +210,15 @@ public sealed class AccessibilityTests : ChromiumTest
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#crumbs button").First).ToHaveTextAsync("My files");
         await TabToAsync(page, "files-upload-button");
-        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+        await page.Keyboard.PressAsync("Enter");
+        var chooser = await NextChooserAsync();
         await chooser.SetFilesAsync(new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = "typed"u8.ToArray() });
         await Expect(page.Locator("#files li .open", new() { HasText = "notes.txt" })).ToHaveCountAsync(1);
 
         await TabToAsync(page, "capture-photo-button");
         await ScreenshotAsync(page, "issue9-keyboard-capture.png");
-        chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Space"));
+        await page.Keyboard.PressAsync("Space");
+        chooser = await NextChooserAsync();
         Assert.Equal("capture-photo", await chooser.Element.GetAttributeAsync("id"));
         await chooser.SetFilesAsync(new FilePayload { Name = "photo.png", MimeType = "image/png", Buffer = SamplePng() });
         // A capture is saved to captures/ and opens in the viewer, ready for processing.
