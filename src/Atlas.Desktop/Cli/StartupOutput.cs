@@ -66,7 +66,9 @@ internal static class StartupOutput
 
         lines.Add("Pair a phone: open the admin UI link above and scan its QR code with the");
         lines.Add($"phone's camera (valid until {Time(expiresAt)}, single use), or run 'atlas pair'");
-        lines.Add("in a terminal of 35 rows or more for a QR code there.");
+        lines.Add("in a terminal of 35 rows or more for a QR code there. The pairing link itself");
+        lines.Add("(for 'atlas connect' or another device):");
+        lines.Add(pairingUrl);
         lines.Add("Phones waiting for approval show up here, in the admin UI and as a notification.");
         return lines;
     }

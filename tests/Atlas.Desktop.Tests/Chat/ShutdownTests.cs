@@ -22,7 +22,7 @@ public sealed partial class ShutdownTests
     [Theory]
     [Trait("Hardening", "9")]
     [InlineData("TERM")]
-    [InlineData("INT", Skip = "Known regression of this stop, to fix first next stop: since the issue 9/10 merges, SIGINT with an SSE chat stream open no longer ends atlas serve (SIGTERM does); see the closing note.")]
+    [InlineData("INT")]
     public async Task Serve_StopSignalWithAnSseChatStreamOpen_EndsTheStreamSavesTheTextAndExitsZero(string signal)
     {
         await using var fake = await FakeOpenRouter.StartAsync(Ct);
