@@ -63,13 +63,16 @@ try
     if (args.Contains("--explore"))
     {
         // Tuning aid (run it with --split tune): accuracy for other fusion weights; latency is not meaningful here.
-        foreach (var nameVectors in new[] { false, true })
+        foreach (var weighted in new[] { 0.0, 0.1 })
         {
-            foreach (var (lex, sem, weighted) in new[] { (0.0, 1.0, 0.0), (1.0, 1.0, 0.0), (0.5, 1.0, 0.0), (0.0, 1.0, 0.1), (0.0, 1.0, 0.2), (0.0, 1.0, 0.3) })
+            foreach (var head in new[] { 0.0, 0.3, 0.5 })
             {
-                var variant = new ToolSearchEngine(embedder, hybrid.Cache) { LexicalWeight = lex, SemanticWeight = sem, LexicalScoreWeight = weighted, NameVectors = nameVectors };
-                var r = await RunAsync(variant, $"name vectors {nameVectors}, rrf lexical {lex} semantic {sem}, weighted-sum {weighted}");
-                Console.WriteLine($"{r.Name}: top-1 {r.Top1:P1}, top-3 {r.Top3:P1}");
+                foreach (var server in new[] { 0.0, 0.3, 0.5 })
+                {
+                    var variant = new ToolSearchEngine(embedder, hybrid.Cache) { LexicalWeight = 0, LexicalScoreWeight = weighted, HeadWeight = head, ServerWeight = server };
+                    var r = await RunAsync(variant, $"weighted-sum {weighted} head {head} server {server}");
+                    Console.WriteLine($"{r.Name}: top-1 {r.Top1:P1}, top-3 {r.Top3:P1}");
+                }
             }
         }
     }

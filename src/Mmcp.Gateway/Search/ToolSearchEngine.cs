@@ -102,10 +102,37 @@ internal sealed partial class ToolSearchEngine : IDisposable
     internal bool NameVectors { get; init; } = true;
 
     /// <summary>Gets the weight of BM25 in a weighted-sum fusion (cosine + weight × BM25 / best BM25); 0 fuses by reciprocal rank instead.</summary>
-    internal double LexicalScoreWeight { get; init; }
+    internal double LexicalScoreWeight { get; init; } = 0.1;
 
     /// <summary>The texts embedded for a tool: its name split into words, its title and its description; and its name in words alone.</summary>
-    public static string[] TextsOf(string name, Tool tool) => [TextOf(name, tool), Words(name)];
+    public static string[] TextsOf(string name, Tool tool)
+    {
+        var separator = name.IndexOf("__", StringComparison.Ordinal);
+        return [TextOf(name, tool), Words(name), Words(separator > 0 ? name[..separator] : name)];
+    }
+
+    /// <summary>Gets the weight of the request's head (its words before the first preposition or "that": the action, without the details).</summary>
+    internal double HeadWeight { get; init; } = 0.3;
+
+    /// <summary>Gets the weight of the similarity between the request and the tool's server name.</summary>
+    internal double ServerWeight { get; init; } = 0.3;
+
+    /// <summary>The request's leading verb phrase ("remember" of "remember that Alice likes tea"), or null when that is the whole request.</summary>
+    internal static string? HeadOf(string query)
+    {
+        var words = query.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        for (var i = 1; i < words.Length; i++)
+        {
+            if (HeadStops.Contains(words[i].TrimEnd(',', '.', ':', ';')) || words[i - 1].EndsWith(',') || words[i - 1].EndsWith(':'))
+            {
+                return string.Join(' ', words[..i]).TrimEnd(',', ':');
+            }
+        }
+
+        return null;
+    }
+
+    private static readonly HashSet<string> HeadStops = new(["that", "about", "which", "who", "where", "when", "because", "if", "from", "with", "for", "in", "on", "to", "into", "at", "by", "of", "as", "saying"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The main text embedded for a tool: its name split into words, its title and its description.</summary>
     public static string TextOf(string name, Tool tool)
@@ -196,9 +223,13 @@ internal sealed partial class ToolSearchEngine : IDisposable
         }
 
         float[] queryVector;
+        float[]? headVector = null;
         try
         {
-            queryVector = UsesEmbeddings ? _embedder!.Embed([query], cancellationToken)[0] : [];
+            var head = HeadWeight > 0 ? HeadOf(query) : null;
+            var vectors = _embedder!.Embed(head is null ? [query] : [query, head], cancellationToken);
+            queryVector = vectors[0];
+            headVector = head is null ? null : vectors[1];
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -215,20 +246,22 @@ internal sealed partial class ToolSearchEngine : IDisposable
         var count = 0;
         for (var i = 0; i < tools.Count; i++)
         {
-            var best = float.NegativeInfinity;
             var items = texts[i].Items;
-            for (var t = 0; t < (NameVectors ? items.Length : 1); t++)
+            if (!_cache!.TryGet(items[0].Key, out var full) || !_cache.TryGet(items[1].Key, out var nameOnly) || !_cache.TryGet(items[2].Key, out var server))
             {
-                if (_cache!.TryGet(items[t].Key, out var vector))
-                {
-                    best = Math.Max(best, Dot(queryVector, vector));
-                }
+                continue;
             }
 
-            if (best > float.NegativeInfinity)
+            double Similarity(float[] q) => NameVectors ? Math.Max(Dot(q, full), Dot(q, nameOnly)) : Dot(q, full);
+            var score = Similarity(queryVector);
+            var serverScore = (double)Dot(queryVector, server);
+            if (headVector is not null)
             {
-                semantic[count++] = (i, best);
+                score = ((1 - HeadWeight) * score) + (HeadWeight * Similarity(headVector));
+                serverScore = Math.Max(serverScore, Dot(headVector, server));
             }
+
+            semantic[count++] = (i, (float)(score + (ServerWeight * serverScore)));
         }
 
         if (LexicalScoreWeight > 0)
