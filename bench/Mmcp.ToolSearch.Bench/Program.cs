@@ -79,7 +79,7 @@ try
 
     var lexical = new ToolSearchEngine(null, null);
     var lexicalResult = await RunAsync(lexical, "BM25 only (baseline)");
-    var hybridResult = await RunAsync(hybrid, "hybrid: BM25 + MiniLM (RRF)");
+    var hybridResult = await RunAsync(hybrid, "hybrid: BM25 + MiniLM");
 
     Console.WriteLine();
     Console.WriteLine($"| ranking | top-1 | top-3 | search p50 | search p95 |");
