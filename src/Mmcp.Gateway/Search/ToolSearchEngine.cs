@@ -12,9 +12,11 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Search;
 
 /// <summary>
-/// The <c>search_tools</c> ranking: the BM25 index (<see cref="ToolSearchIndex"/>) fused by reciprocal rank with the
-/// cosine similarity of local sentence embeddings (<see cref="MiniLmToolEmbedder"/>), so a request finds a tool that
-/// shares no word with it ("create a new folder" → <c>create_directory</c>). Tool vectors are computed when the hub
+/// The <c>search_tools</c> ranking: the cosine similarity of local sentence embeddings (<see cref="MiniLmToolEmbedder"/>;
+/// the request and its head against each tool's text, its name and its server's name) plus a tenth of the BM25 score
+/// (<see cref="ToolSearchIndex"/>) relative to the best, so a request finds a tool that shares no word with it
+/// ("create a new folder" → <c>create_directory</c>). The weights were chosen on the tune half of
+/// <c>bench/Mmcp.ToolSearch.Bench</c>'s requests; reciprocal rank fusion (weight 0) is kept for that bench. Tool vectors are computed when the hub
 /// discovers tools (in the background, in batches) and cached by the hash of what was embedded
 /// (<see cref="ToolEmbeddingCache"/>); each search embeds only the query. Without embeddings
 /// (<see cref="MmcpGatewayOptions.SearchEmbeddings"/> off, or the model failed to load) it is BM25 alone.
