@@ -70,15 +70,20 @@ public sealed class MmcpGatewayOptions
     /// </summary>
     public bool DedicatedUpstreamSessions { get; set; } = true;
 
-    /// <summary>Gets or sets how many pass-through sessions with their own upstream session may be open at once; further sessions share the hub's connection (without session-scoped forwarding). The default is 32.</summary>
-    public int MaxDedicatedSessions { get; set; } = 32;
+    /// <summary>
+    /// Gets or sets how many pass-through sessions with their own upstream session may be open at once; a new session
+    /// beyond it gets HTTP 503 with <c>Retry-After</c> and a JSON-RPC error (0: every session shares the hub's
+    /// connection). The default is 64: twice <see cref="MaxDedicatedSessionsPerCaller"/>, so one caller leaves half to the others.
+    /// </summary>
+    public int MaxDedicatedSessions { get; set; } = 64;
 
     /// <summary>
     /// Gets or sets how many pass-through sessions with their own upstream session one caller may hold (a token, or
     /// every local caller without a token together), so one client cannot take them all. A caller over it gets HTTP 503
-    /// with <c>Retry-After</c> and a JSON-RPC error; other callers' sessions are never ended for it. The default is 16.
+    /// with <c>Retry-After</c> and a JSON-RPC error; other callers' sessions are never ended for it. The default is 32
+    /// (a conformance suite run holds about that many at once).
     /// </summary>
-    public int MaxDedicatedSessionsPerCaller { get; set; } = 16;
+    public int MaxDedicatedSessionsPerCaller { get; set; } = 32;
 
     /// <summary>
     /// Gets or sets how many 2025-era sessions (on <c>/mcp</c> and <c>/servers/{id}/mcp</c> together) one caller may
