@@ -78,11 +78,39 @@ public sealed class MmcpGatewayOptions
     /// </summary>
     public bool DedicatedUpstreamSessions { get; set; } = true;
 
-    /// <summary>Gets or sets how many pass-through sessions with their own upstream session may be open at once; further sessions share the hub's connection (without session-scoped forwarding). The default is 32.</summary>
-    public int MaxDedicatedSessions { get; set; } = 32;
+    /// <summary>
+    /// Gets or sets how many pass-through sessions with their own upstream session may be open at once; a new session
+    /// beyond it gets HTTP 503 with <c>Retry-After</c> and a JSON-RPC error (0: every session shares the hub's
+    /// connection). The default is 64: twice <see cref="MaxDedicatedSessionsPerCaller"/>, so one caller leaves half to the others.
+    /// </summary>
+    public int MaxDedicatedSessions { get; set; } = 64;
+
+    /// <summary>
+    /// Gets or sets how many pass-through sessions with their own upstream session one caller may hold (a token, or
+    /// every local caller without a token together), so one client cannot take them all. A caller over it gets HTTP 503
+    /// with <c>Retry-After</c> and a JSON-RPC error; other callers' sessions are never ended for it. The default is 32
+    /// (a conformance suite run holds about that many at once).
+    /// </summary>
+    public int MaxDedicatedSessionsPerCaller { get; set; } = 32;
+
+    /// <summary>
+    /// Gets or sets how many 2025-era sessions (on <c>/mcp</c> and <c>/servers/{id}/mcp</c> together) one caller may
+    /// hold (a token, or every local caller without a token together). A caller over it gets HTTP 503 with
+    /// <c>Retry-After</c> and a JSON-RPC error, so a client that opens sessions without end cannot push other callers'
+    /// sessions out. The default is 256.
+    /// </summary>
+    public int MaxSessionsPerCaller { get; set; } = 256;
 
     /// <summary>Gets or sets how long an unused 2025-era session lives. The default is 10 minutes.</summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Gets or sets how long a pass-through session with its own upstream session lives once its client holds no GET
+    /// stream and has no request in flight (the client went away without <c>DELETE</c>): then the upstream session
+    /// (for a stdio server, its process) ends, and the client's next request gets 404, which tells it to start a new
+    /// session. A client that keeps a GET stream open, or keeps sending requests, keeps its session. The default is 2 minutes.
+    /// </summary>
+    public TimeSpan AbandonedSessionTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Gets or sets how many items one page of <c>tools/list</c>, <c>resources/list</c> or <c>prompts/list</c> on <c>/mcp</c> holds. The default is 200.</summary>
     public int ListPageSize { get; set; } = 200;
@@ -108,6 +136,21 @@ public sealed class MmcpGatewayOptions
         if (SessionIdleTimeout <= TimeSpan.Zero || SessionIdleTimeout > TimeSpan.FromDays(1))
         {
             errors.Add($"{nameof(SessionIdleTimeout)} is {SessionIdleTimeout}; use a duration above zero up to one day.");
+        }
+
+        if (MaxDedicatedSessionsPerCaller is < 1 or > 10_000)
+        {
+            errors.Add($"{nameof(MaxDedicatedSessionsPerCaller)} is {MaxDedicatedSessionsPerCaller}; use 1 to 10000.");
+        }
+
+        if (MaxSessionsPerCaller is < 1 or > 100_000)
+        {
+            errors.Add($"{nameof(MaxSessionsPerCaller)} is {MaxSessionsPerCaller}; use 1 to 100000.");
+        }
+
+        if (AbandonedSessionTimeout < TimeSpan.FromSeconds(1) || AbandonedSessionTimeout > SessionIdleTimeout)
+        {
+            errors.Add($"{nameof(AbandonedSessionTimeout)} is {AbandonedSessionTimeout}; use one second up to {nameof(SessionIdleTimeout)} ({SessionIdleTimeout}).");
         }
 
         if (ListPageSize is < 1 or > 100_000)

@@ -49,48 +49,60 @@ internal sealed partial class McpSessionHooks
 
         var sessionId = context.Response.Headers["Mcp-Session-Id"].ToString();
         var stateful = sessionId.Length > 0;
-        DirectCall? direct;
-        if (route.ServerId is not { } serverId)
-        {
-            _aggregated.Configure(options);
-            direct = (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
-        }
-        else if (stateful && _options.DedicatedUpstreamSessions && _sessions.TryReserveDedicated(_options.MaxDedicatedSessions))
-        {
-            PassThroughSession session;
-            try
-            {
-                session = await PassThroughSession.OpenAsync(_catalog, serverId, await ReadInitializeAsync(context).ConfigureAwait(false), _logger, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HubException ex)
-            {
-                _sessions.ReleaseDedicated();
-                throw GatewayErrors.ToMcp(ex);
-            }
-            catch
-            {
-                _sessions.ReleaseDedicated();
-                throw;
-            }
+        var owner = (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token?.Id;
 
-            session.Configure(options);
-            context.Items[PassThroughKey] = session;
-            direct = session.CanCallDirectly ? session.CallDirectAsync : null;
-        }
-        else
+        // The guard reserved the session's place in the counts when it saw the initialize; claim it, or count it now.
+        var slot = stateful && context.Items[RequestGuard.SlotKey] is SessionSlot reserved && reserved.TryClaim() ? reserved : null;
+        if (stateful && slot is null)
         {
-            if (stateful && _options.DedicatedUpstreamSessions)
-            {
-                Log.DedicatedLimit(_logger, serverId, _options.MaxDedicatedSessions);
-            }
-
-            await _shared.ConfigureAsync(options, serverId, cancellationToken).ConfigureAwait(false);
-            direct = (caller, p, ct) => _shared.CallAsync(caller, serverId, p, progress: null, ct);
+            slot = _sessions.ReserveUnchecked(SessionDirectory.CallerOf(owner));
+            slot.TryClaim();
         }
 
-        if (stateful)
+        try
         {
-            _sessions.Register(sessionId, route, (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token?.Id, direct);
+            DirectCall? direct;
+            if (route.ServerId is not { } serverId)
+            {
+                _aggregated.Configure(options);
+                direct = (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
+            }
+            else if (slot is { Dedicated: true })
+            {
+                PassThroughSession session;
+                try
+                {
+                    session = await PassThroughSession.OpenAsync(_catalog, serverId, await ReadInitializeAsync(context).ConfigureAwait(false), _logger, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HubException ex)
+                {
+                    throw GatewayErrors.ToMcp(ex);
+                }
+
+                session.Configure(options);
+                context.Items[PassThroughKey] = session;
+                direct = session.CanCallDirectly ? session.CallDirectAsync : null;
+            }
+            else
+            {
+                if (stateful && _options.DedicatedUpstreamSessions)
+                {
+                    Log.DedicatedLimit(_logger, serverId, _options.MaxDedicatedSessions);
+                }
+
+                await _shared.ConfigureAsync(options, serverId, cancellationToken).ConfigureAwait(false);
+                direct = (caller, p, ct) => _shared.CallAsync(caller, serverId, p, progress: null, ct);
+            }
+
+            if (stateful)
+            {
+                _sessions.Register(sessionId, route, owner, direct, slot);
+                slot = null; // the session gives it back when it ends
+            }
+        }
+        finally
+        {
+            slot?.Release();
         }
     }
 
@@ -107,21 +119,29 @@ internal sealed partial class McpSessionHooks
 
         var kind = passThrough is not null ? "dedicated" : route.ServerId is null ? "aggregated" : "shared";
         GatewayTelemetry.SessionOpened(kind);
+
+        // The gateway ends a dedicated session whose client went away (see SessionDirectory's sweep).
+        var reaped = _sessions.TryGet(sessionId, out var known) ? known.Reaped : CancellationToken.None;
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, reaped);
         try
         {
             if (passThrough is not null)
             {
-                await passThrough.RunAsync(server, cancellationToken).ConfigureAwait(false);
+                await passThrough.RunAsync(server, run.Token).ConfigureAwait(false);
             }
             else if (route.ServerId is null)
             {
                 _sessions.AddAggregated(server);
-                await server.RunAsync(cancellationToken).ConfigureAwait(false);
+                await server.RunAsync(run.Token).ConfigureAwait(false);
             }
             else
             {
-                await server.RunAsync(cancellationToken).ConfigureAwait(false);
+                await server.RunAsync(run.Token).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (reaped.IsCancellationRequested)
+        {
+            // Reaped: the session ends here; its upstream session with it.
         }
         finally
         {
@@ -129,7 +149,6 @@ internal sealed partial class McpSessionHooks
             _sessions.Unregister(sessionId);
             if (passThrough is not null)
             {
-                _sessions.ReleaseDedicated();
                 await passThrough.DisposeAsync().ConfigureAwait(false);
             }
 
@@ -188,7 +207,7 @@ internal sealed partial class McpSessionHooks
 
     private static partial class Log
     {
-        [LoggerMessage(4301, LogLevel.Warning, "{MaxSessions} pass-through sessions have their own upstream session already; a new session of {ServerId} shares the hub's connection")]
+        [LoggerMessage(4301, LogLevel.Warning, "A new session of {ServerId} shares the hub's connection: MaxDedicatedSessions is {MaxSessions}")]
         public static partial void DedicatedLimit(ILogger logger, string serverId, int maxSessions);
 
         [LoggerMessage(4302, LogLevel.Debug, "Could not push {Method} to a session")]

@@ -6,6 +6,7 @@ using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
+using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
@@ -20,17 +21,24 @@ namespace Mmcp.Gateway.PassThrough;
 /// </summary>
 internal sealed partial class PassThroughSession : IAsyncDisposable
 {
-    private readonly HubServerConnection _upstream;
     private readonly GatewayCatalog _catalog;
+    private readonly DedicatedConnectionOptions _connection;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly List<InFlight> _inFlight = [];
+    private readonly SemaphoreSlim _renewing = new(1, 1);
+    private readonly CancellationTokenSource _ended = new();
+    private readonly HashSet<string> _subscriptions = new(StringComparer.Ordinal);
+    private HubServerConnection _upstream;
+    private LoggingLevel? _logLevel;
     private McpServer? _session;
     private long _nextRequest;
+    private bool _disposed;
 
-    private PassThroughSession(HubServerConnection upstream, GatewayCatalog catalog, ILogger logger, ClientCapabilities? downstream)
+    private PassThroughSession(HubServerConnection upstream, DedicatedConnectionOptions connection, GatewayCatalog catalog, ILogger logger, ClientCapabilities? downstream)
     {
         _upstream = upstream;
+        _connection = connection;
         _catalog = catalog;
         _logger = logger;
 
@@ -42,45 +50,44 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     /// <summary>Gets whether a plain tools/call of this session may be answered by the direct lane (<see cref="CallDirectAsync"/>).</summary>
     public bool CanCallDirectly { get; }
 
-    public string ServerId => _upstream.ServerId;
+    public string ServerId { get; private init; } = string.Empty;
 
     public static async Task<PassThroughSession> OpenAsync(GatewayCatalog catalog, string serverId, InitializeRequestParams? initialize, ILogger logger, CancellationToken cancellationToken)
     {
         PassThroughSession? session = null;
         var downstream = initialize?.Capabilities;
-        var upstream = await catalog.Hub.OpenDedicatedConnectionAsync(
-            serverId,
-            new DedicatedConnectionOptions
+        var connection = new DedicatedConnectionOptions
+        {
+            ConfigureClient = o =>
             {
-                ConfigureClient = o =>
+                // Same era as the client (session-based), same identity and the same client capabilities.
+                o.ProtocolVersion = initialize?.ProtocolVersion is { } v && Client.ProtocolVersions.IsKnown(v) && v != Client.ProtocolVersions.Latest ? v : Client.ProtocolVersions.LatestSessionBased;
+                if (initialize?.ClientInfo is { } info)
                 {
-                    // Same era as the client (session-based), same identity and the same client capabilities.
-                    o.ProtocolVersion = initialize?.ProtocolVersion is { } v && Client.ProtocolVersions.IsKnown(v) && v != Client.ProtocolVersions.Latest ? v : Client.ProtocolVersions.LatestSessionBased;
-                    if (initialize?.ClientInfo is { } info)
-                    {
-                        o.ClientInfo = info;
-                    }
+                    o.ClientInfo = info;
+                }
 
-                    o.Capabilities = new ClientCapabilities { Sampling = downstream?.Sampling, Elicitation = downstream?.Elicitation, Roots = downstream?.Roots, Experimental = downstream?.Experimental };
-                    if (downstream?.Sampling is not null)
-                    {
-                        o.Handlers.SamplingHandler = (p, _, ct) => session!.Target().SampleAsync(p!, ct);
-                    }
+                o.Capabilities = new ClientCapabilities { Sampling = downstream?.Sampling, Elicitation = downstream?.Elicitation, Roots = downstream?.Roots, Experimental = downstream?.Experimental };
+                if (downstream?.Sampling is not null)
+                {
+                    o.Handlers.SamplingHandler = (p, _, ct) => session!.Target().SampleAsync(p!, ct);
+                }
 
-                    if (downstream?.Elicitation is not null)
-                    {
-                        o.Handlers.ElicitationHandler = (p, ct) => session!.Target().ElicitAsync(p!, ct);
-                    }
+                if (downstream?.Elicitation is not null)
+                {
+                    o.Handlers.ElicitationHandler = (p, ct) => session!.Target().ElicitAsync(p!, ct);
+                }
 
-                    if (downstream?.Roots is not null)
-                    {
-                        o.Handlers.RootsHandler = (p, ct) => session!.Target().RequestRootsAsync(p!, ct);
-                    }
-                },
-                OnMessageReceived = m => session?.OnUpstreamMessage(m),
+                if (downstream?.Roots is not null)
+                {
+                    o.Handlers.RootsHandler = (p, ct) => session!.Target().RequestRootsAsync(p!, ct);
+                }
             },
-            cancellationToken).ConfigureAwait(false);
-        session = new PassThroughSession(upstream, catalog, logger, downstream);
+            OnMessageReceived = m => session?.OnUpstreamMessage(m),
+        };
+        var upstream = await catalog.Hub.OpenDedicatedConnectionAsync(serverId, connection, cancellationToken).ConfigureAwait(false);
+        session = new PassThroughSession(upstream, connection, catalog, logger, downstream) { ServerId = serverId };
+        session.Watch(upstream);
         return session;
     }
 
@@ -136,7 +143,10 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs the downstream session; the upstream session ends with it.</summary>
+    /// <summary>
+    /// Runs the downstream session; the upstream session ends with it. The downstream session ends when its upstream
+    /// goes away, except over HTTP: a remote server that restarted gets a new upstream session at the next request.
+    /// </summary>
     public async Task RunAsync(McpServer server, CancellationToken cancellationToken)
     {
         lock (_gate)
@@ -144,19 +154,170 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
             _session = server;
         }
 
-        // The downstream session also ends when the upstream server goes away.
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _upstream.Closed);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _ended.Token);
         try
         {
             await server.RunAsync(linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_upstream.Closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (_ended.IsCancellationRequested)
         {
             Log.UpstreamEnded(_logger, ServerId);
         }
     }
 
-    public ValueTask DisposeAsync() => _upstream.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        HubServerConnection upstream;
+        lock (_gate)
+        {
+            _disposed = true;
+            upstream = _upstream;
+        }
+
+        await upstream.DisposeAsync().ConfigureAwait(false);
+        _ended.Dispose();
+        _renewing.Dispose();
+    }
+
+    /// <summary>Ends the downstream session when <paramref name="upstream"/> ends, unless it is an HTTP session a new one can replace.</summary>
+    private void Watch(HubServerConnection upstream) =>
+        upstream.Closed.Register(static state =>
+        {
+            var (self, closed) = ((PassThroughSession, HubServerConnection))state!;
+            lock (self._gate)
+            {
+                if (self._disposed || !ReferenceEquals(self._upstream, closed) || IsHttp(closed))
+                {
+                    return;
+                }
+            }
+
+            self._ended.Cancel();
+        }, (this, upstream));
+
+    /// <summary>Whether the connection was a Streamable HTTP session that ended (so a new session may replace it).</summary>
+    private static bool IsHttp(HubServerConnection upstream) =>
+        upstream.Client.Completion is { IsCompletedSuccessfully: true } done && done.Result is HttpClientCompletionDetails;
+
+    /// <summary>The upstream connection to send on: the current one, or a new session when the current HTTP session ended.</summary>
+    private async ValueTask<HubServerConnection> GetUpstreamAsync(CancellationToken cancellationToken)
+    {
+        HubServerConnection current;
+        lock (_gate)
+        {
+            current = _upstream;
+        }
+
+        return current.Closed.IsCancellationRequested && IsHttp(current) ? await RenewAsync(current, cancellationToken).ConfigureAwait(false) : current;
+    }
+
+    /// <summary>
+    /// Replaces an upstream session the server no longer knows (a remote server that restarted) with a new one, and
+    /// subscribes it again to what the client subscribed to and sets the client's logging level again.
+    /// </summary>
+    private async ValueTask<HubServerConnection> RenewAsync(HubServerConnection stale, CancellationToken cancellationToken)
+    {
+        await _renewing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (!ReferenceEquals(_upstream, stale))
+                {
+                    return _upstream; // renewed meanwhile
+                }
+            }
+
+            HubServerConnection fresh;
+            try
+            {
+                fresh = await _catalog.Hub.OpenDedicatedConnectionAsync(ServerId, _connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HubException ex)
+            {
+                throw GatewayErrors.ToMcp(ex);
+            }
+
+            string[] subscriptions;
+            LoggingLevel? level;
+            bool disposed;
+            lock (_gate)
+            {
+                disposed = _disposed;
+                if (!disposed)
+                {
+                    _upstream = fresh;
+                }
+
+                subscriptions = [.. _subscriptions];
+                level = _logLevel;
+            }
+
+            if (disposed)
+            {
+                await fresh.DisposeAsync().ConfigureAwait(false);
+                throw new ObjectDisposedException(nameof(PassThroughSession));
+            }
+
+            Watch(fresh);
+            Log.SessionRenewed(_logger, ServerId, subscriptions.Length);
+            _ = stale.DisposeAsync().AsTask();
+            await RestoreAsync(fresh, subscriptions, level, cancellationToken).ConfigureAwait(false);
+            return fresh;
+        }
+        finally
+        {
+            _renewing.Release();
+        }
+    }
+
+    private async Task RestoreAsync(HubServerConnection fresh, string[] subscriptions, LoggingLevel? level, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (level is { } l)
+            {
+                await fresh.Client.SendRequestAsync<SetLevelRequestParams, EmptyResult>(RequestMethods.LoggingSetLevel, new SetLevelRequestParams { Level = l }, McpJsonUtilities.DefaultOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var uri in subscriptions)
+            {
+                await fresh.Client.SendRequestAsync<SubscribeRequestParams, EmptyResult>(RequestMethods.ResourcesSubscribe, new SubscribeRequestParams { Uri = uri }, McpJsonUtilities.DefaultOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is McpException or IOException or HttpRequestException or InvalidOperationException)
+        {
+            Log.ForwardFailed(_logger, ServerId, RequestMethods.ResourcesSubscribe, ex);
+        }
+    }
+
+    /// <summary>
+    /// Whether the server answered that it does not know this upstream session: HTTP 404 (the spec), or an error
+    /// naming the session, as servers built on the TypeScript SDK answer (400 "No valid session ID provided").
+    /// </summary>
+    private static bool IsSessionLost(Exception ex, HubServerConnection upstream)
+    {
+        if (upstream.ProcessId is not null)
+        {
+            return false; // a stdio server's session is its process
+        }
+
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound }:
+                    return true;
+                case McpProtocolException p when p.Message.Contains("session", StringComparison.OrdinalIgnoreCase)
+                    && ((int)p.ErrorCode is -32000 or -32001 || p.Message.Contains("Bad Request", StringComparison.Ordinal) || p.Message.Contains("Not Found", StringComparison.Ordinal)):
+                    return true;
+            }
+        }
+
+        return upstream.Client.Completion is { IsCompletedSuccessfully: true } done
+            && done.Result is HttpClientCompletionDetails { HttpStatusCode: System.Net.HttpStatusCode.NotFound };
+    }
 
     private ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
         CallAsync(AggregatedEndpoint.Require(request.User, GatewayScopes.ToolsCall), request.Params ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams), request.Server, cancellationToken);
@@ -170,9 +331,11 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var name = parameters.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
         var at = _catalog.Now;
         var started = Stopwatch.GetTimestamp();
+        Tool? definition = null;
         try
         {
             var tool = await _catalog.ResolveAsync(null, ServerId, name, cancellationToken).ConfigureAwait(false);
+            definition = tool.Tool;
             var consent = _catalog.CheckConsent(tool);
             if (!consent.IsAllowed)
             {
@@ -185,8 +348,9 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
             // The shared connection does not know it, but this session's own upstream may (tools that appear per
             // session): consent is judged on the definition this session was given. A tool nobody lists goes to the
             // server, which answers with its own error for an unknown tool.
-            var listed = await _upstream.Client.ListToolsAsync(new ListToolsRequestParams(), cancellationToken).ConfigureAwait(false);
-            if (listed.Tools.FirstOrDefault(t => t.Name == name) is { } own && _catalog.Consent.Evaluate(ServerId, own) is { IsAllowed: false } refused)
+            var listed = await ForwardAsync<ListToolsRequestParams, ListToolsResult>(null, new ListToolsRequestParams(), RequestMethods.ToolsList, null, cancellationToken).ConfigureAwait(false);
+            definition = listed.Tools.FirstOrDefault(t => t.Name == name);
+            if (definition is { } own && _catalog.Consent.Evaluate(ServerId, own) is { IsAllowed: false } refused)
             {
                 _catalog.RecordCall(caller, "servers", ServerId, name, at, Stopwatch.GetElapsedTime(started), "refused", null);
                 throw GatewayErrors.ConsentRefused(refused.Message!, ServerId);
@@ -200,7 +364,9 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var outcome = "ok";
         try
         {
-            var result = await ForwardAsync<CallToolRequestParams, CallToolResult>(downstream, parameters, RequestMethods.ToolsCall, null, cancellationToken).ConfigureAwait(false);
+            // Sent again on a new upstream session (a remote server that restarted) only when that does no harm.
+            var idempotent = definition?.Annotations is { } a && (a.ReadOnlyHint == true || a.IdempotentHint == true);
+            var result = await ForwardAsync<CallToolRequestParams, CallToolResult>(downstream, parameters, RequestMethods.ToolsCall, null, cancellationToken, idempotent).ConfigureAwait(false);
             outcome = result.IsError == true ? "tool-error" : "ok";
             return result;
         }
@@ -250,7 +416,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     /// The request carries an id of the gateway's own, so a cancelled request is announced to the server with
     /// <c>notifications/cancelled</c> naming the id the server saw (SDK 2.3.1 abandons a cancelled request silently).
     /// </summary>
-    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(McpServer? downstream, TParams parameters, string method, Func<TResult, TResult>? adjust, CancellationToken cancellationToken)
+    private async ValueTask<TResult> ForwardAsync<TParams, TResult>(McpServer? downstream, TParams parameters, string method, Func<TResult, TResult>? adjust, CancellationToken cancellationToken, bool idempotent = true)
         where TParams : RequestParams
         where TResult : notnull
     {
@@ -263,28 +429,49 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
             }
         }
 
-        using var timeout = new CancellationTokenSource(_upstream.Budgets.Call);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _upstream.Closed);
+        var renewed = false;
         try
         {
-            var result = await SendAsync<TParams, TResult>(method, parameters, linked.Token).ConfigureAwait(false);
-            await FlushAsync(inFlight).ConfigureAwait(false);
-            return adjust is null ? result : adjust(result);
-        }
-        catch (McpProtocolException)
-        {
-            await FlushAsync(inFlight).ConfigureAwait(false);
-            throw;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
-        {
-            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.CallTimeout, ServerId, $"Server '{ServerId}' did not answer {method} within its call budget of {_upstream.Budgets.Call.TotalSeconds:0.###} s; the request was cancelled."));
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
-        {
-            var tail = _upstream.GetDiagnosticsTail();
-            var last = tail.Count > 0 ? $" Its last output: {tail[^1]}" : string.Empty;
-            throw GatewayErrors.ToMcp(new HubException(HubErrorCode.ServerCrashed, ServerId, $"Server '{ServerId}' closed this session's connection during {method}.{last} Start a new session to reconnect.", ex));
+            while (true)
+            {
+                var upstream = await GetUpstreamAsync(cancellationToken).ConfigureAwait(false);
+                using var timeout = new CancellationTokenSource(upstream.Budgets.Call);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, upstream.Closed);
+                try
+                {
+                    var result = await SendAsync<TParams, TResult>(upstream, method, parameters, linked.Token).ConfigureAwait(false);
+                    Remember(method, parameters);
+                    await FlushAsync(inFlight).ConfigureAwait(false);
+                    return adjust is null ? result : adjust(result);
+                }
+                catch (Exception ex) when (!renewed && !cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested && IsSessionLost(ex, upstream))
+                {
+                    // A remote server that restarted no longer knows the upstream session: start a new one, and send
+                    // the request again once when that does no harm.
+                    renewed = true;
+                    Log.SessionLost(_logger, ServerId, method, ex.Message);
+                    await RenewAsync(upstream, cancellationToken).ConfigureAwait(false);
+                    if (!idempotent)
+                    {
+                        throw GatewayErrors.ToMcp(new HubException(HubErrorCode.ServerCrashed, ServerId, $"Server '{ServerId}' restarted: it no longer knew this session's upstream session during {method}. The request was not sent again because it may have had effects (the tool is not annotated read-only or idempotent); a new upstream session is open, so sending it again reaches the restarted server.", ex));
+                    }
+                }
+                catch (McpProtocolException)
+                {
+                    await FlushAsync(inFlight).ConfigureAwait(false);
+                    throw;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
+                {
+                    throw GatewayErrors.ToMcp(new HubException(HubErrorCode.CallTimeout, ServerId, $"Server '{ServerId}' did not answer {method} within its call budget of {upstream.Budgets.Call.TotalSeconds:0.###} s; the request was cancelled."));
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or HttpRequestException)
+                {
+                    var tail = upstream.GetDiagnosticsTail();
+                    var last = tail.Count > 0 ? $" Its last output: {tail[^1]}" : string.Empty;
+                    throw GatewayErrors.ToMcp(new HubException(HubErrorCode.ServerCrashed, ServerId, $"Server '{ServerId}' closed this session's connection during {method}.{last} Start a new session to reconnect.", ex));
+                }
+            }
         }
         finally
         {
@@ -300,12 +487,32 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         static Task FlushAsync(InFlight? inFlight) => inFlight?.FlushAsync() ?? Task.CompletedTask;
     }
 
+    /// <summary>Keeps what a new upstream session must be told again: the resources subscribed to and the logging level.</summary>
+    private void Remember<TParams>(string method, TParams parameters)
+    {
+        lock (_gate)
+        {
+            switch (parameters)
+            {
+                case SubscribeRequestParams s when method == RequestMethods.ResourcesSubscribe:
+                    _subscriptions.Add(s.Uri);
+                    break;
+                case UnsubscribeRequestParams u when method == RequestMethods.ResourcesUnsubscribe:
+                    _subscriptions.Remove(u.Uri);
+                    break;
+                case SetLevelRequestParams l when method == RequestMethods.LoggingSetLevel:
+                    _logLevel = l.Level;
+                    break;
+            }
+        }
+    }
+
     /// <summary>Sends one request with an id of the gateway's own; when it is cancelled (by the client, the budget or the session ending) the server is told.</summary>
-    private async ValueTask<TResult> SendAsync<TParams, TResult>(string method, TParams parameters, CancellationToken cancellationToken)
+    private async ValueTask<TResult> SendAsync<TParams, TResult>(HubServerConnection upstream, string method, TParams parameters, CancellationToken cancellationToken)
         where TParams : RequestParams
         where TResult : notnull
     {
-        var client = _upstream.Client;
+        var client = upstream.Client;
         var requestId = new RequestId($"mmcp-pass-{Interlocked.Increment(ref _nextRequest)}");
         try
         {
@@ -423,6 +630,12 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     {
         [LoggerMessage(4201, LogLevel.Information, "The upstream session of {ServerId} ended; closing the pass-through session")]
         public static partial void UpstreamEnded(ILogger logger, string serverId);
+
+        [LoggerMessage(4211, LogLevel.Warning, "Server {ServerId} no longer knows a pass-through session's upstream session (it restarted?) during {Method}: {Reason}")]
+        public static partial void SessionLost(ILogger logger, string serverId, string method, string reason);
+
+        [LoggerMessage(4212, LogLevel.Information, "A pass-through session of {ServerId} has a new upstream session; {Subscriptions} subscriptions renewed")]
+        public static partial void SessionRenewed(ILogger logger, string serverId, int subscriptions);
 
         [LoggerMessage(4202, LogLevel.Debug, "Could not forward {Method} from {ServerId}")]
         public static partial void ForwardFailed(ILogger logger, string serverId, string method, Exception exception);

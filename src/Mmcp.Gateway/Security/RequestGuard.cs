@@ -30,6 +30,9 @@ internal sealed partial class RequestGuard
     public const string CallerKey = "mmcp.caller";
     public const string RouteKey = "mmcp.route";
 
+    /// <summary>Where a new session's <see cref="SessionSlot"/> waits for the session hooks to claim it.</summary>
+    public const string SlotKey = "mmcp.slot";
+
     /// <summary>What a client refused for want of a dedicated session is told to wait before it tries again.</summary>
     private const int DedicatedRetryAfterSeconds = 10;
     private static readonly string[] QueryTokenNames = ["access_token", "token", "api_key", "apikey", "key", "bearer"];
@@ -156,6 +159,7 @@ internal sealed partial class RequestGuard
         }
 
         // 4. An MCP session belongs to the endpoint that created it.
+        SessionSlot? slot = null;
         var route = kind switch
         {
             RouteKind.AggregatedMcp => GatewayRoute.Aggregated,
@@ -186,27 +190,29 @@ internal sealed partial class RequestGuard
                 }
             }
 
-            if (route.ServerId is not null && HttpMethods.IsPost(request.Method) && sessionId.Length == 0)
+            if (HttpMethods.IsPost(request.Method) && sessionId.Length == 0 && MayOpenSession(request))
             {
-                // A new pass-through session peeks at the initialize request to mirror the client's capabilities upstream.
+                // A new session is counted against the caller's limits, and a pass-through one mirrors the client's
+                // capabilities upstream: both peek at the initialize request.
                 request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: _options.MaxRequestBodyBytes);
-                if (_options.DedicatedUpstreamSessions && _options.MaxDedicatedSessions > 0 && _sessions.DedicatedCount >= _options.MaxDedicatedSessions
-                    && await PeekInitializeIdAsync(request, context.RequestAborted).ConfigureAwait(false) is { } initializeId)
+                if (await PeekInitializeIdAsync(request, context.RequestAborted).ConfigureAwait(false) is { } initializeId)
                 {
-                    // Every dedicated upstream session is taken: say so to the client instead of degrading it silently.
-                    Log.DedicatedSessionsFull(_logger, route.ServerId ?? string.Empty, _options.MaxDedicatedSessions);
-                    context.Response.Headers.RetryAfter = DedicatedRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                    await WriteJsonRpcErrorAsync(
-                        context,
-                        StatusCodes.Status503ServiceUnavailable,
-                        (int)ModelContextProtocol.McpErrorCode.InternalError,
-                        $"All {_options.MaxDedicatedSessions} pass-through sessions of this gateway are in use (MaxDedicatedSessions); retry after {DedicatedRetryAfterSeconds} s, or end sessions you no longer use (DELETE with their Mcp-Session-Id).",
-                        initializeId).ConfigureAwait(false);
-                    return;
+                    // A new session takes its place in the counts now, or is refused clearly (never by ending another caller's).
+                    var dedicated = route.ServerId is not null && _options.DedicatedUpstreamSessions && _options.MaxDedicatedSessions > 0;
+                    var owner = SessionDirectory.CallerOf(caller.Token?.Id);
+                    var limit = _sessions.TryReserve(owner, dedicated, _options.MaxSessionsPerCaller, _options.MaxDedicatedSessionsPerCaller, _options.MaxDedicatedSessions, out slot);
+                    if (limit != SessionLimit.None)
+                    {
+                        await RefuseSessionAsync(context, limit, route.ServerId, owner, initializeId).ConfigureAwait(false);
+                        return;
+                    }
+
+                    context.Items[SlotKey] = slot;
                 }
             }
         }
 
+        GatewaySession? active = null;
         try
         {
             // 5. JSON-RPC errors the spec names (parse error, invalid params, no batches), before the SDK answers others.
@@ -220,6 +226,18 @@ internal sealed partial class RequestGuard
             var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
             if (session.Length > 0)
             {
+                // While a request (or the GET stream) of a session is served, its client is there: the session is not abandoned.
+                if (_sessions.TryGet(session, out var known))
+                {
+                    if (!known.TryEnter())
+                    {
+                        await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, -32001, "Session not found").ConfigureAwait(false);
+                        return;
+                    }
+
+                    active = known;
+                }
+
                 // 6. The direct lane answers a session's plain tools/call; the rest goes to the SDK.
                 if (HttpMethods.IsPost(request.Method) && await _direct.TryHandleAsync(context, session, caller).ConfigureAwait(false))
                 {
@@ -235,6 +253,44 @@ internal sealed partial class RequestGuard
         {
             await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "too_large", $"The request body is larger than the {_options.MaxRequestBodyBytes} bytes the gateway accepts.").ConfigureAwait(false);
         }
+        finally
+        {
+            slot?.ReleaseUnclaimed(); // no session came of the initialize
+            if (active is not null)
+            {
+                _sessions.Exit(active);
+            }
+        }
+    }
+
+    /// <summary>Whether a POST without a session may be an <c>initialize</c> (a 2026-07-28 request never opens a session).</summary>
+    private static bool MayOpenSession(HttpRequest request)
+    {
+        var version = request.Headers["MCP-Protocol-Version"].ToString();
+        return version.Length == 0 || string.CompareOrdinal(version, Client.ProtocolVersions.Latest) < 0;
+    }
+
+    private async Task RefuseSessionAsync(HttpContext context, SessionLimit limit, string? serverId, string owner, JsonElement initializeId)
+    {
+        var who = owner == SessionDirectory.LocalCaller ? "Local callers without a token (they count as one caller)" : $"Token {owner}";
+        var (held, heldDedicated) = _sessions.CountOf(owner);
+        var message = limit switch
+        {
+            SessionLimit.PerCaller => $"{who} hold {held} sessions of this gateway, its limit per caller (MaxSessionsPerCaller); end sessions you no longer use (DELETE with their Mcp-Session-Id) or retry after {DedicatedRetryAfterSeconds} s.",
+            SessionLimit.DedicatedPerCaller => $"{who} hold {heldDedicated} pass-through sessions with their own upstream session, the limit per caller (MaxDedicatedSessionsPerCaller); end sessions you no longer use (DELETE with their Mcp-Session-Id) or retry after {DedicatedRetryAfterSeconds} s.",
+            _ => $"All {_options.MaxDedicatedSessions} pass-through sessions of this gateway are in use (MaxDedicatedSessions); retry after {DedicatedRetryAfterSeconds} s, or end sessions you no longer use (DELETE with their Mcp-Session-Id).",
+        };
+        if (limit == SessionLimit.Dedicated)
+        {
+            Log.DedicatedSessionsFull(_logger, serverId ?? string.Empty, _options.MaxDedicatedSessions);
+        }
+        else
+        {
+            Log.CallerSessionsFull(_logger, owner, limit == SessionLimit.PerCaller ? nameof(MmcpGatewayOptions.MaxSessionsPerCaller) : nameof(MmcpGatewayOptions.MaxDedicatedSessionsPerCaller));
+        }
+
+        context.Response.Headers.RetryAfter = DedicatedRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        await WriteJsonRpcErrorAsync(context, StatusCodes.Status503ServiceUnavailable, (int)ModelContextProtocol.McpErrorCode.InternalError, message, initializeId).ConfigureAwait(false);
     }
 
     private bool TokenRequired(IPAddress? local) => _options.RequireToken ?? !(local is not null && (local.Equals(IPAddress.Loopback) || local.Equals(IPAddress.IPv6Loopback) || (local.IsIPv4MappedToIPv6 && local.MapToIPv4().Equals(IPAddress.Loopback))));
@@ -377,6 +433,9 @@ internal sealed partial class RequestGuard
     {
         [LoggerMessage(4002, LogLevel.Warning, "Refused a new pass-through session of {ServerId}: all {Max} dedicated sessions are in use")]
         public static partial void DedicatedSessionsFull(ILogger logger, string serverId, int max);
+
+        [LoggerMessage(4011, LogLevel.Warning, "Refused a new session of caller {Caller}: it holds as many as {Limit} allows")]
+        public static partial void CallerSessionsFull(ILogger logger, string caller, string limit);
 
         [LoggerMessage(4001, LogLevel.Warning, "Refused a request with a foreign {What} '{Value}' on {Path} (DNS rebinding protection)")]
         public static partial void Refused(ILogger logger, string what, string value, PathString path);
