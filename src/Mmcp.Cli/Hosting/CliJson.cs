@@ -50,11 +50,26 @@ internal sealed record ServerDto(
     StatusDto Status)
 {
     public int? ToolCount { get; init; }
+
+    /// <summary>Gets the id this definition was written with when a definition of higher precedence has it (this one is listed under a suffixed id).</summary>
+    public string? ShadowedBy { get; init; }
+
+    /// <summary>Gets the other ids that reach this server.</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Gets the identical definitions folded into this server.</summary>
+    public IReadOnlyList<ProvenanceDto> Duplicates { get; init; } = [];
 }
+
+internal sealed record DefinitionDto(string DefinedId, ProvenanceDto Provenance, string Role, string? ServerId, string? StableId, string Reach);
 
 internal sealed record DiagnosticDto(string File, string Field, string Message, string Severity, long? Line);
 
-internal sealed record ServersOutput(IReadOnlyList<ServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics);
+internal sealed record ServersOutput(IReadOnlyList<ServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics)
+{
+    /// <summary>Gets every definition found and what became of it (with <c>--all</c>).</summary>
+    public IReadOnlyList<DefinitionDto>? Definitions { get; init; }
+}
 
 internal sealed record ServerListDto(string Id, string Source, FailureDto? Error);
 
@@ -112,6 +127,17 @@ internal sealed partial class CliJsonContext : JsonSerializerContext;
 internal static class Dto
 {
     public static ProvenanceDto Provenance(ServerProvenance p) => new(p.Kind.ToString(), p.Location, p.Key, p.ToString());
+
+    public static DefinitionDto Definition(ServerDefinition d) => new(d.DefinedId, Provenance(d.Provenance), d.Role.ToString(), d.ServerId, d.StableId, Reach(d));
+
+    /// <summary>How a user reaches a definition, in words.</summary>
+    public static string Reach(ServerDefinition d) => d.Role switch
+    {
+        DefinitionRole.Listed => d.StableId is null ? $"as '{d.ServerId}'" : $"as '{d.ServerId}' (or '{d.StableId}' from any directory)",
+        DefinitionRole.Alternate => $"as '{d.ServerId}': the name '{d.DefinedId}' is taken by a definition of higher precedence",
+        DefinitionRole.Duplicate => $"through '{d.ServerId}', which has the same command or URL (not listed twice); '{d.DefinedId}' also reaches it",
+        _ => $"not reachable: a manifest of higher precedence with the id '{d.DefinedId}' replaces it (remove that manifest to use this one)",
+    };
 
     public static DiagnosticDto Diagnostic(ManifestDiagnostic d) => new(d.File, d.Field, d.Message, d.Severity == DiagnosticSeverity.Error ? "error" : "warning", d.Line);
 

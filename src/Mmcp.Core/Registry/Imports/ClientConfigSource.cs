@@ -41,6 +41,9 @@ public sealed partial class ClientConfigSource : IServerSource
     /// <summary>Gets the configuration file.</summary>
     public string Path { get; }
 
+    /// <summary>Gets the workspace the file belongs to, or <see langword="null"/> for a user-level file.</summary>
+    public string? WorkspaceFolder => _workspaceFolder;
+
     /// <inheritdoc/>
     public ServerSourceKind Kind { get; }
 
