@@ -75,19 +75,31 @@ internal sealed record ServerListDto(string Id, string Source, FailureDto? Error
 
 internal sealed record ToolDto(string Name, string Server, string Tool, string? Title, string? Description, JsonElement InputSchema, string Source);
 
-internal sealed record ToolsOutput(IReadOnlyList<ToolDto> Tools, IReadOnlyList<ServerListDto> Servers);
+internal sealed record ToolsOutput(IReadOnlyList<ToolDto> Tools, IReadOnlyList<ServerListDto> Servers)
+{
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+}
+
+/// <summary>A server whose live list is missing: which, what failed, and how to fix it.</summary>
+internal sealed record WarningDto(string Server, string Code, string Message, string Fix);
 
 internal sealed record ResourceDto(string Server, string Uri, string Name, string? Description, string? MimeType);
 
 internal sealed record ResourceTemplateDto(string Server, string UriTemplate, string Name, string? Description, string? MimeType);
 
-internal sealed record ResourcesOutput(IReadOnlyList<ResourceDto> Resources, IReadOnlyList<ResourceTemplateDto> Templates, IReadOnlyList<ServerListDto> Servers);
+internal sealed record ResourcesOutput(IReadOnlyList<ResourceDto> Resources, IReadOnlyList<ResourceTemplateDto> Templates, IReadOnlyList<ServerListDto> Servers)
+{
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+}
 
 internal sealed record PromptArgumentDto(string Name, string? Description, bool Required);
 
 internal sealed record PromptDto(string Server, string Name, string? Description, IReadOnlyList<PromptArgumentDto> Arguments);
 
-internal sealed record PromptsOutput(IReadOnlyList<PromptDto> Prompts, IReadOnlyList<ServerListDto> Servers);
+internal sealed record PromptsOutput(IReadOnlyList<PromptDto> Prompts, IReadOnlyList<ServerListDto> Servers)
+{
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+}
 
 internal sealed record ErrorDto(string Code, string Message, int ExitCode, string? ServerId, string? Target, FailureDto? Failure);
 
