@@ -15,7 +15,7 @@ internal static class ConfigCommand
         var force = new Option<bool>("--force") { Description = "Overwrite manifests that already exist in the registry directory." };
         var import = new Command("import", "Import the servers of Claude Desktop, VS Code and Cursor configurations (and MCP Registry server.json files) as manifests in the user registry directory (the first --registry, else MMCP_REGISTRY_PATH's first entry or $XDG_DATA_HOME/mmcp/servers).") { preview, force };
         import.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => ImportAsync(context, parse.GetValue(preview), parse.GetValue(force), token), ct));
-        return new Command("config", "Work with other MCP clients' configurations.") { import };
+        return new Command("config", "Work with other MCP clients' configurations.") { import, InputsCommand.Create(global) };
     }
 
     private static async Task<int> ImportAsync(CliContext context, bool preview, bool force, CancellationToken cancellationToken)

@@ -123,6 +123,14 @@ internal sealed record ImportSourceDto(string Kind, string Path, bool Exists, IR
 
 internal sealed record ImportOutput(bool Preview, string TargetDirectory, IReadOnlyList<ImportSourceDto> Sources);
 
+internal sealed record InputDto(string Id, IReadOnlyList<string> DeclaredIn, bool Password, string ValueFrom, string Variable);
+
+internal sealed record InputsOutput(string File, IReadOnlyList<InputDto> Inputs);
+
+internal sealed record InputSetOutput(string Id, string File, string Variable, bool OverriddenByEnvironment, IReadOnlyList<string> DeclaredIn);
+
+internal sealed record InputUnsetOutput(string Id, string File, bool Removed);
+
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ServersOutput))]
 [JsonSerializable(typeof(ToolsOutput))]
@@ -133,6 +141,9 @@ internal sealed record ImportOutput(bool Preview, string TargetDirectory, IReadO
 [JsonSerializable(typeof(ImportOutput))]
 [JsonSerializable(typeof(InstallOutput))]
 [JsonSerializable(typeof(UninstallOutput))]
+[JsonSerializable(typeof(InputsOutput))]
+[JsonSerializable(typeof(InputSetOutput))]
+[JsonSerializable(typeof(InputUnsetOutput))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>Turns hub and registry objects into the CLI's JSON shapes.</summary>
