@@ -13,20 +13,21 @@ internal static class ServersCommand
     public static Command Create(GlobalOptions global)
     {
         var check = new Option<bool>("--check") { Description = "Connect to every server (starting it if needed) and report whether it answers and how many tools it offers." };
+        var progress = new Option<bool>("--progress") { Description = "With --check: show on standard error which servers are still starting, also when standard error is not a terminal." };
         var all = new Option<bool>("--all") { Description = "Also list every definition found (shadowed, folded into an identical one, or overridden) and the id that reaches each." };
-        var command = new Command("servers", "List the discovered servers with their transport, state and provenance, and every problem found in manifests and client configurations.") { check, all };
-        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(check), parse.GetValue(all), token), ct));
+        var command = new Command("servers", "List the discovered servers with their transport, state and provenance, and every problem found in manifests and client configurations.") { check, all, progress };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(check), parse.GetValue(all), parse.GetValue(progress), token), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, bool check, bool all, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, bool check, bool all, bool progress, CancellationToken cancellationToken)
     {
         var hub = context.Hub;
         var discovery = await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
         Dictionary<string, (ServerListResult Result, int Tools)>? checks = null;
         if (check)
         {
-            var listing = await hub.ListToolsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var listing = await ListingProgress.RunAsync(context, progress, null, ct => hub.ListToolsAsync(cancellationToken: ct), cancellationToken).ConfigureAwait(false);
             checks = listing.Servers.ToDictionary(s => s.ServerId, s => (s, listing.Tools.Count(t => t.ServerId == s.ServerId)), StringComparer.Ordinal);
         }
 

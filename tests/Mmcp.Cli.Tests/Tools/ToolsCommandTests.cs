@@ -68,4 +68,25 @@ public sealed class ToolsCommandTests : IDisposable
         Assert.True(strict.ExitCode == 8, strict.ToString());
         Assert.Contains(strict.Json().GetProperty("tools").EnumerateArray(), t => t.GetProperty("name").GetString() == "io_example_alpha__echo");
     }
+
+    /// <summary>With --progress and standard error not a terminal, which servers are awaited and when waiting ended go to standard error as plain lines; standard output stays JSON; without --progress nothing is shown.</summary>
+    [Fact]
+    [Trait("Issue12", "6")]
+    public async Task Tools_ProgressWithRedirectedStderr_PlainLinesOnStderrOnly()
+    {
+        await _sandbox.WriteTestServerAsync("io.example.alpha");
+        await _sandbox.WriteTestServerAsync("io.example.beta");
+
+        var progress = await _sandbox.RunAsync("tools", "--progress", "--json", "--registry", _sandbox.Registry, "--no-import");
+        var quiet = await _sandbox.RunAsync("tools", "--json", "--registry", _sandbox.Registry, "--no-import");
+
+        Assert.True(progress.ExitCode == 0, progress.ToString());
+        Assert.Contains("mmcp: waiting for 2 server(s): io.example.alpha, io.example.beta", progress.Stderr, StringComparison.Ordinal);
+        Assert.Contains("mmcp: finished waiting for servers after ", progress.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain('\r', progress.Stderr);
+        Assert.Equal(20, progress.Json().GetProperty("tools").GetArrayLength());
+        Assert.DoesNotContain("waiting", progress.Stdout, StringComparison.Ordinal);
+        Assert.True(quiet.ExitCode == 0, quiet.ToString());
+        Assert.DoesNotContain("waiting", quiet.Stderr, StringComparison.Ordinal);
+    }
 }
