@@ -25,7 +25,8 @@ internal static class PromptsCommand
             CliContext.WriteJson(
                 new PromptsOutput(
                     [.. listing.Prompts.Select(p => new PromptDto(p.ServerId, p.Prompt.Name, p.Prompt.Description, [.. (p.Prompt.Arguments ?? []).Select(a => new PromptArgumentDto(a.Name, a.Description, a.Required == true))]))],
-                    [.. listing.Servers.Select(Dto.ServerList)]) { Warnings = context.Warnings(listing) },
+                    [.. listing.Servers.Select(Dto.ServerList)])
+                { Warnings = context.Warnings(listing) },
                 CliJsonContext.Default.PromptsOutput);
         }
         else if (listing.Prompts.Count > 0)

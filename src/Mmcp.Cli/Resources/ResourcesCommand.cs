@@ -26,7 +26,8 @@ internal static class ResourcesCommand
                 new ResourcesOutput(
                     [.. listing.Resources.Select(r => new ResourceDto(r.ServerId, r.Resource.Uri, r.Resource.Name, r.Resource.Description, r.Resource.MimeType))],
                     [.. listing.Templates.Select(t => new ResourceTemplateDto(t.ServerId, t.Template.UriTemplate, t.Template.Name, t.Template.Description, t.Template.MimeType))],
-                    [.. listing.Servers.Select(Dto.ServerList)]) { Warnings = context.Warnings(listing) },
+                    [.. listing.Servers.Select(Dto.ServerList)])
+                { Warnings = context.Warnings(listing) },
                 CliJsonContext.Default.ResourcesOutput);
         }
         else

@@ -26,7 +26,8 @@ internal static class ToolsCommand
             CliContext.WriteJson(
                 new ToolsOutput(
                     [.. listing.Tools.Select(t => new ToolDto(t.Name, t.ServerId, t.ToolName, t.Tool.Title, t.Tool.Description, t.Tool.InputSchema, t.Source.ToString()))],
-                    [.. listing.Servers.Select(Dto.ServerList)]) { Warnings = context.Warnings(listing) },
+                    [.. listing.Servers.Select(Dto.ServerList)])
+                { Warnings = context.Warnings(listing) },
                 CliJsonContext.Default.ToolsOutput);
         }
         else if (listing.Tools.Count > 0)
