@@ -49,7 +49,10 @@ internal sealed class CliSandbox : IDisposable
 
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
-    public async Task<CliResult> RunAsync(params string[] args)
+    public Task<CliResult> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    /// <summary>Runs <c>mmcp</c> with <paramref name="input"/> written to its standard input (then closed).</summary>
+    public async Task<CliResult> RunWithInputAsync(string? input, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "mmcp.dll"), .. args])
         {
@@ -71,6 +74,11 @@ internal sealed class CliSandbox : IDisposable
         }
 
         using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+        }
+
         process.StandardInput.Close();
         var ct = TestContext.Current.CancellationToken;
         var stdout = process.StandardOutput.ReadToEndAsync(ct);

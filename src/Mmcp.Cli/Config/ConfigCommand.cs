@@ -15,7 +15,7 @@ internal static class ConfigCommand
         var force = new Option<bool>("--force") { Description = "Overwrite manifests that already exist in the registry directory." };
         var import = new Command("import", "Import the servers of Claude Desktop, VS Code and Cursor configurations (and MCP Registry server.json files) as manifests in the user registry directory (the first --registry, else MMCP_REGISTRY_PATH's first entry or $XDG_DATA_HOME/mmcp/servers).") { preview, force };
         import.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => ImportAsync(context, parse.GetValue(preview), parse.GetValue(force), token), ct));
-        return new Command("config", "Work with other MCP clients' configurations.") { import };
+        return new Command("config", "Work with other MCP clients' configurations.") { import, InputsCommand.Create(global) };
     }
 
     private static async Task<int> ImportAsync(CliContext context, bool preview, bool force, CancellationToken cancellationToken)
@@ -26,14 +26,21 @@ internal static class ConfigCommand
         var sources = registry.CreateSources().Where(s => s.Kind is not (ServerSourceKind.ManifestDirectory or ServerSourceKind.Programmatic)).ToList();
         var output = new List<ImportSourceDto>();
         var taken = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var source in sources)
+        var tags = ServerRegistry.SourceTags(sources);
+        foreach (var (source, tag) in sources.Zip(tags))
         {
             var read = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
             var servers = new List<ImportServerDto>();
             foreach (var (imported, provenance) in read.Servers.Select(s => (s.Manifest, s.Provenance)))
             {
                 // Manifest ids are reverse-DNS; configuration keys usually are not ("weather" becomes "local.weather").
-                var manifest = ServerIds.IsValidManifestId(imported.Id) ? imported : CopyWithId(imported, $"{LocalPrefix}{imported.Id}");
+                var manifest = ServerIds.IsValidManifestId(imported.Id) ? imported : imported.WithId($"{LocalPrefix}{imported.Id}");
+                if (taken.Contains(manifest.Id) && ServerRegistry.Qualify(imported.Id, tag) is { } stable)
+                {
+                    // The same name in an earlier source: import this one under its stable suffixed id, as discovery lists it.
+                    manifest = imported.WithId($"{LocalPrefix}{stable}");
+                }
+
                 var path = RegistryPaths.GetManifestPath(target, manifest.Id);
                 string action;
                 if (!taken.Add(manifest.Id))
@@ -74,25 +81,10 @@ internal static class ConfigCommand
 
     private const string LocalPrefix = "local.";
 
-    private static ServerManifest CopyWithId(ServerManifest m, string id) => new()
-    {
-        Id = id,
-        Name = m.Name,
-        Description = m.Description,
-        Version = m.Version,
-        Transport = m.Transport,
-        Launch = m.Launch,
-        Categories = m.Categories,
-        Permissions = m.Permissions,
-        ProtocolVersion = m.ProtocolVersion,
-        Timeouts = m.Timeouts,
-        Capabilities = m.Capabilities,
-    };
-
     private static void Render(CliContext context, bool preview, string target, List<ImportSourceDto> sources)
     {
         context.Out.MarkupLineInterpolated($"{(preview ? "Preview: nothing is written. " : string.Empty)}Target registry directory: {target}");
-        context.Out.MarkupLine("[grey]The configurations themselves stay discovered too; pass --no-import to list only the imported manifests.[/]");
+        context.Out.MarkupLine("[grey]The configurations stay discovered too, but an entry identical to an imported manifest is listed once, under the manifest's id (its old id still reaches it); see 'mmcp servers --all'.[/]");
         foreach (var source in sources)
         {
             context.Out.WriteLine();

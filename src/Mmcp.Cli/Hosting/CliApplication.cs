@@ -26,7 +26,7 @@ internal static class CliApplication
         var global = new GlobalOptions();
         var root = new RootCommand(
             "mmcp — list, call, read and validate the MCP servers this computer's hub discovers (manifests in the registry directories, plus the servers of Claude Desktop, VS Code and Cursor).\n"
-            + "Exit codes: 0 ok, 1 error, 2 usage (command line or tool arguments), 3 unknown server/tool/resource/prompt, 4 the tool reported an error, 5 timeout, 6 invalid manifest, 7 server could not be started or reached (or crashed), 130 interrupted.");
+            + "Exit codes: 0 ok, 1 error, 2 usage (command line or tool arguments), 3 unknown server/tool/resource/prompt, 4 the tool reported an error, 5 timeout, 6 invalid manifest, 7 server could not be started or reached (or crashed), 8 a listing is incomplete (--strict), 130 interrupted.");
         global.AddTo(root);
         root.Subcommands.Add(ServersCommand.Create(global));
         root.Subcommands.Add(ToolsCommand.Create(global));

@@ -166,28 +166,48 @@ internal sealed class CliContext : IAsyncDisposable
 
     public void Warn(string message) => Error.MarkupLineInterpolated($"[yellow]warning:[/] {message}");
 
-    /// <summary>
-    /// Finishes a listing command: reports the servers that failed on standard error, and returns the exit code —
-    /// across servers the listing stands; when one server was asked for and it failed, that is the command's failure.
-    /// </summary>
-    public int FinishListing(HubListing listing, string? serverId, int itemCount, string noun)
-    {
-        if (!Json)
-        {
-            if (itemCount == 0 && listing.Failures.Count == 0)
-            {
-                Out.MarkupLineInterpolated($"No {noun}.");
-            }
+    /// <summary>The servers whose live list is missing, with what failed and how to fix it (for <c>--json</c>'s <c>warnings</c>).</summary>
+    public IReadOnlyList<WarningDto> Warnings(HubListing listing) =>
+        [.. listing.Failures.Select(f => new WarningDto(f.ServerId, f.Failure!.Code.ToString(), f.Failure.Message, Fix(f.ServerId, f.Failure)))];
 
-            foreach (var failed in listing.Failures)
-            {
-                Error.MarkupLineInterpolated($"[red]{failed.Failure!.Code}:[/] {failed.Failure.Message}");
-            }
+    /// <summary>
+    /// Finishes a listing command: warns on standard error about the servers that failed, and returns the exit code —
+    /// across servers the listing stands (unless <paramref name="strict"/>: then 8); when one server was asked for and
+    /// it failed, that is the command's failure.
+    /// </summary>
+    public int FinishListing(HubListing listing, string? serverId, int itemCount, string noun, bool strict = false)
+    {
+        if (!Json && itemCount == 0 && listing.Failures.Count == 0)
+        {
+            Out.MarkupLineInterpolated($"No {noun}.");
         }
 
-        return serverId is not null && listing.Failures.Count == 1 && itemCount == 0
-            ? ExitCodes.FromHubError(listing.Failures[0].Failure!.Code)
-            : ExitCodes.Ok;
+        foreach (var warning in Warnings(listing))
+        {
+            Error.MarkupLineInterpolated($"[yellow]warning:[/] {warning.Server}: [red]{warning.Code}:[/] {warning.Message}");
+            Error.MarkupLineInterpolated($"[grey]  fix: {warning.Fix}[/]");
+        }
+
+        if (serverId is not null && listing.Failures.Count == 1 && itemCount == 0)
+        {
+            return ExitCodes.FromHubError(listing.Failures[0].Failure!.Code);
+        }
+
+        return strict && listing.Failures.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+    }
+
+    private string Fix(string serverId, ServerFailure failure)
+    {
+        var where = _hub?.Registry.Current.Find(serverId)?.Provenance.ToString() ?? "its definition";
+        return failure.Code switch
+        {
+            HubErrorCode.ConfigurationError => $"supply what the message names (see above), or edit the definition in {where}.",
+            HubErrorCode.LaunchFailed => $"install the program or correct the command in {where}; 'mmcp servers --check' shows the full command.",
+            HubErrorCode.ConnectionFailed => $"start the app or service, or correct the socket path or URL in {where}.",
+            HubErrorCode.HandshakeTimeout or HubErrorCode.CallTimeout => $"try again (a first 'npx' download can be slow) or raise the budget with --timeout or 'timeouts' in {where}.",
+            HubErrorCode.HandshakeFailed or HubErrorCode.ServerCrashed => $"run 'mmcp servers --check -v' to see the server's standard error; check its command and environment in {where}.",
+            _ => $"run 'mmcp servers --check' for details; the definition is in {where}.",
+        };
     }
 
     public async ValueTask DisposeAsync()

@@ -50,29 +50,56 @@ internal sealed record ServerDto(
     StatusDto Status)
 {
     public int? ToolCount { get; init; }
+
+    /// <summary>Gets the id this definition was written with when a definition of higher precedence has it (this one is listed under a suffixed id).</summary>
+    public string? ShadowedBy { get; init; }
+
+    /// <summary>Gets the other ids that reach this server.</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Gets the identical definitions folded into this server.</summary>
+    public IReadOnlyList<ProvenanceDto> Duplicates { get; init; } = [];
 }
+
+internal sealed record DefinitionDto(string DefinedId, ProvenanceDto Provenance, string Role, string? ServerId, string? StableId, string Reach);
 
 internal sealed record DiagnosticDto(string File, string Field, string Message, string Severity, long? Line);
 
-internal sealed record ServersOutput(IReadOnlyList<ServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics);
+internal sealed record ServersOutput(IReadOnlyList<ServerDto> Servers, IReadOnlyList<DiagnosticDto> Diagnostics)
+{
+    /// <summary>Gets every definition found and what became of it (with <c>--all</c>).</summary>
+    public IReadOnlyList<DefinitionDto>? Definitions { get; init; }
+}
 
 internal sealed record ServerListDto(string Id, string Source, FailureDto? Error);
 
 internal sealed record ToolDto(string Name, string Server, string Tool, string? Title, string? Description, JsonElement InputSchema, string Source);
 
-internal sealed record ToolsOutput(IReadOnlyList<ToolDto> Tools, IReadOnlyList<ServerListDto> Servers);
+internal sealed record ToolsOutput(IReadOnlyList<ToolDto> Tools, IReadOnlyList<ServerListDto> Servers)
+{
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+}
+
+/// <summary>A server whose live list is missing: which, what failed, and how to fix it.</summary>
+internal sealed record WarningDto(string Server, string Code, string Message, string Fix);
 
 internal sealed record ResourceDto(string Server, string Uri, string Name, string? Description, string? MimeType);
 
 internal sealed record ResourceTemplateDto(string Server, string UriTemplate, string Name, string? Description, string? MimeType);
 
-internal sealed record ResourcesOutput(IReadOnlyList<ResourceDto> Resources, IReadOnlyList<ResourceTemplateDto> Templates, IReadOnlyList<ServerListDto> Servers);
+internal sealed record ResourcesOutput(IReadOnlyList<ResourceDto> Resources, IReadOnlyList<ResourceTemplateDto> Templates, IReadOnlyList<ServerListDto> Servers)
+{
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+}
 
 internal sealed record PromptArgumentDto(string Name, string? Description, bool Required);
 
 internal sealed record PromptDto(string Server, string Name, string? Description, IReadOnlyList<PromptArgumentDto> Arguments);
 
-internal sealed record PromptsOutput(IReadOnlyList<PromptDto> Prompts, IReadOnlyList<ServerListDto> Servers);
+internal sealed record PromptsOutput(IReadOnlyList<PromptDto> Prompts, IReadOnlyList<ServerListDto> Servers)
+{
+    public IReadOnlyList<WarningDto> Warnings { get; init; } = [];
+}
 
 internal sealed record ErrorDto(string Code, string Message, int ExitCode, string? ServerId, string? Target, FailureDto? Failure);
 
@@ -96,6 +123,14 @@ internal sealed record ImportSourceDto(string Kind, string Path, bool Exists, IR
 
 internal sealed record ImportOutput(bool Preview, string TargetDirectory, IReadOnlyList<ImportSourceDto> Sources);
 
+internal sealed record InputDto(string Id, IReadOnlyList<string> DeclaredIn, bool Password, string ValueFrom, string Variable);
+
+internal sealed record InputsOutput(string File, IReadOnlyList<InputDto> Inputs);
+
+internal sealed record InputSetOutput(string Id, string File, string Variable, bool OverriddenByEnvironment, IReadOnlyList<string> DeclaredIn);
+
+internal sealed record InputUnsetOutput(string Id, string File, bool Removed);
+
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ServersOutput))]
 [JsonSerializable(typeof(ToolsOutput))]
@@ -106,12 +141,26 @@ internal sealed record ImportOutput(bool Preview, string TargetDirectory, IReadO
 [JsonSerializable(typeof(ImportOutput))]
 [JsonSerializable(typeof(InstallOutput))]
 [JsonSerializable(typeof(UninstallOutput))]
+[JsonSerializable(typeof(InputsOutput))]
+[JsonSerializable(typeof(InputSetOutput))]
+[JsonSerializable(typeof(InputUnsetOutput))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>Turns hub and registry objects into the CLI's JSON shapes.</summary>
 internal static class Dto
 {
     public static ProvenanceDto Provenance(ServerProvenance p) => new(p.Kind.ToString(), p.Location, p.Key, p.ToString());
+
+    public static DefinitionDto Definition(ServerDefinition d) => new(d.DefinedId, Provenance(d.Provenance), d.Role.ToString(), d.ServerId, d.StableId, Reach(d));
+
+    /// <summary>How a user reaches a definition, in words.</summary>
+    public static string Reach(ServerDefinition d) => d.Role switch
+    {
+        DefinitionRole.Listed => d.StableId is null ? $"as '{d.ServerId}'" : $"as '{d.ServerId}' (or '{d.StableId}' from any directory)",
+        DefinitionRole.Alternate => $"as '{d.ServerId}': the name '{d.DefinedId}' is taken by a definition of higher precedence",
+        DefinitionRole.Duplicate => $"through '{d.ServerId}', which has the same command or URL (not listed twice); '{d.DefinedId}' also reaches it",
+        _ => $"not reachable: a manifest of higher precedence with the id '{d.DefinedId}' replaces it (remove that manifest to use this one)",
+    };
 
     public static DiagnosticDto Diagnostic(ManifestDiagnostic d) => new(d.File, d.Field, d.Message, d.Severity == DiagnosticSeverity.Error ? "error" : "warning", d.Line);
 

@@ -29,6 +29,9 @@ internal static class ExitCodes
     /// <summary>The server could not be started or reached, or crashed.</summary>
     public const int ServerUnavailable = 7;
 
+    /// <summary>With <c>--strict</c>: a listing is incomplete because at least one server failed.</summary>
+    public const int Incomplete = 8;
+
     /// <summary>Interrupted (Ctrl+C).</summary>
     public const int Interrupted = 130;
 

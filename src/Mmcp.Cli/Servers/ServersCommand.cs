@@ -2,6 +2,7 @@ using System.CommandLine;
 using Mmcp.Cli.Hosting;
 using Mmcp.Client;
 using Mmcp.Core.Manifests;
+using Mmcp.Core.Registry;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Servers;
@@ -12,23 +13,26 @@ internal static class ServersCommand
     public static Command Create(GlobalOptions global)
     {
         var check = new Option<bool>("--check") { Description = "Connect to every server (starting it if needed) and report whether it answers and how many tools it offers." };
-        var command = new Command("servers", "List the discovered servers with their transport, state and provenance, and every problem found in manifests and client configurations.") { check };
-        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(check), token), ct));
+        var progress = new Option<bool>("--progress") { Description = "With --check: show on standard error which servers are still starting, also when standard error is not a terminal." };
+        var all = new Option<bool>("--all") { Description = "Also list every definition found (shadowed, folded into an identical one, or overridden) and the id that reaches each." };
+        var command = new Command("servers", "List the discovered servers with their transport, state and provenance, and every problem found in manifests and client configurations.") { check, all, progress };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(check), parse.GetValue(all), parse.GetValue(progress), token), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, bool check, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, bool check, bool all, bool progress, CancellationToken cancellationToken)
     {
         var hub = context.Hub;
         var discovery = await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
         Dictionary<string, (ServerListResult Result, int Tools)>? checks = null;
         if (check)
         {
-            var listing = await hub.ListToolsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var listing = await ListingProgress.RunAsync(context, progress, null, ct => hub.ListToolsAsync(cancellationToken: ct), cancellationToken).ConfigureAwait(false);
             checks = listing.Servers.ToDictionary(s => s.ServerId, s => (s, listing.Tools.Count(t => t.ServerId == s.ServerId)), StringComparer.Ordinal);
         }
 
         var servers = discovery.Servers.Select(s => (Info: s, Status: hub.GetServerStatus(s.Id))).ToList();
+        var definitions = hub.Registry.Current.Definitions;
         if (context.Json)
         {
             CliContext.WriteJson(
@@ -45,16 +49,56 @@ internal static class ServersCommand
                         s.Info.Manifest.Permissions,
                         Dto.Provenance(s.Info.Server.Provenance),
                         [.. s.Info.Server.Shadowed.Select(Dto.Provenance)],
-                        Status(s.Status)) { ToolCount = checks?.GetValueOrDefault(s.Info.Id).Tools })],
-                    [.. discovery.Diagnostics.Select(Dto.Diagnostic)]),
+                        Status(s.Status))
+                    {
+                        ToolCount = checks?.GetValueOrDefault(s.Info.Id).Tools,
+                        ShadowedBy = s.Info.Server.ShadowedBy,
+                        Aliases = s.Info.Server.Aliases,
+                        Duplicates = [.. s.Info.Server.Duplicates.Select(Dto.Provenance)],
+                    })],
+                    [.. discovery.Diagnostics.Select(Dto.Diagnostic)])
+                {
+                    Definitions = all ? [.. definitions.Select(Dto.Definition)] : null,
+                },
                 CliJsonContext.Default.ServersOutput);
         }
         else
         {
             Render(context, servers, checks, discovery.Diagnostics);
+            RenderDefinitions(context, definitions, all);
         }
 
         return checks is not null && checks.Values.Any(c => c.Result.Failure is not null) ? ExitCodes.ServerUnavailable : ExitCodes.Ok;
+    }
+
+    private static void RenderDefinitions(CliContext context, IReadOnlyList<ServerDefinition> definitions, bool all)
+    {
+        if (!all)
+        {
+            var hidden = definitions.Count(d => d.Role != DefinitionRole.Listed);
+            if (hidden > 0)
+            {
+                context.Error.MarkupLineInterpolated($"[grey]{hidden} more definition(s) are shadowed, folded into an identical server or overridden; run 'mmcp servers --all' to see each and how to reach it.[/]");
+            }
+
+            return;
+        }
+
+        context.Out.WriteLine();
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("DEFINED AS").AddColumn("FROM").AddColumn("ROLE").AddColumn("REACH");
+        foreach (var d in definitions)
+        {
+            var role = d.Role switch
+            {
+                DefinitionRole.Listed => "listed",
+                DefinitionRole.Alternate => $"shadowed by {d.DefinedId}",
+                DefinitionRole.Duplicate => $"same as {d.ServerId}",
+                _ => "overridden",
+            };
+            table.AddRow(new Text(d.DefinedId), new Text(d.Provenance.ToString()), new Text(role), new Text(Dto.Reach(d)));
+        }
+
+        context.Out.Write(table);
     }
 
     private static StatusDto Status(ServerStatus s) =>
@@ -82,7 +126,9 @@ internal static class ServersCommand
                     ? status.State.ToString()
                     : checks.TryGetValue(info.Id, out var c) && c.Result.Failure is { } f ? $"[red]{f.Code}[/]" : $"[green]ok[/] ({checks[info.Id].Tools} tools)";
                 var from = Markup.Escape(info.Server.Provenance.ToString())
-                    + string.Concat(info.Server.Shadowed.Select(s => $"\n[grey]shadows {Markup.Escape(s.ToString())}[/]"));
+                    + (info.Server.ShadowedBy is { } by ? $"\n[yellow]shadowed by {Markup.Escape(by)} (the name '{Markup.Escape(by)}' is taken); reach this one as {Markup.Escape(info.Id)}[/]" : string.Empty)
+                    + string.Concat(info.Server.Shadowed.Select(s => $"\n[grey]shadows {Markup.Escape(s.ToString())}[/]"))
+                    + (info.Server.Aliases.Count > 0 ? $"\n[grey]also reached as {Markup.Escape(string.Join(", ", info.Server.Aliases))}[/]" : string.Empty);
                 table.AddRow(
                     new Markup(Markup.Escape(info.Id)),
                     new Markup(Markup.Escape(info.Manifest.Name)),

@@ -50,6 +50,29 @@ public sealed class ServerManifest
     /// <remarks>A live server's answer always wins over the snapshot.</remarks>
     public CapabilitySnapshot? Capabilities { get; init; }
 
+    /// <summary>Returns a copy of this manifest under another id (for example a shadowed client entry made reachable).</summary>
+    /// <param name="id">The new id.</param>
+    /// <returns>The copy.</returns>
+    public ServerManifest WithId(string id)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        return new ServerManifest
+        {
+            ManifestVersion = ManifestVersion,
+            Id = id,
+            Name = Name,
+            Description = Description,
+            Version = Version,
+            Categories = Categories,
+            Permissions = Permissions,
+            ProtocolVersion = ProtocolVersion,
+            Timeouts = Timeouts,
+            Transport = Transport,
+            Launch = Launch,
+            Capabilities = Capabilities,
+        };
+    }
+
     /// <summary>Returns a copy of this manifest with another transport and launch entry (for example with paths resolved on install).</summary>
     /// <param name="transport">The transport.</param>
     /// <param name="launch">The launch entry, or <see langword="null"/> for none.</param>

@@ -102,12 +102,12 @@ public sealed partial class ServerRegistry : IAsyncDisposable
                 }
             }
 
-            var next = Merge(results, previous);
+            var next = Merge(_sources, results, previous);
             change = Diff(previous, next);
             if (change is null)
             {
                 // Same servers: keep the old version number but publish the fresh diagnostics.
-                _current = new RegistrySnapshot(next.Servers, next.Diagnostics, previous.Version);
+                _current = new RegistrySnapshot(next.Servers, next.Diagnostics, previous.Version, next.Definitions);
                 return _current;
             }
 
@@ -165,31 +165,184 @@ public sealed partial class ServerRegistry : IAsyncDisposable
         _refreshLock.Dispose();
     }
 
-    private static RegistrySnapshot Merge(SourceReadResult[] results, RegistrySnapshot previous)
+    /// <summary>
+    /// Merges the sources' definitions in precedence order. The first definition of an id wins it. A later one with the
+    /// same id and the same transport is a duplicate; one from a client configuration that differs is listed as an
+    /// alternate under <c>&lt;id&gt;.&lt;source&gt;</c>; one from a manifest directory is an override and stays hidden. An
+    /// entry of a client configuration with a new id but the transport of a server already listed (what
+    /// <c>mmcp config import</c> writes) is folded into that server, and its id becomes an alias of it.
+    /// </summary>
+    private static RegistrySnapshot Merge(IServerSource[] sources, SourceReadResult[] results, RegistrySnapshot previous)
     {
-        var winners = new Dictionary<string, (SourcedManifest Winner, List<ServerProvenance> Shadowed)>(StringComparer.Ordinal);
+        var tags = SourceTags(sources);
+        var entries = new Dictionary<string, MergeEntry>(StringComparer.Ordinal);
+        var byIdentity = new Dictionary<string, string>(StringComparer.Ordinal);
+        var claimed = new HashSet<string>(StringComparer.Ordinal);
+        var definitions = new List<ServerDefinition>();
         var diagnostics = new List<ManifestDiagnostic>();
-        foreach (var result in results)
+        for (var i = 0; i < results.Length; i++)
         {
-            diagnostics.AddRange(result.Diagnostics);
-            foreach (var sourced in result.Servers)
+            diagnostics.AddRange(results[i].Diagnostics);
+            foreach (var sourced in results[i].Servers)
             {
-                if (winners.TryGetValue(sourced.Manifest.Id, out var existing))
+                var id = sourced.Manifest.Id;
+                var provenance = sourced.Provenance;
+                var imported = IsImported(provenance.Kind);
+                var stableId = imported ? Qualify(id, tags[i]) : null;
+                var identity = Identity(sourced.Manifest);
+                if (entries.TryGetValue(id, out var winner))
                 {
-                    existing.Shadowed.Add(sourced.Provenance);
+                    winner.Shadowed.Add(provenance);
+                    if (identity == winner.Identity)
+                    {
+                        winner.Duplicates.Add(provenance);
+                        winner.AddAlias(stableId);
+                        definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Duplicate, winner.Manifest.Id, stableId));
+                    }
+                    else if (stableId is not null && !entries.ContainsKey(stableId))
+                    {
+                        var alternate = new MergeEntry(sourced.Manifest.WithId(stableId), provenance, identity) { ShadowedBy = id };
+                        entries.Add(stableId, alternate);
+                        byIdentity.TryAdd(identity, stableId);
+                        definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Alternate, stableId, stableId));
+                    }
+                    else
+                    {
+                        definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Overridden, null, null));
+                    }
+
+                    continue;
                 }
-                else
+
+                if (imported && byIdentity.TryGetValue(identity, out var sameId))
                 {
-                    winners.Add(sourced.Manifest.Id, (sourced, []));
+                    var same = entries[sameId];
+                    same.Duplicates.Add(provenance);
+                    if (claimed.Add(id))
+                    {
+                        same.AddAlias(id); // the first definition to use a name keeps it as an alias
+                    }
+
+                    same.AddAlias(stableId);
+                    definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Duplicate, sameId, stableId));
+                    continue;
                 }
+
+                var entry = new MergeEntry(sourced.Manifest, provenance, identity);
+                entry.AddAlias(stableId);
+                entries.Add(id, entry);
+                claimed.Add(id);
+                byIdentity.TryAdd(identity, id);
+                definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Listed, id, stableId));
             }
         }
 
-        var servers = winners.Values
-            .Select(w => new DiscoveredServer(w.Winner.Manifest, w.Winner.Provenance, w.Shadowed))
+        var servers = entries.Values
+            .Select(e => new DiscoveredServer(e.Manifest, e.Provenance, e.Shadowed)
+            {
+                ShadowedBy = e.ShadowedBy,
+                Aliases = [.. e.Aliases.Where(a => !entries.ContainsKey(a))],
+                Duplicates = e.Duplicates,
+            })
             .OrderBy(s => s.Id, StringComparer.Ordinal)
             .ToArray();
-        return new RegistrySnapshot(servers, diagnostics, previous.Version + 1);
+        return new RegistrySnapshot(servers, diagnostics, previous.Version + 1, definitions);
+    }
+
+    private static bool IsImported(ServerSourceKind kind) =>
+        kind is ServerSourceKind.VsCode or ServerSourceKind.Cursor or ServerSourceKind.ClaudeDesktop or ServerSourceKind.McpRegistry;
+
+    /// <summary>
+    /// Names each source for suffixed ids: <c>vscode</c> and <c>cursor</c> (a workspace's files), <c>vscode-user</c>,
+    /// <c>cursor-user</c>, <c>claude-desktop</c>, <c>mcp-registry</c>; a name used by several sources gets <c>-2</c>,
+    /// <c>-3</c>, … from the second on.
+    /// </summary>
+    /// <param name="sources">The sources in precedence order.</param>
+    /// <returns>One tag per source.</returns>
+    public static string[] SourceTags(IReadOnlyList<IServerSource> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var tags = new string[sources.Count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var workspace = sources[i] is Imports.ClientConfigSource { WorkspaceFolder: not null };
+            var tag = sources[i].Kind switch
+            {
+                ServerSourceKind.Programmatic => "code",
+                ServerSourceKind.ManifestDirectory => "registry",
+                ServerSourceKind.VsCode => workspace ? "vscode" : "vscode-user",
+                ServerSourceKind.Cursor => workspace ? "cursor" : "cursor-user",
+                ServerSourceKind.ClaudeDesktop => "claude-desktop",
+                ServerSourceKind.McpRegistry => "mcp-registry",
+                var other => other.ToString().ToLowerInvariant(),
+            };
+            var count = seen[tag] = seen.GetValueOrDefault(tag) + 1;
+            tags[i] = count == 1 ? tag : $"{tag}-{count}";
+        }
+
+        return tags;
+    }
+
+    /// <summary>Returns the stable id <c>&lt;id&gt;.&lt;tag&gt;</c> of a definition from a source tagged <paramref name="tag"/>, or <see langword="null"/> when it would not be a valid id.</summary>
+    /// <param name="id">The id the definition was written with.</param>
+    /// <param name="tag">The source's tag (see <see cref="SourceTags"/>).</param>
+    /// <returns>The stable id.</returns>
+    public static string? Qualify(string id, string tag)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(tag);
+        var room = ServerIds.MaxLength - tag.Length - 1;
+        var qualified = $"{(id.Length > room ? id[..room].TrimEnd('-', '.', '_') : id)}.{tag}";
+        return ServerIds.IsValidServerId(qualified) ? qualified : null;
+    }
+
+    /// <summary>What makes two definitions the same server: how it is reached (command, arguments, environment, working directory; URL and headers; socket and launch).</summary>
+    private static string Identity(ServerManifest manifest)
+    {
+        var sb = new System.Text.StringBuilder();
+        void Add(string? value) => sb.Append(value?.Length ?? -1).Append(':').Append(value).Append('|');
+        void AddMap(IReadOnlyDictionary<string, string> map, StringComparer comparer)
+        {
+            foreach (var (name, value) in map.OrderBy(p => p.Key, comparer))
+            {
+                Add(comparer == StringComparer.OrdinalIgnoreCase ? name.ToLowerInvariant() : name);
+                Add(value);
+            }
+        }
+
+        Add(manifest.Transport.Type);
+        switch (manifest.Transport)
+        {
+            case StdioTransport stdio:
+                Add(stdio.Command);
+                Add(stdio.Cwd);
+                stdio.Args.ToList().ForEach(Add);
+                sb.Append("env|");
+                AddMap(stdio.Env, StringComparer.Ordinal);
+                break;
+            case HttpTransport http:
+                Add(http.Url.OriginalString);
+                Add(http.LegacySse ? "sse" : "streamable");
+                AddMap(http.Headers, StringComparer.OrdinalIgnoreCase);
+                break;
+            case SocketTransport socket:
+                Add(socket.Path);
+                break;
+            default:
+                break;
+        }
+
+        if (manifest.Launch is { } launch)
+        {
+            sb.Append("launch|");
+            Add(launch.Command);
+            Add(launch.Cwd);
+            launch.Args.ToList().ForEach(Add);
+            AddMap(launch.Env, StringComparer.Ordinal);
+        }
+
+        return sb.ToString();
     }
 
     private static RegistryChangedEventArgs? Diff(RegistrySnapshot previous, RegistrySnapshot next)
@@ -198,7 +351,7 @@ public sealed partial class ServerRegistry : IAsyncDisposable
         var updated = new List<string>();
         foreach (var server in next.Servers)
         {
-            var old = previous.Find(server.Id);
+            var old = previous.FindById(server.Id);
             if (old is null)
             {
                 added.Add(server.Id);
@@ -209,13 +362,14 @@ public sealed partial class ServerRegistry : IAsyncDisposable
             }
         }
 
-        var removed = previous.Servers.Where(s => next.Find(s.Id) is null).Select(s => s.Id).ToList();
+        var removed = previous.Servers.Where(s => next.FindById(s.Id) is null).Select(s => s.Id).ToList();
         return added.Count + removed.Count + updated.Count == 0 ? null : new RegistryChangedEventArgs(next, added, removed, updated);
     }
 
     private static bool SameDefinition(DiscoveredServer a, DiscoveredServer b)
     {
-        if (a.Provenance != b.Provenance || !a.Shadowed.SequenceEqual(b.Shadowed))
+        if (a.Provenance != b.Provenance || !a.Shadowed.SequenceEqual(b.Shadowed) || a.ShadowedBy != b.ShadowedBy
+            || !a.Aliases.SequenceEqual(b.Aliases) || !a.Duplicates.SequenceEqual(b.Duplicates))
         {
             return false;
         }
@@ -321,6 +475,31 @@ public sealed partial class ServerRegistry : IAsyncDisposable
         catch (Exception ex)
         {
             Log.RefreshFailed(_logger, ex);
+        }
+    }
+
+    private sealed class MergeEntry(ServerManifest manifest, ServerProvenance provenance, string identity)
+    {
+        public ServerManifest Manifest { get; } = manifest;
+
+        public ServerProvenance Provenance { get; } = provenance;
+
+        public string Identity { get; } = identity;
+
+        public string? ShadowedBy { get; init; }
+
+        public List<ServerProvenance> Shadowed { get; } = [];
+
+        public List<ServerProvenance> Duplicates { get; } = [];
+
+        public List<string> Aliases { get; } = [];
+
+        public void AddAlias(string? alias)
+        {
+            if (alias is not null && alias != Manifest.Id && !Aliases.Contains(alias, StringComparer.Ordinal))
+            {
+                Aliases.Add(alias);
+            }
         }
     }
 

@@ -66,6 +66,28 @@ public sealed class ConfigImportCommandTests : IAsyncLifetime
         var all = servers.Json().GetProperty("servers").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
         Assert.Equal("ManifestDirectory", all["local.weather"].GetProperty("provenance").GetProperty("kind").GetString());
         Assert.Equal("npx", all["local.weather"].GetProperty("transport").GetProperty("command").GetString());
-        Assert.Equal("ClaudeDesktop", all["weather"].GetProperty("provenance").GetProperty("kind").GetString());
+        Assert.False(all.ContainsKey("weather"));
+        Assert.Equal("ClaudeDesktop", Assert.Single(all["local.weather"].GetProperty("duplicates").EnumerateArray()).GetProperty("kind").GetString());
+    }
+
+    /// <summary>After an import, each tool is listed once (the configuration entry folds into its imported manifest), without --no-import.</summary>
+    [Fact]
+    [Trait("Issue12", "6")]
+    public async Task Tools_AfterImport_EachToolListedOnceAndTheOldIdStillReachesIt()
+    {
+        var claude = Path.Combine(_sandbox.Home, ".config", "Claude", "claude_desktop_config.json");
+        await File.WriteAllTextAsync(claude, $$$"""{"mcpServers":{"tester":{"command":"dotnet","args":[{{{System.Text.Json.JsonSerializer.Serialize(CliSandbox.TestServerDll)}}},"stdio"]} } }""", TestContext.Current.CancellationToken);
+        var target = Path.Combine(_sandbox.Root, "imported");
+
+        var import = await _sandbox.RunAsync("config", "import", "--registry", target);
+        var tools = await _sandbox.RunAsync("tools", "--json", "--registry", target);
+        var oldId = await _sandbox.RunAsync("call", "tester", "echo", "--args", """{"text":"hi"}""", "--registry", target);
+
+        Assert.True(import.ExitCode == 0, import.ToString());
+        Assert.True(tools.ExitCode == 0, tools.ToString());
+        var echoes = tools.Json().GetProperty("tools").EnumerateArray().Where(t => t.GetProperty("tool").GetString() == "echo").ToList();
+        Assert.Equal("local.tester", Assert.Single(echoes).GetProperty("server").GetString());
+        Assert.True(oldId.ExitCode == 0, oldId.ToString());
+        Assert.Contains("echo: hi", oldId.Stdout, StringComparison.Ordinal);
     }
 }

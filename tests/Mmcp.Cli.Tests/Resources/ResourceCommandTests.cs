@@ -23,6 +23,25 @@ public sealed class ResourceCommandTests : IAsyncLifetime
         Assert.Equal("test://items/{id}", json.GetProperty("templates")[0].GetProperty("uriTemplate").GetString());
     }
 
+    /// <summary>Resources and prompts report a failed server as a warning too, and --strict makes it exit code 8.</summary>
+    [Fact]
+    [Trait("Issue12", "6")]
+    public async Task ResourcesAndPrompts_ServerFails_WarningAndStrictExitsWith8()
+    {
+        await _sandbox.WriteManifestAsync("io.example.missing", """{"type":"stdio","command":"mmcp-no-such-program"}""");
+
+        var resources = await Run("resources", "--json");
+        var strictResources = await Run("resources", "--strict");
+        var strictPrompts = await Run("prompts", "--strict", "--json");
+
+        Assert.True(resources.ExitCode == 0, resources.ToString());
+        Assert.Equal("io.example.missing", Assert.Single(resources.Json().GetProperty("warnings").EnumerateArray()).GetProperty("server").GetString());
+        Assert.True(strictResources.ExitCode == 8, strictResources.ToString());
+        Assert.Contains("warning: io.example.missing", strictResources.Stderr, StringComparison.Ordinal);
+        Assert.True(strictPrompts.ExitCode == 8, strictPrompts.ToString());
+        Assert.Equal("LaunchFailed", Assert.Single(strictPrompts.Json().GetProperty("warnings").EnumerateArray()).GetProperty("code").GetString());
+    }
+
     [Fact]
     public async Task Read_ByTemplate_PrintsTheContents()
     {

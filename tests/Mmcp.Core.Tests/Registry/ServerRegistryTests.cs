@@ -20,7 +20,7 @@ public sealed class ServerRegistryTests
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(["com.example.a", "com.example.b", "fs"], snapshot.Servers.Select(s => s.Id));
+        Assert.Equal(["com.example.a", "com.example.b", "com.example.b.claude-desktop", "fs"], snapshot.Servers.Select(s => s.Id));
         var a = snapshot.Find("com.example.a")!;
         Assert.Equal(Path.Combine(user, "com.example.a.json"), a.Provenance.Location);
         Assert.Equal(Path.Combine(system, "com.example.a.json"), Assert.Single(a.Shadowed).Location);

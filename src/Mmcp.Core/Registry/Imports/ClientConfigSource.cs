@@ -12,7 +12,8 @@ namespace Mmcp.Core.Registry.Imports;
 /// Each entry becomes a server whose id is its key normalised by <see cref="ServerIds.FromConfigKey"/>. Entries with
 /// <c>"disabled": true</c> are skipped. <c>${workspaceFolder}</c> and <c>${userHome}</c> are substituted when read;
 /// <c>${env:NAME}</c> and <c>${input:ID}</c> are kept and resolved when the server starts (an input's value comes from
-/// the environment variable <c>MMCP_INPUT_&lt;ID&gt;</c>).
+/// the environment variable <c>MMCP_INPUT_&lt;ID&gt;</c>, else from the <see cref="InputStore"/> that
+/// <c>mmcp config inputs set ID</c> writes).
 /// </remarks>
 public sealed partial class ClientConfigSource : IServerSource
 {
@@ -40,6 +41,9 @@ public sealed partial class ClientConfigSource : IServerSource
 
     /// <summary>Gets the configuration file.</summary>
     public string Path { get; }
+
+    /// <summary>Gets the workspace the file belongs to, or <see langword="null"/> for a user-level file.</summary>
+    public string? WorkspaceFolder => _workspaceFolder;
 
     /// <inheritdoc/>
     public ServerSourceKind Kind { get; }
@@ -103,6 +107,32 @@ public sealed partial class ClientConfigSource : IServerSource
         }
 
         return new SourceReadResult(result, diagnostics);
+    }
+
+    /// <summary>Reads the inputs a VS Code file declares (<c>inputs</c>); other clients' files declare none.</summary>
+    /// <returns>The inputs, in file order.</returns>
+    public IReadOnlyList<DeclaredInput> ReadDeclaredInputs()
+    {
+        var diagnostics = new List<ManifestDiagnostic>();
+        using var document = Kind == ServerSourceKind.VsCode ? ConfigFile.TryRead(Path, diagnostics) : null;
+        if (document is null || document.RootElement.ValueKind != JsonValueKind.Object
+            || !document.RootElement.TryGetProperty("inputs", out var array) || array.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var inputs = new List<DeclaredInput>();
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                var password = item.TryGetProperty("password", out var p) && p.ValueKind == JsonValueKind.True;
+                var description = item.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+                inputs.Add(new DeclaredInput(id.GetString()!, password, description, Path));
+            }
+        }
+
+        return inputs;
     }
 
     private static Dictionary<string, bool> ReadInputs(Dictionary<string, JsonElement> root, JsonObjectReader r)
@@ -209,7 +239,7 @@ public sealed partial class ClientConfigSource : IServerSource
             var id = match.Groups[1].Value;
             var variable = InputVariable(id);
             var secret = inputs.TryGetValue(id, out var password) && password ? " (a password)" : string.Empty;
-            r.Warning(field, $"uses input '{id}'{secret}; set the environment variable {variable} before the hub starts this server");
+            r.Warning(field, $"uses input '{id}'{secret}; give it a value with 'mmcp config inputs set {id}' (stored privately) or the environment variable {variable}");
         }
 
         return new ServerManifest
@@ -276,3 +306,10 @@ public sealed partial class ClientConfigSource : IServerSource
     [GeneratedRegex(@"\$\{input:([^}]+)\}", RegexOptions.CultureInvariant)]
     private static partial Regex InputReference();
 }
+
+/// <summary>An input a VS Code configuration declares.</summary>
+/// <param name="Id">The input id (<c>${input:ID}</c>).</param>
+/// <param name="Password">Whether VS Code would ask for it without echo.</param>
+/// <param name="Description">The prompt text, or <see langword="null"/>.</param>
+/// <param name="File">The configuration file that declares it.</param>
+public sealed record DeclaredInput(string Id, bool Password, string? Description, string File);
