@@ -35,7 +35,11 @@ internal sealed class StdioCaller(RawStdioClient client) : ICaller
 }
 
 /// <summary>A target of the latency phase: how to get a caller, and whether every parallel caller shares the first one.</summary>
-internal sealed record Target(string Name, Func<Task<ICaller>> NewCaller, bool SharedCaller);
+internal sealed record Target(string Name, Func<Task<ICaller>> NewCaller, bool SharedCaller)
+{
+    /// <summary>Gets the arguments of external-client.mjs for this target, or null when the external client cannot reach it.</summary>
+    public string[]? External { get; init; }
+}
 
 internal readonly record struct Stats(double P50, double P90, double P99, double Max, double Mean)
 {

@@ -279,7 +279,18 @@ internal sealed partial class ServerSession : IAsyncDisposable
 
         try
         {
-            return await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (LatencyProbe.Enabled)
+            {
+                LatencyProbe.Mark(LatencyMark.UpstreamSend);
+            }
+
+            var result = await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (LatencyProbe.Enabled)
+            {
+                LatencyProbe.Mark(LatencyMark.UpstreamAnswered);
+            }
+
+            return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
         {

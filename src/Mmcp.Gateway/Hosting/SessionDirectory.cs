@@ -5,7 +5,7 @@ using ModelContextProtocol.Server;
 
 namespace Mmcp.Gateway.Hosting;
 
-/// <summary>How the direct lane runs a plain tools/call of a session (see <see cref="DirectToolCalls"/>).</summary>
+/// <summary>How the direct lane runs a plain tools/call of a session (see <see cref="JsonRpcFront"/>).</summary>
 internal delegate ValueTask<CallToolResult> DirectCall(GatewayCaller caller, CallToolRequestParams parameters, CancellationToken cancellationToken);
 
 /// <summary>A live 2025-era MCP session as the gateway knows it.</summary>
