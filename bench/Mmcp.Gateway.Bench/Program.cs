@@ -64,12 +64,14 @@ Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} cal
 // (a) No gateway: the same server over stdio, for reference.
 if (only is null || only.Contains("stdio-direct"))
 {
-    targets.Add(new Target("stdio-direct", async () =>
+    async Task<ICaller> NewStdioCaller()
     {
         var c = new RawStdioClient(node, [everything, "stdio"]);
         await c.InitializeAsync(CancellationToken.None);
         return new StdioCaller(c);
-    }, SharedCaller: true) { External = ["--stdio", $"{node} {everything} stdio", "--tool", "echo"] });
+    }
+
+    targets.Add(new Target("stdio-direct", NewStdioCaller, SharedCaller: true) { External = ["--stdio", $"{node} {everything} stdio", "--tool", "echo"] });
 }
 
 await AddTarget("supergateway", port => (node, [Path.Combine(npm, ".bin", "supergateway"), "--stdio", $"{node} {everything} stdio", "--outputTransport", "streamableHttp", "--stateful", "--port", port.ToString(CultureInfo.InvariantCulture), "--logLevel", "none"], null),

@@ -56,7 +56,10 @@ internal sealed record Result(string Name, Stats Sequential, double SequentialRa
     public const string Header = "target                   | seq p50 ms | seq p90 | seq p99 | seq calls/s | par p50 ms | par p99 | par calls/s";
 
     public string Format() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name,-24} | {Sequential.P50,10:0.000} | {Sequential.P90,7:0.000} | {Sequential.P99,7:0.000} | {SequentialRate,11:0} | {Parallel.P50,10:0.000} | {Parallel.P99,7:0.000} | {ParallelRate,11:0}");
+        $"{Name,-24} | {Sequential.P50,10:0.000} | {Ms(Sequential.P90),7} | {Ms(Sequential.P99),7} | {SequentialRate,11:0} | {Parallel.P50,10:0.000} | {Ms(Parallel.P99),7} | {ParallelRate,11:0}");
+
+    /// <summary>A latency in ms, or a dash where the client did not report it (the external client gives p50s only).</summary>
+    private static string Ms(double value) => double.IsNaN(value) ? "-" : value.ToString("0.000", CultureInfo.InvariantCulture);
 }
 
 /// <summary>A peer process in its own process group, stopped with the whole group.</summary>
