@@ -137,7 +137,7 @@ try
     {
         // The same targets, still running and warm, measured by a client that is none of the project's code.
         Console.WriteLine();
-        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, fetch/undici keep-alive; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}");
+        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, node:http keep-alive, one write a request, Nagle off; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}");
         Console.WriteLine(Result.Header);
         var externalResults = new List<Result>();
         foreach (var target in targets.Where(t => t.External is not null))

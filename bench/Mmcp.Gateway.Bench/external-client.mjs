@@ -1,11 +1,13 @@
 // An external raw MCP client for the latency phase, written against the wire only (no MCP SDK, none of the
-// project's code): Node's own fetch (undici) with keep-alive for Streamable HTTP targets, and a child process's
-// stdin/stdout for the raw stdio baseline. It calls the tool `echo`-style tool given, warms up, then measures
+// project's code): Node's own node:http on keep-alive sockets with Nagle off, each POST in one write, for Streamable
+// HTTP targets (Node 20's fetch writes headers and body apart, and the body then waits for the server's delayed ACK:
+// 40 ms a call), and a child process's stdin/stdout for the raw stdio baseline. It calls the tool `echo`-style tool given, warms up, then measures
 // sequential calls and calls from N parallel sessions, and prints one JSON line.
 //
 // node external-client.mjs --url http://127.0.0.1:PORT/mcp --tool NAME [--warmup 3000] [--calls 3000] [--concurrency 16]
 // node external-client.mjs --stdio "node /path/server.js stdio" --tool NAME [...]
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { createInterface } from 'node:readline';
 
 const args = process.argv.slice(2);
@@ -16,6 +18,7 @@ const tool = arg('--tool', 'echo');
 const warmup = Number(arg('--warmup', 3000));
 const calls = Number(arg('--calls', 3000));
 const concurrency = Number(arg('--concurrency', 16));
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const callParams = JSON.stringify({ name: tool, arguments: { message: 'ping' } });
 
 class HttpSession {
@@ -25,12 +28,22 @@ class HttpSession {
     if (this.session) { h['mcp-session-id'] = this.session; h['mcp-protocol-version'] = this.version; }
     return h;
   }
-  async post(body) {
-    const response = await fetch(this.endpoint, { method: 'POST', headers: this.headers(), body });
-    this.session ??= response.headers.get('mcp-session-id');
-    const text = await response.text();
-    if (!response.ok) throw new Error(`HTTP ${response.status}: ${text}`);
-    return text;
+  post(body) {
+    const payload = Buffer.from(body);
+    return new Promise((resolve, reject) => {
+      const request = http.request(this.endpoint, { method: 'POST', agent, headers: { ...this.headers(), 'content-length': payload.length } }, response => {
+        const chunks = [];
+        response.on('data', c => chunks.push(c));
+        response.on('end', () => {
+          this.session ??= response.headers['mcp-session-id'];
+          const text = Buffer.concat(chunks).toString();
+          if (response.statusCode >= 300) reject(new Error(`HTTP ${response.statusCode}: ${text}`)); else resolve(text);
+        });
+      });
+      request.on('socket', socket => socket.setNoDelay(true));
+      request.on('error', reject);
+      request.end(payload);
+    });
   }
   async request(method, params) {
     const id = ++this.nextId;
@@ -47,8 +60,13 @@ class HttpSession {
     return this;
   }
   call() { return this.request('tools/call', callParams); }
-  async close() {
-    if (this.session) await fetch(this.endpoint, { method: 'DELETE', headers: this.headers() }).catch(() => {});
+  close() {
+    if (!this.session) return Promise.resolve();
+    return new Promise(resolve => {
+      const request = http.request(this.endpoint, { method: 'DELETE', agent, headers: this.headers() }, response => { response.resume(); response.on('end', resolve); });
+      request.on('error', resolve);
+      request.end();
+    });
   }
 }
 
