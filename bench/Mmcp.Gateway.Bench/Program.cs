@@ -1,21 +1,27 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Mmcp.Gateway.Bench;
 
-// Usage: Mmcp.Gateway.Bench [--calls N] [--rounds R] [--concurrency C] [--warmup W] [--only a,b,c] [--context-only]
-// Latency phase: starts every target fronting @modelcontextprotocol/server-everything over stdio and warms each one;
-// then measures tools/call "echo" with the same raw client, sequentially in R rounds that go through the targets in
-// turn (so a slow spell of a shared machine falls on every target, not on one), then with C parallel callers with a
-// session each. Prints the table and the ratios of the Mmcp gateway against the better of mcp-proxy and supergateway
-// in each round (median and range over the rounds).
-// Context phase (always last; alone with --context-only): the size of the tool definitions a client holds through
-// `mmcp serve` fronting several reference servers, with every tool listed and in search mode (see ContextPhase.cs).
-var calls = IntArg("--calls", 2000);
+// Usage: Mmcp.Gateway.Bench [--calls N] [--rounds R] [--concurrency C] [--warmup W] [--only a,b,c] [--no-external]
+//                           [--no-context] [--context-only] [--phases]
+// Latency phase: starts every target fronting @modelcontextprotocol/server-everything over stdio and warms each one
+// equally (W calls); then measures tools/call "echo" with the same raw client, sequentially in R rounds that go
+// through the targets in turn (so a slow spell of a shared machine falls on every target, not on one), then with C
+// parallel callers with a session each. Prints the table and the ratios of the Mmcp gateway against the raw stdio call
+// and the better of mcp-proxy and supergateway. Then the same from an external raw client (external-client.mjs: Node's
+// own fetch and a child's stdio, none of the project's code) against every MCP target still running.
+// --phases: where the time of one `/mcp` tools/call goes inside the gateway (MMCP_BENCH_PHASES, see LatencyProbe).
+// Context phase (last; alone with --context-only, skipped with --no-context): the size of the tool definitions a
+// client holds through `mmcp serve` fronting several reference servers, with every tool listed and in search mode.
+var calls = IntArg("--calls", 3000);
 var rounds = Math.Max(1, IntArg("--rounds", 3));
 var concurrency = IntArg("--concurrency", 16);
-var warmup = IntArg("--warmup", 2000); // every target (and Node's and .NET's JIT) is measured warm
+var warmup = IntArg("--warmup", 3000); // every target (and Node's and .NET's JIT) is measured warm
 var only = StringArg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 var contextOnly = args.Contains("--context-only");
+var noContext = args.Contains("--no-context");
+var external = !args.Contains("--no-external");
 var repo = BenchEnvironment.RepoRoot();
 var npm = Path.Combine(repo, "eng", "npm", "node_modules");
 var everything = Path.Combine(npm, "@modelcontextprotocol", "server-everything", "dist", "index.js");
@@ -32,9 +38,15 @@ if (contextOnly)
     return await ContextPhase.RunAsync(repo, node, http);
 }
 
+var mmcp = Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
+if (args.Contains("--phases"))
+{
+    return await PhasesAsync();
+}
+
 var targets = new List<Target>();
 var peers = new List<IDisposable>();
-async Task AddTarget(string name, Func<int, (string Command, string[] Args, Dictionary<string, string>? Env)> start, Func<int, Func<Task<ICaller>>> callerFactory)
+async Task AddTarget(string name, Func<int, (string Command, string[] Args, Dictionary<string, string>? Env)> start, Func<int, Func<Task<ICaller>>> callerFactory, Func<int, string[]>? externalArgs = null)
 {
     if (only is not null && !only.Contains(name))
     {
@@ -44,7 +56,7 @@ async Task AddTarget(string name, Func<int, (string Command, string[] Args, Dict
     var port = BenchEnvironment.FreePort();
     var (command, args, env) = start(port);
     peers.Add(await Peer.StartAsync(name, command, args, env, port));
-    targets.Add(new Target(name, callerFactory(port), SharedCaller: false));
+    targets.Add(new Target(name, callerFactory(port), SharedCaller: false) { External = externalArgs?.Invoke(port) });
 }
 
 Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} calls={calls}x{rounds} rounds concurrency={concurrency} warmup={warmup} tool=echo (server-everything over stdio)");
@@ -52,27 +64,28 @@ Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} cal
 // (a) No gateway: the same server over stdio, for reference.
 if (only is null || only.Contains("stdio-direct"))
 {
-    targets.Add(new Target("stdio-direct", async () =>
+    async Task<ICaller> NewStdioCaller()
     {
         var c = new RawStdioClient(node, [everything, "stdio"]);
         await c.InitializeAsync(CancellationToken.None);
         return new StdioCaller(c);
-    }, SharedCaller: true));
+    }
+
+    targets.Add(new Target("stdio-direct", NewStdioCaller, SharedCaller: true) { External = ["--stdio", $"{node} {everything} stdio", "--tool", "echo"] });
 }
 
 await AddTarget("supergateway", port => (node, [Path.Combine(npm, ".bin", "supergateway"), "--stdio", $"{node} {everything} stdio", "--outputTransport", "streamableHttp", "--stateful", "--port", port.ToString(CultureInfo.InvariantCulture), "--logLevel", "none"], null),
-    port => McpCaller(port, "/mcp", "echo"));
+    port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
 await AddTarget("mcp-proxy", port => (node, [Path.Combine(npm, ".bin", "mcp-proxy"), "--port", port.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1", "--server", "stream", "--", node, everything, "stdio"], null),
-    port => McpCaller(port, "/mcp", "echo"));
+    port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
 
 // The Mmcp gateway: `mmcp serve` over a private registry holding one stdio manifest for server-everything.
-var mmcp = Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
 using var home = new GatewayHome();
 if (File.Exists(mmcp))
 {
     home.Add(GatewayHome.StdioManifest("io.bench.everything", "MCP reference server", node, [everything, "stdio"]));
     (string, string[], Dictionary<string, string>?) Serve(int port) => ("dotnet", GatewayHome.ServeArgs(mmcp, port), home.Environment);
-    await AddTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "io_bench_everything__echo"));
+    await AddTarget("mmcp /mcp", Serve, port => McpCaller(port, "/mcp", "io_bench_everything__echo"), port => External(port, "/mcp", "io_bench_everything__echo"));
     await AddTarget("mmcp /servers/{id}/mcp", Serve, port => McpCaller(port, "/servers/io.bench.everything/mcp", "echo"));
     await AddTarget("mmcp REST", Serve, port => () => Task.FromResult<ICaller>(new RestCaller(new RawRestClient(http, new Uri($"http://127.0.0.1:{port}/mcp/tools/call")))));
 
@@ -119,7 +132,23 @@ try
         await firsts[t].DisposeAsync();
     }
 
-    Report(results);
+    Report("the bench's own raw client (.NET HttpClient)", results);
+    if (external)
+    {
+        // The same targets, still running and warm, measured by a client that is none of the project's code.
+        Console.WriteLine();
+        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, node:http keep-alive, one write a request, Nagle off; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}");
+        Console.WriteLine(Result.Header);
+        var externalResults = new List<Result>();
+        foreach (var target in targets.Where(t => t.External is not null))
+        {
+            var r = await RunExternalAsync(target.Name, target.External!);
+            externalResults.Add(r);
+            Console.WriteLine(r.Format());
+        }
+
+        Report("the external raw client", externalResults);
+    }
 }
 finally
 {
@@ -129,7 +158,72 @@ finally
     }
 }
 
-return await ContextPhase.RunAsync(repo, node, http);
+return noContext ? 0 : await ContextPhase.RunAsync(repo, node, http);
+
+string[] External(int port, string path, string tool) => ["--url", $"http://127.0.0.1:{port}{path}", "--tool", tool];
+
+async Task<string> NodeVersionAsync()
+{
+    using var p = Process.Start(new ProcessStartInfo(node, ["--version"]) { RedirectStandardOutput = true })!;
+    var version = (await p.StandardOutput.ReadToEndAsync()).Trim();
+    await p.WaitForExitAsync();
+    return version;
+}
+
+async Task<Result> RunExternalAsync(string name, string[] targetArgs)
+{
+    var script = Path.Combine(repo, "bench", "Mmcp.Gateway.Bench", "external-client.mjs");
+    var start = new ProcessStartInfo(node, [script, .. targetArgs, "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--calls", calls.ToString(CultureInfo.InvariantCulture), "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture)])
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    };
+    using var p = Process.Start(start)!;
+    var stderr = p.StandardError.ReadToEndAsync();
+    var line = (await p.StandardOutput.ReadToEndAsync()).Trim();
+    await p.WaitForExitAsync();
+    if (p.ExitCode != 0 || JsonNode.Parse(line) is not JsonObject o)
+    {
+        throw new InvalidOperationException($"external client against {name} failed ({p.ExitCode}): {line} {await stderr}");
+    }
+
+    var p50 = o["p50"]!.GetValue<double>();
+    var parallelP50 = o["parallelP50"]!.GetValue<double>();
+    var stats = new Stats(p50, double.NaN, double.NaN, double.NaN, double.NaN);
+    return new Result(name, stats, 1000 / p50, new Stats(parallelP50, double.NaN, double.NaN, double.NaN, double.NaN), o["parallelRate"]!.GetValue<double>(), [p50]);
+}
+
+// Where the time of one /mcp tools/call goes inside the gateway: `mmcp serve` with MMCP_BENCH_PHASES, warmed, then
+// the sequential calls; the gateway writes its table when it stops.
+async Task<int> PhasesAsync()
+{
+    using var phasesHome = new GatewayHome();
+    phasesHome.Add(GatewayHome.StdioManifest("io.bench.everything", "MCP reference server", node, [everything, "stdio"]));
+    var report = Path.Combine(phasesHome.Root, "phases.md");
+    var environment = new Dictionary<string, string>(phasesHome.Environment) { ["MMCP_BENCH_PHASES"] = report };
+    var port = BenchEnvironment.FreePort();
+    var samples = new double[calls];
+    using (await Peer.StartAsync("mmcp /mcp (phases)", "dotnet", GatewayHome.ServeArgs(mmcp, port), environment, port))
+    {
+        await using var caller = await McpCaller(port, "/mcp", "io_bench_everything__echo")();
+        for (var i = 0; i < warmup; i++)
+        {
+            await caller.CallAsync();
+        }
+
+        for (var i = 0; i < calls; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            await caller.CallAsync();
+            samples[i] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+        }
+    }
+
+    Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} phases of one /mcp tools/call (echo, server-everything over stdio), {calls} sequential calls after {warmup} warm-up calls");
+    Console.WriteLine(File.Exists(report) ? await File.ReadAllTextAsync(report) : "(the gateway wrote no report)");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"client-observed p50: {Stats.Of(samples).P50:0.0} µs (the rest is the HTTP client, the loopback socket, Kestrel's parsing and routing)"));
+    return 0;
+}
 
 Func<Task<ICaller>> McpCaller(int port, string path, string tool) => async () =>
 {
@@ -185,24 +279,45 @@ async Task<(double[] Samples, double Seconds)> MeasureParallel(Target target, IC
     return (samples, seconds);
 }
 
-void Report(List<Result> all)
+void Report(string client, List<Result> all)
 {
     var peerResults = all.Where(r => r.Name is "supergateway" or "mcp-proxy").ToList();
-    if (peerResults.Count == 0 || !all.Any(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
+    var stdio = all.FirstOrDefault(r => r.Name == "stdio-direct");
+    if (!all.Any(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
     {
         return;
     }
 
-    var bestThroughput = peerResults.MaxBy(r => r.ParallelRate)!;
     Console.WriteLine();
-    Console.WriteLine($"# ratios against the better peer (targets: p50 <= 0.50x, {concurrency}-way throughput >= 2.00x); p50 ratio per round against that round's better peer: median [min-max] of {rounds}");
+    Console.WriteLine($"# ratios measured by {client}; targets: p50 <= 3.00x the raw stdio call and <= 0.50x the better peer, {concurrency}-way throughput >= 2.50x the better peer");
+    var bestThroughput = peerResults.MaxBy(r => r.ParallelRate);
+    var bestP50 = peerResults.MinBy(p => p.Sequential.P50);
     foreach (var r in all.Where(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
     {
-        var perRound = Enumerable.Range(0, rounds).Select(i => r.RoundP50s[i] / peerResults.Min(p => p.RoundP50s[i])).Order().ToArray();
-        var bestP50 = peerResults.MinBy(p => p.Sequential.P50)!;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{r.Name,-24} p50 {perRound[perRound.Length / 2]:0.00}x [{perRound[0]:0.00}-{perRound[^1]:0.00}] (all rounds: {r.Sequential.P50:0.000} ms vs {bestP50.Name} {bestP50.Sequential.P50:0.000} ms)   {concurrency}-way throughput {r.ParallelRate / bestThroughput.ParallelRate:0.00}x of {bestThroughput.Name} ({bestThroughput.ParallelRate:0} calls/s)"));
+        var line = string.Create(CultureInfo.InvariantCulture, $"{r.Name,-24} p50 {r.Sequential.P50:0.000} ms, {concurrency}-way {r.ParallelRate:0} calls/s");
+        if (stdio is not null)
+        {
+            line += string.Create(CultureInfo.InvariantCulture, $" | p50 {r.Sequential.P50 / stdio.Sequential.P50:0.00}x raw stdio ({stdio.Sequential.P50:0.000} ms) {Verdict(r.Sequential.P50 / stdio.Sequential.P50 <= 3)}");
+        }
+
+        if (bestP50 is not null && bestThroughput is not null)
+        {
+            var perRound = r.RoundP50s.Count == bestP50.RoundP50s.Count && r.RoundP50s.Count > 1
+                ? Enumerable.Range(0, r.RoundP50s.Count).Select(i => r.RoundP50s[i] / peerResults.Min(p => p.RoundP50s[i])).Order().ToArray()
+                : null;
+            line += string.Create(CultureInfo.InvariantCulture, $" | p50 {r.Sequential.P50 / bestP50.Sequential.P50:0.00}x {bestP50.Name} ({bestP50.Sequential.P50:0.000} ms) {Verdict(r.Sequential.P50 / bestP50.Sequential.P50 <= 0.5)}");
+            if (perRound is not null)
+            {
+                line += string.Create(CultureInfo.InvariantCulture, $" [per round {perRound[0]:0.00}-{perRound[^1]:0.00}]");
+            }
+
+            line += string.Create(CultureInfo.InvariantCulture, $" | {concurrency}-way {r.ParallelRate / bestThroughput.ParallelRate:0.00}x {bestThroughput.Name} ({bestThroughput.ParallelRate:0} calls/s) {Verdict(r.ParallelRate / bestThroughput.ParallelRate >= 2.5)}");
+        }
+
+        Console.WriteLine(line);
     }
+
+    static string Verdict(bool met) => met ? "(met)" : "(NOT met)";
 }
 
 int IntArg(string name, int fallback) => StringArg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;

@@ -35,7 +35,11 @@ internal sealed class StdioCaller(RawStdioClient client) : ICaller
 }
 
 /// <summary>A target of the latency phase: how to get a caller, and whether every parallel caller shares the first one.</summary>
-internal sealed record Target(string Name, Func<Task<ICaller>> NewCaller, bool SharedCaller);
+internal sealed record Target(string Name, Func<Task<ICaller>> NewCaller, bool SharedCaller)
+{
+    /// <summary>Gets the arguments of external-client.mjs for this target, or null when the external client cannot reach it.</summary>
+    public string[]? External { get; init; }
+}
 
 internal readonly record struct Stats(double P50, double P90, double P99, double Max, double Mean)
 {
@@ -52,7 +56,10 @@ internal sealed record Result(string Name, Stats Sequential, double SequentialRa
     public const string Header = "target                   | seq p50 ms | seq p90 | seq p99 | seq calls/s | par p50 ms | par p99 | par calls/s";
 
     public string Format() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name,-24} | {Sequential.P50,10:0.000} | {Sequential.P90,7:0.000} | {Sequential.P99,7:0.000} | {SequentialRate,11:0} | {Parallel.P50,10:0.000} | {Parallel.P99,7:0.000} | {ParallelRate,11:0}");
+        $"{Name,-24} | {Sequential.P50,10:0.000} | {Ms(Sequential.P90),7} | {Ms(Sequential.P99),7} | {SequentialRate,11:0} | {Parallel.P50,10:0.000} | {Ms(Parallel.P99),7} | {ParallelRate,11:0}");
+
+    /// <summary>A latency in ms, or a dash where the client did not report it (the external client gives p50s only).</summary>
+    private static string Ms(double value) => double.IsNaN(value) ? "-" : value.ToString("0.000", CultureInfo.InvariantCulture);
 }
 
 /// <summary>A peer process in its own process group, stopped with the whole group.</summary>

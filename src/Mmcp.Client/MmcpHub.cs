@@ -158,8 +158,19 @@ public sealed partial class MmcpHub : IAsyncDisposable
     public async ValueTask<CallToolResult> CallToolAsync(string serverId, string toolName, IReadOnlyDictionary<string, object?>? arguments = null, IProgress<ProgressNotificationValue>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(toolName);
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.HubEntered);
+        }
+
         var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
-        return await session.CallToolAsync(toolName, arguments, progress, cancellationToken).ConfigureAwait(false);
+        var result = await session.CallToolAsync(toolName, arguments, progress, cancellationToken).ConfigureAwait(false);
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.HubReturned);
+        }
+
+        return result;
     }
 
     /// <summary>Calls a tool by its aggregated name <c>&lt;serverId&gt;__&lt;tool&gt;</c> (as listed by <see cref="ListToolsAsync"/>).</summary>

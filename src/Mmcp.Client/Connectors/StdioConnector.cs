@@ -47,7 +47,7 @@ internal sealed class StdioConnector : IServerConnector
             throw new HubException(HubErrorCode.LaunchFailed, server.Id, $"Server '{server.Id}' cannot start: {ex.Message} ('{executable}'). Fix 'command' in {server.Provenance}.", ex);
         }
 
-        return ValueTask.FromResult(new ServerConnection(new StreamClientTransport(MessageWrites.Coalesce(child.Input), child.Output, context.LoggerFactory), child, stderr.Snapshot, startsDuringHandshake: true)
+        return ValueTask.FromResult(new ServerConnection(new StreamClientTransport(MessageWrites.ToPipe(child.Input), child.Output, context.LoggerFactory), child, stderr.Snapshot, startsDuringHandshake: true)
         {
             ProcessId = child.Id,
             Exited = child.Exited,

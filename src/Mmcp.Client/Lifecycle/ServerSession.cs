@@ -267,7 +267,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
         var parameters = new CallToolRequestParams
         {
             Name = tool,
-            Arguments = arguments?.ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),
+            Arguments = arguments?.ToDictionary(kv => kv.Key, kv => ToElement(kv.Value), StringComparer.Ordinal),
         };
         string? progressKey = null;
         if (progress is not null)
@@ -279,7 +279,18 @@ internal sealed partial class ServerSession : IAsyncDisposable
 
         try
         {
-            return await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (LatencyProbe.Enabled)
+            {
+                LatencyProbe.Mark(LatencyMark.UpstreamSend);
+            }
+
+            var result = await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (LatencyProbe.Enabled)
+            {
+                LatencyProbe.Mark(LatencyMark.UpstreamAnswered);
+            }
+
+            return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
         {
@@ -304,6 +315,10 @@ internal sealed partial class ServerSession : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>An argument as JSON; one that is JSON already (a gateway's, as parsed from its client) goes on as it is.</summary>
+    private static JsonElement ToElement(object? value) =>
+        value is JsonElement element ? element : JsonSerializer.SerializeToElement(value, McpJsonUtilities.DefaultOptions.GetTypeInfo(value?.GetType() ?? typeof(object)));
 
     /// <summary>Hands a <c>notifications/progress</c> read from a connection to the call that asked for it.</summary>
     private void RouteProgress(JsonRpcMessage message)

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
+using Mmcp.Client.Diagnostics;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -48,7 +49,13 @@ internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap t
                 _tap.Publish(_serverId, _connectionId, TrafficDirection.ToServer, message);
             }
 
-            return _inner.SendMessageAsync(message, cancellationToken);
+            return LatencyProbe.Enabled ? SendTimedAsync(message, cancellationToken) : _inner.SendMessageAsync(message, cancellationToken);
+        }
+
+        private async Task SendTimedAsync(JsonRpcMessage message, CancellationToken cancellationToken)
+        {
+            await _inner.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+            LatencyProbe.Mark(LatencyMark.UpstreamWritten);
         }
 
         public ValueTask DisposeAsync() => _inner.DisposeAsync();

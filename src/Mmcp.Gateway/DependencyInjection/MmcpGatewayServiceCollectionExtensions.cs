@@ -30,7 +30,7 @@ public static class MmcpGatewayServiceCollectionExtensions
     {
         AddMmcpGatewayCore(services, configure);
         services.TryAddSingleton<McpSessionHooks>();
-        services.TryAddSingleton<DirectToolCalls>();
+        services.TryAddSingleton<JsonRpcFront>();
         services.TryAddSingleton<RequestGuard>();
         services.TryAddSingleton<RestEndpoints>();
         services.TryAddSingleton<OpenApiDocument>();

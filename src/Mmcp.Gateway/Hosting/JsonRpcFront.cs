@@ -2,19 +2,36 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Mmcp.Client.Diagnostics;
+using Mmcp.Gateway.Security;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Gateway.Hosting;
 
 /// <summary>
-/// Checks a POST to an MCP endpoint before the direct lane and the SDK see it, and answers the JSON-RPC errors the
-/// spec names where the SDK would answer others: malformed JSON is -32700 Parse error (the SDK says -32600); a
-/// <c>tools/call</c> without a string <c>name</c> or with <c>arguments</c> that are not an object is -32602 Invalid
-/// params (the SDK says -32603); a batch (a JSON array) is -32600 with a message saying why: the gateway speaks
-/// 2025-06-18 and later, whose transport carries one message per POST ("Remove support for JSON-RPC batching",
-/// 2025-06-18 changelog), and does not take batches from 2025-03-26 sessions either (see docs/mmcp-gateway.md).
-/// Anything else goes on with its body readable again.
+/// The one front of the MCP endpoints: reads a POST's JSON-RPC message once, parses it once, and then
+/// <list type="number">
+/// <item>answers the JSON-RPC errors the spec names where the SDK would answer others: malformed JSON is -32700 Parse
+/// error (the SDK says -32600); a <c>tools/call</c> without a string <c>name</c> or with <c>arguments</c> that are not
+/// an object is -32602 Invalid params (the SDK says -32603); a batch (a JSON array) is -32600 with a message saying
+/// why: the gateway speaks 2025-06-18 and later, whose transport carries one message per POST ("Remove support for
+/// JSON-RPC batching", 2025-06-18 changelog), and does not take batches from 2025-03-26 sessions either (see
+/// docs/mmcp-gateway.md);</item>
+/// <item>answers a 2025-era session's <c>tools/call</c> that needs no stream (no progress token) in the direct lane:
+/// Streamable HTTP lets a server answer a request with one <c>application/json</c> body instead of an SSE stream, so
+/// the call runs straight on the session's call path (<see cref="GatewaySession.Call"/>: the aggregated endpoint's,
+/// the shared connection's, or a pass-through session's own upstream), with the arguments taken from the parsed
+/// message, rather than through the SDK's per-session machinery (a second parse, a flushed SSE header, a hop to the
+/// session's message loop, an SSE event and a chunked end). The <c>notifications/cancelled</c> of such a call are
+/// handled here too;</item>
+/// <item>leaves anything else, and anything unusual about a request, to the SDK with the body readable again; so does a
+/// call when the SDK has not seen the session for a quarter of its idle timeout (the SDK's idle clock restarts then).</item>
+/// </list>
 /// </summary>
-internal static class JsonRpcFront
+internal sealed partial class JsonRpcFront
 {
     public const int ParseError = -32700;
     public const int InvalidRequest = -32600;
@@ -23,36 +40,74 @@ internal static class JsonRpcFront
     public const string BatchRefusal =
         "JSON-RPC batches are not accepted: send one message per POST. MCP 2025-06-18 removed batching (\"Remove support for JSON-RPC batching\"), and this gateway does not take batches from 2025-03-26 sessions either.";
 
-    /// <summary>Answers a request the spec calls an error, or leaves it, its body readable again, to what follows.</summary>
-    /// <returns>Whether the request was answered.</returns>
-    public static async Task<bool> TryRefuseAsync(HttpContext context)
+    private static readonly JsonSerializerOptions Json = McpJsonUtilities.DefaultOptions;
+    private readonly SessionDirectory _sessions;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _sdkRefresh;
+
+    public JsonRpcFront(SessionDirectory sessions, IOptions<MmcpGatewayOptions> options, ILogger<JsonRpcFront> logger)
     {
-        var request = context.Request;
-        var body = await ReadBodyAsync(request.BodyReader, context.RequestAborted).ConfigureAwait(false);
-        request.Body = new MemoryStream(body, writable: false);
-        if (body.Length == 0)
-        {
-            return false; // the SDK says what it says about an empty body
-        }
-
-        if (Check(body, out var status) is not { } refusal)
-        {
-            return false;
-        }
-
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(refusal, context.RequestAborted).ConfigureAwait(false);
-        return true;
+        _sessions = sessions;
+        _logger = logger;
+        _sdkRefresh = options.Value.SessionIdleTimeout / 4;
     }
 
-    /// <summary>The error answer to one JSON-RPC message the spec calls an error, or null when it may go on.</summary>
+    /// <summary>
+    /// Answers a POST to an MCP endpoint that the spec calls an error or that belongs to the direct lane; otherwise
+    /// leaves the request, its body readable again, to the SDK.
+    /// </summary>
+    /// <param name="context">The request (a POST whose content type is JSON or absent).</param>
+    /// <param name="sessionId">Its <c>Mcp-Session-Id</c>, or empty.</param>
+    /// <param name="caller">Who sent it.</param>
+    /// <returns>Whether the request was answered.</returns>
+    public async Task<bool> TryHandleAsync(HttpContext context, string sessionId, GatewayCaller caller)
+    {
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.FrontStart);
+        }
+
+        var request = context.Request;
+        var body = await ReadBodyAsync(request.BodyReader, context.RequestAborted).ConfigureAwait(false);
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.BodyRead);
+        }
+
+        if (body.Length > 0)
+        {
+            JsonDocument? document;
+            try
+            {
+                document = JsonDocument.Parse(body);
+            }
+            catch (JsonException)
+            {
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, Error(null, ParseError, "Parse error: the body is not valid JSON.")).ConfigureAwait(false);
+                return true;
+            }
+
+            // The direct lane's arguments are elements of the document: it lives until the call is answered.
+            using (document)
+            {
+                if (await TryAnswerAsync(context, document.RootElement, sessionId, caller).ConfigureAwait(false))
+                {
+                    return true;
+                }
+            }
+        }
+
+        // The SDK says what it says about an empty body, and about everything the front leaves alone.
+        request.Body = new MemoryStream(body, writable: false);
+        return false;
+    }
+
+    /// <summary>The error answer to one JSON-RPC message the spec calls an error, or null when it may go on (for <c>mmcp stdio</c>).</summary>
     /// <param name="body">The message as sent.</param>
     /// <param name="status">The HTTP status for the answer.</param>
     /// <returns>The JSON-RPC error response, or null.</returns>
     public static byte[]? Check(ReadOnlyMemory<byte> body, out int status)
     {
-        status = StatusCodes.Status400BadRequest;
         JsonDocument document;
         try
         {
@@ -60,29 +115,193 @@ internal static class JsonRpcFront
         }
         catch (JsonException)
         {
+            status = StatusCodes.Status400BadRequest;
             return Error(null, ParseError, "Parse error: the body is not valid JSON.");
         }
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Array)
-            {
-                return Error(null, InvalidRequest, BatchRefusal);
-            }
+            return Check(document.RootElement, out status);
+        }
+    }
 
-            if (root.ValueKind == JsonValueKind.Object
-                && root.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String && method.ValueEquals("tools/call")
-                && root.TryGetProperty("id", out var id) && id.ValueKind is JsonValueKind.String or JsonValueKind.Number
-                && InvalidCallParams(root) is { } problem)
-            {
-                status = StatusCodes.Status200OK;
-                return Error(id, InvalidParams, problem);
-            }
+    /// <summary>The error answer to a parsed JSON-RPC message the spec calls an error, or null when it may go on.</summary>
+    private static byte[]? Check(JsonElement root, out int status)
+    {
+        status = StatusCodes.Status400BadRequest;
+        if (root.ValueKind == JsonValueKind.Array)
+        {
+            return Error(null, InvalidRequest, BatchRefusal);
+        }
+
+        if (IsRequest(root, RequestMethods.ToolsCall, out var id) && InvalidCallParams(root) is { } problem)
+        {
+            status = StatusCodes.Status200OK;
+            return Error(id, InvalidParams, problem);
         }
 
         return null;
     }
+
+    private async Task<bool> TryAnswerAsync(HttpContext context, JsonElement root, string sessionId, GatewayCaller caller)
+    {
+        if (Check(root, out var status) is { } refusal)
+        {
+            await RefuseAsync(context, status, refusal).ConfigureAwait(false);
+            return true;
+        }
+
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.Parsed);
+        }
+
+        if (sessionId.Length == 0 || root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("method", out var method) || method.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        if (method.ValueEquals(RequestMethods.ToolsCall))
+        {
+            if (!caller.HasScope(GatewayScopes.ToolsCall)
+                || !IsRequest(root, RequestMethods.ToolsCall, out var rawId)
+                || !IsVersion2(root)
+                || (rawId.ValueKind == JsonValueKind.Number && !rawId.TryGetInt64(out _))
+                || DirectSession(context.Request, sessionId, caller) is not { } session
+                || ParamsOf(root) is not { } parameters)
+            {
+                return false;
+            }
+
+            var id = ToRequestId(rawId);
+            var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            if (!session.DirectCalls.TryAdd(id, cancel))
+            {
+                cancel.Dispose();
+                return false; // the same id is in flight already: the SDK says what it says about that
+            }
+
+            try
+            {
+                if (LatencyProbe.Enabled)
+                {
+                    LatencyProbe.Mark(LatencyMark.Dispatched);
+                }
+
+                await CallAsync(context, session.Call!, sessionId, caller, id, parameters, cancel.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                session.DirectCalls.TryRemove(KeyValuePair.Create(id, cancel));
+                cancel.Dispose();
+            }
+
+            return true;
+        }
+
+        if (method.ValueEquals(NotificationMethods.CancelledNotification)
+            && !root.TryGetProperty("id", out _)
+            && IsVersion2(root)
+            && CancelledId(root) is { } cancelled
+            && DirectSession(context.Request, sessionId, caller) is { } owner
+            && owner.DirectCalls.TryGetValue(cancelled, out var running))
+        {
+            try
+            {
+                await running.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The call ended meanwhile: nothing left to cancel.
+            }
+
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The session when a request of it may take the direct lane: known, with a call path, of this caller, seen by the SDK lately, and a plain 2025-era POST.</summary>
+    private GatewaySession? DirectSession(HttpRequest request, string sessionId, GatewayCaller caller) =>
+        _sessions.TryGet(sessionId, out var session)
+        && session.Call is not null
+        && session.Owner == caller.Token?.Id
+        && _sessions.SdkSeenWithin(session, _sdkRefresh)
+        && AcceptsJsonAndEvents(request.Headers.Accept)
+        && IsSessionVersion(request.Headers["MCP-Protocol-Version"].ToString())
+            ? session
+            : null;
+
+    private async Task CallAsync(HttpContext context, DirectCall direct, string sessionId, GatewayCaller caller, RequestId id, CallToolRequestParams parameters, CancellationToken cancellationToken)
+    {
+        var answer = new ArrayBufferWriter<byte>(512);
+        try
+        {
+            var result = await direct(caller, parameters, cancellationToken).ConfigureAwait(false);
+            if (LatencyProbe.Enabled)
+            {
+                LatencyProbe.Mark(LatencyMark.CallReturned);
+            }
+
+            WriteResponse(answer, id, result);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled by the client (notifications/cancelled, or it went away): MCP sends no answer to a cancelled request.
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                context.Response.StatusCode = StatusCodes.Status202Accepted;
+            }
+
+            return;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The error the SDK's own handler dispatch would send for the same exception.
+            if (ex is not McpException)
+            {
+                Log.CallFailed(_logger, parameters.Name, ex);
+            }
+
+            answer.Write(Error(id, ex));
+        }
+
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.Serialized);
+        }
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        response.ContentLength = answer.WrittenCount;
+        response.Headers["Mcp-Session-Id"] = sessionId;
+        await response.Body.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.Written);
+        }
+    }
+
+    private static async Task RefuseAsync(HttpContext context, int status, byte[] refusal)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(refusal, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the message is a request for <paramref name="name"/> with a string or number id.</summary>
+    private static bool IsRequest(JsonElement root, string name, out JsonElement id)
+    {
+        id = default;
+        return root.ValueKind == JsonValueKind.Object
+            && root.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String && method.ValueEquals(name)
+            && root.TryGetProperty("id", out id) && id.ValueKind is JsonValueKind.String or JsonValueKind.Number;
+    }
+
+    /// <summary>Whether the message says <c>"jsonrpc": "2.0"</c>, as the SDK requires of what it reads.</summary>
+    private static bool IsVersion2(JsonElement root) => root.TryGetProperty("jsonrpc", out var version) && version.ValueKind == JsonValueKind.String && version.ValueEquals("2.0");
 
     /// <summary>What is wrong with a <c>tools/call</c>'s params, or null when its name and arguments are well-formed.</summary>
     private static string? InvalidCallParams(JsonElement request)
@@ -105,6 +324,86 @@ internal static class JsonRpcFront
         return null;
     }
 
+    /// <summary>
+    /// The call's parameters when the direct lane can serve it: a named tool, no progress token, nothing of the 2026
+    /// revision's multi-round requests. The common call (only <c>name</c> and <c>arguments</c>) is read straight from
+    /// the parsed message; anything else through the SDK's own type, as the SDK would read it.
+    /// </summary>
+    private static CallToolRequestParams? ParamsOf(JsonElement request)
+    {
+        var parameters = request.GetProperty("params"); // InvalidCallParams checked it is an object with a name
+        string? name = null;
+        Dictionary<string, JsonElement>? arguments = null;
+        foreach (var property in parameters.EnumerateObject())
+        {
+            if (property.NameEquals("name"))
+            {
+                name = property.Value.GetString();
+            }
+            else if (property.NameEquals("arguments"))
+            {
+                if (property.Value.ValueKind == JsonValueKind.Object)
+                {
+                    arguments = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+                    foreach (var argument in property.Value.EnumerateObject())
+                    {
+                        arguments[argument.Name] = argument.Value;
+                    }
+                }
+            }
+            else
+            {
+                return FullParamsOf(parameters);
+            }
+        }
+
+        return new CallToolRequestParams { Name = name!, Arguments = arguments };
+    }
+
+    private static CallToolRequestParams? FullParamsOf(JsonElement parameters)
+    {
+        try
+        {
+            return parameters.Deserialize(McpJsonUtilities.GetTypeInfo<CallToolRequestParams>(Json)) is { Name: { Length: > 0 }, ProgressToken: null, InputResponses: null, RequestState: null } full
+                ? full
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null; // the SDK answers what it cannot read
+        }
+    }
+
+    private static RequestId? CancelledId(JsonElement notification)
+    {
+        if (!notification.TryGetProperty("params", out var parameters) || parameters.ValueKind != JsonValueKind.Object
+            || !parameters.TryGetProperty("requestId", out var id) || id.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+        {
+            return null;
+        }
+
+        return id.ValueKind == JsonValueKind.Number && !id.TryGetInt64(out _) ? null : ToRequestId(id);
+    }
+
+    /// <summary>The id as the SDK reads it: a string, or an integer (the callers checked it is one).</summary>
+    private static RequestId ToRequestId(JsonElement id) =>
+        id.ValueKind == JsonValueKind.String ? new RequestId(id.GetString()!) : new RequestId(id.GetInt64());
+
+    private static bool AcceptsJsonAndEvents(Microsoft.Extensions.Primitives.StringValues accept)
+    {
+        var json = false;
+        var events = false;
+        foreach (var value in accept)
+        {
+            json |= value?.Contains("application/json", StringComparison.OrdinalIgnoreCase) == true;
+            events |= value?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
+        }
+
+        return json && events;
+    }
+
+    private static bool IsSessionVersion(string version) => version.Length == 0 || (Client.ProtocolVersions.IsKnown(version) && version != Client.ProtocolVersions.Latest);
+
     private static async Task<byte[]> ReadBodyAsync(PipeReader reader, CancellationToken cancellationToken)
     {
         while (true)
@@ -120,6 +419,45 @@ internal static class JsonRpcFront
 
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
+    }
+
+    private static void WriteResponse(IBufferWriter<byte> buffer, RequestId id, CallToolResult result)
+    {
+        using var writer = new Utf8JsonWriter(buffer);
+        writer.WriteStartObject();
+        writer.WriteString("jsonrpc", "2.0");
+        writer.WritePropertyName("id");
+        JsonSerializer.Serialize(writer, id, McpJsonUtilities.GetTypeInfo<RequestId>(Json));
+        writer.WritePropertyName("result");
+        JsonSerializer.Serialize(writer, result, McpJsonUtilities.GetTypeInfo<CallToolResult>(Json));
+        writer.WriteEndObject();
+    }
+
+    private static byte[] Error(RequestId id, Exception ex)
+    {
+        var detail = ex switch
+        {
+            McpProtocolException protocol => new JsonRpcErrorDetail { Code = (int)protocol.ErrorCode, Message = protocol.Message, Data = DataOf(protocol) },
+            McpException mcp => new JsonRpcErrorDetail { Code = (int)McpErrorCode.InternalError, Message = mcp.Message },
+            _ => new JsonRpcErrorDetail { Code = (int)McpErrorCode.InternalError, Message = "An error occurred." },
+        };
+        return JsonSerializer.SerializeToUtf8Bytes<JsonRpcMessage>(new JsonRpcError { Id = id, Error = detail }, McpJsonUtilities.GetTypeInfo<JsonRpcMessage>(Json));
+    }
+
+    /// <summary>The exception's string-keyed data as the error's <c>data</c> (server id, hub code), like the SDK does.</summary>
+    private static Dictionary<string, JsonElement>? DataOf(Exception ex)
+    {
+        Dictionary<string, JsonElement>? data = null;
+        foreach (System.Collections.DictionaryEntry entry in ex.Data)
+        {
+            if (entry.Key is string key && entry.Value is string or bool or int or long or double)
+            {
+                data ??= new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+                data[key] = JsonSerializer.SerializeToElement(entry.Value, Json.GetTypeInfo(entry.Value.GetType()));
+            }
+        }
+
+        return data;
     }
 
     private static byte[] Error(JsonElement? id, int code, string message)
@@ -147,5 +485,11 @@ internal static class JsonRpcFront
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4401, LogLevel.Error, "tools/call of {Tool} failed unexpectedly")]
+        public static partial void CallFailed(ILogger logger, string tool, Exception exception);
     }
 }

@@ -7,7 +7,7 @@ using ModelContextProtocol.Server;
 
 namespace Mmcp.Gateway.Hosting;
 
-/// <summary>How the direct lane runs a plain tools/call of a session (see <see cref="DirectToolCalls"/>).</summary>
+/// <summary>How the direct lane runs a plain tools/call of a session (see <see cref="JsonRpcFront"/>).</summary>
 internal delegate ValueTask<CallToolResult> DirectCall(GatewayCaller caller, CallToolRequestParams parameters, CancellationToken cancellationToken);
 
 /// <summary>Which limit refused a new session (see <see cref="SessionDirectory.TryReserve"/>).</summary>

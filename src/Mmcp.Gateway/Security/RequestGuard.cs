@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Mmcp.Client.Diagnostics;
 using Mmcp.Gateway.Diagnostics;
 using Mmcp.Gateway.Hosting;
 
@@ -41,15 +42,15 @@ internal sealed partial class RequestGuard
     private readonly GatewayRuntime _runtime;
     private readonly SessionDirectory _sessions;
     private readonly Aggregation.GatewayCatalog _catalog;
-    private readonly DirectToolCalls _direct;
+    private readonly JsonRpcFront _front;
     private readonly ILogger _logger;
     private readonly HashSet<string> _allowedHosts;
     private readonly HashSet<string> _allowedOrigins;
 
-    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, DirectToolCalls direct, ILogger<RequestGuard> logger)
+    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, JsonRpcFront front, ILogger<RequestGuard> logger)
     {
         _catalog = catalog;
-        _direct = direct;
+        _front = front;
         _options = options.Value;
         _tokens = tokens;
         _runtime = runtime;
@@ -59,7 +60,23 @@ internal sealed partial class RequestGuard
         _allowedOrigins = new HashSet<string>(_options.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
     }
 
-    public RequestDelegate Wrap(RequestDelegate inner, RouteKind kind, string? scope) => context => GuardAsync(context, inner, kind, scope);
+    public RequestDelegate Wrap(RequestDelegate inner, RouteKind kind, string? scope) => LatencyProbe.Enabled
+        ? context => TimedAsync(context, inner, kind, scope)
+        : context => GuardAsync(context, inner, kind, scope);
+
+    /// <summary>The guard with the bench-only phase timing of the request (see <see cref="LatencyProbe"/>).</summary>
+    private async Task TimedAsync(HttpContext context, RequestDelegate inner, RouteKind kind, string? scope)
+    {
+        var marks = LatencyProbe.Begin();
+        try
+        {
+            await GuardAsync(context, inner, kind, scope).ConfigureAwait(false);
+        }
+        finally
+        {
+            LatencyProbe.End(marks);
+        }
+    }
 
     private async Task GuardAsync(HttpContext context, RequestDelegate inner, RouteKind kind, string? scope)
     {
@@ -215,35 +232,32 @@ internal sealed partial class RequestGuard
         GatewaySession? active = null;
         try
         {
-            // 5. JSON-RPC errors the spec names (parse error, invalid params, no batches), before the SDK answers others.
+            var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
+
+            // While a request (or the GET stream) of a session is served, its client is there: the session is not abandoned.
+            if (session.Length > 0 && _sessions.TryGet(session, out var known))
+            {
+                if (!known.TryEnter())
+                {
+                    await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, -32001, "Session not found").ConfigureAwait(false);
+                    return;
+                }
+
+                active = known;
+            }
+
+            // 5. The JSON-RPC front, one parse of the message: the errors the spec names (parse error, invalid params,
+            // no batches) before the SDK answers others, and the direct lane of a session's plain tools/call.
             if (route is not null && HttpMethods.IsPost(request.Method)
                 && (request.ContentType is null || request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-                && await JsonRpcFront.TryRefuseAsync(context).ConfigureAwait(false))
+                && await _front.TryHandleAsync(context, session, caller).ConfigureAwait(false))
             {
                 return;
             }
 
-            var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
+            // 6. The rest goes to the SDK, which restarts the session's idle clock.
             if (session.Length > 0)
             {
-                // While a request (or the GET stream) of a session is served, its client is there: the session is not abandoned.
-                if (_sessions.TryGet(session, out var known))
-                {
-                    if (!known.TryEnter())
-                    {
-                        await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, -32001, "Session not found").ConfigureAwait(false);
-                        return;
-                    }
-
-                    active = known;
-                }
-
-                // 6. The direct lane answers a session's plain tools/call; the rest goes to the SDK.
-                if (HttpMethods.IsPost(request.Method) && await _direct.TryHandleAsync(context, session, caller).ConfigureAwait(false))
-                {
-                    return;
-                }
-
                 _sessions.SdkSeen(session);
             }
 

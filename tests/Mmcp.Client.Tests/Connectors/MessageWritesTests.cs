@@ -39,10 +39,47 @@ public sealed class MessageWritesTests
         Assert.Single(all.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    /// <summary>A message to a child's standard input is written by the sending thread, in one write, not queued to the thread pool.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task ToPipe_SmallMessage_IsWrittenInOneWriteBeforeTheSendReturns()
+    {
+        var pipe = new RecordingStream { AsyncWritesNeverComplete = true };
+        var transport = new StreamClientTransport(MessageWrites.ToPipe(pipe), new MemoryStream());
+        await using var session = await transport.ConnectAsync(TestContext.Current.CancellationToken);
+
+        var send = session.SendMessageAsync(new JsonRpcNotification { Method = "notifications/one" }, TestContext.Current.CancellationToken);
+
+        Assert.True(send.IsCompletedSuccessfully, "the send waited for an asynchronous pipe write");
+        Assert.Equal(0, pipe.AsyncWriteCalls);
+        Assert.Matches("^\\{.*notifications/one.*\\}\n$", Assert.Single(pipe.Writes));
+    }
+
+    /// <summary>A message larger than the buffer still reaches a child's standard input whole, in the asynchronous way.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task ToPipe_MessageLargerThanTheBuffer_ArrivesWhole()
+    {
+        var pipe = new RecordingStream();
+        var transport = new StreamClientTransport(MessageWrites.ToPipe(pipe), new MemoryStream());
+        await using var session = await transport.ConnectAsync(TestContext.Current.CancellationToken);
+        var big = new string('x', MessageWrites.BufferSize * 2);
+
+        await session.SendMessageAsync(new JsonRpcNotification { Method = "notifications/big", Params = new System.Text.Json.Nodes.JsonObject { ["text"] = big } }, TestContext.Current.CancellationToken);
+        await session.SendMessageAsync(new JsonRpcNotification { Method = "notifications/after" }, TestContext.Current.CancellationToken);
+
+        var all = string.Concat(pipe.Writes);
+        Assert.Contains(big, all, StringComparison.Ordinal);
+        Assert.Equal(2, all.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("notifications/after", all.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1], StringComparison.Ordinal);
+        Assert.EndsWith("}\n", all, StringComparison.Ordinal);
+    }
+
     /// <summary>A write-only stream that records each write call as the text it carried.</summary>
     private sealed class RecordingStream : Stream
     {
         private readonly List<string> _writes = [];
+        private int _asyncWriteCalls;
 
         public IReadOnlyList<string> Writes
         {
@@ -54,6 +91,12 @@ public sealed class MessageWritesTests
                 }
             }
         }
+
+        /// <summary>Gets or sets a value indicating whether asynchronous writes hang, as a pipe write queued behind a busy thread pool would.</summary>
+        public bool AsyncWritesNeverComplete { get; set; }
+
+        /// <summary>Gets how many writes came through the asynchronous methods.</summary>
+        public int AsyncWriteCalls => Volatile.Read(ref _asyncWriteCalls);
 
         public override bool CanRead => false;
 
@@ -79,14 +122,16 @@ public sealed class MessageWritesTests
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            Interlocked.Increment(ref _asyncWriteCalls);
             Record(buffer.Span);
-            return ValueTask.CompletedTask;
+            return AsyncWritesNeverComplete ? new ValueTask(new TaskCompletionSource().Task) : ValueTask.CompletedTask;
         }
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
+            Interlocked.Increment(ref _asyncWriteCalls);
             Record(buffer.AsSpan(offset, count));
-            return Task.CompletedTask;
+            return AsyncWritesNeverComplete ? new TaskCompletionSource().Task : Task.CompletedTask;
         }
 
         private void Record(ReadOnlySpan<byte> bytes)
