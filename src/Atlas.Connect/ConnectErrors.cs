@@ -3,9 +3,8 @@ using System.Net.WebSockets;
 using System.Security.Authentication;
 using Atlas.Client;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Maps what can go wrong while talking to a desktop to an exit code and a message that says what to do.</summary>
 internal static class ConnectErrors

@@ -8,9 +8,8 @@ using Atlas.Client.Connection;
 using Atlas.Client.Media;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>The terminal chat: lines are messages or slash commands; answers stream as they arrive; Ctrl+C cancels the
 /// answer, twice quits; offline, messages wait in the outbox and go out when the desktop is back.</summary>

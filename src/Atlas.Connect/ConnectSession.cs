@@ -7,7 +7,7 @@ using Atlas.Client.Media;
 using Atlas.Client.Offline;
 using Atlas.Client.Protocol;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Everything <c>atlas connect</c> holds for one desktop: the pinned client, the live connection (when the
 /// desktop is reachable), the outbox and the conversation cache.</summary>
