@@ -585,30 +585,20 @@ internal sealed class InteractiveChat : IDisposable
 
     private async Task ConnectInBackgroundAsync(CancellationToken cancellationToken)
     {
-        var options = ConnectSession.ClientOptions();
-        for (var attempt = 1; !cancellationToken.IsCancellationRequested; attempt++)
+        try
         {
-            var ceiling = Math.Min(options.ReconnectMaxDelay.TotalMilliseconds, options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling), cancellationToken).ConfigureAwait(false);
-                if (await _session.TryConnectAsync(OnStateChanged, cancellationToken).ConfigureAwait(false))
-                {
-                    await _out.WriteLineAsync($"Connected to '{TerminalText.Clean(_session.Credentials.DesktopName)}'.").ConfigureAwait(false);
-                    OnConnected();
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception e) when (ConnectErrors.Describe(e, _session.Credentials.BaseUri, _session.Credentials.DesktopName) is { } failure)
-            {
-                await _out.WriteLineAsync("error: " + failure.Message).ConfigureAwait(false);
-                Fatal(failure.ExitCode);
-                return;
-            }
+            await _session.ConnectWhenReachableAsync(OnStateChanged, cancellationToken).ConfigureAwait(false);
+            await _out.WriteLineAsync($"Connected to '{TerminalText.Clean(_session.Credentials.DesktopName)}'.").ConfigureAwait(false);
+            OnConnected();
+        }
+        catch (OperationCanceledException)
+        {
+            // Quitting.
+        }
+        catch (Exception e) when (ConnectErrors.Describe(e, _session.Credentials.BaseUri, _session.Credentials.DesktopName) is { } failure)
+        {
+            await _out.WriteLineAsync("error: " + failure.Message).ConfigureAwait(false);
+            Fatal(failure.ExitCode);
         }
     }
 
