@@ -9,6 +9,7 @@ using Atlas.Client.Connection;
 using Atlas.Client.Credentials;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
+using Shared.Timing;
 
 namespace Atlas.Client;
 
@@ -245,10 +246,8 @@ public sealed class AtlasClient : IDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var ceiling = Math.Min(_options.ReconnectMaxDelay.TotalMilliseconds,
-                _options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
-            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling), _options.TimeProvider, cancellationToken)
-                .ConfigureAwait(false);
+            var delay = Backoff.Delay(attempt, _options.ReconnectBaseDelay, _options.ReconnectMaxDelay, BackoffJitter.Full);
+            await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
             if (await TryConnectAsync(cancellationToken).ConfigureAwait(false) is { } connection)
             {
                 return connection;
