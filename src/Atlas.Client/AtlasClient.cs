@@ -9,6 +9,7 @@ using Atlas.Client.Connection;
 using Atlas.Client.Credentials;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
+using Shared.Timing;
 
 namespace Atlas.Client;
 
@@ -208,6 +209,49 @@ public sealed class AtlasClient : IDisposable
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Connects like <see cref="ConnectAsync"/>, but answers <see langword="null"/> when the desktop is unreachable
+    /// right now (<see cref="AtlasReachability.IsUnreachable"/>) instead of throwing. Starts with a fresh session.</summary>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    /// <returns>The connected connection, or <see langword="null"/> while the desktop cannot be reached.</returns>
+    /// <exception cref="AtlasException">The desktop refused (revoked, forbidden…).</exception>
+    /// <exception cref="HttpRequestException">The desktop's certificate does not match the pin
+    /// (<see cref="AtlasReachability.IsCertificateMismatch"/>).</exception>
+    public async Task<AtlasConnection?> TryConnectAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            InvalidateSession();
+            return await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (AtlasReachability.IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Connect when reachable: waits for the desktop and connects once it can be reached. Before each attempt it
+    /// waits an exponentially growing delay with full jitter (<see cref="AtlasClientOptions.ReconnectBaseDelay"/> doubled
+    /// per attempt, at most <see cref="AtlasClientOptions.ReconnectMaxDelay"/>), so a phone that was offline does not
+    /// hammer the desktop when many come back at once. Call it after a <see cref="TryConnectAsync"/> that answered
+    /// <see langword="null"/>, typically in the background while the app works offline.</summary>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The connected connection.</returns>
+    /// <exception cref="AtlasException">The desktop refused (revoked, forbidden…): waiting longer would not help.</exception>
+    /// <exception cref="HttpRequestException">The desktop's certificate does not match the pin.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<AtlasConnection> ConnectWhenReachableAsync(CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var delay = Backoff.Delay(attempt, _options.ReconnectBaseDelay, _options.ReconnectMaxDelay, BackoffJitter.Full);
+            await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            if (await TryConnectAsync(cancellationToken).ConfigureAwait(false) is { } connection)
+            {
+                return connection;
+            }
         }
     }
 

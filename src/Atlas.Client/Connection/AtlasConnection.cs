@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Atlas.Client.Protocol;
+using Shared.Timing;
 
 namespace Atlas.Client.Connection;
 
@@ -316,9 +317,7 @@ public sealed class AtlasConnection : IAsyncDisposable
             while (!token.IsCancellationRequested)
             {
                 attempt++;
-                var ceiling = Math.Min(_options.ReconnectMaxDelay.TotalMilliseconds,
-                    _options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16)));
-                var delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
+                var delay = Backoff.Delay(attempt - 1, _options.ReconnectBaseDelay, _options.ReconnectMaxDelay, BackoffJitter.Full);
                 try
                 {
                     await Task.Delay(delay, _options.TimeProvider, token).ConfigureAwait(false);

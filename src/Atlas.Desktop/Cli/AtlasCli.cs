@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Atlas.Connect;
 using Atlas.Desktop.Admin;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Media;
@@ -105,7 +106,7 @@ internal static class AtlasCli
         }));
         root.Subcommands.Add(admin);
 
-        var connect = Connect.ConnectCommand.Create(json);
+        var connect = ConnectCommand.Create(json);
         root.Subcommands.Add(connect);
 
         var parsed = root.Parse(args);

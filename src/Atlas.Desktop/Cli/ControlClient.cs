@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json.Serialization.Metadata;
 using Atlas.Client.Protocol;
+using Atlas.Connect;
 
 namespace Atlas.Desktop.Cli;
 
@@ -90,9 +91,4 @@ internal sealed class ControlClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
-}
-
-internal sealed class CliException(int exitCode, string message, Exception? inner = null) : Exception(message, inner)
-{
-    public int ExitCode { get; } = exitCode;
 }

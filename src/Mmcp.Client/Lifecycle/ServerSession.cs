@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Connectors;
@@ -11,6 +10,7 @@ using Mmcp.Core.Registry;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Shared.Timing;
 
 namespace Mmcp.Client.Lifecycle;
 
@@ -1208,11 +1208,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
         }
 
         var o = _rt.Options;
-        var exponent = Math.Min(_consecutiveFailures - 2, 30);
-        var ceiling = Math.Min(o.MaxRestartBackoff.Ticks, o.RestartBackoff.Ticks * (1L << Math.Min(exponent, 20)));
-        var half = ceiling / 2;
-        var jitter = half > 0 ? (long)(RandomNumberGenerator.GetInt32(int.MaxValue) / (double)int.MaxValue * half) : 0;
-        _retryAt = _rt.Time.GetUtcNow() + TimeSpan.FromTicks(half + jitter);
+        _retryAt = _rt.Time.GetUtcNow() + Backoff.Delay(_consecutiveFailures - 2, o.RestartBackoff, o.MaxRestartBackoff, BackoffJitter.Equal);
     }
 
     private void OnSuccess()

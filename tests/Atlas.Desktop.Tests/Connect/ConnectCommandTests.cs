@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
+using Atlas.Connect;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Pairing;
 using Atlas.Desktop.Tests.Chat;

@@ -1,5 +1,5 @@
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
+using Atlas.Connect;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;

@@ -8,6 +8,7 @@ using System.Xml.Linq;
 using Atlas.Client;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
+using Atlas.Connect;
 using Atlas.Desktop.Cli;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Identity;

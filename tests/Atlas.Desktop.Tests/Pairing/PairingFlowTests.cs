@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Atlas.Client;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
+using Atlas.Connect;
 using Atlas.Desktop.Cli;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Pairing;

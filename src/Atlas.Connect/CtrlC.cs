@@ -1,4 +1,4 @@
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Ctrl+C for a chat: the first press runs the registered action (cancel the answer being generated), the
 /// next one — or the first when nothing is registered — cancels <see cref="Token"/> so the program exits.</summary>

@@ -1,32 +1,12 @@
-using System.Net.Sockets;
-using System.Net.WebSockets;
-using System.Security.Authentication;
 using Atlas.Client;
+using Atlas.Client.Connection;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Maps what can go wrong while talking to a desktop to an exit code and a message that says what to do.</summary>
 internal static class ConnectErrors
 {
-    public static bool IsUnreachable(Exception e) =>
-        !IsCertificateMismatch(e) && e is HttpRequestException or SocketException or WebSocketException or HttpIOException
-            or TimeoutException or TaskCanceledException { CancellationToken.IsCancellationRequested: false };
-
-    public static bool IsCertificateMismatch(Exception e)
-    {
-        for (var inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is AuthenticationException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     public static int ExitCodeOf(string code) => code switch
     {
         ErrorCodes.Revoked => ExitCodes.Revoked,
@@ -44,7 +24,7 @@ internal static class ConnectErrors
     /// of the expected failures.</summary>
     public static CliException? Describe(Exception e, Uri desktop, string desktopName)
     {
-        if (IsCertificateMismatch(e))
+        if (AtlasReachability.IsCertificateMismatch(e))
         {
             return new CliException(ExitCodes.CertificateMismatch,
                 $"the server at {desktop} does not have the certificate key this device pinned for '{desktopName}'. Nothing was sent. "
@@ -62,7 +42,7 @@ internal static class ConnectErrors
             return new CliException(ExitCodeOf(atlas.Code), $"{TerminalText.Clean(atlas.Message)} ({atlas.Code}).{hint}");
         }
 
-        return IsUnreachable(e)
+        return AtlasReachability.IsUnreachable(e)
             ? new CliException(ExitCodes.Unreachable, $"cannot reach '{desktopName}' at {desktop} ({TerminalText.Clean(e.Message)}). "
                 + "Is 'atlas serve' running there, and is this computer on the same network?")
             : null;

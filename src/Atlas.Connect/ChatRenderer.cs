@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Atlas.Client.Protocol;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Prints the events of one answer as they arrive: text on the terminal, or one JSON line per event.</summary>
 internal sealed class ChatRenderer

@@ -5,9 +5,8 @@ using Atlas.Client.Connection;
 using Atlas.Client.Credentials;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>The options of one <c>atlas connect</c> run.</summary>
 internal sealed record ConnectArguments(

@@ -7,7 +7,7 @@ using Atlas.Client.Media;
 using Atlas.Client.Offline;
 using Atlas.Client.Protocol;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Everything <c>atlas connect</c> holds for one desktop: the pinned client, the live connection (when the
 /// desktop is reachable), the outbox and the conversation cache.</summary>
@@ -19,6 +19,7 @@ internal sealed class ConnectSession : IAsyncDisposable
         Client = client;
         Store = store;
         Outbox = new AtlasOutbox(store);
+        Conversations = new ReadThroughConversations(store);
         Files = new AtlasFiles(client);
         Media = new AtlasMedia(client);
     }
@@ -30,6 +31,8 @@ internal sealed class ConnectSession : IAsyncDisposable
     public SqliteClientStore Store { get; }
 
     public AtlasOutbox Outbox { get; }
+
+    public ReadThroughConversations Conversations { get; }
 
     public AtlasFiles Files { get; }
 
@@ -65,49 +68,49 @@ internal sealed class ConnectSession : IAsyncDisposable
             return true;
         }
 
-        try
-        {
-            Client.InvalidateSession();
-            var connection = await Client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-            if (onStateChanged is not null)
-            {
-                connection.StateChanged += onStateChanged;
-            }
-
-            Connection = connection;
-            Chat = new AtlasChat(connection);
-            return true;
-        }
-        catch (Exception e) when (ConnectErrors.IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
+        var connection = await Client.TryConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (connection is null)
         {
             return false;
         }
+
+        Attach(connection, onStateChanged);
+        return true;
+    }
+
+    /// <summary>Waits until the desktop can be reached and connects (<see cref="AtlasClient.ConnectWhenReachableAsync"/>).
+    /// Refusals are thrown.</summary>
+    public async Task ConnectWhenReachableAsync(Action<AtlasConnectionState>? onStateChanged, CancellationToken cancellationToken)
+    {
+        if (Connection is null)
+        {
+            Attach(await Client.ConnectWhenReachableAsync(cancellationToken).ConfigureAwait(false), onStateChanged);
+        }
+    }
+
+    private void Attach(AtlasConnection connection, Action<AtlasConnectionState>? onStateChanged)
+    {
+        if (onStateChanged is not null)
+        {
+            connection.StateChanged += onStateChanged;
+        }
+
+        Connection = connection;
+        Chat = new AtlasChat(connection);
     }
 
     /// <summary>Lists conversations from the desktop (refreshing the cache) or, offline, from the cache.</summary>
     public async Task<(IReadOnlyList<ConversationInfo> Conversations, bool Cached)> ListConversationsAsync(CancellationToken cancellationToken)
     {
-        if (Online && Chat is not null)
-        {
-            var list = await Chat.ListConversationsAsync(cancellationToken).ConfigureAwait(false);
-            await Store.SaveListAsync(list, cancellationToken).ConfigureAwait(false);
-            return (list, false);
-        }
-
-        return (await Store.ListAsync(cancellationToken).ConfigureAwait(false), true);
+        var read = await Conversations.ListAsync(Online ? Chat : null, cancellationToken).ConfigureAwait(false);
+        return (read.Value, read.FromCache);
     }
 
     /// <summary>Loads a conversation from the desktop (caching it) or, offline, from the cache.</summary>
     public async Task<(ConversationResponse? Conversation, bool Cached)> LoadConversationAsync(string id, CancellationToken cancellationToken)
     {
-        if (Online && Chat is not null)
-        {
-            var loaded = await Chat.LoadConversationAsync(id, cancellationToken).ConfigureAwait(false);
-            await Store.SaveConversationAsync(loaded, cancellationToken).ConfigureAwait(false);
-            return (loaded, false);
-        }
-
-        return (await Store.LoadAsync(id, cancellationToken).ConfigureAwait(false), true);
+        var read = await Conversations.LoadAsync(Online ? Chat : null, id, cancellationToken).ConfigureAwait(false);
+        return (read.Value, read.FromCache);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>Makes text from the desktop (model output, file names, error messages) safe to print on a terminal.</summary>
 /// <remarks>A model can be steered by what it reads (a web page, a file) into emitting escape sequences that would

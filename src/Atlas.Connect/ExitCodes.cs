@@ -1,7 +1,8 @@
-namespace Atlas.Desktop.Cli;
+namespace Atlas.Connect;
 
 /// <summary>Process exit codes of the <c>atlas</c> CLI (documented in docs/atlas-configuration.md and, for
-/// <c>atlas connect</c>, docs/atlas-connect.md).</summary>
+/// <c>atlas connect</c>, docs/atlas-connect.md). They live here, not in the executable, because the executable
+/// references this project and both use them.</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;

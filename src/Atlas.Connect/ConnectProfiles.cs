@@ -1,8 +1,7 @@
 using System.Text;
 using Atlas.Client.Credentials;
-using Atlas.Desktop.Cli;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>The desktops this computer is paired with, one directory each under the state directory:
 /// <c>desktops/&lt;name&gt;-&lt;pin prefix&gt;/credentials.json</c> (mode 0600) and <c>client.db</c> (outbox and cache).</summary>

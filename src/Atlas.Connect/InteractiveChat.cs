@@ -8,31 +8,13 @@ using Atlas.Client.Connection;
 using Atlas.Client.Media;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Cli;
 
-namespace Atlas.Desktop.Connect;
+namespace Atlas.Connect;
 
 /// <summary>The terminal chat: lines are messages or slash commands; answers stream as they arrive; Ctrl+C cancels the
 /// answer, twice quits; offline, messages wait in the outbox and go out when the desktop is back.</summary>
 internal sealed class InteractiveChat : IDisposable
 {
-    private const string Help = """
-        Type a message and press Enter; the answer streams in. Ctrl+C stops an answer; Ctrl+C twice (or /quit) exits.
-          /new                  start a new conversation
-          /list                 list conversations (the cached list when offline)
-          /open N|ID            continue conversation N of /list (or by id) and show its last messages
-          /model [NAME|default] show or set the model for your messages
-          /models               list the desktop's models
-          /files [PATH]         list your files on the desktop
-          /get PATH [LOCAL]     download a file (LOCAL: a file or directory here; never overwrites)
-          /put LOCAL [PATH]     upload a file (never overwrites on the desktop)
-          /ocr PATH             read the text in an image in your files
-          /media TASK PATH      run a media task: ocr, analyze, frames, transcribe, describe, context
-          /status               connection, permissions, LLM, outbox
-          /help                 this help
-          /quit                 exit
-        """;
-
     private readonly ConnectSession _session;
     private readonly ConnectArguments _args;
     private readonly TextWriter _out = Console.Out;
@@ -160,16 +142,20 @@ internal sealed class InteractiveChat : IDisposable
             return true;
         }
 
-        var words = Split(line);
-        var command = words[0].ToLowerInvariant();
+        if (SlashCommands.Parse(line, out _) is not { } command)
+        {
+            await _out.WriteLineAsync($"Unknown command or wrong arguments: {TerminalText.Clean(line)}. /help lists the commands.").ConfigureAwait(false);
+            return true;
+        }
+
         try
         {
-            switch (command)
+            switch (command.Name)
             {
-                case "/quit" or "/exit":
+                case "/quit":
                     return false;
                 case "/help":
-                    await _out.WriteLineAsync(Help).ConfigureAwait(false);
+                    await _out.WriteLineAsync(SlashCommands.Help).ConfigureAwait(false);
                     break;
                 case "/new":
                     _conversationId = null;
@@ -179,36 +165,33 @@ internal sealed class InteractiveChat : IDisposable
                 case "/list":
                     await ListAsync(cancellationToken).ConfigureAwait(false);
                     break;
-                case "/open" when words.Count == 2:
-                    await OpenAsync(words[1], cancellationToken).ConfigureAwait(false);
+                case "/open":
+                    await OpenAsync(command.First!, cancellationToken).ConfigureAwait(false);
                     break;
                 case "/model":
-                    _model = words.Count < 2 ? _model : words[1] is "default" ? null : words[1];
+                    _model = command.First is null ? _model : command.First is "default" ? null : command.First;
                     await _out.WriteLineAsync($"Model: {_model ?? "the desktop's default"}.").ConfigureAwait(false);
                     break;
                 case "/models":
                     await ModelsAsync(cancellationToken).ConfigureAwait(false);
                     break;
-                case "/files" when words.Count <= 2:
-                    await FilesAsync(words.Count == 2 ? words[1] : "", cancellationToken).ConfigureAwait(false);
+                case "/files":
+                    await FilesAsync(command.First ?? "", cancellationToken).ConfigureAwait(false);
                     break;
-                case "/get" when words.Count is 2 or 3:
-                    await GetAsync(words[1], words.Count == 3 ? words[2] : null, cancellationToken).ConfigureAwait(false);
+                case "/get":
+                    await GetAsync(command.First!, command.Second, cancellationToken).ConfigureAwait(false);
                     break;
-                case "/put" when words.Count is 2 or 3:
-                    await PutAsync(words[1], words.Count == 3 ? words[2] : null, cancellationToken).ConfigureAwait(false);
+                case "/put":
+                    await PutAsync(command.First!, command.Second, cancellationToken).ConfigureAwait(false);
                     break;
-                case "/ocr" when words.Count == 2:
-                    await MediaAsync("ocr", words[1], cancellationToken).ConfigureAwait(false);
+                case "/ocr":
+                    await MediaAsync("ocr", command.First!, cancellationToken).ConfigureAwait(false);
                     break;
-                case "/media" when words.Count == 3:
-                    await MediaAsync(words[1].ToLowerInvariant(), words[2], cancellationToken).ConfigureAwait(false);
+                case "/media":
+                    await MediaAsync(command.First!.ToLowerInvariant(), command.Second!, cancellationToken).ConfigureAwait(false);
                     break;
                 case "/status":
                     await StatusAsync(cancellationToken).ConfigureAwait(false);
-                    break;
-                default:
-                    await _out.WriteLineAsync($"Unknown command or wrong arguments: {TerminalText.Clean(line)}. /help lists the commands.").ConfigureAwait(false);
                     break;
             }
         }
@@ -586,30 +569,20 @@ internal sealed class InteractiveChat : IDisposable
 
     private async Task ConnectInBackgroundAsync(CancellationToken cancellationToken)
     {
-        var options = ConnectSession.ClientOptions();
-        for (var attempt = 1; !cancellationToken.IsCancellationRequested; attempt++)
+        try
         {
-            var ceiling = Math.Min(options.ReconnectMaxDelay.TotalMilliseconds, options.ReconnectBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 16)));
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling), cancellationToken).ConfigureAwait(false);
-                if (await _session.TryConnectAsync(OnStateChanged, cancellationToken).ConfigureAwait(false))
-                {
-                    await _out.WriteLineAsync($"Connected to '{TerminalText.Clean(_session.Credentials.DesktopName)}'.").ConfigureAwait(false);
-                    OnConnected();
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception e) when (ConnectErrors.Describe(e, _session.Credentials.BaseUri, _session.Credentials.DesktopName) is { } failure)
-            {
-                await _out.WriteLineAsync("error: " + failure.Message).ConfigureAwait(false);
-                Fatal(failure.ExitCode);
-                return;
-            }
+            await _session.ConnectWhenReachableAsync(OnStateChanged, cancellationToken).ConfigureAwait(false);
+            await _out.WriteLineAsync($"Connected to '{TerminalText.Clean(_session.Credentials.DesktopName)}'.").ConfigureAwait(false);
+            OnConnected();
+        }
+        catch (OperationCanceledException)
+        {
+            // Quitting.
+        }
+        catch (Exception e) when (ConnectErrors.Describe(e, _session.Credentials.BaseUri, _session.Credentials.DesktopName) is { } failure)
+        {
+            await _out.WriteLineAsync("error: " + failure.Message).ConfigureAwait(false);
+            Fatal(failure.ExitCode);
         }
     }
 
@@ -668,42 +641,4 @@ internal sealed class InteractiveChat : IDisposable
         < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KiB"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.#} MiB"),
     };
-
-    /// <summary>Splits a command line into words; double quotes group words with spaces.</summary>
-    internal static List<string> Split(string line)
-    {
-        var words = new List<string>();
-        var current = new StringBuilder();
-        var quoted = false;
-        var any = false;
-        foreach (var c in line)
-        {
-            if (c == '"')
-            {
-                quoted = !quoted;
-                any = true;
-            }
-            else if (char.IsWhiteSpace(c) && !quoted)
-            {
-                if (any)
-                {
-                    words.Add(current.ToString());
-                    current.Clear();
-                    any = false;
-                }
-            }
-            else
-            {
-                current.Append(c);
-                any = true;
-            }
-        }
-
-        if (any)
-        {
-            words.Add(current.ToString());
-        }
-
-        return words;
-    }
 }
