@@ -78,6 +78,7 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayRuntime>();
         services.TryAddSingleton<SessionDirectory>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<UpstreamTraffic>();
         services.TryAddSingleton<GatewayCatalog>();
         services.TryAddSingleton<AggregatedEndpoint>();
         return services;

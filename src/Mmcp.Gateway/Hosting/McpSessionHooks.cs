@@ -53,7 +53,13 @@ internal sealed partial class McpSessionHooks
         if (route.ServerId is not { } serverId)
         {
             _aggregated.Configure(options);
-            direct = (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
+
+            // A client the upstream servers may ask something (sampling, elicitation, roots) needs each call on its
+            // own stream, with its session known: its calls go through the SDK handler, not the direct lane.
+            var capabilities = stateful ? (await ReadInitializeAsync(context).ConfigureAwait(false))?.Capabilities : null;
+            direct = CallOrigin.CanAsk(capabilities)
+                ? null
+                : (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
         }
         else if (stateful && _options.DedicatedUpstreamSessions && _sessions.TryReserveDedicated(_options.MaxDedicatedSessions))
         {
@@ -116,6 +122,7 @@ internal sealed partial class McpSessionHooks
             else if (route.ServerId is null)
             {
                 _sessions.AddAggregated(server);
+                _catalog.Traffic.AddSession(server);
                 await server.RunAsync(cancellationToken).ConfigureAwait(false);
             }
             else
@@ -127,6 +134,11 @@ internal sealed partial class McpSessionHooks
         {
             _sessions.RemoveAggregated(server);
             _sessions.Unregister(sessionId);
+            if (route.ServerId is null && _catalog.Traffic.RemoveSession(server) is { Count: > 0 } orphans)
+            {
+                _ = _aggregated.UnsubscribeOrphansAsync(orphans);
+            }
+
             if (passThrough is not null)
             {
                 _sessions.ReleaseDedicated();
