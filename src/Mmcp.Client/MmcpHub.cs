@@ -84,6 +84,18 @@ public sealed partial class MmcpHub : IAsyncDisposable
     /// <summary>Raised when a server's tools, resources or prompts change (announced by the server, or seen in a fresh live list).</summary>
     public event EventHandler<HubListChangedEventArgs>? ListChanged;
 
+    /// <summary>
+    /// Gets or sets how the shared connections answer the requests servers send (sampling, elicitation, roots) and
+    /// where their log messages and resource updates go. Set it before the first connection opens: each connection
+    /// declares the capabilities of the handlers present at its handshake. Dedicated connections are set up by their
+    /// opener instead (<see cref="DedicatedConnectionOptions"/>).
+    /// </summary>
+    public HubServerRequests? ServerRequests
+    {
+        get => _rt.ServerRequests;
+        set => _rt.ServerRequests = value;
+    }
+
     /// <summary>Gets the registry the hub discovers servers from.</summary>
     public ServerRegistry Registry => _registry;
 
@@ -332,6 +344,24 @@ public sealed partial class MmcpHub : IAsyncDisposable
             RequestKind.ReadResource,
             (client, ct) => client.ReadResourceAsync(uri, options: null, cancellationToken: ct),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Subscribes to updates of a resource of a server on its shared connection (<c>resources/subscribe</c>, or on a
+    /// 2026-07-28 connection a <c>subscriptions/listen</c> naming it). The server's <c>notifications/resources/updated</c>
+    /// reach <see cref="HubServerRequests.Notification"/>. A subscription ends with the connection (an idle close or a
+    /// restart); subscribe again after <see cref="ListChanged"/> or a reconnect when it must outlive them.
+    /// </summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="uri">The resource URI.</param>
+    /// <param name="cancellationToken">Cancels subscribing.</param>
+    /// <returns>The subscription: dispose it to unsubscribe.</returns>
+    /// <exception cref="HubException">The server is unknown, failed, or does not support subscriptions.</exception>
+    public async ValueTask<IAsyncDisposable> SubscribeToResourceAsync(string serverId, string uri, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        return await session.SubscribeAsync(uri, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Lists the prompts of every server (or one), in parallel; a failing server is reported, and its manifest snapshot served when it has one.</summary>

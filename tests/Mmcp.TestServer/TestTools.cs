@@ -63,6 +63,20 @@ internal sealed class TestTools
         return $"done {steps}";
     }
 
+    [McpServerTool(Name = "log"), Description("Sends a log message (notifications/message) at each of the given levels, in order, then returns.")]
+    public static async Task<string> Log(McpServer server, string[] levels, string message, CancellationToken cancellationToken, string? logger = null)
+    {
+        foreach (var level in levels)
+        {
+            await server.SendNotificationAsync(
+                "notifications/message",
+                new System.Text.Json.Nodes.JsonObject { ["level"] = level, ["logger"] = logger, ["data"] = message },
+                cancellationToken: cancellationToken);
+        }
+
+        return $"logged {levels.Length}";
+    }
+
     [McpServerTool(Name = "add_tool"), Description("Adds a tool with the given name (which echoes its name), so the server announces a tool-list change.")]
     public static string AddTool(McpServer server, string name)
     {

@@ -38,6 +38,9 @@ internal sealed class HubRuntime
 
     public ToolCacheStore Cache { get; }
 
+    /// <summary>Gets or sets how shared connections answer server-to-client requests, or <see langword="null"/>.</summary>
+    public HubServerRequests? ServerRequests { get; set; }
+
     /// <summary>Set by the hub: called when a server's list changes.</summary>
     public Action<string, HubListKind>? ListChanged { get; set; }
 }

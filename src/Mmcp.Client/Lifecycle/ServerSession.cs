@@ -320,6 +320,76 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private static JsonElement ToElement(object? value) =>
         value is JsonElement element ? element : JsonSerializer.SerializeToElement(value, McpJsonUtilities.DefaultOptions.GetTypeInfo(value?.GetType() ?? typeof(object)));
 
+    /// <summary>
+    /// Subscribes to updates of one resource on the shared connection: <c>resources/subscribe</c> on a 2025-era
+    /// connection, a <c>subscriptions/listen</c> request naming the resource on a 2026-07-28 one (which has no
+    /// <c>resources/subscribe</c>). The updates arrive as <c>notifications/resources/updated</c> on the connection.
+    /// </summary>
+    public async ValueTask<IAsyncDisposable> SubscribeAsync(string uri, CancellationToken cancellationToken)
+    {
+        var live = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (live.Client.NegotiatedProtocolVersion == ProtocolVersions.Latest)
+        {
+            var id = new RequestId($"mmcp-subscribe-{Interlocked.Increment(ref _nextRequest)}");
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(live.Closed);
+            var listen = live.Client.SendRequestAsync<SubscriptionsListenRequestParams, EmptyResult>(
+                RequestMethods.SubscriptionsListen,
+                new SubscriptionsListenRequestParams { Notifications = new SubscriptionsListenNotifications { ResourceSubscriptions = [uri] } },
+                requestId: id,
+                cancellationToken: stop.Token).AsTask();
+            ObserveFailure(listen);
+            return new ListenSubscription(live, id, stop, listen);
+        }
+
+        await ExecuteAsync(RequestMethods.ResourcesSubscribe, uri, RequestKind.List, async (client, ct) =>
+        {
+            await client.SubscribeToResourceAsync(uri, options: null, cancellationToken: ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        return new LegacySubscription(live, uri);
+    }
+
+    /// <summary>A <c>subscriptions/listen</c> request held open for one resource; disposing it cancels the request on the server.</summary>
+    private sealed class ListenSubscription(LiveConnection live, RequestId id, CancellationTokenSource stop, Task listen) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (!listen.IsCompleted && live.IsOpen)
+            {
+                try
+                {
+                    await live.Client.SendNotificationAsync(NotificationMethods.CancelledNotification, new CancelledNotificationParams { RequestId = id, Reason = "Unsubscribed." }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException or McpException or InvalidOperationException)
+                {
+                }
+            }
+
+            await stop.CancelAsync().ConfigureAwait(false);
+            stop.Dispose();
+        }
+    }
+
+    /// <summary>A <c>resources/subscribe</c> on one connection; disposing it unsubscribes while that connection lives.</summary>
+    private sealed class LegacySubscription(LiveConnection live, string uri) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (!live.IsOpen)
+            {
+                return; // the server's session, and the subscription with it, is gone
+            }
+
+            try
+            {
+                await live.Client.UnsubscribeFromResourceAsync(uri, options: null, cancellationToken: live.Closed).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or McpException or OperationCanceledException or InvalidOperationException)
+            {
+            }
+        }
+    }
+
     /// <summary>Hands a <c>notifications/progress</c> read from a connection to the call that asked for it.</summary>
     private void RouteProgress(JsonRpcMessage message)
     {
@@ -826,6 +896,12 @@ internal sealed partial class ServerSession : IAsyncDisposable
             },
         };
 
+        var requests = configure is null ? _rt.ServerRequests : null;
+        if (requests is not null)
+        {
+            AnswerServerRequests(options, requests, server.Id);
+        }
+
         configure?.Invoke(options);
         McpClient client;
         var started = _rt.Time.GetTimestamp();
@@ -834,6 +910,18 @@ internal sealed partial class ServerSession : IAsyncDisposable
         {
             try
             {
+                if (requests?.Notification is { } notify)
+                {
+                    var serverId = server.Id;
+                    inlineObserver = m =>
+                    {
+                        if (IsForwardedNotification(m) && m is JsonRpcNotification n)
+                        {
+                            notify(serverId, n.Method, n.Params?.DeepClone());
+                        }
+                    };
+                }
+
                 Action<JsonRpcMessage> observe = inlineObserver is null ? RouteProgress : m =>
                 {
                     RouteProgress(m);
@@ -867,6 +955,37 @@ internal sealed partial class ServerSession : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
     }
+
+#pragma warning disable MCP9005 // sampling, roots and logging are deprecated by 2026-07-28 but live on 2025-era connections
+
+    /// <summary>Declares the capabilities of the hub's server-request handlers on a shared connection and routes the requests to them.</summary>
+    private static void AnswerServerRequests(McpClientOptions options, HubServerRequests requests, string serverId)
+    {
+        var capabilities = options.Capabilities ?? new ClientCapabilities();
+        if (requests.Sampling is { } sampling)
+        {
+            capabilities.Sampling ??= new SamplingCapability();
+            options.Handlers.SamplingHandler = (p, _, ct) => sampling(serverId, p ?? new CreateMessageRequestParams { Messages = [], MaxTokens = 0 }, ct);
+        }
+
+        if (requests.Elicitation is { } elicitation)
+        {
+            capabilities.Elicitation ??= new ElicitationCapability();
+            options.Handlers.ElicitationHandler = (p, ct) => elicitation(serverId, p ?? new ElicitRequestParams { Message = string.Empty }, ct);
+        }
+
+        if (requests.Roots is { } roots)
+        {
+            capabilities.Roots ??= new RootsCapability();
+            options.Handlers.RootsHandler = (p, ct) => roots(serverId, p ?? new ListRootsRequestParams(), ct);
+        }
+
+        options.Capabilities = capabilities;
+    }
+
+    private static bool IsForwardedNotification(JsonRpcMessage message) =>
+        message is JsonRpcNotification { Method: NotificationMethods.LoggingMessageNotification or NotificationMethods.ResourceUpdatedNotification };
+#pragma warning restore MCP9005
 
     private async Task<HubException> HandshakeErrorAsync(DiscoveredServer server, ServerConnection connection, Exception ex, bool timedOut, TimeSpan budget)
     {

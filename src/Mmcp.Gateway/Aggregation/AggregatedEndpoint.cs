@@ -47,8 +47,12 @@ internal sealed partial class AggregatedEndpoint
         options.Capabilities = new ServerCapabilities
         {
             Tools = new ToolsCapability { ListChanged = true },
-            Resources = new ResourcesCapability { ListChanged = true },
+            Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
             Prompts = new PromptsCapability { ListChanged = true },
+            Completions = new CompletionsCapability(),
+#pragma warning disable MCP9005 // logging is deprecated by 2026-07-28 but lives on 2025-era sessions
+            Logging = new LoggingCapability(),
+#pragma warning restore MCP9005
         };
         var h = options.Handlers;
         h.ListToolsHandler = ListToolsAsync;
@@ -58,6 +62,13 @@ internal sealed partial class AggregatedEndpoint
         h.ReadResourceHandler = ReadResourceAsync;
         h.ListPromptsHandler = ListPromptsAsync;
         h.GetPromptHandler = GetPromptAsync;
+        h.CompleteHandler = CompleteAsync;
+        h.SubscribeToResourcesHandler = SubscribeAsync;
+        h.UnsubscribeFromResourcesHandler = UnsubscribeAsync;
+
+        // Filtered in the gateway (the SDK keeps the level as McpServer.LoggingLevel): the upstream connections are
+        // shared by every session, so one session's level must not change what the others get.
+        h.SetLoggingLevelHandler = static (_, _) => ValueTask.FromResult(new EmptyResult());
     }
 
     // ------------------------------------------------------------------ tools
@@ -80,7 +91,7 @@ internal sealed partial class AggregatedEndpoint
         var caller = Require(request.User, GatewayScopes.ToolsCall);
         var name = request.Params?.Name ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
         var relay = ProgressRelay.For(request, cancellationToken);
-        var result = await CallAsync(caller, name, request.Params.Arguments, relay, cancellationToken).ConfigureAwait(false);
+        var result = await CallAsync(caller, name, request.Params.Arguments, relay, CallOrigin.For(request), cancellationToken).ConfigureAwait(false);
         if (relay is not null)
         {
             await relay.FlushAsync().ConfigureAwait(false);
@@ -94,7 +105,11 @@ internal sealed partial class AggregatedEndpoint
     /// (<see cref="Hosting.JsonRpcFront"/>): the meta-tools in search mode, then resolve, consent, call and audit.
     /// </summary>
     /// <exception cref="McpProtocolException">The call failed; its code and data are what the client gets.</exception>
-    internal async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string name, IDictionary<string, JsonElement>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    internal ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string name, IDictionary<string, JsonElement>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken) =>
+        CallAsync(caller, name, arguments, progress, origin: null, cancellationToken);
+
+    /// <summary>The same, for a downstream request the upstream server may ask something (<paramref name="origin"/>: sampling, elicitation, roots).</summary>
+    internal async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string name, IDictionary<string, JsonElement>? arguments, IProgress<ProgressNotificationValue>? progress, CallOrigin? origin, CancellationToken cancellationToken)
     {
         if (_options.ToolMode == GatewayToolMode.Search)
         {
@@ -117,7 +132,7 @@ internal sealed partial class AggregatedEndpoint
         try
         {
             var tool = await _catalog.ResolveAsync(name, null, null, cancellationToken).ConfigureAwait(false);
-            return await _catalog.CallAsync(caller, Surface, tool, ToObjects(arguments), progress, cancellationToken).ConfigureAwait(false);
+            return await _catalog.CallAsync(caller, Surface, tool, ToObjects(arguments), progress, origin, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)
         {
@@ -229,6 +244,127 @@ internal sealed partial class AggregatedEndpoint
 
     [GeneratedRegex(@"\{[^}]*\}")]
     private static partial Regex TemplateExpression();
+
+    private async ValueTask<EmptyResult> SubscribeAsync(RequestContext<SubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.ResourcesRead);
+        var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/subscribe needs a uri.", McpErrorCode.InvalidParams);
+        var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false);
+        var session = SessionOf(request);
+        if (_catalog.Traffic.Subscribe(serverId, uri, session))
+        {
+            try
+            {
+                _catalog.Traffic.SetUpstream(serverId, uri, await _catalog.Hub.SubscribeToResourceAsync(serverId, uri, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                _catalog.Traffic.Unsubscribe(serverId, uri, session);
+                throw ex is HubException hub ? GatewayErrors.ToMcp(hub) : ex;
+            }
+        }
+
+        return new EmptyResult();
+    }
+
+    private async ValueTask<EmptyResult> UnsubscribeAsync(RequestContext<UnsubscribeRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.ResourcesRead);
+        var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/unsubscribe needs a uri.", McpErrorCode.InvalidParams);
+        var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false);
+        if (_catalog.Traffic.Unsubscribe(serverId, uri, SessionOf(request)))
+        {
+            await _catalog.Traffic.EndUpstreamAsync(serverId, uri).ConfigureAwait(false);
+        }
+
+        return new EmptyResult();
+    }
+
+    /// <summary>Ends the upstream subscriptions nobody holds any more (the last subscriber's session ended).</summary>
+    public async Task UnsubscribeOrphansAsync(IReadOnlyList<(string ServerId, string Uri)> orphans)
+    {
+        foreach (var (serverId, uri) in orphans)
+        {
+            await _catalog.Traffic.EndUpstreamAsync(serverId, uri).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The session a request belongs to (resource updates are pushed to it, not to the request's stream, which ends with the request).</summary>
+    private McpServer SessionOf<TParams>(RequestContext<TParams> request)
+        where TParams : RequestParams =>
+        _catalog.Traffic.Session(request.Server.SessionId) ?? request.Server;
+
+    private async ValueTask<string> ResourceServerAsync(string uri, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ResolveResourceServerAsync(_catalog.Hub, uri, cancellationToken).ConfigureAwait(false)
+                ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'. List them with resources/list and resources/templates/list.") { Target = uri };
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+    }
+
+    private async ValueTask<JsonNode?> ForwardAsync(string serverId, string method, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await _catalog.Hub.SendRequestAsync(serverId, new JsonRpcRequest { Method = method, Params = parameters }, cancellationToken).ConfigureAwait(false);
+            return response.Result;
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+    }
+
+    // ------------------------------------------------------------------ completion
+
+    /// <summary>Routes <c>completion/complete</c> by the prefixed prompt name or the resource template to its server, with the server's own name.</summary>
+    private async ValueTask<CompleteResult> CompleteAsync(RequestContext<CompleteRequestParams> request, CancellationToken cancellationToken)
+    {
+        Require(request.User, GatewayScopes.PromptsRead);
+        var p = request.Params ?? throw new McpProtocolException("completion/complete needs a ref and an argument.", McpErrorCode.InvalidParams);
+        var parameters = JsonSerializer.SerializeToNode(p, McpJsonUtilities.GetTypeInfo<CompleteRequestParams>(McpJsonUtilities.DefaultOptions)) as JsonObject
+            ?? throw new McpProtocolException("completion/complete needs a ref and an argument.", McpErrorCode.InvalidParams);
+        string serverId;
+        try
+        {
+            switch (p.Ref)
+            {
+                case PromptReference prompt:
+                    (serverId, var own) = await ResolvePromptAsync(_catalog.Hub, prompt.Name, cancellationToken).ConfigureAwait(false);
+                    parameters["ref"]!["name"] = own;
+                    break;
+                case ResourceTemplateReference template when template.Uri is { } uri:
+                    var listing = await _catalog.Hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                    serverId = listing.Templates.FirstOrDefault(t => t.Template.UriTemplate == uri)?.ServerId
+                        ?? listing.Resources.FirstOrDefault(r => r.Resource.Uri == uri)?.ServerId
+                        ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource template '{uri}'. List them with resources/templates/list.") { Target = uri };
+                    break;
+                default:
+                    throw new McpProtocolException("completion/complete needs a ref of type 'ref/prompt' (with a name) or 'ref/resource' (with a uri).", McpErrorCode.InvalidParams);
+            }
+        }
+        catch (HubException ex)
+        {
+            throw GatewayErrors.ToMcp(ex);
+        }
+
+        if (parameters["_meta"] is JsonObject meta)
+        {
+            // Per-request metadata of the 2026 era belongs to this hop, not to the server's session.
+            meta.Remove("io.modelcontextprotocol/protocolVersion");
+            meta.Remove("io.modelcontextprotocol/clientInfo");
+            meta.Remove("io.modelcontextprotocol/clientCapabilities");
+        }
+
+        var result = await ForwardAsync(serverId, RequestMethods.CompletionComplete, parameters, cancellationToken).ConfigureAwait(false);
+        return result.Deserialize(McpJsonUtilities.GetTypeInfo<CompleteResult>(McpJsonUtilities.DefaultOptions))
+            ?? throw new McpProtocolException($"Server '{serverId}' answered completion/complete with an empty result.", McpErrorCode.InternalError);
+    }
 
     // ------------------------------------------------------------------ prompts
 

@@ -47,9 +47,10 @@ internal sealed class GatewayCatalog : IDisposable
     private Task? _discovered;
     private long _version;
 
-    public GatewayCatalog(MmcpHub hub, ConsentStore consent, AuditLog audit, TimeProvider time)
+    public GatewayCatalog(MmcpHub hub, ConsentStore consent, AuditLog audit, TimeProvider time, UpstreamTraffic traffic)
     {
         _hub = hub;
+        Traffic = traffic;
         _consent = consent;
         _audit = audit;
         _time = time;
@@ -61,6 +62,9 @@ internal sealed class GatewayCatalog : IDisposable
     public event Action<HubListKind>? Changed;
 
     public MmcpHub Hub => _hub;
+
+    /// <summary>Gets the router of what upstream servers send on their own (questions, log messages, resource updates).</summary>
+    public UpstreamTraffic Traffic { get; }
 
     /// <summary>Reads the registry once (the hub then watches it), so server ids resolve before anything was listed.</summary>
     public Task EnsureDiscoveredAsync(CancellationToken cancellationToken)
@@ -123,7 +127,11 @@ internal sealed class GatewayCatalog : IDisposable
     public ToolConsent CheckConsent(CatalogTool tool) => _consent.Evaluate(tool.ServerId, tool.Tool, tool.Hash);
 
     /// <summary>Calls a tool with consent enforced, audited and measured. Hub failures propagate as <see cref="HubException"/>; a refusal as <see cref="McpProtocolException"/>.</summary>
-    public async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string surface, CatalogTool tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken)
+    public ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string surface, CatalogTool tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken) =>
+        CallAsync(caller, surface, tool, arguments, progress, origin: null, cancellationToken);
+
+    /// <summary>Calls a tool as <see cref="CallAsync(GatewayCaller, string, CatalogTool, IReadOnlyDictionary{string, object?}?, IProgress{ProgressNotificationValue}?, CancellationToken)"/> does, for a downstream request the server may ask something (<paramref name="origin"/>).</summary>
+    public async ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string surface, CatalogTool tool, IReadOnlyDictionary<string, object?>? arguments, IProgress<ProgressNotificationValue>? progress, CallOrigin? origin, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var at = _time.GetUtcNow();
@@ -141,7 +149,12 @@ internal sealed class GatewayCatalog : IDisposable
         activity?.SetTag("mmcp.surface", surface);
         try
         {
-            var result = await _hub.CallToolAsync(tool.ServerId, tool.Tool.Name, arguments, progress, cancellationToken).ConfigureAwait(false);
+            CallToolResult result;
+            using (await Traffic.EnterAsync(tool.ServerId, origin, cancellationToken).ConfigureAwait(false))
+            {
+                result = await _hub.CallToolAsync(tool.ServerId, tool.Tool.Name, arguments, progress, cancellationToken).ConfigureAwait(false);
+            }
+
             Finish(result.IsError == true ? "tool-error" : "ok");
             return result;
         }

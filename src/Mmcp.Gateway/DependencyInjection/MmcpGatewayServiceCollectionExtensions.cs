@@ -79,6 +79,7 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayRuntime>();
         services.TryAddSingleton<SessionDirectory>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<UpstreamTraffic>();
         services.TryAddSingleton<GatewayCatalog>();
         services.TryAddSingleton<ToolSearchEngine>();
         services.TryAddSingleton<AggregatedEndpoint>();

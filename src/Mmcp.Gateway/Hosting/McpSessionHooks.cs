@@ -65,7 +65,13 @@ internal sealed partial class McpSessionHooks
             if (route.ServerId is not { } serverId)
             {
                 _aggregated.Configure(options);
-                direct = (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
+
+                // A client the upstream servers may ask something (sampling, elicitation, roots) needs each call on its
+                // own stream, with its session known: its calls go through the SDK handler, not the direct lane.
+                var capabilities = stateful ? (await ReadInitializeAsync(context).ConfigureAwait(false))?.Capabilities : null;
+                direct = CallOrigin.CanAsk(capabilities)
+                    ? null
+                    : (caller, p, ct) => _aggregated.CallAsync(caller, p.Name, p.Arguments, progress: null, ct);
             }
             else if (slot is { Dedicated: true })
             {
@@ -132,7 +138,12 @@ internal sealed partial class McpSessionHooks
             else if (route.ServerId is null)
             {
                 _sessions.AddAggregated(server);
+<<<<<<< HEAD
                 await server.RunAsync(run.Token).ConfigureAwait(false);
+=======
+                _catalog.Traffic.AddSession(server);
+                await server.RunAsync(cancellationToken).ConfigureAwait(false);
+>>>>>>> mcp-s2c
             }
             else
             {
@@ -147,6 +158,11 @@ internal sealed partial class McpSessionHooks
         {
             _sessions.RemoveAggregated(server);
             _sessions.Unregister(sessionId);
+            if (route.ServerId is null && _catalog.Traffic.RemoveSession(server) is { Count: > 0 } orphans)
+            {
+                _ = _aggregated.UnsubscribeOrphansAsync(orphans);
+            }
+
             if (passThrough is not null)
             {
                 await passThrough.DisposeAsync().ConfigureAwait(false);
