@@ -128,9 +128,10 @@ public sealed class AtlasClient : IDisposable
         try
         {
             var now = _options.TimeProvider.GetUtcNow();
-            if (_session is not null && _session.ExpiresAt - now > _options.SessionRenewBefore)
+            // Read once: InvalidateSession may clear the field at any moment without the lock.
+            if (Volatile.Read(ref _session) is { } cached && cached.ExpiresAt - now > _options.SessionRenewBefore)
             {
-                return _session;
+                return cached;
             }
 
             var request = new AuthRequest
@@ -151,9 +152,10 @@ public sealed class AtlasClient : IDisposable
                 throw new AtlasException(ErrorCodes.Revoked, e.Message, e);
             }
 
-            _session = await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.SessionResponse, cancellationToken)
+            var session = await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.SessionResponse, cancellationToken)
                 .ConfigureAwait(false) ?? throw new AtlasException(ErrorCodes.BadRequest, "The desktop sent an empty session answer.");
-            return _session;
+            Volatile.Write(ref _session, session);
+            return session;
         }
         finally
         {
@@ -162,12 +164,10 @@ public sealed class AtlasClient : IDisposable
     }
 
     /// <summary>Forgets the cached session so the next call obtains a new one.</summary>
-    public void InvalidateSession()
-    {
-        _sessionLock.Wait();
-        _session = null;
-        _sessionLock.Release();
-    }
+    /// <remarks>Never waits: the session lock is held across a renewal's network call, and a caller that learned the
+    /// session is gone (a socket closed with 4001) must not wait for it. A renewal running meanwhile brings a new
+    /// session, which is kept.</remarks>
+    public void InvalidateSession() => Volatile.Write(ref _session, null);
 
     /// <summary>Sends an authenticated REST request (the session token goes in the <c>Authorization</c> header).</summary>
     /// <param name="request">The request; its URI is relative to the desktop's base address.</param>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Atlas.Client.Protocol;
+using Atlas.Shared.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace Atlas.Client.Offline;
@@ -10,16 +11,43 @@ namespace Atlas.Client.Offline;
 /// kept in <c>PRAGMA user_version</c>; a file written by a newer client is refused rather than damaged.</remarks>
 public sealed class SqliteClientStore : IOutboxStore, IConversationCache, IDisposable
 {
-    private const int SchemaVersion = 1;
-    private readonly string _connectionString;
+    // Entry i upgrades the schema from version i to i + 1 (SqliteSchema); never edit a shipped one: add one.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id TEXT NOT NULL UNIQUE,
+            message TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            continues_previous INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS conversations (
+            position INTEGER NOT NULL,
+            id TEXT PRIMARY KEY,
+            info TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS conversation_content (
+            id TEXT PRIMARY KEY,
+            content TEXT NOT NULL);
+        """,
+    ];
 
-    private SqliteClientStore(string connectionString)
+    private readonly string _connectionString;
+    private readonly SqliteSchema _schema;
+
+    private SqliteClientStore(string connectionString, string path)
     {
         _connectionString = connectionString;
+        Path = path;
+        _schema = new SqliteSchema(Migrations, (found, _) =>
+            $"'{path}' was written by a newer version of this client (schema {found}); update the client or use another state directory.")
+        {
+            BusyTimeoutMilliseconds = 5000,
+            Synchronous = "FULL",
+        };
     }
 
     /// <summary>The database file.</summary>
-    public string Path { get; private init; } = "";
+    public string Path { get; }
 
     /// <summary>Opens (creating when missing, mode 0600) the store at <paramref name="path"/>.</summary>
     /// <param name="path">The database file; its directory must exist.</param>
@@ -30,49 +58,18 @@ public sealed class SqliteClientStore : IOutboxStore, IConversationCache, IDispo
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path) && !OperatingSystem.IsWindows())
-        {
-            // Create it private before SQLite does (SQLite gives its -wal and -shm files the database file's mode).
-            using var created = new FileStream(path, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
-        }
-
+        SqliteSchema.CreatePrivate(path);
         var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
-        var store = new SqliteClientStore(connectionString) { Path = path };
+        var store = new SqliteClientStore(connectionString, path);
         await using var connection = await store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var version = Convert.ToInt32(await ScalarAsync(connection, "PRAGMA user_version", cancellationToken).ConfigureAwait(false),
-            CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
+        try
         {
-            throw new InvalidOperationException(
-                $"'{path}' was written by a newer version of this client (schema {version}); update the client or use another state directory.");
+            await store._schema.MigrateAsync(connection, cancellationToken).ConfigureAwait(false);
         }
-
-        if (version < 1)
+        catch (SqliteSchemaException e)
         {
-            await ExecuteAsync(connection, """
-                PRAGMA journal_mode = WAL;
-                BEGIN;
-                CREATE TABLE IF NOT EXISTS outbox (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    request_id TEXT NOT NULL UNIQUE,
-                    message TEXT NOT NULL,
-                    queued_at TEXT NOT NULL,
-                    continues_previous INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS conversations (
-                    position INTEGER NOT NULL,
-                    id TEXT PRIMARY KEY,
-                    info TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS conversation_content (
-                    id TEXT PRIMARY KEY,
-                    content TEXT NOT NULL);
-                PRAGMA user_version = 1;
-                COMMIT;
-                """, cancellationToken).ConfigureAwait(false);
+            // The documented exception of this public API, exactly.
+            throw new InvalidOperationException(e.Message, e);
         }
 
         return store;
@@ -204,34 +201,14 @@ public sealed class SqliteClientStore : IOutboxStore, IConversationCache, IDispo
             : null;
     }
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;", cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    internal Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        _schema.OpenAsync(_connectionString, cancellationToken);
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes pooled connections so the file can be moved or deleted.</summary>

@@ -16,6 +16,12 @@ internal sealed class ChatBroadcaster
         _connections = connections;
     }
 
+    /// <summary>A conversation change (new, renamed, deleted) for the device's other sessions; <paramref name="origin"/>
+    /// (the session that made it) has it in its own answer.</summary>
+    public void Publish(string deviceId, ConversationResponse change, object? origin) =>
+        Send(deviceId, MessageTypes.ConversationResponse, JsonSerializer.SerializeToElement(change, AtlasJsonContext.Default.ConversationResponse),
+            connection => ReferenceEquals(connection, origin));
+
     public void Send(string deviceId, string type, JsonElement data, Func<DeviceConnection, bool>? skip = null)
     {
         if (_connections.CountFor(deviceId) == 0)

@@ -20,6 +20,9 @@ internal static class ChatServiceCollectionExtensions
         services.AddSingleton<GenerationRunner>();
         services.AddSingleton<GenerationManager>();
         services.AddHostedService(sp => sp.GetRequiredService<GenerationManager>());
+        services.AddSingleton<TurnBuilder>();
+        services.AddSingleton<ChatSender>();
+        services.AddSingleton<ConversationRequests>();
         services.TryAddSingleton<IChatService, ChatService>();
         return services;
     }

@@ -1,8 +1,9 @@
+using Atlas.Shared.Sqlite;
 using Microsoft.Data.Sqlite;
 
 namespace Atlas.Desktop.Storage;
 
-/// <summary>The desktop's SQLite database (WAL) with versioned migrations.</summary>
+/// <summary>The desktop's SQLite database (WAL) with versioned migrations (<see cref="SqliteSchema"/>).</summary>
 /// <remarks>Each operation opens a pooled connection; SQLite serializes writers, which the stores rely on for atomic
 /// consume-once updates (<c>DELETE … RETURNING</c>).</remarks>
 internal sealed class AtlasDatabase
@@ -100,6 +101,7 @@ internal sealed class AtlasDatabase
         """,
     ];
 
+    private readonly SqliteSchema _schema;
     private readonly string _connectionString;
 
     public AtlasDatabase(string path)
@@ -112,6 +114,9 @@ internal sealed class AtlasDatabase
             DefaultTimeout = 30,
         }.ToString();
         Path = path;
+        _schema = new SqliteSchema(Migrations, (found, known) =>
+            $"The database {path} has schema version {found}, newer than this atlas understands ({known}). "
+            + "Run a newer atlas, or point --data-dir at another directory.");
     }
 
     public string Path { get; }
@@ -120,69 +125,12 @@ internal sealed class AtlasDatabase
 
     public void Migrate()
     {
-        if (!File.Exists(Path) && !OperatingSystem.IsWindows())
-        {
-            // Created private (0600) before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-            new FileStream(Path, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }).Dispose();
-        }
-
+        SqliteSchema.CreatePrivate(Path);
         using var connection = Open();
-        using (var wal = connection.CreateCommand())
-        {
-            wal.CommandText = "PRAGMA journal_mode = WAL;";
-            wal.ExecuteNonQuery();
-        }
-
-        using var transaction = connection.BeginTransaction();
-        var version = Convert.ToInt32(Scalar(connection, transaction, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
-        if (version > Migrations.Length)
-        {
-            throw new InvalidOperationException(
-                $"The database {Path} has schema version {version}, newer than this atlas understands ({Migrations.Length}). "
-                + "Run a newer atlas, or point --data-dir at another directory.");
-        }
-
-        for (var v = version; v < Migrations.Length; v++)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = Migrations[v] + $"\nPRAGMA user_version = {v + 1};";
-            command.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
+        _schema.Migrate(connection);
     }
 
-    public SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
+    public SqliteConnection Open() => _schema.Open(_connectionString);
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;";
-        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
-    }
-
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
+    public Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _schema.OpenAsync(_connectionString, cancellationToken);
 }

@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Atlas.Media.Diagnostics;
+using Atlas.Shared.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +17,27 @@ namespace Atlas.Media.Caching;
 /// </summary>
 internal sealed class ResultCache
 {
-    private const int SchemaVersion = 1;
+    // Entry i upgrades the index from version i to i + 1 (SqliteSchema); never edit a shipped one: add one.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS entries (
+            key TEXT PRIMARY KEY,
+            task TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            dir TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            last_access INTEGER NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX IF NOT EXISTS entries_last_access ON entries(last_access);
+        CREATE TABLE IF NOT EXISTS requesters (
+            key TEXT NOT NULL,
+            requester BLOB NOT NULL,
+            PRIMARY KEY (key, requester)) WITHOUT ROWID;
+        """,
+    ];
+
     private const string ResultFile = "result.json";
     private readonly string _root;
     private readonly string _entries;
@@ -26,6 +46,7 @@ internal sealed class ResultCache
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lock _evictLock = new();
+    private readonly SqliteSchema _schema;
     private bool _initialized;
 
     public ResultCache(AtlasMediaOptions options, TimeProvider time, ILogger<ResultCache> logger)
@@ -42,6 +63,13 @@ internal sealed class ResultCache
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        var root = _root;
+        _schema = new SqliteSchema(Migrations, (found, known) =>
+            $"The media cache in {root} has schema version {found}, newer than this atlas understands ({known}), so it is not used. "
+            + "Run a newer atlas, or delete that directory (it is only a cache).")
+        {
+            BusyTimeoutMilliseconds = 10_000,
+        };
     }
 
     public string Directory => _root;
@@ -86,7 +114,7 @@ internal sealed class ResultCache
             var result = await JsonSerializer.DeserializeAsync(stream, MediaJsonContext.Default.MediaResult, cancellationToken).ConfigureAwait(false);
             return result is null ? null : result with { FromCache = true, ArtifactsDirectory = HasArtifacts(entryDir) ? entryDir : null };
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or JsonException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is SqliteException or SqliteSchemaException or IOException or JsonException or UnauthorizedAccessException)
         {
             Log.CacheFailed(_logger, ex, _root);
             return null;
@@ -112,7 +140,7 @@ internal sealed class ResultCache
             insert.Parameters.AddWithValue("$requester", SHA256.HashData(Encoding.UTF8.GetBytes(requester)));
             return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0;
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is SqliteException or SqliteSchemaException or IOException or UnauthorizedAccessException)
         {
             Log.CacheFailed(_logger, ex, _root);
             return false;
@@ -178,7 +206,7 @@ internal sealed class ResultCache
 
             return result with { ArtifactsDirectory = HasArtifacts(finalDir) ? finalDir : null };
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is SqliteException or SqliteSchemaException or IOException or UnauthorizedAccessException)
         {
             Log.CacheFailed(_logger, ex, _root);
             return result;
@@ -265,44 +293,27 @@ internal sealed class ResultCache
         await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>Opens a connection to the index (pragmas set), bringing the index to the current schema on first use.</summary>
+    internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         if (!_initialized)
         {
             System.IO.Directory.CreateDirectory(_root);
         }
 
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA busy_timeout = 10000;";
-            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        var connection = await _schema.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         if (!_initialized)
         {
-            await using var init = connection.CreateCommand();
-            init.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
-                PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = NORMAL;
-                CREATE TABLE IF NOT EXISTS entries (
-                    key TEXT PRIMARY KEY,
-                    task TEXT NOT NULL,
-                    content_hash TEXT NOT NULL,
-                    dir TEXT NOT NULL,
-                    size_bytes INTEGER NOT NULL,
-                    created INTEGER NOT NULL,
-                    last_access INTEGER NOT NULL,
-                    hits INTEGER NOT NULL DEFAULT 0);
-                CREATE INDEX IF NOT EXISTS entries_last_access ON entries(last_access);
-                CREATE TABLE IF NOT EXISTS requesters (
-                    key TEXT NOT NULL,
-                    requester BLOB NOT NULL,
-                    PRIMARY KEY (key, requester)) WITHOUT ROWID;
-                PRAGMA user_version = {SchemaVersion};
-                """);
-            await init.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _schema.MigrateAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
             _initialized = true;
         }
 

@@ -83,9 +83,13 @@ public sealed record ToolConsentEntry(string ServerId, string ToolName, ConsentD
 public sealed class ConsentStore
 {
     private const int FormatVersion = 1;
+    private static readonly (DateTime, long) Unread = (DateTime.MaxValue, -2);
+
+    // Guards the cached state only; never held across file I/O, so a caller that reads (the request path) never
+    // waits for a writer that waits for the file lock.
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
-    private (DateTime, long) _stamp = (DateTime.MaxValue, -2);
+    private (DateTime, long) _stamp = Unread;
     private State _state = new();
 
     /// <summary>Initializes a new instance of the <see cref="ConsentStore"/> class.</summary>
@@ -320,21 +324,16 @@ public sealed class ConsentStore
 
     private void Mutate(Func<State, bool> change)
     {
+        // The file lock (taken by PrivateFile.Update) orders writers, in this process and others. The cache is only
+        // marked stale: writers publishing their own states could finish in another order than they wrote.
+        PrivateFile.Update(Path, text =>
+        {
+            var state = Parse(text);
+            return change(state) ? Serialize(state) : null;
+        });
         lock (_gate)
         {
-            PrivateFile.Update(Path, text =>
-            {
-                var state = Parse(text);
-                if (!change(state))
-                {
-                    _state = state;
-                    return null;
-                }
-
-                _state = state;
-                return Serialize(state);
-            });
-            _stamp = PrivateFile.Stamp(Path);
+            _stamp = Unread;
         }
     }
 

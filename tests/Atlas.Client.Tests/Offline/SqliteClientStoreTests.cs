@@ -75,6 +75,48 @@ public sealed class SqliteClientStoreTests : IDisposable
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SqliteClientStore.OpenAsync(DbPath, Ct));
 
         Assert.Contains("newer version", error.Message, StringComparison.Ordinal);
+        Assert.Contains("schema 99", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every connection of the client store gets the same pragmas, and the file is in WAL mode at version 1.</summary>
+    [Fact]
+    [Trait("Issue13", "storage")]
+    public async Task OpenConnection_AnyConnection_HasWalForeignKeysBusyTimeoutAndFullSync()
+    {
+        using var store = await SqliteClientStore.OpenAsync(DbPath, Ct);
+        await using var connection = await store.OpenConnectionAsync(Ct);
+
+        Assert.Equal(("wal", 1L, 5000L, 2L, 1L), (
+            (string)(await Pragma(connection, "journal_mode"))!,
+            (long)(await Pragma(connection, "foreign_keys"))!,
+            (long)(await Pragma(connection, "busy_timeout"))!,
+            (long)(await Pragma(connection, "synchronous"))!,
+            (long)(await Pragma(connection, "user_version"))!));
+    }
+
+    /// <summary>Reopening a current file runs no migration (the version stays, the data stays).</summary>
+    [Fact]
+    [Trait("Issue13", "storage")]
+    public async Task Open_CurrentFile_MigratesNothingAndKeepsData()
+    {
+        using (var store = await SqliteClientStore.OpenAsync(DbPath, Ct))
+        using (var outbox = new AtlasOutbox(store))
+        {
+            await outbox.EnqueueAsync(new ChatMessageRequest { Text = "kept" }, cancellationToken: Ct);
+        }
+
+        using var reopened = await SqliteClientStore.OpenAsync(DbPath, Ct);
+        await using var connection = await reopened.OpenConnectionAsync(Ct);
+
+        Assert.Equal(1L, await Pragma(connection, "user_version"));
+        Assert.Equal("kept", Assert.Single(await reopened.PendingAsync(Ct)).Message.Text);
+    }
+
+    private static async Task<object?> Pragma(SqliteConnection connection, string name)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA " + name;
+        return await command.ExecuteScalarAsync(Ct);
     }
 
     [Fact]

@@ -13,6 +13,7 @@ namespace Atlas.Desktop.Chat.Generations;
 internal sealed class GenerationManager : BackgroundService
 {
     private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, Generation> _byMessage = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Generation> _byRequest = new(StringComparer.Ordinal);
     private readonly IConversationStore _store;
@@ -53,6 +54,20 @@ internal sealed class GenerationManager : BackgroundService
     /// (<see cref="Generation.Finished"/> completes only once the final state is in the database).</summary>
     public IReadOnlyList<Generation> Running(string deviceId, string conversationId) =>
         [.. _byMessage.Values.Where(g => g.DeviceId == deviceId && g.ConversationId == conversationId && !g.Finished.IsCompleted)];
+
+    /// <summary>Waits until the generations have ended and are saved, for up to five seconds: a stop that takes longer
+    /// (a tool call that ignores cancellation) is left to finish on its own, and the caller reports where it is now.</summary>
+    public async Task WaitFinishedAsync(IReadOnlyList<Generation> generations, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(generations.Select(g => g.Finished)).WaitAsync(CancelWait, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Stopping takes longer than usual; the answer says where it is now.
+        }
+    }
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -13,6 +13,10 @@ namespace Atlas.Desktop.Chat.Llm;
 /// stream guard report that generation's usage, cost and finish reason without ambient state.</remarks>
 internal sealed class LlmClientFactory : IDisposable
 {
+    public const string NotConfiguredMessage =
+        "Chat needs an LLM and none is configured on this desktop: set OPENROUTER_API_KEY (or Atlas:Llm:ApiKey), or point "
+        + "Atlas:Llm:BaseUrl at a local OpenAI-compatible server (Ollama, LM Studio, vLLM, llama.cpp), then restart atlas.";
+
     private readonly LlmOptions _options;
     private readonly HttpClient _http;
     private readonly HttpClientPipelineTransport _transport;

@@ -41,7 +41,7 @@ internal static class LlmErrors
     private static ProviderException FromStatus(ClientResultException result, Uri endpoint)
     {
         var response = result.GetRawResponse();
-        var detail = ProviderStreamGuard.Clip(ErrorMessage(response) ?? $"HTTP {result.Status}");
+        var detail = OpenRouterChunkInspector.Clip(ErrorMessage(response) ?? $"HTTP {result.Status}");
         var retryAfter = response is null ? null : ProviderRetryPolicy.RetryAfter(response) is { } wait ? (int?)Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
         return result.Status switch
         {

@@ -32,7 +32,7 @@ internal sealed partial class ModelCatalog : IDisposable
     {
         if (!_llm.IsConfigured)
         {
-            throw new AtlasException(ErrorCodes.LlmNotConfigured, ChatService.NotConfiguredMessage);
+            throw new AtlasException(ErrorCodes.LlmNotConfigured, LlmClientFactory.NotConfiguredMessage);
         }
 
         var snapshot = await GetAsync(cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,4 @@
 using System.ClientModel.Primitives;
-using System.Globalization;
-using System.Text.Json;
 using Atlas.Client.Protocol;
 
 namespace Atlas.Desktop.Chat.Llm;
@@ -60,24 +58,20 @@ internal sealed class ProviderStreamPolicy : PipelinePolicy
 }
 
 /// <summary>A read-through stream over an SSE body that releases bytes to its reader one complete event at a time and
-/// inspects each event first (see <see cref="ProviderStreamPolicy"/>). Lines end with LF, CRLF or CR; bytes are split
-/// only at line ends, so multi-byte UTF-8 characters split across network writes are never cut.</summary>
+/// has each event inspected first (see <see cref="ProviderStreamPolicy"/>): <see cref="SseEventScanner"/> finds the
+/// events, <see cref="OpenRouterChunkInspector"/> reads them. Bytes are released only at blank lines, so multi-byte
+/// UTF-8 characters split across network writes are never cut.</summary>
 internal sealed class ProviderStreamGuard : Stream
 {
     private const int MaxEventBytes = 8 << 20;
-    private const byte Cr = (byte)'\r';
-    private const byte Lf = (byte)'\n';
     private readonly Stream _inner;
-    private readonly ProviderObserver _observer;
-    private readonly MemoryStream _data = new();
+    private readonly SseEventScanner _scanner = new();
+    private readonly OpenRouterChunkInspector _inspector;
     private byte[] _buffer = new byte[8192];
     private int _released;
     private int _releaseEnd;
-    private int _lineStart;
     private int _scan;
     private int _end;
-    private bool _hasData;
-    private bool _sawFinish;
     private bool _eof;
     private ProviderException? _fault;
     private readonly CancellationTokenRegistration _stop;
@@ -85,7 +79,7 @@ internal sealed class ProviderStreamGuard : Stream
     public ProviderStreamGuard(Stream inner, ProviderObserver observer, CancellationToken stop)
     {
         _inner = inner;
-        _observer = observer;
+        _inspector = new OpenRouterChunkInspector(observer);
 
         // Stopping the generation closes the response at once (and with it the connection), whether or not a read is
         // pending or the SDK ever disposes the response: the provider sees the disconnect and stops generating.
@@ -202,7 +196,6 @@ internal sealed class ProviderStreamGuard : Stream
             var keep = _end - _released;
             Buffer.BlockCopy(_buffer, _released, _buffer, 0, keep);
             _releaseEnd -= _released;
-            _lineStart -= _released;
             _scan -= _released;
             _end = keep;
             _released = 0;
@@ -225,7 +218,7 @@ internal sealed class ProviderStreamGuard : Stream
         if (read == 0)
         {
             _eof = true;
-            if (!_sawFinish)
+            if (!_inspector.SawFinish)
             {
                 _fault = new ProviderException(ErrorCodes.LlmTruncated,
                     "The LLM endpoint ended the answer without a finish reason, so it is incomplete; the text received so far is kept.",
@@ -248,7 +241,6 @@ internal sealed class ProviderStreamGuard : Stream
             _fault = e;
             _end = _releaseEnd;
             _scan = _end;
-            _lineStart = _end;
         }
     }
 
@@ -256,196 +248,21 @@ internal sealed class ProviderStreamGuard : Stream
     {
         while (_scan < _end)
         {
-            var index = _buffer.AsSpan(_scan, _end - _scan).IndexOfAny(Cr, Lf);
-            if (index < 0)
+            if (!_scanner.TryScan(_buffer.AsSpan(_scan, _end - _scan), out var consumed, out var sseEvent))
             {
                 _scan = _end;
                 return;
             }
 
-            var lineEnd = _scan + index;
-            int next;
-            if (_buffer[lineEnd] == Cr)
+            _scan += consumed;
+            if (sseEvent.HasData)
             {
-                if (lineEnd + 1 == _end)
-                {
-                    _scan = lineEnd; // a CR as the last byte: wait for the next one to see whether an LF follows
-                    return;
-                }
-
-                next = _buffer[lineEnd + 1] == Lf ? lineEnd + 2 : lineEnd + 1;
-            }
-            else
-            {
-                next = lineEnd + 1;
+                _inspector.Inspect(sseEvent.Data);
             }
 
-            Line(_buffer.AsSpan(_lineStart, lineEnd - _lineStart));
-            if (lineEnd == _lineStart)
-            {
-                _releaseEnd = next; // a blank line ends an event: the bytes up to here may go to the reader
-            }
-
-            _lineStart = next;
-            _scan = next;
+            _releaseEnd = _scan; // a blank line ends an event: the bytes up to here may go to the reader
         }
     }
-
-    private void Line(ReadOnlySpan<byte> line)
-    {
-        if (line.IsEmpty)
-        {
-            if (_hasData)
-            {
-                _hasData = false;
-                var data = _data.GetBuffer().AsMemory(0, (int)_data.Length);
-                _data.SetLength(0);
-                Inspect(data);
-            }
-
-            return;
-        }
-
-        if (line[0] == (byte)':')
-        {
-            return; // comment, e.g. ": OPENROUTER PROCESSING"
-        }
-
-        var colon = line.IndexOf((byte)':');
-        var name = colon < 0 ? line : line[..colon];
-        if (!name.SequenceEqual("data"u8))
-        {
-            return;
-        }
-
-        var value = colon < 0 ? [] : line[(colon + 1)..];
-        if (!value.IsEmpty && value[0] == (byte)' ')
-        {
-            value = value[1..];
-        }
-
-        if (_hasData)
-        {
-            _data.WriteByte(Lf);
-        }
-
-        _data.Write(value);
-        _hasData = true;
-    }
-
-    private void Inspect(ReadOnlyMemory<byte> data)
-    {
-        if (data.Span.Trim(" \t"u8).SequenceEqual("[DONE]"u8))
-        {
-            return;
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(data);
-        }
-        catch (JsonException)
-        {
-            throw new ProviderException(ErrorCodes.LlmStreamError, "The LLM endpoint sent a stream chunk that is not JSON; the answer was stopped.",
-                retryable: true);
-        }
-
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return;
-            }
-
-            if (root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
-            {
-                _observer.OnGenerationId(id.GetString()!);
-            }
-
-            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                _observer.OnUsage(Long(usage, "prompt_tokens"), Long(usage, "completion_tokens"), Long(usage, "total_tokens"),
-                    usage.TryGetProperty("cost", out var cost) && cost.ValueKind == JsonValueKind.Number && cost.TryGetDecimal(out var c) ? c : null);
-            }
-
-            if (root.TryGetProperty("error", out var error) && error.ValueKind is JsonValueKind.Object or JsonValueKind.String)
-            {
-                throw InBand(error);
-            }
-
-            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var choice in choices.EnumerateArray())
-                {
-                    if (choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("finish_reason", out var finish)
-                        && finish.ValueKind == JsonValueKind.String)
-                    {
-                        var reason = finish.GetString()!;
-                        if (reason == "error")
-                        {
-                            throw new ProviderException(ErrorCodes.LlmStreamError,
-                                "The LLM provider stopped the answer with an error (no details given); the text received so far is kept.",
-                                retryable: true);
-                        }
-
-                        _sawFinish = true;
-                        _observer.OnFinish(reason, choice.TryGetProperty("native_finish_reason", out var native)
-                            && native.ValueKind == JsonValueKind.String ? native.GetString() : null);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>An error chunk inside a 200 stream: <c>{"error":{"code":"server_error"|502,"message":…}}</c>.</summary>
-    private static ProviderException InBand(JsonElement error)
-    {
-        string? message = null;
-        string? code = null;
-        if (error.ValueKind == JsonValueKind.String)
-        {
-            message = error.GetString();
-        }
-        else
-        {
-            if (error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
-            {
-                message = m.GetString();
-            }
-
-            if (error.TryGetProperty("code", out var c))
-            {
-                code = c.ValueKind switch
-                {
-                    JsonValueKind.String => c.GetString(),
-                    JsonValueKind.Number => c.GetRawText(),
-                    _ => null,
-                };
-            }
-        }
-
-        var text = Clip(message ?? "no message");
-        var status = int.TryParse(code, NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : 0;
-        var (mapped, retryable) = status switch
-        {
-            402 => (ErrorCodes.LlmNoCredits, false),
-            429 => (ErrorCodes.LlmRateLimited, true),
-            408 => (ErrorCodes.LlmTimeout, true),
-            401 => (ErrorCodes.LlmAuthFailed, false),
-            400 or 403 => (ErrorCodes.LlmRejected, false),
-            _ => (ErrorCodes.LlmStreamError, true),
-        };
-        return new ProviderException(mapped,
-            $"The LLM provider reported an error in the middle of the answer ({code ?? "no code"}: {text}); the text received so far is kept.",
-            retryable: retryable);
-    }
-
-    internal static string Clip(string text) => text.Length <= 300 ? text : string.Concat(text.AsSpan(0, 300), "…");
-
-    private static long Long(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
 
     private static ProviderException Broken(Exception e) => new(ErrorCodes.LlmTruncated,
         "The connection to the LLM endpoint broke in the middle of the answer; the text received so far is kept.", retryable: true,
@@ -467,7 +284,6 @@ internal sealed class ProviderStreamGuard : Stream
         {
             _stop.Dispose();
             _inner.Dispose();
-            _data.Dispose();
         }
 
         base.Dispose(disposing);
@@ -477,7 +293,6 @@ internal sealed class ProviderStreamGuard : Stream
     {
         await _stop.DisposeAsync().ConfigureAwait(false);
         await _inner.DisposeAsync().ConfigureAwait(false);
-        await _data.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
