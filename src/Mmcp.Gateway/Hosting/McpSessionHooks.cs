@@ -138,12 +138,8 @@ internal sealed partial class McpSessionHooks
             else if (route.ServerId is null)
             {
                 _sessions.AddAggregated(server);
-<<<<<<< HEAD
-                await server.RunAsync(run.Token).ConfigureAwait(false);
-=======
                 _catalog.Traffic.AddSession(server);
-                await server.RunAsync(cancellationToken).ConfigureAwait(false);
->>>>>>> mcp-s2c
+                await server.RunAsync(run.Token).ConfigureAwait(false);
             }
             else
             {
