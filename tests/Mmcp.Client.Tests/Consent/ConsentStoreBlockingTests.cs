@@ -1,5 +1,5 @@
-using Mmcp.Client.Consent;
 using Atlas.Testing;
+using Mmcp.Client.Consent;
 
 namespace Mmcp.Client.Tests.Consent;
 
