@@ -26,6 +26,7 @@ internal static class ServeCommand
         var requireToken = new Option<bool>("--require-token") { Description = "Require a bearer token on loopback too." };
         var allowOrigin = new Option<string[]>("--allow-origin") { Description = "A browser origin (scheme://host[:port]) allowed to call the gateway (repeatable).", HelpName = "ORIGIN" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name accepted in the Host header, besides loopback names and the listening address (repeatable).", HelpName = "HOST" };
+        var lexical = new Option<bool>("--lexical-search") { Description = "With --tool-mode search: rank search_tools with BM25 alone, without the local embedding model (less memory, no model load)." };
         var shared = new Option<bool>("--shared-upstream") { Description = "Let /servers/{id}/mcp sessions share the hub's connection instead of opening one each (no process per session for stdio servers; no per-client sampling, logging or subscriptions)." };
         port.Validators.Add(r =>
         {
@@ -42,7 +43,7 @@ internal static class ServeCommand
         var stores = new StoreOptions(tokens: true);
         var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
         {
-            port, host, toolMode, requireToken, allowOrigin, allowHost, shared,
+            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared,
         };
         stores.AddTo(command);
         command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, new ServeSettings(
@@ -53,6 +54,7 @@ internal static class ServeCommand
             parse.GetValue(allowOrigin) ?? [],
             parse.GetValue(allowHost) ?? [],
             parse.GetValue(shared),
+            parse.GetValue(lexical),
             stores.Read(parse)), token), ct));
         return command;
     }
@@ -85,6 +87,7 @@ internal static class ServeCommand
         builder.Services.AddMmcpGateway(o =>
         {
             o.ToolMode = settings.ToolMode;
+            o.SearchEmbeddings = !settings.LexicalSearch;
             o.RequireToken = settings.RequireToken ? true : null;
             o.DedicatedUpstreamSessions = !settings.SharedUpstream;
             settings.Stores.Apply(o);
@@ -225,5 +228,5 @@ internal static class ServeCommand
         }
     }
 
-    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, StoreSettings Stores);
+    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, StoreSettings Stores);
 }

@@ -23,14 +23,15 @@ internal static class StdioCommand
     public static Command Create(GlobalOptions global)
     {
         var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool.", DefaultValueFactory = _ => GatewayToolMode.All };
+        var lexical = new Option<bool>("--lexical-search") { Description = "With --tool-mode search: rank search_tools with BM25 alone, without the local embedding model (less memory, no model load)." };
         var stores = new StoreOptions(tokens: false);
-        var command = new Command("stdio", "Serve the aggregated hub as one MCP server over standard input and output (for an MCP client's configuration: {\"command\": \"mmcp\", \"args\": [\"stdio\"]}).") { toolMode };
+        var command = new Command("stdio", "Serve the aggregated hub as one MCP server over standard input and output (for an MCP client's configuration: {\"command\": \"mmcp\", \"args\": [\"stdio\"]}).") { toolMode, lexical };
         stores.AddTo(command);
-        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(toolMode), stores.Read(parse), token), ct));
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(toolMode), parse.GetValue(lexical), stores.Read(parse), token), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, GatewayToolMode toolMode, StoreSettings stores, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, GatewayToolMode toolMode, bool lexicalSearch, StoreSettings stores, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -40,6 +41,7 @@ internal static class StdioCommand
         builder.Services.AddMmcpGatewayCore(o =>
         {
             o.ToolMode = toolMode;
+            o.SearchEmbeddings = !lexicalSearch;
             stores.Apply(o);
         });
         // The gateway's JSON-RPC checks sit in front of the SDK's transport (-32700, -32602, batches refused).

@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using Mmcp.Client;
+using Mmcp.Gateway.Search;
 
 namespace Mmcp.Gateway.Rest;
 
-/// <summary><c>/health</c>: the gateway is up, and the state of every server it knows (connected, backing off, the last failure).</summary>
-internal sealed class HealthEndpoint(MmcpHub hub)
+/// <summary><c>/health</c>: the gateway is up, the state of every server it knows (connected, backing off, the last
+/// failure), and how tools are offered (every tool, or search mode with its ranking: hybrid or BM25 alone).</summary>
+internal sealed class HealthEndpoint(MmcpHub hub, IOptions<MmcpGatewayOptions> options, ToolSearchEngine search)
 {
     public Task WriteAsync(HttpContext context) => RestEndpoints.RunAsync(context, async ct =>
     {
@@ -47,6 +50,8 @@ internal sealed class HealthEndpoint(MmcpHub hub)
             ["status"] = "ok",
             ["servers"] = servers,
             ["invalidDefinitions"] = discovery.Diagnostics.Count(d => d.Severity == Core.Manifests.DiagnosticSeverity.Error),
+            ["toolMode"] = options.Value.ToolMode == GatewayToolMode.Search ? "search" : "all",
+            ["searchRanking"] = options.Value.ToolMode != GatewayToolMode.Search ? null : search.UsesEmbeddings ? "hybrid" : "bm25",
         };
     });
 }

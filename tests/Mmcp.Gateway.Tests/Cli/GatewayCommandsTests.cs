@@ -30,6 +30,26 @@ public sealed partial class GatewayCommandsTests
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(env.RuntimeDirectory, "gateway.json")));
     }
 
+    /// <summary>Search mode ranks with BM25 plus local embeddings unless --lexical-search says BM25 alone; /health says which.</summary>
+    [Theory]
+    [Trait("Issue12", "7")]
+    [InlineData(false, "hybrid")]
+    [InlineData(true, "bm25")]
+    public async Task Serve_SearchMode_HealthSaysTheRanking_LexicalSearchTurnsEmbeddingsOff(bool lexical, string ranking)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        string[] args = [Mmcp, "serve", "--port", "0", "--no-import", "--tool-mode", "search", .. lexical ? new[] { "--lexical-search" } : []];
+        await using var serve = ChildProcess.Start("dotnet", args, env.Variables);
+        var line = await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal));
+        using var http = new HttpClient();
+
+        var health = JsonDocument.Parse(await http.GetStringAsync(UrlPattern().Match(line).Value + "/health", TestContext.Current.CancellationToken)).RootElement;
+
+        Assert.Equal("search", health.GetProperty("toolMode").GetString());
+        Assert.Equal(ranking, health.GetProperty("searchRanking").GetString());
+    }
+
     [Fact]
     public async Task Serve_OllamasPort_IsRefused()
     {
