@@ -27,7 +27,10 @@ namespace Mmcp.OAuthServer;
 /// OpenIddict has none, so this program adds a small one on OpenIddict's application manager), resource indicators
 /// (RFC 8707: the <c>resource</c> parameter becomes the access token's <c>aud</c>), and JWT access tokens signed with
 /// an RSA key generated at start and published in the JWKS (<c>/.well-known/jwks</c>). The consent page has an
-/// "Approve" button (<c>#approve</c>) for a browser to click; <see cref="AutoApprove"/> skips it.
+/// "Approve" button (<c>#approve</c>) for a browser to click; <see cref="AutoApprove"/> skips it. Tests that run it as
+/// a child process use the switches under <c>/test/</c>: <c>settings</c> (<c>auto_approve</c>,
+/// <c>access_token_lifetime_seconds</c>), <c>mint</c> (a token signed with the server's key with any <c>aud</c>,
+/// <c>scope</c>, <c>exp</c> and <c>iss</c>) and <c>revoke-all</c>.
 /// </summary>
 public sealed class OAuthTestServer : IAsyncDisposable
 {
@@ -272,6 +275,33 @@ public sealed class OAuthTestServer : IAsyncDisposable
         app.MapMethods("/connect/authorize", [HttpMethods.Get, HttpMethods.Post], AuthorizeAsync);
         app.MapPost("/connect/token", TokenAsync);
         app.MapPost("/connect/register", RegisterAsync);
+
+        // Switches for tests that run this server as a child process (it listens on loopback only).
+        app.MapPost("/test/settings", async context =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            if (form.TryGetValue("auto_approve", out var approve))
+            {
+                AutoApprove = bool.Parse(approve.ToString());
+            }
+
+            if (form.TryGetValue("access_token_lifetime_seconds", out var lifetime))
+            {
+                AccessTokenLifetime = TimeSpan.FromSeconds(int.Parse(lifetime.ToString(), CultureInfo.InvariantCulture));
+            }
+
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+        app.MapPost("/test/mint", async context =>
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            var expires = DateTimeOffset.FromUnixTimeSeconds(long.Parse(form["exp"].ToString(), CultureInfo.InvariantCulture));
+            var issuer = form["iss"].ToString();
+            var token = MintAccessToken(form["aud"].ToString(), form["scope"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries), expires, issuer.Length > 0 ? issuer : null);
+            await context.Response.WriteAsync(token, context.RequestAborted).ConfigureAwait(false);
+        });
+        app.MapPost("/test/revoke-all", async context =>
+            await context.Response.WriteAsync((await RevokeAllTokensAsync(context.RequestAborted).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false));
     }
 
     /// <summary>The consent page, or the sign-in when the user approved (or <see cref="AutoApprove"/> is on).</summary>
