@@ -25,15 +25,14 @@ internal sealed partial class ServerSession
 
             if (_connecting is null)
             {
-                var now = _rt.Time.GetUtcNow();
-                if (_retryAt is { } retryAt && retryAt > now && _lastFailure is { } last)
+                if (_backoff.IsBackingOff(out var wait) && _lastFailure is { } last)
                 {
-                    var seconds = Math.Max(1, (int)Math.Ceiling((retryAt - now).TotalSeconds));
+                    var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
                     HubTelemetry.RecordError(Id, last.Code);
                     return Task.FromException<LiveConnection>(new HubException(
                         last.Code,
                         Id,
-                        $"Server '{Id}' failed {_consecutiveFailures} times in a row; the hub tries again in {seconds} s. Last failure: {last.Message}",
+                        $"Server '{Id}' failed {_backoff.ConsecutiveFailures} times in a row; the hub tries again in {seconds} s. Last failure: {last.Message}",
                         failure: last));
                 }
 
@@ -74,7 +73,7 @@ internal sealed partial class ServerSession
                 lock (_gate)
                 {
                     _connecting = null;
-                    RecordFailureLocked(failure, countsTowardsBackoff: ex.Code != HubErrorCode.ConfigurationError);
+                    RecordFailureLocked(failure, countsTowardsBackoff: FailureClassifier.CountsTowardsBackoff(ex.Code));
                 }
 
                 Log.ConnectFailed(_rt.Logger, Id, ex.Code, ex.Message);
@@ -107,7 +106,7 @@ internal sealed partial class ServerSession
                 {
                     _connecting = null;
                     _live = live;
-                    _retryAt = null;
+                    _backoff.Connected();
                     if (live.Connection.LaunchedProcessId is { } pid)
                     {
                         _launchedProcessId = pid;

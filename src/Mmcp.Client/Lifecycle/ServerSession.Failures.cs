@@ -2,7 +2,6 @@ using Mmcp.Client.Connectors;
 using Mmcp.Core.Manifests;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
-using Shared.Timing;
 
 namespace Mmcp.Client.Lifecycle;
 
@@ -90,7 +89,8 @@ internal sealed partial class ServerSession
     private async ValueTask<HubException> ClassifyAsync(Exception ex, LiveConnection live, bool timedOut, string method, string? target, RequestKind kind)
     {
         var what = target is null ? method : $"{method} '{target}'";
-        if (live.Closed.IsCancellationRequested || !live.IsOpen || ex is IOException or ObjectDisposedException or HttpRequestException)
+        var code = FailureClassifier.Classify(ex, connectionLost: live.Closed.IsCancellationRequested || !live.IsOpen, timedOut, kind);
+        if (code == HubErrorCode.ServerCrashed)
         {
             // Wait briefly for the watcher so the error carries the exit code and standard error.
             if (live.Watcher is { } watcher)
@@ -109,20 +109,13 @@ internal sealed partial class ServerSession
             return new HubException(HubErrorCode.ServerCrashed, Id, $"{failure.Message} during {what}. {retry}", ex, failure) { Target = target };
         }
 
-        if (timedOut && ex is OperationCanceledException)
+        if (code == HubErrorCode.CallTimeout)
         {
             return new HubException(HubErrorCode.CallTimeout, Id, $"Server '{Id}' did not answer {what} within its call budget of {Seconds(_budgets.Call)} s; the request was cancelled. Raise 'timeouts.call' in its definition ({_server.Provenance}) if it needs longer.", ex) { Target = target };
         }
 
         if (ex is McpProtocolException protocol)
         {
-            var code = (protocol.ErrorCode, kind) switch
-            {
-                (McpErrorCode.ResourceNotFound, _) => HubErrorCode.NotFound,
-                (McpErrorCode.InvalidParams, RequestKind.ReadResource) => HubErrorCode.NotFound,
-                (McpErrorCode.InvalidParams, RequestKind.CallTool or RequestKind.GetPrompt) => HubErrorCode.InvalidArguments,
-                _ => HubErrorCode.ServerError,
-            };
             var message = code switch
             {
                 HubErrorCode.NotFound => $"Server '{Id}' has nothing at {what}: {protocol.Message}",
@@ -144,27 +137,7 @@ internal sealed partial class ServerSession
     /// of servers built on the TypeScript SDK (server-everything, the conformance reference server).
     /// </summary>
     private bool IsSessionLost(Exception ex, LiveConnection live)
-    {
-        if (_server.Manifest.Transport is not HttpTransport)
-        {
-            return false;
-        }
-
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            switch (e)
-            {
-                case HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound }:
-                    return true;
-                case McpProtocolException p when p.Message.Contains("session", StringComparison.OrdinalIgnoreCase)
-                    && ((int)p.ErrorCode is -32000 or -32001 || p.Message.Contains("Bad Request", StringComparison.Ordinal) || p.Message.Contains("Not Found", StringComparison.Ordinal)):
-                    return true;
-            }
-        }
-
-        return live.Client.Completion is { IsCompletedSuccessfully: true } done
-            && done.Result is HttpClientCompletionDetails { HttpStatusCode: System.Net.HttpStatusCode.NotFound };
-    }
+        => _server.Manifest.Transport is HttpTransport && FailureClassifier.IsSessionLost(ex, live.Client.Completion);
 
     /// <summary>Whether the server's last known tool list annotates <paramref name="tool"/> as read-only or idempotent, so calling it twice does no harm.</summary>
     private bool IsIdempotentTool(string? tool)
@@ -188,7 +161,7 @@ internal sealed partial class ServerSession
     /// <summary>Closes a connection whose session the server lost, records the failure, and counts the reconnect the next use makes.</summary>
     private async ValueTask<ServerFailure> DropLostSessionAsync(LiveConnection live, Exception ex, string method, string? target)
     {
-        var status = FindStatus(ex) ?? (live.Client.Completion is { IsCompletedSuccessfully: true } done ? (int?)(done.Result as HttpClientCompletionDetails)?.HttpStatusCode : null);
+        var status = FailureClassifier.FindHttpStatus(ex, live.Client.Completion);
         var failure = new ServerFailure(
             HubErrorCode.ServerCrashed,
             $"Server '{Id}' restarted: it no longer knows the hub's session{(status is { } s ? $" (HTTP {s})" : string.Empty)}: {ex.Message}",
@@ -209,13 +182,9 @@ internal sealed partial class ServerSession
         var wasCurrent = false;
         lock (_gate)
         {
-            if (countedAsCrash && _consecutiveFailures > 0)
+            if (countedAsCrash)
             {
-                _consecutiveFailures--;
-                if (_consecutiveFailures < 2)
-                {
-                    _retryAt = null;
-                }
+                _backoff.Forgive();
             }
 
             RecordFailureLocked(failure, countsTowardsBackoff: false);
@@ -236,18 +205,6 @@ internal sealed partial class ServerSession
 
         return failure;
 
-        static int? FindStatus(Exception? e)
-        {
-            for (; e is not null; e = e.InnerException)
-            {
-                if (e is HttpRequestException { StatusCode: { } code })
-                {
-                    return (int)code;
-                }
-            }
-
-            return null;
-        }
     }
 
     // ---------------------------------------------------------------- failures and backoff
@@ -255,37 +212,27 @@ internal sealed partial class ServerSession
     private void RecordFailureLocked(ServerFailure failure, bool countsTowardsBackoff)
     {
         _lastFailure = failure;
-        if (!countsTowardsBackoff)
+        if (countsTowardsBackoff)
         {
-            return;
+            _backoff.RecordFailure();
         }
-
-        _consecutiveFailures++;
-
-        // A single failure never delays the next attempt; after that, exponential backoff with equal jitter.
-        if (_consecutiveFailures < 2)
-        {
-            _retryAt = null;
-            return;
-        }
-
-        var o = _rt.Options;
-        _retryAt = _rt.Time.GetUtcNow() + Backoff.Delay(_consecutiveFailures - 2, o.RestartBackoff, o.MaxRestartBackoff, BackoffJitter.Equal);
     }
 
     private void OnSuccess()
     {
-        if (Volatile.Read(ref _consecutiveFailures) == 0)
+        if (_backoff.ConsecutiveFailures == 0)
         {
             return;
         }
 
         lock (_gate)
         {
-            _consecutiveFailures = 0;
-            _retryAt = null;
+            _backoff.Reset();
         }
     }
+
+    /// <summary>How long a connection must stay up for its failure to start a new count: twice the longest back-off, at least a minute (a server that ran that long was in no crash loop).</summary>
+    private static TimeSpan StableUptime(TimeSpan maxBackoff) => maxBackoff * 2 > StableUptimeFloor ? maxBackoff * 2 : StableUptimeFloor;
 
     private ServerFailure ToFailure(HubException ex) =>
         new(ex.Code, ex.Message, ex.Failure?.At ?? _rt.Time.GetUtcNow())

@@ -66,7 +66,7 @@ internal sealed partial class ServerSession
                     var error = await ClassifyAsync(ex, live, timeout.IsCancellationRequested, method, target, kind).ConfigureAwait(false);
                     HubTelemetry.RecordRequest(Id, method, error.Code.ToString(), Stopwatch.GetElapsedTime(started));
                     activity?.SetStatus(ActivityStatusCode.Error, error.Code.ToString());
-                    if (error.Code == HubErrorCode.ServerCrashed && attempt < attempts && !_disposing.IsCancellationRequested)
+                    if (FailureClassifier.IsTransient(error.Code) && attempt < attempts && !_disposing.IsCancellationRequested)
                     {
                         Log.RetryingAfterCrash(_rt.Logger, Id, method, attempt);
                         continue;

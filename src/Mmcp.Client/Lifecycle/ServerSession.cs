@@ -16,6 +16,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private static readonly TimeSpan CrashDetailsWait = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxDiscoverProbe = TimeSpan.FromSeconds(5);
     private const int MaxPages = 1000;
+    private static readonly TimeSpan StableUptimeFloor = TimeSpan.FromMinutes(1);
     private static long _nextConnection;
     private static long _nextRequest;
     private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<ProgressNotificationParams> ProgressParamsType =
@@ -24,6 +25,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private readonly HubRuntime _rt;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _disposing = new();
+    private readonly RestartBackoff _backoff;
 
     // Progress tokens of calls in flight. Progress is routed as the transport reads it, in order: the SDK runs
     // notification handlers concurrently with the response, so a handler could see a call's last progress only after
@@ -33,10 +35,8 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private ServerBudgets _budgets;
     private LiveConnection? _live;
     private Task<LiveConnection>? _connecting;
-    private int _consecutiveFailures;
     private int _reconnects;
     private ServerFailure? _lastFailure;
-    private DateTimeOffset? _retryAt;
     private int? _launchedProcessId;
     private int _inFlight;
     private long _lastUsed;
@@ -59,6 +59,8 @@ internal sealed partial class ServerSession : IAsyncDisposable
         _server = server;
         _rt = runtime;
         _budgets = ServerBudgets.For(runtime.Options, server.Manifest);
+        var o = runtime.Options;
+        _backoff = new RestartBackoff(o.RestartBackoff, o.MaxRestartBackoff, StableUptime(o.MaxRestartBackoff), runtime.Time);
     }
 
     public string Id => _server.Id;
@@ -74,12 +76,12 @@ internal sealed partial class ServerSession : IAsyncDisposable
                 var live = _live is { IsOpen: true } l ? l : null;
                 var state = live is not null ? ServerState.Connected
                     : _connecting is not null ? ServerState.Connecting
-                    : _retryAt is { } at && at > _rt.Time.GetUtcNow() ? ServerState.BackingOff
+                    : _backoff.IsBackingOff(out _) ? ServerState.BackingOff
                     : ServerState.Disconnected;
-                return new ServerStatus(state, _consecutiveFailures, _lastFailure)
+                return new ServerStatus(state, _backoff.ConsecutiveFailures, _lastFailure)
                 {
                     Reconnects = _reconnects,
-                    RetryAt = state == ServerState.BackingOff ? _retryAt : null,
+                    RetryAt = state == ServerState.BackingOff ? _backoff.RetryAt : null,
                     ProtocolVersion = live?.Client.NegotiatedProtocolVersion,
                     ServerInfo = live?.Client.ServerInfo,
                     Capabilities = live?.Client.ServerCapabilities,
@@ -131,8 +133,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             _lastLiveTools = null;
             _cachedTools = null;
             _cacheLoaded = false;
-            _consecutiveFailures = 0;
-            _retryAt = null;
+            _backoff.Reset();
             _toolsVersion++;
         }
 
