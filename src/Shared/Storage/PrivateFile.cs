@@ -119,6 +119,22 @@ internal static class PrivateFile
         }
     }
 
+    /// <summary>Deletes a file when it can (a temp file left by a failed write); a file that is gone, busy or not ours stays as it is.</summary>
+    /// <param name="path">The file.</param>
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Returns when the file was last replaced (or <see cref="DateTime.MinValue"/> when it does not exist), to notice changes made by other processes.</summary>
     public static (DateTime WrittenAt, long Length) Stamp(string path)
     {
