@@ -1219,8 +1219,10 @@ internal sealed partial class ServerSession : IAsyncDisposable
             }
         }
 
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
         return live.Client.Completion is { IsCompletedSuccessfully: true } done
             && done.Result is HttpClientCompletionDetails { HttpStatusCode: System.Net.HttpStatusCode.NotFound };
+#pragma warning restore RS0030
     }
 
     /// <summary>Whether the server's last known tool list annotates <paramref name="tool"/> as read-only or idempotent, so calling it twice does no harm.</summary>
@@ -1245,7 +1247,9 @@ internal sealed partial class ServerSession : IAsyncDisposable
     /// <summary>Closes a connection whose session the server lost, records the failure, and counts the reconnect the next use makes.</summary>
     private async ValueTask<ServerFailure> DropLostSessionAsync(LiveConnection live, Exception ex, string method, string? target)
     {
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
         var status = FindStatus(ex) ?? (live.Client.Completion is { IsCompletedSuccessfully: true } done ? (int?)(done.Result as HttpClientCompletionDetails)?.HttpStatusCode : null);
+#pragma warning restore RS0030
         var failure = new ServerFailure(
             HubErrorCode.ServerCrashed,
             $"Server '{Id}' restarted: it no longer knows the hub's session{(status is { } s ? $" (HTTP {s})" : string.Empty)}: {ex.Message}",

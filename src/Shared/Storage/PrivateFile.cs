@@ -104,7 +104,9 @@ internal static class PrivateFile
             catch (IOException) when (Environment.TickCount64 < deadline)
             {
                 // Another process holds the lock for the few milliseconds of its write.
+#pragma warning disable RS0030 // replaced by helper i17-rooms (the consent store writer and the gateway TokenStore stop spinning here)
                 Thread.Sleep(10);
+#pragma warning restore RS0030
             }
         }
     }
