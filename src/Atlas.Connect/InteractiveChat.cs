@@ -528,7 +528,9 @@ internal sealed class InteractiveChat : IDisposable
                 _out.WriteLine("reconnected.");
                 _flushSignal.Writer.TryWrite(true);
                 break;
-            case AtlasConnectionState.Closed when _session.Connection?.Closed is { IsCompleted: true } closed && closed.Result == ErrorCodes.Revoked:
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
+            case AtlasConnectionState.Closed when _session.Connection?.Closed is { IsCompletedSuccessfully: true } closed && closed.Result == ErrorCodes.Revoked:
+#pragma warning restore RS0030
                 _out.WriteLine($"error: this device was revoked on '{TerminalText.Clean(_session.Credentials.DesktopName)}'; pair again with a new link.");
                 _ = new Client.Credentials.FileCredentialStore(_session.Profile.CredentialsPath).DeleteAsync().AsTask();
                 Fatal(ExitCodes.Revoked);

@@ -143,7 +143,10 @@ public sealed class AtlasConnection : IAsyncDisposable
 
         if (_closed.Task.IsCompleted)
         {
-            channel.Writer.TryComplete(new AtlasException(ErrorCodes.Unauthorized, $"The connection to the desktop closed ({_closed.Task.Result})."));
+#pragma warning disable RS0030 // the task is complete (checked above): reading its result does not block
+            var reason = _closed.Task.Result;
+#pragma warning restore RS0030
+            channel.Writer.TryComplete(new AtlasException(ErrorCodes.Unauthorized, $"The connection to the desktop closed ({reason})."));
         }
 
         return channel;

@@ -115,9 +115,11 @@ internal sealed class MediaJobTracker
         }
 
         var completion = tracked.Job.Completion;
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
         var finished = new FinishedJob(tracked, _time.GetUtcNow() - tracked.StartedAt,
             completion.IsCompletedSuccessfully ? completion.Result.FromCache : null,
             completion.Exception?.InnerException?.Message);
+#pragma warning restore RS0030
         lock (_recentGate)
         {
             _recent.AddFirst(finished);

@@ -1,3 +1,4 @@
+// @ts-check
 // The admin UI: redeems the one-time code from the fragment for an HttpOnly cookie, then follows the desktop live: the
 // server-sent events of /admin/api/events name what changed (devices, pairing, media) and the page fetches just that.
 // A phone waiting for approval gets a banner at the top, a spoken announcement, focus and a count in the tab title.
@@ -49,7 +50,7 @@ let announced = new Set();
 function renderPairing() {
   const p = pairing;
   if (!p) return;
-  const left = p.expiresAt ? Math.max(0, Math.round((new Date(p.expiresAt) - Date.now()) / 1000)) : 0;
+  const left = p.expiresAt ? Math.max(0, Math.round((new Date(p.expiresAt).getTime() - Date.now()) / 1000)) : 0;
   const open = p.url && left > 0;
   const state = $("pairing-state");
   state.textContent = p.closed
@@ -60,7 +61,7 @@ function renderPairing() {
   state.className = p.closed || p.recentFailures > 0 ? "error" : "";
   if (!p.closed && p.recentFailures > 0) state.textContent += ` ${p.recentFailures} recent failed attempts.`;
   $("pair-url").textContent = open ? p.url : "";
-  const qr = $("qr");
+  const qr = /** @type {HTMLImageElement} */ ($("qr"));
   if (open && qr.dataset.url !== p.url) { qr.src = "/admin/api/qr.svg?" + Date.now(); qr.dataset.url = p.url; }
   qr.classList.toggle("hidden", !open);
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // IndexedDB for the chat screen: the outbox (messages typed offline or not yet acknowledged, sent in order on
 // reconnect; the desktop deduplicates by request id, so a message is answered exactly once) and a cache of
 // conversations and their messages so the app opens instantly and reads offline.

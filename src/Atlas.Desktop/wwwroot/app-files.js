@@ -1,3 +1,4 @@
+// @ts-check
 // The Files screen of the mobile web client: browse this device's space on the desktop (folders, breadcrumbs),
 // preview (images, text, audio, video) and download through authenticated fetches turned into blob: URLs (the token
 // never goes into a URL), upload with progress (large files in resumable chunks that continue after a dropped
@@ -736,7 +737,7 @@ export async function openViewer(entry, task) {
       const blob = await readBlob(entry.path);
       if (view.viewing !== entry) return;
       view.previewUrl = URL.createObjectURL(kind === "image" ? blob : new Blob([blob], { type: MIME[kind] }));
-      const element = document.createElement(kind === "image" ? "img" : kind);
+      const element = /** @type {HTMLImageElement & HTMLMediaElement} */ (document.createElement(kind === "image" ? "img" : kind));
       element.src = view.previewUrl;
       if (kind === "image") element.alt = entry.name;
       else element.controls = true;
@@ -779,17 +780,19 @@ export function initFiles(connection, options) {
   $("mkdir").addEventListener("click", makeFolder);
   // Real buttons (focusable, named, Enter/Space) open the hidden file inputs they stand for.
   for (const button of document.querySelectorAll("#files-toolbar button[data-input]")) {
-    button.addEventListener("click", () => $(button.dataset.input).click());
+    button.addEventListener("click", () => $(/** @type {HTMLElement} */ (button).dataset.input).click());
   }
   $("files-upload").addEventListener("change", async (event) => {
-    const files = [...event.target.files];
-    event.target.value = "";
+    const input = /** @type {HTMLInputElement} */ (event.target);
+    const files = [...input.files];
+    input.value = "";
     await uploadPicked(files, view.path);
   });
   for (const [id, prefix] of [["capture-photo", "photo"], ["capture-video", "video"], ["capture-audio", "audio"]]) {
     $(id).addEventListener("change", async (event) => {
-      const file = event.target.files[0];
-      event.target.value = "";
+      const input = /** @type {HTMLInputElement} */ (event.target);
+      const file = input.files[0];
+      input.value = "";
       if (file) await uploadCapture(file, prefix);
     });
   }

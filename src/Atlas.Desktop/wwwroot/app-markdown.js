@@ -1,3 +1,4 @@
+// @ts-check
 // Markdown for answers: markdown-it (raw HTML off) renders, DOMPurify sanitizes, and only then does the DOM get it, so
 // model output is never HTML of its own: <script>, event handlers, javascript:/data: links and remote images stay
 // inert. Links open in a new tab without access to this page; code blocks get a Copy button.

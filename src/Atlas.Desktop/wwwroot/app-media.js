@@ -1,3 +1,4 @@
+// @ts-check
 // Media processing from the Files screen: runs a task on a file of this device's space over the WebSocket
 // (media_process; progress frames, then the result), shows the result readably (text with a copy button, QR codes,
 // faces, EXIF, frames as thumbnails, transcript with timestamps), marks answers from the desktop's cache, and hands
@@ -84,7 +85,7 @@ export class MediaPanel {
     });
     $("media-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      this.run($("media-task").value);
+      this.run(/** @type {HTMLSelectElement} */ ($("media-task")).value);
     });
     $("media-cancel").addEventListener("click", () => this.cancel());
   }
@@ -94,7 +95,7 @@ export class MediaPanel {
     if (this.running && this.running.entry.path !== entry.path) this.finish(); // stop waiting for the other file's job
     if (this.entry?.path !== entry.path) this.clear();
     this.entry = entry;
-    $("media-task").value = task ?? suggestedTask(entry.name);
+    /** @type {HTMLSelectElement} */ ($("media-task")).value = task ?? suggestedTask(entry.name);
   }
 
   clear() {
@@ -117,7 +118,7 @@ export class MediaPanel {
     $("media-progress").hidden = false;
     $("media-bar").removeAttribute("value");
     $("media-stage").textContent = "Queued…";
-    $("media-run").disabled = true;
+    /** @type {HTMLButtonElement} */ ($("media-run")).disabled = true;
     $("media-cancel").hidden = false;
   }
 
@@ -131,7 +132,7 @@ export class MediaPanel {
   finish() {
     this.running = null;
     $("media-progress").hidden = true;
-    $("media-run").disabled = false;
+    /** @type {HTMLButtonElement} */ ($("media-run")).disabled = false;
     $("media-cancel").hidden = true;
   }
 
@@ -155,7 +156,7 @@ export class MediaPanel {
     const data = frame.data ?? {};
     if (!data.done) {
       const progress = data.progress ?? {};
-      if (typeof progress.fraction === "number") $("media-bar").value = progress.fraction;
+      if (typeof progress.fraction === "number") /** @type {HTMLProgressElement} */ ($("media-bar")).value = progress.fraction;
       $("media-stage").textContent = progress.stage ? `${progress.stage}…` : "Working…";
       return;
     }

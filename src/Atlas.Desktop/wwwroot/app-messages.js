@@ -1,3 +1,4 @@
+// @ts-check
 // How one chat message looks and what can be done with it: the answer as sanitized markdown (app-markdown.js), tool
 // calls as collapsible cards (inputs, a running spinner with the elapsed time, the result or the tool's own error), the
 // status line (a provider rate limit with its wait counting down), and the actions: Copy and Regenerate (or Retry, after

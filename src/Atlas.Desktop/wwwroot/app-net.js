@@ -1,3 +1,4 @@
+// @ts-check
 // The connection to the desktop: a session from the device credential (POST /auth), then a WebSocket that sends its
 // auth frame first, answers and sends heartbeats (browsers cannot send protocol pings; three silent intervals mean a
 // dead connection) and reconnects with exponential backoff and full jitter. "online"/"offline" and

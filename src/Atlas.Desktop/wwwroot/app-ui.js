@@ -1,3 +1,4 @@
+// @ts-check
 // Small DOM helpers shared by the screens of the mobile web client. Text always goes in with textContent.
 
 /** An element with optional text and class. */

@@ -1,3 +1,4 @@
+// @ts-check
 // The chat screen of the mobile web client. A message is written to the IndexedDB outbox first, then sent with its
 // request id; the desktop's start event removes it from the outbox. Offline, messages wait there and go out in order
 // on reconnect; a resend after a drop uses the same id, which the desktop never answers twice. Answers are generated
@@ -67,6 +68,7 @@ function relativeTime(iso, now = Date.now()) {
   const day = (offset) => new Date(today.getFullYear(), today.getMonth(), today.getDate() + offset);
   if (then >= day(-1)) return "Yesterday";
   if (then >= day(-6)) return then.toLocaleDateString(undefined, { weekday: "long" });
+  /** @type {Intl.DateTimeFormatOptions} */
   const year = then.getFullYear() === today.getFullYear() ? {} : { year: "numeric" };
   return then.toLocaleDateString(undefined, { day: "numeric", month: "short", ...year });
 }
@@ -211,7 +213,7 @@ function draw(message) {
 }
 
 function updateComposer() {
-  const stop = $("stop");
+  const stop = /** @type {HTMLButtonElement} */ ($("stop"));
   stop.hidden = !state.messages.some((m) => m.role === "assistant" && m.status === "streaming");
   // Stop needs the desktop: while it cannot be reached the button is off and says why (the answer goes on there).
   const reachable = conn?.state === "online";
@@ -398,7 +400,7 @@ let searchTimer;
  * time); without the desktop the chats saved on this phone are searched. Answers to an older query are dropped. */
 function onSearchInput() {
   clearTimeout(searchTimer);
-  const query = $("search").value.trim();
+  const query = /** @type {HTMLInputElement} */ ($("search")).value.trim();
   const search = state.search;
   search.generation++;
   Object.assign(search, { query, results: [], next: null, busy: query !== "", local: false });
@@ -441,7 +443,7 @@ async function searchSaved(query) {
 }
 
 function clearSearch() {
-  $("search").value = "";
+  /** @type {HTMLInputElement} */ ($("search")).value = "";
   onSearchInput();
   $("search").focus();
 }
@@ -471,7 +473,7 @@ async function send(text, attachments, replaces) {
     remember();
     renderConversations();
   }
-  const model = $("model").value;
+  const model = /** @type {HTMLSelectElement} */ ($("model")).value;
   const item = { id, conversationId: state.current, text, createdAt };
   if (model && model !== state.models?.defaultModel) item.model = model;
   if (attachments?.length) item.attachments = attachments;
@@ -750,7 +752,7 @@ function closeDrawer() {
 // ------------------------------------------------------------------------------------------------ tabs, attachments
 
 function showView(name) {
-  for (const tab of document.querySelectorAll("#tabs button")) tab.setAttribute("aria-selected", String(tab.dataset.view === name));
+  for (const tab of document.querySelectorAll("#tabs button")) /** @type {HTMLElement} */ (tab).setAttribute("aria-selected", String(/** @type {HTMLElement} */ (tab).dataset.view === name));
   $("chat-view").hidden = name !== "chat";
   $("files-view").hidden = name !== "files";
   $("model").hidden = name !== "chat";
@@ -769,7 +771,7 @@ function renderAttachments() {
     item.append(`📎 ${label} `, drop);
     chips.push(item);
   };
-  if (state.attachment) chip(state.attachment.name, () => { state.attachment = null; $("attach-input").value = ""; renderAttachments(); });
+  if (state.attachment) chip(state.attachment.name, () => { state.attachment = null; /** @type {HTMLInputElement} */ ($("attach-input")).value = ""; renderAttachments(); });
   for (const context of state.contexts) chip(context.title, () => { state.contexts = state.contexts.filter((c) => c !== context); renderAttachments(); });
   box.replaceChildren(...chips);
   box.hidden = chips.length === 0;
@@ -816,7 +818,7 @@ const SENDING_CONTROLS = ["input", "send", "attach", "attach-input", "stop", "mo
 async function onRevoked([text, kind]) {
   setStatus(text, kind);
   for (const id of SENDING_CONTROLS) {
-    const control = document.getElementById(id);
+    const control = /** @type {HTMLButtonElement | HTMLInputElement | null} */ (document.getElementById(id));
     if (control) control.disabled = true;
   }
   localStorage.removeItem("atlas.device");
@@ -848,7 +850,7 @@ function initPairAgain() {
     event.preventDefault();
     let url;
     try {
-      url = new URL($("pair-link").value.trim());
+      url = new URL(/** @type {HTMLInputElement} */ ($("pair-link")).value.trim());
     } catch {
       url = null;
     }
@@ -878,7 +880,9 @@ async function main() {
   conn = new Connection(device);
   conn.addEventListener("frame", onFrame);
   conn.addEventListener("open", onOpen);
-  conn.addEventListener("state", (event) => {
+  conn.addEventListener("state", (stateEvent) => {
+    const event = /** @type {CustomEvent<string>} */ (stateEvent);
+    /** @type {Record<string, [string, string]>} */
     const labels = {
       online: ["Online", "online"],
       connecting: ["Connecting…", "connecting"],
@@ -910,12 +914,12 @@ async function main() {
   });
   $("attach").addEventListener("click", () => $("attach-input").click());
   $("attach-input").addEventListener("change", () => {
-    state.attachment = $("attach-input").files[0] ?? null;
+    state.attachment = /** @type {HTMLInputElement} */ ($("attach-input")).files[0] ?? null;
     renderAttachments();
   });
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const text = $("input").value.trim();
+    const text = /** @type {HTMLTextAreaElement} */ ($("input")).value.trim();
     const photo = state.attachment;
     if (!text && !photo && !state.contexts.length) return;
     let attachments = state.contexts.length ? [...state.contexts] : undefined;
@@ -931,17 +935,17 @@ async function main() {
         return;
       }
       state.attachment = null;
-      $("attach-input").value = "";
+      /** @type {HTMLInputElement} */ ($("attach-input")).value = "";
     }
     state.contexts = [];
     renderAttachments();
-    $("input").value = "";
+    /** @type {HTMLTextAreaElement} */ ($("input")).value = "";
     send(text, attachments);
   });
   $("input").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
-      $("composer").requestSubmit();
+      /** @type {HTMLFormElement} */ ($("composer")).requestSubmit();
     }
   });
   $("stop").addEventListener("click", async () => {
@@ -953,7 +957,7 @@ async function main() {
       setStatus(error.message, "error");
     }
   });
-  $("model").addEventListener("change", () => localStorage.setItem("atlas.model", $("model").value));
+  /** @type {HTMLSelectElement} */ ($("model")).addEventListener("change", () => localStorage.setItem("atlas.model", /** @type {HTMLSelectElement} */ ($("model")).value));
   $("new").addEventListener("click", () => { closeDrawer(); open(null); });
   $("menu").addEventListener("click", () => {
     const opened = $("drawer").classList.toggle("open");
@@ -974,7 +978,7 @@ async function main() {
     closeDrawer();
     $("menu").focus();
   });
-  for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(tab.dataset.view));
+  for (const tab of document.querySelectorAll("#tabs button")) tab.addEventListener("click", () => showView(/** @type {HTMLElement} */ (tab).dataset.view));
   initFiles(conn, { askInChat });
   registerShell();
   state.lastCreated = Math.max(0, ...(await outbox.all()).map((item) => item.createdAt));

@@ -1,3 +1,4 @@
+// @ts-check
 // The pairing page: reads the ticket from the URL fragment (never sent to any server), removes it from the address
 // bar, redeems it with POST /auth and waits for the desktop user's approval, showing the check code.
 const $ = (id) => document.getElementById(id);
@@ -81,13 +82,13 @@ if (fields.get("v") !== "1" || !b64url.test(ticket) || !b64url.test(pin) || !(ex
   $("fingerprint").textContent = fingerprint(pin);
   certificate.then((json) => { $("certificate-sha256").textContent = json?.sha256 ?? "unavailable"; });
   $("expires").textContent = new Date(expires * 1000).toLocaleTimeString();
-  $("name").value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
+  /** @type {HTMLInputElement} */ ($("name")).value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
   show("form");
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    $("pair").disabled = true;
+    /** @type {HTMLButtonElement} */ ($("pair")).disabled = true;
     const nonce = randomNonce();
-    const { status, json } = await post({ grantType: "pairing_ticket", ticket, deviceName: $("name").value.trim(), platform: "web", clientNonce: nonce });
+    const { status, json } = await post({ grantType: "pairing_ticket", ticket, deviceName: /** @type {HTMLInputElement} */ ($("name")).value.trim(), platform: "web", clientNonce: nonce });
     hide("form");
     if (status !== 200 && status !== 202) { fail(json); return; }
     localStorage.setItem("atlas.device", JSON.stringify({ deviceId: json.deviceId, deviceCredential: json.deviceCredential, fingerprint: json.fingerprint, desktopName: json.desktopName }));

@@ -1,3 +1,4 @@
+// @ts-check
 // The service worker of the mobile web client: keeps the static app shell (page, modules, styles, icons, manifest) so
 // the app opens without the desktop. Only the shell is cached: API answers (files, chat, auth) never are; the app keeps
 // its own data in IndexedDB.
@@ -12,19 +13,21 @@
 const BUILD = { "version": "dev", "shell": ["/"] }; // atlas:build
 const CACHE = `atlas-shell-${BUILD.version}`;
 const NETWORK_WAIT_MS = 3000;
+/** This file runs as a service worker: its global scope has install/activate/fetch events, clients and skipWaiting. */
+const worker = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 const SHELL_PATHS = new Set(BUILD.shell.map((url) => new URL(url, self.location.origin).pathname));
 
-self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell)).then(() => self.skipWaiting()));
+worker.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell)).then(() => worker.skipWaiting()));
 });
 
-self.addEventListener("activate", (event) => {
+worker.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
     .then((keys) => Promise.all(keys.filter((key) => key.startsWith("atlas-shell-") && key !== CACHE).map((key) => caches.delete(key))))
-    .then(() => self.clients.claim()));
+    .then(() => worker.clients.claim()));
 });
 
-self.addEventListener("fetch", (event) => {
+worker.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin || !SHELL_PATHS.has(url.pathname)) return;
   const key = url.pathname + url.search;

@@ -79,8 +79,10 @@ internal static class FailureClassifier
             }
         }
 
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
         return completion is { IsCompletedSuccessfully: true } done
             && done.Result is HttpClientCompletionDetails { HttpStatusCode: HttpStatusCode.NotFound };
+#pragma warning restore RS0030
     }
 
     /// <summary>The HTTP status of the first <see cref="HttpRequestException"/> in the chain, or of the connection's end.</summary>
@@ -97,6 +99,8 @@ internal static class FailureClassifier
             }
         }
 
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
         return completion is { IsCompletedSuccessfully: true } done ? (int?)(done.Result as HttpClientCompletionDetails)?.HttpStatusCode : null;
+#pragma warning restore RS0030
     }
 }

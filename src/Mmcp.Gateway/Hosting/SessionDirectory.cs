@@ -358,7 +358,7 @@ internal sealed partial class SessionDirectory : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(4611, LogLevel.Information, "Closed pass-through session {SessionId} of {ServerId} and its upstream session: its client held no stream and sent nothing for {Window} (AbandonedSessionTimeout)")]
+        [LoggerMessage(4311, LogLevel.Information, "Closed pass-through session {SessionId} of {ServerId} and its upstream session: its client held no stream and sent nothing for {Window} (AbandonedSessionTimeout)")]
         public static partial void Abandoned(ILogger logger, string sessionId, string serverId, TimeSpan window);
     }
 }

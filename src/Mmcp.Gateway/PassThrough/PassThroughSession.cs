@@ -196,8 +196,10 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }, (this, upstream));
 
     /// <summary>Whether the connection was a Streamable HTTP session that ended (so a new session may replace it).</summary>
+#pragma warning disable RS0030 // read only once complete (IsCompletedSuccessfully): does not block
     private static bool IsHttp(HubServerConnection upstream) =>
         upstream.Client.Completion is { IsCompletedSuccessfully: true } done && done.Result is HttpClientCompletionDetails;
+#pragma warning restore RS0030
 
     /// <summary>The upstream connection to send on: the current one, or a new session when the current HTTP session ended.</summary>
     private async ValueTask<HubServerConnection> GetUpstreamAsync(CancellationToken cancellationToken)

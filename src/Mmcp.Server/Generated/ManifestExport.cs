@@ -73,7 +73,10 @@ public static class ManifestExport
             }
 
             var path = Path.Combine(Path.GetFullPath(directory), definition.Id + ".json");
+            // Runs from the app's module initializer (no synchronization context) in a process that exits right after.
+#pragma warning disable RS0030 // sync over async is safe here: nothing else runs yet
             ManifestWriter.WriteFileAsync(manifest.WithTransportAndLaunch(manifest.Transport, launch), path).GetAwaiter().GetResult();
+#pragma warning restore RS0030
             output.WriteLine($"mmcp: wrote {path}");
         }
 

@@ -125,7 +125,7 @@ internal sealed class GenerationRunner
         }
         catch (Exception e)
         {
-            var failure = LlmErrors.Map(e, _llm.Endpoint, _llm.IdleTimeout);
+            var failure = LlmErrors.Map(e, _llm.Endpoint, _llm.IdleTimeout, _time);
             if (failure.Code == ErrorCodes.LlmStreamError && failure.InnerException is not null)
             {
                 ChatLog.GenerationCrashed(_logger, failure.InnerException, generation.MessageId);

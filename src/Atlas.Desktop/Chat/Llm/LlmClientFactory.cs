@@ -21,9 +21,11 @@ internal sealed class LlmClientFactory : IDisposable
     private readonly HttpClient _http;
     private readonly HttpClientPipelineTransport _transport;
     private readonly string? _key;
+    private readonly TimeProvider _time;
 
-    public LlmClientFactory(IOptions<AtlasOptions> options)
+    public LlmClientFactory(IOptions<AtlasOptions> options, AtlasTime time)
     {
+        _time = time.Provider;
         _options = options.Value.Llm;
         _key = _options.ResolveApiKey();
         Endpoint = new Uri(_options.BaseUrl.TrimEnd('/'));
@@ -59,7 +61,7 @@ internal sealed class LlmClientFactory : IDisposable
         {
             Endpoint = Endpoint,
             NetworkTimeout = _options.IdleTimeout,
-            RetryPolicy = new ProviderRetryPolicy(_options.MaxRetries, _options.MaxRetryDelay),
+            RetryPolicy = new ProviderRetryPolicy(_options.MaxRetries, _options.MaxRetryDelay, _time),
             Transport = _transport,
         };
         options.AddPolicy(new ProviderHeadersPolicy(_options.Referer, _options.Title, _key is null), PipelinePosition.BeforeTransport);

@@ -8,7 +8,7 @@ namespace Atlas.Desktop.Chat.Llm;
 /// Messages never contain the API key: only the provider's own error message and the endpoint's host.</summary>
 internal static class LlmErrors
 {
-    public static ProviderException Map(Exception exception, Uri endpoint, TimeSpan idleTimeout)
+    public static ProviderException Map(Exception exception, Uri endpoint, TimeSpan idleTimeout, TimeProvider time)
     {
         switch (exception)
         {
@@ -16,9 +16,9 @@ internal static class LlmErrors
                 return provider;
             case AggregateException aggregate when aggregate.InnerExceptions.Count > 0:
                 // The SDK's retry policy gives up with every attempt's failure; the last one says the most.
-                return Map(aggregate.InnerExceptions[^1], endpoint, idleTimeout);
+                return Map(aggregate.InnerExceptions[^1], endpoint, idleTimeout, time);
             case ClientResultException result:
-                return FromStatus(result, endpoint);
+                return FromStatus(result, endpoint, time);
             case HttpRequestException http:
                 return new ProviderException(ErrorCodes.LlmUnavailable,
                     $"Could not reach the LLM endpoint at {endpoint.Host}:{endpoint.Port} ({http.Message}). Check that it is running and Atlas:Llm:BaseUrl is right.",
@@ -38,11 +38,11 @@ internal static class LlmErrors
         }
     }
 
-    private static ProviderException FromStatus(ClientResultException result, Uri endpoint)
+    private static ProviderException FromStatus(ClientResultException result, Uri endpoint, TimeProvider time)
     {
         var response = result.GetRawResponse();
         var detail = OpenRouterChunkInspector.Clip(ErrorMessage(response) ?? $"HTTP {result.Status}");
-        var retryAfter = response is null ? null : ProviderRetryPolicy.RetryAfter(response) is { } wait ? (int?)Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
+        var retryAfter = response is null ? null : ProviderRetryPolicy.RetryAfter(response, time) is { } wait ? (int?)Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
         return result.Status switch
         {
             401 => new ProviderException(ErrorCodes.LlmAuthFailed,

@@ -12,11 +12,13 @@ namespace Atlas.Desktop.Chat.Llm;
 internal sealed class ProviderRetryPolicy : ClientRetryPolicy
 {
     private readonly TimeSpan _maxDelay;
+    private readonly TimeProvider _time;
 
-    public ProviderRetryPolicy(int maxRetries, TimeSpan maxDelay)
+    public ProviderRetryPolicy(int maxRetries, TimeSpan maxDelay, TimeProvider time)
         : base(maxRetries)
     {
         _maxDelay = maxDelay;
+        _time = time;
     }
 
     // The base decides the retry budget and the success case; this narrows which failures are worth a retry.
@@ -40,15 +42,20 @@ internal sealed class ProviderRetryPolicy : ClientRetryPolicy
 
         return response.Status switch
         {
-            408 or 502 or 503 => RetryAfter(response) is not { } wait || wait <= _maxDelay,
+            408 or 502 or 503 => RetryAfter(response, _time) is not { } wait || wait <= _maxDelay,
             _ => false,
         };
     }
 
-    /// <summary>The <c>Retry-After</c> header as a delay (seconds or an HTTP date), or null.</summary>
-    internal static TimeSpan? RetryAfter(PipelineResponse response)
+    /// <summary>The <c>Retry-After</c> header as a delay (seconds or an HTTP date, measured from <paramref name="time"/>), or null.</summary>
+    internal static TimeSpan? RetryAfter(PipelineResponse response, TimeProvider time) =>
+        response.Headers.TryGetValue("Retry-After", out var value) ? ParseRetryAfter(value, time.GetUtcNow()) : null;
+
+    /// <summary>A <c>Retry-After</c> value (seconds or an HTTP date) as a delay from <paramref name="now"/>, at most a
+    /// day, or null when it is neither.</summary>
+    internal static TimeSpan? ParseRetryAfter(string? value, DateTimeOffset now)
     {
-        if (!response.Headers.TryGetValue("Retry-After", out var value) || string.IsNullOrWhiteSpace(value))
+        if (string.IsNullOrWhiteSpace(value))
         {
             return null;
         }
@@ -59,7 +66,7 @@ internal sealed class ProviderRetryPolicy : ClientRetryPolicy
         }
 
         return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? TimeSpan.FromSeconds(Math.Clamp((at - DateTimeOffset.UtcNow).TotalSeconds, 0, 86_400))
+            ? TimeSpan.FromSeconds(Math.Clamp((at - now).TotalSeconds, 0, 86_400))
             : null;
     }
 }

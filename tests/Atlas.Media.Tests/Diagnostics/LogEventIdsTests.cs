@@ -1,0 +1,19 @@
+using Atlas.Media.Diagnostics;
+using Atlas.Testing;
+
+namespace Atlas.Media.Tests.Diagnostics;
+
+/// <summary>Atlas.Media's log event ids against its one registry, <see cref="LogEventIds"/>.</summary>
+public sealed class LogEventIdsTests
+{
+    /// <summary>Every [LoggerMessage] of Atlas.Media has a unique id inside its own area's range of LogEventIds.</summary>
+    [Fact]
+    [Trait("Issue13", "event-ids")]
+    public void LoggerMessages_OfTheAssembly_HaveUniqueIdsInTheirAreasRange()
+    {
+        var assembly = typeof(LogEventIds).Assembly;
+
+        Assert.True(LogEventIdChecks.Count(assembly) > 0, "No [LoggerMessage] method found: the check would prove nothing.");
+        Assert.Empty(LogEventIdChecks.Problems(assembly, LogEventIds.Ranges));
+    }
+}
