@@ -12,6 +12,7 @@ using Mmcp.Cli.Hosting;
 using Mmcp.Core.Registry;
 using Mmcp.Gateway;
 using Mmcp.Gateway.Hosting;
+using Shared.Telemetry;
 
 namespace Mmcp.Cli.Serving;
 
@@ -27,6 +28,7 @@ internal static class ServeCommand
         var allowOrigin = new Option<string[]>("--allow-origin") { Description = "A browser origin (scheme://host[:port]) allowed to call the gateway (repeatable).", HelpName = "ORIGIN" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name accepted in the Host header, besides loopback names and the listening address (repeatable).", HelpName = "HOST" };
         var lexical = new Option<bool>("--lexical-search") { Description = "With --tool-mode search: rank search_tools with BM25 alone, without the local embedding model (less memory, no model load)." };
+        var metrics = new Option<bool>("--metrics") { Description = "Serve Prometheus metrics at GET /metrics, to loopback connections only (OpenTelemetry; see docs/observability.md)." };
         var shared = new Option<bool>("--shared-upstream") { Description = "Let /servers/{id}/mcp sessions share the hub's connection instead of opening one each (no process per session for stdio servers; no per-client sampling, logging or subscriptions)." };
         port.Validators.Add(r =>
         {
@@ -43,7 +45,7 @@ internal static class ServeCommand
         var stores = new StoreOptions(tokens: true);
         var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
         {
-            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared,
+            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared, metrics,
         };
         stores.AddTo(command);
         command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, new ServeSettings(
@@ -55,6 +57,7 @@ internal static class ServeCommand
             parse.GetValue(allowHost) ?? [],
             parse.GetValue(shared),
             parse.GetValue(lexical),
+            parse.GetValue(metrics),
             stores.Read(parse)), token), ct));
         return command;
     }
@@ -64,6 +67,11 @@ internal static class ServeCommand
         if (!IPAddress.TryParse(settings.Host, out var address) && settings.Host != "localhost")
         {
             return context.Fail("Usage", $"--host must be an IP address (or localhost), not '{settings.Host}'.", ExitCodes.Usage);
+        }
+
+        if (settings.Metrics && address is not null && !IPAddress.IsLoopback(address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
+        {
+            return context.Fail("Usage", $"--metrics serves /metrics to loopback connections only, and --host {settings.Host} accepts none; drop --metrics or listen on 127.0.0.1 (or 0.0.0.0).", ExitCodes.Usage);
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -83,6 +91,7 @@ internal static class ServeCommand
                 k.Listen(address, settings.Port);
             }
         });
+        OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-gateway", settings.Metrics, aspNetCore: true);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-gateway", watchRegistry: true));
         builder.Services.AddMmcpGateway(o =>
         {
@@ -105,6 +114,11 @@ internal static class ServeCommand
         await using var app = builder.Build();
         try
         {
+            if (settings.Metrics)
+            {
+                OpenTelemetrySetup.UsePrometheusOnLoopback(app);
+            }
+
             // Mapping resolves the validated options, so a bad --allow-origin or --allow-host fails here.
             app.MapMmcpGateway();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -228,5 +242,5 @@ internal static class ServeCommand
         }
     }
 
-    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, StoreSettings Stores);
+    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, bool Metrics, StoreSettings Stores);
 }
