@@ -41,6 +41,14 @@ internal sealed class EndToEnd : IAsyncDisposable
         await SocketVersusStdioAsync(iterations * 10);
     }
 
+    /// <summary>Only the OpenTelemetry on/off comparison of warm hub calls (mode <c>otel</c>).</summary>
+    public async Task RunTelemetryAsync(int calls)
+    {
+        await StartInProcessServerAsync();
+        await using var hub = MmcpHub.Create(Options());
+        Results.Add(await TelemetryOverhead.MeasureAsync(() => hub.CallToolAsync("io.bench.socket", "echo", EchoArgs).AsTask(), calls));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_server is not null)
@@ -216,7 +224,7 @@ internal sealed class EndToEnd : IAsyncDisposable
         Transport = transport,
     };
 
-    private static async Task<List<double>> MeasureAsync(int iterations, Func<Task<TimeSpan>> once)
+    internal static async Task<List<double>> MeasureAsync(int iterations, Func<Task<TimeSpan>> once)
     {
         for (var i = 0; i < Math.Max(5, iterations / 10); i++)
         {

@@ -5,7 +5,8 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Mmcp.Bench;
 
-// Usage: dotnet run -c Release --project bench/Mmcp.Bench [-- discovery|e2e|all] [--iterations N]
+// Usage: dotnet run -c Release --project bench/Mmcp.Bench [-- discovery|e2e|otel|all] [--iterations N]
+// otel: warm hub calls with OpenTelemetry off (no provider) and on (tracer and meter providers), interleaved.
 var mode = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "all";
 var iterationsIndex = Array.IndexOf(args, "--iterations");
 var iterations = iterationsIndex >= 0 ? int.Parse(args[iterationsIndex + 1], CultureInfo.InvariantCulture) : 200;
@@ -18,10 +19,18 @@ if (mode is "discovery" or "all")
     BenchmarkRunner.Run<DiscoveryBenchmarks>(config);
 }
 
-if (mode is "e2e" or "all")
+if (mode is "e2e" or "otel" or "all")
 {
     await using var e2e = new EndToEnd();
-    await e2e.RunAsync(iterations);
+    if (mode == "otel")
+    {
+        await e2e.RunTelemetryAsync(iterations * 10);
+    }
+    else
+    {
+        await e2e.RunAsync(iterations);
+    }
+
     Console.WriteLine();
     Console.WriteLine($"End to end ({iterations} iterations; ratio = p50 / baseline p50, or throughput / baseline throughput):");
     foreach (var r in e2e.Results)

@@ -54,6 +54,7 @@ internal static class AdminEndpoints
         api.MapAdminServers();
         api.MapAdminMedia();
         api.MapAdminLlm();
+        api.MapGet("/metrics", (LiveMetrics metrics) => Results.Json(metrics.Snapshot(), Admin.AdminJsonContext.Default.LiveMetricsView));
         api.MapGet("/events", (HttpContext context, AdminEvents events, Mmcp.Client.MmcpHub hub, IHostApplicationLifetime lifetime) =>
         {
             events.Watch(hub);

@@ -49,6 +49,7 @@ internal sealed record PairOutput(string Url, DateTimeOffset ExpiresAt, string F
 [System.Text.Json.Serialization.JsonSerializable(typeof(MediaJobsView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(MediaJobView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(LlmView))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Diagnostics.LiveMetricsView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]
 internal sealed partial class AdminJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 

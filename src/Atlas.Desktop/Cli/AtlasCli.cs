@@ -23,6 +23,7 @@ internal static class AtlasCli
         {
             Description = "self-signed (quick mode, default) or local-ca (trusted mode: phones install the desktop's name-constrained CA; the web app then installs and opens offline)",
         };
+        var metrics = new Option<bool>("--metrics") { Description = "Serve Prometheus metrics at http://127.0.0.1:9464/metrics (loopback only; port: Atlas:Telemetry:PrometheusPort)" };
         tlsMode.AcceptOnlyFromAmong(Identity.DesktopIdentity.SelfSignedMode, Identity.DesktopIdentity.LocalCaMode);
 
         var root = new RootCommand("Atlas desktop hub: pair phones by QR code, give each an isolated file space, and proxy chat and media.");
@@ -34,10 +35,11 @@ internal static class AtlasCli
         {
             port,
             tlsMode,
+            metrics,
         };
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction((parse, cancellationToken) => Guard(() => ServeAsync(parse.GetValue(dataDir), parse.GetValue(port),
-            parse.GetValue(tlsMode), [.. parse.UnmatchedTokens], cancellationToken)));
+            parse.GetValue(tlsMode), parse.GetValue(metrics), [.. parse.UnmatchedTokens], cancellationToken)));
         root.Subcommands.Add(serve);
 
         var pair = new Command("pair", "Create a pairing ticket and print its QR code and link (JSON: url, expiresAt, fingerprint).");
@@ -310,9 +312,14 @@ internal static class AtlasCli
         }
     }
 
-    private static async Task<int> ServeAsync(string? dataDir, int? port, string? tlsMode, string[] extra, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(string? dataDir, int? port, string? tlsMode, bool metrics, string[] extra, CancellationToken cancellationToken)
     {
         var overrides = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (metrics)
+        {
+            overrides["Atlas:Telemetry:Prometheus"] = "true";
+        }
+
         if (tlsMode is not null)
         {
             overrides["Atlas:Tls:Mode"] = tlsMode;

@@ -120,6 +120,11 @@ internal static class AtlasApp
             }
 
             kestrel.ListenUnixSocket(dataDirectory.ControlSocketPath);
+            if (options.Telemetry.Prometheus)
+            {
+                // Plain HTTP on loopback only, and a port of its own: the phone-facing port never serves /metrics.
+                kestrel.Listen(IPAddress.Loopback, options.Telemetry.PrometheusPort);
+            }
         });
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -151,6 +156,7 @@ internal static class AtlasApp
         services.AddSingleton<UnauthenticatedSocketGate>();
         services.AddSingleton<PairingService>();
         services.AddSingleton<Admin.AdminEvents>();
+        services.AddSingleton<LiveMetrics>();
         services.AddSingleton<ApprovalAlerts>();
         services.AddSingleton<TrustService>();
         services.AddSingleton<AdminSessions>();
@@ -200,10 +206,29 @@ internal static class AtlasApp
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(SessionAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
         services.AddRateLimiter(limiter => ConfigureRateLimits(limiter, options.RateLimits));
 
+        global::Shared.Telemetry.OpenTelemetrySetup.AddOpenTelemetry(services, builder.Configuration, "atlas", options.Telemetry.Prometheus, aspNetCore: true);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         configure?.Invoke(builder);
         var app = builder.Build();
         identity.UseTime(app.Services.GetRequiredService<AtlasTime>().Provider);
+        app.Services.GetRequiredService<LiveMetrics>(); // counts from the start, not from the first look at the admin UI
+        if (options.Telemetry.Prometheus)
+        {
+            var metricsPort = options.Telemetry.PrometheusPort;
+            global::Shared.Telemetry.OpenTelemetrySetup.UsePrometheusOnLoopback(app, metricsPort);
+            app.Use((context, next) =>
+            {
+                // The metrics listener serves nothing else.
+                if (context.Connection.LocalPort == metricsPort && !ControlChannel.IsControlConnection(context))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(context);
+            });
+        }
+
         app.UseMiddleware<NetworkGuardMiddleware>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.WebSocket.HeartbeatInterval });
         app.UseAuthentication();

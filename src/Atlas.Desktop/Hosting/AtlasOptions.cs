@@ -39,6 +39,21 @@ internal sealed class AtlasOptions
     public HubOptions Hub { get; set; } = new();
 
     public NotificationOptions Notifications { get; set; } = new();
+
+    public TelemetryOptions Telemetry { get; set; } = new();
+}
+
+/// <summary>The <c>Atlas:Telemetry</c> section (docs/observability.md). OTLP export is turned on by the standard
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variable, not here.</summary>
+internal sealed class TelemetryOptions
+{
+    /// <summary>Serve Prometheus text at <c>http://127.0.0.1:{PrometheusPort}/metrics</c>. Default false. Flag:
+    /// <c>--metrics</c>. The scrape has no authentication, so it is a separate plain-HTTP listener on loopback only and
+    /// never on the phone-facing port.</summary>
+    public bool Prometheus { get; set; }
+
+    /// <summary>The loopback port of <c>/metrics</c>. Default 9464 (the Prometheus exporter's usual port).</summary>
+    public int PrometheusPort { get; set; } = 9464;
 }
 
 /// <summary>The <c>Atlas:Notifications</c> section: how the desktop user hears about a phone waiting for approval

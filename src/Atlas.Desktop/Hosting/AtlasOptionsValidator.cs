@@ -122,6 +122,12 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
 
         Chat.ChatOptionsValidator.Validate(errors, options.Llm, options.Chat);
 
+        if (options.Telemetry.Prometheus && (options.Telemetry.PrometheusPort is < 1 or > 65535 || options.Telemetry.PrometheusPort == options.Port))
+        {
+            errors.Add($"Atlas:Telemetry:PrometheusPort {options.Telemetry.PrometheusPort} must be 1 to 65535 and not the phone-facing port {options.Port}; "
+                + "pick a free loopback port (default 9464) or set Atlas:Telemetry:Prometheus=false.");
+        }
+
         if (options.Notifications.Desktop && (string.IsNullOrWhiteSpace(options.Notifications.Command)
             || (options.Notifications.Command.Contains('/', StringComparison.Ordinal) && !Path.IsPathFullyQualified(options.Notifications.Command))))
         {

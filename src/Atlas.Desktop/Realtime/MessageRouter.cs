@@ -45,6 +45,10 @@ internal sealed class MessageRouter
     public async Task HandleAsync(DeviceConnection connection, AtlasEnvelope envelope)
     {
         var id = envelope.Id;
+        var activity = envelope.Type is MessageTypes.Ping or MessageTypes.Pong
+            ? null
+            : AtlasTelemetry.StartFrame(MessageTypes.All.Contains(envelope.Type, StringComparer.Ordinal) ? envelope.Type : "unknown");
+        var detached = false;
         try
         {
             switch (envelope.Type)
@@ -79,7 +83,8 @@ internal sealed class MessageRouter
                         Require(connection, Permissions.FilesRead);
                     }
 
-                    _ = RunDetachedAsync(connection, envelope, async () =>
+                    detached = true;
+                    _ = RunDetachedAsync(connection, envelope, activity, async () =>
                     {
                         var reply = await _idempotency.GetOrRunAsync(connection.DeviceId, id!, envelope.Type, DataBytes(envelope),
                             rerunnable: false, () => HandleMediaAsync(connection, envelope)).ConfigureAwait(false);
@@ -89,7 +94,8 @@ internal sealed class MessageRouter
                 case MessageTypes.ChatMessage or MessageTypes.Resume:
                     RequireId(id);
                     Require(connection, Permissions.Chat);
-                    _ = RunDetachedAsync(connection, envelope, () => StreamChatAsync(connection, envelope));
+                    detached = true;
+                    _ = RunDetachedAsync(connection, envelope, activity, () => StreamChatAsync(connection, envelope));
                     return;
                 case MessageTypes.ConversationRequest:
                     RequireId(id);
@@ -122,15 +128,25 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
+            AtlasTelemetry.Fail(activity, e.Code);
             connection.SendError(id, e.Code, e.Message, e.RetryAfter);
         }
         catch (JsonException)
         {
+            AtlasTelemetry.Fail(activity, ErrorCodes.BadRequest);
             connection.SendError(id, ErrorCodes.BadRequest, $"The data of this '{envelope.Type}' frame has missing or wrongly typed fields.");
         }
         catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
         {
             // The socket is closing.
+        }
+        finally
+        {
+            if (!detached)
+            {
+                // A detached request's span ends with its work (RunDetachedAsync).
+                activity?.Dispose();
+            }
         }
     }
 
@@ -264,7 +280,7 @@ internal sealed class MessageRouter
         }
     }
 
-    private async Task RunDetachedAsync(DeviceConnection connection, AtlasEnvelope envelope, Func<Task> work)
+    private async Task RunDetachedAsync(DeviceConnection connection, AtlasEnvelope envelope, Activity? activity, Func<Task> work)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -273,6 +289,7 @@ internal sealed class MessageRouter
         }
         catch (AtlasException e)
         {
+            AtlasTelemetry.Fail(activity, e.Code);
             connection.SendError(envelope.Id, e.Code, e.Message, e.RetryAfter);
         }
         catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
@@ -283,11 +300,13 @@ internal sealed class MessageRouter
         {
             // Loop boundary: log, answer, keep the socket.
             Log.RequestFailed(_logger, e, envelope.Type, connection.DeviceId);
+            AtlasTelemetry.Fail(activity, ErrorCodes.InternalError);
             connection.SendError(envelope.Id, ErrorCodes.InternalError, "The desktop failed to handle this request; nothing was changed.");
         }
         finally
         {
-            AtlasTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            AtlasTelemetry.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("atlas.message.type", envelope.Type));
+            activity?.Dispose();
         }
     }
 

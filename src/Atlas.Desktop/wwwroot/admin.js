@@ -262,6 +262,26 @@ function renderJobs(view) {
 
 let jobsTimer = 0;
 
+function latency(s) { return s == null ? "–" : seconds(s); }
+
+function renderActivity(m) {
+  const spend = m.spendToday > 0 ? `$${m.spendToday.toFixed(4)}` : "$0";
+  $("activity-summary").textContent = `${m.devicesConnected} device connection${m.devicesConnected === 1 ? "" : "s"} · `
+    + `${m.tokensToday} tokens and ${spend} spent today · media queue: ${m.mediaQueued} waiting, ${m.mediaFinished} finished`;
+  $("activity-servers").replaceChildren(m.servers.length === 0 ? empty("No tool calls yet.") : table(
+    ["Server", "Calls", "Errors", "Latency p50", "Latency p95"],
+    m.servers.map((s) => el("tr", {}, el("td", { className: "mono" }, s.server), el("td", {}, String(s.calls)),
+      el("td", { className: s.errors > 0 ? "error" : "" }, String(s.errors)), el("td", {}, latency(s.p50)), el("td", {}, latency(s.p95))))));
+  $("activity-models").replaceChildren(m.models.length === 0 ? empty("No answers yet today.") : table(
+    ["Model", "Answers", "Input tokens", "Output tokens", "Spend"],
+    m.models.map((x) => el("tr", {}, el("td", { className: "mono" }, x.model), el("td", {}, String(x.answers)),
+      el("td", {}, String(x.inputTokens)), el("td", {}, String(x.outputTokens)), el("td", {}, `$${x.spend.toFixed(4)}`)))));
+}
+
+async function refreshActivity() {
+  try { renderActivity(await api("/metrics")); } catch { /* shown already */ }
+}
+
 async function refreshJobs() {
   try { renderJobs(await api("/media/jobs")); } catch { /* shown already */ }
 }
@@ -308,9 +328,11 @@ $("reload-servers").addEventListener("click", () => loadServers().catch(() => {}
     if (!response.ok) { signedOut(); return; }
   }
   await refresh();
-  refreshJobs(); refreshLlm();
+  refreshJobs(); refreshLlm(); refreshActivity();
   loadServers().catch(() => {});
   follow();
+  // The live numbers are measurements, not events: every five seconds while the page is visible.
+  setInterval(() => { if (document.visibilityState === "visible" && !$("main").classList.contains("hidden")) refreshActivity(); }, 5000);
   // The QR code's countdown; and, now and then, what events do not cover (last seen, server states, spend).
   setInterval(renderPairing, 1000);
   setInterval(() => { if (document.visibilityState === "visible") { refresh(); refreshLlm(); loadServers().catch(() => {}); } }, 30000);

@@ -15,16 +15,24 @@ internal static class InspectCommand
 {
     public static Command Create(GlobalOptions global)
     {
-        var server = new Argument<string>("server") { Description = "The server id." };
+        var server = new Argument<string?>("server") { Description = "The server id (optional with --spans: every server).", Arity = ArgumentArity.ZeroOrOne };
         var url = new Option<string?>("--url") { Description = "The gateway's URL (default: the one 'mmcp serve' runs, from its runtime file).", HelpName = "URL" };
         var payloads = new Option<bool>("--payloads") { Description = "Print each message in full." };
-        var count = new Option<int?>("--count") { Description = "Stop after this many messages.", HelpName = "N" };
-        var command = new Command("inspect", "Watch one server's JSON-RPC traffic through the running gateway (requests, responses with timings, errors, notifications), live. Token: the gateway's own (runtime file) or MMCP_TOKEN with the 'inspect' scope.") { server, url, payloads, count };
-        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(server)!, parse.GetValue(url), parse.GetValue(payloads), parse.GetValue(count), token), ct));
+        var count = new Option<int?>("--count") { Description = "Stop after this many messages (or spans).", HelpName = "N" };
+        var spans = new Option<bool>("--spans") { Description = "Show the spans of recent calls instead (gateway, hub and MCP SDK; names, timings, status, conventions' tags), then live. Recording starts with the first watcher." };
+        var command = new Command("inspect", "Watch one server's JSON-RPC traffic through the running gateway (requests, responses with timings, errors, notifications), live; or with --spans the spans of recent calls. Token: the gateway's own (runtime file) or MMCP_TOKEN with the 'inspect' scope.") { server, url, payloads, count, spans };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(server) is null && !r.GetValue(spans))
+            {
+                r.AddError("Name the server to watch (mmcp inspect SERVER), or pass --spans to see the spans of every server.");
+            }
+        });
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, parse.GetValue(server), parse.GetValue(url), parse.GetValue(payloads), parse.GetValue(count), parse.GetValue(spans), token), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, string serverId, string? url, bool payloads, int? count, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string? serverId, string? url, bool payloads, int? count, bool spans, CancellationToken cancellationToken)
     {
         var secret = Environment.GetEnvironmentVariable("MMCP_TOKEN");
         if (url is null || secret is null)
@@ -41,7 +49,10 @@ internal static class InspectCommand
         }
 
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{url!.TrimEnd('/')}/inspect/{Uri.EscapeDataString(serverId)}");
+        var route = spans
+            ? "/inspect-spans" + (serverId is null ? string.Empty : "?server=" + Uri.EscapeDataString(serverId))
+            : "/inspect/" + Uri.EscapeDataString(serverId!);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url!.TrimEnd('/') + route);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         request.Headers.Accept.ParseAdd("text/event-stream");
         HttpResponseMessage response;
@@ -65,7 +76,7 @@ internal static class InspectCommand
 
             if (!context.Json)
             {
-                context.Error.MarkupLineInterpolated($"[grey]Watching {serverId} through {url} (Ctrl+C stops)…[/]");
+                context.Error.MarkupLineInterpolated($"[grey]Watching {(spans ? "the spans of " : string.Empty)}{serverId ?? "every server"} through {url} (Ctrl+C stops)…[/]");
             }
 
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
@@ -81,6 +92,10 @@ internal static class InspectCommand
                 {
                     await Console.Out.WriteLineAsync(line[6..]).ConfigureAwait(false);
                 }
+                else if (spans)
+                {
+                    PrintSpan(context.Out, e);
+                }
                 else
                 {
                     Print(context.Out, e, payloads);
@@ -94,6 +109,22 @@ internal static class InspectCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>One span per line: start, duration, name, status, the server and tool tags, and the trace and parent ids
+    /// (so lines of one call can be grouped).</summary>
+    internal static void PrintSpan(IAnsiConsole console, JsonObject e)
+    {
+        var at = DateTimeOffset.TryParse(e["start"]?.GetValue<string>(), CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t.ToLocalTime().ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture) : "?";
+        var ms = e["seconds"] is { } s ? (s.GetValue<double>() * 1000).ToString("0.0##", CultureInfo.InvariantCulture) + " ms" : "?";
+        var error = e["status"]?.GetValue<string>() == "error";
+        var tags = e["tags"] as JsonObject;
+        var server = tags?["mmcp.server"]?.GetValue<string>() is { } id ? $" [grey]{Markup.Escape(id)}[/]" : string.Empty;
+        var type = tags?["error.type"]?.GetValue<string>() is { } et ? $" [red]{Markup.Escape(et)}[/]" : string.Empty;
+        var trace = e["traceId"]?.GetValue<string>() is { Length: >= 8 } tr ? tr[..8] : "?";
+        var parent = e["parentId"]?.GetValue<string>() is { Length: >= 8 } p ? " ← " + p[..8] : string.Empty;
+        var source = e["source"]?.GetValue<string>() ?? string.Empty;
+        console.MarkupLine($"[grey]{at}[/] {Markup.Escape(ms),12} [{(error ? "red" : "green")}]{Markup.Escape(e["name"]?.GetValue<string>() ?? "?")}[/]{server}{type} [grey]{Markup.Escape(source)} trace {trace} span {Markup.Escape(e["spanId"]?.GetValue<string>()?[..8] ?? "?")}{Markup.Escape(parent)}[/]");
     }
 
     private static void Print(IAnsiConsole console, JsonObject e, bool payloads)

@@ -12,6 +12,7 @@ using Mmcp.Cli.Hosting;
 using Mmcp.Core.Registry;
 using Mmcp.Gateway;
 using Mmcp.Gateway.Hosting;
+using Shared.Telemetry;
 
 namespace Mmcp.Cli.Serving;
 
@@ -29,6 +30,7 @@ internal static class ServeCommand
         var lexical = new Option<bool>("--lexical-search") { Description = "With --tool-mode search: rank search_tools with BM25 alone, without the local embedding model (less memory, no model load)." };
         var oauthIssuer = new Option<string?>("--oauth-issuer") { Description = "Accept OAuth access tokens (JWT) from this authorization server next to mmcp tokens, and publish protected resource metadata. https, or http on loopback.", HelpName = "URL" };
         var oauthAudience = new Option<string?>("--oauth-audience") { Description = "With --oauth-issuer: the gateway's resource URL, the audience tokens must carry. Default: the origin clients reach (http://127.0.0.1:PORT).", HelpName = "URL" };
+        var metrics = new Option<bool>("--metrics") { Description = "Serve Prometheus metrics at GET /metrics, to loopback connections only (OpenTelemetry; see docs/observability.md)." };
         var shared = new Option<bool>("--shared-upstream") { Description = "Let /servers/{id}/mcp sessions share the hub's connection instead of opening one each (no process per session for stdio servers; no per-client sampling, logging or subscriptions)." };
         port.Validators.Add(r =>
         {
@@ -45,7 +47,7 @@ internal static class ServeCommand
         var stores = new StoreOptions(tokens: true);
         var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
         {
-            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared, oauthIssuer, oauthAudience,
+            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared, oauthIssuer, oauthAudience, metrics,
         };
         stores.AddTo(command);
         command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, new ServeSettings(
@@ -59,6 +61,7 @@ internal static class ServeCommand
             parse.GetValue(lexical),
             parse.GetValue(oauthIssuer),
             parse.GetValue(oauthAudience),
+            parse.GetValue(metrics),
             stores.Read(parse)), token), ct));
         return command;
     }
@@ -68,6 +71,11 @@ internal static class ServeCommand
         if (!IPAddress.TryParse(settings.Host, out var address) && settings.Host != "localhost")
         {
             return context.Fail("Usage", $"--host must be an IP address (or localhost), not '{settings.Host}'.", ExitCodes.Usage);
+        }
+
+        if (settings.Metrics && address is not null && !IPAddress.IsLoopback(address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
+        {
+            return context.Fail("Usage", $"--metrics serves /metrics to loopback connections only, and --host {settings.Host} accepts none; drop --metrics or listen on 127.0.0.1 (or 0.0.0.0).", ExitCodes.Usage);
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -87,6 +95,7 @@ internal static class ServeCommand
                 k.Listen(address, settings.Port);
             }
         });
+        OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-gateway", settings.Metrics, aspNetCore: true);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-gateway", watchRegistry: true));
         builder.Services.AddMmcpGateway(o =>
         {
@@ -111,6 +120,11 @@ internal static class ServeCommand
         await using var app = builder.Build();
         try
         {
+            if (settings.Metrics)
+            {
+                OpenTelemetrySetup.UsePrometheusOnLoopback(app);
+            }
+
             // Mapping resolves the validated options, so a bad --allow-origin or --allow-host fails here.
             app.MapMmcpGateway();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -239,5 +253,5 @@ internal static class ServeCommand
         }
     }
 
-    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, string? OAuthIssuer, string? OAuthAudience, StoreSettings Stores);
+    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, string? OAuthIssuer, string? OAuthAudience, bool Metrics, StoreSettings Stores);
 }

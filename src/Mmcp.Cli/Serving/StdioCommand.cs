@@ -37,6 +37,7 @@ internal static class StdioCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // standard output is the protocol channel
         builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        Shared.Telemetry.OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-stdio", prometheus: false, aspNetCore: false);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-stdio", watchRegistry: true));
         builder.Services.AddMmcpGatewayCore(o =>
         {

@@ -22,6 +22,44 @@ internal static class HubTelemetry
 
     private static readonly Histogram<double> ConnectDuration = Meter.CreateHistogram<double>("mmcp.client.connect.duration", "s", "How long connecting (launch and handshake) took, by server, transport and outcome.");
 
+    /// <summary>Starts the client span of one request to a server, named and tagged after the OpenTelemetry MCP conventions
+    /// (<c>{mcp.method.name} {target}</c> for tools and prompts, whose names are low-cardinality; the method alone
+    /// otherwise). Null, with nothing allocated, when no one listens.</summary>
+    public static Activity? StartRequest(string serverId, string method, string? target, string transport)
+    {
+        if (!ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var named = target is not null && method is "tools/call" or "prompts/get";
+        var activity = ActivitySource.StartActivity(named ? method + " " + target : method, ActivityKind.Client);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("mcp.method.name", method);
+            activity.SetTag("mmcp.server", serverId);
+            activity.SetTag("network.transport", transport is "stdio" or "socket" ? "pipe" : "tcp");
+            if (named)
+            {
+                activity.SetTag(method == "tools/call" ? "gen_ai.tool.name" : "gen_ai.prompt.name", target);
+            }
+
+            if (method == "tools/call")
+            {
+                activity.SetTag("gen_ai.operation.name", "execute_tool");
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>Marks a span failed with the stable error code as <c>error.type</c>.</summary>
+    public static void Fail(Activity? activity, string errorType)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, errorType);
+        activity?.SetTag("error.type", errorType);
+    }
+
     public static void RecordRequest(string serverId, string method, string outcome, TimeSpan elapsed)
     {
         var tags = new TagList { { "mmcp.server", serverId }, { "mcp.method", method }, { "outcome", outcome } };

@@ -23,10 +23,7 @@ internal sealed partial class ServerSession
             {
                 var live = await ConnectAsync(cancellationToken).ConfigureAwait(false);
                 var started = Stopwatch.GetTimestamp();
-                using var activity = HubTelemetry.ActivitySource.StartActivity(method, ActivityKind.Client);
-                activity?.SetTag("mmcp.server", Id);
-                activity?.SetTag("mcp.method", method);
-                activity?.SetTag("mmcp.target", target);
+                using var activity = HubTelemetry.StartRequest(Id, method, target, _server.Manifest.Transport.Type);
                 using var timeout = new CancellationTokenSource(_budgets.Call, _rt.Time);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, live.Closed);
                 try
@@ -50,7 +47,7 @@ internal sealed partial class ServerSession
                         continue;
                     }
 
-                    activity?.SetStatus(ActivityStatusCode.Error, HubErrorCode.ServerCrashed.ToString());
+                    HubTelemetry.Fail(activity, HubErrorCode.ServerCrashed.ToString());
                     HubTelemetry.RecordError(Id, HubErrorCode.ServerCrashed);
                     var what = target is null ? method : $"{method} '{target}'";
                     throw new HubException(
@@ -65,7 +62,7 @@ internal sealed partial class ServerSession
                 {
                     var error = await ClassifyAsync(ex, live, timeout.IsCancellationRequested, method, target, kind).ConfigureAwait(false);
                     HubTelemetry.RecordRequest(Id, method, error.Code.ToString(), Stopwatch.GetElapsedTime(started));
-                    activity?.SetStatus(ActivityStatusCode.Error, error.Code.ToString());
+                    HubTelemetry.Fail(activity, error.Code.ToString());
                     if (FailureClassifier.IsTransient(error.Code) && attempt < attempts && !_disposing.IsCancellationRequested)
                     {
                         Log.RetryingAfterCrash(_rt.Logger, Id, method, attempt);

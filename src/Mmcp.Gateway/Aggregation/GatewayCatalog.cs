@@ -143,10 +143,7 @@ internal sealed class GatewayCatalog : IDisposable
             throw GatewayErrors.ConsentRefused(consent.Message!, tool.ServerId);
         }
 
-        using var activity = GatewayTelemetry.ActivitySource.StartActivity("tools/call", ActivityKind.Server);
-        activity?.SetTag("mmcp.server", tool.ServerId);
-        activity?.SetTag("mmcp.tool", tool.Tool.Name);
-        activity?.SetTag("mmcp.surface", surface);
+        using var activity = GatewayTelemetry.StartToolCall(tool.ServerId, tool.Tool.Name, surface);
         try
         {
             CallToolResult result;
@@ -156,16 +153,19 @@ internal sealed class GatewayCatalog : IDisposable
             }
 
             Finish(result.IsError == true ? "tool-error" : "ok");
+            GatewayTelemetry.Outcome(activity, result.IsError == true ? "tool-error" : "ok");
             return result;
         }
         catch (HubException ex)
         {
             Finish(ex.Code.ToString());
+            GatewayTelemetry.Outcome(activity, ex.Code.ToString());
             throw;
         }
         catch (OperationCanceledException)
         {
             Finish("cancelled");
+            GatewayTelemetry.Outcome(activity, "cancelled");
             throw;
         }
 
@@ -175,7 +175,7 @@ internal sealed class GatewayCatalog : IDisposable
     /// <summary>Audits and measures one call (every call path ends here).</summary>
     public void RecordCall(GatewayCaller caller, string surface, string serverId, string toolName, DateTimeOffset at, TimeSpan elapsed, string outcome, object? arguments)
     {
-        GatewayTelemetry.RecordCall(surface, outcome, elapsed);
+        GatewayTelemetry.RecordCall(surface, serverId, toolName, outcome, elapsed);
         _audit.Record(
             new AuditEntry(at, caller.Name, surface, serverId, toolName, elapsed, outcome),
             _audit.TraceArguments && arguments is not null ? JsonSerializer.Serialize(arguments, McpJsonUtilities.DefaultOptions.GetTypeInfo(arguments.GetType())) : null);

@@ -16,7 +16,7 @@ public static class MmcpGatewayEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the gateway: <c>/mcp</c> (aggregated MCP), <c>/servers/{id}/mcp</c> (one server passed through),
     /// the REST endpoints under <c>/mcp/…</c>, <c>/tools/{name}</c> with <c>/openapi.json</c>, <c>/health</c>,
-    /// <c>/inspect/{id}</c>, and with an OAuth issuer the protected resource metadata (<c>/.well-known/oauth-protected-resource</c>). Every endpoint checks <c>Host</c>, <c>Origin</c>, tokens and scopes first.
+    /// <c>/inspect/{id}</c>, <c>/inspect-spans</c>, and with an OAuth issuer the protected resource metadata (<c>/.well-known/oauth-protected-resource</c>). Every endpoint checks <c>Host</c>, <c>Origin</c>, tokens and scopes first.
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>A builder for conventions on every gateway endpoint.</returns>
@@ -35,6 +35,7 @@ public static class MmcpGatewayEndpointRouteBuilderExtensions
         var openApi = sp.GetRequiredService<OpenApiDocument>();
         var health = sp.GetRequiredService<HealthEndpoint>();
         var inspect = sp.GetRequiredService<InspectEndpoint>();
+        var spans = sp.GetRequiredService<RecentSpans>();
         var group = endpoints.MapGroup(string.Empty);
 
         Guard(group.MapMcp("/mcp"), RouteKind.AggregatedMcp, null);
@@ -58,6 +59,7 @@ public static class MmcpGatewayEndpointRouteBuilderExtensions
             Guard(group.MapGet(OAuthResourceServer.MetadataPath + "/{**path}", oauth.WriteMetadataAsync), RouteKind.Metadata, null);
         }
 
+        Guard(group.MapGet("/inspect-spans", spans.StreamAsync), RouteKind.Inspect, GatewayScopes.Inspect);
         string[] options = [HttpMethods.Options];
         foreach (var pattern in (string[])["/mcp", "/mcp/{**rest}", "/servers/{id}/mcp", "/tools/{name}", "/openapi.json", "/health"])
         {

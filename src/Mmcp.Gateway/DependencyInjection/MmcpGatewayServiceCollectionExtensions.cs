@@ -36,6 +36,7 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<OpenApiDocument>();
         services.TryAddSingleton<HealthEndpoint>();
         services.TryAddSingleton<InspectEndpoint>();
+        services.TryAddSingleton<RecentSpans>();
         services.TryAddSingleton<GatewayMarker>();
         services.TryAddSingleton<OAuthResourceServer>();
 

@@ -169,6 +169,66 @@ public sealed partial class GatewayCommandsTests
         Assert.Contains("←", line, StringComparison.Ordinal);
     }
 
+    /// <summary><c>mmcp serve --metrics</c>: Prometheus text at /metrics on loopback, with the gateway's call metrics per
+    /// server and tool in seconds.</summary>
+    [Fact]
+    [Trait("Issue15", "1")]
+    public async Task Serve_WithMetrics_ServesPrometheusTextOnLoopback()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import", "--metrics"], env.Variables);
+        var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
+        using var http = new HttpClient { Timeout = TestConstants.DefaultTimeout };
+        using var call = await http.PostAsync(url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__echo","arguments":{"text":"x"}}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+
+        var text = await http.GetStringAsync(url + "/metrics", TestContext.Current.CancellationToken);
+
+        Assert.Contains("# TYPE mmcp_gateway_call_duration_seconds histogram", text, StringComparison.Ordinal);
+        Assert.Matches("mmcp_gateway_calls_total\\{[^}]*gen_ai_tool_name=\"echo\"[^}]*mmcp_server=\"io.test.alpha\"", text);
+        Assert.Contains("mmcp_client_request_duration_seconds", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The scrape is for loopback only: --metrics with a LAN address is refused at startup with the fix.</summary>
+    [Fact]
+    [Trait("Issue15", "1")]
+    public async Task Serve_WithMetricsOnANonLoopbackHost_IsRefused()
+    {
+        using var env = new TestEnvironment();
+
+        var (exit, _, stderr) = await Run.ProcessAsync("dotnet", [Mmcp, "serve", "--port", "0", "--host", "192.0.2.10", "--metrics"], env.Variables);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--metrics serves /metrics to loopback connections only", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary><c>mmcp inspect --spans</c> prints the spans of a call through the running gateway: the gateway's and
+    /// the hub's tools/call (its child), with timing and the server, and never the call's arguments.</summary>
+    [Fact]
+    [Trait("Issue15", "4")]
+    public async Task InspectSpans_PrintsTheSpansOfACallThroughTheRunningGateway()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import"], env.Variables);
+        var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
+        await using var inspect = ChildProcess.Start("dotnet", [Mmcp, "inspect", "--spans"], env.Variables);
+        await inspect.WaitForLineAsync(l => l.Contains("Watching the spans of every server", StringComparison.Ordinal)); // recording from here
+        using var http = new HttpClient { Timeout = TestConstants.DefaultTimeout };
+
+        using var response = await http.PostAsync(url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__echo","arguments":{"text":"secret words 5e1f"}}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        var hub = await inspect.WaitForLineAsync(l => l.Contains("tools/call echo", StringComparison.Ordinal) && l.Contains("Mmcp.Client", StringComparison.Ordinal));
+        var gateway = await inspect.WaitForLineAsync(l => l.Contains("tools/call echo", StringComparison.Ordinal) && l.Contains("Mmcp.Gateway", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("io.test.alpha", hub, StringComparison.Ordinal);
+        Assert.Contains(" ms", gateway, StringComparison.Ordinal);
+        var span = gateway[(gateway.IndexOf(" span ", StringComparison.Ordinal) + 6)..][..8];
+        Assert.EndsWith("← " + span, hub, StringComparison.Ordinal); // the hub's span is the gateway span's child
+        Assert.DoesNotContain("secret words", inspect.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_OwnStoresAndAskFirst_ExposeNothingUntilAllowedInThatStore()
     {

@@ -51,6 +51,8 @@ internal sealed class GenerationRunner
         var outcomes = new ConcurrentDictionary<string, ChatToolResult>(StringComparer.Ordinal);
         var functions = plan.Tools.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var checkpoints = new Checkpoints(this, generation);
+        var provider = _llm.IsOpenRouter ? "openrouter" : "openai";
+        using var activity = ChatTelemetry.StartChat(plan.Model, provider, _llm.Endpoint);
         var started = _time.GetTimestamp();
         long deltas = 0;
         ChatEvent terminal;
@@ -76,7 +78,7 @@ internal sealed class GenerationRunner
                         case TextContent text when !string.IsNullOrEmpty(text.Text):
                             if (deltas++ == 0)
                             {
-                                ChatTelemetry.FirstDelta.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+                                ChatTelemetry.FirstDelta.Record(_time.GetElapsedTime(started).TotalSeconds);
                             }
 
                             generation.Append(new ChatEvent { Kind = ChatEventKinds.Delta, Delta = text.Text });
@@ -148,15 +150,7 @@ internal sealed class GenerationRunner
         var final = generation.ToView();
         ChatTelemetry.Active.Add(-1);
         ChatTelemetry.Deltas.Add(deltas);
-        ChatTelemetry.Outcomes.Add(1, new KeyValuePair<string, object?>("status", final.Status), new KeyValuePair<string, object?>("code", final.Error?.Code));
-        if (final.Usage is { } usage)
-        {
-            ChatTelemetry.Tokens.Add(usage.TotalTokens);
-            if (usage.Cost is { } cost)
-            {
-                ChatTelemetry.Cost.Add((double)cost);
-            }
-        }
+        ChatTelemetry.RecordTurn(activity, plan.Model, provider, final.Status, final.Error?.Code, observer.LastFinishReason, final.Usage, _time.GetElapsedTime(started));
 
         ChatLog.GenerationEnded(_logger, generation.MessageId, final.Status, final.Error?.Code, deltas, final.Usage?.TotalTokens ?? 0);
     }
@@ -190,12 +184,14 @@ internal sealed class GenerationRunner
     {
         var name = context.Function.Name;
         var callId = context.CallContent.CallId;
+        using var activity = ChatTelemetry.StartTool(name, callId);
         var started = _time.GetTimestamp();
         var denial = await _tools.CheckAsync(generation.DeviceId, context.Function, cancellationToken).ConfigureAwait(false);
         if (denial is not null)
         {
             ChatLog.ToolDenied(_logger, name, generation.DeviceId, denial);
             ChatTelemetry.ToolCalls.Add(1, new KeyValuePair<string, object?>("outcome", "denied"));
+            Diagnostics.AtlasTelemetry.Fail(activity, ErrorCodes.ToolDenied);
             outcomes[callId] = new ChatToolResult
             {
                 Id = callId,
@@ -212,6 +208,7 @@ internal sealed class GenerationRunner
             var list = string.Join(", ", missing.Select(p => $"'{p}'"));
             var problem = missing.Count == 1 ? $"missing a value for the required parameter {list}" : $"missing values for the required parameters {list}";
             ChatTelemetry.ToolCalls.Add(1, new KeyValuePair<string, object?>("outcome", "error"));
+            Diagnostics.AtlasTelemetry.Fail(activity, ErrorCodes.ToolFailed);
             ChatLog.ToolCalled(_logger, name, generation.DeviceId, "error: missing arguments", (long)_time.GetElapsedTime(started).TotalMilliseconds);
             outcomes[callId] = new ChatToolResult
             {
@@ -236,6 +233,11 @@ internal sealed class GenerationRunner
                 Error = failed ? new AtlasError { Code = ErrorCodes.ToolFailed, Message = Clip(text) } : null,
             };
             ChatTelemetry.ToolCalls.Add(1, new KeyValuePair<string, object?>("outcome", failed ? "error" : "ok"));
+            if (failed)
+            {
+                Diagnostics.AtlasTelemetry.Fail(activity, ErrorCodes.ToolFailed);
+            }
+
             ChatLog.ToolCalled(_logger, name, generation.DeviceId, failed ? "error" : "ok", (long)_time.GetElapsedTime(started).TotalMilliseconds);
             return result is string or JsonElement ? result : text;
         }
@@ -243,6 +245,7 @@ internal sealed class GenerationRunner
         {
             var message = e is OperationCanceledException ? "it did not answer in time" : e.Message;
             ChatTelemetry.ToolCalls.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            Diagnostics.AtlasTelemetry.Fail(activity, ErrorCodes.ToolFailed);
             ChatLog.ToolCalled(_logger, name, generation.DeviceId, "failed: " + e.GetType().Name, (long)_time.GetElapsedTime(started).TotalMilliseconds);
             outcomes[callId] = new ChatToolResult
             {
