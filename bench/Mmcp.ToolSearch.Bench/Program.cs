@@ -1,10 +1,11 @@
 // Tool-search benchmark: BM25 alone (the baseline, as search_tools ranked before hybrid search) against BM25 fused with
 // local sentence embeddings, in the same run, over catalog/*.json (515 tool definitions of 35 servers) and the
 // labelled requests in requests.tsv. Prints top-1 and top-3 accuracy, the size of the tools/list a model sees in search
-// mode against the full list, and search latency at the catalog's size.
+// mode against the full list, and search latency at the catalog's size. Both rankings run as they were before the second
+// round of tuning ("previous") and as they are now, interleaved request by request, so their latencies compare.
 //
 //   dotnet build -c Release bench/Mmcp.ToolSearch.Bench
-//   dotnet bench/Mmcp.ToolSearch.Bench/bin/Release/net10.0/Mmcp.ToolSearch.Bench.dll [--split all|tune|heldout] [--misses] [--rounds 3]
+//   dotnet bench/Mmcp.ToolSearch.Bench/bin/Release/net10.0/Mmcp.ToolSearch.Bench.dll [--split all|tune|heldout] [--misses] [--rounds 3] [--explore] [--cache-dir DIR]
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -38,7 +39,9 @@ var fullList = JsonSerializer.SerializeToUtf8Bytes(new ListToolsResult { Tools =
 var searchList = JsonSerializer.SerializeToUtf8Bytes(new ListToolsResult { Tools = AggregatedEndpoint.MetaTools }, jsonOptions);
 
 // ---- Embedding at discovery: model load, then the whole catalog cold (empty cache), then again from the cache file.
-var cacheDirectory = Directory.CreateTempSubdirectory("mmcp-toolsearch-bench-");
+// --cache-dir keeps the tool vectors between runs (for tuning); then "cold" embeds only what the directory lacks.
+var keptCache = Arg("--cache-dir");
+var cacheDirectory = keptCache is null ? Directory.CreateTempSubdirectory("mmcp-toolsearch-bench-") : Directory.CreateDirectory(keptCache);
 try
 {
     var cachePath = Path.Combine(cacheDirectory.FullName, ToolSearchEngine.CacheFileName);
@@ -60,34 +63,64 @@ try
     var computedWarm = restarted.Cache!.Computed;
     var cacheBytes = new FileInfo(cachePath).Length;
 
+    // The ranking before issue 12 item 7's second round of tuning: a name vector per tool, BM25 without stems or synonyms.
+    var previousRanking = ToolSearchRanking.Default with { NameVector = true, Lexical = ToolSearchIndexOptions.Default with { Stems = false, SynonymWeight = 0 } };
     if (args.Contains("--explore"))
     {
-        // Tuning aid (run it with --split tune): accuracy for other fusion weights; latency is not meaningful here.
-        foreach (var weighted in new[] { 0.0, 0.1 })
+        // Tuning aid: accuracy of variants of the ranking, one feature changed at a time. Run it with --split all: it
+        // prints the tune split (even requests; choose there) and the held-out split (odd; check there) apart. Request
+        // vectors are memoized, so latency means nothing here.
+        var memo = new MemoEmbedder(embedder);
+        var d = ToolSearchRanking.Default;
+        (string, ToolSearchRanking)[] variants =
+        [
+            ("previous", previousRanking),
+            ("default", d),
+            ("default + name vector", d with { NameVector = true }),
+            ("default - stems, synonyms", d with { Lexical = d.Lexical with { Stems = false, SynonymWeight = 0 } }),
+            ("default - synonyms", d with { Lexical = d.Lexical with { SynonymWeight = 0 } }),
+            ("default, synonyms 1", d with { Lexical = d.Lexical with { SynonymWeight = 1 } }),
+            ("default, server field 1", d with { Lexical = d.Lexical with { ServerField = 1 } }),
+            ("default, lexical 0.05", d with { LexicalWeight = 0.05 }),
+            ("default, lexical 0.2", d with { LexicalWeight = 0.2 }),
+            ("default, head 0.2", d with { HeadWeight = 0.2 }),
+            ("default, head 0.4", d with { HeadWeight = 0.4 }),
+            ("default, server 0.2", d with { ServerWeight = 0.2 }),
+            ("default, server 0.4", d with { ServerWeight = 0.4 }),
+            ("default, RRF 10", d with { ReciprocalRankK = 10 }),
+            ("default, RRF 60", d with { ReciprocalRankK = 60 }),
+        ];
+        foreach (var (label, ranking) in variants)
         {
-            foreach (var head in new[] { 0.0, 0.3, 0.5 })
-            {
-                foreach (var server in new[] { 0.0, 0.3, 0.5 })
-                {
-                    var variant = new ToolSearchEngine(embedder, hybrid.Cache) { LexicalWeight = 0, LexicalScoreWeight = weighted, HeadWeight = head, ServerWeight = server };
-                    var r = await RunAsync(variant, $"weighted-sum {weighted} head {head} server {server}");
-                    Console.WriteLine($"{r.Name}: top-1 {r.Top1:P1}, top-3 {r.Top3:P1}");
-                }
-            }
+            var variant = new ToolSearchEngine(memo, hybrid.Cache) { Ranking = ranking };
+            await variant.PrepareAsync(tools.Select(t => (t.Name, t.Tool)));
+            var r = (await RunAsync([variant], [label], rounds: 1))[0];
+
+            // With --split all, the tune split is the even requests and the held-out split the odd ones.
+            string Split(int parity) => $"top-1 {r.Ranks.Where((_, i) => i % 2 == parity).Count(k => k == 1),2} top-3 {r.Ranks.Where((_, i) => i % 2 == parity).Count(k => k is >= 1 and <= 3),3}";
+            Console.WriteLine($"{r.Name}: top-1 {r.Top1:P1}, top-3 {r.Top3:P1}; tune {Split(0)}; heldout {Split(1)}");
         }
     }
 
+    var lexicalPrevious = new ToolSearchEngine(null, null) { Ranking = previousRanking };
     var lexical = new ToolSearchEngine(null, null);
-    var lexicalResult = await RunAsync(lexical, "BM25 only (baseline)");
-    var hybridResult = await RunAsync(hybrid, "hybrid: BM25 + MiniLM");
+    var previous = new ToolSearchEngine(embedder, hybrid.Cache) { Ranking = previousRanking };
+    await previous.PrepareAsync(tools.Select(t => (t.Name, t.Tool)));
+    var results = await RunAsync(
+        [lexicalPrevious, lexical, previous, hybrid],
+        ["BM25 alone, previous (baseline)", "BM25 alone, now", "hybrid, previous ranking", "hybrid, now"],
+        rounds);
+    var hybridResult = results[3];
 
     Console.WriteLine();
     Console.WriteLine($"| ranking | top-1 | top-3 | search p50 | search p95 |");
     Console.WriteLine($"|---|---:|---:|---:|---:|");
-    foreach (var r in new[] { lexicalResult, hybridResult })
+    foreach (var r in results)
     {
         Console.WriteLine($"| {r.Name} | {r.Top1:P1} ({r.Top1Count}/{requests.Count}) | {r.Top3:P1} ({r.Top3Count}/{requests.Count}) | {r.P50:F2} ms | {r.P95:F2} ms |");
     }
+
+    Console.WriteLine($"Hybrid now against the previous ranking, same run (interleaved per request): p50 {hybridResult.P50 / results[2].P50:F2}×, p95 {hybridResult.P95 / results[2].P95:F2}×; load average {LoadAverage()}.");
 
     Console.WriteLine();
     Console.WriteLine($"| what a model holds | tools | bytes | vs full |");
@@ -110,54 +143,73 @@ try
 }
 finally
 {
-    cacheDirectory.Delete(recursive: true);
+    if (keptCache is null)
+    {
+        cacheDirectory.Delete(recursive: true);
+    }
 }
 
-async Task<Result> RunAsync(ToolSearchEngine engine, string name)
+// Runs the engines interleaved (each request goes to every engine in turn), so a change in the machine's load touches all alike.
+async Task<Result[]> RunAsync(ToolSearchEngine[] engines, string[] names, int rounds)
 {
     // One pass to warm the JIT and the lexical index, then timed rounds; accuracy from the first timed round.
     foreach (var (query, _) in requests)
     {
-        await engine.SearchAsync(tools, query, 10);
+        foreach (var engine in engines)
+        {
+            await engine.SearchAsync(tools, query, 10);
+        }
     }
 
-    var latencies = new List<double>(requests.Count * rounds);
-    int top1 = 0, top3 = 0;
-    var answerSizes = new List<int>();
-    var misses = new List<string>();
+    var latencies = engines.Select(_ => new List<double>(requests.Count * rounds)).ToArray();
+    var top1 = new int[engines.Length];
+    var top3 = new int[engines.Length];
+    var answerSizes = engines.Select(_ => new List<int>()).ToArray();
+    var misses = engines.Select(_ => new List<string>()).ToArray();
+    var ranks = engines.Select(_ => new List<int>()).ToArray();
     for (var round = 0; round < rounds; round++)
     {
         foreach (var (query, expected) in requests)
         {
-            var started = Stopwatch.GetTimestamp();
-            var hits = await engine.SearchAsync(tools, query, 10);
-            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            if (round > 0)
+            for (var e = 0; e < engines.Length; e++)
             {
-                continue;
-            }
+                var started = Stopwatch.GetTimestamp();
+                var hits = await engines[e].SearchAsync(tools, query, 10);
+                latencies[e].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (round > 0)
+                {
+                    continue;
+                }
 
-            var rank = hits.Select((h, i) => (h, i)).FirstOrDefault(x => expected.Contains(x.h.Tool.Name)) is var (hit, i) && hit.Tool is not null ? i + 1 : 0;
-            top1 += rank == 1 ? 1 : 0;
-            top3 += rank is >= 1 and <= 3 ? 1 : 0;
-            if (rank is 0 or > 3)
-            {
-                misses.Add($"  {(rank == 0 ? "-" : rank.ToString(CultureInfo.InvariantCulture)),2} {query}  (want {string.Join(" | ", expected)}; got {string.Join(", ", hits.Take(3).Select(h => h.Tool.Name))})");
-            }
+                var rank = hits.Select((h, i) => (h, i)).FirstOrDefault(x => expected.Contains(x.h.Tool.Name)) is var (hit, i) && hit.Tool is not null ? i + 1 : 0;
+                ranks[e].Add(rank);
+                top1[e] += rank == 1 ? 1 : 0;
+                top3[e] += rank is >= 1 and <= 3 ? 1 : 0;
+                if (rank is 0 or > 3)
+                {
+                    misses[e].Add($"  {(rank == 0 ? "-" : rank.ToString(CultureInfo.InvariantCulture)),2} {query}  (want {string.Join(" | ", expected)}; got {string.Join(", ", hits.Take(3).Select(h => h.Tool.Name))})");
+                }
 
-            answerSizes.Add(AnswerBytes(hits.Take(5)));
+                answerSizes[e].Add(AnswerBytes(hits.Take(5)));
+            }
         }
     }
 
-    latencies.Sort();
-    answerSizes.Sort();
-    if (showMisses)
+    var results = new Result[engines.Length];
+    for (var e = 0; e < engines.Length; e++)
     {
-        Console.WriteLine($"{name}: not in the top 3:");
-        misses.ForEach(Console.WriteLine);
+        latencies[e].Sort();
+        answerSizes[e].Sort();
+        if (showMisses)
+        {
+            Console.WriteLine($"{names[e]}: not in the top 3:");
+            misses[e].ForEach(Console.WriteLine);
+        }
+
+        results[e] = new Result(names[e], top1[e], top3[e], (double)top1[e] / requests.Count, (double)top3[e] / requests.Count, Percentile(latencies[e], 0.50), Percentile(latencies[e], 0.95), answerSizes[e][answerSizes[e].Count / 2], [.. ranks[e]]);
     }
 
-    return new Result(name, top1, top3, (double)top1 / requests.Count, (double)top3 / requests.Count, Percentile(latencies, 0.50), Percentile(latencies, 0.95), answerSizes[answerSizes.Count / 2]);
+    return results;
 }
 
 // The text content of a search_tools answer, as AggregatedEndpoint writes it.
@@ -227,4 +279,29 @@ string? Arg(string name)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
-internal sealed record Result(string Name, int Top1Count, int Top3Count, double Top1, double Top3, double P50, double P95, int MedianAnswerBytes);
+internal sealed record Result(string Name, int Top1Count, int Top3Count, double Top1, double Top3, double P50, double P95, int MedianAnswerBytes, int[] Ranks);
+
+// Remembers every vector, so the --explore variants embed each request once.
+internal sealed class MemoEmbedder(IToolEmbedder inner) : IToolEmbedder
+{
+    private readonly Dictionary<string, float[]> _vectors = new(StringComparer.Ordinal);
+
+    public string ModelId => inner.ModelId;
+
+    public int Dimensions => inner.Dimensions;
+
+    public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    {
+        var missing = texts.Where(t => !_vectors.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+        {
+            var vectors = inner.Embed(missing, cancellationToken);
+            for (var i = 0; i < missing.Count; i++)
+            {
+                _vectors[missing[i]] = vectors[i];
+            }
+        }
+
+        return [.. texts.Select(t => _vectors[t])];
+    }
+}

@@ -42,6 +42,19 @@ public sealed class HubServerConnection : IAsyncDisposable
     /// <returns>The lines; empty when there are none.</returns>
     public IReadOnlyList<string> GetDiagnosticsTail() => _live.Connection.GetDiagnosticsTail();
 
+    /// <summary>
+    /// Whether a request on this connection failed because the server no longer knows its session (HTTP 404, or an
+    /// error naming the session, as servers built on the TypeScript SDK answer): a new connection cures it. Never for a
+    /// stdio server, whose session is its process.
+    /// </summary>
+    /// <param name="exception">What the request threw.</param>
+    /// <returns><see langword="true"/> when the session was lost.</returns>
+    public bool IsSessionLost(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return ProcessId is null && FailureClassifier.IsSessionLost(exception, _live.Client.Completion);
+    }
+
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _live.DisposeAsync();
 }

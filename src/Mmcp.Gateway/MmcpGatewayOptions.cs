@@ -53,6 +53,21 @@ public sealed class MmcpGatewayOptions
     /// </summary>
     public bool? RequireToken { get; set; }
 
+    /// <summary>
+    /// Gets or sets the OAuth authorization server (its issuer URL) whose JWT access tokens the gateway accepts next to
+    /// its own tokens, making it an OAuth protected resource: it publishes protected resource metadata (RFC 9728) at
+    /// <c>/.well-known/oauth-protected-resource</c> and names it in every 401. Must be https, except a loopback issuer
+    /// (<c>http://127.0.0.1…</c>, <c>http://[::1]…</c>, <c>http://localhost…</c>). The default is <see langword="null"/> (off).
+    /// </summary>
+    public string? OAuthIssuer { get; set; }
+
+    /// <summary>
+    /// Gets or sets the gateway's resource URL: the audience (<c>aud</c>) an OAuth access token must carry and the
+    /// <c>resource</c> of the metadata. The default is <see langword="null"/>: the origin the client reached
+    /// (<c>http://127.0.0.1:7379</c>); set it when the gateway is reached through a proxy or another name.
+    /// </summary>
+    public string? OAuthAudience { get; set; }
+
     /// <summary>Gets or sets the token store file. The default is <see langword="null"/>: <c>$XDG_CONFIG_HOME/mmcp/tokens.json</c>.</summary>
     public string? TokenStorePath { get; set; }
 
@@ -171,6 +186,31 @@ public sealed class MmcpGatewayOptions
             if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || host.Contains('*', StringComparison.Ordinal))
             {
                 errors.Add($"{nameof(AllowedHosts)} contains '{host}'; write an exact host name without scheme, port or wildcard.");
+            }
+        }
+
+        if (OAuthIssuer is not null)
+        {
+            if (!Uri.TryCreate(OAuthIssuer, UriKind.Absolute, out var issuer) || issuer.Scheme is not ("https" or "http") || issuer.Query.Length > 0 || issuer.Fragment.Length > 0)
+            {
+                errors.Add($"{nameof(OAuthIssuer)} is '{OAuthIssuer}', which is not an issuer URL: write https://host[/path] (no query or fragment), for example https://login.example.com/realms/main.");
+            }
+            else if (issuer.Scheme == "http" && !Security.OAuthResourceServer.IsLoopback(issuer))
+            {
+                errors.Add($"{nameof(OAuthIssuer)} is '{OAuthIssuer}': an issuer must use https (plain http is accepted only on loopback: http://127.0.0.1…, http://[::1]…, http://localhost…). Use the issuer's https URL.");
+            }
+        }
+
+        if (OAuthAudience is not null)
+        {
+            if (OAuthIssuer is null)
+            {
+                errors.Add($"{nameof(OAuthAudience)} is set but {nameof(OAuthIssuer)} is not: give the issuer too (mmcp serve --oauth-issuer URL --oauth-audience URL).");
+            }
+
+            if (!Uri.TryCreate(OAuthAudience, UriKind.Absolute, out var audience) || audience.Scheme is not ("https" or "http") || audience.Fragment.Length > 0)
+            {
+                errors.Add($"{nameof(OAuthAudience)} is '{OAuthAudience}', which is not a resource URL: write scheme://host[:port][/path] without a fragment, for example https://tools.example.com.");
             }
         }
 

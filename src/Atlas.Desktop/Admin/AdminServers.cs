@@ -92,16 +92,16 @@ internal static class AdminServers
         {
             if (decision is { } d)
             {
-                consent.SetServer(id, d);
+                await consent.SetServerAsync(id, d, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                consent.Reset(id);
+                await consent.ResetAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
         }
         else if (decision is null)
         {
-            consent.Reset(id, toolName);
+            await consent.ResetAsync(id, toolName, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -115,7 +115,7 @@ internal static class AdminServers
                     : $"Server '{id}' has no tool '{toolName}'. Its tools: {string.Join(", ", listing.Tools.Select(t => t.ToolName))}.");
             }
 
-            consent.SetTool(id, toolName, decision.Value, definition);
+            await consent.SetToolAsync(id, toolName, decision.Value, definition, cancellationToken).ConfigureAwait(false);
         }
 
         return Results.Json(await ToolsAsync(hub, consent, id, cancellationToken).ConfigureAwait(false), AdminJsonContext.Default.ServerToolsView);

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Atlas.Desktop.Admin;
 using Atlas.Desktop.Hosting;
+using Atlas.Desktop.Pairing;
 using Atlas.Desktop.Storage;
 
 namespace Atlas.Desktop.Cli;

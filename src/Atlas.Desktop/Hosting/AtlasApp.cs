@@ -18,6 +18,7 @@ using Atlas.Desktop.Pairing;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Status;
 using Atlas.Desktop.Storage;
+using Atlas.Desktop.WebClient;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting.Server;

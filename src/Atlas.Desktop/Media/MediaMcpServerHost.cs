@@ -3,7 +3,6 @@ using Atlas.Media;
 using Atlas.Media.Mcp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Mmcp.Server.Registration;
-using ModelContextProtocol.Server;
 
 namespace Atlas.Desktop.Media;
 
@@ -60,14 +59,11 @@ internal static class MediaMcpServerHost
             builder.Services.AddSingleton<Microsoft.Extensions.AI.IChatClient, VisionChatClient>();
         }
 
-        builder.Services.AddMmcpServer(options =>
+        // The identity and the tools are generated from [McpServer] on MediaMcpTools (Mmcp.Server.Generators, no
+        // reflection); the tools run on the MediaMcpTools that AddAtlasMedia registered.
+        builder.Services.AddMmcpServer<MediaMcpTools>(options =>
         {
-            options.Id = ServerId;
-            options.Name = "Atlas media";
-            options.Description = "Reads text in images (OCR), analyses photos (EXIF, colours, QR codes, faces), extracts video frames, transcribes speech and builds context cards, for files of this user.";
             options.Version = typeof(MediaMcpServerHost).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
-            options.Categories.Add("media");
-            options.Permissions.Add("files.read");
             options.LaunchArguments.Add("media-mcp");
             options.LaunchArguments.Add("--data-dir");
             options.LaunchArguments.Add(data.Root);
@@ -76,16 +72,6 @@ internal static class MediaMcpServerHost
             {
                 options.LaunchArguments.Add("--allow");
                 options.LaunchArguments.Add(Path.GetFullPath(root));
-            }
-        });
-
-        // The tools close over the pipeline from this container, so they are added once it exists.
-        builder.Services.AddOptions<McpServerOptions>().Configure<MediaMcpTools>((mcp, tools) =>
-        {
-            mcp.ToolCollection ??= [];
-            foreach (var tool in MediaMcpTools.CreateServerTools(tools))
-            {
-                mcp.ToolCollection.Add(tool);
             }
         });
         _ = args;

@@ -1,10 +1,10 @@
 using System.ComponentModel;
-using System.Reflection;
 using System.Text.Json;
 using Atlas.Media.Diagnostics;
 using Atlas.Media.Ocr;
 using Atlas.Media.Video;
 using Microsoft.Extensions.Logging;
+using Mmcp.Server;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -12,15 +12,22 @@ using ModelContextProtocol.Server;
 namespace Atlas.Media.Mcp;
 
 /// <summary>
-/// The media pipeline's tasks as MCP tools over files the caller may read (<see cref="AtlasMediaOptions.AllowedRoots"/>).
-/// Host them with <see cref="CreateServerTools"/> in any MCP server: in-process over stream transports today, and
-/// over the Mmcp local socket with a manifest once Mmcp.Server hosts it (the seam is this class and that method).
+/// The media pipeline's tasks as MCP tools over files the caller may read (<see cref="AtlasMediaOptions.AllowedRoots"/>),
+/// built by the Mmcp source generator (no reflection): <c>AddMmcpServer&lt;MediaMcpTools&gt;()</c> serves them over the Mmcp
+/// local socket with a manifest (<c>atlas media-mcp</c>), and <see cref="CreateServerTools"/> gives them to any MCP server
+/// whose services hold a <see cref="MediaMcpTools"/> (in-process over stream transports).
 /// Results are JSON (camelCase) except <c>context</c>, which returns the plain-text context card. Errors are tool
 /// results with <c>isError</c> and the text <c>code: message</c>, naming the path as the caller gave it; they are expected
 /// answers, logged in one line at information level (a thrown exception would be logged with its stack trace).
 /// </summary>
-[McpServerToolType]
-public sealed class MediaMcpTools
+[McpServer(
+    "io.mmcp.atlas.media",
+    "Atlas media",
+    "Reads text in images (OCR), analyses photos (EXIF, colours, QR codes, faces), extracts video frames, transcribes speech and builds context cards, for files of this user.",
+    "0.1.0",
+    Categories = ["media"],
+    Permissions = ["files.read"])]
+public sealed partial class MediaMcpTools
 {
     private readonly MediaPipeline _pipeline;
     private readonly FileAccessPolicy _access;
@@ -38,18 +45,10 @@ public sealed class MediaMcpTools
         _logger = logger;
     }
 
-    /// <summary>The tools as SDK primitives, for <c>McpServerOptions.ToolCollection</c> or <c>WithTools(...)</c>.</summary>
-    /// <param name="tools">The tools instance.</param>
+    /// <summary>The tools as SDK primitives (generated), for <c>McpServerOptions.ToolCollection</c> or <c>WithTools(...)</c>;
+    /// they run on the <see cref="MediaMcpTools"/> in the server's services.</summary>
     /// <returns>One <see cref="McpServerTool"/> per task.</returns>
-    public static IReadOnlyList<McpServerTool> CreateServerTools(MediaMcpTools tools)
-    {
-        ArgumentNullException.ThrowIfNull(tools);
-        var serializer = new JsonSerializerOptions(McpJsonUtilities.DefaultOptions);
-        return typeof(MediaMcpTools).GetMethods(BindingFlags.Public | BindingFlags.Instance)
-            .Where(m => m.GetCustomAttribute<McpServerToolAttribute>() is not null)
-            .Select(m => McpServerTool.Create(m, tools, new McpServerToolCreateOptions { SerializerOptions = serializer }))
-            .ToList();
-    }
+    public static IReadOnlyList<McpServerTool> CreateServerTools() => MmcpServerDefinition.Of<MediaMcpTools>().CreateTools();
 
     /// <summary>OCR tool.</summary>
     /// <param name="path">Image file.</param>

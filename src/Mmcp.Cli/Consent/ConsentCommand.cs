@@ -29,9 +29,9 @@ internal static class ConsentCommand
         deny.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => DecideAsync(context, Store(parse.GetValue(file)), parse.GetValue(server)!, parse.GetValue(tool), ConsentDecision.Deny, token), ct));
 
         var reset = new Command("reset", "Forget the decisions about a server (and its tools) or one tool; the default policy applies again.") { server, tool };
-        reset.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, _) =>
+        reset.SetAction((parse, ct) => CliContext.RunAsync(parse, global, async (context, token) =>
         {
-            var removed = Store(parse.GetValue(file)).Reset(parse.GetValue(server)!, parse.GetValue(tool));
+            var removed = await Store(parse.GetValue(file)).ResetAsync(parse.GetValue(server)!, parse.GetValue(tool), token).ConfigureAwait(false);
             if (!context.Json)
             {
                 context.Out.MarkupLine(removed ? "Forgotten." : "There was no decision to forget.");
@@ -41,7 +41,7 @@ internal static class ConsentCommand
                 CliContext.WriteJson(new JsonObject { ["reset"] = removed });
             }
 
-            return Task.FromResult(ExitCodes.Ok);
+            return ExitCodes.Ok;
         }, ct));
 
         return new Command("consent", "Decide which servers and tools the gateway exposes. Each approved tool's definition is pinned by hash; a changed definition is held until approved again. Default policy: trust on first use.") { file, list, allow, deny, reset };
@@ -94,7 +94,7 @@ internal static class ConsentCommand
     {
         if (toolName is null)
         {
-            store.SetServer(serverId, decision);
+            await store.SetServerAsync(serverId, decision, cancellationToken).ConfigureAwait(false);
             Report($"Server '{serverId}' {(decision == ConsentDecision.Allow ? "allowed" : "denied")}.");
             return ExitCodes.Ok;
         }
@@ -117,7 +117,7 @@ internal static class ConsentCommand
             }
         }
 
-        store.SetTool(serverId, toolName, decision, definition);
+        await store.SetToolAsync(serverId, toolName, decision, definition, cancellationToken).ConfigureAwait(false);
         Report(decision == ConsentDecision.Allow
             ? $"Tool '{toolName}' of '{serverId}' allowed{(definition is null ? string.Empty : $" with its current definition pinned ({ConsentStore.ComputeHash(definition)[..19]}…)")}."
             : $"Tool '{toolName}' of '{serverId}' denied.");

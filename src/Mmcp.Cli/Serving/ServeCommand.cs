@@ -27,6 +27,8 @@ internal static class ServeCommand
         var allowOrigin = new Option<string[]>("--allow-origin") { Description = "A browser origin (scheme://host[:port]) allowed to call the gateway (repeatable).", HelpName = "ORIGIN" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name accepted in the Host header, besides loopback names and the listening address (repeatable).", HelpName = "HOST" };
         var lexical = new Option<bool>("--lexical-search") { Description = "With --tool-mode search: rank search_tools with BM25 alone, without the local embedding model (less memory, no model load)." };
+        var oauthIssuer = new Option<string?>("--oauth-issuer") { Description = "Accept OAuth access tokens (JWT) from this authorization server next to mmcp tokens, and publish protected resource metadata. https, or http on loopback.", HelpName = "URL" };
+        var oauthAudience = new Option<string?>("--oauth-audience") { Description = "With --oauth-issuer: the gateway's resource URL, the audience tokens must carry. Default: the origin clients reach (http://127.0.0.1:PORT).", HelpName = "URL" };
         var shared = new Option<bool>("--shared-upstream") { Description = "Let /servers/{id}/mcp sessions share the hub's connection instead of opening one each (no process per session for stdio servers; no per-client sampling, logging or subscriptions)." };
         port.Validators.Add(r =>
         {
@@ -43,7 +45,7 @@ internal static class ServeCommand
         var stores = new StoreOptions(tokens: true);
         var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
         {
-            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared,
+            port, host, toolMode, lexical, requireToken, allowOrigin, allowHost, shared, oauthIssuer, oauthAudience,
         };
         stores.AddTo(command);
         command.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RunAsync(context, new ServeSettings(
@@ -55,6 +57,8 @@ internal static class ServeCommand
             parse.GetValue(allowHost) ?? [],
             parse.GetValue(shared),
             parse.GetValue(lexical),
+            parse.GetValue(oauthIssuer),
+            parse.GetValue(oauthAudience),
             stores.Read(parse)), token), ct));
         return command;
     }
@@ -94,6 +98,8 @@ internal static class ServeCommand
             o.SearchEmbeddings = !settings.LexicalSearch;
             o.RequireToken = settings.RequireToken ? true : null;
             o.DedicatedUpstreamSessions = !settings.SharedUpstream;
+            o.OAuthIssuer = settings.OAuthIssuer;
+            o.OAuthAudience = settings.OAuthAudience;
             settings.Stores.Apply(o);
             foreach (var origin in settings.AllowOrigins)
             {
@@ -129,7 +135,7 @@ internal static class ServeCommand
             var loopback = address is null || IPAddress.IsLoopback(address);
             if (context.Json)
             {
-                CliContext.WriteJson(new JsonObject { ["url"] = url, ["mcp"] = url + "/mcp", ["openapi"] = url + "/openapi.json", ["tokensRequired"] = settings.RequireToken || !(address?.Equals(IPAddress.Loopback) ?? true) });
+                CliContext.WriteJson(new JsonObject { ["url"] = url, ["mcp"] = url + "/mcp", ["openapi"] = url + "/openapi.json", ["tokensRequired"] = settings.RequireToken || !(address?.Equals(IPAddress.Loopback) ?? true), ["oauthIssuer"] = settings.OAuthIssuer });
             }
             else
             {
@@ -140,6 +146,11 @@ internal static class ServeCommand
                 if (!loopback || settings.RequireToken)
                 {
                     await Console.Out.WriteLineAsync("  Requests need 'Authorization: Bearer <token>' (create one with: mmcp token create --scope tools:list --scope tools:call).").ConfigureAwait(false);
+                }
+
+                if (settings.OAuthIssuer is not null)
+                {
+                    await Console.Out.WriteLineAsync($"  OAuth access tokens: from {settings.OAuthIssuer}; metadata at {url}/.well-known/oauth-protected-resource").ConfigureAwait(false);
                 }
             }
 
@@ -232,5 +243,5 @@ internal static class ServeCommand
         }
     }
 
-    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, StoreSettings Stores);
+    private sealed record ServeSettings(int Port, string Host, GatewayToolMode ToolMode, bool RequireToken, string[] AllowOrigins, string[] AllowHosts, bool SharedUpstream, bool LexicalSearch, string? OAuthIssuer, string? OAuthAudience, StoreSettings Stores);
 }

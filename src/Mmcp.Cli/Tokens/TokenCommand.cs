@@ -18,21 +18,21 @@ internal static class TokenCommand
         var name = new Option<string>("--name") { Description = "A label for the token (shown in lists and the audit log).", DefaultValueFactory = _ => "token" };
         var days = new Option<double?>("--expires-in-days") { Description = "Days until the token stops working (default: never).", HelpName = "DAYS" };
         var create = new Command("create", "Create a token and print it once (it is stored only as a hash).") { scope, name, days };
-        create.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, _) => Task.FromResult(CreateToken(context, Store(parse.GetValue(file)), parse.GetValue(name)!, parse.GetValue(scope)!, parse.GetValue(days))), ct));
+        create.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => CreateTokenAsync(context, Store(parse.GetValue(file)), parse.GetValue(name)!, parse.GetValue(scope)!, parse.GetValue(days), token), ct));
 
         var list = new Command("list", "List the tokens (ids, names, scopes, dates; never the secrets).");
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, _) => Task.FromResult(List(context, Store(parse.GetValue(file)))), ct));
 
         var id = new Argument<string>("id") { Description = "The token's id (or its name when unique)." };
         var revoke = new Command("revoke", "Revoke a token: requests carrying it are refused at once.") { id };
-        revoke.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, _) => Task.FromResult(Revoke(context, Store(parse.GetValue(file)), parse.GetValue(id)!)), ct));
+        revoke.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => RevokeAsync(context, Store(parse.GetValue(file)), parse.GetValue(id)!, token), ct));
 
         return new Command("token", "Manage the gateway's bearer tokens (needed for requests that arrive beyond loopback).") { file, create, list, revoke };
     }
 
     private static TokenStore Store(string? file) => new(file ?? TokenStore.DefaultPath());
 
-    private static int CreateToken(CliContext context, TokenStore store, string name, string[] scopes, double? days)
+    private static async Task<int> CreateTokenAsync(CliContext context, TokenStore store, string name, string[] scopes, double? days, CancellationToken cancellationToken)
     {
         if (days is <= 0 or > 3650)
         {
@@ -42,7 +42,7 @@ internal static class TokenCommand
         (GatewayToken Token, string Secret) created;
         try
         {
-            created = store.Create(name, [.. scopes.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))], days is { } d ? TimeSpan.FromDays(d) : null);
+            created = await store.CreateAsync(name, [.. scopes.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))], days is { } d ? TimeSpan.FromDays(d) : null, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
@@ -89,12 +89,12 @@ internal static class TokenCommand
         return ExitCodes.Ok;
     }
 
-    private static int Revoke(CliContext context, TokenStore store, string id)
+    private static async Task<int> RevokeAsync(CliContext context, TokenStore store, string id, CancellationToken cancellationToken)
     {
         int removed;
         try
         {
-            removed = store.Revoke(id);
+            removed = await store.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {

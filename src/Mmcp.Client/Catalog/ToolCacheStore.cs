@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Mmcp.Client.Storage;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
@@ -157,7 +158,7 @@ internal sealed partial class ToolCacheStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
         {
             Log.CacheNotSaved(_logger, path, ex);
-            TryDelete(temp);
+            PrivateFile.TryDelete(temp);
         }
     }
 
@@ -165,20 +166,6 @@ internal sealed partial class ToolCacheStore
     public static string Fingerprint(ServerManifest manifest) => Convert.ToHexStringLower(SHA256.HashData(ManifestWriter.ToUtf8Bytes(manifest)).AsSpan(0, 16));
 
     private string PathFor(string serverId) => Path.Combine(_directory!, serverId + ".json");
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     private static partial class Log
     {

@@ -163,7 +163,7 @@ public sealed class ConsentStore
         // First sight under trust-on-first-use (or of an allowed server, or a tool allowed before it was seen): pin it.
         var changedMeanwhile = false;
         ToolConsent? final = null;
-        Mutate(s =>
+        bool Pin(State s)
         {
             var again = Judge(s, serverId, tool.Name, hash, out var stillPin);
             if (!stillPin)
@@ -176,8 +176,28 @@ public sealed class ConsentStore
             var existing = s.Tools.GetValueOrDefault((serverId, tool.Name));
             s.Tools[(serverId, tool.Name)] = new ToolConsentEntry(serverId, tool.Name, ConsentDecision.Allow, hash, existing?.DecidedAt ?? _time.GetUtcNow(), existing?.DecidedBy ?? "trust-on-first-use");
             return true;
-        });
+        }
+
+        // Evaluating is on the request path: it never waits for the file lock. When another writer holds it, the pin is
+        // written as soon as the lock is free (judged again then, so it never overrides a decision made meanwhile).
+        if (!TryMutate(Pin))
+        {
+            _ = PinLaterAsync(Pin);
+        }
+
         return changedMeanwhile ? final! : new ToolConsent(ToolConsentStatus.Allowed, null);
+    }
+
+    private async Task PinLaterAsync(Func<State, bool> pin)
+    {
+        try
+        {
+            await MutateAsync(pin, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // Not pinned: the next evaluation of the tool tries again (and reading the file reports what is wrong).
+        }
     }
 
     /// <summary>Tells where a tool stands without recording anything (a first-seen tool under trust-on-first-use is reported allowed but not pinned).</summary>
@@ -207,14 +227,18 @@ public sealed class ConsentStore
     /// <summary>Allows or denies a whole server. Allowing it clears a denial; its tools are still pinned one by one.</summary>
     /// <param name="serverId">The server id.</param>
     /// <param name="decision">The decision.</param>
-    public void SetServer(string serverId, ConsentDecision decision)
+    /// <param name="cancellationToken">Stops waiting for the file lock.</param>
+    /// <returns>A task that completes when the decision is stored.</returns>
+    public Task SetServerAsync(string serverId, ConsentDecision decision, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(serverId);
-        Mutate(s =>
-        {
-            s.Servers[serverId] = new ServerConsentEntry(serverId, decision, _time.GetUtcNow());
-            return true;
-        });
+        return MutateAsync(
+            s =>
+            {
+                s.Servers[serverId] = new ServerConsentEntry(serverId, decision, _time.GetUtcNow());
+                return true;
+            },
+            cancellationToken);
     }
 
     /// <summary>Allows or denies one tool; allowing pins <paramref name="tool"/>'s current definition (or, without it, whatever definition is seen next).</summary>
@@ -222,26 +246,31 @@ public sealed class ConsentStore
     /// <param name="toolName">The tool's own name.</param>
     /// <param name="decision">The decision.</param>
     /// <param name="tool">The definition to pin when allowing, or <see langword="null"/>.</param>
-    public void SetTool(string serverId, string toolName, ConsentDecision decision, Tool? tool = null)
+    /// <param name="cancellationToken">Stops waiting for the file lock.</param>
+    /// <returns>A task that completes when the decision is stored.</returns>
+    public Task SetToolAsync(string serverId, string toolName, ConsentDecision decision, Tool? tool = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(serverId);
         ArgumentException.ThrowIfNullOrEmpty(toolName);
         var hash = tool is null ? null : ComputeHash(tool);
-        Mutate(s =>
-        {
-            s.Tools[(serverId, toolName)] = new ToolConsentEntry(serverId, toolName, decision, hash, _time.GetUtcNow(), "user");
-            return true;
-        });
+        return MutateAsync(
+            s =>
+            {
+                s.Tools[(serverId, toolName)] = new ToolConsentEntry(serverId, toolName, decision, hash, _time.GetUtcNow(), "user");
+                return true;
+            },
+            cancellationToken);
     }
 
     /// <summary>Forgets the decisions about a server and its tools (or one tool), so the policy applies again.</summary>
     /// <param name="serverId">The server id.</param>
     /// <param name="toolName">One tool, or <see langword="null"/> for the server and all its tools.</param>
+    /// <param name="cancellationToken">Stops waiting for the file lock.</param>
     /// <returns>Whether anything was forgotten.</returns>
-    public bool Reset(string serverId, string? toolName = null)
+    public async Task<bool> ResetAsync(string serverId, string? toolName = null, CancellationToken cancellationToken = default)
     {
         var removed = false;
-        Mutate(s =>
+        await MutateAsync(s =>
         {
             if (toolName is null)
             {
@@ -257,7 +286,7 @@ public sealed class ConsentStore
             }
 
             return removed;
-        });
+        }, cancellationToken).ConfigureAwait(false);
         return removed;
     }
 
@@ -322,15 +351,33 @@ public sealed class ConsentStore
         }
     }
 
-    private void Mutate(Func<State, bool> change)
+    private async Task MutateAsync(Func<State, bool> change, CancellationToken cancellationToken)
     {
-        // The file lock (taken by PrivateFile.Update) orders writers, in this process and others. The cache is only
-        // marked stale: writers publishing their own states could finish in another order than they wrote.
-        PrivateFile.Update(Path, text =>
+        // The file lock (taken by PrivateFile) orders writers, in this process and others. The cache is only marked
+        // stale: writers publishing their own states could finish in another order than they wrote.
+        await PrivateFile.UpdateAsync(Path, text => Change(text, change), timeProvider: null, cancellationToken).ConfigureAwait(false);
+        MarkStale();
+    }
+
+    private bool TryMutate(Func<State, bool> change)
+    {
+        if (!PrivateFile.TryUpdate(Path, text => Change(text, change)))
         {
-            var state = Parse(text);
-            return change(state) ? Serialize(state) : null;
-        });
+            return false;
+        }
+
+        MarkStale();
+        return true;
+    }
+
+    private static string? Change(string? text, Func<State, bool> change)
+    {
+        var state = Parse(text);
+        return change(state) ? Serialize(state) : null;
+    }
+
+    private void MarkStale()
+    {
         lock (_gate)
         {
             _stamp = Unread;

@@ -15,8 +15,8 @@ public static class MmcpGatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps the gateway: <c>/mcp</c> (aggregated MCP), <c>/servers/{id}/mcp</c> (one server passed through),
-    /// the REST endpoints under <c>/mcp/…</c>, <c>/tools/{name}</c> with <c>/openapi.json</c>, <c>/health</c> and
-    /// <c>/inspect/{id}</c>. Every endpoint checks <c>Host</c>, <c>Origin</c>, tokens and scopes first.
+    /// the REST endpoints under <c>/mcp/…</c>, <c>/tools/{name}</c> with <c>/openapi.json</c>, <c>/health</c>,
+    /// <c>/inspect/{id}</c>, and with an OAuth issuer the protected resource metadata (<c>/.well-known/oauth-protected-resource</c>). Every endpoint checks <c>Host</c>, <c>Origin</c>, tokens and scopes first.
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>A builder for conventions on every gateway endpoint.</returns>
@@ -50,6 +50,14 @@ public static class MmcpGatewayEndpointRouteBuilderExtensions
         Guard(group.MapPost("/tools/{name}", rest.CallOperationAsync), RouteKind.Rest, GatewayScopes.ToolsCall);
         Guard(group.MapGet("/health", health.WriteAsync), RouteKind.Health, null);
         Guard(group.MapGet("/inspect/{id}", inspect.StreamAsync), RouteKind.Inspect, GatewayScopes.Inspect);
+        var oauth = sp.GetRequiredService<OAuthResourceServer>();
+        if (oauth.Enabled)
+        {
+            // RFC 9728: the metadata of the resource, at the well-known path alone and followed by the resource's path.
+            Guard(group.MapGet(OAuthResourceServer.MetadataPath, oauth.WriteMetadataAsync), RouteKind.Metadata, null);
+            Guard(group.MapGet(OAuthResourceServer.MetadataPath + "/{**path}", oauth.WriteMetadataAsync), RouteKind.Metadata, null);
+        }
+
         string[] options = [HttpMethods.Options];
         foreach (var pattern in (string[])["/mcp", "/mcp/{**rest}", "/servers/{id}/mcp", "/tools/{name}", "/openapi.json", "/health"])
         {

@@ -38,6 +38,7 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<HealthEndpoint>();
         services.TryAddSingleton<InspectEndpoint>();
         services.TryAddSingleton<GatewayMarker>();
+        services.TryAddSingleton<OAuthResourceServer>();
 
         services.AddMcpServer().WithHttpTransport();
         services.AddOptions<HttpServerTransportOptions>().Configure<IServiceProvider>((transport, sp) =>

@@ -292,33 +292,6 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Whether the server answered that it does not know this upstream session: HTTP 404 (the spec), or an error
-    /// naming the session, as servers built on the TypeScript SDK answer (400 "No valid session ID provided").
-    /// </summary>
-    private static bool IsSessionLost(Exception ex, HubServerConnection upstream)
-    {
-        if (upstream.ProcessId is not null)
-        {
-            return false; // a stdio server's session is its process
-        }
-
-        for (var e = ex; e is not null; e = e.InnerException)
-        {
-            switch (e)
-            {
-                case HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound }:
-                    return true;
-                case McpProtocolException p when p.Message.Contains("session", StringComparison.OrdinalIgnoreCase)
-                    && ((int)p.ErrorCode is -32000 or -32001 || p.Message.Contains("Bad Request", StringComparison.Ordinal) || p.Message.Contains("Not Found", StringComparison.Ordinal)):
-                    return true;
-            }
-        }
-
-        return upstream.Client.Completion is { IsCompletedSuccessfully: true } done
-            && done.Result is HttpClientCompletionDetails { HttpStatusCode: System.Net.HttpStatusCode.NotFound };
-    }
-
     private ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken) =>
         CallAsync(AggregatedEndpoint.Require(request.User, GatewayScopes.ToolsCall), request.Params ?? throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams), request.Server, cancellationToken);
 
@@ -444,7 +417,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
                     await FlushAsync(inFlight).ConfigureAwait(false);
                     return adjust is null ? result : adjust(result);
                 }
-                catch (Exception ex) when (!renewed && !cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested && IsSessionLost(ex, upstream))
+                catch (Exception ex) when (!renewed && !cancellationToken.IsCancellationRequested && !timeout.IsCancellationRequested && upstream.IsSessionLost(ex))
                 {
                     // A remote server that restarted no longer knows the upstream session: start a new one, and send
                     // the request again once when that does no harm.

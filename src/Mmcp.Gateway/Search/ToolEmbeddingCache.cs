@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Mmcp.Client.Storage;
 
 namespace Mmcp.Gateway.Search;
 
@@ -126,7 +127,7 @@ internal sealed partial class ToolEmbeddingCache
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 Log.NotSaved(_logger, _path, ex);
-                TryDelete(temp);
+                PrivateFile.TryDelete(temp);
             }
         }
     }
@@ -188,20 +189,6 @@ internal sealed partial class ToolEmbeddingCache
             }
 
             _vectors.TryAdd(key, vector);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 

@@ -13,13 +13,12 @@ namespace Mmcp.Gateway.Search;
 
 /// <summary>
 /// The <c>search_tools</c> ranking: the cosine similarity of local sentence embeddings (<see cref="MiniLmToolEmbedder"/>;
-/// the request and its head against each tool's text, its name and its server's name) plus a tenth of the BM25 score
-/// (<see cref="ToolSearchIndex"/>) relative to the best, so a request finds a tool that shares no word with it
-/// ("create a new folder" → <c>create_directory</c>). The weights were chosen on the tune half of
-/// <c>bench/Mmcp.ToolSearch.Bench</c>'s requests; reciprocal rank fusion (weight 0) is kept for that bench. Tool vectors are computed when the hub
-/// discovers tools (in the background, in batches) and cached by the hash of what was embedded
-/// (<see cref="ToolEmbeddingCache"/>); each search embeds only the query. Without embeddings
-/// (<see cref="MmcpGatewayOptions.SearchEmbeddings"/> off, or the model failed to load) it is BM25 alone.
+/// the request and its head against each tool's text and its server's name) and the BM25 score
+/// (<see cref="ToolSearchIndex"/>) relative to the best, weighted as <see cref="ToolSearchRanking"/> says, so a request finds a tool that shares no word with it ("create a new
+/// folder" → <c>create_directory</c>). Tool vectors are computed when the hub discovers tools (in the background, in
+/// batches) and cached by the hash of what was embedded (<see cref="ToolEmbeddingCache"/>); each search embeds only
+/// the request and its head. Without embeddings (<see cref="MmcpGatewayOptions.SearchEmbeddings"/> off, or the model
+/// failed to load) it is BM25 alone.
 /// </summary>
 internal sealed partial class ToolSearchEngine : IDisposable
 {
@@ -28,9 +27,6 @@ internal sealed partial class ToolSearchEngine : IDisposable
 
     /// <summary>The cache file's name in the hub's tool cache directory.</summary>
     public const string CacheFileName = "search-embeddings.all-MiniLM-L6-v2.bin";
-
-    // Reciprocal rank fusion: score = Σ 1 / (K + rank); K = 60 is the value of the original RRF paper (Cormack et al. 2009).
-    private const int RrfK = 60;
 
     // How many of each ranking take part in the fusion.
     private const int Candidates = 50;
@@ -42,7 +38,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
     private readonly ILogger _logger;
     private readonly MmcpHub? _hub;
     private readonly SemaphoreSlim _embedGate = new(1, 1);
-    private readonly ConditionalWeakTable<Tool, ToolTexts> _texts = [];
+    private readonly ConditionalWeakTable<Tool, ToolKeys> _texts = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _warmLock = new();
     private volatile LexicalIndex? _lexical;
@@ -76,11 +72,8 @@ internal sealed partial class ToolSearchEngine : IDisposable
         _logger = logger ?? NullLogger.Instance;
     }
 
-    /// <summary>Gets the weight of the BM25 ranking in the fusion (1: equal to the embeddings').</summary>
-    internal double LexicalWeight { get; init; } = 1;
-
-    /// <summary>Gets the weight of the embedding ranking in the fusion.</summary>
-    internal double SemanticWeight { get; init; } = 1;
+    /// <summary>Gets the ranking's features and weights.</summary>
+    internal ToolSearchRanking Ranking { get; init; } = ToolSearchRanking.Default;
 
     /// <summary>Gets a value indicating whether searches use embeddings (false: BM25 only).</summary>
     public bool UsesEmbeddings => _embedder is not null && !_embeddingsFailed;
@@ -100,24 +93,15 @@ internal sealed partial class ToolSearchEngine : IDisposable
         }
     }
 
-    /// <summary>Gets a value indicating whether each tool also gets a vector of its name alone (short names match short requests better).</summary>
-    internal bool NameVectors { get; init; } = true;
-
-    /// <summary>Gets the weight of BM25 in a weighted-sum fusion (cosine + weight × BM25 / best BM25); 0 fuses by reciprocal rank instead.</summary>
-    internal double LexicalScoreWeight { get; init; } = 0.1;
-
-    /// <summary>The texts embedded for a tool: its name split into words, its title and its description; and its name in words alone.</summary>
-    public static string[] TextsOf(string name, Tool tool)
+    /// <summary>The texts embedded for a tool: its full text (<see cref="TextOf"/>), its server's name in words, and with <see cref="ToolSearchRanking.NameVector"/> its name in words alone.</summary>
+    public static ToolTexts TextsOf(string name, Tool tool, ToolSearchRanking ranking)
     {
         var separator = name.IndexOf("__", StringComparison.Ordinal);
-        return [TextOf(name, tool), Words(name), Words(separator > 0 ? name[..separator] : name)];
+        return new ToolTexts(
+            TextOf(name, tool),
+            ToolSearchText.Words(separator > 0 ? name[..separator] : name),
+            ranking.NameVector ? ToolSearchText.Words(name) : null);
     }
-
-    /// <summary>Gets the weight of the request's head (its words before the first preposition or "that": the action, without the details).</summary>
-    internal double HeadWeight { get; init; } = 0.3;
-
-    /// <summary>Gets the weight of the similarity between the request and the tool's server name.</summary>
-    internal double ServerWeight { get; init; } = 0.3;
 
     /// <summary>The request's leading verb phrase ("remember" of "remember that Alice likes tea"), or null when that is the whole request.</summary>
     internal static string? HeadOf(string query)
@@ -139,7 +123,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
     /// <summary>The main text embedded for a tool: its name split into words, its title and its description.</summary>
     public static string TextOf(string name, Tool tool)
     {
-        var text = new StringBuilder(Words(name));
+        var text = new StringBuilder(ToolSearchText.Words(name));
         if (!string.IsNullOrWhiteSpace(tool.Title))
         {
             text.Append(". ").Append(tool.Title);
@@ -193,7 +177,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
             return lexical.Index.Search(query, limit);
         }
 
-        var texts = new ToolTexts[tools.Count];
+        var texts = new ToolKeys[tools.Count];
         List<(string, string)>? missing = null;
         for (var i = 0; i < tools.Count; i++)
         {
@@ -228,7 +212,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
         float[]? headVector = null;
         try
         {
-            var head = HeadWeight > 0 ? HeadOf(query) : null;
+            var head = Ranking.HeadWeight > 0 ? HeadOf(query) : null;
             var vectors = _embedder!.Embed(head is null ? [query] : [query, head], cancellationToken);
             queryVector = vectors[0];
             headVector = head is null ? null : vectors[1];
@@ -244,53 +228,34 @@ internal sealed partial class ToolSearchEngine : IDisposable
             return lexical.Index.Search(query, limit);
         }
 
+        var ranking = Ranking;
         var semantic = new (int Index, float Score)[tools.Count];
         var count = 0;
         for (var i = 0; i < tools.Count; i++)
         {
-            var items = texts[i].Items;
-            if (!_cache!.TryGet(items[0].Key, out var full) || !_cache.TryGet(items[1].Key, out var nameOnly) || !_cache.TryGet(items[2].Key, out var server))
+            var t = texts[i];
+            if (!_cache!.TryGet(t.FullKey, out var full) || !_cache.TryGet(t.ServerKey, out var server))
             {
                 continue;
             }
 
-            double Similarity(float[] q) => NameVectors ? Math.Max(Dot(q, full), Dot(q, nameOnly)) : Dot(q, full);
+            var nameOnly = t.NameKey is not null && _cache.TryGet(t.NameKey, out var n) ? n : null;
+            double Similarity(float[] q) => nameOnly is null ? Dot(q, full) : Math.Max(Dot(q, full), Dot(q, nameOnly));
+
             var score = Similarity(queryVector);
             var serverScore = (double)Dot(queryVector, server);
             if (headVector is not null)
             {
-                score = ((1 - HeadWeight) * score) + (HeadWeight * Similarity(headVector));
+                score = ((1 - ranking.HeadWeight) * score) + (ranking.HeadWeight * Similarity(headVector));
                 serverScore = Math.Max(serverScore, Dot(headVector, server));
             }
 
-            semantic[count++] = (i, (float)(score + (ServerWeight * serverScore)));
+            semantic[count++] = (i, (float)(score + (ranking.ServerWeight * serverScore)));
         }
 
-        if (LexicalScoreWeight > 0)
-        {
-            return WeightedSum(tools, lexical, semantic.AsSpan(0, count), query, limit);
-        }
-
-        var fused = new Dictionary<int, double>();
-        var bySemantic = semantic.AsSpan(0, count);
-        bySemantic.Sort(static (a, b) => b.Score.CompareTo(a.Score));
-        for (var rank = 0; rank < Math.Min(Candidates, bySemantic.Length); rank++)
-        {
-            fused[bySemantic[rank].Index] = SemanticWeight / (RrfK + rank + 1);
-        }
-
-        var byLexical = lexical.Index.Search(query, Candidates);
-        for (var rank = 0; rank < byLexical.Count; rank++)
-        {
-            var index = lexical.Positions[byLexical[rank].Tool];
-            fused[index] = fused.GetValueOrDefault(index) + (LexicalWeight / (RrfK + rank + 1));
-        }
-
-        return [.. fused
-            .OrderByDescending(f => f.Value)
-            .ThenBy(f => tools[f.Key].Name, StringComparer.Ordinal)
-            .Take(limit)
-            .Select(f => (tools[f.Key], f.Value))];
+        return ranking.ReciprocalRankK > 0
+            ? ReciprocalRank(tools, lexical, semantic.AsSpan(0, count), query, limit, ranking.ReciprocalRankK)
+            : WeightedSum(tools, lexical, semantic.AsSpan(0, count), query, limit, ranking.LexicalWeight);
     }
 
     public void Dispose()
@@ -324,33 +289,6 @@ internal sealed partial class ToolSearchEngine : IDisposable
         return Path.Combine(directory, CacheFileName);
     }
 
-    private static string Words(string name)
-    {
-        var text = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (!char.IsLetterOrDigit(c))
-            {
-                if (text.Length > 0 && text[^1] != ' ')
-                {
-                    text.Append(' ');
-                }
-
-                continue;
-            }
-
-            if (i > 0 && char.IsUpper(c) && char.IsLower(name[i - 1]))
-            {
-                text.Append(' ');
-            }
-
-            text.Append(char.ToLowerInvariant(c));
-        }
-
-        return text.ToString().TrimEnd();
-    }
-
     private static float Dot(float[] a, float[] b)
     {
         var length = Math.Min(a.Length, b.Length);
@@ -373,9 +311,9 @@ internal sealed partial class ToolSearchEngine : IDisposable
         return total;
     }
 
-    private ToolTexts TextsFor(string name, Tool tool) => _texts.GetValue(tool, t => new ToolTexts([.. TextsOf(name, t).Select(text => (_cache!.KeyOf(text), text))]));
+    private ToolKeys TextsFor(string name, Tool tool) => _texts.GetValue(tool, t => ToolKeys.Of(TextsOf(name, t, Ranking), _cache!));
 
-    private List<(CatalogTool Tool, double Score)> WeightedSum(IReadOnlyList<CatalogTool> tools, LexicalIndex lexical, ReadOnlySpan<(int Index, float Score)> semantic, string query, int limit)
+    private static List<(CatalogTool Tool, double Score)> WeightedSum(IReadOnlyList<CatalogTool> tools, LexicalIndex lexical, ReadOnlySpan<(int Index, float Score)> semantic, string query, int limit, double lexicalWeight)
     {
         var scores = new double[tools.Count];
         foreach (var (index, score) in semantic)
@@ -389,7 +327,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
             var top = byLexical[0].Score;
             foreach (var (tool, score) in byLexical)
             {
-                scores[lexical.Positions[tool]] += LexicalScoreWeight * score / top;
+                scores[lexical.Positions[tool]] += lexicalWeight * score / top;
             }
         }
 
@@ -398,6 +336,30 @@ internal sealed partial class ToolSearchEngine : IDisposable
             .ThenBy(i => tools[i].Name, StringComparer.Ordinal)
             .Take(limit)
             .Select(i => (tools[i], scores[i]))];
+    }
+
+    // Reciprocal rank fusion: score = Σ 1 / (K + rank) over the embedding and the BM25 rankings (Cormack et al. 2009 use K = 60).
+    private static List<(CatalogTool Tool, double Score)> ReciprocalRank(IReadOnlyList<CatalogTool> tools, LexicalIndex lexical, Span<(int Index, float Score)> semantic, string query, int limit, int k)
+    {
+        var fused = new Dictionary<int, double>();
+        semantic.Sort(static (a, b) => b.Score.CompareTo(a.Score));
+        for (var rank = 0; rank < Math.Min(Candidates, semantic.Length); rank++)
+        {
+            fused[semantic[rank].Index] = 1.0 / (k + rank + 1);
+        }
+
+        var byLexical = lexical.Index.Search(query, Candidates);
+        for (var rank = 0; rank < byLexical.Count; rank++)
+        {
+            var index = lexical.Positions[byLexical[rank].Tool];
+            fused[index] = fused.GetValueOrDefault(index) + (1.0 / (k + rank + 1));
+        }
+
+        return [.. fused
+            .OrderByDescending(f => f.Value)
+            .ThenBy(f => tools[f.Key].Name, StringComparer.Ordinal)
+            .Take(limit)
+            .Select(f => (tools[f.Key], f.Value))];
     }
 
     private LexicalIndex LexicalFor(IReadOnlyList<CatalogTool> tools)
@@ -418,7 +380,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
             }
         }
 
-        var built = new LexicalIndex([.. tools]);
+        var built = new LexicalIndex([.. tools], Ranking.Lexical);
         _lexical = built;
         return built;
     }
@@ -512,14 +474,31 @@ internal sealed partial class ToolSearchEngine : IDisposable
         }
     }
 
-    private sealed record ToolTexts((string Key, string Text)[] Items);
+    /// <summary>The texts embedded for one tool (<see cref="Name"/> is null when the ranking has no name vectors).</summary>
+    internal sealed record ToolTexts(string Full, string Server, string? Name);
+
+    /// <summary>A tool's cache keys, and every (key, text) to embed.</summary>
+    private sealed record ToolKeys(string FullKey, string ServerKey, string? NameKey, (string Key, string Text)[] Items)
+    {
+        public static ToolKeys Of(ToolTexts texts, ToolEmbeddingCache cache)
+        {
+            (string Key, string Text) full = (cache.KeyOf(texts.Full), texts.Full), server = (cache.KeyOf(texts.Server), texts.Server);
+            if (texts.Name is null)
+            {
+                return new ToolKeys(full.Key, server.Key, null, [full, server]);
+            }
+
+            var name = (cache.KeyOf(texts.Name), texts.Name);
+            return new ToolKeys(full.Key, server.Key, name.Item1, [full, server, name]);
+        }
+    }
 
     private sealed class LexicalIndex
     {
-        public LexicalIndex(CatalogTool[] tools)
+        public LexicalIndex(CatalogTool[] tools, ToolSearchIndexOptions options)
         {
             Tools = tools;
-            Index = new ToolSearchIndex(tools);
+            Index = new ToolSearchIndex(tools, options);
             Positions = new Dictionary<CatalogTool, int>(tools.Length, ReferenceEqualityComparer.Instance);
             for (var i = 0; i < tools.Length; i++)
             {

@@ -4,9 +4,11 @@ using Mmcp.Gateway.Aggregation;
 namespace Mmcp.Gateway.Search;
 
 /// <summary>
-/// An offline BM25 index over tool names, descriptions and input-schema property names and descriptions, for the
-/// <c>search_tools</c> meta-tool. Names weigh three times, schema words once, description words once. Built per
-/// catalog snapshot (hundreds of tools index in well under a millisecond).
+/// An offline BM25F-style index over tool names, server ids, titles, descriptions and input-schema property names and
+/// descriptions, for the <c>search_tools</c> meta-tool. Each field's words count as often as its weight in
+/// <see cref="ToolSearchIndexOptions"/> (by default the tool's own name three times, the title twice, the rest once);
+/// a request's verb synonyms take part at a lower weight. Built per catalog snapshot (hundreds of tools index in well
+/// under a millisecond).
 /// </summary>
 internal sealed class ToolSearchIndex
 {
@@ -15,33 +17,42 @@ internal sealed class ToolSearchIndex
     private readonly List<(CatalogTool Tool, Dictionary<string, int> Terms, int Length)> _documents = [];
     private readonly Dictionary<string, int> _documentFrequency = new(StringComparer.Ordinal);
     private readonly double _averageLength;
+    private readonly ToolSearchIndexOptions _options;
 
-    public ToolSearchIndex(IReadOnlyList<CatalogTool> tools)
+    public ToolSearchIndex(IReadOnlyList<CatalogTool> tools, ToolSearchIndexOptions? options = null)
     {
+        _options = options ?? ToolSearchIndexOptions.Default;
         foreach (var tool in tools)
         {
             var terms = new Dictionary<string, int>(StringComparer.Ordinal);
             var length = 0;
             void Add(string? text, int weight)
             {
-                foreach (var term in Tokenize(text))
+                if (weight <= 0)
+                {
+                    return;
+                }
+
+                foreach (var term in ToolSearchText.Tokenize(text, _options.Stems))
                 {
                     terms[term] = terms.GetValueOrDefault(term) + weight;
                     length += weight;
                 }
             }
 
-            Add(tool.Name, 3);
-            Add(tool.Tool.Title, 2);
-            Add(tool.Tool.Description, 1);
+            var separator = tool.Name.IndexOf("__", StringComparison.Ordinal);
+            Add(separator > 0 ? tool.Name[(separator + 2)..] : tool.Name, _options.NameField);
+            Add(separator > 0 ? tool.Name[..separator] : null, _options.ServerField);
+            Add(tool.Tool.Title, _options.TitleField);
+            Add(tool.Tool.Description, _options.DescriptionField);
             if (tool.Tool.InputSchema.ValueKind == JsonValueKind.Object && tool.Tool.InputSchema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object)
             {
                 foreach (var property in properties.EnumerateObject())
                 {
-                    Add(property.Name, 1);
+                    Add(property.Name, _options.ParameterField);
                     if (property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String)
                     {
-                        Add(d.GetString(), 1);
+                        Add(d.GetString(), _options.ParameterField);
                     }
                 }
             }
@@ -59,13 +70,13 @@ internal sealed class ToolSearchIndex
 
     public IReadOnlyList<(CatalogTool Tool, double Score)> Search(string query, int limit)
     {
-        var queryTerms = Tokenize(query).Distinct(StringComparer.Ordinal).ToList();
+        var queryTerms = QueryTerms(query, _options);
         var n = _documents.Count;
         var results = new List<(CatalogTool, double)>();
         foreach (var (tool, terms, length) in _documents)
         {
             double score = 0;
-            foreach (var term in queryTerms)
+            foreach (var (term, weight) in queryTerms)
             {
                 if (!terms.TryGetValue(term, out var tf))
                 {
@@ -74,7 +85,7 @@ internal sealed class ToolSearchIndex
 
                 var df = _documentFrequency[term];
                 var idf = Math.Log(1 + ((n - df + 0.5) / (df + 0.5)));
-                score += idf * (tf * (K1 + 1)) / (tf + (K1 * (1 - B + (B * length / _averageLength))));
+                score += weight * idf * (tf * (K1 + 1)) / (tf + (K1 * (1 - B + (B * length / _averageLength))));
             }
 
             if (score > 0)
@@ -87,36 +98,28 @@ internal sealed class ToolSearchIndex
     }
 
     /// <summary>Splits into lower-case words at non-letters and camelCase boundaries; drops one-letter words and a few stop words; strips a plural 's'.</summary>
-    internal static IEnumerable<string> Tokenize(string? text)
+    internal static IEnumerable<string> Tokenize(string? text) => ToolSearchText.Tokenize(text, stems: false);
+
+    /// <summary>The request's words with weight 1, and their synonyms (not in the request) with <see cref="ToolSearchIndexOptions.SynonymWeight"/>.</summary>
+    internal static Dictionary<string, double> QueryTerms(string query, ToolSearchIndexOptions options)
     {
-        if (string.IsNullOrEmpty(text))
+        var terms = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var term in ToolSearchText.Tokenize(query, options.Stems))
         {
-            yield break;
+            terms[term] = 1;
         }
 
-        var start = -1;
-        for (var i = 0; i <= text.Length; i++)
+        if (options.SynonymWeight > 0 && options.Stems)
         {
-            var boundary = i == text.Length || !char.IsLetterOrDigit(text[i]) || (i > 0 && char.IsUpper(text[i]) && char.IsLower(text[i - 1]));
-            if (boundary)
+            foreach (var term in terms.Keys.ToList())
             {
-                if (start >= 0 && i - start > 1)
+                foreach (var synonym in ToolSearchText.SynonymsOf(term))
                 {
-                    var word = text[start..i].ToLowerInvariant();
-                    if (!StopWords.Contains(word))
-                    {
-                        yield return word.Length > 3 && word.EndsWith('s') && !word.EndsWith("ss", StringComparison.Ordinal) ? word[..^1] : word;
-                    }
+                    terms.TryAdd(synonym, options.SynonymWeight);
                 }
-
-                start = i < text.Length && char.IsLetterOrDigit(text[i]) ? i : -1;
-            }
-            else if (start < 0)
-            {
-                start = i;
             }
         }
-    }
 
-    private static readonly HashSet<string> StopWords = new(["the", "a", "an", "of", "to", "and", "or", "in", "on", "for", "is", "it", "be", "by", "with", "this", "that", "from", "as", "at"], StringComparer.Ordinal);
+        return terms;
+    }
 }

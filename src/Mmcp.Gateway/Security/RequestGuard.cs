@@ -19,6 +19,9 @@ internal enum RouteKind
     Rest,
     Health,
     Inspect,
+
+    /// <summary>OAuth protected resource metadata: public (Host and Origin are still checked).</summary>
+    Metadata,
 }
 
 /// <summary>
@@ -43,12 +46,14 @@ internal sealed partial class RequestGuard
     private readonly SessionDirectory _sessions;
     private readonly Aggregation.GatewayCatalog _catalog;
     private readonly JsonRpcFront _front;
+    private readonly OAuthResourceServer _oauth;
     private readonly ILogger _logger;
     private readonly HashSet<string> _allowedHosts;
     private readonly HashSet<string> _allowedOrigins;
 
-    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, JsonRpcFront front, ILogger<RequestGuard> logger)
+    public RequestGuard(IOptions<MmcpGatewayOptions> options, TokenStore tokens, GatewayRuntime runtime, SessionDirectory sessions, Aggregation.GatewayCatalog catalog, JsonRpcFront front, OAuthResourceServer oauth, ILogger<RequestGuard> logger)
     {
+        _oauth = oauth;
         _catalog = catalog;
         _front = front;
         _options = options.Value;
@@ -118,8 +123,8 @@ internal sealed partial class RequestGuard
         }
 
         var caller = GatewayCaller.Local;
-        var authorization = request.Headers.Authorization.ToString();
-        var tokenRequired = kind == RouteKind.Inspect || TokenRequired(context.Connection.LocalIpAddress);
+        var authorization = kind == RouteKind.Metadata ? string.Empty : request.Headers.Authorization.ToString();
+        var tokenRequired = kind == RouteKind.Inspect || (kind != RouteKind.Metadata && TokenRequired(context.Connection.LocalIpAddress));
         if (authorization.Length > 0)
         {
             if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -136,6 +141,18 @@ internal sealed partial class RequestGuard
             else if (_tokens.Validate(secret) is { } token)
             {
                 caller = GatewayCaller.ForToken(token);
+            }
+            else if (_oauth.Enabled && !secret.StartsWith("mmcp_", StringComparison.Ordinal))
+            {
+                var (oauthCaller, error) = await _oauth.AuthenticateAsync(context, secret).ConfigureAwait(false);
+                if (oauthCaller is null)
+                {
+                    GatewayTelemetry.RecordRefusal("token");
+                    await WriteUnauthorizedAsync(context, error!, "invalid_token").ConfigureAwait(false);
+                    return;
+                }
+
+                caller = oauthCaller;
             }
             else
             {
@@ -156,6 +173,12 @@ internal sealed partial class RequestGuard
         if (scope is not null && !caller.HasScope(scope))
         {
             GatewayTelemetry.RecordRefusal("scope");
+            if (_oauth.Enabled)
+            {
+                // RFC 6750 §3.1 and the MCP step-up: the client may ask the authorization server for the missing scope.
+                context.Response.Headers.WWWAuthenticate = _oauth.Challenge(request, "insufficient_scope", $"The token lacks the '{scope}' scope.", scope);
+            }
+
             await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "insufficient_scope", $"The token lacks the '{scope}' scope.").ConfigureAwait(false);
             return;
         }
@@ -372,10 +395,12 @@ internal sealed partial class RequestGuard
         return string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static Task WriteUnauthorizedAsync(HttpContext context, string message)
+    private Task WriteUnauthorizedAsync(HttpContext context, string message, string? error = null)
     {
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        return WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", message);
+        // With an OAuth issuer, every 401 points at the protected resource metadata (RFC 9728 §5.1), where a client
+        // finds the authorization server to sign in with.
+        context.Response.Headers.WWWAuthenticate = _oauth.Enabled ? _oauth.Challenge(context.Request, error, error is null ? null : message) : "Bearer";
+        return WriteErrorAsync(context, StatusCodes.Status401Unauthorized, error ?? "unauthorized", message);
     }
 
     internal static async Task WriteErrorAsync(HttpContext context, int status, string code, string message, string? serverId = null)

@@ -59,9 +59,10 @@ public sealed class TokenStore
     /// <param name="name">A label.</param>
     /// <param name="scopes">Its scopes (see <see cref="GatewayScopes.Known"/>).</param>
     /// <param name="lifetime">How long it works, or <see langword="null"/> for ever.</param>
+    /// <param name="cancellationToken">Stops waiting for the file lock.</param>
     /// <returns>The stored token and the secret, which is not kept anywhere: show it to the user once.</returns>
     /// <exception cref="ArgumentException">A scope is unknown or none is given.</exception>
-    public (GatewayToken Token, string Secret) Create(string name, IReadOnlyList<string> scopes, TimeSpan? lifetime = null)
+    public async Task<(GatewayToken Token, string Secret)> CreateAsync(string name, IReadOnlyList<string> scopes, TimeSpan? lifetime = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(scopes);
@@ -82,12 +83,16 @@ public sealed class TokenStore
         var now = _time.GetUtcNow();
         var token = new GatewayToken(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), name, [.. scopes.Distinct(StringComparer.Ordinal)], now, lifetime is { } l ? now + l : null);
         var hash = Hash(secret);
-        PrivateFile.Update(Path, text =>
-        {
-            var root = Parse(text);
-            ((JsonArray)root["tokens"]!).Add((JsonNode)ToJson(token, hash));
-            return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        });
+        await PrivateFile.UpdateAsync(
+            Path,
+            text =>
+            {
+                var root = Parse(text);
+                ((JsonArray)root["tokens"]!).Add((JsonNode)ToJson(token, hash));
+                return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+            },
+            timeProvider: null,
+            cancellationToken).ConfigureAwait(false);
         return (token, secret);
     }
 
@@ -97,13 +102,14 @@ public sealed class TokenStore
 
     /// <summary>Revokes a token by id or name.</summary>
     /// <param name="idOrName">The id, or the name when it is unique.</param>
+    /// <param name="cancellationToken">Stops waiting for the file lock.</param>
     /// <returns>How many tokens were revoked (0 when none matched).</returns>
     /// <exception cref="ArgumentException">The name matches several tokens.</exception>
-    public int Revoke(string idOrName)
+    public async Task<int> RevokeAsync(string idOrName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(idOrName);
         var removed = 0;
-        PrivateFile.Update(Path, text =>
+        await PrivateFile.UpdateAsync(Path, text =>
         {
             var root = Parse(text);
             var tokens = (JsonArray)root["tokens"]!;
@@ -124,7 +130,7 @@ public sealed class TokenStore
 
             removed = matches.Count;
             return removed == 0 ? null : root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        });
+        }, timeProvider: null, cancellationToken).ConfigureAwait(false);
         return removed;
     }
 

@@ -46,11 +46,15 @@ public sealed class AdminServersTests
 
     /// <summary>A host over <see cref="WriteRegistryAsync"/>'s registry; <paramref name="prepare"/> may add to the new data
     /// directory first (a consent file).</summary>
-    internal static async Task<AtlasTestHost> StartWithRegistryAsync(Action<string>? prepare = null)
+    internal static async Task<AtlasTestHost> StartWithRegistryAsync(Func<string, Task>? prepare = null)
     {
         var dataDir = AtlasTestHost.NewDataDir();
         await WriteRegistryAsync(dataDir);
-        prepare?.Invoke(dataDir);
+        if (prepare is not null)
+        {
+            await prepare(dataDir);
+        }
+
         var host = await AtlasTestHost.StartAsync(dataDir: dataDir);
         host.DeleteDataDirOnDispose = true;
         return host;
@@ -121,7 +125,7 @@ public sealed class AdminServersTests
 
         // A definition change (mmcp pinned an older definition of get-sum) holds the tool: shown as changed, not offered.
         var old = new Tool { Name = "get-sum", Description = "Adds two numbers (old wording)", InputSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement };
-        mmcp.SetTool(Everything, "get-sum", ConsentDecision.Allow, old);
+        await mmcp.SetToolAsync(Everything, "get-sum", ConsentDecision.Allow, old, Ct);
         var tools = await admin.GetAsync($"servers/{Everything}/tools");
         var held = ToolOf(tools, "get-sum").GetProperty("consent");
         Assert.Equal("changed", held.GetProperty("status").GetString());

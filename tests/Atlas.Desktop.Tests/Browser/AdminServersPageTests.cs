@@ -19,7 +19,7 @@ public sealed class AdminServersPageTests : ChromiumTest
     {
         var old = new Tool { Name = "echo", Description = "Echoes (as it was approved last month)", InputSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement };
         await using var host = await AdminServersTests.StartWithRegistryAsync(dataDir =>
-            new ConsentStore(Path.Combine(dataDir, "consent.json")).SetTool(AdminServersTests.Everything, "echo", ConsentDecision.Allow, old));
+            new ConsentStore(Path.Combine(dataDir, "consent.json")).SetToolAsync(AdminServersTests.Everything, "echo", ConsentDecision.Allow, old, TestContext.Current.CancellationToken));
         var file = Path.Combine(host.DataDir, "consent.json");
         await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
         var page = await context.NewPageAsync();

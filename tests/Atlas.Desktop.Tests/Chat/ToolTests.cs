@@ -190,7 +190,7 @@ public sealed class ToolTests
         var everything = Assert.Single(servers);
         Assert.Equal((Server, true), ((string?)everything!["id"], (bool)everything["allowed"]!));
 
-        chat.Host.Get<Mmcp.Client.Consent.ConsentStore>().SetServer(Server, Mmcp.Client.Consent.ConsentDecision.Deny); // denied on the desktop
+        await chat.Host.Get<Mmcp.Client.Consent.ConsentStore>().SetServerAsync(Server, Mmcp.Client.Consent.ConsentDecision.Deny, Ct); // denied on the desktop
         var after = await phone.Connection.RequestAsync(MessageTypes.StatusUpdate, null, cancellationToken: Ct);
         var denied = Assert.Single(JsonNode.Parse(after.Data!.Value.GetRawText())!["hub"]!["servers"]!.AsArray());
         Assert.False((bool)denied!["allowed"]!);

@@ -44,7 +44,7 @@ public sealed class FirstRunTerminalTests
         var url = lines[^1];
         Assert.True(PairingLink.TryParse(url, out _, out var error), error);
         Assert.Contains(lines, l => l.StartsWith("Valid until ", StringComparison.Ordinal));
-        var qr = lines.Where(l => l.Contains(Atlas.Desktop.Admin.QrRenderer.DarkOnLight, StringComparison.Ordinal)).ToList();
+        var qr = lines.Where(l => l.Contains(Atlas.Desktop.Pairing.QrRenderer.DarkOnLight, StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(qr);
         Assert.All(lines.Where(l => l != url), l => Assert.True(StartupOutput.VisibleWidth(l) <= StartupOutput.Columns, $"{StartupOutput.VisibleWidth(l)} columns: {l}"));
         Assert.True(qr.Count <= 30, $"{qr.Count} QR lines"); // version 8 or 9: 53 or 57 modules with the quiet zone

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Text.Json;
 using Atlas.Media.Mcp;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -17,6 +18,7 @@ public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
     private McpServer _server = null!;
     private Task _serverRun = null!;
     private McpClient _client = null!;
+    private ServiceProvider _services = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -27,12 +29,14 @@ public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
         _harness.Options.AllowedRoots.Add(_shared);
         var tools = new MediaMcpTools(_harness.Pipeline, _harness.Options, NullLogger<MediaMcpTools>.Instance);
         var options = new McpServerOptions { ServerInfo = new() { Name = "atlas-media", Version = "1.0" }, ToolCollection = [] };
-        foreach (var tool in MediaMcpTools.CreateServerTools(tools))
+        foreach (var tool in MediaMcpTools.CreateServerTools())
         {
             options.ToolCollection.Add(tool);
         }
 
-        _server = McpServer.Create(new StreamServerTransport(_toServer.Reader.AsStream(), _toClient.Writer.AsStream(), "atlas-media", NullLoggerFactory.Instance), options);
+        // The generated tools run on the MediaMcpTools in the server's services.
+        _services = new ServiceCollection().AddSingleton(tools).BuildServiceProvider();
+        _server = McpServer.Create(new StreamServerTransport(_toServer.Reader.AsStream(), _toClient.Writer.AsStream(), "atlas-media", NullLoggerFactory.Instance), options, NullLoggerFactory.Instance, _services);
         _serverRun = _server.RunAsync(TestContext.Current.CancellationToken);
         _client = await McpClient.CreateAsync(new StreamClientTransport(_toServer.Writer.AsStream(), _toClient.Reader.AsStream(), NullLoggerFactory.Instance), cancellationToken: TestContext.Current.CancellationToken);
     }
@@ -41,6 +45,7 @@ public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
     {
         await _client.DisposeAsync();
         await _server.DisposeAsync();
+        await _services.DisposeAsync();
         await _harness.DisposeAsync();
     }
 

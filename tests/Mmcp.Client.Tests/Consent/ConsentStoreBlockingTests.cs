@@ -22,20 +22,14 @@ public sealed class ConsentStoreBlockingTests : IDisposable
     {
         var path = Path.Combine(_dir, "consent.json");
         var store = new ConsentStore(path);
-        store.SetServer("a", ConsentDecision.Allow);
+        await store.SetServerAsync("a", ConsentDecision.Allow, Ct);
 
         // Another process holds the file lock; the writer below waits for it.
         var fileLock = new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         Task writer;
         try
         {
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            writer = Task.Factory.StartNew(() =>
-            {
-                started.SetResult();
-                store.SetServer("b", ConsentDecision.Deny);
-            }, Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            await started.Task.WaitAsync(TestTimeouts.Default, Ct);
+            writer = store.SetServerAsync("b", ConsentDecision.Deny, Ct);
 
             var decision = await Task.Run(() => store.GetServer("a"), Ct).WaitAsync(TestTimeouts.Default, Ct);
 
@@ -49,5 +43,25 @@ public sealed class ConsentStoreBlockingTests : IDisposable
 
         await writer.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(ConsentDecision.Deny, store.GetServer("b")?.Decision);
+    }
+
+    /// <summary>Evaluating a tool seen for the first time (trust on first use pins it) never waits for the file lock:
+    /// while another process holds it, the verdict comes at once and the pin is written when the lock is free.</summary>
+    [Fact]
+    [Trait("Issue13", "blocking")]
+    public async Task Evaluate_FirstSightWhileTheFileLockIsHeld_ReturnsAllowedWithoutWaiting()
+    {
+        var path = Path.Combine(_dir, "consent.json");
+        var store = new ConsentStore(path);
+        var tool = new ModelContextProtocol.Protocol.Tool { Name = "echo", InputSchema = System.Text.Json.JsonDocument.Parse("""{"type":"object"}""").RootElement };
+
+        ToolConsent verdict;
+        await using (new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            verdict = await Task.Run(() => store.Evaluate("a", tool), Ct).WaitAsync(TestTimeouts.Default, Ct);
+        }
+
+        Assert.Equal(ToolConsentStatus.Allowed, verdict.Status);
+        Assert.True(store.Evaluate("a", tool).IsAllowed);
     }
 }

@@ -101,8 +101,8 @@ public sealed class DirectLaneTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
-        var (_, owner) = gateway.Tokens.Create("owner", [GatewayScopes.All]);
-        var (_, other) = gateway.Tokens.Create("other", [GatewayScopes.All]);
+        var (_, owner) = await gateway.Tokens.CreateAsync("owner", [GatewayScopes.All], cancellationToken: TestContext.Current.CancellationToken);
+        var (_, other) = await gateway.Tokens.CreateAsync("other", [GatewayScopes.All], cancellationToken: TestContext.Current.CancellationToken);
         var session = await RawSession.OpenAsync(gateway, owner);
 
         var own = await session.PostAsync(Echo);

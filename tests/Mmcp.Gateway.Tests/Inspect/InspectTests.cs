@@ -52,7 +52,7 @@ public sealed class InspectTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
-        var (_, callerOnly) = gateway.Tokens.Create("caller", [Gateway.Security.GatewayScopes.ToolsCall]);
+        var (_, callerOnly) = await gateway.Tokens.CreateAsync("caller", [Gateway.Security.GatewayScopes.ToolsCall], cancellationToken: TestContext.Current.CancellationToken);
 
         var anonymous = await gateway.GetAsync("/inspect/io.test.alpha");
         var wrongScope = await gateway.GetAsync("/inspect/io.test.alpha", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", callerOnly));

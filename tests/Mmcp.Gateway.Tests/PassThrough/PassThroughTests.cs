@@ -67,7 +67,7 @@ public sealed class PassThroughTests
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
         var ct = TestContext.Current.CancellationToken;
-        gateway.Consent.SetTool("io.test.alpha", "late_tool", ConsentDecision.Deny);
+        await gateway.Consent.SetToolAsync("io.test.alpha", "late_tool", ConsentDecision.Deny, cancellationToken: ct);
         await using var client = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25");
 
         // The tool exists only in this session's own upstream process; the hub's shared connection never saw it.

@@ -112,7 +112,7 @@ public sealed partial class SessionLimitTests
                 t.MaxIdleSessionCount = 5;
 #pragma warning restore MCP9006
             }));
-        var (_, secret) = gateway.Tokens.Create("other", [GatewayScopes.All]);
+        var (_, secret) = await gateway.Tokens.CreateAsync("other", [GatewayScopes.All], cancellationToken: TestContext.Current.CancellationToken);
         var other = await RawSession.OpenAsync(gateway, secret, path);
 
         var statuses = new List<HttpStatusCode>();
@@ -155,7 +155,7 @@ public sealed partial class SessionLimitTests
             o.MaxDedicatedSessions = 3;
             o.MaxDedicatedSessionsPerCaller = 2;
         });
-        var (_, secret) = gateway.Tokens.Create("other", [GatewayScopes.All]);
+        var (_, secret) = await gateway.Tokens.CreateAsync("other", [GatewayScopes.All], cancellationToken: TestContext.Current.CancellationToken);
         var first = await RawSession.OpenAsync(gateway, path: Alpha);
         var second = await RawSession.OpenAsync(gateway, path: Alpha);
 

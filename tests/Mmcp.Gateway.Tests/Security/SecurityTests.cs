@@ -114,8 +114,8 @@ public sealed class SecurityTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env, address: IPAddress.Parse("127.0.0.2"));
-        var (_, listOnly) = gateway.Tokens.Create("lister", [GatewayScopes.ToolsList]);
-        var (_, caller) = gateway.Tokens.Create("caller", [GatewayScopes.ToolsList, GatewayScopes.ToolsCall]);
+        var (_, listOnly) = await gateway.Tokens.CreateAsync("lister", [GatewayScopes.ToolsList], cancellationToken: TestContext.Current.CancellationToken);
+        var (_, caller) = await gateway.Tokens.CreateAsync("caller", [GatewayScopes.ToolsList, GatewayScopes.ToolsCall], cancellationToken: TestContext.Current.CancellationToken);
         const string Call = """{"name":"io_test_alpha__echo","arguments":{"text":"hi"}}""";
 
         var missing = await gateway.PostJsonAsync("/mcp/tools/call", Call);
@@ -133,7 +133,7 @@ public sealed class SecurityTests
         Assert.Equal(HttpStatusCode.Unauthorized, mcpMissing.Status);
 
         // Revocation takes effect at once.
-        gateway.Tokens.Revoke("caller");
+        await gateway.Tokens.RevokeAsync("caller", TestContext.Current.CancellationToken);
         var revoked = await gateway.PostJsonAsync("/mcp/tools/call", Call, Bearer(caller));
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.Status);
     }
@@ -144,7 +144,7 @@ public sealed class SecurityTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
-        var (_, listOnly) = gateway.Tokens.Create("lister", [GatewayScopes.ToolsList]);
+        var (_, listOnly) = await gateway.Tokens.CreateAsync("lister", [GatewayScopes.ToolsList], cancellationToken: TestContext.Current.CancellationToken);
         await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25", headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + listOnly });
 
         var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
@@ -162,7 +162,7 @@ public sealed class SecurityTests
     {
         using var env = new TestEnvironment();
         await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
-        var (_, secret) = gateway.Tokens.Create("t", [GatewayScopes.All]);
+        var (_, secret) = await gateway.Tokens.CreateAsync("t", [GatewayScopes.All], cancellationToken: TestContext.Current.CancellationToken);
 
         var (status, body) = await gateway.GetAsync($"/mcp/tools/list?{name}={secret}");
 
@@ -176,14 +176,14 @@ public sealed class SecurityTests
         using var env = new TestEnvironment();
         var store = new TokenStore(env.TokenPath);
 
-        var (token, secret) = store.Create("t", [GatewayScopes.ToolsCall]);
+        var (token, secret) = await store.CreateAsync("t", [GatewayScopes.ToolsCall], cancellationToken: TestContext.Current.CancellationToken);
         var text = await File.ReadAllTextAsync(env.TokenPath, TestContext.Current.CancellationToken);
 
         Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(env.TokenPath));
         Assert.Equal(token.Id, store.Validate(secret)?.Id);
         Assert.Null(store.Validate(secret + "x"));
-        Assert.Throws<ArgumentException>(() => store.Create("t", ["tools:everything"]));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CreateAsync("t", ["tools:everything"], cancellationToken: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class SecurityTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var gateway = await GatewayHost.StartAsync(env);
-        gateway.Consent.SetTool("io.test.alpha", "add", ConsentDecision.Deny);
+        await gateway.Consent.SetToolAsync("io.test.alpha", "add", ConsentDecision.Deny, cancellationToken: TestContext.Current.CancellationToken);
         await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
         var ct = TestContext.Current.CancellationToken;
 
@@ -226,7 +226,7 @@ public sealed class SecurityTests
         var allowed = await client.CallToolAsync("io_test_alpha__echo", arguments, cancellationToken: ct);
 
         // Another process's view of the same file, as `mmcp consent deny io.test.alpha echo` has it.
-        new ConsentStore(env.ConsentPath).SetTool("io.test.alpha", "echo", ConsentDecision.Deny);
+        await new ConsentStore(env.ConsentPath).SetToolAsync("io.test.alpha", "echo", ConsentDecision.Deny, cancellationToken: ct);
         var refused = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__echo", arguments, cancellationToken: ct).AsTask());
         var rest = await gateway.PostJsonAsync("/mcp/tools/call", """{"server":"io.test.alpha","tool":"echo","arguments":{"text":"x"}}""");
 
@@ -245,12 +245,12 @@ public sealed class SecurityTests
         var echo = (await gateway.Hub.ListToolsAsync("io.test.alpha", ct)).Tools.Single(t => t.ToolName == "echo").Tool;
 
         // Approved earlier with another description: the server has since changed the tool ("rug pull").
-        gateway.Consent.SetTool("io.test.alpha", "echo", ConsentDecision.Allow, new Tool { Name = "echo", Description = "Echoes the text back, honestly.", InputSchema = echo.InputSchema });
+        await gateway.Consent.SetToolAsync("io.test.alpha", "echo", ConsentDecision.Allow, new Tool { Name = "echo", Description = "Echoes the text back, honestly.", InputSchema = echo.InputSchema }, TestContext.Current.CancellationToken);
         await using var client = await gateway.ConnectAsync();
         var held = await client.ListToolsAsync(cancellationToken: ct);
         var refused = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "x" }, cancellationToken: ct).AsTask());
 
-        gateway.Consent.SetTool("io.test.alpha", "echo", ConsentDecision.Allow, echo);
+        await gateway.Consent.SetToolAsync("io.test.alpha", "echo", ConsentDecision.Allow, echo, TestContext.Current.CancellationToken);
         var approved = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "x" }, cancellationToken: ct);
 
         Assert.DoesNotContain(held, t => t.Name == "io_test_alpha__echo");

@@ -1,11 +1,11 @@
 using Atlas.Desktop.Hosting;
 
-namespace Atlas.Desktop.Chat;
+namespace Atlas.Desktop.WebClient;
 
 /// <summary>The chat screen of the mobile web client (plain JS modules in wwwroot, no build step). The pages hold no
 /// secrets; the device credential stays in the browser and every API call authenticates itself. <c>sw.js</c> is the
 /// service worker that keeps the static shell for offline starts (browsers run it only with a trusted certificate).</summary>
-internal static class WebClient
+internal static class WebClientEndpoints
 {
     public static void MapWebClient(this IEndpointRouteBuilder app)
     {
