@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Mmcp.Gateway.Bench;
 
 // Usage: Mmcp.Gateway.Bench [--calls N] [--rounds R] [--concurrency C] [--warmup W] [--only a,b,c] [--no-external]
-//                           [--no-context] [--context-only] [--phases]
+//                           [--no-context] [--context-only] [--phases] [--mmcp path/to/mmcp.dll]
 // Latency phase: starts every target fronting @modelcontextprotocol/server-everything over stdio and warms each one
 // equally (W calls); then measures tools/call "echo" with the same raw client, sequentially in R rounds that go
 // through the targets in turn (so a slow spell of a shared machine falls on every target, not on one), then with C
@@ -38,7 +38,7 @@ if (contextOnly)
     return await ContextPhase.RunAsync(repo, node, http);
 }
 
-var mmcp = Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
+var mmcp = StringArg("--mmcp") ?? Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
 if (args.Contains("--phases"))
 {
     return await PhasesAsync();

@@ -96,6 +96,10 @@ internal static class ServeCommand
             }
         });
         OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-gateway", settings.Metrics, aspNetCore: true);
+        // A request runs on the thread that read it instead of two more hops through the thread pool (Kestrel's I/O
+        // queue, then the application's). Socket completions still arrive on thread-pool threads (the runtime's inline
+        // completions stay off), so a request that blocks holds one pool thread, as it would without this.
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-gateway", watchRegistry: true));
         builder.Services.AddMmcpGateway(o =>
         {

@@ -3,13 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mmcp.Cli.Hosting;
-using Mmcp.Client;
 using Mmcp.Gateway;
-using Mmcp.Gateway.Aggregation;
-using Mmcp.Gateway.Hosting;
-using ModelContextProtocol;
-using ModelContextProtocol.Protocol;
-using ModelContextProtocol.Server;
 
 namespace Mmcp.Cli.Serving;
 
@@ -39,48 +33,16 @@ internal static class StdioCommand
         builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
         Shared.Telemetry.OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-stdio", prometheus: false, aspNetCore: false);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-stdio", watchRegistry: true));
-        builder.Services.AddMmcpGatewayCore(o =>
+        builder.Services.AddMmcpGatewayStdio(o =>
         {
             o.ToolMode = toolMode;
             o.SearchEmbeddings = !lexicalSearch;
             stores.Apply(o);
         });
-        // The gateway's JSON-RPC checks sit in front of the SDK's transport (-32700, -32602, batches refused).
-        await using var front = new StdioFront(Console.OpenStandardInput(), Console.OpenStandardOutput());
-        builder.Services.AddMcpServer().WithStreamServerTransport(front.Input, front.Output);
-        builder.Services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) =>
-        {
-            endpoint.Surface = "stdio";
-            endpoint.Configure(options);
-        });
 
-        using var host = builder.Build();
-        var catalog = host.Services.GetRequiredService<GatewayCatalog>();
-        catalog.Changed += kind => _ = NotifyAsync(host.Services, kind);
         // RunAsync disposes the host when the client closes standard input, and with it the audit log (which flushes).
-        _ = front.RunAsync(cancellationToken); // ends with standard input, which ends the SDK's session and the host
+        using var host = builder.Build();
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
         return ExitCodes.Ok;
-    }
-
-    private static async Task NotifyAsync(IServiceProvider services, HubListKind kind)
-    {
-        if (services.GetService<McpServer>() is not { } server)
-        {
-            return;
-        }
-
-        try
-        {
-            await server.SendNotificationAsync(kind switch
-            {
-                HubListKind.Resources => NotificationMethods.ResourceListChangedNotification,
-                HubListKind.Prompts => NotificationMethods.PromptListChangedNotification,
-                _ => NotificationMethods.ToolListChangedNotification,
-            }).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or McpException)
-        {
-        }
     }
 }

@@ -1,6 +1,5 @@
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
-using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client.Connectors;
 
@@ -47,7 +46,7 @@ internal sealed class StdioConnector : IServerConnector
             throw new HubException(HubErrorCode.LaunchFailed, server.Id, $"Server '{server.Id}' cannot start: {ex.Message} ('{executable}'). Fix 'command' in {server.Provenance}.", ex);
         }
 
-        return ValueTask.FromResult(new ServerConnection(new StreamClientTransport(MessageWrites.ToPipe(child.Input), child.Output, context.LoggerFactory), child, stderr.Snapshot, startsDuringHandshake: true)
+        return ValueTask.FromResult(new ServerConnection(new PipeClientTransport(MessageWrites.ToPipe(child.Input), child.Output, server.Id, context.LoggerFactory), child, stderr.Snapshot, startsDuringHandshake: true)
         {
             ProcessId = child.Id,
             Exited = child.Exited,

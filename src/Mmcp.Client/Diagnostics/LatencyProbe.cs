@@ -22,7 +22,13 @@ public enum LatencyMark
     /// <summary>The session is found and the call is handed to its call path.</summary>
     Dispatched,
 
-    /// <summary>The hub's <c>CallToolAsync</c> starts (the tool is resolved, consent checked).</summary>
+    /// <summary>The aggregated name is resolved to a server's tool (the gateway's catalog).</summary>
+    Resolved,
+
+    /// <summary>The consent store has allowed the call (the gateway's consent check).</summary>
+    ConsentChecked,
+
+    /// <summary>The hub's <c>CallToolAsync</c> starts (traffic registered, activity started).</summary>
     HubEntered,
 
     /// <summary>The request goes to the upstream's client (server session, tool check, budgets).</summary>

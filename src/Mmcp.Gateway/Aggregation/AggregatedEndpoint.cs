@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Mmcp.Client;
+using Mmcp.Client.Diagnostics;
 using Mmcp.Core.Naming;
 using Mmcp.Gateway.Errors;
 using Mmcp.Gateway.Search;
@@ -132,6 +133,11 @@ internal sealed partial class AggregatedEndpoint
         try
         {
             var tool = await _catalog.ResolveAsync(name, null, null, cancellationToken).ConfigureAwait(false);
+            if (LatencyProbe.Enabled)
+            {
+                LatencyProbe.Mark(LatencyMark.Resolved);
+            }
+
             return await _catalog.CallAsync(caller, Surface, tool, ToObjects(arguments), progress, origin, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Mmcp.Client;
 using Mmcp.Client.Consent;
+using Mmcp.Client.Diagnostics;
 using Mmcp.Core.Naming;
 using Mmcp.Gateway.Audit;
 using Mmcp.Gateway.Diagnostics;
@@ -141,6 +142,11 @@ internal sealed class GatewayCatalog : IDisposable
             Finish("refused");
             GatewayTelemetry.RecordRefusal("consent");
             throw GatewayErrors.ConsentRefused(consent.Message!, tool.ServerId);
+        }
+
+        if (LatencyProbe.Enabled)
+        {
+            LatencyProbe.Mark(LatencyMark.ConsentChecked);
         }
 
         using var activity = GatewayTelemetry.StartToolCall(tool.ServerId, tool.Tool.Name, surface);

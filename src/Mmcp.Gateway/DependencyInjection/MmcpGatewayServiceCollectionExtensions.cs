@@ -10,6 +10,7 @@ using Mmcp.Gateway.Rest;
 using Mmcp.Gateway.Search;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol.AspNetCore;
+using ModelContextProtocol.Server;
 
 #pragma warning disable IDE0130 // DI extensions live in the DI namespace by convention.
 namespace Microsoft.Extensions.DependencyInjection;
@@ -50,6 +51,41 @@ public static class MmcpGatewayServiceCollectionExtensions
             transport.RunSessionHandler = hooks.RunAsync;
             transport.IdleTimeout = o.SessionIdleTimeout;
             transport.TimeProvider = sp.GetRequiredService<TimeProvider>();
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the aggregated gateway as one MCP server over this process's standard input and output, as <c>mmcp stdio</c>
+    /// runs it: the gateway's counterpart of the MCP SDK's <c>WithStdioServerTransport()</c>. The gateway answers the
+    /// JSON-RPC errors the spec names (-32700, -32602, batches) in front of the SDK; the application ends when the
+    /// client closes standard input. Standard output carries only the protocol: log to standard error.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Adjusts the options (validated at startup).</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddMmcpGatewayStdio(this IServiceCollection services, Action<MmcpGatewayOptions>? configure = null) =>
+        AddMmcpGatewayStdio(services, Console.OpenStandardInput(), Console.OpenStandardOutput(), configure);
+
+    /// <summary>Adds the aggregated gateway as one MCP server over the given streams (newline-delimited JSON-RPC, as over stdio).</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="input">What the client sends (standard input).</param>
+    /// <param name="output">Where the answers go (standard output).</param>
+    /// <param name="configure">Adjusts the options (validated at startup).</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddMmcpGatewayStdio(this IServiceCollection services, Stream input, Stream output, Action<MmcpGatewayOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        AddMmcpGatewayCore(services, configure);
+        var front = new StdioFront(input, output);
+        services.AddSingleton(front);
+        services.AddHostedService<StdioFrontService>();
+        services.AddMcpServer().WithStreamServerTransport(front.Input, front.Output);
+        services.AddOptions<McpServerOptions>().Configure<AggregatedEndpoint>((options, endpoint) =>
+        {
+            endpoint.Surface = "stdio";
+            endpoint.Configure(options);
         });
         return services;
     }

@@ -1,12 +1,12 @@
+using System.Buffers;
 using System.IO.Pipelines;
-using System.Text;
 
 namespace Mmcp.Gateway.Hosting;
 
 /// <summary>
-/// The <see cref="JsonRpcFront"/> checks for <c>mmcp stdio</c>: reads standard input line by line, answers a line the
-/// spec calls an error (-32700, -32602, a refused batch) on standard output itself, and passes the rest to the SDK's
-/// stream transport through <see cref="Input"/>. <see cref="Output"/> writes whole lines only, so an answer from here
+/// The <see cref="JsonRpcFront"/> checks for <c>mmcp stdio</c>: reads standard input line by line, in its UTF-8
+/// bytes, answers a line the spec calls an error (-32700, -32602, a refused batch) on standard output itself, and
+/// passes the rest, as it came, to the SDK's stream transport through <see cref="Input"/>. <see cref="Output"/> writes whole lines only, so an answer from here
 /// never lands inside one of the SDK's messages.
 /// </summary>
 internal sealed class StdioFront : IAsyncDisposable
@@ -31,24 +31,28 @@ internal sealed class StdioFront : IAsyncDisposable
     /// <summary>Copies standard input to <see cref="Input"/> until it ends, answering refused lines.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(_stdin, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024, leaveOpen: true);
+        // Lines are found and checked in the bytes as they arrive, and the same bytes go on to the SDK: no decoding
+        // into a string and encoding back per message.
+        var reader = PipeReader.Create(_stdin, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         try
         {
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            while (true)
             {
-                if (string.IsNullOrWhiteSpace(line))
+                var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = read.Buffer;
+                while (buffer.PositionOf((byte)'\n') is { } newline)
                 {
-                    continue;
+                    await ForwardAsync(buffer.Slice(0, newline), cancellationToken).ConfigureAwait(false);
+                    buffer = buffer.Slice(buffer.GetPosition(1, newline));
                 }
 
-                var bytes = Encoding.UTF8.GetBytes(line + "\n");
-                if (JsonRpcFront.Check(bytes.AsMemory(0, bytes.Length - 1), out _) is { } refusal)
+                if (read.IsCompleted)
                 {
-                    await _output.WriteLineAsync(refusal, cancellationToken).ConfigureAwait(false);
-                    continue;
+                    await ForwardAsync(buffer, cancellationToken).ConfigureAwait(false); // a last line without its newline
+                    break;
                 }
 
-                await _pipe.Writer.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
@@ -57,8 +61,51 @@ internal sealed class StdioFront : IAsyncDisposable
         }
         finally
         {
+            await reader.CompleteAsync().ConfigureAwait(false);
             await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Answers one line the spec calls an error, or passes it on to the SDK with its newline.</summary>
+    private async ValueTask ForwardAsync(ReadOnlySequence<byte> line, CancellationToken cancellationToken)
+    {
+        ReadOnlyMemory<byte> bytes = line.IsSingleSegment ? line.First : line.ToArray();
+        bytes = Trim(bytes);
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
+        if (JsonRpcFront.Check(bytes, out _) is { } refusal)
+        {
+            await _output.WriteLineAsync(refusal, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        _pipe.Writer.Write(bytes.Span);
+        _pipe.Writer.Write("\n"u8);
+        await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The line without the whitespace around it (a CRLF's carriage return included).</summary>
+    private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> bytes)
+    {
+        var span = bytes.Span;
+        var start = 0;
+        var end = span.Length;
+        while (start < end && IsSpace(span[start]))
+        {
+            start++;
+        }
+
+        while (end > start && IsSpace(span[end - 1]))
+        {
+            end--;
+        }
+
+        return bytes[start..end];
+
+        static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r';
     }
 
     public async ValueTask DisposeAsync() => await _pipe.Reader.CompleteAsync().ConfigureAwait(false);

@@ -1,8 +1,13 @@
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Mmcp.Core.Registry;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Gateway.Tests.DependencyInjection;
 
@@ -41,5 +46,46 @@ public sealed class GatewayRegistrationTests
 
         Assert.Contains("MaxRequestBodyBytes", ex.Message, StringComparison.Ordinal);
         Assert.Contains("scheme://host[:port]", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The public stdio face: a host with <c>AddMmcpGatewayStdio</c> over two streams serves the hub's tools, with the gateway's JSON-RPC checks in front.</summary>
+    [Fact]
+    [Trait("Issue13", "2")]
+    public async Task AddMmcpGatewayStdio_OverStreams_ServesTheHubsTools()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        var ct = TestContext.Current.CancellationToken;
+        var toGateway = new Pipe();
+        var fromGateway = new Pipe();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddMmcpHub(o =>
+        {
+            o.Registry = new RegistryOptions { Environment = env.Environment, ImportClientConfigs = false };
+            o.CacheDirectory = Path.Combine(env.Root, "cache", "tools");
+        });
+        builder.Services.AddMmcpGatewayStdio(toGateway.Reader.AsStream(), fromGateway.Writer.AsStream(), o =>
+        {
+            o.ConsentStorePath = env.ConsentPath;
+            o.TokenStorePath = env.TokenPath;
+            o.AuditLogPath = env.AuditPath;
+        });
+        using var host = builder.Build();
+        await host.StartAsync(ct);
+        try
+        {
+            await using (var client = await McpClient.CreateAsync(new StreamClientTransport(toGateway.Writer.AsStream(), fromGateway.Reader.AsStream()), cancellationToken: ct))
+            {
+                var result = await client.CallToolAsync("io_test_alpha__echo", new Dictionary<string, object?> { ["text"] = "over streams" }, cancellationToken: ct);
+
+                Assert.Equal("echo: over streams", ((TextContentBlock)result.Content[0]).Text);
+            }
+        }
+        finally
+        {
+            await toGateway.Writer.CompleteAsync();
+            await host.StopAsync(ct);
+        }
     }
 }

@@ -212,6 +212,29 @@ public sealed class SecurityTests
         Assert.Contains("denied", directCall.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A tool denied by another process (`mmcp consent deny`) is refused on the very next call, with no wait for any cache to catch up.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Call_ToolDeniedByAnotherProcessRightAfterACall_IsRefusedAtOnce()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+        var ct = TestContext.Current.CancellationToken;
+        var arguments = new Dictionary<string, object?> { ["text"] = "x" };
+        var allowed = await client.CallToolAsync("io_test_alpha__echo", arguments, cancellationToken: ct);
+
+        // Another process's view of the same file, as `mmcp consent deny io.test.alpha echo` has it.
+        await new ConsentStore(env.ConsentPath).SetToolAsync("io.test.alpha", "echo", ConsentDecision.Deny, cancellationToken: ct);
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__echo", arguments, cancellationToken: ct).AsTask());
+        var rest = await gateway.PostJsonAsync("/mcp/tools/call", """{"server":"io.test.alpha","tool":"echo","arguments":{"text":"x"}}""");
+
+        Assert.Equal("echo: x", ((TextContentBlock)allowed.Content[0]).Text);
+        Assert.Contains("mmcp consent allow io.test.alpha echo", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, rest.Status);
+    }
+
     [Fact]
     public async Task ChangedTool_IsHeldUntilApprovedAgain()
     {
