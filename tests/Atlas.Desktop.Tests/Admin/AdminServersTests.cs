@@ -31,7 +31,7 @@ public sealed class AdminServersTests
             Name = "Everything",
             Description = "The MCP reference test server",
             Version = "1.0.0",
-            Transport = new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-everything"), "stdio"], Env = new Dictionary<string, string> { ["SECRET_TOKEN"] = "hunter2" } },
+            Transport = new StdioTransport { Command = "node", Args = [NpmServers.Script("server-everything"), "stdio"], Env = new Dictionary<string, string> { ["SECRET_TOKEN"] = "hunter2" } },
         }, RegistryPaths.GetManifestPath(registry, Everything), Ct);
         await ManifestWriter.WriteFileAsync(new ServerManifest
         {
@@ -159,7 +159,7 @@ public sealed class AdminServersTests
         chat.Fake.Responder = request => FakeReply.Text("Tools said: " + string.Join(" | ", request.ToolMessages.Select(m => FakeRequest.Text(m))));
 
         var sending = AllAsync(phone.Chat.SendAsync(Message("echo late"), cancellationToken: Ct));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Contains(Echo, chat.Fake.Requests[0].ToolNames);
         await admin.PostAsync($"servers/{Everything}/consent", new { tool = "echo", decision = "deny" });
         gate.SetResult();

@@ -26,7 +26,7 @@ public sealed class AdminServersPageTests : ChromiumTest
 
         await page.GotoAsync(host.Get<AdminSessions>().CreateLink());
         var server = page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}']");
-        await Expect(server.Locator("summary")).ToContainTextAsync("connected", new() { Timeout = (float)Atlas.Testing.TestTimeouts.Long.TotalMilliseconds });
+        await Expect(server.Locator("summary")).ToContainTextAsync("connected", new() { Timeout = (float)TestTimeouts.Default.TotalMilliseconds });
         await Expect(server.Locator("summary")).ToContainTextAsync("1 changed — needs re-approval");
         await Expect(page.Locator($"details.server[data-server-id='{AdminServersTests.Broken}'] summary")).ToContainTextAsync("failed");
         await Expect(page.Locator("#diagnostics")).ToContainTextAsync("io.example.invalid.json");

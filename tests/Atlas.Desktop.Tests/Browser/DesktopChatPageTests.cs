@@ -36,7 +36,7 @@ public sealed class DesktopChatPageTests : ChromiumTest
             IgnoreHTTPSErrors = true,
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
-        desktopContext.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        desktopContext.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         var admin = await desktopContext.NewPageAsync();
         await admin.GotoAsync(chat.Host.Get<AdminSessions>().CreateLink());
         var link = admin.GetByRole(AriaRole.Link, new() { Name = "Chat on this desktop" });

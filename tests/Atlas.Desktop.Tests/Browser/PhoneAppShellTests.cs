@@ -195,7 +195,7 @@ public sealed class PhoneAppShellTests : ChromiumTest
             ["fingerprint"] = credentials.Fingerprint,
             ["desktopName"] = "Test desktop",
         });
-        context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
         // When the status first says "online", relative to the start of the navigation.
         await context.AddInitScriptAsync("""

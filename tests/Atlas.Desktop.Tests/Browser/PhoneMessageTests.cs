@@ -104,7 +104,7 @@ public sealed class PhoneMessageTests : ChromiumTest
             .Delta("```\n\n- one\n- two\n").Finish("stop").Usage(5, 9, 0.0001m).Done());
 
         await SendAsync(page, "Stream some markdown");
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         var answer = page.Locator(".msg.assistant").Last;
         await Expect(answer.Locator(".md-done strong")).ToHaveTextAsync("paragraph");
         await Expect(answer.Locator(".md-tail pre code")).ToHaveTextAsync("print('hi')\n");

@@ -68,7 +68,7 @@ public sealed class PhoneProductTests : ChromiumTest
         async Task<IFileChooser> NextChooserAsync()
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(Atlas.Testing.TestTimeouts.Default);
+            timeout.CancelAfter(TestTimeouts.Default);
             return await choosers.Reader.ReadAsync(timeout.Token);
         }
 
@@ -269,7 +269,7 @@ public sealed class PhoneProductTests : ChromiumTest
                 return true;
             },
         })
-        using (var http = new HttpClient(handler) { Timeout = AtlasTestHost.Timeout })
+        using (var http = new HttpClient(handler) { Timeout = TestTimeouts.Default })
         {
             using var health = await http.GetAsync(new Uri(host.BaseUri, "health"), Ct);
             health.EnsureSuccessStatusCode();

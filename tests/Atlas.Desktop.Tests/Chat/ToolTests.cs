@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Chat.Generations;
 using Atlas.Desktop.Devices;
-using Atlas.Desktop.Tests.Infrastructure;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using static Atlas.Desktop.Tests.Chat.ChatHost;
@@ -27,7 +26,7 @@ public sealed class ToolTests
                 Name = "Everything",
                 Description = "The MCP reference test server",
                 Version = "1.0.0",
-                Transport = new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-everything"), "stdio"] },
+                Transport = new StdioTransport { Command = "node", Args = [NpmServers.Script("server-everything"), "stdio"] },
             };
             var registry = Path.Combine(dataDir, "registry");
             Directory.CreateDirectory(registry);
@@ -98,7 +97,7 @@ public sealed class ToolTests
         chat.Fake.Responder = AnswerWithToolResults;
 
         var sending = AllAsync(phone.Chat.SendAsync(Message("echo late"), cancellationToken: Ct));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Contains(Echo, chat.Fake.Requests[0].ToolNames);
         await chat.Host.Get<DeviceService>().SetPermissionsAsync(phone.DeviceId, [Permissions.Chat], null, Ct);
         gate.SetResult();

@@ -8,7 +8,6 @@ using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;
-using Atlas.Testing;
 using ImageMagick;
 using ImageMagick.Drawing;
 using Mmcp.Client;
@@ -195,7 +194,7 @@ public sealed class DescribeTests
                 },
                 WatchRegistry = false,
                 CacheDirectory = Path.Combine(root, "cache"),
-                LaunchTimeout = TestTimeouts.Long,
+                LaunchTimeout = TestTimeouts.Default,
             });
             var result = await hub.CallToolAsync("io.mmcp.atlas.media", "describe", new Dictionary<string, object?> { ["path"] = picture }, cancellationToken: Ct);
 
@@ -216,7 +215,7 @@ public sealed class DescribeTests
     private static async Task<bool> ReadUntilAsync(StreamReader reader, Func<string, bool> done)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TestTimeouts.Long);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
             TestContext.Current.TestOutputHelper?.WriteLine(line);

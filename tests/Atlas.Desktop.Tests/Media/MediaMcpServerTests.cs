@@ -73,7 +73,7 @@ public sealed class MediaMcpServerTests : IAsyncLifetime
             },
             WatchRegistry = false,
             CacheDirectory = Path.Combine(_root, "cache"),
-            LaunchTimeout = TimeSpan.FromSeconds(60),
+            LaunchTimeout = TestTimeouts.Default,
         });
         var tools = await hub.ListToolsAsync("io.mmcp.atlas.media", Ct);
         var ocr = await hub.CallToolAsync("io.mmcp.atlas.media", "ocr", new Dictionary<string, object?> { ["path"] = picture }, cancellationToken: Ct);

@@ -70,7 +70,7 @@ public sealed class RegularFileTests(MediaFixture media) : IAsyncLifetime
     {
         var fifo = Path.Combine(_harness.Root, "photo.jpg");
         await Tools.RunAsync("mkfifo", [fifo]);
-        var ex = await Assert.ThrowsAsync<MediaException>(() => _harness.RunAsync(MediaTask.Ocr, fifo).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken));
+        var ex = await Assert.ThrowsAsync<MediaException>(() => _harness.RunAsync(MediaTask.Ocr, fifo).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
         Assert.Equal(MediaErrorCode.InvalidRequest, ex.Code);
         Assert.Contains("not a regular file", ex.Message, StringComparison.Ordinal);
     }

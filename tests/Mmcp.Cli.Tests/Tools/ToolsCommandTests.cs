@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Mmcp.Testing;
 
 namespace Mmcp.Cli.Tests.Tools;
 

@@ -74,7 +74,7 @@ public sealed partial class GatewayCommandsTests
         });
         // mmcp stdio is a process still starting: under load the server/discover probe must not time out into the SDK's
         // initialize fallback while the server, answering the probe late, settles on 2026-07-28 and refuses initialize.
-        var options = new McpClientOptions { DiscoverProbeTimeout = TestConstants.DefaultTimeout, InitializationTimeout = TestConstants.DefaultTimeout };
+        var options = new McpClientOptions { DiscoverProbeTimeout = TestTimeouts.Default, InitializationTimeout = TestTimeouts.Default };
         await using var client = await McpClient.CreateAsync(transport, options, cancellationToken: TestContext.Current.CancellationToken);
 
         var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
@@ -84,7 +84,7 @@ public sealed partial class GatewayCommandsTests
         Assert.Equal("echo: via stdio", ((TextContentBlock)result.Content[0]).Text);
 
         await client.DisposeAsync(); // the client closes standard input: mmcp stdio ends and flushes its audit log
-        var audit = Path.Combine(env.Root, "state", "mmcp", "audit.jsonl");
+        var audit = env.AuditPath;
         var line = await WaitForAsync(() => File.Exists(audit) ? File.ReadLines(audit).FirstOrDefault() : null);
         using var entry = JsonDocument.Parse(line);
         Assert.Equal(("stdio", "io.test.alpha", "echo"), (entry.RootElement.GetProperty("surface").GetString(), entry.RootElement.GetProperty("server").GetString(), entry.RootElement.GetProperty("tool").GetString()));
@@ -93,7 +93,7 @@ public sealed partial class GatewayCommandsTests
     private static async Task<string> WaitForAsync(Func<string?> read)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
         while (true)
         {
@@ -193,7 +193,7 @@ public sealed partial class GatewayCommandsTests
 
         // The audit log is written in batches: wait for both calls to reach the file named on the command line.
         var outcomes = new List<string>();
-        for (var wait = System.Diagnostics.Stopwatch.StartNew(); outcomes.Count < 2 && wait.Elapsed < TestConstants.DefaultTimeout; await Task.Delay(50, TestContext.Current.CancellationToken))
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); outcomes.Count < 2 && wait.Elapsed < TestTimeouts.Default; await Task.Delay(50, TestContext.Current.CancellationToken))
         {
             outcomes = File.Exists(audit) ? [.. (await File.ReadAllLinesAsync(audit, TestContext.Current.CancellationToken)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("outcome").GetString()!)] : [];
         }

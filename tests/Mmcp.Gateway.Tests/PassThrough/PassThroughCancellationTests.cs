@@ -26,7 +26,7 @@ public sealed class PassThroughCancellationTests
 
         Assert.Equal(HttpStatusCode.Accepted, cancel.Status);
         await WaitForCancelledAsync(tap, upstreamId);
-        var ended = await call.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        var ended = await call.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Accepted, ended.Status);
     }
 
@@ -57,7 +57,7 @@ public sealed class PassThroughCancellationTests
         await env.WriteManifestAsync(Servers.Manifest(Server, new StdioTransport
         {
             Command = "sh",
-            Args = ["-c", "tee -a \"$0\" | exec node \"$1\" stdio", tap, Mmcp.Testing.NpmServers.Script("server-everything")],
+            Args = ["-c", "tee -a \"$0\" | exec node \"$1\" stdio", tap, NpmServers.Script("server-everything")],
         }));
         return tap;
     }
@@ -76,7 +76,7 @@ public sealed class PassThroughCancellationTests
     private static async Task<JsonNode> WaitForLineAsync(string tap, Func<JsonNode, bool> match)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (true)
         {
             await using (var stream = new FileStream(tap, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))

@@ -107,7 +107,7 @@ public sealed class PassThroughRestartTests : IAsyncDisposable
     private async Task StartEverythingAsync()
     {
         var port = _port.ToString(CultureInfo.InvariantCulture);
-        _server = ChildProcess.Start("node", [Mmcp.Testing.NpmServers.Script("server-everything"), "streamableHttp"], new Dictionary<string, string> { ["PORT"] = port });
+        _server = ChildProcess.Start("node", [NpmServers.Script("server-everything"), "streamableHttp"], new Dictionary<string, string> { ["PORT"] = port });
         await _server.WaitForLineAsync(l => l.Contains(port, StringComparison.Ordinal));
     }
 
