@@ -13,6 +13,7 @@ namespace Atlas.Desktop.Tests.Admin;
 /// <summary>The admin UI's MCP servers view over a real manifest registry (the reference <c>server-everything</c> over
 /// stdio, a server that cannot start, an invalid manifest), and consent decisions that land in the same file
 /// <c>mmcp consent</c> uses and change what chat offers the model and lets it call.</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminServersTests
 {
     internal const string Everything = "io.github.everything";

@@ -10,6 +10,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>Accessibility of the phone client and the admin page (issue 9): axe-core on every screen in light and dark
 /// mode with no serious or critical violation (colour contrast included), and a keyboard-only walk through pairing,
 /// chat, the conversation list, upload and capture with a visible focus ring at every step.</summary>
+[Trait("Speed", "slow")]
 public sealed class AccessibilityTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// appears at once without a reload (banner, check code, announcement, focus, tab title) and is approved from the
 /// banner; a fresh desktop shows empty states that say what to do, the LLM card and a lazily started server as
 /// "starts on first use".</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminFirstRunTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -12,6 +12,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The admin page's MCP servers view in Debian's Chromium: a real stdio server from the registry, a tool whose
 /// definition changed since it was approved shown as held, re-approved and denied with the page's buttons, and the
 /// decisions written to the consent file <c>mmcp consent</c> reads.</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminServersPageTests : ChromiumTest
 {
     [Fact]

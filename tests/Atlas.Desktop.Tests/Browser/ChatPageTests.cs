@@ -10,6 +10,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The chat screen of the mobile web client in Debian's Chromium as a phone (Pixel 7), against a real atlas and
 /// the fake provider: streaming, stop, safe rendering, the model picker, and the IndexedDB outbox that sends messages
 /// typed offline once the network is back, exactly once.</summary>
+[Trait("Speed", "slow")]
 public sealed class ChatPageTests : ChromiumTest
 {
     private static readonly byte[] Png = Convert.FromBase64String(

@@ -9,6 +9,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The desktop user's own chat in Debian's Chromium: opened from the admin UI over loopback, it chats as
 /// "This desktop" with the fake provider, and its conversations stay apart from a paired phone's (and the phone's
 /// from it).</summary>
+[Trait("Speed", "slow")]
 public sealed class DesktopChatPageTests : ChromiumTest
 {
     private static async Task ScreenshotAsync(IPage page, string name)

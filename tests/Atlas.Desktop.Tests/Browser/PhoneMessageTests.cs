@@ -13,6 +13,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// atlas and the fake OpenRouter: answers as sanitized markdown drawn while they stream, code blocks with a Copy button,
 /// Copy / Regenerate / Edit-and-resend / Retry, a provider rate limit shown once with its wait, and tool calls as
 /// collapsible cards with their inputs, progress and result.</summary>
+[Trait("Speed", "slow")]
 public sealed class PhoneMessageTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// provider: every conversation has an address that reload, Back/Forward and reopening keep; a live answer resumes in
 /// place after a reload and after the desktop was unreachable; the conversation list has previews, relative dates,
 /// search and empty states.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class PhoneNavigationTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

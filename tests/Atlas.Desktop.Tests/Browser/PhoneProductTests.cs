@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The phone client as a product (issue 9) in Debian's Chromium: keyboard and screen-reader access to the
 /// upload and capture controls, contrast and touch-target sizes, a clean console, upload status after Replace, and
 /// the pairing page's two fingerprints.</summary>
+[Trait("Speed", "slow")]
 public sealed class PhoneProductTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Chat;
 /// <summary>Tool calls from the model into a real MCP server (the reference <c>server-everything</c> over stdio) through
 /// the desktop's Mmcp hub: events to the phone, plain-text results to the model, permissions checked at call time,
 /// failing and denied tools reported and recoverable, and the cap on rounds.</summary>
+[Trait("Speed", "slow")]
 public sealed class ToolTests
 {
     private const string Server = "io.github.everything";

@@ -18,6 +18,7 @@ namespace Atlas.Desktop.Tests.Media;
 
 /// <summary>The <c>describe</c> task in the shipped app: the desktop's configured LLM endpoint gives the pipeline its
 /// vision model, on every face (REST, WebSocket, the <c>atlas media-mcp</c> server).</summary>
+[Trait("Speed", "slow")]
 public sealed class DescribeTests
 {
     private const string Description = "A red square on a white background with the word HELLO.";

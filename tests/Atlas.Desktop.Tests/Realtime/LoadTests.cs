@@ -6,6 +6,7 @@ using Atlas.Desktop.Tests.Infrastructure;
 
 namespace Atlas.Desktop.Tests.Realtime;
 
+[Trait("Speed", "slow")]
 public sealed class LoadTests
 {
     private const int Clients = 1000;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Atlas.Media.Tests.Input;
 
 /// <summary>Inputs are checked from their metadata and header before anything is copied, and errors name the caller's input.</summary>
+[Trait("Speed", "slow")]
 public sealed class RegularFileTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly CapturingLoggerFactory _logs = new();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Atlas.Media.Tests.Jobs;
 
+[Trait("Speed", "slow")]
 public sealed class PipelineTests(MediaFixture media)
 {
     [Fact]

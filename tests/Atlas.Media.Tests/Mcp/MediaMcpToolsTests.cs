@@ -8,6 +8,7 @@ using ModelContextProtocol.Server;
 
 namespace Atlas.Media.Tests.Mcp;
 
+[Trait("Speed", "slow")]
 public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly Pipe _toServer = new();

@@ -9,6 +9,7 @@ public sealed class ToolsCommandTests : IDisposable
     public void Dispose() => _sandbox.Dispose();
 
     [Fact]
+    [Trait("Speed", "slow")]
     public async Task Tools_ReferenceServersOverStdio_AggregatedNamesWithSchemas()
     {
         var shared = Directory.CreateDirectory(Path.Combine(_sandbox.Root, "shared")).FullName;

@@ -5,6 +5,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Client.Tests.Interop;
 
 /// <summary>The official TypeScript reference servers, as real child processes, through the hub.</summary>
+[Trait("Speed", "slow")]
 public sealed class ReferenceServerTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

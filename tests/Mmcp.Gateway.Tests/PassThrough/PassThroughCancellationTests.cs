@@ -5,6 +5,7 @@ using Mmcp.Core.Manifests;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>/servers/{id}/mcp with an upstream per session: a cancelled request is cancelled on the server too, as seen on the server's stdin.</summary>
+[Trait("Speed", "slow")]
 public sealed class PassThroughCancellationTests
 {
     private const string Server = "local.everything";

@@ -8,6 +8,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>A pass-through session with its own upstream session survives a restart of its Streamable HTTP server: the next request gets a new upstream session.</summary>
+[Trait("Speed", "slow")]
 public sealed class PassThroughRestartTests : IAsyncDisposable
 {
     private const string Path = "/servers/io.github.remote/mcp";

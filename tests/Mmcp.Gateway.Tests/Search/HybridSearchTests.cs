@@ -8,6 +8,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Tests.Search;
 
 /// <summary>Hybrid tool search (BM25 + local MiniLM embeddings): the requests issue 12 found missed, and the embedding cache.</summary>
+[Trait("Speed", "slow")]
 public sealed class HybridSearchTests
 {
     /// <summary>The requests BM25 alone missed find their tools in the top 3, through the real gateway over the real reference servers.</summary>

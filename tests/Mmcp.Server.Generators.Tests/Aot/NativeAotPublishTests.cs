@@ -7,6 +7,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Server.Generators.Tests.Aot;
 
 /// <summary>Publishes the FileManagerServer example as NativeAOT once per run (into a temporary directory).</summary>
+[Trait("Speed", "slow")]
 public sealed partial class NativeAotPublish : IAsyncLifetime
 {
     private readonly TestSandbox _directory = new("aot-");

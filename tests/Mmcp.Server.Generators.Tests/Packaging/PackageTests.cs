@@ -5,6 +5,7 @@ using Mmcp.Server.Generators.Tests.Infrastructure;
 namespace Mmcp.Server.Generators.Tests.Packaging;
 
 /// <summary>The Mmcp.Server package carries the generator as an analyzer and the manifest build step.</summary>
+[Trait("Speed", "slow")]
 public sealed class PackageTests
 {
     [Fact]
