@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds the solution, runs all test projects (xUnit v3 on
 # Microsoft.Testing.Platform) and ends with one line "N passed, M failed" totalling every test.
-# Extra arguments go to `dotnet test` (for example: --filter-class "*Manifest*").
+#   --fast   the fast lane: leaves out the tests marked [Trait("Speed", "slow")] (NativeAOT publish, pack, browser,
+#            load, media tools, Node peers) and the format check; for the edit-build-test loop. CI runs without it.
+# Other arguments go to `dotnet test` (for example: --filter-class "*Manifest*").
 set -uo pipefail
+FAST=0
+ARGS=()
+for arg in "$@"; do
+  if [ "$arg" = "--fast" ]; then FAST=1; else ARGS+=("$arg"); fi
+done
+if [ "$FAST" = "1" ]; then
+  ARGS+=(--filter-not-trait "Speed=slow")
+  export ATLAS_SKIP_FORMAT=1
+fi
+START=$SECONDS
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -26,7 +38,7 @@ if [ "${PIPESTATUS[0]}" -ne 0 ]; then
 fi
 
 dotnet test --solution Atlas.slnx -c Release --no-build --no-progress \
-  --results-directory "$RESULTS" --report-xunit-trx "$@" 2>&1 | tee "$LOG"
+  --results-directory "$RESULTS" --report-xunit-trx ${ARGS[@]+"${ARGS[@]}"} 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 
 # Totals come from the TRX file of each test module; a module that crashed writes none, so the
@@ -60,6 +72,7 @@ if [ "${ATLAS_SKIP_FORMAT:-0}" != "1" ]; then
   fi
 fi
 
-echo "# test modules: $(ls "$RESULTS"/*.trx 2>/dev/null | wc -l); runner total: ${summary_total:-?}; log: $LOG"
+lane="full"; [ "$FAST" = "1" ] && lane="fast (without Speed=slow)"
+echo "# lane: $lane; test modules: $(ls "$RESULTS"/*.trx 2>/dev/null | wc -l); runner total: ${summary_total:-?}; wall time: $((SECONDS - START)) s; log: $LOG"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,7 +14,7 @@ using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Pairing;
-using Atlas.Desktop.Tests.Infrastructure;
+using Atlas.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

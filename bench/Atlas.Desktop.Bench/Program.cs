@@ -1,6 +1,8 @@
-// Atlas desktop benchmark: pairing ticket → session → authenticated WebSocket latency, and memory per idle
-// authenticated connection, each printed with its ratio against a bare TLS WebSocket echo on the same Kestrel
-// configuration measured in the same run. Loopback only; bounded iteration counts.
+// Atlas desktop benchmark: pairing ticket → session → authenticated WebSocket latency, memory per idle
+// authenticated connection, and the time for many authenticated clients to connect at once and each answer a ping
+// (the timing and memory side of the load test, which keeps only its functional assertions), each printed with its
+// ratio against a bare TLS WebSocket echo on the same Kestrel configuration measured in the same run. Loopback only;
+// bounded iteration counts.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -88,6 +90,12 @@ var atlasBytes = await IdleMemoryAsync(idle, () => ConnectAuthenticatedAsync(des
 Console.WriteLine($"{"Idle connection memory, baseline echo (client + server)",-80} {echoBytes / 1024.0,8:0.0} KiB");
 Console.WriteLine($"{"Idle authenticated Atlas connection (client + server)",-80} {atlasBytes / 1024.0,8:0.0} KiB   ratio {atlasBytes / echoBytes:0.00}x");
 
+// Load: every client connects at once (32 handshakes in flight) and then answers one round trip on its socket.
+var echoLoad = await LoadAsync(idle, _ => EchoConnectAsync(echoUri, baselinePin), (socket, i) => EchoRoundTripAsync(socket, i));
+var atlasLoad = await LoadAsync(idle, i => ConnectAuthenticatedAsync(desktop, tokens[i]), (socket, i) => PingAsync(socket, i));
+Console.WriteLine($"{$"{idle} clients connect at once + one round trip each, baseline echo",-80} {echoLoad.TotalMilliseconds,8:0} ms");
+Console.WriteLine($"{$"{idle} authenticated Atlas clients connect at once + ping/pong each",-80} {atlasLoad.TotalMilliseconds,8:0} ms   ratio {atlasLoad / echoLoad:0.00}x");
+
 await atlas.StopAsync();
 await atlas.DisposeAsync();
 Directory.Delete(dataDir, recursive: true);
@@ -128,6 +136,50 @@ static async Task<double> IdleMemoryAsync(int count, Func<Task<ClientWebSocket>>
     }
 
     return (after - before) / (double)count;
+}
+
+static async Task<TimeSpan> LoadAsync(int count, Func<int, Task<ClientWebSocket>> connect, Func<ClientWebSocket, int, Task> roundTrip)
+{
+    var sockets = new ClientWebSocket[count];
+    using var throttle = new SemaphoreSlim(32);
+    var start = Stopwatch.GetTimestamp();
+    await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+    {
+        await throttle.WaitAsync();
+        try
+        {
+            sockets[i] = await connect(i);
+        }
+        finally
+        {
+            throttle.Release();
+        }
+    }));
+    await Task.WhenAll(sockets.Select((socket, i) => roundTrip(socket, i)));
+    var elapsed = Stopwatch.GetElapsedTime(start);
+    foreach (var socket in sockets)
+    {
+        socket.Abort();
+        socket.Dispose();
+    }
+
+    return elapsed;
+}
+
+static async Task PingAsync(ClientWebSocket socket, int i)
+{
+    var re = $"\"re\":\"p{i}\"";
+    await socket.SendAsync(Encoding.UTF8.GetBytes($$"""{"v":1,"type":"ping","id":"p{{i}}"}"""), WebSocketMessageType.Text, true, CancellationToken.None);
+    while (!(await ReceiveAsync(socket)).Contains(re, StringComparison.Ordinal))
+    {
+        // Skip what the desktop sends first (status updates).
+    }
+}
+
+static async Task EchoRoundTripAsync(ClientWebSocket socket, int i)
+{
+    await socket.SendAsync(Encoding.UTF8.GetBytes($$"""{"v":1,"type":"ping","id":"p{{i}}"}"""), WebSocketMessageType.Text, true, CancellationToken.None);
+    await ReceiveAsync(socket);
 }
 
 static async Task<ClientWebSocket> PairAndConnectAsync(PairingService pairing, DesktopInfo desktop)

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Atlas.Client.Credentials;
-using Atlas.Testing;
 
 namespace Atlas.Client.Tests;
 

@@ -5,8 +5,6 @@ namespace Atlas.Media.Tests;
 
 internal static partial class Tools
 {
-    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Long;
-
     public static async Task RunAsync(string program, string[] args)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };

@@ -3,11 +3,6 @@ using System.Text.Json;
 
 namespace Mmcp.Cli.Tests;
 
-internal static class TestConstants
-{
-    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Long;
-}
-
 /// <summary>The result of running the built <c>mmcp</c>.</summary>
 internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {
@@ -26,24 +21,23 @@ internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }
 
-/// <summary>A private home, registry and runtime directory, and the built <c>mmcp</c> run as a child process inside them.</summary>
-internal sealed class CliSandbox : IDisposable
+/// <summary>The test kit's sandbox (<see cref="TestSandbox"/>: home, registry, working directory) and the built <c>mmcp</c>
+/// run as a child process inside it.</summary>
+internal sealed class CliSandbox : TestSandbox
 {
     public CliSandbox()
+        : base("mc-")
     {
-        Root = Directory.CreateTempSubdirectory("mc-").FullName;
-        Home = Directory.CreateDirectory(Path.Combine(Root, "home")).FullName;
-        Registry = Directory.CreateDirectory(Path.Combine(Root, "reg")).FullName;
-        Workspace = Directory.CreateDirectory(Path.Combine(Root, "work")).FullName;
+        CreateHome();
+        CreateRegistry();
+        CreateWorkDirectory();
     }
 
-    public string Root { get; }
+    /// <summary>The registry directory (not the default one: pass it with <c>--registry</c> or set <c>MMCP_REGISTRY_PATH</c>).</summary>
+    public string Registry => RegistryDirectory;
 
-    public string Home { get; }
-
-    public string Registry { get; }
-
-    public string Workspace { get; }
+    /// <summary>The working directory of <c>mmcp</c>.</summary>
+    public string Workspace => WorkDirectory;
 
     public static string TestServerDll => Path.Combine(AppContext.BaseDirectory, "Mmcp.TestServer.dll");
 
@@ -61,17 +55,7 @@ internal sealed class CliSandbox : IDisposable
             RedirectStandardInput = true,
             WorkingDirectory = Workspace,
         };
-        start.Environment["HOME"] = Home;
-        start.Environment["XDG_DATA_HOME"] = Path.Combine(Home, ".local", "share");
-        start.Environment["XDG_CONFIG_HOME"] = Path.Combine(Home, ".config");
-        start.Environment["XDG_CACHE_HOME"] = Path.Combine(Home, ".cache");
-        start.Environment["XDG_DATA_DIRS"] = Path.Combine(Root, "nonexistent");
-        start.Environment["MMCP_RUNTIME_DIR"] = Path.Combine(Root, "run");
-        start.Environment.Remove("MMCP_REGISTRY_PATH");
-        foreach (var (name, value) in Environment)
-        {
-            start.Environment[name] = value;
-        }
+        ApplyTo(start);
 
         using var process = Process.Start(start)!;
         if (input is not null)
@@ -85,7 +69,7 @@ internal sealed class CliSandbox : IDisposable
         var stderr = process.StandardError.ReadToEndAsync(ct);
         try
         {
-            await process.WaitForExitAsync(ct).WaitAsync(TestConstants.DefaultTimeout, ct);
+            await process.WaitForExitAsync(ct).WaitAsync(TestTimeouts.Default, ct);
         }
         catch (TimeoutException)
         {
@@ -104,18 +88,4 @@ internal sealed class CliSandbox : IDisposable
 
     public Task WriteTestServerAsync(string id, string? directory = null) =>
         WriteManifestAsync(id, $$"""{"type":"stdio","command":"dotnet","args":[{{JsonSerializer.Serialize(TestServerDll)}},"stdio"]}""", directory);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }

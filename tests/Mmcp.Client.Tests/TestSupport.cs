@@ -6,45 +6,20 @@ using Mmcp.Core.Registry;
 
 namespace Mmcp.Client.Tests;
 
-internal static class TestConstants
+/// <summary>The test kit's sandbox (<see cref="TestSandbox"/>) with the registry directory as the registry, and the hub's
+/// environment and options pointing at it.</summary>
+internal sealed class TestEnvironment : TestSandbox
 {
-    /// <summary>The one default timeout for waiting on anything in these tests.</summary>
-    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
-}
-
-/// <summary>A private directory tree for one test: registry, runtime (sockets), cache and home, with an environment pointing at it.</summary>
-internal sealed class TestEnvironment : IDisposable
-{
-    private readonly Dictionary<string, string> _variables = new(StringComparer.Ordinal);
-
     public TestEnvironment()
+        : base("mh-")
     {
-        // Short: Unix socket paths are limited to about 107 bytes.
-        Root = Directory.CreateTempSubdirectory("mh-").FullName;
-        RegistryDirectory = Directory.CreateDirectory(Path.Combine(Root, "reg")).FullName;
-        RuntimeDirectory = Path.Combine(Root, "run");
-        CacheDirectory = Path.Combine(Root, "cache");
-        HomeDirectory = Directory.CreateDirectory(Path.Combine(Root, "home")).FullName;
-        _variables["MMCP_REGISTRY_PATH"] = RegistryDirectory;
-        _variables["MMCP_RUNTIME_DIR"] = RuntimeDirectory;
-        _variables["XDG_CACHE_HOME"] = CacheDirectory;
-        _variables["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        Environment = new MmcpEnvironment(name => _variables.GetValueOrDefault(name), HomeDirectory, Root);
+        CreateRegistry();
+        CreateHome();
+        Set("MMCP_REGISTRY_PATH", RegistryDirectory);
+        Environment = new MmcpEnvironment(Get, Home, Root);
     }
 
-    public string Root { get; }
-
-    public string RegistryDirectory { get; }
-
-    public string RuntimeDirectory { get; }
-
-    public string CacheDirectory { get; }
-
-    public string HomeDirectory { get; }
-
     public MmcpEnvironment Environment { get; }
-
-    public void Set(string name, string value) => _variables[name] = value;
 
     /// <summary>A socket path in the runtime directory.</summary>
     public string SocketPath(string name) => Path.Combine(RegistryPaths.GetRuntimeDirectory(Environment), name + ".sock");
@@ -56,9 +31,9 @@ internal sealed class TestEnvironment : IDisposable
             Registry = new RegistryOptions { Environment = Environment, ImportClientConfigs = false },
             WatchRegistry = false,
             CacheDirectory = Path.Combine(CacheDirectory, "mmcp", "tools"),
-            LaunchTimeout = TimeSpan.FromSeconds(30),
-            HandshakeTimeout = TimeSpan.FromSeconds(30),
-            CallTimeout = TimeSpan.FromSeconds(30),
+            LaunchTimeout = TestTimeouts.Default,
+            HandshakeTimeout = TestTimeouts.Default,
+            CallTimeout = TestTimeouts.Default,
         };
         configure?.Invoke(options);
         return options;
@@ -68,20 +43,6 @@ internal sealed class TestEnvironment : IDisposable
 
     public async Task WriteManifestAsync(ServerManifest manifest) =>
         await ManifestWriter.WriteFileAsync(manifest, RegistryPaths.GetManifestPath(RegistryDirectory, manifest.Id), TestContext.Current.CancellationToken);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }
 
 /// <summary>Definitions of the servers the tests run as real processes.</summary>
@@ -105,7 +66,7 @@ internal static class Servers
     };
 
     /// <summary>The entry script of an npm MCP server pinned in eng/npm.</summary>
-    public static string NpmServer(string package) => Mmcp.Testing.NpmServers.Script(package);
+    public static string NpmServer(string package) => NpmServers.Script(package);
 
     public static int FreeTcpPort()
     {
@@ -120,7 +81,7 @@ internal static class Servers
         {
             using var process = Process.GetProcessById(processId);
             process.Kill(entireProcessTree: true);
-            process.WaitForExit(TestConstants.DefaultTimeout);
+            process.WaitForExit(TestTimeouts.Default);
         }
         catch (ArgumentException)
         {
@@ -197,7 +158,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             _waiters.Add((match, done));
         }
 
-        return done.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        return done.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
     }
 
     private void OnLine(string? line)

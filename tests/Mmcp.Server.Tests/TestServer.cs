@@ -34,38 +34,18 @@ public sealed partial class TestTools
     public static string Greet([Description("Who to greet.")] string name) => $"Say hello to {name}";
 }
 
-/// <summary>A directory for one test's runtime (sockets) and registry, with an <see cref="MmcpEnvironment"/> pointing at it.</summary>
-internal sealed class TestEnvironment : IDisposable
+/// <summary>The test kit's sandbox (<see cref="TestSandbox"/>) with the registry directory as the registry (neither it nor
+/// the runtime directory exists until the server makes it), and an <see cref="MmcpEnvironment"/> pointing at it.</summary>
+internal sealed class TestEnvironment : TestSandbox
 {
     public TestEnvironment()
+        : base("ms-")
     {
-        // Short path: Unix socket paths are limited to ~107 bytes.
-        Root = Directory.CreateTempSubdirectory("ms-").FullName;
-        RuntimeDirectory = Path.Combine(Root, "run");
-        RegistryDirectory = Path.Combine(Root, "reg");
-        Environment = new MmcpEnvironment(
-            name => name switch { "MMCP_RUNTIME_DIR" => RuntimeDirectory, "MMCP_REGISTRY_PATH" => RegistryDirectory, _ => null },
-            Root);
+        Set("MMCP_REGISTRY_PATH", RegistryDirectory);
+        Environment = new MmcpEnvironment(Get, Home, Root);
     }
-
-    public string Root { get; }
-
-    public string RuntimeDirectory { get; }
-
-    public string RegistryDirectory { get; }
 
     public MmcpEnvironment Environment { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
 }
 
 internal static class TestServer
@@ -93,7 +73,7 @@ internal static class TestServer
         {
             var client = await McpClient.CreateAsync(
                 new StreamClientTransport(stream, stream),
-                new McpClientOptions { ClientInfo = new Implementation { Name = "test", Version = "1" }, InitializationTimeout = initializationTimeout ?? TestConstants.DefaultTimeout, DiscoverProbeTimeout = initializationTimeout ?? TestConstants.DefaultTimeout },
+                new McpClientOptions { ClientInfo = new Implementation { Name = "test", Version = "1" }, InitializationTimeout = initializationTimeout ?? TestTimeouts.Default, DiscoverProbeTimeout = initializationTimeout ?? TestTimeouts.Default },
                 cancellationToken: cancellationToken);
             return new Connection(client, stream);
         }
@@ -113,11 +93,6 @@ internal static class TestServer
             await Stream.DisposeAsync();
         }
     }
-}
-
-internal static class TestConstants
-{
-    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
 }
 
 /// <summary>A server class the generator does not extend (not partial), hosted with the explicit reflection opt-in.</summary>

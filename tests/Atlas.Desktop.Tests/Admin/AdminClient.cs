@@ -30,7 +30,7 @@ internal sealed class AdminClient : IDisposable
             CookieContainer = cookies ?? new CookieContainer(),
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, chain, _) => SpkiPin.Matches(certificate, chain, pin) },
         })
-        { BaseAddress = host.BaseUri, Timeout = AtlasTestHost.Timeout };
+        { BaseAddress = host.BaseUri, Timeout = TestTimeouts.Default };
     }
 
     public static async Task<AdminClient> SignInAsync(AtlasTestHost host)

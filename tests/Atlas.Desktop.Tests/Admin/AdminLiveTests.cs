@@ -40,7 +40,7 @@ public sealed class AdminLiveTests
         var link = await host.NewLinkAsync();
         var waiting = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pairing = AtlasClient.PairAsync(link, "Live phone", "android", code => waiting.TrySetResult(code), AtlasTestHost.ClientOptions(), Ct);
-        await waiting.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await waiting.Task.WaitAsync(TestTimeouts.Default, Ct);
         string data;
         do
         {
@@ -51,7 +51,7 @@ public sealed class AdminLiveTests
         var device = (await admin.GetAsync("state")).GetProperty("devices").EnumerateArray().Single();
         Assert.Equal("pending", device.GetProperty("status").GetString());
         await admin.PostAsync($"devices/{device.GetProperty("id").GetString()}/approve");
-        await pairing.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await pairing.WaitAsync(TestTimeouts.Default, Ct);
     }
 
     /// <summary>The LLM card reports the provider and model, what answers cost today and in total (as the chat pipeline
@@ -121,13 +121,13 @@ public sealed class AdminLiveTests
         var waiting = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pairing = AtlasClient.PairAsync(await host.NewLinkAsync(), "Quiet phone", "android", code => waiting.TrySetResult(code),
             AtlasTestHost.ClientOptions(), Ct);
-        var code = await waiting.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
-        var device = await waited.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var code = await waiting.Task.WaitAsync(TestTimeouts.Default, Ct);
+        var device = await waited.Task.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(code, device.CheckCode);
-        await alerts.LastNotification.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await alerts.LastNotification.WaitAsync(TestTimeouts.Default, Ct);
 
         await host.Get<Atlas.Desktop.Devices.DeviceService>().ApproveAsync(device.Id, Ct);
-        await pairing.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await pairing.WaitAsync(TestTimeouts.Default, Ct);
     }
 
     internal const string OnDemand = "io.example.ondemand";
@@ -156,7 +156,7 @@ public sealed class AdminLiveTests
     private static async Task<string> NextDataAsync(StreamReader reader)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(AtlasTestHost.Timeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
             if (line.StartsWith("data: ", StringComparison.Ordinal))

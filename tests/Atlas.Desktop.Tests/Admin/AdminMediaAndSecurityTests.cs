@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Admin;
 
 /// <summary>The admin UI's media jobs view over the real pipeline (a long transcription by pocketsphinx that the admin
 /// cancels, cached analyses in the recent list), and the guard every new admin endpoint sits behind.</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminMediaAndSecurityTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

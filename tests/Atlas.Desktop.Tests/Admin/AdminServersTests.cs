@@ -13,6 +13,7 @@ namespace Atlas.Desktop.Tests.Admin;
 /// <summary>The admin UI's MCP servers view over a real manifest registry (the reference <c>server-everything</c> over
 /// stdio, a server that cannot start, an invalid manifest), and consent decisions that land in the same file
 /// <c>mmcp consent</c> uses and change what chat offers the model and lets it call.</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminServersTests
 {
     internal const string Everything = "io.github.everything";
@@ -31,7 +32,7 @@ public sealed class AdminServersTests
             Name = "Everything",
             Description = "The MCP reference test server",
             Version = "1.0.0",
-            Transport = new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-everything"), "stdio"], Env = new Dictionary<string, string> { ["SECRET_TOKEN"] = "hunter2" } },
+            Transport = new StdioTransport { Command = "node", Args = [NpmServers.Script("server-everything"), "stdio"], Env = new Dictionary<string, string> { ["SECRET_TOKEN"] = "hunter2" } },
         }, RegistryPaths.GetManifestPath(registry, Everything), Ct);
         await ManifestWriter.WriteFileAsync(new ServerManifest
         {
@@ -163,7 +164,7 @@ public sealed class AdminServersTests
         chat.Fake.Responder = request => FakeReply.Text("Tools said: " + string.Join(" | ", request.ToolMessages.Select(m => FakeRequest.Text(m))));
 
         var sending = AllAsync(phone.Chat.SendAsync(Message("echo late"), cancellationToken: Ct));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Contains(Echo, chat.Fake.Requests[0].ToolNames);
         await admin.PostAsync($"servers/{Everything}/consent", new { tool = "echo", decision = "deny" });
         gate.SetResult();

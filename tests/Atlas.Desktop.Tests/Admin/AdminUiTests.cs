@@ -79,7 +79,7 @@ public sealed class AdminUiTests
         var link2 = await host.NewLinkAsync();
         var pending = Atlas.Client.AtlasClient.PairAsync(link2, "Admin test phone", "android", code => waiting.TrySetResult(code),
             AtlasTestHost.ClientOptions(), Ct);
-        var checkCode = await waiting.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var checkCode = await waiting.Task.WaitAsync(TestTimeouts.Default, Ct);
         var devices = JsonDocument.Parse(await http.GetStringAsync("admin/api/state", Ct)).RootElement.GetProperty("devices");
         var device = Assert.Single(devices.EnumerateArray());
         Assert.Equal(("pending", checkCode), (device.GetProperty("status").GetString(), device.GetProperty("checkCode").GetString()));
@@ -90,7 +90,7 @@ public sealed class AdminUiTests
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         }
 
-        await pending.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await pending.WaitAsync(TestTimeouts.Default, Ct);
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public sealed class DesktopChatTests
         var cookie = $"{AdminSessions.CookieName}={desktop.Cookie}";
 
         // Reached at the LAN name: REST, the page and the session endpoint refuse.
-        using var lan = new HttpClient(LanPeer.Handler(host, "127.0.0.1")) { BaseAddress = lanBase, Timeout = AtlasTestHost.Timeout };
+        using var lan = new HttpClient(LanPeer.Handler(host, "127.0.0.1")) { BaseAddress = lanBase, Timeout = TestTimeouts.Default };
         foreach (var (method, path) in new[] { (HttpMethod.Get, "chat/conversations"), (HttpMethod.Get, "admin/chat"), (HttpMethod.Post, "admin/api/desktop-session") })
         {
             using var request = new HttpRequestMessage(method, path);
@@ -225,7 +225,7 @@ public sealed class DesktopChatTests
         using (var first = await desktop.ConnectAsync())
         {
             await AtlasTestHost.SendAsync(first, DesktopUser.ChatFrame("m1", "a long answer please"));
-            await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+            await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
             first.Abort();
         }
 

@@ -10,6 +10,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>Accessibility of the phone client and the admin page (issue 9): axe-core on every screen in light and dark
 /// mode with no serious or critical violation (colour contrast included), and a keyboard-only walk through pairing,
 /// chat, the conversation list, upload and capture with a visible focus ring at every step.</summary>
+[Trait("Speed", "slow")]
 public sealed class AccessibilityTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -30,7 +31,7 @@ public sealed class AccessibilityTests : ChromiumTest
     }
 
     private static byte[] SamplePng() =>
-        File.ReadAllBytes(Path.Combine(Axe.RepoRoot(), "src", "Atlas.Desktop", "wwwroot", "icon-192.png"));
+        File.ReadAllBytes(Path.Combine(Repository.Root, "src", "Atlas.Desktop", "wwwroot", "icon-192.png"));
 
     /// <summary>Every screen of the phone client: pairing, chat with an answer, the conversation list, files, a file
     /// open with its media actions, offline, revoked.</summary>
@@ -165,7 +166,7 @@ public sealed class AccessibilityTests : ChromiumTest
         var options = Playwright.Devices["Pixel 7"];
         options.IgnoreHTTPSErrors = true;
         await using var context = await Browser.NewContextAsync(options);
-        context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         var page = await context.NewPageAsync();
 
         // File choosers are intercepted from the start: Playwright turns interception on asynchronously per waiter, and
@@ -175,7 +176,7 @@ public sealed class AccessibilityTests : ChromiumTest
         async Task<IFileChooser> NextChooserAsync()
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(Atlas.Testing.TestTimeouts.Default);
+            timeout.CancelAfter(TestTimeouts.Default);
             return await choosers.Reader.ReadAsync(timeout.Token);
         }
 

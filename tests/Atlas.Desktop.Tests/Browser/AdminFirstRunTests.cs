@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// appears at once without a reload (banner, check code, announcement, focus, tab title) and is approved from the
 /// banner; a fresh desktop shows empty states that say what to do, the LLM card and a lazily started server as
 /// "starts on first use".</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminFirstRunTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -25,7 +26,7 @@ public sealed class AdminFirstRunTests : ChromiumTest
     private async Task<(IBrowserContext Context, IPage Page)> OpenAdminAsync(AtlasTestHost host)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true, ViewportSize = new() { Width = 1280, Height = 900 } });
-        context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         var page = await context.NewPageAsync();
         await page.GotoAsync(host.Get<AdminSessions>().CreateLink());
         await Expect(page.Locator("#live-state")).ToHaveTextAsync("Live");
@@ -52,7 +53,7 @@ public sealed class AdminFirstRunTests : ChromiumTest
         var waiting = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pairing = AtlasClient.PairAsync(await host.NewLinkAsync(), "Anna's Pixel", "android", code => waiting.TrySetResult(code),
             AtlasTestHost.ClientOptions(), Ct);
-        var code = await waiting.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var code = await waiting.Task.WaitAsync(TestTimeouts.Default, Ct);
         var spaced = $"{code[..3]} {code[3..]}";
 
         var banner = page.Locator("#approval-banner");
@@ -67,7 +68,7 @@ public sealed class AdminFirstRunTests : ChromiumTest
         await ScreenshotAsync(page, "admin-pending-approval.png");
 
         await banner.GetByRole(AriaRole.Button, new() { Name = "Approve Anna's Pixel" }).ClickAsync();
-        await pairing.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await pairing.WaitAsync(TestTimeouts.Default, Ct);
         await Expect(banner).ToBeHiddenAsync();
         await Expect(page).ToHaveTitleAsync("Atlas admin");
         await Expect(page.Locator("#devices")).ToContainTextAsync("Anna's Pixel (android)");
@@ -75,11 +76,11 @@ public sealed class AdminFirstRunTests : ChromiumTest
         // A device paired elsewhere (auto approval off, approved from the CLI) also shows without a reload.
         var other = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var second = AtlasClient.PairAsync(await host.NewLinkAsync(), "Tablet", "android", c => other.TrySetResult(c), AtlasTestHost.ClientOptions(), Ct);
-        await other.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await other.Task.WaitAsync(TestTimeouts.Default, Ct);
         await Expect(page).ToHaveTitleAsync("(1) Approval needed — Atlas admin");
         var id = (await host.Get<Atlas.Desktop.Devices.DeviceService>().ListAsync(Ct)).Single(d => d.Name == "Tablet").Id;
         await host.Get<Atlas.Desktop.Devices.DeviceService>().ApproveAsync(id, Ct);
-        await second.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await second.WaitAsync(TestTimeouts.Default, Ct);
         await Expect(page.Locator("#devices")).ToContainTextAsync("Tablet (android)");
         await Expect(banner).ToBeHiddenAsync();
         Assert.Equal(1, await page.EvaluateAsync<int>("() => window.__loads"));

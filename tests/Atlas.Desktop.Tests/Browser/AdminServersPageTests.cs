@@ -12,6 +12,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The admin page's MCP servers view in Debian's Chromium: a real stdio server from the registry, a tool whose
 /// definition changed since it was approved shown as held, re-approved and denied with the page's buttons, and the
 /// decisions written to the consent file <c>mmcp consent</c> reads.</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminServersPageTests : ChromiumTest
 {
     [Fact]
@@ -26,7 +27,7 @@ public sealed class AdminServersPageTests : ChromiumTest
 
         await page.GotoAsync(host.Get<AdminSessions>().CreateLink());
         var server = page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}']");
-        await Expect(server.Locator("summary")).ToContainTextAsync("connected", new() { Timeout = (float)Atlas.Testing.TestTimeouts.Long.TotalMilliseconds });
+        await Expect(server.Locator("summary")).ToContainTextAsync("connected", new() { Timeout = (float)TestTimeouts.Default.TotalMilliseconds });
         await Expect(server.Locator("summary")).ToContainTextAsync("1 changed — needs re-approval");
         await Expect(page.Locator($"details.server[data-server-id='{AdminServersTests.Broken}'] summary")).ToContainTextAsync("failed");
         await Expect(page.Locator("#diagnostics")).ToContainTextAsync("io.example.invalid.json");

@@ -10,6 +10,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The chat screen of the mobile web client in Debian's Chromium as a phone (Pixel 7), against a real atlas and
 /// the fake provider: streaming, stop, safe rendering, the model picker, and the IndexedDB outbox that sends messages
 /// typed offline once the network is back, exactly once.</summary>
+[Trait("Speed", "slow")]
 public sealed class ChatPageTests : ChromiumTest
 {
     private static readonly byte[] Png = Convert.FromBase64String(
@@ -52,11 +53,11 @@ public sealed class ChatPageTests : ChromiumTest
         chat.Fake.Enqueue(FakeReply.Stream().Role().Delta("This will be stopped").Signal(reached).Gate(new TaskCompletionSource()));
         await page.Locator("#input").FillAsync("Tell me a long story");
         await page.Locator("#send").TapAsync();
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         await Expect(page.Locator(".msg.assistant").Last.Locator(".text")).ToHaveTextAsync("This will be stopped");
         await page.Locator("#stop").TapAsync();
         await Expect(page.Locator(".msg.assistant").Last).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bcancelled\\b"));
-        await chat.Fake.Requests[2].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await chat.Fake.Requests[2].Aborted.WaitAsync(TestTimeouts.Default, Ct);
         await Expect(page.Locator("#stop")).ToBeHiddenAsync();
     }
 
@@ -155,7 +156,7 @@ public sealed class ChatPageTests : ChromiumTest
         Assert.Equal(3, chat.Fake.CompletionCount);
     }
 
-    private static float Wait => (float)AtlasTestHost.Timeout.TotalMilliseconds;
+    private static float Wait => (float)TestTimeouts.Default.TotalMilliseconds;
 
     /// <summary>Makes the next socket that sends a chat_message deaf afterwards (as if the network died right after
     /// the frame left), and counts authenticated sockets.</summary>
@@ -215,7 +216,7 @@ public sealed class ChatPageTests : ChromiumTest
     /// while the page reconnects (before it could resume), then once it is back lets the answer finish.</summary>
     private static async Task DropAndResumeAsync(ChatHost chat, string deviceId, IPage page, TaskCompletionSource[] reached, TaskCompletionSource[] gates)
     {
-        await reached[0].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached[0].Task.WaitAsync(TestTimeouts.Default, Ct);
         var authed = await page.EvaluateAsync<int>("() => window.__atlasAuthed");
         foreach (var connection in chat.Host.Get<Atlas.Desktop.Realtime.ConnectionRegistry>().Snapshot(deviceId))
         {
@@ -223,7 +224,7 @@ public sealed class ChatPageTests : ChromiumTest
         }
 
         gates[0].SetResult(); // more of the answer while the phone has no socket
-        await reached[1].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached[1].Task.WaitAsync(TestTimeouts.Default, Ct);
         await page.WaitForFunctionAsync("(n) => window.__atlasAuthed > n", authed, new() { Timeout = Wait });
         gates[1].SetResult(); // and the rest while it reconnects and resumes
     }

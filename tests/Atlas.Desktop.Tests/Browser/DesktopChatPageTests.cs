@@ -9,6 +9,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The desktop user's own chat in Debian's Chromium: opened from the admin UI over loopback, it chats as
 /// "This desktop" with the fake provider, and its conversations stay apart from a paired phone's (and the phone's
 /// from it).</summary>
+[Trait("Speed", "slow")]
 public sealed class DesktopChatPageTests : ChromiumTest
 {
     private static async Task ScreenshotAsync(IPage page, string name)
@@ -36,7 +37,7 @@ public sealed class DesktopChatPageTests : ChromiumTest
             IgnoreHTTPSErrors = true,
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
         });
-        desktopContext.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        desktopContext.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         var admin = await desktopContext.NewPageAsync();
         await admin.GotoAsync(chat.Host.Get<AdminSessions>().CreateLink());
         var link = admin.GetByRole(AriaRole.Link, new() { Name = "Chat on this desktop" });

@@ -16,6 +16,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// TLS, real files on disk, the real media pipeline with tesseract): browse, upload (whole and resumable chunks across
 /// a dropped connection), preview, download, rename, delete, a clear error without files.write, capture → OCR →
 /// from cache → ask in chat, and the offline shell from the service worker.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class FilesPageTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// phone against a real atlas: they wait in a persistent queue (listed, with Cancel), are applied in order exactly once
 /// when the desktop is back, and a change the desktop's files contradict is shown as a conflict with choices, never
 /// applied over the desktop's version.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class OfflineFilesTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

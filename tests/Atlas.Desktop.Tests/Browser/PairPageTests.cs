@@ -8,6 +8,7 @@ namespace Atlas.Desktop.Tests.Browser;
 
 /// <summary>The pairing page in Debian's Chromium (Playwright, no browser download), as a phone would open it from the QR
 /// code: trust on first use of the self-signed certificate, ticket from the fragment, check code, desktop approval.</summary>
+[Trait("Speed", "slow")]
 public sealed class PairPageTests : ChromiumTest
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The phone client as an installable web app (issue 9): the manifest as Chromium reads it, the service
 /// worker keeping every file the page loads (at its hashed URL) and opening the app offline, and the figures for
 /// docs/atlas-web-client.md (cold load, time to "Online", bytes of JS and CSS sent, repeat visits from the cache).</summary>
+[Trait("Speed", "slow")]
 public sealed class PhoneAppShellTests : ChromiumTest
 {
     /// <summary>The budget for the phone page's JavaScript and CSS as sent (compressed).</summary>
@@ -195,7 +196,7 @@ public sealed class PhoneAppShellTests : ChromiumTest
             ["fingerprint"] = credentials.Fingerprint,
             ["desktopName"] = "Test desktop",
         });
-        context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
         // When the status first says "online", relative to the start of the navigation.
         await context.AddInitScriptAsync("""

@@ -13,6 +13,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// atlas and the fake OpenRouter: answers as sanitized markdown drawn while they stream, code blocks with a Copy button,
 /// Copy / Regenerate / Edit-and-resend / Retry, a provider rate limit shown once with its wait, and tool calls as
 /// collapsible cards with their inputs, progress and result.</summary>
+[Trait("Speed", "slow")]
 public sealed class PhoneMessageTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -104,7 +105,7 @@ public sealed class PhoneMessageTests : ChromiumTest
             .Delta("```\n\n- one\n- two\n").Finish("stop").Usage(5, 9, 0.0001m).Done());
 
         await SendAsync(page, "Stream some markdown");
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         var answer = page.Locator(".msg.assistant").Last;
         await Expect(answer.Locator(".md-done strong")).ToHaveTextAsync("paragraph");
         await Expect(answer.Locator(".md-tail pre code")).ToHaveTextAsync("print('hi')\n");

@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// provider: every conversation has an address that reload, Back/Forward and reopening keep; a live answer resumes in
 /// place after a reload and after the desktop was unreachable; the conversation list has previews, relative dates,
 /// search and empty states.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class PhoneNavigationTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -108,7 +109,7 @@ public sealed partial class PhoneNavigationTests : ChromiumTest
 
         await page.Locator("#input").FillAsync("tell me a story");
         await page.Locator("#send").TapAsync();
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         await Expect(page.Locator(".msg.assistant .text")).ToHaveTextAsync(["w0 w1 w2 w3 w4"]);
         var id = await AddressAsync(page);
 
@@ -152,7 +153,7 @@ public sealed partial class PhoneNavigationTests : ChromiumTest
 
         await page.Locator("#input").FillAsync("a long answer please");
         await page.Locator("#send").TapAsync();
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         var answer = page.Locator(".msg.assistant").Last;
         await Expect(answer.Locator(".text")).ToHaveTextAsync("w0 w1 w2 w3 w4");
         await Expect(page.Locator("#stop")).ToBeEnabledAsync();
@@ -167,7 +168,7 @@ public sealed partial class PhoneNavigationTests : ChromiumTest
 
         // The answer goes on on the desktop while the phone cannot reach it.
         gate.SetResult();
-        await finished.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await finished.Task.WaitAsync(TestTimeouts.Default, Ct);
         link.Restore();
 
         await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "online");
@@ -187,7 +188,7 @@ public sealed partial class PhoneNavigationTests : ChromiumTest
         options.Locale = "en-US";
         options.IgnoreHTTPSErrors = true;
         var context = await Browser.NewContextAsync(options);
-        context.SetDefaultTimeout((float)AtlasTestHost.Timeout.TotalMilliseconds);
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         await context.Clock.SetFixedTimeAsync(now.UtcDateTime);
         var stored = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
         {

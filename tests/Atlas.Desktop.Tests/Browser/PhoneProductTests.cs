@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Browser;
 /// <summary>The phone client as a product (issue 9) in Debian's Chromium: keyboard and screen-reader access to the
 /// upload and capture controls, contrast and touch-target sizes, a clean console, upload status after Replace, and
 /// the pairing page's two fingerprints.</summary>
+[Trait("Speed", "slow")]
 public sealed class PhoneProductTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -68,7 +69,7 @@ public sealed class PhoneProductTests : ChromiumTest
         async Task<IFileChooser> NextChooserAsync()
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(Atlas.Testing.TestTimeouts.Default);
+            timeout.CancelAfter(TestTimeouts.Default);
             return await choosers.Reader.ReadAsync(timeout.Token);
         }
 
@@ -269,7 +270,7 @@ public sealed class PhoneProductTests : ChromiumTest
                 return true;
             },
         })
-        using (var http = new HttpClient(handler) { Timeout = AtlasTestHost.Timeout })
+        using (var http = new HttpClient(handler) { Timeout = TestTimeouts.Default })
         {
             using var health = await http.GetAsync(new Uri(host.BaseUri, "health"), Ct);
             health.EnsureSuccessStatusCode();

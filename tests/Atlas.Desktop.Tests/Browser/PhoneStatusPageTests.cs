@@ -9,6 +9,7 @@ namespace Atlas.Desktop.Tests.Browser;
 
 /// <summary>What the phone client tells its user when something goes wrong (issue 9): a tool's own error and inputs on its
 /// card, and an app opened without the desktop showing its saved chats instead of "Connecting…".</summary>
+[Trait("Speed", "slow")]
 public sealed class PhoneStatusPageTests : ChromiumTest
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -14,6 +14,7 @@ namespace Atlas.Desktop.Tests.Browser;
 
 /// <summary>Trusted mode (issue 10) in Debian's Chromium with a real trust store: the desktop's CA imported into the NSS
 /// database of the browser's HOME with certutil, and no certificate error ignored anywhere.</summary>
+[Trait("Speed", "slow")]
 public sealed class TrustedOriginTests : ChromiumTest
 {
     private static readonly Dictionary<string, string?> LocalCa = new() { ["Atlas:Tls:Mode"] = "local-ca" };

@@ -121,9 +121,9 @@ public sealed class ChatLimitTests
         chat.Fake.Enqueue(Gated(reached1, gate1), Gated(reached2, gate2));
 
         var first = AllAsync(phone.Chat.SendAsync(Message("one"), "c-1", Ct));
-        await reached1.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached1.Task.WaitAsync(TestTimeouts.Default, Ct);
         var second = AllAsync(phone.Chat.SendAsync(Message("two"), "c-2", Ct));
-        await reached2.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached2.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         var third = await Assert.ThrowsAsync<AtlasException>(() => AllAsync(phone.Chat.SendAsync(Message("three"), "c-3", Ct)));
         Assert.Equal((ErrorCodes.RateLimited, 1), (third.Code, third.RetryAfter));

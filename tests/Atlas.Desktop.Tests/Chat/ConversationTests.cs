@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Atlas.Client;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Tests.Infrastructure;
 using static Atlas.Desktop.Tests.Chat.ChatHost;
 
 namespace Atlas.Desktop.Tests.Chat;
@@ -40,7 +39,7 @@ public sealed class ConversationTests
         await using var first = phone.Chat.SendAsync(Message("a long question"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
         Assert.True(await first.MoveNextAsync());
         var conversation = first.Current.ConversationId!;
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         await using var second = phone.Chat.SendAsync(Message("and a follow-up", conversation), cancellationToken: Ct).GetAsyncEnumerator(Ct);
         Assert.True(await second.MoveNextAsync()); // taken (its start event) while the first answer still streams
         Assert.Equal(ChatEventKinds.Start, second.Current.Kind);
@@ -171,7 +170,7 @@ public sealed class ConversationTests
         ConversationResponse? created = null;
         while (pushed.Count == 0 || !ChatEventKinds.IsTerminal(pushed[^1].Kind))
         {
-            var frame = await watcher.Events.ReadAsync(Ct).AsTask().WaitAsync(AtlasTestHost.Timeout, Ct);
+            var frame = await watcher.Events.ReadAsync(Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct);
             Assert.Null(frame.Re);
             if (frame.Type == MessageTypes.ChatResponse)
             {
@@ -229,7 +228,7 @@ public sealed class ConversationTests
     {
         while (true)
         {
-            var frame = await watcher.Events.ReadAsync(Ct).AsTask().WaitAsync(AtlasTestHost.Timeout, Ct);
+            var frame = await watcher.Events.ReadAsync(Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct);
             if (frame.Type == MessageTypes.ConversationResponse)
             {
                 return frame.Data!.Value.Deserialize(AtlasJsonContext.Default.ConversationResponse)!;

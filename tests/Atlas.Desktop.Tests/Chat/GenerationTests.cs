@@ -48,7 +48,7 @@ public sealed class GenerationTests
         var (first, _) = await chat.Host.ConnectRawAsync(token);
         await SendAsync(first, MessageTypes.ChatMessage, "m-1", """{"text":"count to ten"}""");
         var seen = new List<ChatEvent>();
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         while (seen.Count < 6)
         {
             seen.Add(await ReadEventAsync(first)); // start + 5 deltas, all sent before the gate
@@ -107,7 +107,7 @@ public sealed class GenerationTests
             events.Add(e);
             if (events.Count == 3)
             {
-                await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+                await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
                 foreach (var connection in chat.Host.Get<ConnectionRegistry>().Snapshot(phone.DeviceId))
                 {
                     connection.Abort(); // the desktop side of the socket dies
@@ -142,7 +142,7 @@ public sealed class GenerationTests
         var messageId = head[0].Frame.Data!.Value.GetProperty("messageId").GetString()!;
         Assert.Equal([1L, 2, 3, 4], head.Select(h => h.Id));
         Assert.All(head, h => Assert.Equal("sse-1", h.Frame.Re));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         gate.SetResult();
 
         using var stream = new HttpRequestMessage(HttpMethod.Get, $"chat/stream/{messageId}");
@@ -169,7 +169,7 @@ public sealed class GenerationTests
         chat.Fake.Enqueue(Gated(reached, gate));
 
         var first = AllAsync(phone.Chat.SendAsync(Message("once"), "dup-1", Ct));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         var (_, token) = await chat.Host.ProvisionAsync("unused"); // unrelated device: ids are per device
         using var rest = await chat.PostMessageAsync(phone.Client, "dup-1", """{"text":"once"}""");
         var restHead = ReadSseAsync(rest);
@@ -229,14 +229,14 @@ public sealed class GenerationTests
             events.Add(e);
             if (events.Count == 6)
             {
-                await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+                await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
                 var ack = await phone.Chat.CancelAsync(e.MessageId, Ct);
                 Assert.Equal(ChatStatus.Cancelled, ack.Status);
             }
         }
 
         Assert.Equal(ChatEventKinds.Cancelled, events[^1].Kind);
-        await chat.Fake.Requests[0].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await chat.Fake.Requests[0].Aborted.WaitAsync(TestTimeouts.Default, Ct);
         var stored = await chat.Host.Get<IConversationStore>().GetMessageAsync(phone.DeviceId, events[0].MessageId, Ct);
         Assert.Equal((ChatStatus.Cancelled, GatedText(5)), (stored!.Message.Status, stored.Message.Content));
         Assert.Equal(ChatStatus.Cancelled, (await phone.Chat.CancelAsync(events[0].MessageId, Ct)).Status); // idempotent
@@ -259,7 +259,7 @@ public sealed class GenerationTests
                 await foreach (var e in phone.Chat.SendAsync(Message("keep going"), cancellationToken: reading.Token))
                 {
                     messageId ??= e.MessageId;
-                    await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+                    await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
                     await reading.CancelAsync(); // the app stops reading
                 }
             });
@@ -293,11 +293,11 @@ public sealed class GenerationTests
                 seen.Add(events.Current);
             }
 
-            await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+            await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
             await chat.RestartAsync(settings); // graceful stop: the generation is interrupted and saved
         }
 
-        await chat.Fake.Requests[0].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await chat.Fake.Requests[0].Aborted.WaitAsync(TestTimeouts.Default, Ct);
         var messageId = seen[0].MessageId;
         var stored = await chat.Host.Get<IConversationStore>().GetMessageAsync(client.Credentials.DeviceId, messageId, Ct);
         Assert.Equal((ChatStatus.Interrupted, GatedText(5), ErrorCodes.Interrupted),
@@ -342,7 +342,7 @@ public sealed class GenerationTests
         }
 
         var generation = chat.Host.Get<Atlas.Desktop.Chat.Generations.GenerationManager>().Find(deviceId, messageId)!;
-        await generation.Finished.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await generation.Finished.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(status, generation.Status);
     }
 

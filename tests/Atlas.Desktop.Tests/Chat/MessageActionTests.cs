@@ -1,6 +1,5 @@
 using Atlas.Client;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Tests.Infrastructure;
 using static Atlas.Desktop.Tests.Chat.ChatHost;
 
 namespace Atlas.Desktop.Tests.Chat;
@@ -85,12 +84,12 @@ public sealed class MessageActionTests
         await using var running = phone.Chat.SendAsync(Message("slow question"), cancellationToken: Ct).GetAsyncEnumerator(Ct);
         Assert.True(await running.MoveNextAsync());
         var start = running.Current;
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         var replaced = await AllAsync(phone.Chat.SendAsync(Replace("quick question", start.ConversationId!, start.UserMessage!.Id), "r-2", Ct));
 
         Assert.Equal("Echo: quick question", Text(replaced));
-        await chat.Fake.Requests[0].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await chat.Fake.Requests[0].Aborted.WaitAsync(TestTimeouts.Default, Ct);
         var loaded = await phone.Chat.LoadConversationAsync(start.ConversationId!, Ct);
         Assert.Equal(["quick question", "Echo: quick question"], loaded.Messages!.Select(m => m.Content));
     }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using Atlas.Client;
 using Atlas.Client.Protocol;
-using Atlas.Desktop.Tests.Infrastructure;
 using static Atlas.Desktop.Tests.Chat.ChatHost;
 
 namespace Atlas.Desktop.Tests.Chat;

@@ -182,7 +182,7 @@ public sealed class ProviderTests
     {
         // The idle budget is scaled to the machine's load: keep-alive comments every quarter of it must arrive in time
         // on a busy machine too, and the silence lasts three budgets.
-        var idle = Atlas.Testing.TestTimeouts.Budget(TimeSpan.FromSeconds(1));
+        var idle = TestTimeouts.Budget(TimeSpan.FromSeconds(1));
         await using var chat = await StartAsync(new Dictionary<string, string?> { ["Atlas:Llm:IdleTimeout"] = idle.ToString("c", System.Globalization.CultureInfo.InvariantCulture) });
         var phone = await chat.PhoneAsync();
         chat.Fake.Enqueue(

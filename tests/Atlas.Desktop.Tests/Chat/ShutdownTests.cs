@@ -54,7 +54,7 @@ public sealed partial class ShutdownTests
                     events.Add(await NextEventAsync(reader) ?? throw new InvalidOperationException("The stream ended early."));
                 }
 
-                await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+                await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
                 await SignalAsync(serve, signal);
 
                 ChatEvent? next;
@@ -70,7 +70,7 @@ public sealed partial class ShutdownTests
 
             using (var exit = CancellationTokenSource.CreateLinkedTokenSource(Ct))
             {
-                exit.CancelAfter(AtlasTestHost.Timeout);
+                exit.CancelAfter(TestTimeouts.Default);
                 await serve.WaitForExitAsync(exit.Token);
             }
 
@@ -103,7 +103,7 @@ public sealed partial class ShutdownTests
     private static async Task<ChatEvent?> NextEventAsync(StreamReader reader)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(AtlasTestHost.Timeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
             if (line.StartsWith("data: ", StringComparison.Ordinal))
@@ -169,7 +169,7 @@ public sealed partial class ShutdownTests
         process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return (process, await link.Task.WaitAsync(AtlasTestHost.Timeout * 2, Ct));
+        return (process, await link.Task.WaitAsync(TestTimeouts.Default * 2, Ct));
     }
 
     private static int FreePort()

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Chat.Generations;
 using Atlas.Desktop.Devices;
-using Atlas.Desktop.Tests.Infrastructure;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using static Atlas.Desktop.Tests.Chat.ChatHost;
@@ -12,6 +11,7 @@ namespace Atlas.Desktop.Tests.Chat;
 /// <summary>Tool calls from the model into a real MCP server (the reference <c>server-everything</c> over stdio) through
 /// the desktop's Mmcp hub: events to the phone, plain-text results to the model, permissions checked at call time,
 /// failing and denied tools reported and recoverable, and the cap on rounds.</summary>
+[Trait("Speed", "slow")]
 public sealed class ToolTests
 {
     private const string Server = "io.github.everything";
@@ -27,7 +27,7 @@ public sealed class ToolTests
                 Name = "Everything",
                 Description = "The MCP reference test server",
                 Version = "1.0.0",
-                Transport = new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-everything"), "stdio"] },
+                Transport = new StdioTransport { Command = "node", Args = [NpmServers.Script("server-everything"), "stdio"] },
             };
             var registry = Path.Combine(dataDir, "registry");
             Directory.CreateDirectory(registry);
@@ -98,7 +98,7 @@ public sealed class ToolTests
         chat.Fake.Responder = AnswerWithToolResults;
 
         var sending = AllAsync(phone.Chat.SendAsync(Message("echo late"), cancellationToken: Ct));
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Contains(Echo, chat.Fake.Requests[0].ToolNames);
         await chat.Host.Get<DeviceService>().SetPermissionsAsync(phone.DeviceId, [Permissions.Chat], null, Ct);
         gate.SetResult();

@@ -7,17 +7,17 @@ namespace Atlas.Desktop.Tests.Connect;
 /// lines and collecting stdout and stderr.</summary>
 internal sealed class ConnectProcess : IDisposable
 {
+    private readonly TestSandbox _sandbox = new("atc-");
+
     public ConnectProcess()
     {
-        StateDir = Path.Combine(Path.GetTempPath(), "atc-" + Guid.NewGuid().ToString("N")[..10]);
-        WorkDir = Path.Combine(StateDir, "work");
-        Directory.CreateDirectory(WorkDir);
+        _sandbox.CreateWorkDirectory();
     }
 
-    public string StateDir { get; }
+    public string StateDir => _sandbox.Root;
 
     /// <summary>The child's working directory (for /get and /put with relative names).</summary>
-    public string WorkDir { get; }
+    public string WorkDir => _sandbox.WorkDirectory;
 
     public string? CredentialsPath => Directory.Exists(Path.Combine(StateDir, "desktops"))
         ? Directory.EnumerateFiles(Path.Combine(StateDir, "desktops"), "credentials.json", SearchOption.AllDirectories).FirstOrDefault()
@@ -35,7 +35,7 @@ internal sealed class ConnectProcess : IDisposable
 
     /// <summary>Pairs with a desktop that is then stopped; returns the settings (its port included) and data directory that
     /// start it again at the same address with the same identity.</summary>
-    public async Task<(Dictionary<string, string?> Settings, string DataDir)> PairWithStoppedDesktopAsync(Infrastructure.FakeOpenRouter fake)
+    public async Task<(Dictionary<string, string?> Settings, string DataDir)> PairWithStoppedDesktopAsync(FakeOpenRouter fake)
     {
         var dataDir = Infrastructure.AtlasTestHost.NewDataDir();
         var settings = Chat.ChatHost.Settings(fake);
@@ -57,7 +57,7 @@ internal sealed class ConnectProcess : IDisposable
     {
         using var process = Process.Start(StartInfo(args))!;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(90));
+        timeout.CancelAfter(TestTimeouts.Default);
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
         var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
         foreach (var line in stdin)
@@ -100,17 +100,7 @@ internal sealed class ConnectProcess : IDisposable
         return start;
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(StateDir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort.
-        }
-    }
+    public void Dispose() => _sandbox.Dispose();
 }
 
 internal sealed record ConnectResult(int ExitCode, string Stdout, string Stderr);
@@ -167,7 +157,7 @@ internal sealed class RunningConnect : IAsyncDisposable
     public async Task WaitForAsync(string text, int times = 1)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(AtlasTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (Count(Stdout, text) < times)
         {
             var changed = Volatile.Read(ref _changed).Task;
@@ -208,14 +198,13 @@ internal sealed class RunningConnect : IAsyncDisposable
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(AtlasTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         await _process.WaitForExitAsync(timeout.Token);
         await _reader;
         TestContext.Current.TestOutputHelper?.WriteLine($"--- stdout\n{Stdout}\n--- stderr\n{await _stderr}");
         return _process.ExitCode;
     }
 
-    private static TimeSpan AtlasTimeout => Infrastructure.AtlasTestHost.Timeout;
 
     private static int Count(string haystack, string needle)
     {

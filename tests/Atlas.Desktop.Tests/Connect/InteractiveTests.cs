@@ -26,7 +26,7 @@ public sealed class InteractiveTests
         await running.WaitForAsync("Connected to");
 
         await running.WriteLineAsync("tell me ten words");
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         await running.WaitForAsync("w4 ");
         await chat.Host.Get<ConnectionRegistry>().CloseDeviceAsync(deviceId, AtlasProtocol.CloseHeartbeatTimeout, ErrorCodes.Unauthorized);
         await running.WaitForAsync("reconnecting…");
@@ -54,11 +54,11 @@ public sealed class InteractiveTests
         await running.WaitForAsync("Connected to");
 
         await running.WriteLineAsync("a long answer please");
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         await running.WaitForAsync("w4 ");
         await running.InterruptAsync();
         await running.WaitForAsync("(cancelled)");
-        await chat.Fake.Requests[0].Aborted.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await chat.Fake.Requests[0].Aborted.WaitAsync(TestTimeouts.Default, Ct);
 
         // Still running: the next message is answered.
         await running.WriteLineAsync("after the cancel");

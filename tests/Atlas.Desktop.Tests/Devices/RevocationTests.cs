@@ -33,12 +33,12 @@ public sealed class RevocationTests
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         await using var body = await response.Content.ReadAsStreamAsync(Ct);
         using var reader = new StreamReader(body);
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         var closed = await chat.Host.Get<DeviceService>().RevokeAsync(client.Credentials.DeviceId, deleteFiles: false, Ct);
 
         // The stream ends (end of body or a broken connection) while the provider is still holding the answer back.
-        var deltasAfterRevoke = await ReadToEndAsync(reader).WaitAsync(AtlasTestHost.Timeout, Ct);
+        var deltasAfterRevoke = await ReadToEndAsync(reader).WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(1, closed);
         gate.SetResult();
         var events = deltasAfterRevoke.Where(l => l.StartsWith("data: ", StringComparison.Ordinal))
@@ -65,14 +65,14 @@ public sealed class RevocationTests
         using var client = await chat.Host.PairClientAsync();
         var deviceId = client.Credentials.DeviceId;
         using var response = await chat.PostMessageAsync(client, "answer-revoke", """{"text":"hello"}""");
-        await reached.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
         var generation = chat.Host.Get<Atlas.Desktop.Chat.Generations.GenerationManager>().FindByRequest(deviceId, "answer-revoke");
         Assert.NotNull(generation);
 
         await chat.Host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: false, Ct);
 
         // The provider still holds the rest of the answer back: only the revocation can have ended it.
-        await generation.Finished.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await generation.Finished.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(ChatStatus.Cancelled, generation.Status);
         Assert.False(gate.Task.IsCompleted);
         gate.SetResult();
@@ -103,12 +103,12 @@ public sealed class RevocationTests
         };
         request.Content.Headers.ContentRange = new ContentRangeHeaderValue(100_000, 199_999, content.Length);
         var inFlight = SendAndCaptureAsync(client, request);
-        await sent.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await sent.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         await host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: false, Ct);
         release.SetResult();
 
-        var outcome = await inFlight.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var outcome = await inFlight.WaitAsync(TestTimeouts.Default, Ct);
         Assert.NotEqual(HttpStatusCode.OK, outcome);
         Assert.False(Directory.Exists(Path.Combine(host.DataDir, "uploads", deviceId)), "the device's upload parts survived revocation");
         Assert.False(File.Exists(Path.Combine(host.DataDir, "files", deviceId, "clip.bin")));
@@ -143,11 +143,11 @@ public sealed class RevocationTests
             writes.Add(SendAndCaptureAsync(client, request));
         }
 
-        await Task.WhenAll(started).WaitAsync(AtlasTestHost.Timeout, Ct);
+        await Task.WhenAll(started).WaitAsync(TestTimeouts.Default, Ct);
         var revoke = host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: true, Ct);
         release.SetResult();
-        await revoke.WaitAsync(AtlasTestHost.Timeout, Ct);
-        var outcomes = await Task.WhenAll(writes).WaitAsync(AtlasTestHost.Timeout, Ct);
+        await revoke.WaitAsync(TestTimeouts.Default, Ct);
+        var outcomes = await Task.WhenAll(writes).WaitAsync(TestTimeouts.Default, Ct);
 
         Assert.DoesNotContain(HttpStatusCode.OK, outcomes);
         Assert.False(Directory.Exists(Path.Combine(host.DataDir, "files", deviceId)), "a write re-created the revoked device's folder");
@@ -186,15 +186,15 @@ public sealed class RevocationTests
         var reading = new TaskCompletionSource();
         var release = new TaskCompletionSource();
         var inFlight = fs.WriteAsync(deviceId, 1 << 20, "a/first.bin", new GatedStream(reading, release), overwrite: false, Ct);
-        await reading.Task.WaitAsync(AtlasTestHost.Timeout, Ct); // the first write holds the device's write lock
+        await reading.Task.WaitAsync(TestTimeouts.Default, Ct); // the first write holds the device's write lock
         var queued = fs.WriteAsync(deviceId, 1 << 20, "b/second.bin", new MemoryStream([1, 2, 3]), overwrite: false, Ct);
 
         var revoke = host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: true, Ct);
         release.SetResult();
-        await revoke.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await revoke.WaitAsync(TestTimeouts.Default, Ct);
 
-        await Assert.ThrowsAnyAsync<Exception>(() => inFlight.WaitAsync(AtlasTestHost.Timeout, Ct));
-        var refused = await Assert.ThrowsAsync<Atlas.Client.AtlasException>(() => queued.WaitAsync(AtlasTestHost.Timeout, Ct));
+        await Assert.ThrowsAnyAsync<Exception>(() => inFlight.WaitAsync(TestTimeouts.Default, Ct));
+        var refused = await Assert.ThrowsAsync<Atlas.Client.AtlasException>(() => queued.WaitAsync(TestTimeouts.Default, Ct));
         Assert.Equal(ErrorCodes.Revoked, refused.Code);
         Assert.False(Directory.Exists(Path.Combine(host.DataDir, "files", deviceId)), "a write re-created the revoked device's folder");
     }

@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;
+using Atlas.Desktop.Tests.Telemetry.Otlp;
 using Google.Protobuf;
 using Mmcp.Client;
-using Mmcp.Testing.Otlp;
 using ModelContextProtocol.Protocol;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Proto.Trace.V1;
@@ -46,7 +46,7 @@ public sealed class OpenTelemetryTests
         var events = await AllAsync(phone.Chat.SendAsync(Message(Secret), cancellationToken: Ct));
         Assert.Equal(ChatEventKinds.Done, events[^1].Kind);
         chat.Host.Get<TracerProvider>().ForceFlush();
-        await otlp.WaitUntilAsync(r => ToolSpan(r, CallId) is { } tool && r.Spans.Count(s => s.Span.TraceId == tool.TraceId) >= 6, AtlasTestHost.Timeout, Ct);
+        await otlp.WaitUntilAsync(r => ToolSpan(r, CallId) is { } tool && r.Spans.Count(s => s.Span.TraceId == tool.TraceId) >= 6, TestTimeouts.Default, Ct);
 
         var traceId = ToolSpan(otlp, CallId)!.TraceId;
         var trace = otlp.Spans.Select(s => s.Span).Where(s => s.TraceId == traceId).ToList();
@@ -112,7 +112,7 @@ public sealed class OpenTelemetryTests
             ["atlas.ws.connections"] = "{connection}",
         };
         chat.Host.Get<MeterProvider>().ForceFlush();
-        await otlp.WaitUntilAsync(r => expected.Keys.All(n => r.Metrics.Any(m => m.Name == n)), AtlasTestHost.Timeout, Ct);
+        await otlp.WaitUntilAsync(r => expected.Keys.All(n => r.Metrics.Any(m => m.Name == n)), TestTimeouts.Default, Ct);
 
         foreach (var (name, unit) in expected)
         {
@@ -153,7 +153,7 @@ public sealed class OpenTelemetryTests
         var phone = await chat.PhoneAsync();
         chat.Fake.Enqueue(FakeReply.Text("hello"));
         Assert.Equal(ChatEventKinds.Done, (await AllAsync(phone.Chat.SendAsync(Message("hi"), cancellationToken: Ct)))[^1].Kind);
-        using var http = new HttpClient { Timeout = AtlasTestHost.Timeout };
+        using var http = new HttpClient { Timeout = TestTimeouts.Default };
 
         var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"), Ct);
         Assert.Contains("# TYPE gen_ai_client_operation_duration_seconds histogram", text, StringComparison.Ordinal);

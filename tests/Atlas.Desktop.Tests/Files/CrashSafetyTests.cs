@@ -39,8 +39,8 @@ public sealed partial class CrashSafetyTests
             watcher.Changed += (_, _) => tempSeen.TrySetResult();
             var body = new EndlessContent();
             var write = client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "files/write?path=doc.txt&overwrite=true") { Content = body }, Ct);
-            await tempSeen.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
-            await body.Written.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+            await tempSeen.Task.WaitAsync(TestTimeouts.Default, Ct);
+            await body.Written.Task.WaitAsync(TestTimeouts.Default, Ct);
 
             first.Kill(entireProcessTree: true); // SIGKILL: no shutdown code runs
             await first.WaitForExitAsync(Ct);
@@ -102,7 +102,7 @@ public sealed partial class CrashSafetyTests
         process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return (process, await link.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct));
+        return (process, await link.Task.WaitAsync(TestTimeouts.Default, Ct));
     }
 
     [GeneratedRegex(@"https://\S+/pair#\S+")]

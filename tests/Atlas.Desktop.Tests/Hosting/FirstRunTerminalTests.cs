@@ -71,7 +71,7 @@ public sealed class FirstRunTerminalTests
         var checkCode = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pairing = AtlasClient.PairAsync(PairingLink.Parse(url), "--help me", "android", code => checkCode.TrySetResult(code),
             AtlasTestHost.ClientOptions(), Ct);
-        var code = await checkCode.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var code = await checkCode.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         var line = await serve.WaitForLineAsync(l => l.Contains("Approval needed", StringComparison.Ordinal));
         Assert.Contains("'--help me' (android)", line, StringComparison.Ordinal);
@@ -90,7 +90,7 @@ public sealed class FirstRunTerminalTests
         Assert.Contains($"atlas devices approve {approve.Groups[1].Value}", arguments[separator + 2], StringComparison.Ordinal);
 
         Assert.Contains("Approved", await serve.RunAsync("devices", "approve", approve.Groups[1].Value), StringComparison.Ordinal);
-        var credentials = await pairing.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var credentials = await pairing.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(approve.Groups[1].Value, credentials.DeviceId);
     }
 
@@ -104,7 +104,7 @@ public sealed class FirstRunTerminalTests
         using var process = Process.Start(start)!;
         var output = await process.StandardOutput.ReadToEndAsync(Ct);
         var error = await process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct).WaitAsync(AtlasTestHost.Timeout, Ct);
+        await process.WaitForExitAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
         Assert.True(process.ExitCode == 0, $"zbarimg exited {process.ExitCode}: {error}");
         return output.TrimEnd('\n');
     }
@@ -311,7 +311,7 @@ public sealed class FirstRunTerminalTests
         public async Task<string> WaitForLineAsync(Func<string, bool> match)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            timeout.CancelAfter(AtlasTestHost.Timeout);
+            timeout.CancelAfter(TestTimeouts.Default);
             try
             {
                 while (await _lines.Reader.WaitToReadAsync(timeout.Token))
@@ -346,7 +346,7 @@ public sealed class FirstRunTerminalTests
             using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync(Ct);
             var error = process.StandardError.ReadToEndAsync(Ct);
-            await process.WaitForExitAsync(Ct).WaitAsync(AtlasTestHost.Timeout, Ct);
+            await process.WaitForExitAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
             Assert.True(process.ExitCode == 0, $"atlas {string.Join(' ', args)} exited {process.ExitCode}: {await error}");
             return await output;
         }
@@ -360,7 +360,7 @@ public sealed class FirstRunTerminalTests
             watcher.Renamed += (_, e) => { if (e.FullPath == path) appeared.TrySetResult(); };
             if (!File.Exists(path))
             {
-                await appeared.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+                await appeared.Task.WaitAsync(TestTimeouts.Default, Ct);
             }
 
             return [.. (await File.ReadAllTextAsync(path, Ct)).Split('\0', StringSplitOptions.None).SkipLast(1)];

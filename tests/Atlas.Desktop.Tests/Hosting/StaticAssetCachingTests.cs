@@ -26,7 +26,7 @@ public sealed partial class StaticAssetCachingTests
             UseCookies = false,
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => SpkiPin.Matches(certificate, pin) },
         };
-        return new HttpClient(handler) { BaseAddress = host.BaseUri, Timeout = AtlasTestHost.Timeout };
+        return new HttpClient(handler) { BaseAddress = host.BaseUri, Timeout = TestTimeouts.Default };
     }
 
     private static async Task<HttpResponseMessage> GetAsync(HttpClient http, string url, string? acceptEncoding = null, string? ifNoneMatch = null,

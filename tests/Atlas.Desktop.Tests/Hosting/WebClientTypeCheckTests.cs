@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Atlas.Testing;
-using Mmcp.Testing;
 
 namespace Atlas.Desktop.Tests.Hosting;
 
@@ -15,7 +14,7 @@ public sealed class WebClientTypeCheckTests
     [InlineData("tsconfig.sw.json")]
     public async Task Tsc_WebClientSources_ReportNoTypeError(string project)
     {
-        var root = NpmServers.RepoRoot();
+        var root = Repository.Root;
         var tsc = Path.Combine(root, "eng", "npm", "node_modules", "typescript", "bin", "tsc");
         Assert.True(File.Exists(tsc), $"TypeScript is not installed ({tsc} is missing). Run ./eng/install-deps.sh from the repository root, then run the tests again.");
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -24,7 +23,7 @@ public sealed class WebClientTypeCheckTests
             start.ArgumentList.Add(argument);
         }
 
-        using var timeout = new CancellationTokenSource(TestTimeouts.Long);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
         var error = process.StandardError.ReadToEndAsync(timeout.Token);

@@ -48,7 +48,7 @@ public sealed class TrustedModeTests
         using var otherKey = System.Security.Cryptography.ECDsa.Create();
         var otherPin = SpkiPin.Compute(new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=other", otherKey,
             System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1)));
-        using var wrong = AtlasClient.CreatePinnedHttpClient(host.BaseUri, otherPin, AtlasTestHost.Timeout);
+        using var wrong = AtlasClient.CreatePinnedHttpClient(host.BaseUri, otherPin, TestTimeouts.Default);
         await Assert.ThrowsAsync<HttpRequestException>(() => wrong.GetAsync("/health", Ct));
     }
 
@@ -93,7 +93,7 @@ public sealed class TrustedModeTests
 
         Assert.NotEqual(first.Thumbprint, second.Thumbprint);
         Assert.True(second.NotAfter > first.NotAfter);
-        using var http = AtlasClient.CreatePinnedHttpClient(host.BaseUri, credentials.Fingerprint, AtlasTestHost.Timeout);
+        using var http = AtlasClient.CreatePinnedHttpClient(host.BaseUri, credentials.Fingerprint, TestTimeouts.Default);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health", Ct)).StatusCode);
     }
 
@@ -176,7 +176,7 @@ public sealed class TrustedModeTests
         Assert.Equal(view.Pin, host.Pin);
         Assert.Null(await AtlasTestHost.ReceiveTypeAsync(socket));
         Assert.Equal((WebSocketCloseStatus)AtlasProtocol.CloseRevoked, socket.CloseStatus);
-        using var oldPinned = AtlasClient.CreatePinnedHttpClient(host.BaseUri, oldPin, AtlasTestHost.Timeout);
+        using var oldPinned = AtlasClient.CreatePinnedHttpClient(host.BaseUri, oldPin, TestTimeouts.Default);
         await Assert.ThrowsAsync<HttpRequestException>(() => oldPinned.GetAsync("/health", Ct));
         var again = await host.PairAsync("Rotated phone");
         Assert.Equal(view.Pin, again.Fingerprint);

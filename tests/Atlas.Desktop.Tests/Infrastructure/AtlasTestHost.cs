@@ -21,8 +21,6 @@ namespace Atlas.Desktop.Tests.Infrastructure;
 /// real control socket, in a fresh data directory.</summary>
 internal sealed class AtlasTestHost : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = Atlas.Testing.TestTimeouts.Default;
-
     private AtlasTestHost(WebApplication app, string dataDir, bool ownsDataDir)
     {
         App = app;
@@ -134,7 +132,7 @@ internal sealed class AtlasTestHost : IAsyncDisposable
         return (id, token);
     }
 
-    public HttpClient PinnedHttp() => AtlasClient.CreatePinnedHttpClient(BaseUri, Pin, Timeout);
+    public HttpClient PinnedHttp() => AtlasClient.CreatePinnedHttpClient(BaseUri, Pin, TestTimeouts.Default);
 
     public ClientWebSocket NewSocket(string? origin = null)
     {
@@ -171,7 +169,7 @@ internal sealed class AtlasTestHost : IAsyncDisposable
     public static async Task<AtlasEnvelope?> ReceiveAsync(WebSocket socket)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(Timeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         var buffer = new byte[64 * 1024];
         using var message = new MemoryStream();
         while (true)

@@ -9,7 +9,7 @@ internal static class Axe
 {
     private static readonly Lazy<string> Source = new(() =>
     {
-        var path = Path.Combine(RepoRoot(), "eng", "npm", "node_modules", "axe-core", "axe.min.js");
+        var path = Path.Combine(Repository.Root, "eng", "npm", "node_modules", "axe-core", "axe.min.js");
         return File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"{path} is missing: run eng/install-deps.sh.");
     });
 
@@ -29,18 +29,5 @@ internal static class Axe
             }
             """);
         return [.. violations.EnumerateArray().Select(v => v.GetString()!)];
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Atlas.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Atlas.slnx not found above " + AppContext.BaseDirectory);
     }
 }

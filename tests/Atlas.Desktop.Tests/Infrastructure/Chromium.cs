@@ -19,7 +19,7 @@ public abstract class ChromiumTest : IAsyncLifetime
         Assert.SkipUnless(File.Exists(ExecutablePath), "Debian's chromium is not installed (eng/install-deps.sh installs it).");
         // Playwright's own defaults (5 s for an expectation) are the "small fixed timeouts" that failed at load average
         // 15: expectations wait on page state for as long as the shared test policy allows.
-        SetDefaultExpectTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        SetDefaultExpectTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await LaunchAsync();
     }
@@ -30,7 +30,7 @@ public abstract class ChromiumTest : IAsyncLifetime
     {
         ExecutablePath = ExecutablePath,
         Headless = true,
-        Timeout = (float)Atlas.Testing.TestTimeouts.Long.TotalMilliseconds,
+        Timeout = (float)TestTimeouts.Default.TotalMilliseconds,
         Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", .. extraArgs],
     });
 
@@ -41,7 +41,7 @@ public abstract class ChromiumTest : IAsyncLifetime
     {
         ExecutablePath = ExecutablePath,
         Headless = true,
-        Timeout = (float)Atlas.Testing.TestTimeouts.Long.TotalMilliseconds,
+        Timeout = (float)TestTimeouts.Default.TotalMilliseconds,
         Env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Where(e => (string)e.Key != "HOME").Select(e => KeyValuePair.Create((string)e.Key, (string)e.Value!))
             .Append(KeyValuePair.Create("HOME", home)),
@@ -65,7 +65,7 @@ public abstract class ChromiumTest : IAsyncLifetime
         var options = Playwright.Devices["Pixel 7"];
         options.IgnoreHTTPSErrors = !pinned;
         var context = await (browser ?? Browser).NewContextAsync(options);
-        context.SetDefaultTimeout((float)Atlas.Testing.TestTimeouts.Default.TotalMilliseconds);
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
         await context.AddInitScriptAsync($"localStorage.setItem('atlas.device', {JsonSerializer.Serialize(stored)});");
         var page = await context.NewPageAsync();
         await page.GotoAsync(host.BaseUri.ToString());

@@ -8,7 +8,6 @@ using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Tests.Chat;
 using Atlas.Desktop.Tests.Infrastructure;
-using Atlas.Testing;
 using ImageMagick;
 using ImageMagick.Drawing;
 using Mmcp.Client;
@@ -19,6 +18,7 @@ namespace Atlas.Desktop.Tests.Media;
 
 /// <summary>The <c>describe</c> task in the shipped app: the desktop's configured LLM endpoint gives the pipeline its
 /// vision model, on every face (REST, WebSocket, the <c>atlas media-mcp</c> server).</summary>
+[Trait("Speed", "slow")]
 public sealed class DescribeTests
 {
     private const string Description = "A red square on a white background with the word HELLO.";
@@ -195,7 +195,7 @@ public sealed class DescribeTests
                 },
                 WatchRegistry = false,
                 CacheDirectory = Path.Combine(root, "cache"),
-                LaunchTimeout = TestTimeouts.Long,
+                LaunchTimeout = TestTimeouts.Default,
             });
             var result = await hub.CallToolAsync("io.mmcp.atlas.media", "describe", new Dictionary<string, object?> { ["path"] = picture }, cancellationToken: Ct);
 
@@ -216,7 +216,7 @@ public sealed class DescribeTests
     private static async Task<bool> ReadUntilAsync(StreamReader reader, Func<string, bool> done)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TestTimeouts.Long);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
             TestContext.Current.TestOutputHelper?.WriteLine(line);

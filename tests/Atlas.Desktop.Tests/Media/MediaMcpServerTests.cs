@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Media;
 /// <c>atlas media-mcp</c> as any LLM app on the computer meets it: registered by the CLI, discovered and listed by the
 /// Mmcp hub from its manifest, started on demand by the hub, then called over its socket.
 /// </summary>
+[Trait("Speed", "slow")]
 public sealed class MediaMcpServerTests : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("amm-").FullName;
@@ -73,7 +74,7 @@ public sealed class MediaMcpServerTests : IAsyncLifetime
             },
             WatchRegistry = false,
             CacheDirectory = Path.Combine(_root, "cache"),
-            LaunchTimeout = TimeSpan.FromSeconds(60),
+            LaunchTimeout = TestTimeouts.Default,
         });
         var tools = await hub.ListToolsAsync("io.mmcp.atlas.media", Ct);
         var ocr = await hub.CallToolAsync("io.mmcp.atlas.media", "ocr", new Dictionary<string, object?> { ["path"] = picture }, cancellationToken: Ct);

@@ -13,6 +13,7 @@ using QRCoder;
 namespace Atlas.Desktop.Tests.Media;
 
 /// <summary>Media processing through the desktop: a phone's uploaded file or inline bytes, the real pipeline and tools.</summary>
+[Trait("Speed", "slow")]
 public sealed class MediaProcessingTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

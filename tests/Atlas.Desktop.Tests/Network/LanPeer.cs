@@ -27,7 +27,7 @@ internal static class LanPeer
     }
 
     public static HttpClient Http(AtlasTestHost host, string source) =>
-        new(Handler(host, source)) { BaseAddress = host.BaseUri, Timeout = AtlasTestHost.Timeout };
+        new(Handler(host, source)) { BaseAddress = host.BaseUri, Timeout = TestTimeouts.Default };
 
     /// <summary>Opens a WebSocket from <paramref name="source"/>; returns it open, or the HTTP status that refused it.</summary>
     public static async Task<(ClientWebSocket Socket, HttpStatusCode Status)> WebSocketAsync(AtlasTestHost host, string source)
@@ -61,7 +61,7 @@ internal static class LanPeer
         }, Ct);
         await tls.WriteAsync(Encoding.ASCII.GetBytes(head.TrimEnd() + "\r\n\r\n"), Ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(AtlasTestHost.Timeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         var received = new StringBuilder();
         var buffer = new byte[16 * 1024];
         while (true)

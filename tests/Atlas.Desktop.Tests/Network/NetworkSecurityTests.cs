@@ -151,7 +151,7 @@ public sealed class NetworkSecurityTests
         Assert.DoesNotContain(addresses, a => a.Contains("0.0.0.0", StringComparison.Ordinal) || a.Contains("[::]", StringComparison.Ordinal));
 
         // Plain ws:// / http:// on the port gets no protocol answer (regression: plain ws while the UI claimed encryption).
-        using var plain = new HttpClient { Timeout = AtlasTestHost.Timeout };
+        using var plain = new HttpClient { Timeout = TestTimeouts.Default };
         var url = new UriBuilder(host.BaseUri) { Scheme = "http" }.Uri;
         var exception = await Record.ExceptionAsync(async () => (await plain.GetAsync(new Uri(url, "health"), Ct)).EnsureSuccessStatusCode());
         Assert.NotNull(exception);

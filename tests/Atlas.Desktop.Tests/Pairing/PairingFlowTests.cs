@@ -24,7 +24,7 @@ public sealed class PairingFlowTests
         var pending = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pairing = AtlasClient.PairAsync(link, "Pixel 7", "android", code => pending.TrySetResult(code),
             AtlasTestHost.ClientOptions(), Ct);
-        var checkCode = await pending.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var checkCode = await pending.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         // The desktop user sees the same check code next to the request, then approves through `atlas devices approve`'s channel.
         using var control = new ControlClient(new DataDirectory(host.DataDir).ControlSocketPath);
@@ -35,7 +35,7 @@ public sealed class PairingFlowTests
         Assert.Equal("Pixel 7", request.Name);
         await control.PostAsync($"devices/{request.Id}/approve", null, DesktopJsonContext.Default.DeviceView, Ct);
 
-        var credentials = await pairing.WaitAsync(AtlasTestHost.Timeout, Ct);
+        var credentials = await pairing.WaitAsync(TestTimeouts.Default, Ct);
         Assert.Equal(request.Id, credentials.DeviceId);
         Assert.Equal(host.Pin, credentials.Fingerprint);
         using var client = new AtlasClient(credentials, AtlasTestHost.ClientOptions());
@@ -53,11 +53,11 @@ public sealed class PairingFlowTests
         var link = await host.NewLinkAsync();
         var pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var pairing = AtlasClient.PairAsync(link, "Unknown", "android", _ => pending.TrySetResult(), AtlasTestHost.ClientOptions(), Ct);
-        await pending.Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await pending.Task.WaitAsync(TestTimeouts.Default, Ct);
         var device = Assert.Single(await host.Get<IDeviceStore>().ListAsync(Ct));
         await host.Get<Atlas.Desktop.Devices.DeviceService>().DenyAsync(device.Id, Ct);
 
-        var error = await Assert.ThrowsAsync<AtlasException>(() => pairing.WaitAsync(AtlasTestHost.Timeout, Ct));
+        var error = await Assert.ThrowsAsync<AtlasException>(() => pairing.WaitAsync(TestTimeouts.Default, Ct));
         Assert.Equal(ErrorCodes.PairingDenied, error.Code);
         Assert.Empty(await host.Get<IDeviceStore>().ListAsync(Ct));
     }

@@ -2,7 +2,6 @@ using System.Net.WebSockets;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Realtime;
 using Atlas.Desktop.Storage;
-using Atlas.Desktop.Tests.Infrastructure;
 
 namespace Atlas.Desktop.Tests.Realtime;
 
@@ -30,9 +29,9 @@ public sealed class DeviceConnectionTests
 
         Assert.InRange(answered, 4, 5); // half the queue (plus the frame the stalled send loop holds)
         peer.Release();
-        await room.WaitAsync(AtlasTestHost.Timeout, TestContext.Current.CancellationToken);
+        await room.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         connection.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
-        await sendLoop.WaitAsync(AtlasTestHost.Timeout, TestContext.Current.CancellationToken);
+        await sendLoop.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.Equal((answered, false), (peer.Sent, peer.Aborted));
     }
 

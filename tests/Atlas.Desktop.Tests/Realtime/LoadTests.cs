@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.WebSockets;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Realtime;
@@ -6,12 +5,16 @@ using Atlas.Desktop.Tests.Infrastructure;
 
 namespace Atlas.Desktop.Tests.Realtime;
 
+[Trait("Speed", "slow")]
 public sealed class LoadTests
 {
     private const int Clients = 1000;
 
+    /// <summary>A thousand authenticated clients connect at once, are all registered, and each gets the heartbeat and answers
+    /// its own ping (how long that takes and what it costs in memory is bench/Atlas.Desktop.Bench's job).</summary>
     [Fact]
-    public async Task ThousandAuthenticatedClients_ConnectAndAnswerWithinBounds()
+    [Trait("Issue13", "6")]
+    public async Task ThousandAuthenticatedClients_AllConnect_AndEachGetsTheHeartbeatAndAnswersItsOwnPing()
     {
         await using var host = await AtlasTestHost.StartAsync();
         var tokens = new List<string>(Clients);
@@ -20,10 +23,6 @@ public sealed class LoadTests
             tokens.Add((await host.ProvisionAsync("load " + i)).Token);
         }
 
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var before = GC.GetTotalMemory(forceFullCollection: true);
-        var clock = Stopwatch.StartNew();
         var sockets = new ClientWebSocket[Clients];
         using var throttle = new SemaphoreSlim(32);
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(async i =>
@@ -51,15 +50,6 @@ public sealed class LoadTests
             await AtlasTestHost.SendTextAsync(socket, $$"""{"v":1,"type":"ping","id":"p{{i}}"}""");
             Assert.Equal("p" + i, (await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.Pong))!.Re);
         }));
-        var elapsed = clock.Elapsed;
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var perConnection = (GC.GetTotalMemory(forceFullCollection: true) - before) / Clients;
-        TestContext.Current.SendDiagnosticMessage($"{Clients} clients in {elapsed.TotalSeconds:0.0} s; ~{perConnection / 1024.0:0.0} KiB managed heap per connection (client and server side)");
-
-        // Bounds generous enough for a loaded 2-core CI machine, tight enough to catch a per-connection leak.
-        Assert.True(elapsed < TimeSpan.FromMinutes(2), $"took {elapsed}");
-        Assert.True(perConnection < 256 * 1024, $"{perConnection} bytes per connection");
 
         foreach (var socket in sockets)
         {

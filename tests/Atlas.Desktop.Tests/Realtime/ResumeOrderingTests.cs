@@ -32,7 +32,7 @@ public sealed class ResumeOrderingTests
         var (first, _) = await chat.Host.ConnectRawAsync(token);
         await Send(first, MessageTypes.ChatMessage, "m-1", """{"text":"count to twenty"}""");
         var client = new StrictClient();
-        await script.Reached[0].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await script.Reached[0].Task.WaitAsync(TestTimeouts.Default, Ct);
         while (client.Have < 6)
         {
             client.Receive(await NextChatAsync(first));
@@ -72,7 +72,7 @@ public sealed class ResumeOrderingTests
         var (sender, _) = await chat.Host.ConnectRawAsync(token);
 
         await Send(sender, MessageTypes.ChatMessage, "m-1", """{"text":"count to twenty"}""");
-        await script.Reached[0].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await script.Reached[0].Task.WaitAsync(TestTimeouts.Default, Ct);
         var client = new StrictClient();
         while (client.Have < 6)
         {
@@ -111,7 +111,7 @@ public sealed class ResumeOrderingTests
 
         var (first, _) = await chat.Host.ConnectRawAsync(token);
         await Send(first, MessageTypes.ChatMessage, "m-1", Body);
-        await script.Reached[0].Task.WaitAsync(AtlasTestHost.Timeout, Ct);
+        await script.Reached[0].Task.WaitAsync(TestTimeouts.Default, Ct);
         first.Abort(); // dropped right after Send: the phone saw nothing of the answer
         var generation = chat.Host.Get<GenerationManager>().FindByRequest(deviceId, "m-1")!;
         script.Gates[0].SetResult();
@@ -174,7 +174,7 @@ public sealed class ResumeOrderingTests
     private static async Task PublishedAsync(Generation generation, long seq)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(AtlasTestHost.Timeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         await foreach (var element in generation.ReadAsync(0, null, timeout.Token))
         {
             if (element.GetProperty("seq").GetInt64() >= seq)

@@ -27,7 +27,7 @@ public sealed class WebSocketTests
         var closed = await host.Get<DeviceService>().RevokeAsync(credentials.DeviceId, deleteFiles: false, Ct);
         Assert.Equal(2, closed);
 
-        Assert.Equal(ErrorCodes.Revoked, await connection.Closed.WaitAsync(AtlasTestHost.Timeout, Ct));
+        Assert.Equal(ErrorCodes.Revoked, await connection.Closed.WaitAsync(TestTimeouts.Default, Ct));
         var last = await AtlasTestHost.ReceiveTypeAsync(raw, MessageTypes.Error);
         Assert.Equal(ErrorCodes.Revoked, last!.Error!.Code);
         Assert.Null(await AtlasTestHost.ReceiveAsync(raw));
@@ -334,7 +334,7 @@ public sealed class WebSocketTests
     private static async Task<AtlasEnvelope> NextEventAsync(Atlas.Client.Connection.AtlasConnection connection, string type, Func<AtlasEnvelope, bool> match)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(AtlasTestHost.Timeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (true)
         {
             var next = await connection.Events.ReadAsync(timeout.Token);

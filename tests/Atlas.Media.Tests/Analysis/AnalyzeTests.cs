@@ -2,6 +2,7 @@ using ImageMagick;
 
 namespace Atlas.Media.Tests.Analysis;
 
+[Trait("Speed", "slow")]
 public sealed class AnalyzeTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly PipelineHarness _harness = new();

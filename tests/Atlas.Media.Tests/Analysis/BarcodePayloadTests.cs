@@ -4,6 +4,7 @@ using QRCoder;
 namespace Atlas.Media.Tests.Analysis;
 
 /// <summary>QR payloads come back byte for byte (zbar 0.23.92's <c>--xml</c> base64 mangles non-ASCII data).</summary>
+[Trait("Speed", "slow")]
 public sealed class BarcodePayloadTests(MediaFixture media) : IAsyncLifetime
 {
     private const string Utf8Text = "Hello, QR 👋 Grüße";

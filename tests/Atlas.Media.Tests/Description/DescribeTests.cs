@@ -4,6 +4,7 @@ using OpenAI;
 
 namespace Atlas.Media.Tests.Description;
 
+[Trait("Speed", "slow")]
 public sealed class DescribeTests(MediaFixture media)
 {
     private static IChatClient Client(FakeOpenAiServer server) =>

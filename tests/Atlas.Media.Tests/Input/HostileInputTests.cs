@@ -3,6 +3,7 @@ using System.Text;
 
 namespace Atlas.Media.Tests.Input;
 
+[Trait("Speed", "slow")]
 public sealed class HostileInputTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly PipelineHarness _harness = new(o => o.MaxDuration = TimeSpan.FromMinutes(5));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Atlas.Media.Tests.Input;
 
 /// <summary>Inputs are checked from their metadata and header before anything is copied, and errors name the caller's input.</summary>
+[Trait("Speed", "slow")]
 public sealed class RegularFileTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly CapturingLoggerFactory _logs = new();
@@ -70,7 +71,7 @@ public sealed class RegularFileTests(MediaFixture media) : IAsyncLifetime
     {
         var fifo = Path.Combine(_harness.Root, "photo.jpg");
         await Tools.RunAsync("mkfifo", [fifo]);
-        var ex = await Assert.ThrowsAsync<MediaException>(() => _harness.RunAsync(MediaTask.Ocr, fifo).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken));
+        var ex = await Assert.ThrowsAsync<MediaException>(() => _harness.RunAsync(MediaTask.Ocr, fifo).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
         Assert.Equal(MediaErrorCode.InvalidRequest, ex.Code);
         Assert.Contains("not a regular file", ex.Message, StringComparison.Ordinal);
     }

@@ -1,5 +1,6 @@
 namespace Atlas.Media.Tests.Jobs;
 
+[Trait("Speed", "slow")]
 public sealed class ContextTests(MediaFixture media)
 {
     [Fact]

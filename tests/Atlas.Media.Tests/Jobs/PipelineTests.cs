@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Atlas.Media.Tests.Jobs;
 
+[Trait("Speed", "slow")]
 public sealed class PipelineTests(MediaFixture media)
 {
     [Fact]
@@ -61,7 +62,7 @@ public sealed class PipelineTests(MediaFixture media)
         Assert.Equal(2, gate.Running);
         Assert.Equal(3, jobs.Count(j => j.Status == MediaJobStatus.Queued));
         gate.ReleaseAll();
-        await Task.WhenAll(jobs.Select(j => j.Completion)).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        await Task.WhenAll(jobs.Select(j => j.Completion)).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.Equal(2, gate.MaxRunning);
         Assert.All(jobs, j => Assert.Equal(MediaJobStatus.Succeeded, j.Status));
     }
@@ -73,7 +74,7 @@ public sealed class PipelineTests(MediaFixture media)
         await using var harness = new PipelineHarness(o => o.MaxConcurrency = 2, Engines(gate));
         var (first, second) = await SubmitTwiceAsync(harness, gate);
         gate.ReleaseAll();
-        var results = await Task.WhenAll(first.Completion, second.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        var results = await Task.WhenAll(first.Completion, second.Completion).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.Equal(1, gate.Calls);
         Assert.Equal(results[0].Ocr!.Text, results[1].Ocr!.Text);
     }
@@ -87,7 +88,7 @@ public sealed class PipelineTests(MediaFixture media)
         first.Cancel();
         await gate.WaitForCallsAsync(2);
         gate.ReleaseAll();
-        var result = await second.Completion.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        var result = await second.Completion.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.Equal("ok", result.Ocr!.Text);
         Assert.Equal(MediaJobStatus.Cancelled, first.Status);
     }
@@ -104,7 +105,7 @@ public sealed class PipelineTests(MediaFixture media)
         var ex = await Assert.ThrowsAsync<MediaException>(() => harness.Pipeline.SubmitAsync(Request(2), cancellationToken: TestContext.Current.CancellationToken));
         Assert.Equal(MediaErrorCode.QueueFull, ex.Code);
         gate.ReleaseAll();
-        await Task.WhenAll(running.Completion, queued.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        await Task.WhenAll(running.Completion, queued.Completion).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
     }
 
     /// <summary>Regression: 20 inputs were staged with a queue of 2; now a submission waits for room before it reads a byte.</summary>
@@ -121,13 +122,13 @@ public sealed class PipelineTests(MediaFixture media)
 
         var content = new CountingStream(await File.ReadAllBytesAsync(media.TextPng, TestContext.Current.CancellationToken));
         var third = harness.Pipeline.SubmitAsync(new MediaRequest { Task = MediaTask.Ocr, Content = content, BypassCache = true, Ocr = new OcrOptions { Engine = "gate", Language = "a2" } }, cancellationToken: TestContext.Current.CancellationToken);
-        Assert.True(SpinWait.SpinUntil(() => harness.Pipeline.WaitingForAdmission == 1, Tools.DefaultTimeout), "the third submission waits for admission");
+        Assert.True(SpinWait.SpinUntil(() => harness.Pipeline.WaitingForAdmission == 1, TestTimeouts.Default), "the third submission waits for admission");
         Assert.Equal(0, content.Reads);
         Assert.Equal(2, Directory.GetDirectories(harness.Options.WorkDirectory!).Length);
 
         gate.ReleaseAll();
-        var last = await third.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
-        await Task.WhenAll(running.Completion, queued.Completion, last.Completion).WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        var last = await third.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+        await Task.WhenAll(running.Completion, queued.Completion, last.Completion).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.True(content.Reads > 0);
     }
 
@@ -142,7 +143,7 @@ public sealed class PipelineTests(MediaFixture media)
         var queued = await harness.Pipeline.SubmitAsync(Request(1), cancellationToken: TestContext.Current.CancellationToken);
         queued.Cancel();
         running.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Completion.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Completion.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.Completion);
         Assert.Equal(MediaJobStatus.Cancelled, running.Status);
         Assert.Equal(MediaJobStatus.Cancelled, queued.Status);
@@ -156,9 +157,9 @@ public sealed class PipelineTests(MediaFixture media)
         var started = new TaskCompletionSource();
         var job = await harness.Pipeline.SubmitAsync(MediaRequest.ForFile(MediaTask.Transcribe, media.SpeechWav),
             new CallbackProgress(p => { if (p.Stage == "transcribing") started.TrySetResult(); }), TestContext.Current.CancellationToken);
-        await started.Task.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+        await started.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         job.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.Completion.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => job.Completion.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -347,7 +348,7 @@ public sealed class PipelineTests(MediaFixture media)
                 _waiters.Add((count, signal));
             }
 
-            return signal.Task.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+            return signal.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         }
 
         /// <summary>Waits until the engine has been called <paramref name="count"/> times in all.</summary>
@@ -364,7 +365,7 @@ public sealed class PipelineTests(MediaFixture media)
                 _waiters.Add((-count, signal));
             }
 
-            return signal.Task.WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+            return signal.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         }
 
         public void ReleaseAll() => _release.TrySetResult();

@@ -9,6 +9,7 @@ using ModelContextProtocol.Server;
 
 namespace Atlas.Media.Tests.Mcp;
 
+[Trait("Speed", "slow")]
 public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly Pipe _toServer = new();
@@ -133,7 +134,7 @@ public sealed class MediaMcpToolsTests(MediaFixture media) : IAsyncLifetime
         Assert.Contains($"'{folder}' is a directory", ((TextContentBlock)dir.Content[0]).Text, StringComparison.Ordinal);
 
         var pipe = await _client.CallToolAsync("ocr", new Dictionary<string, object?> { ["path"] = fifo }, cancellationToken: TestContext.Current.CancellationToken)
-            .AsTask().WaitAsync(Tools.DefaultTimeout, TestContext.Current.CancellationToken);
+            .AsTask().WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.True(pipe.IsError);
         Assert.StartsWith("invalid_request:", ((TextContentBlock)pipe.Content[0]).Text, StringComparison.Ordinal);
         Assert.Contains("not a regular file", ((TextContentBlock)pipe.Content[0]).Text, StringComparison.Ordinal);

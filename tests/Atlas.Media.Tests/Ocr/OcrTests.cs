@@ -2,6 +2,7 @@ using Atlas.Media.Ocr;
 
 namespace Atlas.Media.Tests.Ocr;
 
+[Trait("Speed", "slow")]
 public sealed class OcrTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly PipelineHarness _harness = new();

@@ -6,6 +6,7 @@ using ImageMagick;
 namespace Atlas.Media.Tests.Ocr;
 
 /// <summary>Photos of a page read in order and without the junk tesseract sees in the page edge and the table.</summary>
+[Trait("Speed", "slow")]
 public sealed class PhotoReadingTests(MediaFixture media) : IAsyncLifetime
 {
     private static readonly string[] SixLines =

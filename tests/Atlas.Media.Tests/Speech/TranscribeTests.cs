@@ -2,6 +2,7 @@ using Atlas.Media.Speech;
 
 namespace Atlas.Media.Tests.Speech;
 
+[Trait("Speed", "slow")]
 public sealed class TranscribeTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly PipelineHarness _harness = new();

@@ -2,6 +2,7 @@ using Atlas.Media.Video;
 
 namespace Atlas.Media.Tests.Video;
 
+[Trait("Speed", "slow")]
 public sealed class FramesTests(MediaFixture media) : IAsyncLifetime
 {
     private readonly PipelineHarness _harness = new();

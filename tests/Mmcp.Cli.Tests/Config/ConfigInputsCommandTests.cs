@@ -56,7 +56,7 @@ public sealed class ConfigInputsCommandTests : IAsyncLifetime
     public async Task InputsSet_EnvironmentVariableAlsoSet_EnvironmentWins()
     {
         var set = await _sandbox.RunWithInputAsync(Secret, "config", "inputs", "set", "api-key");
-        _sandbox.Environment["MMCP_INPUT_API_KEY"] = "from-environment";
+        _sandbox.Set("MMCP_INPUT_API_KEY", "from-environment");
         var call = await _sandbox.RunAsync("call", "tester", "get_env", "--args", """{"name":"API_KEY"}""", "--registry", _sandbox.Registry);
         var list = await _sandbox.RunAsync("config", "inputs", "list", "--json");
 

@@ -85,7 +85,7 @@ public sealed class InstallCommandTests : IDisposable
     /// <summary>Copies the example's build output (with the manifest the build wrote next to it) as an "installed app".</summary>
     private string CopyExampleApp()
     {
-        var output = Path.Combine(RepoRoot(), "examples", "FileManagerServer", "bin", Configuration(), "net10.0");
+        var output = Path.Combine(Repository.Root, "examples", "FileManagerServer", "bin", Configuration(), "net10.0");
         Assert.True(File.Exists(Path.Combine(output, Id + ".json")), $"the example's build did not write its manifest into {output}");
         var target = Path.Combine(_sandbox.Root, "apps", "filemanager");
         foreach (var file in Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories))
@@ -100,19 +100,6 @@ public sealed class InstallCommandTests : IDisposable
     }
 
     private static string Configuration() => AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Atlas.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Atlas.slnx not found above the test binary.");
-    }
 
     private static string ReadCommandLine(int pid) => Read($"/proc/{pid}/cmdline");
 

@@ -61,7 +61,7 @@ public sealed class ServersCommandTests : IDisposable
     public async Task Servers_RegistryFromEnvironment_IsUsedWithoutTheOption()
     {
         await _sandbox.WriteTestServerAsync("io.example.alpha");
-        _sandbox.Environment["MMCP_REGISTRY_PATH"] = _sandbox.Registry;
+        _sandbox.Set("MMCP_REGISTRY_PATH", _sandbox.Registry);
 
         var result = await _sandbox.RunAsync("servers", "--json", "--no-import");
 

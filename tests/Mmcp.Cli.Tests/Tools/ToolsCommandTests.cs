@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Mmcp.Testing;
 
 namespace Mmcp.Cli.Tests.Tools;
 
@@ -10,6 +9,7 @@ public sealed class ToolsCommandTests : IDisposable
     public void Dispose() => _sandbox.Dispose();
 
     [Fact]
+    [Trait("Speed", "slow")]
     public async Task Tools_ReferenceServersOverStdio_AggregatedNamesWithSchemas()
     {
         var shared = Directory.CreateDirectory(Path.Combine(_sandbox.Root, "shared")).FullName;

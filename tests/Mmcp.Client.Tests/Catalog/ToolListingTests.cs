@@ -165,7 +165,7 @@ public sealed class ToolListingTests : IDisposable
         };
 
         await hub.CallToolAsync("io.example.dynamic", "add_tool", new Dictionary<string, object?> { ["name"] = "late_arrival" }, cancellationToken: Ct);
-        var e = await changed.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        var e = await changed.Task.WaitAsync(TestTimeouts.Default, Ct);
         var after = await hub.ListToolsAsync(cancellationToken: Ct);
 
         Assert.Equal("io.example.dynamic", e.ServerId);

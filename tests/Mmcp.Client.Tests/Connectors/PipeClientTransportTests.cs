@@ -66,7 +66,7 @@ public sealed class PipeClientTransportTests
         server.CloseOutput();
 
         Assert.Equal("notifications/last", Assert.IsType<JsonRpcNotification>(await ReadAsync(session)).Method);
-        await session.MessageReader.Completion.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        await session.MessageReader.Completion.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
     }
 
     /// <summary>A message to the server is one line: its JSON and a newline, written through before the send returns.</summary>
@@ -86,7 +86,7 @@ public sealed class PipeClientTransportTests
     private static async Task<JsonRpcMessage> ReadAsync(ITransport session)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         return await session.MessageReader.ReadAsync(timeout.Token);
     }
 
@@ -118,7 +118,7 @@ public sealed class PipeClientTransportTests
         public async Task<string?> ReadLineAsync()
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(TestConstants.DefaultTimeout);
+            timeout.CancelAfter(TestTimeouts.Default);
             return await _lines.ReadLineAsync(timeout.Token);
         }
 

@@ -37,7 +37,7 @@ public sealed class StdioConnectorTests : IDisposable
 
         // The call stays open after reporting: progress that arrives after a result may be dropped (SDK behaviour), so it is awaited while the call runs.
         var call = hub.CallToolAsync("test.stdio", "progress", new Dictionary<string, object?> { ["steps"] = 3, ["holdMilliseconds"] = 600_000 }, new SyncProgress(v => first.TrySetResult(v)), cts.Token).AsTask();
-        var progress = await first.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        var progress = await first.Task.WaitAsync(TestTimeouts.Default, Ct);
         await cts.CancelAsync();
 
         Assert.Equal((3f, 1f), (progress.Total!.Value, progress.Progress));

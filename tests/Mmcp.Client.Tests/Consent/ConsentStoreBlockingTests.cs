@@ -1,4 +1,3 @@
-using Atlas.Testing;
 using Mmcp.Client.Consent;
 
 namespace Mmcp.Client.Tests.Consent;

@@ -57,7 +57,7 @@ public sealed class ManifestRobustnessTests : IDisposable
         var discovery = await hub.DiscoverServersAsync(Ct);
 
         Assert.Equal("io.example.late", Assert.Single(discovery.Servers).Id);
-        Assert.Equal("io.example.late", await changed.Task.WaitAsync(TestConstants.DefaultTimeout, Ct));
+        Assert.Equal("io.example.late", await changed.Task.WaitAsync(TestTimeouts.Default, Ct));
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class ManifestRobustnessTests : IDisposable
 
         File.Delete(Path.Combine(_env.RegistryDirectory, "io.example.gone.json"));
 
-        Assert.Equal("io.example.gone", await removed.Task.WaitAsync(TestConstants.DefaultTimeout, Ct));
+        Assert.Equal("io.example.gone", await removed.Task.WaitAsync(TestTimeouts.Default, Ct));
         var error = await Assert.ThrowsAsync<HubException>(() => hub.CallToolAsync("io.example.gone", "pid", cancellationToken: Ct).AsTask());
         Assert.Equal(HubErrorCode.UnknownServer, error.Code);
     }

@@ -6,6 +6,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Client.Tests.Interop;
 
 /// <summary>A Streamable HTTP server that restarts (and so forgets the hub's session) is reached again on a new session.</summary>
+[Trait("Speed", "slow")]
 public sealed class HttpRestartTests : IAsyncDisposable
 {
     private readonly TestEnvironment _env = new();

@@ -14,6 +14,7 @@ public sealed class HttpServerTests : IDisposable
     [Theory]
     [InlineData("streamableHttp", "/mcp", false)]
     [InlineData("sse", "/sse", true)]
+    [Trait("Speed", "slow")]
     public async Task Everything_OverHttp_ListsAndCalls(string mode, string path, bool legacySse)
     {
         var port = Servers.FreeTcpPort();

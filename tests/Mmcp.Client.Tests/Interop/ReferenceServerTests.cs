@@ -5,6 +5,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Client.Tests.Interop;
 
 /// <summary>The official TypeScript reference servers, as real child processes, through the hub.</summary>
+[Trait("Speed", "slow")]
 public sealed class ReferenceServerTests : IDisposable
 {
     private readonly TestEnvironment _env = new();
@@ -25,7 +26,7 @@ public sealed class ReferenceServerTests : IDisposable
         var first = new TaskCompletionSource<ProgressNotificationValue>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var longRun = hub.CallToolAsync("io.github.everything", "trigger-long-running-operation", new Dictionary<string, object?> { ["duration"] = 600, ["steps"] = 600 }, new Reporter(v => first.TrySetResult(v)), cts.Token).AsTask();
-        var progress = await first.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        var progress = await first.Task.WaitAsync(TestTimeouts.Default, Ct);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longRun);
         var resources = await hub.ListResourcesAsync("io.github.everything", Ct);

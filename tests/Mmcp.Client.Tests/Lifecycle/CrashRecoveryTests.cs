@@ -21,7 +21,7 @@ public sealed class CrashRecoveryTests : IDisposable
 
         var call = hub.CallToolAsync("test.victim", "wait", new Dictionary<string, object?> { ["milliseconds"] = 600_000 }, cancellationToken: Ct).AsTask();
         Servers.Kill(pid);
-        var error = await Assert.ThrowsAsync<HubException>(() => call.WaitAsync(TestConstants.DefaultTimeout, Ct));
+        var error = await Assert.ThrowsAsync<HubException>(() => call.WaitAsync(TestTimeouts.Default, Ct));
 
         Assert.Equal(HubErrorCode.ServerCrashed, error.Code);
         Assert.Equal("test.victim", error.ServerId);
@@ -55,7 +55,7 @@ public sealed class CrashRecoveryTests : IDisposable
     {
         // The echo calls before and after the hang run under the same budget: scaled to the machine's load so that
         // they fit on a busy machine (it was a fixed 0.5 s, which an echo call overran at load average 15).
-        var budget = Atlas.Testing.TestTimeouts.Budget(TimeSpan.FromMilliseconds(500));
+        var budget = TestTimeouts.Budget(TimeSpan.FromMilliseconds(500));
         await _env.WriteManifestAsync(Servers.Manifest(
             "test.hung",
             new StdioTransport { Command = "dotnet", Args = [Servers.TestServerDll, "stdio"] },

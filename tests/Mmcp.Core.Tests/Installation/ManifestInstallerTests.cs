@@ -13,7 +13,7 @@ public sealed class ManifestInstallerTests : IDisposable
          "capabilities":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}
         """;
 
-    private readonly TestDirectory _dir = new();
+    private readonly TestSandbox _dir = new();
     private readonly string _app;
     private readonly string _registry;
     private readonly string _system;

@@ -12,11 +12,11 @@ public sealed class ClientConfigCollisionTests
     [Trait("Issue12", "6")]
     public async Task RefreshAsync_SameNameInProjectAndClaudeDesktop_BothReachableUnderDistinctIds()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var workspace = Directory.CreateDirectory(dir.Combine("work")).FullName;
         var vscode = dir.Write("work/.vscode/mcp.json", """{"servers":{"weather":{"command":"project-weather"}}}""");
         var claude = dir.Write("claude.json", """{"mcpServers":{"weather":{"command":"desktop-weather"}}}""");
-        await using var registry = new ServerRegistry([new ClientConfigSource(ServerSourceKind.VsCode, vscode, dir.Path, workspace), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Path)]);
+        await using var registry = new ServerRegistry([new ClientConfigSource(ServerSourceKind.VsCode, vscode, dir.Root, workspace), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Root)]);
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
 
@@ -36,10 +36,10 @@ public sealed class ClientConfigCollisionTests
     [Trait("Issue12", "6")]
     public async Task Find_SuffixedIdOutsideTheProject_ReachesTheSameDefinition()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var claude = dir.Write("claude.json", """{"mcpServers":{"weather":{"command":"desktop-weather"}}}""");
         var elsewhere = Directory.CreateDirectory(dir.Combine("elsewhere")).FullName;
-        await using var registry = new ServerRegistry([new ClientConfigSource(ServerSourceKind.VsCode, Path.Combine(elsewhere, ".vscode", "mcp.json"), dir.Path, elsewhere), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Path)]);
+        await using var registry = new ServerRegistry([new ClientConfigSource(ServerSourceKind.VsCode, Path.Combine(elsewhere, ".vscode", "mcp.json"), dir.Root, elsewhere), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Root)]);
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
 
@@ -53,11 +53,11 @@ public sealed class ClientConfigCollisionTests
     [Trait("Issue12", "6")]
     public async Task RefreshAsync_ImportedManifestIdenticalToItsSource_ListedOnce()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var registryDir = Directory.CreateDirectory(dir.Combine("reg")).FullName;
         dir.Write("reg/local.weather.json", SampleManifests.Minimal("local.weather", """{"type":"stdio","command":"npx","args":["-y","weather"],"env":{"KEY":"${env:KEY}"}}"""));
         var claude = dir.Write("claude.json", """{"mcpServers":{"weather":{"command":"npx","args":["-y","weather"],"env":{"KEY":"${env:KEY}"}},"other":{"command":"npx","args":["-y","weather","--other"]}}}""");
-        await using var registry = new ServerRegistry([new ManifestDirectorySource(registryDir), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Path)]);
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(registryDir), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Root)]);
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
 
@@ -75,10 +75,10 @@ public sealed class ClientConfigCollisionTests
     [Trait("Issue12", "6")]
     public async Task RefreshAsync_TwoManifestsWithTheSameCommand_StayTwoServers()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a", """{"type":"stdio","command":"same"}"""));
         dir.Write("com.example.b.json", SampleManifests.Minimal("com.example.b", """{"type":"stdio","command":"same"}"""));
-        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Path)]);
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Root)]);
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
 

@@ -9,7 +9,7 @@ public sealed class ClientConfigSourceTests
     [Fact]
     public void Read_ClaudeDesktop_ImportsStdioAndHttpServersWithProvenance()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var path = dir.Write("claude_desktop_config.json", """
             {
               "globalShortcut": "Ctrl+Space",
@@ -38,7 +38,7 @@ public sealed class ClientConfigSourceTests
     [Fact]
     public void Read_EntriesThatRunMmcpStdio_AreNotImported_SoTheHubNeverStartsItself()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var path = dir.Write("claude_desktop_config.json", """
             {
               "mcpServers": {
@@ -60,7 +60,7 @@ public sealed class ClientConfigSourceTests
     [Fact]
     public void Read_VsCodeWorkspace_HandlesCommentsTrailingCommasInputsEnvFileAndWorkspaceFolder()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write(".env", "# secrets\nexport TOKEN=\"from-file\"\nMODE=prod\n");
         var path = dir.Write(Path.Combine(".vscode", "mcp.json"), """
             {
@@ -74,7 +74,7 @@ public sealed class ClientConfigSourceTests
             }
             """);
 
-        var result = new ClientConfigSource(ServerSourceKind.VsCode, path, "/home/u", dir.Path).Read();
+        var result = new ClientConfigSource(ServerSourceKind.VsCode, path, "/home/u", dir.Root).Read();
 
         Assert.Equal(["github", "local", "legacy"], result.Servers.Select(s => s.Manifest.Id));
         var warning = Assert.Single(result.Diagnostics);
@@ -82,17 +82,17 @@ public sealed class ClientConfigSourceTests
         Assert.Contains("MMCP_INPUT_API_KEY", warning.Message, StringComparison.Ordinal);
         Assert.Contains("password", warning.Message, StringComparison.Ordinal);
         var local = Assert.IsType<StdioTransport>(result.Servers[1].Manifest.Transport);
-        Assert.Equal(Path.Combine(dir.Path, "bin", "server"), local.Command);
+        Assert.Equal(Path.Combine(dir.Root, "bin", "server"), local.Command);
         Assert.Equal("from-file", local.Env["TOKEN"]);
         Assert.Equal("dev", local.Env["MODE"]);
-        Assert.Equal(dir.Path, local.Cwd);
+        Assert.Equal(dir.Root, local.Cwd);
         Assert.True(Assert.IsType<HttpTransport>(result.Servers[2].Manifest.Transport).LegacySse);
     }
 
     [Fact]
     public void Read_Cursor_ReportsBadEntriesAndKeepsGoodOnes()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var path = dir.Write("mcp.json", """
             { "mcpServers": {
                 "good": { "command": "uvx", "args": ["mcp-server-time"] },
@@ -117,7 +117,7 @@ public sealed class ClientConfigSourceTests
     [Fact]
     public void Read_MissingFile_IsEmpty_AndBrokenFileIsReported()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var broken = dir.Write("broken.json", "{ \"mcpServers\": ");
 
         Assert.Empty(new ClientConfigSource(ServerSourceKind.Cursor, dir.Combine("none.json"), "/h").Read().Diagnostics);

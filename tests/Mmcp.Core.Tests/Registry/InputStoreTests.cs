@@ -10,14 +10,14 @@ public sealed class InputStoreTests
     [Trait("Issue12", "6")]
     public void Set_NewStore_PrivateDirectoryAndFileAndValuesRoundTrip()
     {
-        using var dir = new TestDirectory();
-        var store = InputStore.For(new MmcpEnvironment(_ => null, dir.Path));
+        using var dir = new TestSandbox();
+        var store = InputStore.For(new MmcpEnvironment(_ => null, dir.Root));
 
         store.Set("gh-token", "s3cret");
         store.Set("other", "x");
         store.Set("gh-token", "n3w");
 
-        Assert.Equal(Path.Combine(dir.Path, ".config", "mmcp", "inputs.json"), store.Path);
+        Assert.Equal(Path.Combine(dir.Root, ".config", "mmcp", "inputs.json"), store.Path);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(store.Path)!));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.Path));
         Assert.Equal("n3w", store.Get("gh-token"));

@@ -17,14 +17,14 @@ public sealed class ManifestDirectorySourceTests
     [Fact]
     public void Read_ValidAndInvalidManifests_ReturnsTheValidOnesAndReportsTheRest()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a"));
         dir.Write("com.example.b.json", SampleManifests.Minimal("com.example.b", """{"type":"stdio"}"""));
         dir.Write("broken.json", "{ not json");
         dir.Write("notes.txt", "ignored");
         dir.Write(".com.example.c.json.123.tmp", "partial");
 
-        var result = new ManifestDirectorySource(dir.Path).Read(TestContext.Current.CancellationToken);
+        var result = new ManifestDirectorySource(dir.Root).Read(TestContext.Current.CancellationToken);
 
         var server = Assert.Single(result.Servers);
         Assert.Equal("com.example.a", server.Manifest.Id);
@@ -37,11 +37,11 @@ public sealed class ManifestDirectorySourceTests
     [Fact]
     public void Read_FileNameDifferentFromId_WarnsAndDuplicateIdIsIgnored()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("a.json", SampleManifests.Minimal("com.example.same"));
         dir.Write("b.json", SampleManifests.Minimal("com.example.same"));
 
-        var result = new ManifestDirectorySource(dir.Path).Read(TestContext.Current.CancellationToken);
+        var result = new ManifestDirectorySource(dir.Root).Read(TestContext.Current.CancellationToken);
 
         Assert.Equal(dir.Combine("a.json"), Assert.Single(result.Servers).Provenance.Location);
         Assert.Contains(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Warning && d.Message.Contains("rename the file", StringComparison.Ordinal));
@@ -51,9 +51,9 @@ public sealed class ManifestDirectorySourceTests
     [Fact]
     public void Read_Twice_ReusesParsedManifestsUntilTheFileChanges()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var path = dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a"));
-        var source = new ManifestDirectorySource(dir.Path);
+        var source = new ManifestDirectorySource(dir.Root);
 
         var first = source.Read(TestContext.Current.CancellationToken).Servers[0].Manifest;
         var second = source.Read(TestContext.Current.CancellationToken).Servers[0].Manifest;
@@ -68,10 +68,10 @@ public sealed class ManifestDirectorySourceTests
     [Fact]
     public void Read_OversizedFile_IsReportedNotRead()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("com.example.big.json", new string(' ', ManifestReader.MaxManifestBytes + 1));
 
-        var result = new ManifestDirectorySource(dir.Path).Read(TestContext.Current.CancellationToken);
+        var result = new ManifestDirectorySource(dir.Root).Read(TestContext.Current.CancellationToken);
 
         Assert.Empty(result.Servers);
         Assert.Contains("limited to", Assert.Single(result.Diagnostics).Message, StringComparison.Ordinal);

@@ -7,9 +7,9 @@ public sealed class McpRegistrySourceTests
 {
     private static (ServerManifest? Manifest, IReadOnlyList<ManifestDiagnostic> Diagnostics) Import(string json)
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("server.json", json);
-        var result = new McpRegistrySource(dir.Path).Read();
+        var result = new McpRegistrySource(dir.Root).Read();
         return (result.Servers.SingleOrDefault()?.Manifest, result.Diagnostics);
     }
 

@@ -34,11 +34,11 @@ public sealed class RegistryPathsTests
     [Fact]
     public void GetRuntimeDirectory_XdgRuntimeDir_IsUsedAndMadePrivate()
     {
-        using var temp = new TestDirectory();
+        using var temp = new TestSandbox();
 
-        var dir = RegistryPaths.GetRuntimeDirectory(Env(new() { ["XDG_RUNTIME_DIR"] = temp.Path }));
+        var dir = RegistryPaths.GetRuntimeDirectory(Env(new() { ["XDG_RUNTIME_DIR"] = temp.Root }));
 
-        Assert.Equal(Path.Combine(temp.Path, "mmcp"), dir);
+        Assert.Equal(Path.Combine(temp.Root, "mmcp"), dir);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
     }
 
@@ -55,7 +55,7 @@ public sealed class RegistryPathsTests
     [Fact]
     public void EnsurePrivateDirectory_GroupReadableDirectory_IsTightened()
     {
-        using var temp = new TestDirectory();
+        using var temp = new TestSandbox();
         var dir = Directory.CreateDirectory(temp.Combine("open")).FullName;
         File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
 
@@ -67,7 +67,7 @@ public sealed class RegistryPathsTests
     [Fact]
     public void EnsurePrivateDirectory_SymbolicLink_IsRefused()
     {
-        using var temp = new TestDirectory();
+        using var temp = new TestSandbox();
         var target = Directory.CreateDirectory(temp.Combine("target")).FullName;
         var link = temp.Combine("link");
         Directory.CreateSymbolicLink(link, target);
@@ -81,7 +81,7 @@ public sealed class RegistryPathsTests
     public void EnsurePrivateDirectory_OwnedByAnotherUser_IsRefused()
     {
         Assert.SkipUnless(RegistryPaths.CurrentUserId() == 0, "changing a directory's owner needs root");
-        using var temp = new TestDirectory();
+        using var temp = new TestSandbox();
         var dir = Directory.CreateDirectory(temp.Combine("theirs")).FullName;
         Assert.Equal(0, Chown(dir, 65534, 65534));
 
@@ -93,10 +93,10 @@ public sealed class RegistryPathsTests
     [Fact]
     public void ResolveSocketPath_RelativeName_IsInTheRuntimeDirectory()
     {
-        using var temp = new TestDirectory();
-        var env = Env(new() { ["XDG_RUNTIME_DIR"] = temp.Path });
+        using var temp = new TestSandbox();
+        var env = Env(new() { ["XDG_RUNTIME_DIR"] = temp.Root });
 
-        Assert.Equal(Path.Combine(temp.Path, "mmcp", "app.sock"), RegistryPaths.ResolveSocketPath("app.sock", env));
+        Assert.Equal(Path.Combine(temp.Root, "mmcp", "app.sock"), RegistryPaths.ResolveSocketPath("app.sock", env));
         Assert.Equal("/abs/app.sock", RegistryPaths.ResolveSocketPath("/abs/app.sock", env));
     }
 

@@ -9,7 +9,7 @@ public sealed class ServerRegistryTests
     [Fact]
     public async Task RefreshAsync_SameIdInSeveralSources_FirstSourceWinsAndOthersAreShadowed()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var user = Directory.CreateDirectory(dir.Combine("user")).FullName;
         var system = Directory.CreateDirectory(dir.Combine("system")).FullName;
         dir.Write("user/com.example.a.json", SampleManifests.Minimal("com.example.a"));
@@ -33,10 +33,10 @@ public sealed class ServerRegistryTests
     [Fact]
     public async Task RefreshAsync_InvalidManifests_AreReportedAndDoNotStopDiscovery()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("com.example.ok.json", SampleManifests.Minimal("com.example.ok"));
         dir.Write("com.example.bad.json", """{"id":"com.example.bad"}""");
-        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Path), new ThrowingSource()]);
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Root), new ThrowingSource()]);
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
 
@@ -48,9 +48,9 @@ public sealed class ServerRegistryTests
     [Fact]
     public async Task AddServer_ProgrammaticDefinition_WinsOverFiles()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a"));
-        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Path)]);
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Root)]);
         registry.AddServer(ManifestReader.Read(SampleManifests.Minimal("com.example.a", """{"type":"stdio","command":"x"}"""), "code").Manifest!);
 
         var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
@@ -64,9 +64,9 @@ public sealed class ServerRegistryTests
     [Fact]
     public async Task RefreshAsync_NothingChanged_RaisesNoEventAndKeepsTheVersion()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a"));
-        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Path)]);
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Root)]);
         var events = 0;
         registry.Changed += (_, _) => events++;
 
@@ -80,9 +80,9 @@ public sealed class ServerRegistryTests
     [Fact]
     public async Task StartWatching_ManifestAddedChangedAndRemoved_RaisesChangedEachTime()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var options = new RegistryOptions { Debounce = TimeSpan.FromMilliseconds(20), PollInterval = TimeSpan.FromSeconds(30) };
-        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Path)], options);
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(dir.Root)], options);
         await registry.RefreshAsync(TestContext.Current.CancellationToken);
         var changes = System.Threading.Channels.Channel.CreateUnbounded<RegistryChangedEventArgs>();
         registry.Changed += (_, e) => changes.Writer.TryWrite(e);
@@ -104,7 +104,7 @@ public sealed class ServerRegistryTests
     [Fact]
     public async Task StartWatching_DirectoryCreatedLater_IsNoticedByPolling()
     {
-        using var dir = new TestDirectory();
+        using var dir = new TestSandbox();
         var later = dir.Combine("later", "servers");
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         await using var registry = new ServerRegistry([new ManifestDirectorySource(later)], new RegistryOptions { PollInterval = TimeSpan.FromSeconds(5) }, time);
@@ -133,7 +133,7 @@ public sealed class ServerRegistryTests
     }
 
     private static async Task<RegistryChangedEventArgs> Next(System.Threading.Channels.Channel<RegistryChangedEventArgs> changes) =>
-        await changes.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        await changes.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
 
     private sealed class ThrowingSource : IServerSource
     {

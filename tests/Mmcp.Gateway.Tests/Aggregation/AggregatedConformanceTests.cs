@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Mmcp.Gateway.Tests.Aggregation;
 
 /// <summary>The official MCP conformance suite (@modelcontextprotocol/conformance 0.1.16) against the aggregated /mcp, in front of the conformance target server.</summary>
+[Trait("Speed", "slow")]
 public sealed class AggregatedConformanceTests
 {
     /// <summary>

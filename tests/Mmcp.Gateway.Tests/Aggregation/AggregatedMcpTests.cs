@@ -124,7 +124,7 @@ public sealed class AggregatedMcpTests
         // Every notification makes the client list again (as clients do) until the new server's tools are there.
         while (true)
         {
-            await notifications.Reader.ReadAsync(ct).AsTask().WaitAsync(TestConstants.DefaultTimeout, ct);
+            await notifications.Reader.ReadAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct);
             if ((await client.ListToolsAsync(cancellationToken: ct)).Any(t => t.Name == "io_test_beta__echo"))
             {
                 break;

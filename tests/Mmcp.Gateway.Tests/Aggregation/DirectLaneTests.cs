@@ -86,7 +86,7 @@ public sealed class DirectLaneTests
         var call = session.PostAsync("""{"jsonrpc":"2.0","id":"slow-1","method":"tools/call","params":{"name":"io_test_alpha__wait","arguments":{"milliseconds":600000}}}""");
         await watch.CallSent;
         var cancel = await session.PostAsync("""{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1","reason":"user"}}""");
-        var ended = await call.WaitAsync(TestConstants.DefaultTimeout, ct);
+        var ended = await call.WaitAsync(TestTimeouts.Default, ct);
 
         Assert.Equal(HttpStatusCode.Accepted, cancel.Status);
         await watch.CancelSent;

@@ -311,7 +311,7 @@ public sealed class ServerToClientTests
                 _waiters.Add((match, done));
             }
 
-            return done.Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+            return done.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         }
     }
 
@@ -330,7 +330,7 @@ public sealed class ServerToClientTests
             return ValueTask.CompletedTask;
         });
 
-        public Task<string> WaitAsync(string uri) => Waiter(uri).Task.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        public Task<string> WaitAsync(string uri) => Waiter(uri).Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
 
         private TaskCompletionSource<string> Waiter(string uri) => _waiters.GetOrAdd(uri, static _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
     }

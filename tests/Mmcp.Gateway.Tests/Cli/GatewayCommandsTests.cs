@@ -74,7 +74,7 @@ public sealed partial class GatewayCommandsTests
         });
         // mmcp stdio is a process still starting: under load the server/discover probe must not time out into the SDK's
         // initialize fallback while the server, answering the probe late, settles on 2026-07-28 and refuses initialize.
-        var options = new McpClientOptions { DiscoverProbeTimeout = TestConstants.DefaultTimeout, InitializationTimeout = TestConstants.DefaultTimeout };
+        var options = new McpClientOptions { DiscoverProbeTimeout = TestTimeouts.Default, InitializationTimeout = TestTimeouts.Default };
         await using var client = await McpClient.CreateAsync(transport, options, cancellationToken: TestContext.Current.CancellationToken);
 
         var tools = await client.ListToolsAsync(cancellationToken: TestContext.Current.CancellationToken);
@@ -84,7 +84,7 @@ public sealed partial class GatewayCommandsTests
         Assert.Equal("echo: via stdio", ((TextContentBlock)result.Content[0]).Text);
 
         await client.DisposeAsync(); // the client closes standard input: mmcp stdio ends and flushes its audit log
-        var audit = Path.Combine(env.Root, "state", "mmcp", "audit.jsonl");
+        var audit = env.AuditPath;
         var line = await WaitForAsync(() => File.Exists(audit) ? File.ReadLines(audit).FirstOrDefault() : null);
         using var entry = JsonDocument.Parse(line);
         Assert.Equal(("stdio", "io.test.alpha", "echo"), (entry.RootElement.GetProperty("surface").GetString(), entry.RootElement.GetProperty("server").GetString(), entry.RootElement.GetProperty("tool").GetString()));
@@ -93,7 +93,7 @@ public sealed partial class GatewayCommandsTests
     private static async Task<string> WaitForAsync(Func<string?> read)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
         while (true)
         {
@@ -179,7 +179,7 @@ public sealed partial class GatewayCommandsTests
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         await using var serve = ChildProcess.Start("dotnet", [Mmcp, "serve", "--port", "0", "--no-import", "--metrics"], env.Variables);
         var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
-        using var http = new HttpClient { Timeout = TestConstants.DefaultTimeout };
+        using var http = new HttpClient { Timeout = TestTimeouts.Default };
         using var call = await http.PostAsync(url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__echo","arguments":{"text":"x"}}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.OK, call.StatusCode);
 
@@ -215,7 +215,7 @@ public sealed partial class GatewayCommandsTests
         var url = UrlPattern().Match(await serve.WaitForLineAsync(l => l.StartsWith("Mmcp gateway listening on ", StringComparison.Ordinal))).Value;
         await using var inspect = ChildProcess.Start("dotnet", [Mmcp, "inspect", "--spans"], env.Variables);
         await inspect.WaitForLineAsync(l => l.Contains("Watching the spans of every server", StringComparison.Ordinal)); // recording from here
-        using var http = new HttpClient { Timeout = TestConstants.DefaultTimeout };
+        using var http = new HttpClient { Timeout = TestTimeouts.Default };
 
         using var response = await http.PostAsync(url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__echo","arguments":{"text":"secret words 5e1f"}}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         var hub = await inspect.WaitForLineAsync(l => l.Contains("tools/call echo", StringComparison.Ordinal) && l.Contains("Mmcp.Client", StringComparison.Ordinal));
@@ -253,7 +253,7 @@ public sealed partial class GatewayCommandsTests
 
         // The audit log is written in batches: wait for both calls to reach the file named on the command line.
         var outcomes = new List<string>();
-        for (var wait = System.Diagnostics.Stopwatch.StartNew(); outcomes.Count < 2 && wait.Elapsed < TestConstants.DefaultTimeout; await Task.Delay(50, TestContext.Current.CancellationToken))
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); outcomes.Count < 2 && wait.Elapsed < TestTimeouts.Default; await Task.Delay(50, TestContext.Current.CancellationToken))
         {
             outcomes = File.Exists(audit) ? [.. (await File.ReadAllLinesAsync(audit, TestContext.Current.CancellationToken)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("outcome").GetString()!)] : [];
         }

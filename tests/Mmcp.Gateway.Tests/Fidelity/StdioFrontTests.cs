@@ -26,9 +26,9 @@ public sealed class StdioFrontTests
         }
 
         await stdin.Writer.CompleteAsync();
-        await run.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await run.WaitAsync(TestTimeouts.Default, ct);
         using var forwarded = new StreamReader(front.Input, Encoding.UTF8);
-        var text = await forwarded.ReadToEndAsync(ct).WaitAsync(TestConstants.DefaultTimeout, ct);
+        var text = await forwarded.ReadToEndAsync(ct).WaitAsync(TestTimeouts.Default, ct);
 
         Assert.Equal($"{Message}\n{Message}\n{Message}\n", text);
         Assert.Equal(0, stdout.Length);

@@ -34,7 +34,7 @@ public sealed class StdioJsonRpcFidelityTests
                 await stdin.FlushAsync(ct);
                 while (true)
                 {
-                    var answer = await stdout.ReadLineAsync(ct).AsTask().WaitAsync(TestConstants.DefaultTimeout, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
+                    var answer = await stdout.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
                     using var document = JsonDocument.Parse(answer);
                     var root = document.RootElement;
                     if (root.TryGetProperty("id", out var id) && (expectId is null ? id.ValueKind == JsonValueKind.Null : id.ToString() == expectId))
@@ -60,7 +60,7 @@ public sealed class StdioJsonRpcFidelityTests
         finally
         {
             process.StandardInput.Close();
-            if (!process.WaitForExit(TestConstants.DefaultTimeout))
+            if (!process.WaitForExit(TestTimeouts.Default))
             {
                 process.Kill(entireProcessTree: true);
             }

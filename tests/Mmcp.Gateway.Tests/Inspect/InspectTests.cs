@@ -26,7 +26,7 @@ public sealed class InspectTests
         await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__echo","arguments":{"text":"watched"}}""");
         JsonElement? answer = null;
         var sawRequest = false;
-        while (answer is null && await reader.ReadLineAsync(ct).AsTask().WaitAsync(TestConstants.DefaultTimeout, ct) is { } line)
+        while (answer is null && await reader.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) is { } line)
         {
             if (!line.StartsWith("data: {", StringComparison.Ordinal) || !line.Contains("\"kind\"", StringComparison.Ordinal))
             {

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 namespace Mmcp.Gateway.Tests.Interop;
 
 /// <summary>The official TypeScript SDK client and the MCP Inspector CLI against the gateway, with server-everything (stdio) behind the hub.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class InteropTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>The official MCP conformance suite (@modelcontextprotocol/conformance 0.1.16) through /servers/io.mmcp.conformance/mcp.</summary>
+[Trait("Speed", "slow")]
 public sealed class ConformanceTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Mmcp.Core.Manifests;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>/servers/{id}/mcp with an upstream per session: a cancelled request is cancelled on the server too, as seen on the server's stdin.</summary>
+[Trait("Speed", "slow")]
 public sealed class PassThroughCancellationTests
 {
     private const string Server = "local.everything";
@@ -26,7 +27,7 @@ public sealed class PassThroughCancellationTests
 
         Assert.Equal(HttpStatusCode.Accepted, cancel.Status);
         await WaitForCancelledAsync(tap, upstreamId);
-        var ended = await call.WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+        var ended = await call.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Accepted, ended.Status);
     }
 
@@ -57,7 +58,7 @@ public sealed class PassThroughCancellationTests
         await env.WriteManifestAsync(Servers.Manifest(Server, new StdioTransport
         {
             Command = "sh",
-            Args = ["-c", "tee -a \"$0\" | exec node \"$1\" stdio", tap, Mmcp.Testing.NpmServers.Script("server-everything")],
+            Args = ["-c", "tee -a \"$0\" | exec node \"$1\" stdio", tap, NpmServers.Script("server-everything")],
         }));
         return tap;
     }
@@ -76,7 +77,7 @@ public sealed class PassThroughCancellationTests
     private static async Task<JsonNode> WaitForLineAsync(string tap, Func<JsonNode, bool> match)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (true)
         {
             await using (var stream = new FileStream(tap, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))

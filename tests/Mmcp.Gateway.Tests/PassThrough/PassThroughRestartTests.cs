@@ -8,6 +8,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>A pass-through session with its own upstream session survives a restart of its Streamable HTTP server: the next request gets a new upstream session.</summary>
+[Trait("Speed", "slow")]
 public sealed class PassThroughRestartTests : IAsyncDisposable
 {
     private const string Path = "/servers/io.github.remote/mcp";
@@ -107,7 +108,7 @@ public sealed class PassThroughRestartTests : IAsyncDisposable
     private async Task StartEverythingAsync()
     {
         var port = _port.ToString(CultureInfo.InvariantCulture);
-        _server = ChildProcess.Start("node", [Mmcp.Testing.NpmServers.Script("server-everything"), "streamableHttp"], new Dictionary<string, string> { ["PORT"] = port });
+        _server = ChildProcess.Start("node", [NpmServers.Script("server-everything"), "streamableHttp"], new Dictionary<string, string> { ["PORT"] = port });
         await _server.WaitForLineAsync(l => l.Contains(port, StringComparison.Ordinal));
     }
 

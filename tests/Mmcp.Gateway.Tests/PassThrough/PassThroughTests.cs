@@ -36,7 +36,7 @@ public sealed class PassThroughTests
         // Ending the session ends its upstream session (here: its process).
         using var process = Process.GetProcessById(firstPid);
         await first.DisposeAsync();
-        await process.WaitForExitAsync(ct).WaitAsync(TestConstants.DefaultTimeout, ct);
+        await process.WaitForExitAsync(ct).WaitAsync(TestTimeouts.Default, ct);
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class PassThroughTests
         await using var client = await gateway.ConnectAsync("/servers/io.test.alpha/mcp", "2025-11-25", options);
 
         await client.CallToolAsync("add_tool", new Dictionary<string, object?> { ["name"] = "late_tool" }, cancellationToken: ct);
-        await changed.Task.WaitAsync(TestConstants.DefaultTimeout, ct);
+        await changed.Task.WaitAsync(TestTimeouts.Default, ct);
         var tools = await client.ListToolsAsync(cancellationToken: ct);
 
         Assert.Contains(tools, t => t.Name == "late_tool");

@@ -33,7 +33,7 @@ public sealed partial class SessionLimitTests
         using var upstream = Process.GetProcessById(await PidAsync(session));
 
         clock.Advance(Window + Window);
-        await upstream.WaitForExitAsync(Ct).WaitAsync(TestConstants.DefaultTimeout, Ct);
+        await upstream.WaitForExitAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
         var after = await session.PostAsync(PidCall);
 
         Assert.Equal(HttpStatusCode.NotFound, after.Status);

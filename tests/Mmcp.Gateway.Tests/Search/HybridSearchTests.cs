@@ -8,6 +8,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Tests.Search;
 
 /// <summary>Hybrid tool search (BM25 + local MiniLM embeddings): the requests issue 12 found missed, and the embedding cache.</summary>
+[Trait("Speed", "slow")]
 public sealed class HybridSearchTests
 {
     /// <summary>The requests BM25 alone missed find their tools in the top 3, through the real gateway over the real reference servers.</summary>
@@ -20,8 +21,8 @@ public sealed class HybridSearchTests
         using var env = new TestEnvironment();
         var files = Directory.CreateDirectory(Path.Combine(env.Root, "files")).FullName;
         await env.WriteManifestAsync(Servers.Everything("local.everything"));
-        await env.WriteManifestAsync(Servers.Manifest("local.files", new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-filesystem"), files] }));
-        await env.WriteManifestAsync(Servers.Manifest("local.memory", new StdioTransport { Command = "node", Args = [Mmcp.Testing.NpmServers.Script("server-memory")], Env = new Dictionary<string, string> { ["MEMORY_FILE_PATH"] = Path.Combine(env.Root, "memory.jsonl") } }));
+        await env.WriteManifestAsync(Servers.Manifest("local.files", new StdioTransport { Command = "node", Args = [NpmServers.Script("server-filesystem"), files] }));
+        await env.WriteManifestAsync(Servers.Manifest("local.memory", new StdioTransport { Command = "node", Args = [NpmServers.Script("server-memory")], Env = new Dictionary<string, string> { ["MEMORY_FILE_PATH"] = Path.Combine(env.Root, "memory.jsonl") } }));
         await using var gateway = await GatewayHost.StartAsync(env, o => o.ToolMode = GatewayToolMode.Search);
         await using var client = await gateway.ConnectAsync();
         var ct = TestContext.Current.CancellationToken;

@@ -42,11 +42,11 @@ public sealed partial class OAuthInteropTests
             {
                 ExecutablePath = Chromium,
                 Headless = true,
-                Timeout = (float)TestConstants.DefaultTimeout.TotalMilliseconds,
+                Timeout = (float)TestTimeouts.Default.TotalMilliseconds,
                 Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
             });
             var page = await browser.NewPageAsync();
-            page.SetDefaultTimeout((float)TestConstants.DefaultTimeout.TotalMilliseconds);
+            page.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
             await page.GotoAsync(authorize);
             await page.ClickAsync("#approve");
             await page.WaitForSelectorAsync("#done"); // the client's loopback redirect page
@@ -61,7 +61,7 @@ public sealed partial class OAuthInteropTests
             using (var process = Process.GetProcessById(serve.Id))
             {
                 using var term = Process.Start("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-                await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestConstants.DefaultTimeout, TestContext.Current.CancellationToken);
+                await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
             }
 
             serveOutput = serve.Output;

@@ -8,7 +8,7 @@ namespace Mmcp.Gateway.Tests.Security;
 internal sealed class OAuthIssuerProcess : IAsyncDisposable
 {
     private readonly ChildProcess _process;
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TestConstants.DefaultTimeout };
+    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TestTimeouts.Default };
 
     private OAuthIssuerProcess(ChildProcess process, Uri issuer)
     {
@@ -26,7 +26,7 @@ internal sealed class OAuthIssuerProcess : IAsyncDisposable
     {
         // The server is built beside this project (ProjectReference without the assembly): same configuration, its own folder.
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        var dll = Path.Combine(Mmcp.Testing.NpmServers.RepoRoot(), "tests", "Mmcp.OAuthServer", "bin", configuration, "net10.0", "Mmcp.OAuthServer.dll");
+        var dll = Path.Combine(Repository.Root, "tests", "Mmcp.OAuthServer", "bin", configuration, "net10.0", "Mmcp.OAuthServer.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: build tests/Mmcp.Gateway.Tests (it builds the OAuth server first).");
         var process = ChildProcess.Start("dotnet", [dll, "--port", "0"]);
         var line = await process.WaitForLineAsync(l => l.StartsWith("issuer: ", StringComparison.Ordinal));

@@ -7,9 +7,10 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Server.Generators.Tests.Aot;
 
 /// <summary>Publishes the FileManagerServer example as NativeAOT once per run (into a temporary directory).</summary>
+[Trait("Speed", "slow")]
 public sealed partial class NativeAotPublish : IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new("aot-");
+    private readonly TestSandbox _directory = new("aot-");
 
     public string PublishDirectory => _directory.Combine("publish");
 
@@ -23,7 +24,7 @@ public sealed partial class NativeAotPublish : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var project = Path.Combine(TestPaths.RepoRoot, "examples", "FileManagerServer", "FileManagerServer.csproj");
+        var project = Path.Combine(Repository.Root, "examples", "FileManagerServer", "FileManagerServer.csproj");
         var started = System.Diagnostics.Stopwatch.StartNew();
 
         // A separate artifacts path keeps the publish away from the tree's obj/ and bin/ (other builds may be running).
@@ -31,7 +32,7 @@ public sealed partial class NativeAotPublish : IAsyncLifetime
         (ExitCode, Output) = await DotnetCli.RunAsync(
             ["publish", project, "-c", "Release", "-r", "linux-x64", "-o", PublishDirectory, "--artifacts-path", _directory.Combine("artifacts"),
              "-p:TreatWarningsAsErrors=false", "--disable-build-servers", "-nologo"],
-            TestPaths.RepoRoot,
+            Repository.Root,
             TestContext.Current.CancellationToken);
         Duration = started.Elapsed;
     }

@@ -158,7 +158,7 @@ public sealed class DiagnosticTests
     public void Diagnostics_EveryIdHasATestCaseAndADocumentedSection()
     {
         var tested = Cases.Select(c => (string)((ITheoryDataRow)c).GetData()[0]!).ToHashSet();
-        var docs = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "mmcp-diagnostics.md"));
+        var docs = File.ReadAllText(Path.Combine(Repository.Root, "docs", "mmcp-diagnostics.md"));
 
         foreach (var descriptor in MmcpDiagnostics.All)
         {

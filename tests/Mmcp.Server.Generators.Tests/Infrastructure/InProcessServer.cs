@@ -44,7 +44,7 @@ internal sealed class InProcessServer : IAsyncDisposable
         var run = server.RunAsync(CancellationToken.None);
         var client = await McpClient.CreateAsync(
             new StreamClientTransport(clientToServer.Writer.AsStream(), serverToClient.Reader.AsStream()),
-            clientOptions ?? new McpClientOptions { ClientInfo = new Implementation { Name = "tests", Version = "1" }, InitializationTimeout = TestPaths.DefaultTimeout },
+            clientOptions ?? new McpClientOptions { ClientInfo = new Implementation { Name = "tests", Version = "1" }, InitializationTimeout = TestTimeouts.Default },
             cancellationToken: TestContext.Current.CancellationToken);
         return new InProcessServer(services, server, client, run);
     }
@@ -56,7 +56,7 @@ internal sealed class InProcessServer : IAsyncDisposable
         await _server.DisposeAsync();
         try
         {
-            await _run.WaitAsync(TestPaths.DefaultTimeout);
+            await _run.WaitAsync(TestTimeouts.Default);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {

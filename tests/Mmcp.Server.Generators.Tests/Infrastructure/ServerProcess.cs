@@ -62,7 +62,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until the server listens and returns its socket path.</summary>
-    public Task<string> WaitUntilListeningAsync(CancellationToken cancellationToken) => _listening.Task.WaitAsync(TestPaths.DefaultTimeout, cancellationToken);
+    public Task<string> WaitUntilListeningAsync(CancellationToken cancellationToken) => _listening.Task.WaitAsync(TestTimeouts.Default, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -98,7 +98,7 @@ internal sealed class SocketClient : IAsyncDisposable
         {
             var client = await McpClient.CreateAsync(
                 new StreamClientTransport(stream, stream),
-                new McpClientOptions { ClientInfo = new Implementation { Name = "e2e", Version = "1" }, InitializationTimeout = TestPaths.DefaultTimeout, DiscoverProbeTimeout = TestPaths.DefaultTimeout },
+                new McpClientOptions { ClientInfo = new Implementation { Name = "e2e", Version = "1" }, InitializationTimeout = TestTimeouts.Default, DiscoverProbeTimeout = TestTimeouts.Default },
                 cancellationToken: cancellationToken);
             return new SocketClient(client, stream);
         }
@@ -119,7 +119,7 @@ internal sealed class SocketClient : IAsyncDisposable
 /// <summary>A throwaway user: registry, runtime directory and home in a temporary directory.</summary>
 internal sealed class TestUser : IDisposable
 {
-    private readonly TempDirectory _root = new("mu-");
+    private readonly TestSandbox _root = new("mu-");
 
     public TestUser()
     {

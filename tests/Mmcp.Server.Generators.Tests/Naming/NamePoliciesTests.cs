@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Naming;
@@ -107,9 +106,6 @@ public sealed class NamePoliciesTests
             yield return new string([.. Enumerable.Range(0, length).Select(_ => Letters[random.Next(Letters.Length)])]);
         }
     }
-
-    [Fact]
-    public void Fixtures_AreReachable() => Assert.NotNull(typeof(NameFixtures).GetMethod(nameof(NameFixtures.GetWeatherAsync), BindingFlags.Public | BindingFlags.Static));
 }
 
 public static class NameFixtures

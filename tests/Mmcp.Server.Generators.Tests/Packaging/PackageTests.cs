@@ -5,21 +5,22 @@ using Mmcp.Server.Generators.Tests.Infrastructure;
 namespace Mmcp.Server.Generators.Tests.Packaging;
 
 /// <summary>The Mmcp.Server package carries the generator as an analyzer and the manifest build step.</summary>
+[Trait("Speed", "slow")]
 public sealed class PackageTests
 {
     [Fact]
     public async Task Pack_MmcpServer_ContainsTheGeneratorAndBuildTargets()
     {
-        using var output = new TempDirectory("pk-");
-        var project = Path.Combine(TestPaths.RepoRoot, "src", "Mmcp.Server", "Mmcp.Server.csproj");
+        using var output = new TestSandbox("pk-");
+        var project = Path.Combine(Repository.Root, "src", "Mmcp.Server", "Mmcp.Server.csproj");
 
         var (exitCode, log) = await DotnetCli.RunAsync(
-            ["pack", project, "-c", TestPaths.Configuration, "--no-build", "--no-restore", "-o", output.Path, "--disable-build-servers", "-nologo"],
-            TestPaths.RepoRoot,
+            ["pack", project, "-c", TestPaths.Configuration, "--no-build", "--no-restore", "-o", output.Root, "--disable-build-servers", "-nologo"],
+            Repository.Root,
             TestContext.Current.CancellationToken);
 
         Assert.True(exitCode == 0, log);
-        var package = Assert.Single(Directory.GetFiles(output.Path, "Mmcp.Server.*.nupkg"));
+        var package = Assert.Single(Directory.GetFiles(output.Root, "Mmcp.Server.*.nupkg"));
         using var zip = ZipFile.OpenRead(package);
         var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
         Assert.Contains("analyzers/dotnet/cs/Mmcp.Server.Generators.dll", entries);

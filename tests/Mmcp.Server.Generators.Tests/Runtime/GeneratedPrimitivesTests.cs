@@ -237,7 +237,7 @@ public sealed class GeneratedPrimitivesTests : IAsyncLifetime
             }
         });
 
-        var result = await Client.CallToolAsync("progress", progress: progress, cancellationToken: Ct).AsTask().WaitAsync(TestPaths.DefaultTimeout, Ct);
+        var result = await Client.CallToolAsync("progress", progress: progress, cancellationToken: Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct);
 
         Assert.Equal("done", Text(result));
     }
@@ -248,7 +248,7 @@ public sealed class GeneratedPrimitivesTests : IAsyncLifetime
         Signals.WaitStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var call = Client.CallToolAsync("wait", cancellationToken: cancel.Token).AsTask();
-        await Signals.WaitStarted.Task.WaitAsync(TestPaths.DefaultTimeout, Ct);
+        await Signals.WaitStarted.Task.WaitAsync(TestTimeouts.Default, Ct);
 
         await cancel.CancelAsync();
 

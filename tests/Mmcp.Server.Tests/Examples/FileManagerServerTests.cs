@@ -45,7 +45,7 @@ public sealed class FileManagerServerTests : IAsyncLifetime
         _process.EnableRaisingEvents = true;
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
-        _socket = await listening.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        _socket = await listening.Task.WaitAsync(TestTimeouts.Default, Ct);
     }
 
     public async ValueTask DisposeAsync()
@@ -127,7 +127,7 @@ public sealed class FileManagerServerTests : IAsyncLifetime
         Assert.True(File.Exists(_socket));
 
         Assert.Equal(0, Kill(_process!.Id, 15)); // SIGTERM: the generic host shuts down gracefully
-        await _process.WaitForExitAsync(Ct).WaitAsync(TestConstants.DefaultTimeout, Ct);
+        await _process.WaitForExitAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
 
         Assert.False(File.Exists(_socket));
     }

@@ -143,7 +143,7 @@ public sealed class UnixSocketListenerTests
         await host.StopAsync(Ct);
 
         Assert.False(File.Exists(path));
-        var completion = await connection.Client.Completion.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        var completion = await connection.Client.Completion.WaitAsync(TestTimeouts.Default, Ct);
         Assert.NotNull(completion);
     }
 
@@ -183,9 +183,9 @@ public sealed class UnixSocketListenerTests
             RequestMethods.SubscriptionsListen,
             new SubscriptionsListenRequestParams { Notifications = new() { ToolsListChanged = true } },
             cancellationToken: listen.Token).AsTask();
-        await acknowledged.Task.WaitAsync(TestConstants.DefaultTimeout, Ct);
+        await acknowledged.Task.WaitAsync(TestTimeouts.Default, Ct);
 
-        await host.StopAsync(Ct).WaitAsync(TestConstants.DefaultTimeout, Ct);
+        await host.StopAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
 
         await listen.CancelAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => pending);
@@ -270,7 +270,7 @@ public sealed class UnixSocketListenerTests
     private static async Task WaitUntil(Func<bool> condition)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TestConstants.DefaultTimeout);
+        timeout.CancelAfter(TestTimeouts.Default);
         while (!condition())
         {
             await Task.Yield();

@@ -1,37 +1,5 @@
 namespace Mmcp.Core.Tests;
 
-/// <summary>A fresh temporary directory, deleted on dispose.</summary>
-internal sealed class TestDirectory : IDisposable
-{
-    public TestDirectory()
-    {
-        Path = Directory.CreateTempSubdirectory("mmcp-test-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public string Write(string relative, string content)
-    {
-        var full = Combine(relative);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content);
-        return full;
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 internal static class SampleManifests
 {
     public static string Minimal(string id = "com.example.app", string transport = """{"type":"socket","path":"app.sock"}""") =>
@@ -64,9 +32,4 @@ internal static class SampleManifests
           }
         }
         """;
-}
-
-internal static class TestConstants
-{
-    public static readonly TimeSpan DefaultTimeout = Atlas.Testing.TestTimeouts.Default;
 }

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Atlas.Desktop.Tests.Infrastructure;
+namespace Atlas.Testing;
 
 /// <summary>
 /// A fake OpenRouter on real HTTP (Kestrel on a free loopback port) that reproduces the wire format and its quirks:
@@ -22,9 +22,9 @@ namespace Atlas.Desktop.Tests.Infrastructure;
 /// inside a 200 stream; delays, gates, truncation, abrupt resets, CRLF line ends and writes split at any byte (inside
 /// multi-byte UTF-8 characters too). Also <c>GET /api/v1/models</c> and <c>GET /api/v1/key</c>. Replies are scripted
 /// per request (<see cref="Enqueue"/>) or computed (<see cref="Responder"/>); every request is recorded, including
-/// whether the client hung up before the reply ended. No test framework dependency: the benchmark links it too.
+/// whether the client hung up before the reply ended. No test-framework dependency: the chat benchmark uses it too.
 /// </summary>
-internal sealed class FakeOpenRouter : IAsyncDisposable
+public sealed class FakeOpenRouter : IAsyncDisposable
 {
     public const string ApiKey = "sk-or-v1-fake-0123456789abcdef";
     private readonly WebApplication _app;
@@ -167,7 +167,7 @@ internal sealed class FakeOpenRouter : IAsyncDisposable
 }
 
 /// <summary>One model of <c>GET /api/v1/models</c>, in OpenRouter's shape.</summary>
-internal sealed record FakeModel(string Id, string Name, bool Vision, bool Tools, bool ImageOutput = false, int ContextLength = 128_000)
+public sealed record FakeModel(string Id, string Name, bool Vision, bool Tools, bool ImageOutput = false, int ContextLength = 128_000)
 {
     public JsonObject ToJson() => new()
     {
@@ -193,7 +193,7 @@ internal sealed record FakeModel(string Id, string Name, bool Vision, bool Tools
 }
 
 /// <summary>A completion request as the fake received it.</summary>
-internal sealed class FakeRequest
+public sealed class FakeRequest
 {
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -255,7 +255,7 @@ internal sealed class FakeRequest
 }
 
 /// <summary>A scripted reply: an HTTP error, a JSON completion, or an SSE stream of steps.</summary>
-internal sealed class FakeReply
+public sealed class FakeReply
 {
     private readonly List<Func<Writer, Task>> _steps = [];
     private int _status = 200;

@@ -5,7 +5,7 @@ namespace Atlas.Testing;
 
 /// <summary>Checks an assembly's <c>[LoggerMessage]</c> event ids against its <c>LogEventIds</c> registry (compiled
 /// into each test project that tests an assembly with log methods).</summary>
-internal static class LogEventIdChecks
+public static class LogEventIdChecks
 {
     /// <summary>Every problem found: a method without an id, a duplicate id, an id outside every range, an id in a range
     /// another owner holds, or two overlapping ranges. Empty when the registry holds.</summary>

@@ -16,7 +16,7 @@ using OpenTelemetry.Proto.Metrics.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-namespace Mmcp.Testing.Otlp;
+namespace Atlas.Desktop.Tests.Telemetry.Otlp;
 
 /// <summary>
 /// A small OTLP/HTTP receiver (<c>http/protobuf</c>) on real Kestrel on a free loopback port: it decodes the official
