@@ -10,6 +10,7 @@ namespace Atlas.Desktop.Tests.Browser;
 
 /// <summary>The admin page's Activity card in Debian's Chromium (issue 15): live numbers measured in process with every
 /// exporter off, after a phone's chat turn that called a real MCP server's tool; axe-core finds nothing serious.</summary>
+[Trait("Speed", "slow")]
 public sealed class AdminActivityPageTests : ChromiumTest
 {
     /// <summary>Calls and latency of the server, tokens and spend of the model, devices connected; accessible.</summary>

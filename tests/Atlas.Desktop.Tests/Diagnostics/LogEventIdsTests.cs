@@ -1,5 +1,4 @@
 using Atlas.Desktop.Diagnostics;
-using Atlas.Testing;
 
 namespace Atlas.Desktop.Tests.Diagnostics;
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Atlas.Testing;
 
 namespace Atlas.Desktop.Tests.Hosting;
 
 /// <summary>The web client's JavaScript (wwwroot, <c>// @ts-check</c> with JSDoc types) type-checked by the TypeScript
 /// compiler pinned in eng/npm, with the settings of src/Atlas.Desktop/web/tsconfig*.json.</summary>
+[Trait("Speed", "slow")]
 public sealed class WebClientTypeCheckTests
 {
     /// <summary>tsc --checkJs --noEmit finds no error in the pages' modules nor in the service worker.</summary>

@@ -1,5 +1,4 @@
 using Atlas.Media.Diagnostics;
-using Atlas.Testing;
 
 namespace Atlas.Media.Tests.Diagnostics;
 

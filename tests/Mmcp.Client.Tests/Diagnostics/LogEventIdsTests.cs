@@ -1,4 +1,3 @@
-using Atlas.Testing;
 using Mmcp.Client.Diagnostics;
 
 namespace Mmcp.Client.Tests.Diagnostics;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Atlas.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Mmcp.Client.Storage;
 

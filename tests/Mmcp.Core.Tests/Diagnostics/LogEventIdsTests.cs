@@ -1,4 +1,3 @@
-using Atlas.Testing;
 using Mmcp.Core.Diagnostics;
 
 namespace Mmcp.Core.Tests.Diagnostics;

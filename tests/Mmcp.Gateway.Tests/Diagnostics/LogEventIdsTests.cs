@@ -1,4 +1,3 @@
-using Atlas.Testing;
 using Mmcp.Gateway.Diagnostics;
 
 namespace Mmcp.Gateway.Tests.Diagnostics;

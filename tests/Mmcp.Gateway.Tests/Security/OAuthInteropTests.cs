@@ -5,6 +5,7 @@ using Microsoft.Playwright;
 namespace Mmcp.Gateway.Tests.Security;
 
 /// <summary>The official TypeScript SDK client, with its own OAuth support, signing in to <c>mmcp serve --oauth-issuer</c> through a real browser consent.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class OAuthInteropTests
 {
     private const string Chromium = "/usr/bin/chromium";

@@ -1,4 +1,3 @@
-using Atlas.Testing;
 using Mmcp.Server.Diagnostics;
 
 namespace Mmcp.Server.Tests.Diagnostics;
