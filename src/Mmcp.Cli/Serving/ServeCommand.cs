@@ -11,7 +11,6 @@ using Microsoft.Extensions.Logging;
 using Mmcp.Cli.Hosting;
 using Mmcp.Core.Registry;
 using Mmcp.Gateway;
-using Mmcp.Gateway.Hosting;
 using Shared.Telemetry;
 
 namespace Mmcp.Cli.Serving;

@@ -103,7 +103,7 @@ internal sealed partial class AggregatedEndpoint
 
     /// <summary>
     /// The endpoint's one <c>tools/call</c> path, shared by the SDK handler and the direct lane
-    /// (<see cref="Hosting.JsonRpcFront"/>): the meta-tools in search mode, then resolve, consent, call and audit.
+    /// (<see cref="Fronts.JsonRpcFront"/>): the meta-tools in search mode, then resolve, consent, call and audit.
     /// </summary>
     /// <exception cref="McpProtocolException">The call failed; its code and data are what the client gets.</exception>
     internal ValueTask<CallToolResult> CallAsync(GatewayCaller caller, string name, IDictionary<string, JsonElement>? arguments, IProgress<ProgressNotificationValue>? progress, CancellationToken cancellationToken) =>

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Mmcp.Gateway.Hosting;
+using Mmcp.Gateway;
 using Mmcp.Gateway.Inspect;
 using Mmcp.Gateway.Rest;
 using Mmcp.Gateway.Security;

@@ -4,11 +4,12 @@ using Mmcp.Client.Consent;
 using Mmcp.Gateway;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Audit;
-using Mmcp.Gateway.Hosting;
+using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Inspect;
 using Mmcp.Gateway.Rest;
 using Mmcp.Gateway.Search;
 using Mmcp.Gateway.Security;
+using Mmcp.Gateway.Sessions;
 using ModelContextProtocol.AspNetCore;
 using ModelContextProtocol.Server;
 

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Gateway.Diagnostics;
-using Mmcp.Gateway.Hosting;
+using Mmcp.Gateway.Fronts;
+using Mmcp.Gateway.Sessions;
 
 namespace Mmcp.Gateway.Security;
 

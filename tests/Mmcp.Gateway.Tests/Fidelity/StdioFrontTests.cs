@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
-using Mmcp.Gateway.Hosting;
+using Mmcp.Gateway.Fronts;
 
 namespace Mmcp.Gateway.Tests.Fidelity;
 

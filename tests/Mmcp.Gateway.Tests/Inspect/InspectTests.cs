@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Mmcp.Gateway.Hosting;
 
 namespace Mmcp.Gateway.Tests.Inspect;
 

@@ -6,7 +6,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway.Fronts;
 
 /// <summary>
 /// Runs the stdio face's <see cref="StdioFront"/> for the life of the host (standard input ends it, and with it the

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway.Sessions;
 
 /// <summary>How the direct lane runs a plain tools/call of a session (see <see cref="JsonRpcFront"/>).</summary>
 internal delegate ValueTask<CallToolResult> DirectCall(GatewayCaller caller, CallToolRequestParams parameters, CancellationToken cancellationToken);

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway.Fronts;
 
 /// <summary>
 /// The <see cref="JsonRpcFront"/> checks for <c>mmcp stdio</c>: reads standard input line by line, in its UTF-8

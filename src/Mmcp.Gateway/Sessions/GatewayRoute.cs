@@ -1,4 +1,4 @@
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway.Sessions;
 
 /// <summary>Which MCP endpoint a request or a session belongs to: the aggregated <c>/mcp</c>, or one server's pass-through.</summary>
 internal sealed record GatewayRoute(string? ServerId)

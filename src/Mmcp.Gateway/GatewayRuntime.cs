@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway;
 
 /// <summary>
 /// Per-process facts about a running gateway. <see cref="InspectToken"/> is a secret made at start-up that carries the

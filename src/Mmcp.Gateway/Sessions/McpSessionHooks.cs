@@ -12,7 +12,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway.Sessions;
 
 /// <summary>
 /// The SDK's session hooks: <see cref="ConfigureAsync"/> gives each MCP server (a 2025 session, or one 2026 request)

@@ -6,10 +6,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Gateway.Security;
+using Mmcp.Gateway.Sessions;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
-namespace Mmcp.Gateway.Hosting;
+namespace Mmcp.Gateway.Fronts;
 
 /// <summary>
 /// The one front of the MCP endpoints: reads a POST's JSON-RPC message once, parses it once, and then
