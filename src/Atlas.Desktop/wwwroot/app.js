@@ -13,7 +13,7 @@ import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
 import { button, el } from "/app-ui.js";
 import { fillMessage as fillMessageParts } from "/app-messages.js";
-import { chatMessageData, conversationData, frameError, resumeData } from "/wire.js";
+import { chatCancelData, chatMessageData, conversationData, frameError, resumeData } from "/wire.js";
 
 const $ = (id) => document.getElementById(id);
 const device = desktopDevice() ?? JSON.parse(localStorage.getItem("atlas.device") ?? "null");
@@ -955,7 +955,7 @@ async function main() {
     const streaming = state.messages.filter((m) => m.role === "assistant" && m.status === "streaming").at(-1);
     if (!streaming) return;
     try {
-      await request("chat_cancel", { messageId: streaming.id });
+      await request("chat_cancel", chatCancelData(streaming.id));
     } catch (error) {
       setStatus(error.message, "error");
     }

@@ -81,6 +81,14 @@ export function resumeData(messageId, lastSeq) {
 }
 
 /**
+ * The data of a chat_cancel: stop the answer being generated.
+ * @param {string} messageId the assistant message
+ */
+export function chatCancelData(messageId) {
+  return { messageId };
+}
+
+/**
  * The data of a conversation_request: the op, then its fields.
  * @param {string} op list, load, rename, delete or search
  * @param {Record<string, any>} [fields]

@@ -12,7 +12,8 @@ public sealed class WireFixtureTests : ChromiumTest
 {
     /// <summary>The fixtures of what the web client sends (frames, or a request's data).</summary>
     private static readonly string[] Sent =
-        ["auth.json", "pong.json", "file_request.json", "chat_message.data.json", "resume.data.json", "conversation_request.data.json"];
+        ["auth.json", "pong.json", "file_request.json", "chat_message.data.json", "resume.data.json", "conversation_request.data.json",
+         "chat_cancel.data.json"];
 
     /// <summary>The fixtures of what the desktop sends the web client.</summary>
     private static readonly string[] Received =
@@ -47,6 +48,7 @@ public sealed class WireFixtureTests : ChromiumTest
                   attachments: [{ kind: "image", path: "camera/r.jpg" }, { kind: "context", title: "OCR", text: "TOTAL 3.50" }],
                 })),
                 "resume.data.json": JSON.stringify(wire.resumeData("msg_1", 12)),
+                "chat_cancel.data.json": JSON.stringify(wire.chatCancelData("msg_1")),
                 "conversation_request.data.json": JSON.stringify(wire.conversationData("rename", { conversationId: "cnv_1", title: "Trip" })),
               });
             }

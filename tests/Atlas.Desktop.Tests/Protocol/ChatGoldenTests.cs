@@ -69,5 +69,7 @@ public sealed class ChatGoldenTests
         Assert.Equal(("msg_1", 12L), (resume.MessageId, resume.LastSeq));
         var conversation = JsonSerializer.Deserialize(WireFixtures.Read("conversation_request.data.json"), AtlasJsonContext.Default.ConversationRequest)!;
         Assert.Equal(("rename", "cnv_1", "Trip"), (conversation.Op, conversation.ConversationId, conversation.Title));
+        var cancel = JsonSerializer.Deserialize(WireFixtures.Read("chat_cancel.data.json"), AtlasJsonContext.Default.ChatCancelRequest)!;
+        Assert.Equal("msg_1", cancel.MessageId);
     }
 }
