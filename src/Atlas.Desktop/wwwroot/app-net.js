@@ -7,6 +7,8 @@
 // Opened at /admin/chat (loopback only, from the admin UI) the same client is the desktop user's own chat, "This
 // desktop": it has no device credential; its session comes from the admin API, which needs the admin cookie, the
 // X-Atlas-Admin header and this computer. Its conversations, files and outbox are its own, apart from every phone's.
+// Frames are built and parsed by wire.js.
+import { CLOSE, authFrame, encodeFrame, parseFrame, pingFrame, pongFrame } from "/wire.js";
 
 /** Whether this page is the desktop user's own chat rather than a paired phone. */
 export const AS_DESKTOP = location.pathname === "/admin/chat";
@@ -85,7 +87,7 @@ export class Connection extends EventTarget {
 
   send(frame) {
     if (this.state !== "online" || this.ws?.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify({ v: 1, ...frame }));
+    this.ws.send(encodeFrame(frame));
     return true;
   }
 
@@ -100,7 +102,7 @@ export class Connection extends EventTarget {
     ws.onopen = async () => {
       try {
         const token = await this.session();
-        ws.send(JSON.stringify({ v: 1, type: "auth", id: `a-${Date.now()}`, data: { token } }));
+        ws.send(encodeFrame(authFrame(`a-${Date.now()}`, token)));
       } catch (error) {
         if (!this.device.desktop && (error.code === "unauthorized" || error.code === "revoked")) return this.revoked();
         ws.close();
@@ -113,8 +115,8 @@ export class Connection extends EventTarget {
   receive(ws, text) {
     if (this.ws !== ws) return;
     this.lastReceived = Date.now();
-    let frame;
-    try { frame = JSON.parse(text); } catch { return; }
+    const frame = parseFrame(text);
+    if (!frame) return;
     switch (frame.type) {
       case "auth_success":
         this.attempt = 0;
@@ -127,7 +129,7 @@ export class Connection extends EventTarget {
         this.token = null;
         return;
       case "ping":
-        this.send({ type: "pong", re: frame.id });
+        this.send(pongFrame(frame.id));
         return;
       case "pong":
         return;
@@ -140,8 +142,8 @@ export class Connection extends EventTarget {
     if (this.ws !== ws) return;
     this.ws = null;
     clearInterval(this.timer);
-    if (code === 4003) return this.revoked();
-    if (code === 4001 || code === 4010) this.token = null;
+    if (code === CLOSE.revoked) return this.revoked();
+    if (code === CLOSE.authFailed || code === CLOSE.sessionExpired) this.token = null;
     this.setState(navigator.onLine ? "connecting" : "offline");
     this.attempt++;
     const ceiling = Math.min(30000, 250 * 2 ** Math.min(this.attempt - 1, 10));
@@ -164,7 +166,7 @@ export class Connection extends EventTarget {
         this.closed(ws, 1006);
         return;
       }
-      this.send({ type: "ping", id: `p-${Date.now()}` });
+      this.send(pingFrame(`p-${Date.now()}`));
     }, this.heartbeatMs);
   }
 

@@ -13,6 +13,7 @@ import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
 import { button, el } from "/app-ui.js";
 import { fillMessage as fillMessageParts } from "/app-messages.js";
+import { chatCancelData, chatMessageData, conversationData, frameError, resumeData } from "/wire.js";
 
 const $ = (id) => document.getElementById(id);
 const device = desktopDevice() ?? JSON.parse(localStorage.getItem("atlas.device") ?? "null");
@@ -239,7 +240,7 @@ async function request(type, data) {
 }
 
 async function refreshConversations() {
-  const reply = await request("conversation_request", { op: "list" });
+  const reply = await request("conversation_request", conversationData("list"));
   state.conversations = reply.conversations ?? [];
   await cache.replaceConversations(state.conversations);
   renderConversations();
@@ -267,7 +268,7 @@ async function load(conversationId) {
   }
   if (!conversationId || conversationId.startsWith("local:") || conn.state !== "online") return;
   try {
-    const reply = await request("conversation_request", { op: "load", conversationId });
+    const reply = await request("conversation_request", conversationData("load", { conversationId }));
     if (resolveConversation(state.current) !== conversationId) return;
     const messages = reply.messages.map((m) => ({ ...m, tools: m.tools ?? [] }));
     await cache.putMessages(conversationId, messages.filter((m) => m.status !== "streaming"));
@@ -306,7 +307,7 @@ function follow(message) {
 /** Asks for the events after what the message has; what was waiting after a gap is dropped (the replay has it). */
 function resume(message) {
   message.waiting = new Map();
-  conn.send({ type: "resume", id: newId(), data: { messageId: message.id, lastSeq: message.lastSeq ?? 0 } });
+  conn.send({ type: "resume", id: newId(), data: resumeData(message.id, message.lastSeq ?? 0) });
 }
 
 function resumeAll() {
@@ -317,7 +318,7 @@ async function renameConversation(conversation) {
   const title = prompt("New title", conversation.title);
   if (!title) return;
   try {
-    const reply = await request("conversation_request", { op: "rename", conversationId: conversation.id, title });
+    const reply = await request("conversation_request", conversationData("rename", { conversationId: conversation.id, title }));
     for (const same of [...state.conversations, ...state.search.results].filter((c) => c.id === conversation.id)) Object.assign(same, reply.conversation);
     Object.assign(conversation, reply.conversation);
     await cache.putConversation(state.conversations.find((c) => c.id === conversation.id) ?? conversation);
@@ -330,7 +331,7 @@ async function renameConversation(conversation) {
 async function deleteConversation(conversation) {
   if (!confirm(`Delete "${conversation.title}"?`)) return;
   try {
-    await request("conversation_request", { op: "delete", conversationId: conversation.id });
+    await request("conversation_request", conversationData("delete", { conversationId: conversation.id }));
     await forgetConversation(conversation.id);
   } catch (error) {
     setStatus(error.message, "error");
@@ -413,7 +414,7 @@ async function runSearch(query, cursor, generation) {
   let page;
   try {
     if (conn.state !== "online") throw new Error("offline");
-    const reply = await request("conversation_request", { op: "search", query, limit: SEARCH_PAGE, ...(cursor ? { cursor } : {}) });
+    const reply = await request("conversation_request", conversationData("search", { query, limit: SEARCH_PAGE, ...(cursor ? { cursor } : {}) }));
     page = { results: reply.conversations ?? [], next: reply.next ?? null, local: false };
   } catch (error) {
     if (error.code) {
@@ -512,11 +513,13 @@ async function flush() {
         // Fixed at the first send and kept: a resend must be the same request, or the desktop refuses it as a
         // different message under a reused id.
         const conversationId = resolveConversation(item.conversationId);
-        item.data = { text: item.text };
-        if (conversationId && !conversationId.startsWith("local:")) item.data.conversationId = conversationId;
-        if (item.model) item.data.model = item.model;
-        if (item.attachments) item.data.attachments = item.attachments;
-        if (item.replaces) item.data.replaces = item.replaces;
+        item.data = chatMessageData({
+          conversationId: conversationId && !conversationId.startsWith("local:") ? conversationId : undefined,
+          text: item.text,
+          model: item.model,
+          attachments: item.attachments,
+          replaces: item.replaces,
+        });
         await outbox.put(item);
       }
       const data = item.data;
@@ -582,7 +585,7 @@ function onChatEvent(frame) {
     const gapped = !message.waiting?.size;
     message.waiting ??= new Map();
     message.waiting.set(event.seq, event);
-    if (gapped) conn.send({ type: "resume", id: newId(), data: { messageId: message.id, lastSeq: message.lastSeq ?? 0 } });
+    if (gapped) conn.send({ type: "resume", id: newId(), data: resumeData(message.id, message.lastSeq ?? 0) });
     return;
   }
   apply(message, event);
@@ -698,7 +701,7 @@ function onFrame(event) {
   } else if (frame.type === "error" && frame.re?.startsWith(MEDIA_ID_PREFIX)) {
     // A media job's error: the Files screen shows it.
   } else if (frame.type === "error" && frame.re) {
-    if (state.requests.has(frame.re)) state.requests.get(frame.re).reject(Object.assign(new Error(frame.error.message), { code: frame.error.code }));
+    if (state.requests.has(frame.re)) state.requests.get(frame.re).reject(frameError(frame));
     else if (state.acks.has(frame.re)) {
       state.sending.delete(frame.re);
       state.acks.get(frame.re)({ error: frame.error });
@@ -952,7 +955,7 @@ async function main() {
     const streaming = state.messages.filter((m) => m.role === "assistant" && m.status === "streaming").at(-1);
     if (!streaming) return;
     try {
-      await request("chat_cancel", { messageId: streaming.id });
+      await request("chat_cancel", chatCancelData(streaming.id));
     } catch (error) {
       setStatus(error.message, "error");
     }

@@ -16,10 +16,9 @@ public sealed class ChatGoldenTests
             Data = JsonSerializer.SerializeToElement(e, AtlasJsonContext.Default.ChatEvent),
         }, AtlasJsonContext.Default.AtlasEnvelope);
 
-        Assert.Equal("""{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":3,"kind":"delta","delta":"Hel"}}""",
+        Assert.Equal(WireFixtures.Read("chat_response.delta.json"),
             Json(new ChatEvent { MessageId = "msg_1", Seq = 3, Kind = ChatEventKinds.Delta, Delta = "Hel" }));
-        Assert.Equal(
-            """{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":9,"kind":"done","model":"openai/gpt-4o-mini","finishReason":"stop","usage":{"promptTokens":12,"completionTokens":5,"totalTokens":17,"cost":0.00021}}}""",
+        Assert.Equal(WireFixtures.Read("chat_response.done.json"),
             Json(new ChatEvent
             {
                 MessageId = "msg_1",
@@ -29,8 +28,7 @@ public sealed class ChatGoldenTests
                 FinishReason = "stop",
                 Usage = new ChatUsage { PromptTokens = 12, CompletionTokens = 5, TotalTokens = 17, Cost = 0.00021m },
             }));
-        Assert.Equal(
-            """{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":4,"kind":"error","error":{"code":"llm_rate_limited","message":"slow down","retryAfter":30,"retryable":true}}}""",
+        Assert.Equal(WireFixtures.Read("chat_response.error.json"),
             Json(new ChatEvent
             {
                 MessageId = "msg_1",
@@ -38,8 +36,7 @@ public sealed class ChatGoldenTests
                 Kind = ChatEventKinds.Error,
                 Error = new AtlasError { Code = ErrorCodes.LlmRateLimited, Message = "slow down", RetryAfter = 30, Retryable = true },
             }));
-        Assert.Equal(
-            """{"v":1,"type":"chat_response","re":"m-7","data":{"messageId":"msg_1","seq":5,"kind":"tool_result","toolResult":{"id":"call_1","name":"files__list","ok":false,"error":{"code":"tool_denied","message":"no"}}}}""",
+        Assert.Equal(WireFixtures.Read("chat_response.tool_result.json"),
             Json(new ChatEvent
             {
                 MessageId = "msg_1",
@@ -65,12 +62,14 @@ public sealed class ChatGoldenTests
     public void ChatRequests_ParseTheDocumentedShapes()
     {
         var message = JsonSerializer.Deserialize(
-            """{"conversationId":"cnv_1","text":"What is on this receipt?","model":"openai/gpt-4o-mini","attachments":[{"kind":"image","path":"camera/r.jpg"},{"kind":"context","title":"OCR","text":"TOTAL 3.50"}]}""",
+            WireFixtures.Read("chat_message.data.json"),
             AtlasJsonContext.Default.ChatMessageRequest)!;
         Assert.Equal(("cnv_1", "openai/gpt-4o-mini", 2), (message.ConversationId, message.Model, message.Attachments!.Count));
-        var resume = JsonSerializer.Deserialize("""{"messageId":"msg_1","lastSeq":12}""", AtlasJsonContext.Default.ChatResumeRequest)!;
+        var resume = JsonSerializer.Deserialize(WireFixtures.Read("resume.data.json"), AtlasJsonContext.Default.ChatResumeRequest)!;
         Assert.Equal(("msg_1", 12L), (resume.MessageId, resume.LastSeq));
-        var conversation = JsonSerializer.Deserialize("""{"op":"rename","conversationId":"cnv_1","title":"Trip"}""", AtlasJsonContext.Default.ConversationRequest)!;
+        var conversation = JsonSerializer.Deserialize(WireFixtures.Read("conversation_request.data.json"), AtlasJsonContext.Default.ConversationRequest)!;
         Assert.Equal(("rename", "cnv_1", "Trip"), (conversation.Op, conversation.ConversationId, conversation.Title));
+        var cancel = JsonSerializer.Deserialize(WireFixtures.Read("chat_cancel.data.json"), AtlasJsonContext.Default.ChatCancelRequest)!;
+        Assert.Equal("msg_1", cancel.MessageId);
     }
 }

@@ -41,11 +41,23 @@ public sealed class GoldenTests
             Re = "c-1",
             Error = new AtlasError { Code = ErrorCodes.NotFound, Message = "gone", RetryAfter = 2 },
         };
-        Assert.Equal("""{"v":1,"type":"error","re":"c-1","error":{"code":"not_found","message":"gone","retryAfter":2}}""",
+        Assert.Equal(WireFixtures.Read("error.json"),
             JsonSerializer.Serialize(envelope, AtlasJsonContext.Default.AtlasEnvelope));
-        var request = JsonSerializer.Deserialize("""{"v":1,"type":"file_request","id":"c-2","data":{"op":"list","path":""}}""", AtlasJsonContext.Default.AtlasEnvelope)!;
+        var request = JsonSerializer.Deserialize(WireFixtures.Read("file_request.json"), AtlasJsonContext.Default.AtlasEnvelope)!;
         Assert.Equal("c-2", request.Id);
         Assert.Equal("list", request.Data!.Value.GetProperty("op").GetString());
+    }
+
+    /// <summary>The frames the web client sends on every socket (auth first, pong to a ping) parse to what it means.</summary>
+    [Fact]
+    [Trait("Issue13", "7")]
+    public void ClientFrames_FromTheFixtures_ParseToTheirFields()
+    {
+        var auth = JsonSerializer.Deserialize(WireFixtures.Read("auth.json"), AtlasJsonContext.Default.AtlasEnvelope)!;
+        Assert.Equal((1, MessageTypes.Auth, "a-1"), (auth.V, auth.Type, auth.Id));
+        Assert.Equal("sess_abc", auth.Data!.Value.Deserialize(AtlasJsonContext.Default.AuthFrame)!.Token);
+        var pong = JsonSerializer.Deserialize(WireFixtures.Read("pong.json"), AtlasJsonContext.Default.AtlasEnvelope)!;
+        Assert.Equal((1, MessageTypes.Pong, "p-1"), (pong.V, pong.Type, pong.Re));
     }
 
     [Fact]
