@@ -14,5 +14,6 @@ internal static class LogEventIds
         (3100, 3199, "Mmcp.Client.MmcpHub", "the hub"),
         (3200, 3299, "Mmcp.Client.Catalog", "the tool cache"),
         (3300, 3399, "Mmcp.Client.Traffic", "the traffic tap"),
+        (3400, 3499, "Mmcp.Client.Connectors", "connectors: the hub's own stdio transport"),
     ];
 }

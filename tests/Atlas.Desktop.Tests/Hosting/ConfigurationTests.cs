@@ -129,6 +129,8 @@ public sealed class ConfigurationTests
         ["Hub:ImportClientConfigs"] = ("Atlas:Hub:ImportClientConfigs", "false", o => Text(o.Hub.ImportClientConfigs), "False"),
         ["Hub:ConsentFile"] = ("Atlas:Hub:ConsentFile", "/tmp/consent.json", o => o.Hub.ConsentFile, "/tmp/consent.json"),
         ["Hub:ConsentPolicy"] = ("Atlas:Hub:ConsentPolicy", "AskFirst", o => Text(o.Hub.ConsentPolicy), "AskFirst"),
+        ["Telemetry:Prometheus"] = ("Atlas:Telemetry:Prometheus", "true", o => Text(o.Telemetry.Prometheus), "True"),
+        ["Telemetry:PrometheusPort"] = ("Atlas:Telemetry:PrometheusPort", "9465", o => Text(o.Telemetry.PrometheusPort), "9465"),
     };
 
     public static TheoryData<string, string> SettingsInEveryForm()
