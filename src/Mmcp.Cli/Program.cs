@@ -1,3 +1,3 @@
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
 
 return await CliApplication.RunAsync(args).ConfigureAwait(false);

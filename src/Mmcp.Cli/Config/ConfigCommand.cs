@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
+using Mmcp.Cli.Output;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using Spectre.Console;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
+using Mmcp.Cli.Output;
 using Mmcp.Core.Registry;
 using Mmcp.Core.Registry.Imports;
 using Spectre.Console;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
 using Mmcp.Client;
 using Mmcp.Client.Consent;
 using ModelContextProtocol.Protocol;

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
 using Mmcp.Cli.Serving;
 using Spectre.Console;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
+using Mmcp.Cli.Output;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Prompts;

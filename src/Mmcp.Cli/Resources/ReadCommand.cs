@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
+using Mmcp.Cli.Output;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using Spectre.Console;

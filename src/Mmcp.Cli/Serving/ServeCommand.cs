@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
 using Mmcp.Core.Registry;
 using Mmcp.Gateway;
 using Shared.Telemetry;

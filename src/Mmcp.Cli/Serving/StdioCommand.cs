@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Mmcp.Cli.Hosting;
+using Mmcp.Cli.Application;
 using Mmcp.Gateway;
 
 namespace Mmcp.Cli.Serving;

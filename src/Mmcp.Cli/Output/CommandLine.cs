@@ -1,4 +1,5 @@
-namespace Mmcp.Cli.Hosting;
+
+namespace Mmcp.Cli.Output;
 
 /// <summary>Formats a program and its arguments the way a POSIX shell user would type them (for display only; nothing is ever run through a shell).</summary>
 internal static class CommandLine

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
+using Mmcp.Cli.Output;
 using Mmcp.Client;
 using Mmcp.Core.Registry;
 using Spectre.Console;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Application;
 
 /// <summary>One invocation: the parsed global options, the consoles, and the hub built from them.</summary>
 internal sealed class CliContext : IAsyncDisposable

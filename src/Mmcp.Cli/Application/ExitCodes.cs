@@ -1,6 +1,6 @@
 using Mmcp.Client;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Application;
 
 /// <summary>The exit codes of <c>mmcp</c>, documented in docs/mmcp-cli.md. Hub errors map to them here and nowhere else.</summary>
 internal static class ExitCodes

@@ -2,7 +2,7 @@ using System.Text.Json;
 using ModelContextProtocol.Protocol;
 using Spectre.Console;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Output;
 
 /// <summary>Prints MCP content for people: text as is, binary content as a one-line summary.</summary>
 internal static class ContentPrinter

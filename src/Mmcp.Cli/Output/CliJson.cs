@@ -4,7 +4,7 @@ using Mmcp.Client;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Output;
 
 /// <summary>The shapes <c>mmcp --json</c> writes. Names are part of the CLI's contract (see docs/mmcp-cli.md).</summary>
 internal sealed record TransportDto(string Type)

@@ -1,7 +1,8 @@
 using System.Globalization;
+using Mmcp.Cli.Application;
 using Mmcp.Client;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Output;
 
 /// <summary>
 /// Shows on standard error which servers are still starting while a listing waits for them (a cold <c>npx</c> server

@@ -13,7 +13,7 @@ using Mmcp.Cli.Serving;
 using Mmcp.Cli.Tokens;
 using Mmcp.Cli.Tools;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Application;
 
 /// <summary>
 /// The <c>mmcp</c> command line. Each feature folder contributes its commands; later ones (<c>serve</c>, <c>stdio</c>,

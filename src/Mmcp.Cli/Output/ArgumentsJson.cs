@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Output;
 
 /// <summary>Reads the <c>--args</c> of <c>call</c> and <c>prompt</c>: a JSON object given inline, as <c>@file</c>, or as <c>-</c> for standard input.</summary>
 internal static class ArgumentsJson

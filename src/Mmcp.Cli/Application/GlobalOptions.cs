@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 
-namespace Mmcp.Cli.Hosting;
+namespace Mmcp.Cli.Application;
 
 /// <summary>Options every command accepts.</summary>
 internal sealed class GlobalOptions
