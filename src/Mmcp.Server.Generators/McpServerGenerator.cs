@@ -77,9 +77,9 @@ public sealed class McpServerGenerator : IIncrementalGenerator
         w.Open($"internal static class MmcpManifestExport_{suffix}");
         w.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
         w.Open("internal static void Initialize()");
-        w.Open("if (global::Mmcp.Server.Generated.ManifestExport.IsRequested(out var __directory))");
+        w.Open("if (global::Mmcp.Server.Runtime.ManifestExport.IsRequested(out var __directory))");
         var definitions = string.Join(", ", servers.OrderBy(s => s.TypeName, System.StringComparer.Ordinal).Select(s => $"global::Mmcp.Server.MmcpServerDefinition.Of<{s.TypeName}>()"));
-        w.Line($"global::Mmcp.Server.Generated.ManifestExport.ExportAndExit(__directory, {definitions});");
+        w.Line($"global::Mmcp.Server.Runtime.ManifestExport.ExportAndExit(__directory, {definitions});");
         w.Close();
         w.Close();
         w.Close();

@@ -4,8 +4,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Mmcp.Server;
-using Mmcp.Server.Hosting;
 using Mmcp.Server.Registration;
+using Mmcp.Server.Sockets;
 using ModelContextProtocol.Protocol;
 
 #pragma warning disable IDE0130 // DI extensions live in the DI namespace by convention.

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Mmcp.Cli.Application;
 using Mmcp.Core.Registry;
 using Mmcp.Gateway;
+using Shared.Storage;
 using Shared.Telemetry;
 
 namespace Mmcp.Cli.Serving;
@@ -182,7 +183,7 @@ internal static class ServeCommand
         }
         finally
         {
-            TryDelete(runtimeFile);
+            DeleteRuntimeFileIfOurs(runtimeFile);
         }
     }
 
@@ -242,13 +243,13 @@ internal static class ServeCommand
         }
     }
 
-    private static void TryDelete(string? path)
+    private static void DeleteRuntimeFileIfOurs(string? path)
     {
         try
         {
             if (path is not null && File.Exists(path) && File.ReadAllText(path).Contains($"\"pid\":{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)},", StringComparison.Ordinal))
             {
-                File.Delete(path);
+                FileCleanup.TryDelete(path);
             }
         }
         catch (IOException)

@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ModelContextProtocol;
+using Shared.Storage;
 
 namespace Mmcp.Core.Manifests;
 
@@ -58,22 +59,8 @@ public static class ManifestWriter
         }
         catch
         {
-            TryDelete(temp);
+            FileCleanup.TryDelete(temp);
             throw;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 

@@ -11,7 +11,7 @@ namespace Mmcp.Server.Generators.Emit;
 /// </summary>
 internal sealed class JsonCodeEmitter
 {
-    public const string Json = "global::Mmcp.Server.Generated.McpJson";
+    public const string Json = "global::Mmcp.Server.Runtime.McpJson";
     private const string Writer = "global::System.Text.Json.Utf8JsonWriter";
     private const string Element = "global::System.Text.Json.JsonElement";
 

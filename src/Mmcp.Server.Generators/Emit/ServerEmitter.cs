@@ -11,7 +11,7 @@ namespace Mmcp.Server.Generators.Emit;
 /// <summary>Emits the partial class that makes a <c>[McpServer]</c> class an <c>IMmcpServer</c>.</summary>
 internal sealed class ServerEmitter
 {
-    private const string Support = "global::Mmcp.Server.Generated.GeneratedSupport";
+    private const string Support = "global::Mmcp.Server.Runtime.GeneratedSupport";
     private const string Json = JsonCodeEmitter.Json;
     private const string Protocol = "global::ModelContextProtocol.Protocol";
     private const string ServerNs = "global::ModelContextProtocol.Server";
@@ -405,7 +405,7 @@ internal sealed class ServerEmitter
             }
 
             w.Line("}");
-            w.Line("catch (global::Mmcp.Server.Generated.ArgumentBindingException __error)");
+            w.Line("catch (global::Mmcp.Server.Runtime.ArgumentBindingException __error)");
             w.Line("{");
             w.Line("    " + bindingError);
             w.Line("}");
@@ -515,7 +515,7 @@ internal sealed class ServerEmitter
         lines.Add("{");
         lines.Add("    " + _json.WriteStatement(inner, value, "0", knownNotNull: true));
         lines.Add("}");
-        lines.Add($"return {Support}.JsonResult(__buffer.WrittenMemory, global::Mmcp.Server.Generated.StructuredContentMode.{mode});");
+        lines.Add($"return {Support}.JsonResult(__buffer.WrittenMemory, global::Mmcp.Server.Runtime.StructuredContentMode.{mode});");
         return string.Join("\n", lines);
     }
 

@@ -10,7 +10,7 @@ internal static class LogEventIds
     /// <summary>The ranges (first and last id, inclusive), their owners and what the area logs.</summary>
     public static readonly (int First, int Last, string Owner, string Area)[] Ranges =
     [
-        (2000, 2099, "Mmcp.Server.Hosting", "Unix socket listener"),
+        (2000, 2099, "Mmcp.Server.Sockets", "Unix socket listener"),
         (2100, 2199, "Mmcp.Server.Registration", "manifest registration"),
     ];
 }

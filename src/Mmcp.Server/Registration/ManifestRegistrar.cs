@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
-using Mmcp.Server.Hosting;
+using Mmcp.Server.Sockets;
 using ModelContextProtocol.Server;
 
 namespace Mmcp.Server.Registration;

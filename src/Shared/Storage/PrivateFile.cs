@@ -1,4 +1,5 @@
 using System.Text;
+using Shared.Storage;
 using Shared.Timing;
 
 namespace Mmcp.Client.Storage;
@@ -121,19 +122,7 @@ internal static class PrivateFile
 
     /// <summary>Deletes a file when it can (a temp file left by a failed write); a file that is gone, busy or not ours stays as it is.</summary>
     /// <param name="path">The file.</param>
-    public static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void TryDelete(string path) => FileCleanup.TryDelete(path);
 
     /// <summary>Returns when the file was last replaced (or <see cref="DateTime.MinValue"/> when it does not exist), to notice changes made by other processes.</summary>
     public static (DateTime WrittenAt, long Length) Stamp(string path)

@@ -212,7 +212,7 @@ public sealed class GeneratorOutputTests
 
         var source = run.Generated("Demo.ClockServer.Mmcp.g.cs");
 
-        Assert.Contains("new global::Demo.ClockServer(global::Mmcp.Server.Generated.GeneratedSupport.RequireService<global::Demo.IClock>(__request.Services, \"ClockServer(Clock)\"))", source, StringComparison.Ordinal);
+        Assert.Contains("new global::Demo.ClockServer(global::Mmcp.Server.Runtime.GeneratedSupport.RequireService<global::Demo.IClock>(__request.Services, \"ClockServer(Clock)\"))", source, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ using Mmcp.Core.Interop;
 using Mmcp.Core.Registry;
 using ModelContextProtocol.Server;
 
-namespace Mmcp.Server.Hosting;
+namespace Mmcp.Server.Sockets;
 
 /// <summary>
 /// Serves MCP on a Unix domain socket: one MCP session per connection (newline-delimited JSON-RPC, the SDK's stream

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Options;
 using Mmcp.Core.Manifests;
+using Mmcp.Server.Sockets;
 
-namespace Mmcp.Server.Hosting;
+namespace Mmcp.Server;
 
 /// <summary>Fails host start-up with a message that says how to fix a bad server configuration.</summary>
 internal sealed class MmcpServerOptionsValidator : IValidateOptions<MmcpServerOptions>

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace Mmcp.Server.Generated;
+namespace Mmcp.Server.Runtime;
 
 /// <summary>Whether a JSON tool result is also returned as structured content.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]

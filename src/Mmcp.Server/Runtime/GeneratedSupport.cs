@@ -13,7 +13,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Mmcp.Server.Generated;
+namespace Mmcp.Server.Runtime;
 
 /// <summary>
 /// Everything generated primitives need besides JSON: result conversions (matching the MCP SDK's reflection-based

@@ -1,7 +1,7 @@
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
-namespace Mmcp.Server.Hosting;
+namespace Mmcp.Server.Sockets;
 
 /// <summary>Counts requests being handled across all sessions, so shutdown waits for work in progress but not for idle connections.</summary>
 internal sealed class InFlightRequests

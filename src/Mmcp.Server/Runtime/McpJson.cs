@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using ModelContextProtocol;
 
-namespace Mmcp.Server.Generated;
+namespace Mmcp.Server.Runtime;
 
 /// <summary>
 /// Reads tool arguments and writes tool results for generated code, without reflection. Readers follow the MCP SDK's

@@ -2,10 +2,10 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Mmcp.Core.Registry;
-using Mmcp.Server.Hosting;
+using Mmcp.Server.Sockets;
 using ModelContextProtocol.Protocol;
 
-namespace Mmcp.Server.Tests.Hosting;
+namespace Mmcp.Server.Tests.Sockets;
 
 public sealed class UnixSocketListenerTests
 {

@@ -1,6 +1,6 @@
 using Mmcp.Core.Registry;
 
-namespace Mmcp.Server.Hosting;
+namespace Mmcp.Server.Sockets;
 
 /// <summary>Chooses where an app's socket lives.</summary>
 internal static class SocketPaths

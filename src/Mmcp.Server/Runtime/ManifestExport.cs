@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using Mmcp.Core.Manifests;
 
-namespace Mmcp.Server.Generated;
+namespace Mmcp.Server.Runtime;
 
 /// <summary>
 /// Writes the build-time manifests of an app's generated servers: <c>app --mmcp-export-manifest DIR</c>, handled by a

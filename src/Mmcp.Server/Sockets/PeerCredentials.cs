@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 
-namespace Mmcp.Server.Hosting;
+namespace Mmcp.Server.Sockets;
 
 /// <summary>The credentials of the process at the other end of a Unix socket, as the kernel reports them.</summary>
 /// <param name="ProcessId">The peer's process id.</param>

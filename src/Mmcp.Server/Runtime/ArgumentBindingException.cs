@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace Mmcp.Server.Generated;
+namespace Mmcp.Server.Runtime;
 
 /// <summary>An argument could not be bound: it is missing, null or of the wrong JSON type. Thrown and caught by generated code.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
