@@ -187,14 +187,14 @@ internal sealed partial class ServerSession
     /// <summary>
     /// The way past the SDK client's loop for a call on this connection, when the call would do there nothing else
     /// than send the request and read the answer: the hub's own stdio transport, a session before 2026-07-28 (on
-    /// those the SDK adds per-request metadata), and nobody listening to the SDK's spans, metrics or per-request
-    /// logs (and no span current, whose context the SDK would send along), so that what is observable stays as it was.
+    /// those the SDK adds per-request metadata), and nobody listening to the SDK's spans (without them it neither
+    /// starts a span nor sends a trace context), its metrics or its per-request logs, so what is observable stays as it was.
     /// </summary>
     private IReaderRequests? ReaderRequests(McpClient client)
     {
         if (Volatile.Read(ref _live) is not { Requests: { } requests } live || !ReferenceEquals(live.Client, client)
             || string.CompareOrdinal(client.NegotiatedProtocolVersion, ProtocolVersions.Latest) >= 0
-            || Activity.Current is not null || SdkActivities.HasListeners() || SdkClientDuration.Enabled)
+            || SdkActivities.HasListeners() || SdkClientDuration.Enabled)
         {
             return null;
         }
