@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
@@ -19,15 +20,37 @@ namespace Mmcp.Client.Connectors;
 /// to the client's loop on the same thread (a channel with synchronous continuations): one thread hop less per answer
 /// on a machine whose cores are busy, and no thread-pool thread held by a server that is silent. Writes go to the
 /// stream given (see <see cref="MessageWrites.ToPipe"/>), one message and its newline then a flush.
+/// <para>
+/// The reader also matches answers of its own: a request sent through <see cref="Session.RequestAsync"/> registers
+/// its (string) id, and its answer line is handed to the waiting caller as bytes on the reading thread, without the
+/// SDK client's loop, which yields once before it handles a message and completes the call's task on another thread.
+/// The hub uses it for <c>tools/call</c> (docs/mmcp-gateway.md, "Latency").
+/// </para>
 /// </summary>
 internal sealed partial class PipeClientTransport(Stream input, Stream output, string name, ILoggerFactory? loggerFactory = null) : IClientTransport
 {
+    private static long _answersMatched;
+
     public string Name => name;
+
+    /// <summary>Gets how many answers the readers of this process have matched to their requests (for tests and the bench).</summary>
+    internal static long AnswersMatched => Interlocked.Read(ref _answersMatched);
 
     public Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<ITransport>(new Session(input, output, name, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PipeClientTransport>()));
 
-    private sealed class Session : ITransport
+    /// <summary>What sees every message read before the client does, in order, on the reading thread.</summary>
+    internal interface IObserver
+    {
+        /// <summary>Gets a value indicating whether answers matched by the reader must be shown as messages too (parsed only then).</summary>
+        bool ObservesAnswers { get; }
+
+        /// <summary>Sees one message read.</summary>
+        void Received(JsonRpcMessage message);
+    }
+
+    /// <summary>The transport of one connection: the reading thread, the writes, and the answers matched by the reader.</summary>
+    internal sealed class Session : ITransport
     {
         private const int InitialBufferSize = 16 * 1024;
         private static readonly JsonTypeInfo Message = McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
@@ -36,6 +59,10 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
         private readonly string _name;
         private readonly ILogger _logger;
         private readonly SemaphoreSlim _sendLock = new(1, 1);
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _answers = new(StringComparer.Ordinal);
+        private int _waiting; // requests registered in _answers: tested on every line, where the dictionary's IsEmpty would lock
+        private Exception? _ended; // why the reader ended: every request still waiting, and every one after, fails with it
+        private int _started;
 
         // The client's loop (the SDK reads this channel with one reader) continues on the reading thread: the one hop
         // between the read and the loop that the SDK's own transport pays is what this transport saves.
@@ -52,12 +79,68 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             _output = output;
             _name = name;
             _logger = logger;
-            new Thread(ReadLoop) { IsBackground = true, Name = "mmcp stdio reader" }.Start();
         }
 
         public string? SessionId => null;
 
-        public ChannelReader<JsonRpcMessage> MessageReader => _messages.Reader;
+        /// <summary>Gets the reader of the messages for the client. The reading thread starts with the first use, so an
+        /// <see cref="Observer"/> set before it sees every message.</summary>
+        public ChannelReader<JsonRpcMessage> MessageReader
+        {
+            get
+            {
+                StartReading();
+                return _messages.Reader;
+            }
+        }
+
+        /// <summary>Gets or sets what sees every message before the client does (set before the first use of <see cref="MessageReader"/>).</summary>
+        public IObserver? Observer { get; set; }
+
+        /// <summary>
+        /// Sends a request with a string id and waits for its answer, matched by the reading thread: the answer's line
+        /// (a JSON-RPC response or error), as the server wrote it. The caller's continuation runs on the reading thread.
+        /// When the server's output ends first, the request fails as the SDK client fails its pending requests (the
+        /// read's error, or an <see cref="IOException"/>); when the transport is closed, it is cancelled.
+        /// </summary>
+        /// <param name="request">The request; its id must be a string no other request uses.</param>
+        /// <param name="send">Sends the request (the tapped transport's send, so the traffic tap sees it).</param>
+        /// <param name="cancellationToken">Cancels the wait; announcing the cancellation to the server is the caller's.</param>
+        /// <returns>The answer's line in UTF-8.</returns>
+        public async Task<byte[]> RequestAsync(JsonRpcRequest request, Func<JsonRpcMessage, CancellationToken, Task> send, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            ArgumentNullException.ThrowIfNull(send);
+            var id = request.Id.Id as string ?? throw new ArgumentException("A request answered by the reader needs a string id.", nameof(request));
+            var answer = new TaskCompletionSource<byte[]>();
+            if (!_answers.TryAdd(id, answer))
+            {
+                throw new InvalidOperationException($"A request with id '{id}' is already waiting for its answer.");
+            }
+
+            Interlocked.Increment(ref _waiting);
+            StartReading();
+            try
+            {
+                if (Volatile.Read(ref _ended) is { } ended)
+                {
+                    Fail(answer, ended);
+                }
+                else
+                {
+                    await send(request, cancellationToken).ConfigureAwait(false);
+                }
+
+                return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (_answers.TryRemove(id, out _))
+                {
+                    Interlocked.Decrement(ref _waiting);
+                }
+            }
+        }
 
         public async Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
         {
@@ -87,8 +170,45 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
         public ValueTask DisposeAsync()
         {
             // The streams belong to the child process: the reader ends when the process is gone and its output closes.
+            // Requests still waiting are cancelled, as the SDK client cancels its own when it is disposed.
+            Interlocked.CompareExchange(ref _ended, new OperationCanceledException("The connection was closed."), null);
+            FailWaiting();
             _messages.Writer.TryComplete();
             return ValueTask.CompletedTask;
+        }
+
+        private void StartReading()
+        {
+            if (Volatile.Read(ref _started) == 0 && Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                new Thread(ReadLoop) { IsBackground = true, Name = "mmcp stdio reader" }.Start();
+            }
+        }
+
+        private static void Fail(TaskCompletionSource<byte[]> answer, Exception error)
+        {
+            if (error is OperationCanceledException)
+            {
+                answer.TrySetCanceled();
+            }
+            else
+            {
+                answer.TrySetException(error);
+            }
+        }
+
+        private void FailWaiting()
+        {
+            var ended = Volatile.Read(ref _ended)!;
+            foreach (var (id, answer) in _answers)
+            {
+                if (_answers.TryRemove(id, out _))
+                {
+                    Interlocked.Decrement(ref _waiting);
+                }
+
+                Fail(answer, ended);
+            }
         }
 
         private void ReadLoop()
@@ -158,6 +278,10 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+
+                // As the SDK client fails its pending requests when its transport's reader ends.
+                Interlocked.CompareExchange(ref _ended, error ?? new IOException("The server shut down unexpectedly."), null);
+                FailWaiting();
                 _messages.Writer.TryComplete(error);
             }
         }
@@ -188,6 +312,11 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
                 return true;
             }
 
+            if (Volatile.Read(ref _waiting) > 0 && TryAnswer(line))
+            {
+                return true;
+            }
+
             JsonRpcMessage? message;
             try
             {
@@ -206,7 +335,62 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
                 return true;
             }
 
+            Observer?.Received(message);
             return _messages.Writer.TryWrite(message);
+        }
+
+        /// <summary>Completes the waiting request a line answers, if it answers one: a response or an error (no method) whose string id is registered.</summary>
+        private bool TryAnswer(ReadOnlySpan<byte> line)
+        {
+            string? id = null;
+            var isAnswer = false;
+            try
+            {
+                var reader = new Utf8JsonReader(line);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("method"u8))
+                    {
+                        return false; // a request or a notification from the server, whatever its id
+                    }
+
+                    var isId = reader.ValueTextEquals("id"u8);
+                    isAnswer |= reader.ValueTextEquals("result"u8) || reader.ValueTextEquals("error"u8);
+                    reader.Read();
+                    if (isId)
+                    {
+                        id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                return false; // the client's path logs it
+            }
+
+            if (!isAnswer || id is null || !_answers.TryRemove(id, out var answer))
+            {
+                return false;
+            }
+
+            Interlocked.Decrement(ref _waiting);
+            Interlocked.Increment(ref _answersMatched);
+            if (Observer is { ObservesAnswers: true } observer && JsonSerializer.Deserialize(line, Message) is JsonRpcMessage message)
+            {
+                observer.Received(message);
+            }
+
+            answer.TrySetResult(line.ToArray());
+            return true;
         }
     }
 

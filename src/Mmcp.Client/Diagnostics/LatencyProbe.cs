@@ -134,7 +134,7 @@ public static class LatencyProbe
 
         var marks = Enum.GetValues<LatencyMark>();
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"calls={calls.Length}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"calls={calls.Length} answers matched by the hub's stdio reader={Connectors.PipeClientTransport.AnswersMatched}");
         text.AppendLine("| interval | p50 µs | mean µs |");
         text.AppendLine("| --- | ---: | ---: |");
         for (var i = 1; i < marks.Length; i++)

@@ -1,5 +1,6 @@
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
+using Mmcp.Client.Traffic;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -31,6 +32,9 @@ internal sealed class LiveConnection : IAsyncDisposable
     public string ConnectionId { get; }
 
     public ServerConnection Connection { get; }
+
+    /// <summary>Gets the requests whose answers the transport's reader matches (the hub's own stdio transport), or <see langword="null"/>.</summary>
+    public IReaderRequests? Requests { get; init; }
 
     /// <summary>Gets a token cancelled when the connection ends, for whatever reason.</summary>
     public CancellationToken Closed => _lifetime.Token;

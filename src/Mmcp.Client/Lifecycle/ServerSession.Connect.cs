@@ -209,6 +209,7 @@ internal sealed partial class ServerSession
 
         configure?.Invoke(options);
         McpClient client;
+        TappedClientTransport? tapped = null;
         var started = _rt.Time.GetTimestamp();
         using (var handshakeTimeout = new CancellationTokenSource(handshakeBudget, _rt.Time))
         using (var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeTimeout.Token, _disposing.Token, callerToken))
@@ -232,8 +233,8 @@ internal sealed partial class ServerSession
                     RouteProgress(m);
                     inlineObserver(m);
                 };
-                var transport = new TappedClientTransport(connection.Transport, _rt.Traffic, Id, connectionId, observe);
-                client = await McpClient.CreateAsync(transport, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
+                tapped = new TappedClientTransport(connection.Transport, _rt.Traffic, Id, connectionId, observe);
+                client = await McpClient.CreateAsync(tapped, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -250,7 +251,7 @@ internal sealed partial class ServerSession
             }
         }
 
-        var live = new LiveConnection(client, connection, server.Id, server.Manifest.Transport.Type, connectionId);
+        var live = new LiveConnection(client, connection, server.Id, server.Manifest.Transport.Type, connectionId) { Requests = tapped.Requests };
         StartListening(live);
         return live;
 

@@ -1,6 +1,10 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
 using Mmcp.Client.Diagnostics;
+using Mmcp.Client.Traffic;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -10,6 +14,16 @@ namespace Mmcp.Client.Lifecycle;
 /// <summary>Requests: the call budget, retries of idempotent requests after a crash or a lost session, and tool calls with their cancellation and progress.</summary>
 internal sealed partial class ServerSession
 {
+    // The SDK's telemetry names (its spans, its client duration histogram). The same names here see the same
+    // listeners: whoever listens to the SDK's, listens to these, and then every call goes the SDK's way.
+    private const string SdkTelemetryName = "Experimental.ModelContextProtocol";
+    private static readonly ActivitySource SdkActivities = new(SdkTelemetryName);
+    private static readonly Meter SdkMeter = new(SdkTelemetryName);
+    private static readonly Histogram<double> SdkClientDuration = SdkMeter.CreateHistogram<double>("mcp.client.operation.duration", "s");
+    private static readonly JsonTypeInfo<CallToolResult> CallToolResultType = McpJsonUtilities.GetTypeInfo<CallToolResult>(McpJsonUtilities.DefaultOptions);
+    private static readonly JsonTypeInfo<JsonRpcErrorDetail> ErrorDetailType = McpJsonUtilities.GetTypeInfo<JsonRpcErrorDetail>(McpJsonUtilities.DefaultOptions);
+    private ILogger? _sdkLogger;
+
     public async ValueTask<T> ExecuteAsync<T>(string method, string? target, RequestKind kind, Func<McpClient, CancellationToken, ValueTask<T>> operation, CancellationToken cancellationToken)
     {
         var attempts = kind == RequestKind.CallTool ? 1 : 1 + _rt.Options.IdempotentRetries;
@@ -136,7 +150,9 @@ internal sealed partial class ServerSession
                 LatencyProbe.Mark(LatencyMark.UpstreamSend);
             }
 
-            var result = await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var result = ReaderRequests(client) is { } requests
+                ? await CallMatchedByReaderAsync(client, requests, requestId, parameters, cancellationToken).ConfigureAwait(false)
+                : await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (LatencyProbe.Enabled)
             {
                 LatencyProbe.Mark(LatencyMark.UpstreamAnswered);
@@ -166,6 +182,113 @@ internal sealed partial class ServerSession
                 _progress.TryRemove(progressKey, out _);
             }
         }
+    }
+
+    /// <summary>
+    /// The way past the SDK client's loop for a call on this connection, when the call would do there nothing else
+    /// than send the request and read the answer: the hub's own stdio transport, a session before 2026-07-28 (on
+    /// those the SDK adds per-request metadata), and nobody listening to the SDK's spans (without them it neither
+    /// starts a span nor sends a trace context), its metrics or its per-request logs, so what is observable stays as it was.
+    /// </summary>
+    private IReaderRequests? ReaderRequests(McpClient client)
+    {
+        if (Volatile.Read(ref _live) is not { Requests: { } requests } live || !ReferenceEquals(live.Client, client)
+            || string.CompareOrdinal(client.NegotiatedProtocolVersion, ProtocolVersions.Latest) >= 0
+            || SdkActivities.HasListeners() || SdkClientDuration.Enabled)
+        {
+            return null;
+        }
+
+        var sdkLogger = _sdkLogger ??= _rt.LoggerFactory.CreateLogger<McpClient>();
+        return sdkLogger.IsEnabled(LogLevel.Debug) ? null : requests;
+    }
+
+    /// <summary>
+    /// A <c>tools/call</c> whose answer the transport's reader matches by id and hands over as the server wrote it:
+    /// the request as the SDK would send it, and the answer read as the SDK reads it (a JSON-RPC error becomes the
+    /// same <see cref="McpProtocolException"/>). A result that asks for input (<c>input_required</c>) goes to the
+    /// SDK client, which sends the request again and answers what the server asks.
+    /// </summary>
+    private async ValueTask<CallToolResult> CallMatchedByReaderAsync(McpClient client, IReaderRequests requests, RequestId requestId, CallToolRequestParams parameters, CancellationToken cancellationToken)
+    {
+        var request = new JsonRpcRequest
+        {
+            Id = requestId,
+            Method = RequestMethods.ToolsCall,
+            Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.GetTypeInfo<CallToolRequestParams>(McpJsonUtilities.DefaultOptions)),
+        };
+        var answer = await requests.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+        var reader = new Utf8JsonReader(answer);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("error"u8))
+            {
+                reader.Read();
+                var error = JsonSerializer.Deserialize(ref reader, ErrorDetailType) ?? throw new JsonException("Unexpected JSON error in response.");
+                Log.CallFailedRemotely(_sdkLogger!, Id, RequestMethods.ToolsCall, error.Message, error.Code);
+                throw RemoteError(error);
+            }
+
+            if (reader.ValueTextEquals("result"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject && AsksForInput(reader))
+                {
+                    return await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: new RequestId($"{requestId.Id}-sdk"), cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+
+                return JsonSerializer.Deserialize(ref reader, CallToolResultType) ?? throw new JsonException("Unexpected JSON result in response.");
+            }
+
+            reader.Read();
+            reader.Skip();
+        }
+
+        throw new JsonException("Unexpected JSON result in response.");
+    }
+
+    /// <summary>Whether a result (the reader at its start) is <c>"resultType": "input_required"</c>; the reader given is a copy.</summary>
+    private static bool AsksForInput(Utf8JsonReader result)
+    {
+        var depth = result.CurrentDepth;
+        while (result.Read() && result.TokenType == JsonTokenType.PropertyName && result.CurrentDepth == depth + 1)
+        {
+            var isType = result.ValueTextEquals("resultType"u8);
+            result.Read();
+            if (isType)
+            {
+                return result.TokenType == JsonTokenType.String && result.ValueTextEquals("input_required"u8);
+            }
+
+            result.Skip();
+        }
+
+        return false;
+    }
+
+    /// <summary>The exception the SDK client throws for a JSON-RPC error answer: its message, code and data.</summary>
+    private static McpProtocolException RemoteError(JsonRpcErrorDetail error)
+    {
+        var exception = new McpProtocolException($"Request failed (remote): {error.Message}", (McpErrorCode)error.Code);
+        if (error.Data is JsonElement { ValueKind: JsonValueKind.Object } data)
+        {
+            foreach (var property in data.EnumerateObject())
+            {
+                object? value = property.Value.ValueKind switch
+                {
+                    JsonValueKind.String => property.Value.GetString(),
+                    JsonValueKind.Number => property.Value.GetDouble(),
+                    JsonValueKind.True => true,
+                    JsonValueKind.False => false,
+                    JsonValueKind.Null => null,
+                    _ => property.Value,
+                };
+                exception.Data[property.Name] = value;
+            }
+        }
+
+        return exception;
     }
 
     /// <summary>An argument as JSON; one that is JSON already (a gateway's, as parsed from its client) goes on as it is.</summary>

@@ -261,6 +261,9 @@ internal sealed partial class ServerSession : IAsyncDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(3010, LogLevel.Warning, "Server {ServerId}: request failed for method '{Method}': {ErrorMessage} ({ErrorCode}).")]
+        public static partial void CallFailedRemotely(ILogger logger, string serverId, string method, string errorMessage, int errorCode);
+
         [LoggerMessage(3001, LogLevel.Information, "Connected to {ServerId} over {Transport} (protocol {ProtocolVersion}) in {ElapsedMs:0.0} ms")]
         public static partial void Connected(ILogger logger, string serverId, string transport, string? protocolVersion, double elapsedMs);
 

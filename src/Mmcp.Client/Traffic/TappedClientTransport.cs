@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
+using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -9,18 +10,27 @@ namespace Mmcp.Client.Traffic;
 /// <summary>
 /// Wraps a client transport so every message it carries is reported to the <see cref="TrafficTap"/>, and received
 /// messages to an optional inline observer in the order they arrive (the SDK dispatches them concurrently afterwards).
+/// Over the hub's own stdio transport both happen on its reading thread, before the client reads the message, and
+/// <see cref="Requests"/> offers requests whose answers that thread matches (<see cref="PipeClientTransport.Session.RequestAsync"/>).
 /// </summary>
 internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap tap, string serverId, string connectionId, Action<JsonRpcMessage>? inlineObserver) : IClientTransport
 {
+    private TappedTransport? _connected;
+
     public string Name => inner.Name;
+
+    /// <summary>Gets the way to send a request answered by the transport's reader, once connected over the hub's own stdio transport; otherwise <see langword="null"/>.</summary>
+    public IReaderRequests? Requests => _connected is { Direct: not null } connected ? connected : null;
 
     public async Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default)
     {
         var transport = await inner.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        return new TappedTransport(transport, tap, serverId, connectionId, inlineObserver);
+        var tapped = new TappedTransport(transport, tap, serverId, connectionId, inlineObserver);
+        _connected = tapped;
+        return tapped;
     }
 
-    private sealed class TappedTransport : ITransport
+    private sealed class TappedTransport : ITransport, PipeClientTransport.IObserver, IReaderRequests
     {
         private readonly ITransport _inner;
         private readonly TrafficTap _tap;
@@ -35,8 +45,21 @@ internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap t
             _tap = tap;
             _serverId = serverId;
             _connectionId = connectionId;
-            MessageReader = new TappedReader(inner.MessageReader, this);
+            if (inner is PipeClientTransport.Session session)
+            {
+                Direct = session;
+                session.Observer = this;
+                MessageReader = inner.MessageReader;
+            }
+            else
+            {
+                MessageReader = new TappedReader(inner.MessageReader, this);
+            }
         }
+
+        public PipeClientTransport.Session? Direct { get; }
+
+        public bool ObservesAnswers => _tap.IsActive;
 
         public string? SessionId => _inner.SessionId;
 
@@ -60,7 +83,10 @@ internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap t
 
         public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
-        private void Received(JsonRpcMessage message)
+        public Task<byte[]> RequestAsync(JsonRpcRequest request, CancellationToken cancellationToken) =>
+            Direct!.RequestAsync(request, SendMessageAsync, cancellationToken);
+
+        public void Received(JsonRpcMessage message)
         {
             _inlineObserver?.Invoke(message);
             if (_tap.IsActive)
@@ -102,4 +128,14 @@ internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap t
             }
         }
     }
+}
+
+/// <summary>Requests whose answers the transport's reading thread matches and hands over as they were written.</summary>
+internal interface IReaderRequests
+{
+    /// <summary>Sends a request with a string id of the caller's own and waits for its answer's line.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The answer's line in UTF-8: a JSON-RPC response or error.</returns>
+    Task<byte[]> RequestAsync(JsonRpcRequest request, CancellationToken cancellationToken);
 }

@@ -83,6 +83,146 @@ public sealed class PipeClientTransportTests
         Assert.Matches("^\\{.*\"tools/list\".*\\}$", line);
     }
 
+    /// <summary>An answer carrying a waiting request's id completes that request with its line, and the client sees the messages around it, in order, but not the answer.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Request_AnswerWithItsId_CompletesTheRequestAndSkipsTheClient()
+    {
+        await using var server = new FakeServer();
+        await using var session = await server.ConnectAsync();
+        var pipe = Assert.IsType<PipeClientTransport.Session>(session);
+
+        var call = pipe.RequestAsync(Request("mmcp-call-t1"), session.SendMessageAsync, Ct);
+        Assert.Contains("\"mmcp-call-t1\"", await server.ReadLineAsync(), StringComparison.Ordinal);
+        await server.WriteAsync("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/before\"}\n{\"result\":{\"content\":[]},\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t1\"}\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/after\"}\n");
+
+        Assert.Equal("{\"result\":{\"content\":[]},\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t1\"}", Encoding.UTF8.GetString(await call.WaitAsync(TestTimeouts.Default, Ct)));
+        Assert.Equal("notifications/before", Assert.IsType<JsonRpcNotification>(await ReadAsync(session)).Method);
+        Assert.Equal("notifications/after", Assert.IsType<JsonRpcNotification>(await ReadAsync(session)).Method);
+    }
+
+    /// <summary>A request or notification from the server that carries a waiting request's id, and an answer to another id, go to the client; the waiting request still gets its own answer.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Request_ServerMessagesWithTheSameOrOtherIds_GoToTheClientNotTheRequest()
+    {
+        await using var server = new FakeServer();
+        await using var session = await server.ConnectAsync();
+        var pipe = Assert.IsType<PipeClientTransport.Session>(session);
+
+        var call = pipe.RequestAsync(Request("mmcp-call-t2"), session.SendMessageAsync, Ct);
+        await server.ReadLineAsync();
+        await server.WriteAsync("{\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t2\",\"method\":\"ping\"}\n{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n{\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t9\",\"result\":{}}\n");
+
+        Assert.Equal("ping", Assert.IsType<JsonRpcRequest>(await ReadAsync(session)).Method);
+        Assert.Equal(new RequestId(1), Assert.IsType<JsonRpcResponse>(await ReadAsync(session)).Id);
+        Assert.Equal(new RequestId("mmcp-call-t9"), Assert.IsType<JsonRpcResponse>(await ReadAsync(session)).Id);
+        Assert.False(call.IsCompleted);
+
+        await server.WriteAsync("{\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t2\",\"error\":{\"code\":-32602,\"message\":\"bad\"}}\n");
+        Assert.Contains("-32602", Encoding.UTF8.GetString(await call.WaitAsync(TestTimeouts.Default, Ct)), StringComparison.Ordinal);
+    }
+
+    /// <summary>When the server's output ends while a request waits, it fails as the SDK client fails its pending requests, and so does a request sent afterwards.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Request_OutputClosedWhileWaiting_FailsWithTheSdksError()
+    {
+        await using var server = new FakeServer();
+        await using var session = await server.ConnectAsync();
+        var pipe = Assert.IsType<PipeClientTransport.Session>(session);
+
+        var call = pipe.RequestAsync(Request("mmcp-call-t3"), session.SendMessageAsync, Ct);
+        await server.ReadLineAsync();
+        server.CloseOutput();
+
+        var error = await Assert.ThrowsAsync<IOException>(() => call.WaitAsync(TestTimeouts.Default, Ct));
+        Assert.Equal("The server shut down unexpectedly.", error.Message);
+        await session.MessageReader.Completion.WaitAsync(TestTimeouts.Default, Ct);
+        await Assert.ThrowsAsync<IOException>(() => pipe.RequestAsync(Request("mmcp-call-t4"), session.SendMessageAsync, Ct).WaitAsync(TestTimeouts.Default, Ct));
+    }
+
+    /// <summary>A cancelled request stops waiting at once, and its late answer goes to the client (which ignores an answer it did not ask for).</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Request_Cancelled_StopsWaitingAndTheLateAnswerGoesToTheClient()
+    {
+        await using var server = new FakeServer();
+        await using var session = await server.ConnectAsync();
+        var pipe = Assert.IsType<PipeClientTransport.Session>(session);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        var call = pipe.RequestAsync(Request("mmcp-call-t5"), session.SendMessageAsync, cancel.Token);
+        await server.ReadLineAsync();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(TestTimeouts.Default, Ct));
+
+        await server.WriteAsync("{\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t5\",\"result\":{}}\n");
+        Assert.Equal(new RequestId("mmcp-call-t5"), Assert.IsType<JsonRpcResponse>(await ReadAsync(session)).Id);
+    }
+
+    /// <summary>An answer many times larger than the read buffer completes its request whole.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Request_AnswerLargerThanTheBuffer_ArrivesWhole()
+    {
+        await using var server = new FakeServer();
+        await using var session = await server.ConnectAsync();
+        var pipe = Assert.IsType<PipeClientTransport.Session>(session);
+        var big = new string('y', 300_000);
+
+        var call = pipe.RequestAsync(Request("mmcp-call-t6"), session.SendMessageAsync, Ct);
+        await server.ReadLineAsync();
+        var answer = $"{{\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t6\",\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{big}\"}}]}}}}";
+        var writing = server.WriteAsync(answer + "\n");
+
+        Assert.Equal(answer, Encoding.UTF8.GetString(await call.WaitAsync(TestTimeouts.Default, Ct)));
+        await writing;
+    }
+
+    /// <summary>The observer sees every message in the order read, answers included while it asks for them, before the client or the request does.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task Observer_MessagesAndAnswers_SeenInOrder()
+    {
+        await using var server = new FakeServer();
+        await using var session = await server.ConnectAsync();
+        var pipe = Assert.IsType<PipeClientTransport.Session>(session);
+        var observer = new Observer();
+        pipe.Observer = observer;
+
+        var call = pipe.RequestAsync(Request("mmcp-call-t7"), session.SendMessageAsync, Ct);
+        await server.ReadLineAsync();
+        await server.WriteAsync("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"p\",\"progress\":1}}\n{\"jsonrpc\":\"2.0\",\"id\":\"mmcp-call-t7\",\"result\":{}}\n");
+
+        await call.WaitAsync(TestTimeouts.Default, Ct);
+        Assert.Equal(["notifications/progress", "answer mmcp-call-t7"], observer.Seen);
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static JsonRpcRequest Request(string id) => new() { Id = new RequestId(id), Method = "tools/call", Params = new System.Text.Json.Nodes.JsonObject { ["name"] = "echo" } };
+
+    private sealed class Observer : PipeClientTransport.IObserver
+    {
+        public List<string> Seen { get; } = [];
+
+        public bool ObservesAnswers => true;
+
+        public void Received(JsonRpcMessage message)
+        {
+            lock (Seen)
+            {
+                Seen.Add(message switch
+                {
+                    JsonRpcNotification n => n.Method,
+                    JsonRpcResponse r => $"answer {r.Id}",
+                    _ => message.GetType().Name,
+                });
+            }
+        }
+    }
+
     private static async Task<JsonRpcMessage> ReadAsync(ITransport session)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
