@@ -51,8 +51,10 @@ internal static class BackgroundAuthorization
         {
             message = $"Server '{serverId}' needs you to sign in: run `mmcp auth login {serverId}`.";
         }
-        else if (granted.Count > 0 && missing.Count > 0)
+        else if (granted.Count > 0 && missing.Count > 0 && !granted.Where(s => s != "offline_access").All(asked.Contains))
         {
+            // A step-up (403 insufficient_scope) asks for the scope the call needs, not again for everything granted;
+            // a request for all the server's scopes plus more is a fresh sign-in after a refusal (401), not a step-up.
             var flags = string.Join(' ', missing.Select(s => "--scope " + s));
             message = $"Server '{serverId}' needs the scope {string.Join(", ", missing.Select(s => $"'{s}'"))}, which your sign-in does not grant: run `mmcp auth login {serverId} {flags}`.";
         }
