@@ -92,18 +92,19 @@ public sealed class RemoteSignIn
                 OAuth = oauth,
             },
             _loggerFactory);
+        var clientOptions = new McpClientOptions
+        {
+            ClientInfo = new Implementation { Name = "mmcp-auth", Version = "1.0" },
+
+            // The first request carries the whole sign-in (the user in the browser): the SDK must not give up on it as
+            // a slow 2026-07-28 probe and fall back to initialize mid-flight.
+            DiscoverProbeTimeout = options.Timeout,
+        };
         await using (http.ConfigureAwait(false))
         {
             try
             {
-                var client = await McpClient.CreateAsync(http, new McpClientOptions
-                    {
-                        ClientInfo = new Implementation { Name = "mmcp-auth", Version = "1.0" },
-
-                        // The first request carries the whole sign-in (the user in the browser): the SDK must not give up
-                        // on it as a slow 2026-07-28 probe and fall back to initialize mid-flight.
-                        DiscoverProbeTimeout = options.Timeout,
-                    }, _loggerFactory, linked.Token).ConfigureAwait(false);
+                var client = await McpClient.CreateAsync(http, clientOptions, _loggerFactory, linked.Token).ConfigureAwait(false);
                 await client.DisposeAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
