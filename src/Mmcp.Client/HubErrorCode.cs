@@ -44,4 +44,11 @@ public enum HubErrorCode
 
     /// <summary>The server answered with a JSON-RPC error other than invalid arguments or not found.</summary>
     ServerError = 12,
+
+    /// <summary>
+    /// The remote server asks for an OAuth sign-in the hub cannot do in the background: no sign-in is stored, it expired
+    /// or was revoked, or a call needs a scope the sign-in lacks. The message names the <c>mmcp auth login</c> command
+    /// to run (an interactive sign-in that fails also reports this code).
+    /// </summary>
+    SignInRequired = 13,
 }

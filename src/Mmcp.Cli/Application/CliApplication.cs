@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using Mmcp.Cli.Auth;
 using Mmcp.Cli.Calls;
 using Mmcp.Cli.Config;
 using Mmcp.Cli.Consent;
@@ -26,7 +27,7 @@ internal static class CliApplication
         var global = new GlobalOptions();
         var root = new RootCommand(
             "mmcp — list, call, read and validate the MCP servers this computer's hub discovers (manifests in the registry directories, plus the servers of Claude Desktop, VS Code and Cursor).\n"
-            + "Exit codes: 0 ok, 1 error, 2 usage (command line or tool arguments), 3 unknown server/tool/resource/prompt, 4 the tool reported an error, 5 timeout, 6 invalid manifest, 7 server could not be started or reached (or crashed), 8 a listing is incomplete (--strict), 130 interrupted.");
+            + "Exit codes: 0 ok, 1 error, 2 usage (command line or tool arguments), 3 unknown server/tool/resource/prompt, 4 the tool reported an error, 5 timeout, 6 invalid manifest, 7 server could not be started or reached (or crashed), 8 a listing is incomplete (--strict), 9 a remote server needs you to sign in (mmcp auth login), 130 interrupted.");
         global.AddTo(root);
         root.Subcommands.Add(ServersCommand.Create(global));
         root.Subcommands.Add(ToolsCommand.Create(global));
@@ -44,6 +45,7 @@ internal static class CliApplication
         root.Subcommands.Add(TokenCommand.Create(global));
         root.Subcommands.Add(ConsentCommand.Create(global));
         root.Subcommands.Add(InspectCommand.Create(global));
+        root.Subcommands.Add(AuthCommand.Create(global));
         return root;
     }
 

@@ -32,6 +32,9 @@ internal static class ExitCodes
     /// <summary>With <c>--strict</c>: a listing is incomplete because at least one server failed.</summary>
     public const int Incomplete = 8;
 
+    /// <summary>A remote server needs the user to sign in (<c>mmcp auth login</c>), or a sign-in was refused.</summary>
+    public const int SignInRequired = 9;
+
     /// <summary>Interrupted (Ctrl+C).</summary>
     public const int Interrupted = 130;
 
@@ -40,6 +43,7 @@ internal static class ExitCodes
         HubErrorCode.UnknownServer or HubErrorCode.UnknownTool or HubErrorCode.NotFound => NotFound,
         HubErrorCode.InvalidArguments => Usage,
         HubErrorCode.HandshakeTimeout or HubErrorCode.CallTimeout => Timeout,
+        HubErrorCode.SignInRequired => SignInRequired,
         HubErrorCode.ConfigurationError or HubErrorCode.LaunchFailed or HubErrorCode.ConnectionFailed or HubErrorCode.HandshakeFailed or HubErrorCode.ServerCrashed => ServerUnavailable,
         _ => Error,
     };

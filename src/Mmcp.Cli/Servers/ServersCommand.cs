@@ -124,8 +124,10 @@ internal static class ServersCommand
             {
                 var transport = Dto.Transport(info.Manifest.Transport);
                 var state = checks is null
-                    ? status.State.ToString()
-                    : checks.TryGetValue(info.Id, out var c) && c.Result.Failure is { } f ? $"[red]{f.Code}[/]" : $"[green]ok[/] ({checks[info.Id].Tools} tools)";
+                    ? status.LastFailure?.Code == HubErrorCode.SignInRequired && status.State != ServerState.Connected ? "needs sign-in" : status.State.ToString()
+                    : checks.TryGetValue(info.Id, out var c) && c.Result.Failure is { } f
+                        ? f.Code == HubErrorCode.SignInRequired ? "[yellow]needs sign-in[/]" : $"[red]{f.Code}[/]"
+                        : $"[green]ok[/] ({checks[info.Id].Tools} tools)";
                 var from = Markup.Escape(info.Server.Provenance.ToString())
                     + (info.Server.ShadowedBy is { } by ? $"\n[yellow]shadowed by {Markup.Escape(by)} (the name '{Markup.Escape(by)}' is taken); reach this one as {Markup.Escape(info.Id)}[/]" : string.Empty)
                     + string.Concat(info.Server.Shadowed.Select(s => $"\n[grey]shadows {Markup.Escape(s.ToString())}[/]"))

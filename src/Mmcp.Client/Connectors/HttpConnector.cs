@@ -1,10 +1,15 @@
+using Mmcp.Client.Authorization;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using ModelContextProtocol.Client;
 
 namespace Mmcp.Client.Connectors;
 
-/// <summary>Reaches a remote server over MCP Streamable HTTP (falling back to the legacy HTTP+SSE transport), or over legacy SSE only when the definition says so.</summary>
+/// <summary>
+/// Reaches a remote server over MCP Streamable HTTP (falling back to the legacy HTTP+SSE transport), or over legacy SSE
+/// only when the definition says so. A server that asks for OAuth gets the user's stored sign-in (never a browser:
+/// see <see cref="BackgroundAuthorization"/>).
+/// </summary>
 internal sealed class HttpConnector : IServerConnector
 {
     public bool CanConnect(DiscoveredServer server) => server.Manifest.Transport is HttpTransport;
@@ -29,6 +34,7 @@ internal sealed class HttpConnector : IServerConnector
                 AdditionalHeaders = headers,
                 TransportMode = transport.LegacySse ? HttpTransportMode.Sse : HttpTransportMode.AutoDetect,
                 ConnectionTimeout = context.Budgets.Handshake,
+                OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment)) : null,
             },
             context.LoggerFactory);
         return ValueTask.FromResult(new ServerConnection(client, resources: client));

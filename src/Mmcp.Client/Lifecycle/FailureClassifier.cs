@@ -53,8 +53,8 @@ internal static class FailureClassifier
 
     /// <summary>Whether a failure to connect counts towards the restart back-off: a configuration error does not (trying again soon changes nothing, and backing off would hide the fix).</summary>
     /// <param name="code">The failure's code.</param>
-    /// <returns><see langword="false"/> for <see cref="HubErrorCode.ConfigurationError"/>.</returns>
-    public static bool CountsTowardsBackoff(HubErrorCode code) => code != HubErrorCode.ConfigurationError;
+    /// <returns><see langword="false"/> for <see cref="HubErrorCode.ConfigurationError"/> and <see cref="HubErrorCode.SignInRequired"/> (the user's sign-in is the fix, and it must work at once).</returns>
+    public static bool CountsTowardsBackoff(HubErrorCode code) => code is not (HubErrorCode.ConfigurationError or HubErrorCode.SignInRequired);
 
     /// <summary>
     /// Whether a remote server answered that it does not know this connection's session: HTTP 404 (the spec), or a

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Mmcp.Client.Authorization;
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Client.Traffic;
@@ -295,6 +296,12 @@ internal sealed partial class ServerSession
 
     private async Task<HubException> HandshakeErrorAsync(DiscoveredServer server, ServerConnection connection, Exception ex, bool timedOut, TimeSpan budget)
     {
+        if (BackgroundAuthorization.Find(ex) is { } signIn)
+        {
+            // The server wants an OAuth sign-in the hub cannot do in the background: say which command does it.
+            return new HubException(signIn.Code, server.Id, signIn.Message, ex, new ServerFailure(signIn.Code, signIn.Message, _rt.Time.GetUtcNow()));
+        }
+
         var details = (ex as ClientTransportClosedException)?.Details ?? (ex.InnerException as ClientTransportClosedException)?.Details;
         var exitCode = (details as StdioClientCompletionDetails)?.ExitCode ?? (timedOut || ex is McpProtocolException ? null : await ExitCodeAsync(connection).ConfigureAwait(false));
         var tail = connection.GetDiagnosticsTail() is { Count: > 0 } t ? t : (details as StdioClientCompletionDetails)?.StandardErrorTail ?? [];

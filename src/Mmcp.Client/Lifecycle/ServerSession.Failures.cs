@@ -1,3 +1,4 @@
+using Mmcp.Client.Authorization;
 using Mmcp.Client.Connectors;
 using Mmcp.Core.Manifests;
 using ModelContextProtocol;
@@ -88,6 +89,12 @@ internal sealed partial class ServerSession
 
     private async ValueTask<HubException> ClassifyAsync(Exception ex, LiveConnection live, bool timedOut, string method, string? target, RequestKind kind)
     {
+        if (BackgroundAuthorization.Find(ex) is { } signIn)
+        {
+            // A refresh that was refused, or a call that needs a scope the sign-in lacks (step-up needs the user).
+            return new HubException(signIn.Code, Id, signIn.Message, ex, new ServerFailure(signIn.Code, signIn.Message, _rt.Time.GetUtcNow())) { Target = target };
+        }
+
         var what = target is null ? method : $"{method} '{target}'";
         var code = FailureClassifier.Classify(ex, connectionLost: live.Closed.IsCancellationRequested || !live.IsOpen, timedOut, kind);
         if (code == HubErrorCode.ServerCrashed)

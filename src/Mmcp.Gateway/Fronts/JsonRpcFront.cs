@@ -45,10 +45,12 @@ internal sealed partial class JsonRpcFront
     private readonly SessionDirectory _sessions;
     private readonly ILogger _logger;
     private readonly TimeSpan _sdkRefresh;
+    private readonly OAuthResourceServer _oauth;
 
-    public JsonRpcFront(SessionDirectory sessions, IOptions<MmcpGatewayOptions> options, ILogger<JsonRpcFront> logger)
+    public JsonRpcFront(SessionDirectory sessions, IOptions<MmcpGatewayOptions> options, ILogger<JsonRpcFront> logger, OAuthResourceServer oauth)
     {
         _sessions = sessions;
+        _oauth = oauth;
         _logger = logger;
         _sdkRefresh = options.Value.SessionIdleTimeout / 4;
     }
@@ -155,6 +157,17 @@ internal sealed partial class JsonRpcFront
         if (LatencyProbe.Enabled)
         {
             LatencyProbe.Mark(LatencyMark.Parsed);
+        }
+
+        if (_oauth.Enabled && caller.Token?.Id.StartsWith("oauth:", StringComparison.Ordinal) == true
+            && IsRequest(root, RequestMethods.ToolsCall, out var stepUpId) && !caller.HasScope(GatewayScopes.ToolsCall))
+        {
+            // MCP step-up (RFC 6750 §3.1): an OAuth token without the scope gets 403 insufficient_scope with a
+            // challenge naming it, so the client can ask the authorization server for it.
+            const string Lacks = "The token lacks the 'tools:call' scope.";
+            context.Response.Headers.WWWAuthenticate = _oauth.Challenge(context.Request, "insufficient_scope", Lacks, GatewayScopes.ToolsCall);
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, Error(stepUpId, InvalidRequest, Lacks)).ConfigureAwait(false);
+            return true;
         }
 
         if (sessionId.Length == 0 || root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("method", out var method) || method.ValueKind != JsonValueKind.String)

@@ -83,6 +83,13 @@ internal sealed class OAuthIssuerProcess : IAsyncDisposable
         return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
     }
 
+    /// <summary>Revokes every token the issuer gave (refresh tokens stop working at once).</summary>
+    public async Task RevokeAllAsync()
+    {
+        using var response = await _http.PostAsync(new Uri(Issuer, "test/revoke-all"), null, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
     public async Task<JsonNode> JwksAsync() =>
         (await _http.GetFromJsonAsync<JsonNode>(new Uri(Issuer, ".well-known/jwks"), TestContext.Current.CancellationToken))!;
 
