@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Shared.Telemetry;
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Client.Traffic;
@@ -7,6 +6,7 @@ using Mmcp.Core.Registry;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Shared.Telemetry;
 
 namespace Mmcp.Client.Lifecycle;
 
