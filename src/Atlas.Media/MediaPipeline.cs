@@ -60,7 +60,8 @@ public sealed class MediaPipeline : IAsyncDisposable
 
         // Unbounded because admission already bounds it: a job is admitted before it is staged.
         _queue = Channel.CreateUnbounded<MediaJob>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
-        _workers = Enumerable.Range(0, options.MaxConcurrency).Select(_ => Task.Run(WorkAsync)).ToArray();
+        // The workers outlive whoever built the pipeline (maybe inside a request): they run outside its context and trace.
+        _workers = Enumerable.Range(0, options.MaxConcurrency).Select(_ => global::Shared.Telemetry.Detached.Run(WorkAsync)).ToArray();
         Log.PipelineStarted(_logger, options.MaxConcurrency, options.QueueCapacity, _cache.Directory);
     }
 
@@ -123,6 +124,7 @@ public sealed class MediaPipeline : IAsyncDisposable
 
         await AdmitAsync(cancellationToken).ConfigureAwait(false);
         var job = new MediaJob(Guid.CreateVersion7().ToString("N"), request.Task, progress);
+        job.Trigger = Activity.Current?.Context;
         _ = job.Completion.ContinueWith(_ => _admission.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         MediaTelemetry.JobsSubmitted.Add(1, new KeyValuePair<string, object?>("task", request.Task.ToString()));
         var workDir = Path.Combine(_workRoot, job.Id);
@@ -339,7 +341,9 @@ public sealed class MediaPipeline : IAsyncDisposable
 
     private async Task RunJobAsync(MediaJob job, MediaRequest request, StagedInput input, string key, string workDir, CancellationToken cancellationToken)
     {
-        using var activity = MediaTelemetry.ActivitySource.StartActivity("media.job " + request.Task);
+        // Queued work outlives the request that submitted it: a trace of its own, linked to the submitter's span.
+        Activity.Current = null;
+        using var activity = MediaTelemetry.ActivitySource.StartActivity(ActivityKind.Internal, default, links: global::Shared.Telemetry.Detached.LinkTo(job.Trigger), name: "media.job " + request.Task);
         activity?.SetTag("atlas.media.job_id", job.Id);
         activity?.SetTag("atlas.media.task", request.Task.ToString());
         var started = Stopwatch.GetTimestamp();

@@ -507,7 +507,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
         _discovered = true;
         if (_rt.Options.WatchRegistry)
         {
-            _registry.StartWatching();
+            Shared.Telemetry.Detached.Start(_registry.StartWatching); // its timers outlive the request that discovered first
         }
     }
 

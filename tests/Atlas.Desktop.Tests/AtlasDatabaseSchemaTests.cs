@@ -38,6 +38,39 @@ public sealed class AtlasDatabaseSchemaTests : IDisposable
         Assert.Equal("kept", Scalar(reopened, "SELECT event FROM audit"));
     }
 
+    /// <summary>A database of the previous version (uploads without an index on the device) migrates to the current one:
+    /// its rows stay, and revoking or listing a device's uploads uses the new index instead of scanning the table.</summary>
+    [Fact]
+    [Trait("Issue8", "uploads-index")]
+    public void Migrate_PreviousVersionDatabase_AddsTheUploadsDeviceIndexAndKeepsRows()
+    {
+        var previous = AtlasDatabase.SchemaVersion - 1;
+        using (var old = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DbPath, Pooling = false }.ToString()))
+        {
+            old.Open();
+            foreach (var migration in AtlasDatabase.MigrationScripts.Take(previous))
+            {
+                Scalar(old, migration);
+            }
+
+            Scalar(old, $"PRAGMA user_version = {previous}");
+            Scalar(old, "INSERT INTO devices (id, name, platform, status, credential_hash, check_code, permissions, quota_bytes, created_at) VALUES ('d1', 'Phone', 'android', 'active', x'00', '000000', '[]', 0, 1)");
+            Scalar(old, "INSERT INTO uploads (id, device_id, path, size, received, overwrite, created_at, expires_at) VALUES ('u1', 'd1', 'a.txt', 3, 0, 0, 1, 2)");
+        }
+
+        new AtlasDatabase(DbPath).Migrate();
+
+        using var migrated = new AtlasDatabase(DbPath).Open();
+        Assert.Equal((long)AtlasDatabase.SchemaVersion, Scalar(migrated, "PRAGMA user_version"));
+        Assert.Equal("u1", Scalar(migrated, "SELECT id FROM uploads WHERE device_id = 'd1'"));
+        Assert.Equal("device_id", Scalar(migrated, "SELECT name FROM pragma_index_info('uploads_device')"));
+        using var plan = migrated.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN SELECT id FROM uploads WHERE device_id = 'd1'";
+        using var reader = plan.ExecuteReader();
+        Assert.True(reader.Read());
+        Assert.Contains("uploads_device", reader.GetString(3), StringComparison.Ordinal);
+    }
+
     /// <summary>A database from a newer atlas is refused with a message that names it and says what to do.</summary>
     [Fact]
     [Trait("Issue13", "storage")]

@@ -55,7 +55,8 @@ internal static class DesktopApi
     {
         var state = new DesktopState(desktop.Name, desktop.Pin, desktop.DisplayFingerprint, desktop.SelfSigned,
             [.. desktop.Urls.Select(u => u.ToString())], desktop.DataDirectory, ToView(pairing.State, pairing),
-            await DeviceViewsAsync(devices, registry, cancellationToken).ConfigureAwait(false), registry.Count,
+            await DeviceViewsAsync(devices, registry, cancellationToken).ConfigureAwait(false),
+            registry.Count - registry.CountFor(DesktopChat.DeviceId), // paired devices only: "This desktop" is not one
             await audit.RecentAsync(50, cancellationToken).ConfigureAwait(false));
         return Results.Json(state, DesktopJsonContext.Default.DesktopState);
     }

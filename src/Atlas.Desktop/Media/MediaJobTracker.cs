@@ -18,6 +18,7 @@ internal sealed class MediaJobTracker
     private readonly LinkedList<FinishedJob> _recent = new();
     private readonly Lock _recentGate = new();
     private readonly TimeProvider _time;
+    private readonly Devices.DeviceLifetimes _devices;
 
     /// <summary>Raised after a job was tracked, finished or forgotten (the admin page's media jobs card).</summary>
     public event Action? Changed;
@@ -25,6 +26,7 @@ internal sealed class MediaJobTracker
     public MediaJobTracker(AtlasTime time, Devices.DeviceLifetimes devices)
     {
         _time = time.Provider;
+        _devices = devices;
 
         // A revoked device's jobs stop at once: their tool processes end and nothing more is done for it.
         devices.Revoked += CancelDevice;
@@ -47,6 +49,13 @@ internal sealed class MediaJobTracker
         var tracked = new TrackedJob(deviceId, requestId, job, fileName, _time.GetUtcNow());
         _byDevice.GetOrAdd(deviceId, _ => new(StringComparer.Ordinal))[job.Id] = tracked;
         _ = job.Completion.ContinueWith(_ => Record(tracked), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        // Revoked between submitting and tracking: the revocation's sweep missed this job, so it stops here.
+        if (_devices.IsRevoked(deviceId))
+        {
+            job.Cancel();
+        }
+
         Changed?.Invoke();
     }
 

@@ -99,6 +99,9 @@ internal sealed class AtlasDatabase
             PRIMARY KEY (device_id, request_id)
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE INDEX uploads_device ON uploads(device_id);
+        """,
     ];
 
     private readonly SqliteSchema _schema;
@@ -122,6 +125,10 @@ internal sealed class AtlasDatabase
     public string Path { get; }
 
     public static int SchemaVersion => Migrations.Length;
+
+    /// <summary>The migrations in order (entry <c>i</c> upgrades version <c>i</c> to <c>i + 1</c>), for tests that build
+    /// a database of an earlier version.</summary>
+    internal static IReadOnlyList<string> MigrationScripts => Migrations;
 
     public void Migrate()
     {

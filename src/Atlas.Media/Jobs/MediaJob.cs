@@ -27,6 +27,9 @@ public sealed class MediaJob
     /// <summary>The task.</summary>
     public MediaTask Task { get; }
 
+    /// <summary>The span that submitted the job, which the job's own span links to.</summary>
+    internal System.Diagnostics.ActivityContext? Trigger { get; set; }
+
     /// <summary>The job's state.</summary>
     public MediaJobStatus Status => (MediaJobStatus)Volatile.Read(ref _status);
 

@@ -53,6 +53,25 @@ internal static class HubTelemetry
         return activity;
     }
 
+    /// <summary>Starts the span of connecting to a server (launch and handshake), a trace of its own: the connection
+    /// outlives the request that needed it, so the span links to that request's span instead of joining its trace.</summary>
+    public static Activity? StartConnect(string serverId, string transport, ActivityContext? trigger)
+    {
+        if (!ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = ActivitySource.StartActivity(ActivityKind.Internal, default, links: Shared.Telemetry.Detached.LinkTo(trigger), name: "mmcp.connect " + serverId);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("mmcp.server", serverId);
+            activity.SetTag("network.transport", transport is "stdio" or "socket" ? "pipe" : "tcp");
+        }
+
+        return activity;
+    }
+
     /// <summary>Marks a span failed with the stable error code as <c>error.type</c>.</summary>
     public static void Fail(Activity? activity, string errorType)
     {

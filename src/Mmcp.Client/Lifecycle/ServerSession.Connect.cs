@@ -7,6 +7,7 @@ using Mmcp.Core.Registry;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Shared.Telemetry;
 
 namespace Mmcp.Client.Lifecycle;
 
@@ -37,8 +38,9 @@ internal sealed partial class ServerSession
                         failure: last));
                 }
 
-                // The connect runs on the hub's budgets, detached from this caller, so callers that give up do not abort it for the others.
-                _connecting = ConnectAndPublishAsync();
+                // The connect runs on the hub's budgets, detached from this caller, so callers that give up do not abort it for
+                // the others; and outside the caller's trace, so the connection's message loop never adds to that trace.
+                _connecting = Detached.Run(ConnectAndPublishAsync);
             }
 
             connecting = _connecting;
@@ -47,9 +49,9 @@ internal sealed partial class ServerSession
         return connecting.WaitAsync(cancellationToken);
     }
 
-    private async Task<LiveConnection> ConnectAndPublishAsync()
+    private async Task<LiveConnection> ConnectAndPublishAsync(ActivityContext? trigger)
     {
-        await Task.Yield(); // run outside the caller's lock
+        using var activity = HubTelemetry.StartConnect(Id, _server.Manifest.Transport.Type, trigger);
         while (true)
         {
             DiscoveredServer server;
@@ -70,6 +72,7 @@ internal sealed partial class ServerSession
             catch (HubException ex)
             {
                 HubTelemetry.RecordConnect(Id, transport, ex.Code.ToString(), Stopwatch.GetElapsedTime(started));
+                HubTelemetry.Fail(activity, ex.Code.ToString());
                 var failure = ToFailure(ex);
                 lock (_gate)
                 {

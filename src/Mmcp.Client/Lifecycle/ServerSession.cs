@@ -175,7 +175,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             _idleTimerArmed = true;
             if (_idleTimer is null)
             {
-                _idleTimer = _rt.Time.CreateTimer(static s => ((ServerSession)s!).OnIdle(), this, idle, Timeout.InfiniteTimeSpan);
+                _idleTimer = Shared.Telemetry.Detached.Start(() => _rt.Time.CreateTimer(static s => ((ServerSession)s!).OnIdle(), this, idle, Timeout.InfiniteTimeSpan));
             }
             else
             {

@@ -10,6 +10,6 @@ internal static class LogEventIds
     /// <summary>The ranges (first and last id, inclusive), their owners and what the area logs.</summary>
     public static readonly (int First, int Last, string Owner, string Area)[] Ranges =
     [
-        (1000, 1099, "Mmcp.Core.Registry", "manifest registry: directory reads and reloads"),
+        (5000, 5099, "Mmcp.Core.Registry", "manifest registry: directory reads and reloads"),
     ];
 }

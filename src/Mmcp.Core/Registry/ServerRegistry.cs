@@ -526,13 +526,13 @@ public sealed partial class ServerRegistry : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1001, LogLevel.Information, "Registry changed: {Count} servers ({Added} added, {Removed} removed, {Updated} updated)")]
+        [LoggerMessage(5001, LogLevel.Information, "Registry changed: {Count} servers ({Added} added, {Removed} removed, {Updated} updated)")]
         public static partial void RegistryChanged(ILogger logger, int count, int added, int removed, int updated);
 
-        [LoggerMessage(1002, LogLevel.Warning, "Cannot watch {Directory} for changes; polling instead")]
+        [LoggerMessage(5002, LogLevel.Warning, "Cannot watch {Directory} for changes; polling instead")]
         public static partial void WatcherFailed(ILogger logger, string directory, Exception? exception);
 
-        [LoggerMessage(1003, LogLevel.Error, "Registry refresh failed")]
+        [LoggerMessage(5003, LogLevel.Error, "Registry refresh failed")]
         public static partial void RefreshFailed(ILogger logger, Exception exception);
     }
 }

@@ -149,7 +149,7 @@ internal sealed class GatewayCatalog : IDisposable
             LatencyProbe.Mark(LatencyMark.ConsentChecked);
         }
 
-        using var activity = GatewayTelemetry.StartToolCall(tool.ServerId, tool.Tool.Name, surface);
+        using var activity = GatewayTelemetry.StartToolCall(tool.ServerId, tool.Name, tool.Tool.Name, surface);
         try
         {
             CallToolResult result;

@@ -41,7 +41,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
         {
             _path = o.AuditLogPath ?? DefaultPath(MmcpEnvironment.Process);
             _queue = Channel.CreateBounded<AuditEntry>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-            _writer = Task.Run(WriteLoopAsync);
+            _writer = Shared.Telemetry.Detached.Run(WriteLoopAsync); // built on first use, maybe inside a request
         }
     }
 

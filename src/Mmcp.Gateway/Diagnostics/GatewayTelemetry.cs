@@ -27,9 +27,11 @@ internal static class GatewayTelemetry
         CallDuration.Record(duration.TotalSeconds, tags);
     }
 
-    /// <summary>Starts the gateway's span around one tool call (inside the MCP SDK's server span for <c>/mcp</c>, alone for
-    /// REST), tagged after the OpenTelemetry MCP conventions; null, with nothing allocated, when no one listens.</summary>
-    public static Activity? StartToolCall(string serverId, string toolName, string surface)
+    /// <summary>Starts the gateway's span around one tool call (inside the MCP SDK's server span for <c>/mcp</c>, ASP.NET
+    /// Core's for REST), tagged after the OpenTelemetry MCP conventions with the name the client called (the aggregated
+    /// name; the server's own name is <c>mmcp.tool</c>, and the hub's span under this one carries it); null, with nothing
+    /// allocated, when no one listens.</summary>
+    public static Activity? StartToolCall(string serverId, string toolName, string upstreamToolName, string surface)
     {
         if (!ActivitySource.HasListeners())
         {
@@ -42,6 +44,7 @@ internal static class GatewayTelemetry
             activity.SetTag("mcp.method.name", "tools/call");
             activity.SetTag("gen_ai.operation.name", "execute_tool");
             activity.SetTag("gen_ai.tool.name", toolName);
+            activity.SetTag("mmcp.tool", upstreamToolName);
             activity.SetTag("mmcp.server", serverId);
             activity.SetTag("mmcp.surface", surface);
         }

@@ -23,7 +23,7 @@ internal sealed class RecentSpans : IDisposable
 
     private static readonly string[] KeptTags =
     [
-        "mcp.method.name", "gen_ai.tool.name", "gen_ai.prompt.name", "gen_ai.operation.name", "mmcp.server", "mmcp.surface",
+        "mcp.method.name", "gen_ai.tool.name", "gen_ai.prompt.name", "gen_ai.operation.name", "mmcp.server", "mmcp.tool", "mmcp.surface",
         "network.transport", "error.type", "jsonrpc.request.id", "mcp.protocol.version",
     ];
 

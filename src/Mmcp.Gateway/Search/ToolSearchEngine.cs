@@ -199,7 +199,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
             {
                 if (TryAddMissing(missing, cancellationToken) > 0)
                 {
-                    _ = Task.Run(_cache!.Save, CancellationToken.None);
+                    _ = Shared.Telemetry.Detached.Start(() => Task.Run(_cache!.Save, CancellationToken.None));
                 }
             }
             finally
@@ -433,7 +433,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
                 return;
             }
 
-            _warm = Task.Run(WarmAsync, CancellationToken.None);
+            _warm = Shared.Telemetry.Detached.Run(WarmAsync); // outside the trace of the request that saw the change
         }
     }
 

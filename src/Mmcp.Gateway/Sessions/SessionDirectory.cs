@@ -270,7 +270,7 @@ internal sealed partial class SessionDirectory : IDisposable
         {
             // Dedicated sessions hold an upstream session (a process) each: look for abandoned ones a few times per window.
             var period = _abandoned / 4;
-            var timer = _time.CreateTimer(static s => ((SessionDirectory)s!).Sweep(), this, period, period);
+            var timer = Shared.Telemetry.Detached.Start(() => _time.CreateTimer(static s => ((SessionDirectory)s!).Sweep(), this, period, period));
             if (Interlocked.CompareExchange(ref _sweep, timer, null) is not null)
             {
                 timer.Dispose();

@@ -20,6 +20,24 @@ public sealed class DesktopChatTests
 {
     private const string LanName = "atlas.lan";
 
+    /// <summary>The admin page's live-connection count is of paired devices: the desktop's own chat socket ("This
+    /// desktop") is not one of them.</summary>
+    [Fact]
+    [Trait("Leftovers", "live-count")]
+    public async Task AdminState_WithThisDesktopAndAPhoneConnected_CountsOnlyThePhone()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var (_, token) = await host.ProvisionAsync("Phone");
+        var (phone, _) = await host.ConnectRawAsync(token);
+        using var _phone = phone;
+        using var desktop = await DesktopUser.SignInAsync(host);
+        using var socket = await desktop.ConnectAsync();
+
+        var state = await desktop.Admin.GetAsync("state");
+
+        Assert.Equal(1, state.GetProperty("connections").GetInt32());
+    }
+
     /// <summary>Phones and the desktop never see or address each other's conversations, over REST and WebSocket.</summary>
     [Fact]
     [Trait("Issue9", "desktop-chat")]

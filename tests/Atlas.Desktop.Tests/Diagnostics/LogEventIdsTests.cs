@@ -15,4 +15,17 @@ public sealed class LogEventIdsTests
         Assert.True(LogEventIdChecks.Count(assembly) > 0, "No [LoggerMessage] method found: the check would prove nothing.");
         Assert.Empty(LogEventIdChecks.Problems(assembly, LogEventIds.Ranges));
     }
+
+    /// <summary>An atlas process logs Atlas.Desktop, Atlas.Media and the Mmcp libraries into one stream: no event id and
+    /// no range of LogEventIds is shared by two of them.</summary>
+    [Fact]
+    [Trait("Leftovers", "event-ids")]
+    public void LoggerMessages_OfEveryAssemblyInTheAtlasProcess_HaveDisjointIdsAndRanges()
+    {
+        var problems = LogEventIdChecks.ProcessProblems(typeof(LogEventIds).Assembly, out var assemblies);
+
+        Assert.Contains("Mmcp.Core", assemblies);
+        Assert.Contains("Atlas.Media", assemblies);
+        Assert.Empty(problems);
+    }
 }

@@ -203,8 +203,8 @@ public sealed partial class GatewayCommandsTests
         Assert.Contains("--metrics serves /metrics to loopback connections only", stderr, StringComparison.Ordinal);
     }
 
-    /// <summary><c>mmcp inspect --spans</c> prints the spans of a call through the running gateway: the gateway's and
-    /// the hub's tools/call (its child), with timing and the server, and never the call's arguments.</summary>
+    /// <summary><c>mmcp inspect --spans</c> prints the spans of a call through the running gateway: the gateway's (under
+    /// the name the client called) and the hub's tools/call (its child, under the server's own name), with timing and the server, and never the call's arguments.</summary>
     [Fact]
     [Trait("Issue15", "4")]
     public async Task InspectSpans_PrintsTheSpansOfACallThroughTheRunningGateway()
@@ -219,7 +219,7 @@ public sealed partial class GatewayCommandsTests
 
         using var response = await http.PostAsync(url + "/mcp/tools/call", new StringContent("""{"name":"io_test_alpha__echo","arguments":{"text":"secret words 5e1f"}}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         var hub = await inspect.WaitForLineAsync(l => l.Contains("tools/call echo", StringComparison.Ordinal) && l.Contains("Mmcp.Client", StringComparison.Ordinal));
-        var gateway = await inspect.WaitForLineAsync(l => l.Contains("tools/call echo", StringComparison.Ordinal) && l.Contains("Mmcp.Gateway", StringComparison.Ordinal));
+        var gateway = await inspect.WaitForLineAsync(l => l.Contains("tools/call io_test_alpha__echo", StringComparison.Ordinal) && l.Contains("Mmcp.Gateway", StringComparison.Ordinal));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("io.test.alpha", hub, StringComparison.Ordinal);
