@@ -254,7 +254,8 @@ internal sealed class PipelineMediaService : IMediaService
         _ => ErrorCodes.ProcessingFailed,
     }, $"{e.Message} ({e.Code.ToWire()})", e);
 
-    private static ParsedInput Parse(JsonElement data)
+    /// <summary>Reads the data of a media_process (the documented shape; the golden fixture media_process.data.json).</summary>
+    internal static ParsedInput Parse(JsonElement data)
     {
         if (data.ValueKind != JsonValueKind.Object)
         {
@@ -335,7 +336,7 @@ internal sealed class PipelineMediaService : IMediaService
 
     private static AtlasException Bad(string message) => new(ErrorCodes.BadRequest, message);
 
-    private sealed record ParsedInput(
+    internal sealed record ParsedInput(
         MediaTask Task, string? Path, byte[]? Content, string? FileName, bool BypassCache,
         Atlas.Media.Ocr.OcrOptions? Ocr, Atlas.Media.Video.FramesOptions? Frames, Atlas.Media.Speech.TranscribeOptions? Transcribe,
         Atlas.Media.Description.DescribeOptions? Describe, Atlas.Media.Context.ContextOptions? Context)

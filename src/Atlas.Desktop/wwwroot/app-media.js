@@ -5,6 +5,7 @@
 // a compact text of the result to chat ("Ask in chat"). Everything is rendered with textContent, never innerHTML.
 
 import { button, el } from "/app-ui.js";
+import { mediaProcessData } from "/wire.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -110,7 +111,7 @@ export class MediaPanel {
     if (!this.entry || this.running) return;
     this.clear();
     const id = `${MEDIA_ID_PREFIX}${crypto.randomUUID?.() ?? Date.now()}`;
-    if (!conn.send({ type: "media_process", id, data: { task, path: this.entry.path } })) {
+    if (!conn.send({ type: "media_process", id, data: mediaProcessData(task, this.entry.path) })) {
       this.showError({ message: "Processing needs the desktop: it is not reachable right now." });
       return;
     }

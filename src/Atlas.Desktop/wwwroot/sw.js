@@ -34,6 +34,11 @@ worker.addEventListener("fetch", (event) => {
   event.respondWith(url.searchParams.has("v") ? cacheFirst(event.request, key) : networkFirst(event.request, key));
 });
 
+/**
+ * @param {Request} request
+ * @param {string} key the cache key (path and query)
+ * @returns {Promise<Response>}
+ */
 async function cacheFirst(request, key) {
   const cache = await caches.open(CACHE);
   const cached = await cache.match(key);
@@ -43,6 +48,11 @@ async function cacheFirst(request, key) {
   return response;
 }
 
+/**
+ * @param {Request} request
+ * @param {string} key the cache key (path and query)
+ * @returns {Promise<Response>}
+ */
 async function networkFirst(request, key) {
   const cache = await caches.open(CACHE);
   const network = fetch(request).then(async (response) => {

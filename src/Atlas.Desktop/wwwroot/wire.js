@@ -98,6 +98,15 @@ export function conversationData(op, fields = {}) {
 }
 
 /**
+ * The data of a media_process on a file in the device's space (the options of each task keep their defaults).
+ * @param {string} task ocr, analyze, frames, transcribe, describe or context
+ * @param {string} path the file, relative to the device's root
+ */
+export function mediaProcessData(task, path) {
+  return { task, path };
+}
+
+/**
  * The error of an error frame as an Error carrying the stable code (and the retry hint when there is one).
  * @param {Frame} frame
  */

@@ -13,7 +13,7 @@ public sealed class WireFixtureTests : ChromiumTest
     /// <summary>The fixtures of what the web client sends (frames, or a request's data).</summary>
     private static readonly string[] Sent =
         ["auth.json", "pong.json", "file_request.json", "chat_message.data.json", "resume.data.json", "conversation_request.data.json",
-         "chat_cancel.data.json"];
+         "chat_cancel.data.json", "media_process.data.json"];
 
     /// <summary>The fixtures of what the desktop sends the web client.</summary>
     private static readonly string[] Received =
@@ -50,6 +50,7 @@ public sealed class WireFixtureTests : ChromiumTest
                 "resume.data.json": JSON.stringify(wire.resumeData("msg_1", 12)),
                 "chat_cancel.data.json": JSON.stringify(wire.chatCancelData("msg_1")),
                 "conversation_request.data.json": JSON.stringify(wire.conversationData("rename", { conversationId: "cnv_1", title: "Trip" })),
+                "media_process.data.json": JSON.stringify(wire.mediaProcessData("ocr", "camera/receipt.jpg")),
               });
             }
             """))!;

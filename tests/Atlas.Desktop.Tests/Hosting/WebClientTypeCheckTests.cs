@@ -7,11 +7,12 @@ namespace Atlas.Desktop.Tests.Hosting;
 [Trait("Speed", "slow")]
 public sealed class WebClientTypeCheckTests
 {
-    /// <summary>tsc --checkJs --noEmit finds no error in the pages' modules nor in the service worker.</summary>
+    /// <summary>tsc --checkJs --noEmit finds no error in the pages' modules, the service worker nor the wire module.</summary>
     [Theory]
     [Trait("Issue13", "ts-check")]
     [InlineData("tsconfig.json")]
     [InlineData("tsconfig.sw.json")]
+    [InlineData("tsconfig.wire.json")]
     public async Task Tsc_WebClientSources_ReportNoTypeError(string project)
     {
         var root = Repository.Root;

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Media;
+using Atlas.Media;
+using Atlas.Media.Ocr;
 
 namespace Atlas.Desktop.Tests.Protocol;
 
@@ -58,6 +61,17 @@ public sealed class GoldenTests
         Assert.Equal("sess_abc", auth.Data!.Value.Deserialize(AtlasJsonContext.Default.AuthFrame)!.Token);
         var pong = JsonSerializer.Deserialize(WireFixtures.Read("pong.json"), AtlasJsonContext.Default.AtlasEnvelope)!;
         Assert.Equal((1, MessageTypes.Pong, "p-1"), (pong.V, pong.Type, pong.Re));
+    }
+
+    /// <summary>The media_process data the web client sends (wire.js mediaProcessData) parses to its task and path.</summary>
+    [Fact]
+    [Trait("Issue13", "7")]
+    public void MediaProcessData_FromTheFixture_ParsesToItsTaskAndPath()
+    {
+        using var data = JsonDocument.Parse(WireFixtures.Read("media_process.data.json"));
+        var input = PipelineMediaService.Parse(data.RootElement);
+        Assert.Equal((MediaTask.Ocr, "camera/receipt.jpg", false), (input.Task, input.Path, input.Content is not null));
+        Assert.Equal((false, (OcrOptions?)null), (input.BypassCache, input.Ocr));
     }
 
     [Fact]

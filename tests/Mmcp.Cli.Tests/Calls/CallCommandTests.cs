@@ -1,5 +1,6 @@
 namespace Mmcp.Cli.Tests.Calls;
 
+[Trait("Speed", "slow")]
 public sealed class CallCommandTests : IAsyncLifetime
 {
     private readonly CliSandbox _sandbox = new();

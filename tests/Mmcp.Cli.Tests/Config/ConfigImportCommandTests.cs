@@ -1,5 +1,6 @@
 namespace Mmcp.Cli.Tests.Config;
 
+[Trait("Speed", "slow")]
 public sealed class ConfigImportCommandTests : IAsyncLifetime
 {
     private const string LongArgument = "--a-very-long-argument-that-must-never-be-truncated-in-the-preview-because-the-user-consents-to-exactly-this=1";

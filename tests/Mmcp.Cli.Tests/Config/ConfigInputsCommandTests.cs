@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Mmcp.Cli.Tests.Config;
 
 /// <summary>Issue 12 item 6: <c>mmcp config inputs</c> stores VS Code input values privately and the hub uses them.</summary>
+[Trait("Speed", "slow")]
 public sealed class ConfigInputsCommandTests : IAsyncLifetime
 {
     private const string Secret = "s3cret-value";

@@ -3,6 +3,7 @@ using System.Diagnostics;
 namespace Mmcp.Cli.Tests.Install;
 
 /// <summary><c>mmcp install</c> / <c>mmcp uninstall</c> with the example app's real build output.</summary>
+[Trait("Speed", "slow")]
 public sealed class InstallCommandTests : IDisposable
 {
     private const string Id = "io.mmcp.examples.filemanager";

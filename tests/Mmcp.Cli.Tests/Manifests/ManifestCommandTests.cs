@@ -1,5 +1,6 @@
 namespace Mmcp.Cli.Tests.Manifests;
 
+[Trait("Speed", "slow")]
 public sealed class ManifestCommandTests : IDisposable
 {
     private readonly CliSandbox _sandbox = new();

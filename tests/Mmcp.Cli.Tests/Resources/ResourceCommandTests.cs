@@ -1,5 +1,6 @@
 namespace Mmcp.Cli.Tests.Resources;
 
+[Trait("Speed", "slow")]
 public sealed class ResourceCommandTests : IAsyncLifetime
 {
     private readonly CliSandbox _sandbox = new();

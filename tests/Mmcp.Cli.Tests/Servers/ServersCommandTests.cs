@@ -1,5 +1,6 @@
 namespace Mmcp.Cli.Tests.Servers;
 
+[Trait("Speed", "slow")]
 public sealed class ServersCommandTests : IDisposable
 {
     private readonly CliSandbox _sandbox = new();

@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Mmcp.Cli.Tests.Servers;
 
 /// <summary>Issue 12 item 6: the same server name in a project's VS Code configuration and in Claude Desktop's.</summary>
+[Trait("Speed", "slow")]
 public sealed class ShadowedServersCommandTests : IAsyncLifetime
 {
     private readonly CliSandbox _sandbox = new();

@@ -2,6 +2,7 @@ using System.Text.Json;
 
 namespace Mmcp.Cli.Tests.Tools;
 
+[Trait("Speed", "slow")]
 public sealed class ToolsCommandTests : IDisposable
 {
     private readonly CliSandbox _sandbox = new();

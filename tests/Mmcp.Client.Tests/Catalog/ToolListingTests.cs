@@ -4,6 +4,7 @@ using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client.Tests.Catalog;
 
+[Trait("Speed", "slow")]
 public sealed class ToolListingTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

@@ -3,6 +3,7 @@ using Mmcp.Core.Manifests;
 namespace Mmcp.Client.Tests.Connectors;
 
 /// <summary>On-demand launch: the socket is not listening, the manifest says how to start the app, the hub starts it detached.</summary>
+[Trait("Speed", "slow")]
 public sealed class LaunchTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

@@ -4,6 +4,7 @@ using ModelContextProtocol;
 
 namespace Mmcp.Client.Tests.Connectors;
 
+[Trait("Speed", "slow")]
 public sealed class StdioConnectorTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

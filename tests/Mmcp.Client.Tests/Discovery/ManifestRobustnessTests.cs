@@ -4,6 +4,7 @@ using Mmcp.Core.Manifests;
 namespace Mmcp.Client.Tests.Discovery;
 
 /// <summary>Malformed, incomplete and hostile manifests are reported, and discovery carries on with the rest.</summary>
+[Trait("Speed", "slow")]
 public sealed class ManifestRobustnessTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

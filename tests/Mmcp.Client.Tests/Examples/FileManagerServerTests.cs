@@ -4,6 +4,7 @@ using Mmcp.Core.Registry;
 namespace Mmcp.Client.Tests.Examples;
 
 /// <summary>The example app end to end: installed (manifest registered), discovered, launched on demand, called.</summary>
+[Trait("Speed", "slow")]
 public sealed class FileManagerServerTests : IDisposable
 {
     private const string Id = "io.mmcp.examples.filemanager";

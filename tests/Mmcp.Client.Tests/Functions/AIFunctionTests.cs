@@ -4,6 +4,7 @@ using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client.Tests.Functions;
 
+[Trait("Speed", "slow")]
 public sealed class AIFunctionTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

@@ -11,6 +11,7 @@ namespace Mmcp.Client.Tests.Functions;
 /// The hub's functions driving a real <c>FunctionInvokingChatClient</c> against an HTTP endpoint on loopback that speaks
 /// the OpenAI chat-completions wire format (the stand-in for OpenRouter, which cannot run here).
 /// </summary>
+[Trait("Speed", "slow")]
 public sealed class ChatToolCallingTests : IAsyncLifetime
 {
     private readonly TestEnvironment _env = new();

@@ -4,6 +4,7 @@ using Mmcp.Core.Manifests;
 
 namespace Mmcp.Client.Tests.Lifecycle;
 
+[Trait("Speed", "slow")]
 public sealed class CrashRecoveryTests : IDisposable
 {
     private readonly TestEnvironment _env = new();

@@ -7,6 +7,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Tests.Cli;
 
 /// <summary>The gateway's commands of the built <c>mmcp</c>, run as child processes.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class GatewayCommandsTests
 {
     private static string Mmcp => Path.Combine(AppContext.BaseDirectory, "mmcp.dll");

@@ -4,6 +4,7 @@ using System.Text.Json;
 namespace Mmcp.Gateway.Tests.Fidelity;
 
 /// <summary>The JSON-RPC errors the spec names, on <c>mmcp stdio</c> (a real process over a real upstream).</summary>
+[Trait("Speed", "slow")]
 public sealed class StdioJsonRpcFidelityTests
 {
     private static string Mmcp => Path.Combine(AppContext.BaseDirectory, "mmcp.dll");

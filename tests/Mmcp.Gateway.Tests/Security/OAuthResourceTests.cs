@@ -9,6 +9,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Mmcp.Gateway.Tests.Security;
 
 /// <summary>The gateway as an OAuth protected resource (<c>OAuthIssuer</c>), against a real OpenIddict authorization server on loopback.</summary>
+[Trait("Speed", "slow")]
 public sealed class OAuthResourceTests
 {
     private const string Tool = "io_test_alpha__echo";

@@ -7,7 +7,6 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Server.Generators.Tests.Aot;
 
 /// <summary>Publishes the FileManagerServer example as NativeAOT once per run (into a temporary directory).</summary>
-[Trait("Speed", "slow")]
 public sealed partial class NativeAotPublish : IAsyncLifetime
 {
     private readonly TestSandbox _directory = new("aot-");
@@ -48,6 +47,7 @@ public sealed partial class NativeAotPublish : IAsyncLifetime
 }
 
 /// <summary>The NativeAOT build of a generated server: zero trim/AOT warnings, a native binary with its manifest, and it serves.</summary>
+[Trait("Speed", "slow")]
 public sealed class NativeAotPublishTests(NativeAotPublish publish) : IClassFixture<NativeAotPublish>
 {
     private const string Id = "io.mmcp.examples.filemanager";

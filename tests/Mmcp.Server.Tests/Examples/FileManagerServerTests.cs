@@ -7,6 +7,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Server.Tests.Examples;
 
 /// <summary>The example app as a user runs it: a separate process that announces itself and serves its socket.</summary>
+[Trait("Speed", "slow")]
 public sealed class FileManagerServerTests : IAsyncLifetime
 {
     private readonly TestEnvironment _env = new();
