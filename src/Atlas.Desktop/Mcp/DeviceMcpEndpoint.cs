@@ -32,9 +32,13 @@ internal sealed class DeviceMcpEndpoint
     private readonly IHttpContextAccessor _http;
     private readonly int _maxConcurrent;
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly Lock _runningLock = new();
+    private readonly Dictionary<string, Dictionary<HttpContext, string?>> _running = new(StringComparer.Ordinal); // device → request → server called
 
-    public DeviceMcpEndpoint(MmcpHub hub, IDeviceStore devices, ConsentStore consent, IAuditLog audit, IHttpContextAccessor http, IOptions<AtlasOptions> options)
+    public DeviceMcpEndpoint(MmcpHub hub, IDeviceStore devices, ConsentStore consent, IAuditLog audit, IHttpContextAccessor http, IOptions<AtlasOptions> options,
+        Devices.DeviceLifetimes lifetimes)
     {
+        lifetimes.PermissionsChanged += CutOff;
         _hub = hub;
         _devices = devices;
         _consent = consent;
@@ -79,13 +83,53 @@ internal sealed class DeviceMcpEndpoint
             return;
         }
 
+        lock (_runningLock)
+        {
+            if (!_running.TryGetValue(device.Id, out var set))
+            {
+                _running[device.Id] = set = [];
+            }
+
+            set[context] = null;
+        }
+
         try
         {
             await next(context).ConfigureAwait(false);
         }
         finally
         {
+            lock (_runningLock)
+            {
+                if (_running.TryGetValue(device.Id, out var set) && set.Remove(context) && set.Count == 0)
+                {
+                    _running.Remove(device.Id);
+                }
+            }
+
             Release(device.Id);
+        }
+    }
+
+    /// <summary>After a permission change: aborts the device's <c>/mcp</c> requests it may no longer make (every one when it
+    /// lost all tools permissions, else the calls to servers it lost).</summary>
+    private void CutOff(string deviceId, IReadOnlyList<string> permissions)
+    {
+        lock (_runningLock)
+        {
+            if (!_running.TryGetValue(deviceId, out var set))
+            {
+                return;
+            }
+
+            var any = permissions.Any(p => p == Permissions.Tools || p.StartsWith(Permissions.ToolsServerPrefix, StringComparison.Ordinal));
+            foreach (var (context, server) in set)
+            {
+                if (!any || (server is not null && !HubChatToolProvider.Allows(permissions, server)))
+                {
+                    context.Abort();
+                }
+            }
         }
     }
 
@@ -116,7 +160,6 @@ internal sealed class DeviceMcpEndpoint
 
     private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)
     {
-        var device = await DeviceAsync(request.User, cancellationToken).ConfigureAwait(false);
         var name = request.Params?.Name is { Length: > 0 } n ? n : throw new McpProtocolException("tools/call needs a tool name.", McpErrorCode.InvalidParams);
         var address = _http.HttpContext is { } http ? Address(http) : null;
         var listing = await _hub.ListToolsAsync(null, cancellationToken).ConfigureAwait(false);
@@ -126,6 +169,19 @@ internal sealed class DeviceMcpEndpoint
             throw new McpProtocolException($"This desktop has no tool '{name}'; tools/list shows the ones this device may use.", McpErrorCode.InvalidParams);
         }
 
+        // Marked before the device is read for the checks: a permission change from here on aborts this request.
+        if (_http.HttpContext is { } current)
+        {
+            lock (_runningLock)
+            {
+                if (_running.TryGetValue(DeviceId(request.User), out var set) && set.ContainsKey(current))
+                {
+                    set[current] = tool.ServerId;
+                }
+            }
+        }
+
+        var device = await DeviceAsync(request.User, cancellationToken).ConfigureAwait(false);
         string? refusal = null;
         if (!HubChatToolProvider.Allows(device.Permissions, tool.ServerId))
         {
@@ -166,13 +222,16 @@ internal sealed class DeviceMcpEndpoint
     /// <summary>The device as stored now (permissions changed since the session began count).</summary>
     private async Task<DeviceRecord> DeviceAsync(ClaimsPrincipal? user, CancellationToken cancellationToken)
     {
-        var id = user?.FindFirst(SessionAuthenticationHandler.DeviceIdClaim)?.Value
-            ?? throw new McpProtocolException("This endpoint needs a device session (Authorization: Bearer st_…).", McpErrorCode.InvalidRequest);
+        var id = DeviceId(user);
         var device = await _devices.GetAsync(id, cancellationToken).ConfigureAwait(false);
         return device is { Status: DeviceRecord.Active }
             ? device
             : throw new McpProtocolException("revoked: the device is no longer paired with this desktop.", McpErrorCode.InvalidRequest);
     }
+
+    private static string DeviceId(ClaimsPrincipal? user) =>
+        user?.FindFirst(SessionAuthenticationHandler.DeviceIdClaim)?.Value
+        ?? throw new McpProtocolException("This endpoint needs a device session (Authorization: Bearer st_…).", McpErrorCode.InvalidRequest);
 
     private static Tool Exposed(HubTool tool) => new()
     {

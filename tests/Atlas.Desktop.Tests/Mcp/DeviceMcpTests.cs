@@ -182,6 +182,57 @@ public sealed class DeviceMcpTests
         Assert.Contains("revoked", body, StringComparison.Ordinal);
     }
 
+    /// <summary>Removing the device's tools permission ends its running call at once and the next request gets 403.</summary>
+    [Fact]
+    [Trait("Issue14", "3")]
+    public async Task Mcp_WhenTheToolsPermissionIsRemoved_ItsRunningCallEnds_AndTheNextRequestGets403()
+    {
+        await using var host = await StartAsync();
+        using var device = await DeviceAsync(host, Permissions.Tools);
+        var token = (await device.GetSessionAsync(Ct)).SessionToken;
+        await using var mcp = await McpAsync(host, token);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = mcp.CallToolAsync(LongRunning, new Dictionary<string, object?> { ["duration"] = 3600, ["steps"] = 3600 },
+            new Progress<ProgressNotificationValue>(_ => started.TrySetResult()), cancellationToken: Ct).AsTask();
+        await started.Task.WaitAsync(TestTimeouts.Default, Ct);
+
+        await host.Get<DeviceService>().SetPermissionsAsync(device.Credentials.DeviceId, [Permissions.Chat], null, Ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => running.WaitAsync(TestTimeouts.Default, Ct));
+        using var http = host.PinnedHttp();
+        using var after = await http.SendAsync(RawList(token), Ct);
+        Assert.Equal((HttpStatusCode.Forbidden, ErrorCodes.Forbidden), (after.StatusCode, await AtlasTestHost.ErrorCodeAsync(after)));
+    }
+
+    /// <summary>The official TypeScript SDK client, an independent peer, lists and calls the desktop's tools with a device session.</summary>
+    [Fact]
+    [Trait("Issue14", "3")]
+    public async Task Mcp_TypeScriptSdkClient_ListsAndCallsDesktopTools()
+    {
+        await using var host = await StartAsync();
+        using var device = await DeviceAsync(host, Permissions.Tools);
+        var certificate = Path.Combine(host.DataDir, "peer-trust.pem");
+        await File.WriteAllTextAsync(certificate, host.Get<Atlas.Desktop.Identity.DesktopIdentity>().Certificate.ExportCertificatePem(), Ct);
+        var start = new System.Diagnostics.ProcessStartInfo("node", [Path.Combine(AppContext.BaseDirectory, "Mcp", "ts-client.mjs"), new Uri(host.BaseUri, "mcp").ToString()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["MCP_SDK_DIR"] = Repository.Path("eng", "npm", "node_modules", "@modelcontextprotocol", "sdk");
+        start.Environment["MCP_TOKEN"] = (await device.GetSessionAsync(Ct)).SessionToken;
+        start.Environment["NODE_EXTRA_CA_CERTS"] = certificate;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
+
+        var output = await stdout;
+        var answer = System.Text.Json.JsonDocument.Parse(output.Trim()).RootElement;
+        Assert.False(answer.TryGetProperty("error", out var error), $"{error}\n{await stderr}");
+        Assert.Contains(answer.GetProperty("tools").EnumerateArray(), t => t.GetString() == Echo);
+        Assert.Equal("Echo: from the ts sdk", answer.GetProperty("echo").GetString());
+    }
+
     /// <summary>A request from a foreign browser origin is refused before any MCP work, like every other endpoint.</summary>
     [Fact]
     [Trait("Issue14", "3")]
