@@ -80,7 +80,7 @@ public sealed class RemoteMcpEndToEndTests
         Assert.DoesNotContain(await host.Get<Storage.IAuditLog>().RecentAsync(50, Ct), a => a.Event == "mcp_tool_called");
     }
 
-    /// <summary>A sandboxed "machine" running the built <c>mmcp</c> (copied next to the tests) as a child process.</summary>
+    /// <summary>A sandboxed "machine" running the built <c>mmcp</c> as a child process.</summary>
     private sealed class MmcpMachine : IDisposable
     {
         public MmcpMachine()
@@ -92,9 +92,24 @@ public sealed class RemoteMcpEndToEndTests
 
         public TestSandbox Sandbox { get; } = new("mr-");
 
+        /// <summary>The mmcp built in its own output directory (its deps.json resolves there; the copy next to the tests does not run).</summary>
+        private static string MmcpDll
+        {
+            get
+            {
+                var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+                while (configuration.Parent is { } parent && parent.Name != "bin")
+                {
+                    configuration = parent;
+                }
+
+                return Repository.Path("src", "Mmcp.Cli", "bin", configuration.Name, "net10.0", "mmcp.dll");
+            }
+        }
+
         public async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
         {
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "mmcp.dll"), .. args, "--registry", Sandbox.RegistryDirectory, "--no-import"])
+            var start = new ProcessStartInfo("dotnet", [MmcpDll, .. args, "--registry", Sandbox.RegistryDirectory, "--no-import"])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
