@@ -70,6 +70,11 @@ public sealed class MmcpHubOptions
     /// <summary>Gets or sets the name this hub reports to servers. The default is <c>mmcp-hub</c>.</summary>
     public string ClientName { get; set; } = "mmcp-hub";
 
+    /// <summary>Gets or sets what creates the <see cref="HttpClient"/> for a remote (<c>http</c>) server, or <see langword="null"/> for
+    /// the default. The factory may answer <see langword="null"/> for a server it does not handle; a client it returns is owned by
+    /// the connection (for example one pinned to a paired Atlas desktop's certificate key, which adds the device's session).</summary>
+    public Func<Mmcp.Core.Registry.DiscoveredServer, CancellationToken, ValueTask<HttpClient?>>? HttpClientFactory { get; set; }
+
     /// <summary>Gets or sets the version this hub reports to servers. The default is the Mmcp.Client assembly's version.</summary>
     public string ClientVersion { get; set; } = typeof(MmcpHubOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 

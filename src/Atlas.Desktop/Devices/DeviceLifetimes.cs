@@ -64,6 +64,13 @@ internal sealed class DeviceLifetimes
     /// any service can listen without a dependency cycle through the device service.</summary>
     public event Action<string>? Revoked;
 
+    /// <summary>Raised with the device id and its new permissions after they changed, for requests that hold a permission
+    /// while they run (<c>/mcp</c> tool calls end when the device may no longer use their server).</summary>
+    public event Action<string, IReadOnlyList<string>>? PermissionsChanged;
+
+    /// <summary>Tells <see cref="PermissionsChanged"/> listeners that the device's permissions are now <paramref name="permissions"/>.</summary>
+    public void ChangePermissions(string deviceId, IReadOnlyList<string> permissions) => PermissionsChanged?.Invoke(deviceId, permissions);
+
     /// <summary>Marks the device revoked and aborts each of its requests in flight; returns how many were cut.</summary>
     public int Revoke(string deviceId)
     {

@@ -138,6 +138,7 @@ internal sealed class DeviceService
         await _audit.WriteAsync("permissions_changed", id, null, string.Join(' ', normalized), cancellationToken).ConfigureAwait(false);
         Log.PermissionsChanged(_logger, id, string.Join(' ', normalized));
         var updated = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        _lifetimes.ChangePermissions(id, updated.Permissions);
         await _connections.UpdateDeviceAsync(updated).ConfigureAwait(false);
         await _status.PublishAsync(id, cancellationToken).ConfigureAwait(false);
         _events.Publish(Admin.AdminEvents.Devices);

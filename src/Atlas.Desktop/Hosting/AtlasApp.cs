@@ -12,6 +12,7 @@ using Atlas.Desktop.Devices;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Files;
 using Atlas.Desktop.Identity;
+using Atlas.Desktop.Mcp;
 using Atlas.Desktop.Media;
 using Atlas.Desktop.Network;
 using Atlas.Desktop.Pairing;
@@ -198,6 +199,7 @@ internal static class AtlasApp
             options.Hub.ConsentFile ?? Mmcp.Client.Consent.ConsentStore.DefaultPath(), options.Hub.ConsentPolicy, sp.GetRequiredService<AtlasTime>().Provider));
         services.AddSingleton<Chat.Tools.IChatToolProvider, Chat.Tools.HubChatToolProvider>();
         services.AddSingleton<IStatusContributor, HubStatusContributor>();
+        services.AddDeviceMcp();
         services.AddSingleton<IStatusContributor, MediaJobsStatusContributor>();
 
         services.AddAuthentication(SessionAuthenticationHandler.SchemeName)
@@ -250,6 +252,7 @@ internal static class AtlasApp
         app.Map(AtlasProtocol.WebSocketPath, (HttpContext context, WebSocketEndpoint endpoint) => endpoint.HandleAsync(context)).AllowAnonymous();
         app.MapFiles();
         app.MapChatAndMedia();
+        app.MapDeviceMcp();
         app.MapAdmin();
         app.MapControl();
         app.MapFallback((HttpContext context) => ApiErrors.Result(ErrorCodes.NotFound, $"No endpoint at {context.Request.Path}.")).AllowAnonymous();

@@ -86,6 +86,9 @@ internal sealed class HubOptions
     /// <summary>What happens to tools nobody has decided on yet. Default <see cref="Mmcp.Client.Consent.ConsentPolicy.TrustOnFirstUse"/>
     /// (pinned when first offered, held when their definition changes); <c>AskFirst</c> offers nothing until allowed.</summary>
     public Mmcp.Client.Consent.ConsentPolicy ConsentPolicy { get; set; } = Mmcp.Client.Consent.ConsentPolicy.TrustOnFirstUse;
+
+    /// <summary>How many <c>/mcp</c> requests (the hub's tools for paired devices) one device may have running at once.</summary>
+    public int McpRequestsPerDevice { get; set; } = 4;
 }
 
 internal sealed class NetworkOptions

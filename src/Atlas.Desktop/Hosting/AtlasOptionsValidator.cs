@@ -85,6 +85,11 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add("Atlas:Files:MaxOpenUploads must be at least 1 (resumable upload sessions a device may have open at once; default 8).");
         }
 
+        if (options.Hub.McpRequestsPerDevice < 1)
+        {
+            errors.Add("Atlas:Hub:McpRequestsPerDevice must be at least 1 (MCP requests one paired device may have running at once on /mcp; default 4).");
+        }
+
         if (options.RateLimits.AuthPerMinute < 1 || options.RateLimits.PairingPerMinute < 1 || options.RateLimits.UploadsPerMinute < 1
             || options.RateLimits.RequestsPerMinute < 1)
         {

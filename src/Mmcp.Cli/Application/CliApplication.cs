@@ -44,6 +44,7 @@ internal static class CliApplication
         root.Subcommands.Add(StdioCommand.Create(global));
         root.Subcommands.Add(TokenCommand.Create(global));
         root.Subcommands.Add(ConsentCommand.Create(global));
+        root.Subcommands.Add(Remote.RemoteCommand.Create(global));
         root.Subcommands.Add(InspectCommand.Create(global));
         root.Subcommands.Add(AuthCommand.Create(global));
         return root;

@@ -72,6 +72,9 @@ internal sealed class CliContext : IAsyncDisposable
         options.Registry = CreateRegistryOptions();
         options.WatchRegistry = watchRegistry;
         options.ClientName = clientName;
+
+        // Paired Atlas desktops ('mmcp remote add'): pinned to their key, with the device's session.
+        options.HttpClientFactory = (server, cancellationToken) => Remote.RemoteDesktops.CreateHttpClientAsync(MmcpEnvironment.Process, server, cancellationToken);
         if (_parse.GetValue(_options.Timeout) is { } seconds)
         {
             options.CallTimeout = TimeSpan.FromSeconds(seconds);

@@ -14,7 +14,7 @@ internal sealed class HttpConnector : IServerConnector
 {
     public bool CanConnect(DiscoveredServer server) => server.Manifest.Transport is HttpTransport;
 
-    public ValueTask<ServerConnection> ConnectAsync(ConnectorContext context, CancellationToken cancellationToken = default)
+    public async ValueTask<ServerConnection> ConnectAsync(ConnectorContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         var server = context.Server;
@@ -26,17 +26,20 @@ internal sealed class HttpConnector : IServerConnector
         }
 
         var headers = VariableResolver.ResolveAll(transport.Headers, context.Environment, server, "transport.headers", StringComparer.OrdinalIgnoreCase);
-        var client = new HttpClientTransport(
-            new HttpClientTransportOptions
-            {
-                Name = server.Id,
-                Endpoint = endpoint,
-                AdditionalHeaders = headers,
-                TransportMode = transport.LegacySse ? HttpTransportMode.Sse : HttpTransportMode.AutoDetect,
-                ConnectionTimeout = context.Budgets.Handshake,
-                OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment)) : null,
-            },
-            context.LoggerFactory);
-        return ValueTask.FromResult(new ServerConnection(client, resources: client));
+        // A factory (MmcpHubOptions.HttpClientFactory) may bring its own client: a paired Atlas desktop's, pinned to its key.
+        var http = context.Options.HttpClientFactory is { } factory ? await factory(server, cancellationToken).ConfigureAwait(false) : null;
+        var options = new HttpClientTransportOptions
+        {
+            Name = server.Id,
+            Endpoint = endpoint,
+            AdditionalHeaders = headers,
+            TransportMode = transport.LegacySse ? HttpTransportMode.Sse : HttpTransportMode.AutoDetect,
+            ConnectionTimeout = context.Budgets.Handshake,
+            OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment)) : null,
+        };
+        var client = http is null
+            ? new HttpClientTransport(options, context.LoggerFactory)
+            : new HttpClientTransport(options, http, context.LoggerFactory, ownsHttpClient: true);
+        return new ServerConnection(client, resources: client);
     }
 }

@@ -129,6 +129,7 @@ public sealed class ConfigurationTests
         ["Hub:ImportClientConfigs"] = ("Atlas:Hub:ImportClientConfigs", "false", o => Text(o.Hub.ImportClientConfigs), "False"),
         ["Hub:ConsentFile"] = ("Atlas:Hub:ConsentFile", "/tmp/consent.json", o => o.Hub.ConsentFile, "/tmp/consent.json"),
         ["Hub:ConsentPolicy"] = ("Atlas:Hub:ConsentPolicy", "AskFirst", o => Text(o.Hub.ConsentPolicy), "AskFirst"),
+        ["Hub:McpRequestsPerDevice"] = ("Atlas:Hub:McpRequestsPerDevice", "6", o => Text(o.Hub.McpRequestsPerDevice), "6"),
         ["Telemetry:Prometheus"] = ("Atlas:Telemetry:Prometheus", "true", o => Text(o.Telemetry.Prometheus), "True"),
         ["Telemetry:PrometheusPort"] = ("Atlas:Telemetry:PrometheusPort", "9465", o => Text(o.Telemetry.PrometheusPort), "9465"),
     };
