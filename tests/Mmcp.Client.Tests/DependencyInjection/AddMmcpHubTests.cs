@@ -74,6 +74,7 @@ public sealed class AddMmcpHubTests : IDisposable
             ["CallTimeout"] = 10,
             ["ServerCrashed"] = 11,
             ["ServerError"] = 12,
+            ["SignInRequired"] = 13,
         };
 
         Assert.Equal(expected, Enum.GetValues<HubErrorCode>().ToDictionary(c => c.ToString(), c => (int)c));

@@ -45,15 +45,15 @@ public sealed class FailureClassifierTests
     public void Classify_EachFailure_HasItsCode(string failure, bool connectionLost, bool timedOut, string kind, HubErrorCode expected) =>
         Assert.Equal(expected, FailureClassifier.Classify(FailuresByName[failure], connectionLost, timedOut, Enum.Parse<RequestKind>(kind)));
 
-    /// <summary>Only a crash is transient, and only a configuration error does not count towards the back-off.</summary>
+    /// <summary>Only a crash is transient, and only a configuration error or a missing sign-in does not count towards the back-off.</summary>
     [Fact]
     [Trait("Issue13", "rooms")]
-    public void IsTransientAndCountsTowardsBackoff_EachCode_OnlyCrashAndOnlyConfiguration()
+    public void IsTransientAndCountsTowardsBackoff_EachCode_OnlyCrashAndOnlyConfigurationOrSignIn()
     {
         foreach (var code in Enum.GetValues<HubErrorCode>())
         {
             Assert.Equal(code == HubErrorCode.ServerCrashed, FailureClassifier.IsTransient(code));
-            Assert.Equal(code != HubErrorCode.ConfigurationError, FailureClassifier.CountsTowardsBackoff(code));
+            Assert.Equal(code is not (HubErrorCode.ConfigurationError or HubErrorCode.SignInRequired), FailureClassifier.CountsTowardsBackoff(code));
         }
     }
 
