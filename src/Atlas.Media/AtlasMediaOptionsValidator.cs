@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Atlas.Media;
 
 /// <summary>Validates <see cref="AtlasMediaOptions"/> at startup with messages that say how to fix each value.</summary>
-public sealed class AtlasMediaOptionsValidator : IValidateOptions<AtlasMediaOptions>
+internal sealed class AtlasMediaOptionsValidator : IValidateOptions<AtlasMediaOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, AtlasMediaOptions options)
