@@ -1,11 +1,17 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Atlas.Desktop.Diagnostics;
+using Microsoft.Extensions.AI;
 
 namespace Atlas.Desktop.Chat;
 
 /// <summary>Chat instruments on the <c>Atlas.Desktop</c> meter and spans on its activity source, named after the
-/// OpenTelemetry GenAI conventions where they exist. No prompt, answer, tool argument or result is ever a tag.</summary>
+/// OpenTelemetry GenAI conventions where they exist. No prompt, answer, tool argument or result is ever a tag, unless
+/// the user opts into content capture (<c>OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true</c>): then the
+/// <c>Capture…</c> methods add the GenAI conventions' opt-in attributes (<c>gen_ai.input.messages</c>,
+/// <c>gen_ai.output.messages</c>, <c>gen_ai.tool.call.arguments</c>, <c>gen_ai.tool.call.result</c>).</summary>
 internal static class ChatTelemetry
 {
     public static readonly Counter<long> Generations = AtlasTelemetry.Meter.CreateCounter<long>("atlas.chat.generations", "{generation}", "Generations started");
@@ -71,6 +77,84 @@ internal static class ChatTelemetry
         }
 
         return activity;
+    }
+
+    /// <summary>Content capture (opt-in only): the messages sent to the model, as the GenAI convention's
+    /// <c>gen_ai.input.messages</c> (role and text parts; tool calls and results by id and name).</summary>
+    public static void CaptureInput(Activity? activity, IEnumerable<ChatMessage> messages)
+    {
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        var array = new JsonArray();
+        foreach (var message in messages)
+        {
+            var parts = new JsonArray();
+            foreach (var content in message.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent text:
+                        parts.Add(new JsonObject { ["type"] = "text", ["content"] = text.Text });
+                        break;
+                    case FunctionCallContent call:
+                        parts.Add(new JsonObject { ["type"] = "tool_call", ["id"] = call.CallId, ["name"] = call.Name });
+                        break;
+                    case FunctionResultContent result:
+                        parts.Add(new JsonObject { ["type"] = "tool_call_response", ["id"] = result.CallId });
+                        break;
+                }
+            }
+
+            array.Add(new JsonObject { ["role"] = message.Role.Value, ["parts"] = parts });
+        }
+
+        activity.SetTag("gen_ai.input.messages", array.ToJsonString());
+    }
+
+    /// <summary>Content capture (opt-in only): the answer's text as <c>gen_ai.output.messages</c>.</summary>
+    public static void CaptureOutput(Activity? activity, string text, string finishReason)
+    {
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        var message = new JsonObject
+        {
+            ["role"] = "assistant",
+            ["parts"] = new JsonArray(new JsonObject { ["type"] = "text", ["content"] = text }),
+            ["finish_reason"] = finishReason,
+        };
+        activity.SetTag("gen_ai.output.messages", new JsonArray(message).ToJsonString());
+    }
+
+    /// <summary>Content capture (opt-in only): a tool call's arguments and result text.</summary>
+    public static void CaptureTool(Activity? activity, IEnumerable<KeyValuePair<string, object?>> arguments, string? result)
+    {
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return;
+        }
+
+        var args = new JsonObject();
+        foreach (var (key, value) in arguments)
+        {
+            args[key] = value switch
+            {
+                null => null,
+                JsonElement element => JsonNode.Parse(element.GetRawText()),
+                _ => JsonValue.Create(value.ToString()),
+            };
+        }
+
+        activity.SetTag("gen_ai.tool.call.arguments", args.ToJsonString());
+        if (result is not null)
+        {
+            activity.SetTag("gen_ai.tool.call.result", result);
+        }
     }
 
     /// <summary>Records the end of a turn: answers, tokens, cost and duration per model, and the span's usage tags.</summary>

@@ -85,6 +85,40 @@ public sealed class OpenTelemetryTests
         }
     }
 
+    /// <summary>With the user's explicit opt-in (<c>OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true</c>) the turn's
+    /// span carries the prompt and the answer and the tool's span its arguments and result, in the GenAI convention's
+    /// attributes; the API key and the device credential still appear nowhere.</summary>
+    [Fact]
+    [Trait("Issue15", "2")]
+    public async Task ChatTurnWithToolCall_WithContentCaptureOptIn_ExportsMessagesButNoSecrets()
+    {
+        await using var otlp = await OtlpReceiver.StartAsync(Ct);
+        var settings = Otlp(otlp);
+        settings["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true";
+        await using var chat = await ToolTests.StartWithEverythingAsync(settings);
+        var phone = await chat.PhoneAsync("Phone", Permissions.Tools);
+        const string CaptureCallId = "call_otel_capture";
+        chat.Fake.Enqueue(FakeReply.ToolCalls((CaptureCallId, ToolTests.Echo, $$"""{"message":"{{ToolArgument}}"}""")));
+        chat.Fake.Responder = _ => FakeReply.Text(Answer);
+
+        Assert.Equal(ChatEventKinds.Done, (await AllAsync(phone.Chat.SendAsync(Message(Secret), cancellationToken: Ct)))[^1].Kind);
+        chat.Host.Get<TracerProvider>().ForceFlush();
+        await otlp.WaitUntilAsync(r => ToolSpan(r, CaptureCallId) is { } tool && r.Spans.Any(s => s.Span.TraceId == tool.TraceId && Attr(s.Span, "gen_ai.output.messages") is not null), TestTimeouts.Default, Ct);
+
+        var tool = ToolSpan(otlp, CaptureCallId)!;
+        Assert.Contains(ToolArgument, Attr(tool, "gen_ai.tool.call.arguments"), StringComparison.Ordinal);
+        Assert.Contains(ToolArgument, Attr(tool, "gen_ai.tool.call.result"), StringComparison.Ordinal); // echo answers with it
+        var turn = Assert.Single(otlp.Spans.Select(s => s.Span), s => s.TraceId == tool.TraceId && Attr(s, "gen_ai.operation.name") == "chat");
+        Assert.Contains(Secret, Attr(turn, "gen_ai.input.messages"), StringComparison.Ordinal);
+        Assert.Contains(Answer, Attr(turn, "gen_ai.output.messages"), StringComparison.Ordinal);
+
+        var exported = string.Join('\n', otlp.AllExportedText());
+        foreach (var secret in new[] { FakeOpenRouter.ApiKey, phone.Client.Credentials.Credential })
+        {
+            Assert.DoesNotContain(secret, exported, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>The metrics a chat turn records reach OTLP with the GenAI and MCP names and their units (seconds, tokens);
     /// no duration anywhere is in milliseconds.</summary>
     [Fact]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using System.Text.Json;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Chat.Conversations;
@@ -25,10 +26,14 @@ internal sealed class GenerationRunner
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger<GenerationRunner> _logger;
+    private readonly bool _captureContent;
 
     public GenerationRunner(LlmClientFactory llm, IConversationStore store, IChatToolProvider tools, IOptions<AtlasOptions> options, AtlasTime time,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory, IConfiguration configuration)
     {
+        // Content capture is the user's explicit opt-in (docs/observability.md, "The privacy rule"); off, nothing of a
+        // prompt, answer or tool call is ever put on a span.
+        _captureContent = global::Shared.Telemetry.OpenTelemetrySetup.CaptureContent(configuration);
         _llm = llm;
         _store = store;
         _tools = tools;
@@ -55,6 +60,7 @@ internal sealed class GenerationRunner
         using var activity = ChatTelemetry.StartChat(plan.Model, provider, _llm.Endpoint);
         var started = _time.GetTimestamp();
         long deltas = 0;
+        var captured = _captureContent && activity is not null ? new StringBuilder() : null;
         ChatEvent terminal;
         try
         {
@@ -65,6 +71,11 @@ internal sealed class GenerationRunner
                 // ever completes, however the answer ends) and then reads the history as saved, that answer included.
                 await Task.WhenAll(plan.After).WaitAsync(generation.StopToken).ConfigureAwait(false);
                 messages = await rebuild(generation.StopToken).ConfigureAwait(false);
+            }
+
+            if (captured is not null)
+            {
+                ChatTelemetry.CaptureInput(activity, messages);
             }
 
             var client = Build(generation, plan, observer, outcomes);
@@ -82,6 +93,7 @@ internal sealed class GenerationRunner
                             }
 
                             generation.Append(new ChatEvent { Kind = ChatEventKinds.Delta, Delta = text.Text });
+                            captured?.Append(text.Text);
                             break;
                         case FunctionCallContent call:
                             generation.Append(new ChatEvent { Kind = ChatEventKinds.ToolCall, ToolCall = ToolCall(call, functions) });
@@ -96,6 +108,11 @@ internal sealed class GenerationRunner
             }
 
             var finish = observer.LastFinishReason ?? "stop";
+            if (captured is not null)
+            {
+                ChatTelemetry.CaptureOutput(activity, captured.ToString(), finish);
+            }
+
             var notice = plan.Notice;
             if (finish == "tool_calls")
             {
@@ -223,6 +240,11 @@ internal sealed class GenerationRunner
         {
             var result = await context.Function.InvokeAsync(context.Arguments, cancellationToken).ConfigureAwait(false);
             var text = Flatten(result);
+            if (_captureContent)
+            {
+                ChatTelemetry.CaptureTool(activity, context.Arguments, text);
+            }
+
             var failed = text.StartsWith("Error:", StringComparison.Ordinal);
             outcomes[callId] = new ChatToolResult
             {
