@@ -18,8 +18,19 @@ using Atlas.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-var deltas = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
-var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+var cli = Bench.BenchArgs.Parse(args, """
+    Usage: Atlas.Chat.Bench [DELTAS] [ROUNDS]
+      DELTAS       deltas per answer (default 200)
+      ROUNDS       sequential answers (default 5)
+      -h, --help   this text
+    """, positional: 2);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var deltas = cli.Positional(0, 200);
+var rounds = cli.Positional(1, 5);
 int[] concurrency = [1, 8, 32];
 var interval = TimeSpan.FromMilliseconds(2);
 Console.WriteLine($"Atlas chat bench: {deltas} deltas per answer every {interval.TotalMilliseconds} ms, {rounds} sequential answers, concurrency {string.Join("/", concurrency)}, {Environment.ProcessorCount} cores");
@@ -108,6 +119,8 @@ finally
     await atlas.DisposeAsync();
     Directory.Delete(dataDir, recursive: true);
 }
+
+return 0;
 
 // The baseline client: the provider's SSE read directly over loopback HTTP, each delta parsed from its JSON chunk.
 static async Task DirectAsync(HttpClient http, List<double> samples)

@@ -24,8 +24,19 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-var iterations = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 200;
-var idle = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500;
+var cli = Bench.BenchArgs.Parse(args, """
+    Usage: Atlas.Desktop.Bench [PAIRINGS] [IDLE]
+      PAIRINGS     pairings measured (default 200)
+      IDLE         idle authenticated connections held (default 500)
+      -h, --help   this text
+    """, positional: 2);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var iterations = cli.Positional(0, 200);
+var idle = cli.Positional(1, 500);
 Console.WriteLine($"Atlas desktop bench: {iterations} pairings, {idle} idle connections, {Environment.ProcessorCount} cores");
 
 // Baseline: bare TLS WebSocket echo.

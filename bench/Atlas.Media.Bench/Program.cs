@@ -7,8 +7,19 @@ using Atlas.Media;
 using ImageMagick;
 using QRCoder;
 
-var runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 9;
-var photosOnly = args.Contains("--photos-only");
+var cli = Bench.BenchArgs.Parse(args, """
+    Usage: Atlas.Media.Bench [--runs N] [--photos-only]
+      --runs N         runs per measurement, the median is printed (default 9)
+      --photos-only    only the photo-like OCR set
+      -h, --help       this text
+    """, numbers: ["--runs"], switches: ["--photos-only"]);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var runs = cli.Number("--runs", 9);
+var photosOnly = cli.Has("--photos-only");
 var dir = Path.Combine(Path.GetTempPath(), "atlas-media-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(dir);
 try
@@ -29,7 +40,7 @@ try
 
     if (photosOnly)
     {
-        return;
+        return 0;
     }
 
     var media = await BenchMedia.CreateAsync(dir);
@@ -126,6 +137,8 @@ finally
 {
     Directory.Delete(dir, recursive: true);
 }
+
+return 0;
 
 static MediaPipeline NewPipeline(string dir, string name, int workers) => MediaPipeline.Create(new AtlasMediaOptions
 {

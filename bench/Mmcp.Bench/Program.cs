@@ -1,4 +1,3 @@
-using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
@@ -7,9 +6,22 @@ using Mmcp.Bench;
 
 // Usage: dotnet run -c Release --project bench/Mmcp.Bench [-- discovery|e2e|otel|all] [--iterations N]
 // otel: warm hub calls with OpenTelemetry off (no provider) and on (tracer and meter providers), interleaved.
-var mode = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "all";
-var iterationsIndex = Array.IndexOf(args, "--iterations");
-var iterations = iterationsIndex >= 0 ? int.Parse(args[iterationsIndex + 1], CultureInfo.InvariantCulture) : 200;
+var cli = Bench.BenchArgs.Parse(args, """
+    Usage: Mmcp.Bench [discovery|e2e|otel|all] [--iterations N]
+      discovery        BenchmarkDotNet: discovery of manifests
+      e2e              end-to-end hub calls
+      otel             warm hub calls with OpenTelemetry off and on, interleaved
+      all              every one of them (default)
+      --iterations N   iterations of e2e and otel (default 200)
+      -h, --help       this text
+    """, numbers: ["--iterations"], words: ["discovery", "e2e", "otel", "all"]);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var mode = cli.Word ?? "all";
+var iterations = cli.Number("--iterations", 200);
 
 if (mode is "discovery" or "all")
 {
@@ -40,3 +52,5 @@ if (mode is "e2e" or "otel" or "all")
         Console.WriteLine($"    ratio {r.Ratio:0.00}×   target: {r.Target}");
     }
 }
+
+return 0;

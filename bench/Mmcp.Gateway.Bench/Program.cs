@@ -14,14 +14,36 @@ using Mmcp.Gateway.Bench;
 // --phases: where the time of one `/mcp` tools/call goes inside the gateway (MMCP_BENCH_PHASES, see LatencyProbe).
 // Context phase (last; alone with --context-only, skipped with --no-context): the size of the tool definitions a
 // client holds through `mmcp serve` fronting several reference servers, with every tool listed and in search mode.
-var calls = IntArg("--calls", 3000);
-var rounds = Math.Max(1, IntArg("--rounds", 3));
-var concurrency = IntArg("--concurrency", 16);
-var warmup = IntArg("--warmup", 3000); // every target (and Node's and .NET's JIT) is measured warm
-var only = StringArg("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-var contextOnly = args.Contains("--context-only");
-var noContext = args.Contains("--no-context");
-var external = !args.Contains("--no-external");
+const string Usage = """
+    Usage: Mmcp.Gateway.Bench [options]
+      --calls N          sequential calls measured per round and target (default 3000)
+      --rounds R         rounds through the targets in turn (default 3)
+      --concurrency C    parallel callers, a session each (default 16)
+      --warmup W         warm-up calls for every target (default 3000)
+      --only a,b,c       only these targets (e.g. "stdio-direct,supergateway,mcp-proxy,mmcp /mcp")
+      --no-external      skip the external Node client
+      --no-context       skip the context-size phase
+      --context-only     only the context-size phase
+      --phases           where the time of one /mcp tools/call goes inside the gateway
+      --mmcp PATH        another build of mmcp.dll
+      -h, --help         this text
+    Exit codes: 0 done, 2 bad arguments or missing dependencies.
+    """;
+var cli = Bench.BenchArgs.Parse(args, Usage, numbers: ["--calls", "--rounds", "--concurrency", "--warmup"], texts: ["--only", "--mmcp"],
+    switches: ["--no-external", "--no-context", "--context-only", "--phases"]);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var calls = cli.Number("--calls", 3000);
+var rounds = Math.Max(1, cli.Number("--rounds", 3));
+var concurrency = cli.Number("--concurrency", 16);
+var warmup = cli.Number("--warmup", 3000); // every target (and Node's and .NET's JIT) is measured warm
+var only = cli.Text("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+var contextOnly = cli.Has("--context-only");
+var noContext = cli.Has("--no-context");
+var external = !cli.Has("--no-external");
 var repo = BenchEnvironment.RepoRoot();
 var npm = Path.Combine(repo, "eng", "npm", "node_modules");
 var everything = Path.Combine(npm, "@modelcontextprotocol", "server-everything", "dist", "index.js");
@@ -38,8 +60,8 @@ if (contextOnly)
     return await ContextPhase.RunAsync(repo, node, http);
 }
 
-var mmcp = StringArg("--mmcp") ?? Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
-if (args.Contains("--phases"))
+var mmcp = cli.Text("--mmcp") ?? Path.Combine(repo, "src", "Mmcp.Cli", "bin", "Release", "net10.0", "mmcp.dll");
+if (cli.Has("--phases"))
 {
     return await PhasesAsync();
 }
@@ -318,12 +340,4 @@ void Report(string client, List<Result> all)
     }
 
     static string Verdict(bool met) => met ? "(met)" : "(NOT met)";
-}
-
-int IntArg(string name, int fallback) => StringArg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-
-string? StringArg(string name)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,8 +14,20 @@ using ModelContextProtocol.Server;
 //    "echo"; generated registration versus the SDK's WithToolsFromAssembly(), alternating, JIT and NativeAOT.
 // 2. In-process calls: the same tool ("add") through generated primitives and through the SDK's reflection-based ones.
 // Every result is printed with its ratio against the baseline measured in the same run.
-var runs = IntArg("--runs", 15);
-var calls = IntArg("--calls", 5000);
+var cli = Bench.BenchArgs.Parse(args, """
+    Usage: Mmcp.Server.Bench [--runs N] [--calls N] [--no-aot]
+      --runs N     server starts measured per variant (default 15)
+      --calls N    in-process calls measured per variant (default 5000)
+      --no-aot     skip the NativeAOT publish and its startup
+      -h, --help   this text
+    """, numbers: ["--runs", "--calls"], switches: ["--no-aot"]);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var runs = cli.Number("--runs", 15);
+var calls = cli.Number("--calls", 5000);
 var repo = RepoRoot();
 var configuration = AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
 var jitServer = Path.Combine(repo, "bench", "Mmcp.Server.Bench.Server", "bin", configuration, "net10.0", "Mmcp.Server.Bench.Server");
@@ -30,7 +41,7 @@ Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} run
 var startup = new List<(string Name, Stats Stats)>();
 
 await MeasurePair("JIT", jitServer);
-if (!args.Contains("--no-aot"))
+if (!cli.Has("--no-aot"))
 {
     var aotServer = await PublishAotAsync();
     if (aotServer is not null)
@@ -206,12 +217,6 @@ async Task<double> InProcessCallsPerSecond(Action<IMcpServerBuilder> register)
     }
 
     return calls / clock.Elapsed.TotalSeconds;
-}
-
-int IntArg(string name, int fallback)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var v) ? v : fallback;
 }
 
 static string RepoRoot()
