@@ -12,6 +12,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Search;
+using Mmcp.ToolSearch.Bench;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -45,7 +46,7 @@ var cacheDirectory = keptCache is null ? Directory.CreateTempSubdirectory("mmcp-
 try
 {
     var cachePath = Path.Combine(cacheDirectory.FullName, ToolSearchEngine.CacheFileName);
-    using var embedder = new MiniLmToolEmbedder();
+    using var embedder = new ArcticXsToolEmbedder();
     var clock = Stopwatch.StartNew();
     embedder.Load();
     var loadMs = clock.Elapsed.TotalMilliseconds;
@@ -63,36 +64,41 @@ try
     var computedWarm = restarted.Cache!.Computed;
     var cacheBytes = new FileInfo(cachePath).Length;
 
-    // The ranking before issue 12 item 7's second round of tuning: a name vector per tool, BM25 without stems or synonyms.
-    var previousRanking = ToolSearchRanking.Default with { NameVector = true, Lexical = ToolSearchIndexOptions.Default with { Stems = false, SynonymWeight = 0 } };
+    // The ranking before issue 12 item 7's third round: all-MiniLM-L6-v2, BM25 at 0.1, no intent features.
+    var previousRanking = ToolSearchRanking.Default with { HeadWeight = 0.3, LexicalWeight = 0.1, ActionWeight = 0, ClashWeight = 0, ObjectWordWeight = 0 };
+    using var previousEmbedder = new MiniLmToolEmbedder();
+    var previousCache = new ToolEmbeddingCache(Path.Combine(cacheDirectory.FullName, "search-embeddings.all-MiniLM-L6-v2.bin"), previousEmbedder.ModelId, previousEmbedder.Dimensions, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     if (args.Contains("--explore"))
     {
         // Tuning aid: accuracy of variants of the ranking, one feature changed at a time. Run it with --split all: it
         // prints the tune split (even requests; choose there) and the held-out split (odd; check there) apart. Request
         // vectors are memoized, so latency means nothing here.
         var memo = new MemoEmbedder(embedder);
+        var previousMemo = new MemoEmbedder(previousEmbedder);
         var d = ToolSearchRanking.Default;
-        (string, ToolSearchRanking)[] variants =
+        (string, ToolSearchRanking, bool)[] variants =
         [
-            ("previous", previousRanking),
-            ("default", d),
-            ("default + name vector", d with { NameVector = true }),
-            ("default - stems, synonyms", d with { Lexical = d.Lexical with { Stems = false, SynonymWeight = 0 } }),
-            ("default - synonyms", d with { Lexical = d.Lexical with { SynonymWeight = 0 } }),
-            ("default, synonyms 1", d with { Lexical = d.Lexical with { SynonymWeight = 1 } }),
-            ("default, server field 1", d with { Lexical = d.Lexical with { ServerField = 1 } }),
-            ("default, lexical 0.05", d with { LexicalWeight = 0.05 }),
-            ("default, lexical 0.2", d with { LexicalWeight = 0.2 }),
-            ("default, head 0.2", d with { HeadWeight = 0.2 }),
-            ("default, head 0.4", d with { HeadWeight = 0.4 }),
-            ("default, server 0.2", d with { ServerWeight = 0.2 }),
-            ("default, server 0.4", d with { ServerWeight = 0.4 }),
-            ("default, RRF 10", d with { ReciprocalRankK = 10 }),
-            ("default, RRF 60", d with { ReciprocalRankK = 60 }),
+            ("previous (MiniLM)", previousRanking, true),
+            ("previous + intent features (MiniLM)", d with { HeadWeight = 0.3 }, true),
+            ("ArcticXs, previous weights", previousRanking, false),
+            ("ArcticXs, lexical 0.05", previousRanking with { LexicalWeight = 0.05 }, false),
+            ("ArcticXs, lexical 0.05 + object words", previousRanking with { LexicalWeight = 0.05, ObjectWordWeight = d.ObjectWordWeight }, false),
+            ("ArcticXs, lexical 0.05 + action", previousRanking with { LexicalWeight = 0.05, ActionWeight = d.ActionWeight }, false),
+            ("ArcticXs, lexical 0.05 + action + clash", previousRanking with { LexicalWeight = 0.05, ActionWeight = d.ActionWeight, ClashWeight = d.ClashWeight }, false),
+            ("ArcticXs, lexical 0.05 + action + clash + object words", d with { HeadWeight = 0.3 }, false),
+            ("default (the same, head 0: one text embedded)", d, false),
+            ("default - action", d with { ActionWeight = 0 }, false),
+            ("default - clash", d with { ClashWeight = 0 }, false),
+            ("default - object words", d with { ObjectWordWeight = 0 }, false),
+            ("default, lexical 0.1", d with { LexicalWeight = 0.1 }, false),
+            ("default, object words 0.05", d with { ObjectWordWeight = 0.05 }, false),
+            ("default, action 0.02", d with { ActionWeight = 0.02 }, false),
+            ("default, server 0.2", d with { ServerWeight = 0.2 }, false),
+            ("default, head 0.2", d with { HeadWeight = 0.2 }, false),
         ];
-        foreach (var (label, ranking) in variants)
+        foreach (var (label, ranking, miniLm) in variants)
         {
-            var variant = new ToolSearchEngine(memo, hybrid.Cache) { Ranking = ranking };
+            var variant = miniLm ? new ToolSearchEngine(previousMemo, previousCache) { Ranking = ranking } : new ToolSearchEngine(memo, hybrid.Cache) { Ranking = ranking };
             await variant.PrepareAsync(tools.Select(t => (t.Name, t.Tool)));
             var r = (await RunAsync([variant], [label], rounds: 1))[0];
 
@@ -102,13 +108,14 @@ try
         }
     }
 
-    var lexicalPrevious = new ToolSearchEngine(null, null) { Ranking = previousRanking };
+    var lexicalPrevious = new ToolSearchEngine(null, null) { Ranking = previousRanking with { Lexical = ToolSearchIndexOptions.Default with { Stems = false, SynonymWeight = 0 } } };
     var lexical = new ToolSearchEngine(null, null);
-    var previous = new ToolSearchEngine(embedder, hybrid.Cache) { Ranking = previousRanking };
+    var previous = new ToolSearchEngine(previousEmbedder, previousCache) { Ranking = previousRanking };
     await previous.PrepareAsync(tools.Select(t => (t.Name, t.Tool)));
+    var withHead = new ToolSearchEngine(embedder, hybrid.Cache) { Ranking = ToolSearchRanking.Default with { HeadWeight = 0.3 } };
     var results = await RunAsync(
-        [lexicalPrevious, lexical, previous, hybrid],
-        ["BM25 alone, previous (baseline)", "BM25 alone, now", "hybrid, previous ranking", "hybrid, now"],
+        [lexicalPrevious, lexical, previous, hybrid, withHead],
+        ["BM25 alone, previous (baseline)", "BM25 alone, now", "hybrid, previous (MiniLM)", "hybrid, now (ArcticXs + intent)", "hybrid, now with the head at 0.3 (two texts embedded)"],
         rounds);
     var hybridResult = results[3];
 
@@ -290,6 +297,8 @@ internal sealed class MemoEmbedder(IToolEmbedder inner) : IToolEmbedder
 
     public int Dimensions => inner.Dimensions;
 
+    public string QueryPrefix => inner.QueryPrefix;
+
     public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
         var missing = texts.Where(t => !_vectors.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
@@ -305,3 +314,4 @@ internal sealed class MemoEmbedder(IToolEmbedder inner) : IToolEmbedder
         return [.. texts.Select(t => _vectors[t])];
     }
 }
+
