@@ -1,8 +1,9 @@
 // Tool-search benchmark: BM25 alone (the baseline, as search_tools ranked before hybrid search) against BM25 fused with
-// local sentence embeddings, in the same run, over catalog/*.json (515 tool definitions of 35 servers) and the
+// local sentence embeddings, in the same run, over catalog/*.json (515 tool definitions of 38 servers) and the
 // labelled requests in requests.tsv. Prints top-1 and top-3 accuracy, the size of the tools/list a model sees in search
-// mode against the full list, and search latency at the catalog's size. Both rankings run as they were before the second
-// round of tuning ("previous") and as they are now, interleaved request by request, so their latencies compare.
+// mode against the full list, and search latency at the catalog's size. Both rankings run as they were before the third
+// round of tuning ("previous": MiniLM, no intent features) and as they are now (ArcticXs with its query instruction and
+// the intent features), interleaved request by request, so their latencies compare.
 //
 //   dotnet build -c Release bench/Mmcp.ToolSearch.Bench
 //   dotnet bench/Mmcp.ToolSearch.Bench/bin/Release/net10.0/Mmcp.ToolSearch.Bench.dll [--split all|tune|heldout] [--misses] [--rounds 3] [--explore] [--cache-dir DIR]
