@@ -1,8 +1,9 @@
 // Tool-search benchmark: BM25 alone (the baseline, as search_tools ranked before hybrid search) against BM25 fused with
-// local sentence embeddings, in the same run, over catalog/*.json (515 tool definitions of 35 servers) and the
+// local sentence embeddings, in the same run, over catalog/*.json (515 tool definitions of 38 servers) and the
 // labelled requests in requests.tsv. Prints top-1 and top-3 accuracy, the size of the tools/list a model sees in search
-// mode against the full list, and search latency at the catalog's size. Both rankings run as they were before the second
-// round of tuning ("previous") and as they are now, interleaved request by request, so their latencies compare.
+// mode against the full list, and search latency at the catalog's size. Both rankings run as they were before the third
+// round of tuning ("previous": MiniLM, no intent features) and as they are now (ArcticXs with its query instruction and
+// the intent features), interleaved request by request, so their latencies compare.
 //
 //   dotnet build -c Release bench/Mmcp.ToolSearch.Bench
 //   dotnet bench/Mmcp.ToolSearch.Bench/bin/Release/net10.0/Mmcp.ToolSearch.Bench.dll [--split all|tune|heldout] [--misses] [--rounds 3] [--explore] [--cache-dir DIR]
@@ -12,6 +13,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Search;
+using Mmcp.ToolSearch.Bench;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -45,7 +47,7 @@ var cacheDirectory = keptCache is null ? Directory.CreateTempSubdirectory("mmcp-
 try
 {
     var cachePath = Path.Combine(cacheDirectory.FullName, ToolSearchEngine.CacheFileName);
-    using var embedder = new MiniLmToolEmbedder();
+    using var embedder = new ArcticXsToolEmbedder();
     var clock = Stopwatch.StartNew();
     embedder.Load();
     var loadMs = clock.Elapsed.TotalMilliseconds;
@@ -63,36 +65,41 @@ try
     var computedWarm = restarted.Cache!.Computed;
     var cacheBytes = new FileInfo(cachePath).Length;
 
-    // The ranking before issue 12 item 7's second round of tuning: a name vector per tool, BM25 without stems or synonyms.
-    var previousRanking = ToolSearchRanking.Default with { NameVector = true, Lexical = ToolSearchIndexOptions.Default with { Stems = false, SynonymWeight = 0 } };
+    // The ranking before issue 12 item 7's third round: all-MiniLM-L6-v2, BM25 at 0.1, no intent features.
+    var previousRanking = ToolSearchRanking.Default with { HeadWeight = 0.3, LexicalWeight = 0.1, ActionWeight = 0, ClashWeight = 0, ObjectWordWeight = 0 };
+    using var previousEmbedder = new MiniLmToolEmbedder();
+    var previousCache = new ToolEmbeddingCache(Path.Combine(cacheDirectory.FullName, "search-embeddings.all-MiniLM-L6-v2.bin"), previousEmbedder.ModelId, previousEmbedder.Dimensions, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     if (args.Contains("--explore"))
     {
         // Tuning aid: accuracy of variants of the ranking, one feature changed at a time. Run it with --split all: it
         // prints the tune split (even requests; choose there) and the held-out split (odd; check there) apart. Request
         // vectors are memoized, so latency means nothing here.
         var memo = new MemoEmbedder(embedder);
+        var previousMemo = new MemoEmbedder(previousEmbedder);
         var d = ToolSearchRanking.Default;
-        (string, ToolSearchRanking)[] variants =
+        (string, ToolSearchRanking, bool)[] variants =
         [
-            ("previous", previousRanking),
-            ("default", d),
-            ("default + name vector", d with { NameVector = true }),
-            ("default - stems, synonyms", d with { Lexical = d.Lexical with { Stems = false, SynonymWeight = 0 } }),
-            ("default - synonyms", d with { Lexical = d.Lexical with { SynonymWeight = 0 } }),
-            ("default, synonyms 1", d with { Lexical = d.Lexical with { SynonymWeight = 1 } }),
-            ("default, server field 1", d with { Lexical = d.Lexical with { ServerField = 1 } }),
-            ("default, lexical 0.05", d with { LexicalWeight = 0.05 }),
-            ("default, lexical 0.2", d with { LexicalWeight = 0.2 }),
-            ("default, head 0.2", d with { HeadWeight = 0.2 }),
-            ("default, head 0.4", d with { HeadWeight = 0.4 }),
-            ("default, server 0.2", d with { ServerWeight = 0.2 }),
-            ("default, server 0.4", d with { ServerWeight = 0.4 }),
-            ("default, RRF 10", d with { ReciprocalRankK = 10 }),
-            ("default, RRF 60", d with { ReciprocalRankK = 60 }),
+            ("previous (MiniLM)", previousRanking, true),
+            ("previous + intent features (MiniLM)", d with { HeadWeight = 0.3 }, true),
+            ("ArcticXs, previous weights", previousRanking, false),
+            ("ArcticXs, lexical 0.05", previousRanking with { LexicalWeight = 0.05 }, false),
+            ("ArcticXs, lexical 0.05 + object words", previousRanking with { LexicalWeight = 0.05, ObjectWordWeight = d.ObjectWordWeight }, false),
+            ("ArcticXs, lexical 0.05 + action", previousRanking with { LexicalWeight = 0.05, ActionWeight = d.ActionWeight }, false),
+            ("ArcticXs, lexical 0.05 + action + clash", previousRanking with { LexicalWeight = 0.05, ActionWeight = d.ActionWeight, ClashWeight = d.ClashWeight }, false),
+            ("ArcticXs, lexical 0.05 + action + clash + object words", d with { HeadWeight = 0.3 }, false),
+            ("default (the same, head 0: one text embedded)", d, false),
+            ("default - action", d with { ActionWeight = 0 }, false),
+            ("default - clash", d with { ClashWeight = 0 }, false),
+            ("default - object words", d with { ObjectWordWeight = 0 }, false),
+            ("default, lexical 0.1", d with { LexicalWeight = 0.1 }, false),
+            ("default, object words 0.05", d with { ObjectWordWeight = 0.05 }, false),
+            ("default, action 0.02", d with { ActionWeight = 0.02 }, false),
+            ("default, server 0.2", d with { ServerWeight = 0.2 }, false),
+            ("default, head 0.2", d with { HeadWeight = 0.2 }, false),
         ];
-        foreach (var (label, ranking) in variants)
+        foreach (var (label, ranking, miniLm) in variants)
         {
-            var variant = new ToolSearchEngine(memo, hybrid.Cache) { Ranking = ranking };
+            var variant = miniLm ? new ToolSearchEngine(previousMemo, previousCache) { Ranking = ranking } : new ToolSearchEngine(memo, hybrid.Cache) { Ranking = ranking };
             await variant.PrepareAsync(tools.Select(t => (t.Name, t.Tool)));
             var r = (await RunAsync([variant], [label], rounds: 1))[0];
 
@@ -102,13 +109,14 @@ try
         }
     }
 
-    var lexicalPrevious = new ToolSearchEngine(null, null) { Ranking = previousRanking };
+    var lexicalPrevious = new ToolSearchEngine(null, null) { Ranking = previousRanking with { Lexical = ToolSearchIndexOptions.Default with { Stems = false, SynonymWeight = 0 } } };
     var lexical = new ToolSearchEngine(null, null);
-    var previous = new ToolSearchEngine(embedder, hybrid.Cache) { Ranking = previousRanking };
+    var previous = new ToolSearchEngine(previousEmbedder, previousCache) { Ranking = previousRanking };
     await previous.PrepareAsync(tools.Select(t => (t.Name, t.Tool)));
+    var withHead = new ToolSearchEngine(embedder, hybrid.Cache) { Ranking = ToolSearchRanking.Default with { HeadWeight = 0.3 } };
     var results = await RunAsync(
-        [lexicalPrevious, lexical, previous, hybrid],
-        ["BM25 alone, previous (baseline)", "BM25 alone, now", "hybrid, previous ranking", "hybrid, now"],
+        [lexicalPrevious, lexical, previous, hybrid, withHead],
+        ["BM25 alone, previous (baseline)", "BM25 alone, now", "hybrid, previous (MiniLM)", "hybrid, now (ArcticXs + intent)", "hybrid, now with the head at 0.3 (two texts embedded)"],
         rounds);
     var hybridResult = results[3];
 
@@ -290,6 +298,8 @@ internal sealed class MemoEmbedder(IToolEmbedder inner) : IToolEmbedder
 
     public int Dimensions => inner.Dimensions;
 
+    public string QueryPrefix => inner.QueryPrefix;
+
     public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
         var missing = texts.Where(t => !_vectors.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
@@ -305,3 +315,4 @@ internal sealed class MemoEmbedder(IToolEmbedder inner) : IToolEmbedder
         return [.. texts.Select(t => _vectors[t])];
     }
 }
+

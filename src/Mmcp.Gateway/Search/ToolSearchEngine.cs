@@ -12,9 +12,10 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Search;
 
 /// <summary>
-/// The <c>search_tools</c> ranking: the cosine similarity of local sentence embeddings (<see cref="MiniLmToolEmbedder"/>;
-/// the request and its head against each tool's text and its server's name) and the BM25 score
-/// (<see cref="ToolSearchIndex"/>) relative to the best, weighted as <see cref="ToolSearchRanking"/> says, so a request finds a tool that shares no word with it ("create a new
+/// The <c>search_tools</c> ranking: the cosine similarity of local sentence embeddings (<see cref="ArcticXsToolEmbedder"/>;
+/// the request and its head against each tool's text and its server's name), the BM25 score
+/// (<see cref="ToolSearchIndex"/>) relative to the best and the request's intent against the tool's name
+/// (<see cref="ToolSearchIntent"/>), weighted as <see cref="ToolSearchRanking"/> says, so a request finds a tool that shares no word with it ("create a new
 /// folder" → <c>create_directory</c>). Tool vectors are computed when the hub discovers tools (in the background, in
 /// batches) and cached by the hash of what was embedded (<see cref="ToolEmbeddingCache"/>); each search embeds only
 /// the request and its head. Without embeddings (<see cref="MmcpGatewayOptions.SearchEmbeddings"/> off, or the model
@@ -26,12 +27,12 @@ internal sealed partial class ToolSearchEngine : IDisposable
     public const int BatchSize = 32;
 
     /// <summary>The cache file's name in the hub's tool cache directory.</summary>
-    public const string CacheFileName = "search-embeddings.all-MiniLM-L6-v2.bin";
+    public const string CacheFileName = "search-embeddings.snowflake-arctic-embed-xs.bin";
 
     // How many of each ranking take part in the fusion.
     private const int Candidates = 50;
 
-    private static readonly Lazy<MiniLmToolEmbedder> SharedEmbedder = new(() => new MiniLmToolEmbedder(), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<ArcticXsToolEmbedder> SharedEmbedder = new(() => new ArcticXsToolEmbedder(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     private readonly IToolEmbedder? _embedder;
     private readonly ToolEmbeddingCache? _cache;
@@ -213,7 +214,8 @@ internal sealed partial class ToolSearchEngine : IDisposable
         try
         {
             var head = Ranking.HeadWeight > 0 ? HeadOf(query) : null;
-            var vectors = _embedder!.Embed(head is null ? [query] : [query, head], cancellationToken);
+            var prefix = _embedder!.QueryPrefix;
+            var vectors = _embedder.Embed(head is null ? [prefix + query] : [prefix + query, prefix + head], cancellationToken);
             queryVector = vectors[0];
             headVector = head is null ? null : vectors[1];
         }
@@ -229,6 +231,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
         }
 
         var ranking = Ranking;
+        var intent = ToolSearchIntent.OfRequest(query);
         var semantic = new (int Index, float Score)[tools.Count];
         var count = 0;
         for (var i = 0; i < tools.Count; i++)
@@ -250,7 +253,11 @@ internal sealed partial class ToolSearchEngine : IDisposable
                 serverScore = Math.Max(serverScore, Dot(headVector, server));
             }
 
-            semantic[count++] = (i, (float)(score + (ranking.ServerWeight * serverScore)));
+            var tool = lexical.Intents[i];
+            var intentScore = (ToolSearchIntent.SameAction(intent, tool) ? ranking.ActionWeight : 0)
+                - (ToolSearchIntent.WriteReadClash(intent, tool) ? ranking.ClashWeight : 0)
+                + (ranking.ObjectWordWeight * ToolSearchIntent.ObjectWordsFound(intent, tool));
+            semantic[count++] = (i, (float)(score + (ranking.ServerWeight * serverScore) + intentScore));
         }
 
         return ranking.ReciprocalRankK > 0
@@ -499,6 +506,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
         {
             Tools = tools;
             Index = new ToolSearchIndex(tools, options);
+            Intents = [.. tools.Select(t => ToolSearchIntent.OfTool(t.Name))];
             Positions = new Dictionary<CatalogTool, int>(tools.Length, ReferenceEqualityComparer.Instance);
             for (var i = 0; i < tools.Length; i++)
             {
@@ -509,6 +517,9 @@ internal sealed partial class ToolSearchEngine : IDisposable
         public CatalogTool[] Tools { get; }
 
         public ToolSearchIndex Index { get; }
+
+        /// <summary>Gets each tool's action and name words, by position.</summary>
+        public ToolIntent[] Intents { get; }
 
         public Dictionary<CatalogTool, int> Positions { get; }
     }

@@ -7,7 +7,7 @@ using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Gateway.Tests.Search;
 
-/// <summary>Hybrid tool search (BM25 + local MiniLM embeddings): the requests issue 12 found missed, and the embedding cache.</summary>
+/// <summary>Hybrid tool search (BM25 + local ArcticXs embeddings): the requests issue 12 found missed, and the embedding cache.</summary>
 [Trait("Speed", "slow")]
 public sealed class HybridSearchTests
 {
@@ -41,7 +41,7 @@ public sealed class HybridSearchTests
         using var env = new TestEnvironment();
         var ct = TestContext.Current.CancellationToken;
         var path = Path.Combine(env.Root, "cache", ToolSearchEngine.CacheFileName);
-        var embedder = new MiniLmToolEmbedder();
+        var embedder = new ArcticXsToolEmbedder();
         using var _ = embedder;
         (string, Tool) Tool(string name, string description) => (name, new Tool { Name = name.Split("__")[1], Description = description, InputSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement.Clone() });
         (string, Tool)[] tools = [Tool("fs__create_directory", "Create a new directory."), Tool("fs__read_file", "Read a file.")];

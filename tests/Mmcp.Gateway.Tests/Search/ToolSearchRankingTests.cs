@@ -108,6 +108,122 @@ public sealed class ToolSearchRankingTests
         Assert.Empty(plain);
     }
 
+    /// <summary>A tool's action is its name's first verb (the server's own words skipped; "all" is no action in a name); the rest of its name is its object, in the exact form.</summary>
+    [Theory]
+    [Trait("Issue12", "7")]
+    [InlineData("github__list_pull_requests", "List", "pull requests")]
+    [InlineData("github__get_pull_request", "Get", "pull request")]
+    [InlineData("slack__slack_post_message", "Create", "message")]
+    [InlineData("atlassian__jira_get_all_projects", "Get", "jira projects")]
+    [InlineData("memory__read_graph", "Get", "graph")]
+    [InlineData("kubernetes__pods_list_in_namespace", "List", "pods in namespace")]
+    public void OfTool_Name_IsItsFirstVerbAndItsObjectWords(string name, string action, string objectWords)
+    {
+        var intent = ToolSearchIntent.OfTool(name);
+
+        Assert.Equal(action, intent.Action.ToString());
+        Assert.Equal(objectWords, string.Join(' ', intent.ObjectWords));
+    }
+
+    /// <summary>A request's action is the first verb among its first three words; "all", "every" and "which" ask for a list; a request without a verb there has none.</summary>
+    [Theory]
+    [Trait("Issue12", "7")]
+    [InlineData("list the open pull requests in facebook/react", "List")]
+    [InlineData("which pods are running in staging", "List")]
+    [InlineData("please delete the draft", "Delete")]
+    [InlineData("close issue 123", "Update")]
+    [InlineData("find the budget spreadsheet", "Search")]
+    [InlineData("Alice works at Acme, update that", "None")]
+    public void OfRequest_Query_IsItsLeadingVerbsAction(string query, string action)
+    {
+        Assert.Equal(action, ToolSearchIntent.OfRequest(query).Action.ToString());
+    }
+
+    /// <summary>With the action feature, of two tools the embeddings cannot tell apart the one whose verb is the request's ranks first; without it they tie (and go by name).</summary>
+    [Fact]
+    [Trait("Issue12", "7")]
+    public async Task SearchAsync_ActionWeight_RanksTheToolWithTheRequestsVerbFirst()
+    {
+        CatalogTool[] tools = [Tool("gh__get_pull_request", "A pull request."), Tool("gh__list_pull_requests", "Pull requests.")];
+        var only = ToolSearchRanking.Default with { LexicalWeight = 0, ObjectWordWeight = 0, ClashWeight = 0 };
+
+        var with = await RankAsync(tools, "list the open ones", only);
+        var without = await RankAsync(tools, "list the open ones", only with { ActionWeight = 0 });
+
+        Assert.Equal(["gh__list_pull_requests", "gh__get_pull_request"], with);
+        Assert.Equal(["gh__get_pull_request", "gh__list_pull_requests"], without);
+    }
+
+    /// <summary>With the clash feature, a tool that only reads ranks below one of no known action when the request changes something; without it they tie.</summary>
+    [Fact]
+    [Trait("Issue12", "7")]
+    public async Task SearchAsync_ClashWeight_RanksAReadingToolBelowForAWriteRequest()
+    {
+        CatalogTool[] tools = [Tool("wiki__read_page", "A page."), Tool("wiki__zap_page", "A page.")];
+        var only = ToolSearchRanking.Default with { LexicalWeight = 0, ObjectWordWeight = 0, ActionWeight = 0 };
+
+        var with = await RankAsync(tools, "delete the page", only);
+        var without = await RankAsync(tools, "delete the page", only with { ClashWeight = 0 });
+
+        Assert.Equal(["wiki__zap_page", "wiki__read_page"], with);
+        Assert.Equal(["wiki__read_page", "wiki__zap_page"], without);
+    }
+
+    /// <summary>With the object-word feature, the tool whose name's words the request has in the exact form (plural stays plural) ranks first; without it they tie.</summary>
+    [Fact]
+    [Trait("Issue12", "7")]
+    public async Task SearchAsync_ObjectWordWeight_RanksTheExactPluralFirst()
+    {
+        CatalogTool[] tools = [Tool("gh__get_pull_request", "A pull request."), Tool("gh__list_pull_requests", "Pull requests.")];
+        var only = ToolSearchRanking.Default with { LexicalWeight = 0, ActionWeight = 0, ClashWeight = 0 };
+
+        var with = await RankAsync(tools, "the pull requests of react", only);
+        var without = await RankAsync(tools, "the pull requests of react", only with { ObjectWordWeight = 0 });
+
+        Assert.Equal(["gh__list_pull_requests", "gh__get_pull_request"], with);
+        Assert.Equal(["gh__get_pull_request", "gh__list_pull_requests"], without);
+    }
+
+    /// <summary>The request is embedded after the model's query instruction; the tools' texts are embedded as they are.</summary>
+    [Fact]
+    [Trait("Issue12", "7")]
+    public async Task SearchAsync_EmbedderWithQueryPrefix_PrefixesTheRequestOnly()
+    {
+        var embedder = new SameVectorEmbedder("query: ");
+        CatalogTool[] tools = [Tool("fs__read_file", "Read a file.")];
+
+        await new ToolSearchEngine(embedder, cache: null).SearchAsync(tools, "remember that Alice likes tea", 3, TestContext.Current.CancellationToken);
+
+        Assert.Contains("query: remember that Alice likes tea", embedder.Texts);
+        Assert.Contains("fs read file. Read a file.", embedder.Texts);
+        Assert.DoesNotContain("query: fs read file. Read a file.", embedder.Texts);
+    }
+
+    private static async Task<string[]> RankAsync(CatalogTool[] tools, string query, ToolSearchRanking ranking)
+    {
+        var engine = new ToolSearchEngine(new SameVectorEmbedder(""), cache: null) { Ranking = ranking };
+        var hits = await engine.SearchAsync(tools, query, 10, TestContext.Current.CancellationToken);
+        return [.. hits.Select(h => h.Tool.Name)];
+    }
+
     private static CatalogTool Tool(string name, string description) =>
         new(name, name.Split("__")[0], new Tool { Name = name.Split("__")[1], Description = description, InputSchema = JsonDocument.Parse("""{"type":"object"}""").RootElement.Clone() }, "h");
+
+    // Gives every text the same vector, so the embeddings cannot tell tools apart and the other features decide.
+    private sealed class SameVectorEmbedder(string queryPrefix) : IToolEmbedder
+    {
+        public List<string> Texts { get; } = [];
+
+        public string ModelId => "same";
+
+        public int Dimensions => 4;
+
+        public string QueryPrefix => queryPrefix;
+
+        public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken)
+        {
+            Texts.AddRange(texts);
+            return [.. texts.Select(_ => new[] { 1f, 0f, 0f, 0f })];
+        }
+    }
 }

