@@ -17,9 +17,29 @@ using Mmcp.ToolSearch.Bench;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
-var split = Arg("--split") ?? "all";
-var showMisses = args.Contains("--misses");
-var rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
+var cli = Bench.BenchArgs.Parse(args, """
+    Usage: Mmcp.ToolSearch.Bench [--split all|tune|heldout] [--misses] [--rounds N] [--explore] [--cache-dir DIR]
+      --split S        the labelled requests measured: all (default), tune (even) or heldout (odd)
+      --misses         list the requests whose tool is not in the top 3
+      --rounds N       latency rounds after one warm-up pass (default 3)
+      --explore        variants of the ranking, one feature changed at a time (with --split all)
+      --cache-dir DIR  keep the tool vectors between runs
+      -h, --help       this text
+    """, numbers: ["--rounds"], texts: ["--split", "--cache-dir"], switches: ["--misses", "--explore"]);
+if (cli.Exit is { } exit)
+{
+    return exit;
+}
+
+var split = cli.Text("--split") ?? "all";
+if (split is not ("all" or "tune" or "heldout"))
+{
+    Console.Error.WriteLine($"error: --split is all, tune or heldout, not '{split}'.");
+    return 2;
+}
+
+var showMisses = cli.Has("--misses");
+var rounds = cli.Number("--rounds", 3);
 var baseDirectory = AppContext.BaseDirectory;
 
 var tools = LoadCatalog(Path.Combine(baseDirectory, "catalog"));
@@ -42,7 +62,7 @@ var searchList = JsonSerializer.SerializeToUtf8Bytes(new ListToolsResult { Tools
 
 // ---- Embedding at discovery: model load, then the whole catalog cold (empty cache), then again from the cache file.
 // --cache-dir keeps the tool vectors between runs (for tuning); then "cold" embeds only what the directory lacks.
-var keptCache = Arg("--cache-dir");
+var keptCache = cli.Text("--cache-dir");
 var cacheDirectory = keptCache is null ? Directory.CreateTempSubdirectory("mmcp-toolsearch-bench-") : Directory.CreateDirectory(keptCache);
 try
 {
@@ -69,7 +89,7 @@ try
     var previousRanking = ToolSearchRanking.Default with { HeadWeight = 0.3, LexicalWeight = 0.1, ActionWeight = 0, ClashWeight = 0, ObjectWordWeight = 0 };
     using var previousEmbedder = new MiniLmToolEmbedder();
     var previousCache = new ToolEmbeddingCache(Path.Combine(cacheDirectory.FullName, "search-embeddings.all-MiniLM-L6-v2.bin"), previousEmbedder.ModelId, previousEmbedder.Dimensions, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-    if (args.Contains("--explore"))
+    if (cli.Has("--explore"))
     {
         // Tuning aid: accuracy of variants of the ranking, one feature changed at a time. Run it with --split all: it
         // prints the tune split (even requests; choose there) and the held-out split (odd; check there) apart. Request
@@ -156,6 +176,8 @@ finally
         cacheDirectory.Delete(recursive: true);
     }
 }
+
+return 0;
 
 // Runs the engines interleaved (each request goes to every engine in turn), so a change in the machine's load touches all alike.
 async Task<Result[]> RunAsync(ToolSearchEngine[] engines, string[] names, int rounds)
@@ -280,12 +302,6 @@ static List<(string Query, HashSet<string> Expected)> LoadRequests(string path, 
 }
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
-
-string? Arg(string name)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
 
 internal sealed record Result(string Name, int Top1Count, int Top3Count, double Top1, double Top3, double P50, double P95, int MedianAnswerBytes, int[] Ranks);
 
