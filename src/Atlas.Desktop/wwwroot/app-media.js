@@ -172,6 +172,7 @@ export class MediaPanel {
     const box = $("media-result");
     const head = el("div", `${TASK_LABELS[task] ?? "Result of"} ${entry.name}`, "media-head");
     if (data.fromCache) head.append(el("span", "from cache", "badge from-cache"));
+    /** @type {HTMLElement[]} */
     const parts = [head];
     const text = resultText(result);
 
@@ -212,6 +213,7 @@ export class MediaPanel {
   }
 
   image(image) {
+    /** @type {HTMLElement[]} */
     const parts = [table([
       ["Format", `${image.format} ${image.width}×${image.height}`],
       ["Faces", image.faces == null ? "not checked (the face model is not installed)" : image.faces.length],

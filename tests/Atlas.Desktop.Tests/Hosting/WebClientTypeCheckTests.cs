@@ -13,6 +13,8 @@ public sealed class WebClientTypeCheckTests
     [InlineData("tsconfig.json")]
     [InlineData("tsconfig.sw.json")]
     [InlineData("tsconfig.wire.json")]
+    [InlineData("tsconfig.admin.json")]
+    [InlineData("tsconfig.strict.json")]
     public async Task Tsc_WebClientSources_ReportNoTypeError(string project)
     {
         var root = Repository.Root;
