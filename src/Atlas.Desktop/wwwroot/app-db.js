@@ -22,8 +22,9 @@ import { AS_DESKTOP } from "/app-net.js";
 /**
  * A file change waiting for the desktop: an upload (with its bytes), a move (path → to) or a delete.
  * @typedef {{ id: string, seq: number, kind: "upload" | "move" | "delete", path: string, state: string,
- *   createdAt: string, to?: string, size?: number, blob?: Blob, name?: string, etag?: string, overwrite?: boolean,
- *   recursive?: boolean, uploadId?: string, generation?: number, error?: import('./wire.js').WireError }} QueueItem
+ *   createdAt: string, to?: string, size?: number, blob?: Blob, name?: string, etag?: string | null,
+ *   overwrite?: boolean, recursive?: boolean, uploadId?: string | null, generation?: number,
+ *   error?: import('./wire.js').WireError | null }} QueueItem
  */
 
 /** @typedef {{ path: string, entries: FileEntry[], fetchedAt: string }} Listing */
