@@ -34,8 +34,9 @@ export const CLOSE = Object.freeze({ authFailed: 4001, revoked: 4003, sessionExp
  * A chat message as the desktop loads it (conversation_request load), with what the phone adds while showing it
  * (requestId and status "pending" or "failed" for an outbox message, lastSeq and waiting events of a streamed answer).
  * @typedef {{ id?: string, role: string, content: string, status: string, requestId?: string, conversationId?: string,
- *   tools: ToolCall[], attachments?: Attachment[], replaces?: string, error?: WireError | null,
- *   notice?: { message: string }, usage?: { totalTokens?: number, cost?: number }, completedAt?: string,
+ *   tools: ToolCall[], attachments?: Attachment[], replaces?: string,
+ *   error?: { code?: string, message: string, retryAfter?: number } | null, notice?: { message: string },
+ *   usage?: { totalTokens?: number, cost?: number }, completedAt?: string, model?: string, finishReason?: string,
  *   failedAt?: number, lastSeq?: number, waiting?: Map<number, any> }} ChatMessage
  */
 
