@@ -9,9 +9,24 @@
 // desktop meanwhile is a conflict the user settles, never silently overwritten). All text goes in with textContent.
 import { fileQueue, listings } from "/app-db.js";
 import { MediaPanel, kindOf, suggestedTask } from "/app-media.js";
-import { button, el } from "/app-ui.js";
+import { button, byId, el } from "/app-ui.js";
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('./wire.js').FileEntry} FileEntry */
+/** @typedef {import('./app-db.js').QueueItem} QueueItem */
+/** @typedef {import('./app-net.js').Connection} Connection */
+
+/**
+ * A change to record (enqueue adds its id, order, state and time).
+ * @typedef {Omit<QueueItem, "id" | "seq" | "state" | "createdAt">} Change
+ */
+
+/** @typedef {QueueItem & { size: number, blob: Blob }} QueuedUpload an upload in the queue (it has its bytes) */
+
+/** The progress row of one upload. */
+/** @typedef {{ progress: (fraction: number) => void, note: (text: string) => void, done: () => void, failed: (text: string) => void }} UploadRow */
+
+/** @param {string} id */
+const $ = (id) => byId(id, HTMLElement);
 
 /** Files larger than this go up in resumable chunks of this size; smaller ones in one multipart request. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -22,24 +37,38 @@ const CAPTURES = "captures";
 
 const view = {
   path: "",
+  /** @type {FileEntry[]} */
   entries: [],
+  /** @type {FileEntry | null} */
   viewing: null,
+  /** @type {string | null} */
   previewUrl: null,
+  /** @type {MediaRecorder | null} */
   recorder: null,
 };
+/** @type {Connection} */
 let conn;
+/** @type {MediaPanel} */
 let media;
 
+/** @type {(folder: string, name: string) => string} */
 const join = (folder, name) => (folder ? `${folder}/${name}` : name);
+/** @type {(path: string) => string} */
 const parentOf = (path) => path.split("/").slice(0, -1).join("/");
-const query = (params) => new URLSearchParams(params).toString();
+/** @type {(params: Record<string, string | number | boolean>) => string} */
+const query = (params) => new URLSearchParams(/** @type {Record<string, string>} */ (params)).toString();
 
+/**
+ * @param {string} text
+ * @param {string} [kind]
+ */
 function setStatus(text, kind = "note") {
   const status = $("files-status");
   status.textContent = text;
   status.dataset.kind = text ? kind : "";
 }
 
+/** @param {number | null | undefined} bytes */
 function formatSize(bytes) {
   if (bytes == null) return "";
   if (bytes < 1024) return `${bytes} B`;
@@ -48,12 +77,20 @@ function formatSize(bytes) {
 }
 
 /** A name safe for the desktop's path rules (the phone's own file names can be anything). */
+/**
+ * @param {string | null | undefined} name
+ * @param {string} [fallback]
+ */
 export function safeName(name, fallback = "file") {
   const cleaned = (name ?? "").normalize("NFC").replace(/[\u0000-\u001f/\\:*?"<>|]/g, "_").replace(/^\.+/, "").trim();
   return (cleaned || fallback).slice(-120);
 }
 
 /** An error from the desktop's answer: its own message and code, or what the HTTP status means. */
+/**
+ * @param {Response} response
+ * @param {string} action
+ */
 async function failure(response, action) {
   const json = await response.json().catch(() => ({}));
   const message = json?.error?.message ?? `HTTP ${response.status}`;
@@ -61,11 +98,17 @@ async function failure(response, action) {
 }
 
 /** An authenticated call answering JSON; a network failure is marked so callers can fall back or retry. */
+/**
+ * @param {string} path
+ * @param {RequestInit & { headers?: Record<string, string> }} options
+ * @param {string} action
+ * @returns {Promise<any>}
+ */
 async function call(path, options, action) {
   let response;
   try {
     response = await conn.api(path, options);
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     throw Object.assign(new Error(`${action}: the desktop is not reachable.`), { network: true, cause: error });
   }
   if (!response.ok) throw await failure(response, action);
@@ -73,12 +116,18 @@ async function call(path, options, action) {
 }
 
 /** Reads a file of this device's space as a Blob (Authorization header; optional byte range). */
+/**
+ * @param {string} path
+ * @param {[number, number] | null} [range]
+ * @returns {Promise<Blob>}
+ */
 export async function readBlob(path, range) {
+  /** @type {Record<string, string>} */
   const headers = range ? { Range: `bytes=${range[0]}-${range[1]}` } : {};
   let response;
   try {
     response = await conn.api(`/files/read?${query({ path })}`, { headers });
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     throw Object.assign(new Error(`Reading ${path}: the desktop is not reachable.`), { network: true, cause: error });
   }
   if (!response.ok) throw await failure(response, `Reading ${path}`);
@@ -88,6 +137,7 @@ export async function readBlob(path, range) {
 // ------------------------------------------------------------------------------------------------ listing
 
 /** Lists a folder from the desktop; offline, or when the desktop is unreachable, from the last listing seen. */
+/** @param {string} path */
 export async function openFolder(path) {
   view.path = path;
   closeViewer();
@@ -98,7 +148,7 @@ export async function openFolder(path) {
     view.entries = listing.entries ?? [];
     await listings.put(path, view.entries, new Date().toISOString()).catch(() => {});
     setStatus("");
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (view.path !== path) return;
     const cached = error.network ? await listings.get(path).catch(() => null) : null;
     if (cached) {
@@ -150,11 +200,12 @@ async function makeFolder() {
   try {
     await call(`/files/mkdir?${query({ path: join(view.path, safeName(name, "folder")) })}`, { method: "POST" }, "Creating the folder");
     await openFolder(view.path);
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(error.message, "error");
   }
 }
 
+/** @param {FileEntry} entry */
 async function renameEntry(entry) {
   const to = prompt("New name, or a path to move it to (folders separated by /)", entry.path);
   if (!to || to === entry.path) return false;
@@ -164,6 +215,7 @@ async function renameEntry(entry) {
   return true;
 }
 
+/** @param {FileEntry} entry */
 async function deleteEntry(entry) {
   const question = entry.kind === "directory"
     ? `Delete the folder "${entry.name}" and everything in it?`
@@ -177,11 +229,19 @@ async function deleteEntry(entry) {
 // ------------------------------------------------------------------------------------------------ uploads
 
 /** One XMLHttpRequest (fetch cannot report upload progress) with the session token in its header. */
+/**
+ * @param {string} method
+ * @param {string} url
+ * @param {XMLHttpRequestBodyInit | null} [body]
+ * @param {Record<string, string>} [headers]
+ * @param {(loaded: number) => void} [onProgress]
+ * @returns {Promise<any>} the JSON of the answer (null when it is not JSON)
+ */
 async function send(method, url, body, headers, onProgress) {
   let token;
   try {
     token = await conn.session();
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     throw error.code ? error : Object.assign(new Error("The desktop is not reachable."), { network: true, cause: error });
   }
   return new Promise((resolve, reject) => {
@@ -191,6 +251,7 @@ async function send(method, url, body, headers, onProgress) {
     for (const [key, value] of Object.entries(headers ?? {})) xhr.setRequestHeader(key, value);
     xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
     xhr.onload = () => {
+      /** @type {any} */
       let json = null;
       try { json = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300) resolve(json);
@@ -203,6 +264,10 @@ async function send(method, url, body, headers, onProgress) {
 }
 
 /** Waits before a retry: exponential backoff with jitter, or until the browser is back online. */
+/**
+ * @param {number} attempt
+ * @returns {Promise<void>}
+ */
 function pause(attempt) {
   return new Promise((resolve) => {
     const done = () => { window.removeEventListener("online", done); clearTimeout(timer); resolve(); };
@@ -211,6 +276,10 @@ function pause(attempt) {
   });
 }
 
+/**
+ * @param {string} name
+ * @returns {UploadRow}
+ */
 function uploadRow(name) {
   const item = document.createElement("li");
   const label = document.createElement("span");
@@ -231,13 +300,18 @@ function uploadRow(name) {
 }
 
 /** Uploads one file to path; large files in resumable chunks. Returns the stored entry. */
+/**
+ * @param {File} file
+ * @param {string} path
+ * @returns {Promise<FileEntry | null | undefined>}
+ */
 export async function uploadFile(file, path, overwrite = false) {
   const row = uploadRow(path);
   try {
     const entry = file.size > CHUNK_BYTES ? await uploadChunked(file, path, overwrite, row) : await uploadWhole(file, path, overwrite, row);
     row.done();
     return entry;
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     // An existing file is a question for the user (Replace?), not a failure: the row goes, the answer decides the status.
     if (error.code === "already_exists" && !overwrite) row.done();
     else row.failed(error.message);
@@ -245,6 +319,12 @@ export async function uploadFile(file, path, overwrite = false) {
   }
 }
 
+/**
+ * @param {File} file
+ * @param {string} path
+ * @param {boolean} overwrite
+ * @param {UploadRow} row
+ */
 async function uploadWhole(file, path, overwrite, row) {
   const form = new FormData();
   form.append("path", path); // before the file part: the desktop never uses the phone's file name as a path
@@ -252,6 +332,12 @@ async function uploadWhole(file, path, overwrite, row) {
   return send("POST", `/files/upload?${query({ overwrite })}`, form, {}, (loaded) => row.progress(loaded / Math.max(1, file.size)));
 }
 
+/**
+ * @param {File} file
+ * @param {string} path
+ * @param {boolean} overwrite
+ * @param {UploadRow} row
+ */
 async function uploadChunked(file, path, overwrite, row) {
   const created = await send("POST", "/files/upload/sessions", JSON.stringify({ path, size: file.size, overwrite }), { "Content-Type": "application/json" });
   let status = created;
@@ -272,7 +358,7 @@ async function uploadChunked(file, path, overwrite, row) {
         (loaded) => row.progress((from + loaded) / file.size));
       row.progress(status.received / file.size);
       attempt = 0;
-    } catch (error) {
+    } catch (/** @type {any} */ error) {
       // A dropped connection or a chunk the desktop did not take whole: ask where to continue, then go on from there.
       const resumable = error.network || error.code === "conflict" || error.status === 401;
       if (!resumable || ++attempt > MAX_RESUME_ATTEMPTS) throw error;
@@ -284,6 +370,11 @@ async function uploadChunked(file, path, overwrite, row) {
   }
 }
 
+/**
+ * @param {File[]} files
+ * @param {string} folder
+ * @param {(entry: FileEntry) => Promise<void>} [afterUpload]
+ */
 async function uploadPicked(files, folder, afterUpload) {
   for (const file of files) {
     const path = join(folder, safeName(file.name));
@@ -295,7 +386,7 @@ async function uploadPicked(files, folder, afterUpload) {
       let entry;
       try {
         entry = await uploadFile(file, path);
-      } catch (error) {
+      } catch (/** @type {any} */ error) {
         if (error.code !== "already_exists") throw error;
         if (!confirm(`${path} already exists. Replace it?`)) {
           setStatus(`${path} already exists; it was not replaced.`, "note");
@@ -305,8 +396,8 @@ async function uploadPicked(files, folder, afterUpload) {
       }
       if (view.path === folder && !view.viewing) await openFolder(folder);
       setStatus(`Uploaded ${entry?.path ?? path}.`, "ok");
-      await afterUpload?.(entry ?? { path, name: path.split("/").pop(), kind: "file", size: file.size });
-    } catch (error) {
+      await afterUpload?.(entry ?? { path, name: /** @type {string} */ (path.split("/").pop()), kind: "file", size: file.size });
+    } catch (/** @type {any} */ error) {
       if (error.network) await queueUpload(file, path, folder);
       else setStatus(error.message, "error");
     }
@@ -317,18 +408,36 @@ async function uploadPicked(files, folder, afterUpload) {
 
 /** Answers that need the user: the desktop's file changed, the target exists, or the file is gone. */
 const CONFLICTS = new Set(["already_exists", "precondition_failed", "not_found"]);
-const queue = { items: [], draining: false, again: false, applying: null, retryTimer: null, attempt: 0, seq: 0, unreachable: false };
+const queue = {
+  /** @type {QueueItem[]} */
+  items: [],
+  draining: false,
+  again: false,
+  /** @type {string | null} */
+  applying: null,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  retryTimer: undefined,
+  attempt: 0,
+  seq: 0,
+  unreachable: false,
+};
 
 const nextSeq = () => (queue.seq = Math.max(Date.now(), queue.seq + 1));
 const newId = () => `fop-${crypto.randomUUID()}`;
 
 /** Headers of a queued change: its request id (a retry after a lost answer is not applied twice) and what the phone saw. */
+/**
+ * @param {QueueItem} item
+ * @returns {Record<string, string>}
+ */
 function changeHeaders(item, key = item.id) {
+  /** @type {Record<string, string>} */
   const headers = { "Idempotency-Key": key };
   if (item.etag) headers["If-Match"] = item.etag;
   return headers;
 }
 
+/** @param {QueueItem} item */
 function describe(item) {
   if (item.kind === "move") return `Rename ${item.path} → ${item.to}`;
   if (item.kind === "delete") return `Delete ${item.path}`;
@@ -336,11 +445,13 @@ function describe(item) {
 }
 
 /** Records a change and applies it now when the desktop is reachable (the queue keeps the order). */
+/** @param {Change} change */
 async function enqueue(change) {
+  /** @type {QueueItem} */
   const item = { ...change, id: newId(), seq: nextSeq(), state: "pending", createdAt: new Date().toISOString() };
   try {
     await fileQueue.put(item);
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(`This phone could not keep the change (${error?.message ?? error}); nothing was changed.`, "error");
     return;
   }
@@ -350,11 +461,16 @@ async function enqueue(change) {
 }
 
 /** An upload made offline keeps the file's bytes in IndexedDB until the desktop has them (checked against the quota). */
+/**
+ * @param {File} file
+ * @param {string} path
+ * @param {string} folder
+ */
 async function queueUpload(file, path, folder) {
   const estimate = await navigator.storage?.estimate?.().catch(() => null);
-  if (estimate?.quota && estimate.quota - estimate.usage < file.size + 1024 * 1024) {
+  if (estimate?.quota && estimate.quota - /** @type {number} */ (estimate.usage) < file.size + 1024 * 1024) {
     setStatus(`Not enough room on this phone to keep ${file.name} (${formatSize(file.size)}) until the desktop is back: `
-      + `${formatSize(Math.max(0, estimate.quota - estimate.usage))} free.`, "error");
+      + `${formatSize(Math.max(0, estimate.quota - /** @type {number} */ (estimate.usage)))} free.`, "error");
     return;
   }
   navigator.storage?.persist?.().catch(() => {});
@@ -369,7 +485,7 @@ async function queueUpload(file, path, folder) {
     overwrite = Boolean(known.etag); // without an ETag the desktop decides: an existing file is then a conflict to settle
   }
   const blob = new Blob([file], { type: file.type });
-  await enqueue({ kind: "upload", path, name: path.split("/").pop(), size: file.size, blob, overwrite, etag: overwrite ? known.etag : null });
+  await enqueue({ kind: "upload", path, name: path.split("/").pop(), size: file.size, blob, overwrite, etag: overwrite ? known?.etag : null });
 }
 
 /** Applies the waiting changes in order; stops at the first that needs the user (later ones may depend on it).
@@ -381,6 +497,7 @@ async function drain() {
   }
   queue.draining = true;
   clearTimeout(queue.retryTimer);
+  /** @type {[string, string] | null} */
   let note = null;
   try {
     do {
@@ -394,7 +511,7 @@ async function drain() {
           await fileQueue.remove(item.id);
           queue.attempt = 0;
           queue.unreachable = false;
-        } catch (error) {
+        } catch (/** @type {any} */ error) {
           if (error.network) {
             // Not reachable after all (or the answer was lost): the same request id goes again later.
             queue.unreachable = true;
@@ -420,6 +537,7 @@ async function drain() {
 }
 
 /** The desktop's refusal in the user's terms (the desktop's own message stays available to screen readers' context). */
+/** @param {QueueItem} item */
 function conflictText(item) {
   const { code, message } = item.error ?? {};
   const target = item.kind === "move" ? item.to : item.path;
@@ -431,45 +549,54 @@ function conflictText(item) {
   return message ?? "";
 }
 
+/**
+ * @param {QueueItem} item
+ * @returns {Promise<string>}
+ */
 async function apply(item) {
   if (item.kind === "move") {
     try {
-      await call(`/files/move?${query({ path: item.path, to: item.to, overwrite: Boolean(item.overwrite) })}`,
+      await call(`/files/move?${query({ path: item.path, to: /** @type {string} */ (item.to), overwrite: Boolean(item.overwrite) })}`,
         { method: "POST", headers: changeHeaders(item) }, `Renaming ${item.path}`);
-    } catch (error) {
+    } catch (/** @type {any} */ error) {
       // Applied before, its answer lost and no longer kept by the desktop: the renamed file is there as the phone saw it.
-      if (!(error.code === "duplicate_request" || (error.code === "not_found" && item.etag && (await etagOf(item.to)) === item.etag))) throw error;
+      if (!(error.code === "duplicate_request" || (error.code === "not_found" && item.etag && (await etagOf(/** @type {string} */ (item.to))) === item.etag))) throw error;
     }
-    await listings.remove(parentOf(item.to)).catch(() => {});
+    await listings.remove(parentOf(/** @type {string} */ (item.to))).catch(() => {});
     return `Renamed to ${item.to}.`;
   }
   if (item.kind === "delete") {
     try {
       await call(`/files/delete?${query({ path: item.path, recursive: Boolean(item.recursive) })}`,
         { method: "POST", headers: changeHeaders(item) }, `Deleting ${item.path}`);
-    } catch (error) {
+    } catch (/** @type {any} */ error) {
       if (error.code === "not_found" && !item.etag) return `${item.name} was already gone.`;
       if (error.code !== "duplicate_request") throw error;
     }
     return `Deleted ${item.name}.`;
   }
-  const entry = await uploadQueued(item);
+  const entry = await uploadQueued(/** @type {QueuedUpload} */ (item));
   return `Uploaded ${entry?.path ?? item.path}.`;
 }
 
 /** A queued upload: whole, or through an upload session whose id is kept in the item so a reload continues it. */
+/** @param {QueuedUpload} item */
 async function uploadQueued(item) {
   const row = uploadRow(item.path);
   try {
     const entry = await (item.size > CHUNK_BYTES ? uploadSession(item, row) : uploadQueuedWhole(item, row));
     row.done();
     return entry;
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     row.done();
     throw Object.assign(new Error(`Uploading ${item.path}: ${error.message}`), { code: error.code, network: error.network });
   }
 }
 
+/**
+ * @param {QueuedUpload} item
+ * @param {UploadRow} row
+ */
 async function uploadQueuedWhole(item, row) {
   const form = new FormData();
   form.append("path", item.path);
@@ -477,12 +604,16 @@ async function uploadQueuedWhole(item, row) {
   try {
     return await send("POST", `/files/upload?${query({ overwrite: Boolean(item.overwrite) })}`, form, changeHeaders(item),
       (loaded) => row.progress(loaded / Math.max(1, item.size)));
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (error.code === "duplicate_request") return null;
     throw error;
   }
 }
 
+/**
+ * @param {QueuedUpload} item
+ * @param {UploadRow} row
+ */
 async function uploadSession(item, row) {
   for (;;) {
     const generation = item.generation ?? 0;
@@ -493,7 +624,7 @@ async function uploadSession(item, row) {
       item.uploadId = created.uploadId;
       await fileQueue.put(item);
     }
-    const url = `/files/upload/sessions/${encodeURIComponent(item.uploadId)}`;
+    const url = `/files/upload/sessions/${encodeURIComponent(/** @type {string} */ (item.uploadId))}`;
     try {
       let status = await send("GET", url);
       while (!status.completed) {
@@ -504,7 +635,7 @@ async function uploadSession(item, row) {
           (loaded) => row.progress((from + loaded) / item.size));
       }
       return status.entry;
-    } catch (error) {
+    } catch (/** @type {any} */ error) {
       if (error.code !== "not_found") throw error;
       // The session expired (or the desktop forgot it): start a new one, with a new request id.
       Object.assign(item, { uploadId: null, generation: generation + 1 });
@@ -513,21 +644,26 @@ async function uploadSession(item, row) {
   }
 }
 
+/**
+ * @param {string} path
+ * @returns {Promise<string | null>}
+ */
 async function etagOf(path) {
   try {
     return (await call(`/files/stat?${query({ path })}`, {}, `Checking ${path}`)).etag ?? null;
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (error.code === "not_found") return null;
     throw error;
   }
 }
 
 /** "name (2).ext", "name (3).ext"… the first that the folder on the desktop does not have. */
+/** @param {string} path */
 async function freeName(path) {
   const folder = parentOf(path);
   const listing = await call(`/files/list?${query({ path: folder })}`, {}, "Listing the folder");
-  const taken = new Set((listing.entries ?? []).map((entry) => entry.name));
-  const name = path.split("/").pop();
+  const taken = new Set((listing.entries ?? []).map((/** @type {FileEntry} */ entry) => entry.name));
+  const name = /** @type {string} */ (path.split("/").pop());
   const dot = name.lastIndexOf(".");
   const [base, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
   for (let n = 2; ; n++) {
@@ -537,6 +673,10 @@ async function freeName(path) {
 }
 
 /** The choices for a change the desktop refused. */
+/**
+ * @param {QueueItem} item
+ * @returns {[string, string][]}
+ */
 function choices(item) {
   if (item.state === "failed") return [["Retry", "retry"], ["Discard", "discard"]];
   const code = item.error?.code;
@@ -547,17 +687,22 @@ function choices(item) {
 }
 
 /** Settles a conflict: the change goes again as a new request (new id), or is dropped. */
+/**
+ * @param {QueueItem} item
+ * @param {string} choice
+ */
 async function resolve(item, choice) {
   try {
     if (choice === "discard") {
       await fileQueue.remove(item.id);
       setStatus(`Discarded: ${describe(item)}. Nothing was changed on the desktop.`, "note");
     } else {
+      /** @type {QueueItem} */
       const next = { ...item, id: newId(), state: "pending", error: null, uploadId: null, generation: 0 };
       if (choice === "both") {
-        if (item.kind === "move") next.to = await freeName(item.to);
+        if (item.kind === "move") next.to = await freeName(/** @type {string} */ (item.to));
         else Object.assign(next, { path: await freeName(item.path), overwrite: false, etag: null });
-        next.name = (next.kind === "move" ? next.to : next.path).split("/").pop();
+        next.name = /** @type {string} */ (next.kind === "move" ? next.to : next.path).split("/").pop();
       } else if (choice === "replace" && item.kind === "move") {
         next.overwrite = true;
       } else if (choice === "replace" || choice === "anyway") {
@@ -567,7 +712,7 @@ async function resolve(item, choice) {
       }
       await fileQueue.replace(item.id, next);
     }
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(error.message, "error");
     return;
   }
@@ -578,7 +723,7 @@ async function resolve(item, choice) {
 /** The list of waiting changes, with the bytes kept on the phone, Cancel on each, and the choices of a conflict. */
 async function renderQueue() {
   queue.items = await fileQueue.all().catch(() => []);
-  let box = $("file-queue-box");
+  let box = document.getElementById("file-queue-box");
   if (!box) {
     box = document.createElement("section");
     box.id = "file-queue-box";
@@ -597,7 +742,7 @@ async function renderQueue() {
     $("uploads").before(box);
   }
   box.hidden = queue.items.length === 0;
-  const bytes = queue.items.reduce((sum, item) => sum + (item.kind === "upload" ? item.size : 0), 0);
+  const bytes = queue.items.reduce((sum, item) => sum + (item.kind === "upload" ? /** @type {number} */ (item.size) : 0), 0);
   $("file-queue-summary").textContent = `${queue.items.length} ${queue.items.length === 1 ? "change" : "changes"}`
     + (bytes ? ` · ${formatSize(bytes)} kept on this phone` : "");
   $("file-queue-send").hidden = conn.state !== "online" || queue.items[0]?.state !== "pending";
@@ -644,6 +789,10 @@ async function renderQueue() {
 }
 
 /** Marks a listed entry that has a change waiting ("rename waiting", "delete waiting"). */
+/**
+ * @param {FileEntry} entry
+ * @param {HTMLElement} item
+ */
 function pendingMarks(entry, item) {
   const waiting = queue.items.filter((change) => change.kind !== "upload" && change.path === entry.path);
   if (!waiting.length) return [];
@@ -653,16 +802,25 @@ function pendingMarks(entry, item) {
 
 // ------------------------------------------------------------------------------------------------ capture
 
+/**
+ * @param {string} prefix
+ * @param {File} file
+ */
 function captureName(prefix, file) {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
   const ext = (file.name?.includes(".") ? file.name.split(".").pop() : file.type.split("/")[1]?.split(";")[0]) || "bin";
   return `${prefix}-${stamp}.${safeName(ext).toLowerCase()}`;
 }
 
+/** @type {Record<string, string | undefined>} */
 const CAPTURE_TASKS = { photo: "ocr", video: "frames", audio: "transcribe", voice: "transcribe" };
 
 /** A capture goes into captures/ and opens in the viewer, ready for processing (the kind of capture picks the task:
  * a voice note is .webm like a video, but wants a transcript). */
+/**
+ * @param {File} file
+ * @param {string} prefix
+ */
 async function uploadCapture(file, prefix) {
   const named = new File([file], captureName(prefix, file), { type: file.type });
   await uploadPicked([named], CAPTURES, async (entry) => {
@@ -680,11 +838,12 @@ async function toggleRecording() {
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(`The microphone is not available: ${error.message}`, "error");
     return;
   }
   const recorder = new MediaRecorder(stream);
+  /** @type {Blob[]} */
   const chunks = [];
   recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
   recorder.onstop = async () => {
@@ -711,9 +870,14 @@ function closeViewer() {
   $("preview").replaceChildren();
 }
 
+/** @type {Record<string, string>} */
 const MIME = { image: "image/*", video: "video/mp4", audio: "audio/mpeg" };
 
 /** Opens a file: preview by kind, actions, and the media panel with the task that suits it. */
+/**
+ * @param {FileEntry} entry
+ * @param {string} [task]
+ */
 export async function openViewer(entry, task) {
   closeViewer();
   view.viewing = entry;
@@ -728,11 +892,11 @@ export async function openViewer(entry, task) {
   const kind = kindOf(entry.name);
   try {
     if (kind === "text") {
-      const blob = await readBlob(entry.path, entry.size > TEXT_PREVIEW_BYTES ? [0, TEXT_PREVIEW_BYTES - 1] : null);
+      const blob = await readBlob(entry.path, (entry.size ?? 0) > TEXT_PREVIEW_BYTES ? [0, TEXT_PREVIEW_BYTES - 1] : null);
       const pre = document.createElement("pre");
       pre.textContent = await blob.text();
       preview.replaceChildren(pre);
-      if (entry.size > TEXT_PREVIEW_BYTES) preview.append(`(the first ${formatSize(TEXT_PREVIEW_BYTES)}; download for the rest)`);
+      if ((entry.size ?? 0) > TEXT_PREVIEW_BYTES) preview.append(`(the first ${formatSize(TEXT_PREVIEW_BYTES)}; download for the rest)`);
     } else if (kind in MIME && (entry.size ?? 0) <= MEDIA_PREVIEW_BYTES) {
       const blob = await readBlob(entry.path);
       if (view.viewing !== entry) return;
@@ -745,11 +909,12 @@ export async function openViewer(entry, task) {
     } else {
       preview.textContent = "No preview for this file; use Download.";
     }
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (view.viewing === entry) preview.replaceChildren(Object.assign(document.createElement("p"), { className: "error", textContent: error.message }));
   }
 }
 
+/** @param {FileEntry} entry */
 async function download(entry) {
   try {
     const blob = await readBlob(entry.path);
@@ -761,14 +926,18 @@ async function download(entry) {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(error.message, "error");
   }
 }
 
 // ------------------------------------------------------------------------------------------------ start
 
-/** Wires the Files screen. options: connection, askInChat({title, text}). */
+/**
+ * Wires the Files screen. options: connection, askInChat({title, text}).
+ * @param {Connection} connection
+ * @param {{ askInChat: (context: { title: string, text: string }) => void }} options
+ */
 export function initFiles(connection, options) {
   conn = connection;
   media = new MediaPanel({
@@ -780,23 +949,24 @@ export function initFiles(connection, options) {
   $("mkdir").addEventListener("click", makeFolder);
   // Real buttons (focusable, named, Enter/Space) open the hidden file inputs they stand for.
   for (const button of document.querySelectorAll("#files-toolbar button[data-input]")) {
-    button.addEventListener("click", () => $(/** @type {HTMLElement} */ (button).dataset.input).click());
+    button.addEventListener("click", () => $(/** @type {string} */ (/** @type {HTMLElement} */ (button).dataset.input)).click());
   }
   $("files-upload").addEventListener("change", async (event) => {
     const input = /** @type {HTMLInputElement} */ (event.target);
-    const files = [...input.files];
+    const files = [.../** @type {FileList} */ (input.files)];
     input.value = "";
     await uploadPicked(files, view.path);
   });
   for (const [id, prefix] of [["capture-photo", "photo"], ["capture-video", "video"], ["capture-audio", "audio"]]) {
     $(id).addEventListener("change", async (event) => {
       const input = /** @type {HTMLInputElement} */ (event.target);
-      const file = input.files[0];
+      const file = /** @type {FileList} */ (input.files)[0];
       input.value = "";
       if (file) await uploadCapture(file, prefix);
     });
   }
-  if (navigator.mediaDevices?.getUserMedia && window.MediaRecorder) {
+  // Feature checks: older browsers have neither (the types say both always exist).
+  if (/** @type {unknown} */ (navigator.mediaDevices?.getUserMedia) && /** @type {unknown} */ (window.MediaRecorder)) {
     $("record").hidden = false;
     $("record").addEventListener("click", toggleRecording);
   }
@@ -810,7 +980,8 @@ export function initFiles(connection, options) {
     const entry = view.viewing;
     if (entry && await deleteEntry(entry)) closeViewer();
   });
-  conn.addEventListener("state", async (event) => {
+  conn.addEventListener("state", async (stateEvent) => {
+    const event = /** @type {CustomEvent<string>} */ (stateEvent);
     if (event.detail === "revoked") {
       // Nothing in the queue can reach the desktop any more; say what was dropped.
       const dropped = (await fileQueue.all().catch(() => [])).length;

@@ -15,10 +15,11 @@ const md = markdownit({ html: false, linkify: true, breaks: true });
 
 // Images in model output would load a remote address chosen by the model (a way to leak the conversation through the
 // URL): they become a link that the user may open.
+/** @type {import('/vendor/markdown-it.js').RendererRule} */
 md.renderer.rules.image = (tokens, index, options, env, self) => {
   const token = tokens[index];
   const alt = self.renderInlineAsText(token.children ?? [], options, env) || "image";
-  return `<a href="${md.utils.escapeHtml(token.attrGet("src") ?? "")}">🖼 ${md.utils.escapeHtml(alt)}</a>`;
+  return `<a href="${md.utils.escapeHtml(/** @type {string} */ (token.attrGet("src") ?? ""))}">🖼 ${md.utils.escapeHtml(alt)}</a>`;
 };
 
 const purify = DOMPurify(window);
@@ -30,6 +31,7 @@ purify.addHook("afterSanitizeAttributes", (node) => {
     }
   }
 });
+/** @type {import('/vendor/dompurify.js').Config & { RETURN_DOM_FRAGMENT: true }} */
 const SANITIZE = {
   RETURN_DOM_FRAGMENT: true,
   // Only web and mail links; anything else (javascript:, data:, relative paths into the desktop) loses its href.
@@ -38,7 +40,10 @@ const SANITIZE = {
   FORBID_ATTR: ["style", "id", "name"],
 };
 
-/** Copies text to the clipboard (the async API where the page may use it, else a hidden textarea). */
+/**
+ * Copies text to the clipboard (the async API where the page may use it, else a hidden textarea).
+ * @param {string} text
+ */
 export async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);
@@ -60,7 +65,11 @@ export async function copyText(text) {
   }
 }
 
-/** A button that copies what <paramref name="text"/> returns and says so for a moment (also to screen readers). */
+/**
+ * A button that copies what `text` returns and says so for a moment (also to screen readers).
+ * @param {string} label
+ * @param {() => string} text
+ */
 export function copyButton(label, text, className = "secondary small") {
   const copy = button("Copy", className, async () => {
     try {
@@ -76,7 +85,10 @@ export function copyButton(label, text, className = "secondary small") {
   return copy;
 }
 
-/** The sanitized DOM of a piece of markdown, code blocks wrapped with their language and a Copy button. */
+/**
+ * The sanitized DOM of a piece of markdown, code blocks wrapped with their language and a Copy button.
+ * @param {string} source
+ */
 function fragment(source) {
   const dom = purify.sanitize(md.render(source), SANITIZE);
   for (const pre of dom.querySelectorAll("pre")) {
@@ -97,10 +109,15 @@ function fragment(source) {
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 
-/** Where the finished blocks of <paramref name="text"/> end, scanning from <paramref name="from"/> (a cut made before,
- * so outside any fence): just after the last blank line outside a fence that is followed by an unindented line. */
+/**
+ * Where the finished blocks of `text` end, scanning from `from` (a cut made before, so outside any fence): just after
+ * the last blank line outside a fence that is followed by an unindented line.
+ * @param {string} text
+ * @param {number} from
+ */
 function stableEnd(text, from) {
   let cut = from;
+  /** @type {string | null} */
   let fence = null;
   let lineStart = from;
   let previousBlank = false;
@@ -124,8 +141,19 @@ function stableEnd(text, from) {
 }
 
 /**
- * Shows markdown in <paramref name="container"/>. While <paramref name="streaming"/>, the blocks already rendered are
- * kept and only the rest is rendered again; otherwise the whole text is rendered (once per distinct text).
+ * What a container remembers of its last rendering: the final text, or while streaming the text of the kept blocks
+ * and the elements of the kept blocks and of the tail.
+ * @typedef {{ final: string, stable?: undefined, done?: undefined, tail?: undefined } | StreamingState} MarkdownState
+ */
+
+/** @typedef {{ final?: undefined, stable: string, done: HTMLElement, tail: HTMLElement }} StreamingState */
+
+/**
+ * Shows markdown in `container`. While `streaming`, the blocks already rendered are kept and only the rest is rendered
+ * again; otherwise the whole text is rendered (once per distinct text).
+ * @param {HTMLElement & { mdState?: MarkdownState }} container
+ * @param {string} text
+ * @param {boolean} streaming
  */
 export function renderMarkdown(container, text, streaming) {
   let state = container.mdState;
@@ -136,7 +164,9 @@ export function renderMarkdown(container, text, streaming) {
     return;
   }
   if (!state?.tail || !text.startsWith(state.stable)) {
-    state = { stable: "", done: document.createElement("div"), tail: document.createElement("div") };
+    /** @type {StreamingState} */
+    const fresh = { stable: "", done: document.createElement("div"), tail: document.createElement("div") };
+    state = fresh;
     state.done.className = "md-done";
     state.tail.className = "md-tail";
     container.replaceChildren(state.done, state.tail);

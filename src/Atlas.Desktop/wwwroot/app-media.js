@@ -4,23 +4,41 @@
 // faces, EXIF, frames as thumbnails, transcript with timestamps), marks answers from the desktop's cache, and hands
 // a compact text of the result to chat ("Ask in chat"). Everything is rendered with textContent, never innerHTML.
 
-import { button, el } from "/app-ui.js";
+import { button, byId, el } from "/app-ui.js";
 import { mediaProcessData } from "/wire.js";
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('./wire.js').Frame} Frame */
+/** @typedef {import('./wire.js').FileEntry} FileEntry */
+
+/**
+ * The result of a media task as the desktop sends it (media_result data.result; docs/atlas-protocol.md): one part per
+ * task (ocr, transcript, description, context, image, recording, frames), read as it comes.
+ * @typedef {Record<string, any>} MediaResult
+ */
+
+/**
+ * What the panel needs from the Files screen.
+ * @typedef {{ conn: import('./app-net.js').Connection, readBlob: (path: string) => Promise<Blob>,
+ *   askInChat: (context: { title: string, text: string }) => void, onFilesChanged?: () => void }} MediaPanelOptions
+ */
+
+/** @param {string} id */
+const $ = (id) => byId(id, HTMLElement);
 
 /** Request ids of media jobs start with this, so the chat screen leaves their frames alone. */
 export const MEDIA_ID_PREFIX = "media-";
 
 /** The task that suits a file best, from its name (the desktop decides the real format from the bytes). */
+/** @param {string} name */
 export function suggestedTask(name) {
   const kind = kindOf(name);
   return kind === "image" ? "ocr" : kind === "audio" ? "transcribe" : kind === "video" ? "frames" : "context";
 }
 
 /** image, video, audio, text or other, from the file name. */
+/** @param {string} name */
 export function kindOf(name) {
-  const ext = name.toLowerCase().split(".").pop();
+  const ext = /** @type {string} */ (name.toLowerCase().split(".").pop());
   if (["jpg", "jpeg", "png", "gif", "webp", "bmp", "heic", "heif", "avif", "tif", "tiff"].includes(ext)) return "image";
   if (["mp4", "mov", "m4v", "webm", "mkv", "3gp", "avi", "ts"].includes(ext)) return "video";
   if (["mp3", "m4a", "aac", "wav", "ogg", "oga", "opus", "flac", "amr"].includes(ext)) return "audio";
@@ -28,13 +46,16 @@ export function kindOf(name) {
   return "other";
 }
 
+/** @type {Record<string, string | undefined>} */
 const TASK_LABELS = { ocr: "Text of", analyze: "Analysis of", frames: "Frames of", transcribe: "Transcript of", describe: "Description of", context: "Context of" };
 
+/** @param {number | undefined} seconds */
 function timestamp(seconds) {
   const s = Math.max(0, Math.round(seconds ?? 0));
   return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** @param {[string, unknown][]} rows */
 function table(rows) {
   const t = document.createElement("table");
   for (const [key, value] of rows) {
@@ -47,6 +68,7 @@ function table(rows) {
 }
 
 /** The text chat receives for a result: the context card when there is one, else the task's main text. */
+/** @param {MediaResult} result */
 export function resultText(result) {
   if (result.context?.text) return result.context.text;
   const lines = [];
@@ -75,28 +97,36 @@ export function resultText(result) {
  * onFilesChanged() (frames were written into the device's space).
  */
 export class MediaPanel {
+  /** @param {MediaPanelOptions} options */
   constructor(options) {
     this.options = options;
+    /** @type {FileEntry | null} */
     this.entry = null;
+    /** @type {{ id: string, task: string, entry: FileEntry } | null} */
     this.running = null; // { id, entry }
+    /** @type {string[]} */
     this.objectUrls = [];
-    options.conn.addEventListener("frame", (event) => this.onFrame(event.detail));
+    options.conn.addEventListener("frame", (event) => this.onFrame(/** @type {CustomEvent<Frame>} */ (event).detail));
     options.conn.addEventListener("state", (event) => {
-      if (event.detail !== "online" && this.running) this.fail({ message: "The connection to the desktop dropped. The desktop finishes the job; run it again to get the result (from its cache)." });
+      if (/** @type {CustomEvent<string>} */ (event).detail !== "online" && this.running) this.fail({ message: "The connection to the desktop dropped. The desktop finishes the job; run it again to get the result (from its cache)." });
     });
     $("media-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      this.run(/** @type {HTMLSelectElement} */ ($("media-task")).value);
+      this.run(byId("media-task", HTMLSelectElement).value);
     });
     $("media-cancel").addEventListener("click", () => this.cancel());
   }
 
-  /** Shows the panel for a file (a new file clears the last result). */
+  /**
+   * Shows the panel for a file (a new file clears the last result).
+   * @param {FileEntry} entry
+   * @param {string} [task]
+   */
   show(entry, task) {
     if (this.running && this.running.entry.path !== entry.path) this.finish(); // stop waiting for the other file's job
     if (this.entry?.path !== entry.path) this.clear();
     this.entry = entry;
-    /** @type {HTMLSelectElement} */ ($("media-task")).value = task ?? suggestedTask(entry.name);
+    byId("media-task", HTMLSelectElement).value = task ?? suggestedTask(entry.name);
   }
 
   clear() {
@@ -106,6 +136,7 @@ export class MediaPanel {
     if (!this.running) $("media-progress").hidden = true;
   }
 
+  /** @param {string} task */
   run(task) {
     const { conn } = this.options;
     if (!this.entry || this.running) return;
@@ -119,7 +150,7 @@ export class MediaPanel {
     $("media-progress").hidden = false;
     $("media-bar").removeAttribute("value");
     $("media-stage").textContent = "Queued…";
-    /** @type {HTMLButtonElement} */ ($("media-run")).disabled = true;
+    byId("media-run", HTMLButtonElement).disabled = true;
     $("media-cancel").hidden = false;
   }
 
@@ -133,20 +164,23 @@ export class MediaPanel {
   finish() {
     this.running = null;
     $("media-progress").hidden = true;
-    /** @type {HTMLButtonElement} */ ($("media-run")).disabled = false;
+    byId("media-run", HTMLButtonElement).disabled = false;
     $("media-cancel").hidden = true;
   }
 
+  /** @param {{ code?: string, message: string }} error */
   fail(error) {
     this.finish();
     this.showError(error);
   }
 
+  /** @param {{ code?: string, message: string }} error */
   showError(error) {
     const text = error.code ? `${error.message} (${error.code})` : error.message;
     $("media-result").replaceChildren(el("p", text, "media-error"));
   }
 
+  /** @param {Frame} frame */
   onFrame(frame) {
     if (!this.running || frame.re !== this.running.id) return;
     if (frame.type === "error") {
@@ -157,7 +191,7 @@ export class MediaPanel {
     const data = frame.data ?? {};
     if (!data.done) {
       const progress = data.progress ?? {};
-      if (typeof progress.fraction === "number") /** @type {HTMLProgressElement} */ ($("media-bar")).value = progress.fraction;
+      if (typeof progress.fraction === "number") byId("media-bar", HTMLProgressElement).value = progress.fraction;
       $("media-stage").textContent = progress.stage ? `${progress.stage}…` : "Working…";
       return;
     }
@@ -167,11 +201,18 @@ export class MediaPanel {
     if (data.files?.length) this.options.onFilesChanged?.();
   }
 
+  /**
+   * @param {string} task
+   * @param {FileEntry} entry
+   * @param {{ result?: MediaResult, fromCache?: boolean, files?: string[], filesError?: any }} data
+   */
   render(task, entry, data) {
+    /** @type {MediaResult} */
     const result = data.result ?? {};
     const box = $("media-result");
     const head = el("div", `${TASK_LABELS[task] ?? "Result of"} ${entry.name}`, "media-head");
     if (data.fromCache) head.append(el("span", "from cache", "badge from-cache"));
+    /** @type {HTMLElement[]} */
     const parts = [head];
     const text = resultText(result);
 
@@ -201,6 +242,7 @@ export class MediaPanel {
     box.replaceChildren(...parts);
   }
 
+  /** @param {any} transcript */
   transcript(transcript) {
     const list = el("div", null, "transcript");
     for (const segment of transcript.segments ?? []) {
@@ -211,7 +253,9 @@ export class MediaPanel {
     return list;
   }
 
+  /** @param {any} image */
   image(image) {
+    /** @type {HTMLElement[]} */
     const parts = [table([
       ["Format", `${image.format} ${image.width}×${image.height}`],
       ["Faces", image.faces == null ? "not checked (the face model is not installed)" : image.faces.length],
@@ -241,25 +285,31 @@ export class MediaPanel {
     return parts;
   }
 
+  /** @param {any} recording */
   recording(recording) {
     return table([
       ["Container", recording.container],
       ["Duration", `${recording.durationSeconds?.toFixed(1)} s`],
       ["Created", recording.createdAt],
       ["Location", recording.location],
-      ["Streams", (recording.streams ?? []).map((s) => s.type).join(", ")],
+      ["Streams", (recording.streams ?? []).map((/** @type {{ type: string }} */ s) => s.type).join(", ")],
     ]);
   }
 
+  /**
+   * @param {any} frames
+   * @param {string[]} files
+   * @param {any} [filesError] the desktop's error writing the frames (an error object, or a text)
+   */
   frames(frames, files, filesError) {
     const grid = el("div", null, "frames");
-    (frames.frames ?? []).forEach((frame, index) => {
+    (frames.frames ?? []).forEach((/** @type {{ seconds: number, ocr?: { text?: string } }} */ frame, /** @type {number} */ index) => {
       const figure = document.createElement("figure");
       const img = document.createElement("img");
       img.alt = `Frame at ${timestamp(frame.seconds)}`;
       const path = files[index];
       if (path) {
-        this.options.readBlob(path).then((blob) => {
+        this.options.readBlob(path).then((/** @type {Blob} */ blob) => {
           const url = URL.createObjectURL(new Blob([blob], { type: "image/jpeg" }));
           this.objectUrls.push(url);
           img.src = url;

@@ -8,20 +8,46 @@
 import { renderMarkdown, copyButton } from "/app-markdown.js";
 import { button, el } from "/app-ui.js";
 
+/** @typedef {import('./wire.js').ChatMessage} ChatMessage */
+/** @typedef {import('./wire.js').ToolCall} ToolCall */
+
+/**
+ * What app.js lets a message do.
+ * @typedef {{ online: () => boolean, isLastAnswer: (message: ChatMessage) => boolean,
+ *   canRegenerate: (message: ChatMessage) => boolean, regenerate: (message: ChatMessage) => void,
+ *   edit: (message: ChatMessage, text: string) => void, sendAgain: (message: ChatMessage) => void }} MessageActions
+ */
+
+/** @typedef {{ stopTicking?: (() => void) | null }} Ticking */
+/** @typedef {HTMLDetailsElement & Ticking} ToolCard */
+
+/**
+ * A message's element and what it keeps between fillings: its text part, the editor while one is open, its tool cards
+ * by call id, and how to stop its ticking.
+ * @typedef {HTMLElement & Ticking & { textPart?: HTMLElement & { mdState?: import('./app-markdown.js').MarkdownState }, editor?: HTMLElement | null,
+ *   toolCards?: Map<string, ToolCard> }} MessageElement
+ */
+
 // ------------------------------------------------------------------------------------------------ a shared clock
 
 /** Elements that show a time counting (a running tool's elapsed seconds, a rate limit's wait): one timer for all. */
+/** @type {Set<() => void>} */
 const ticking = new Set();
+/** @type {ReturnType<typeof setInterval> | null} */
 let ticker = null;
 
 function tick() {
   for (const update of ticking) update();
   if (ticking.size === 0) {
-    clearInterval(ticker);
+    clearInterval(ticker ?? undefined);
     ticker = null;
   }
 }
 
+/**
+ * @param {() => void} update
+ * @returns {() => boolean} stops the ticking
+ */
 function startTicking(update) {
   ticking.add(update);
   update();
@@ -29,7 +55,11 @@ function startTicking(update) {
   return () => ticking.delete(update);
 }
 
-/** Ticks while the node is on screen: a node taken off (the list was drawn again) stops its ticking. */
+/**
+ * Ticks while the node is on screen: a node taken off (the list was drawn again) stops its ticking.
+ * @param {Node} node
+ * @param {() => void} update
+ */
 function whileShown(node, update) {
   let shown = false;
   const stop = startTicking(() => {
@@ -42,10 +72,15 @@ function whileShown(node, update) {
 
 // ------------------------------------------------------------------------------------------------ tool cards
 
+/** @param {ToolCall} tool */
 function toolName(tool) {
   return tool.call.tool ? `${tool.call.tool} (${tool.call.server})` : tool.call.name ?? "tool";
 }
 
+/**
+ * @param {unknown} args
+ * @returns {string | null}
+ */
 function inputsText(args) {
   if (args === undefined || args === null) return null;
   if (typeof args === "object" && !Array.isArray(args)) {
@@ -56,7 +91,10 @@ function inputsText(args) {
   return typeof args === "string" ? args : JSON.stringify(args, null, 2);
 }
 
-/** Seconds as "3 s" or "1 min 5 s". */
+/**
+ * Seconds as "3 s" or "1 min 5 s".
+ * @param {number} seconds
+ */
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
@@ -66,6 +104,9 @@ export function duration(seconds) {
  * A tool call as a card (a details element the user opens and closes; its state survives updates): the summary says
  * which tool and its state (running with a spinner and the elapsed time, done, failed), the body shows the inputs the
  * model gave it and the result or the tool's own error message, as text. A failed call opens by itself.
+ * @param {ToolCard} card
+ * @param {ToolCall} tool
+ * @param {boolean} streaming
  */
 function updateToolCard(card, tool, streaming) {
   const result = tool.result;
@@ -107,6 +148,10 @@ function updateToolCard(card, tool, streaming) {
   if (state === "failed" && !card.dataset.toggled) card.open = true;
 }
 
+/**
+ * @param {MessageElement} el
+ * @param {ChatMessage} message
+ */
 function toolCards(el, message) {
   el.toolCards ??= new Map();
   const cards = [];
@@ -114,8 +159,10 @@ function toolCards(el, message) {
     const key = tool.call.id ?? `#${index}`;
     let card = el.toolCards.get(key);
     if (!card) {
-      card = document.createElement("details");
-      card.addEventListener("toggle", () => { card.dataset.toggled = "1"; });
+      /** @type {ToolCard} */
+      const created = document.createElement("details");
+      card = created;
+      created.addEventListener("toggle", () => { created.dataset.toggled = "1"; });
       el.toolCards.set(key, card);
     }
     updateToolCard(card, tool, message.status === "streaming");
@@ -126,15 +173,23 @@ function toolCards(el, message) {
 
 // ------------------------------------------------------------------------------------------------ status line
 
+/** @type {Set<string | undefined>} */
 const RATE_LIMITED = new Set(["llm_rate_limited", "rate_limited"]);
 
-/** When a rate-limited answer may be retried (ms since the epoch), or 0 when it may be now. */
+/**
+ * When a rate-limited answer may be retried (ms since the epoch), or 0 when it may be now.
+ * @param {ChatMessage} message
+ */
 function retryAt(message) {
   if (!RATE_LIMITED.has(message.error?.code) || !message.error?.retryAfter) return 0;
   message.failedAt ??= Date.parse(message.completedAt ?? "") || Date.now();
   return message.failedAt + message.error.retryAfter * 1000;
 }
 
+/**
+ * @param {ChatMessage} message
+ * @param {boolean} online
+ */
 function statusText(message, online) {
   if (message.status === "pending") return online ? "Sending…" : "Waiting to send (offline)";
   if (message.status === "streaming") return "Answering…";
@@ -150,6 +205,9 @@ function statusText(message, online) {
 /**
  * Fills (or refills, as events arrive) a message's element. `actions` comes from app.js: online(), isLastAnswer(m),
  * canRegenerate(m), regenerate(m), edit(m, text), sendAgain(m).
+ * @param {MessageElement} element
+ * @param {ChatMessage} message
+ * @param {MessageActions} actions
  */
 export function fillMessage(element, message, actions) {
   element.className = `msg ${message.role} ${message.status}`;
@@ -213,7 +271,12 @@ export function fillMessage(element, message, actions) {
   element.replaceChildren(...parts);
 }
 
-/** Edit-and-resend in place: the text in a field, then Send (the conversation continues from here) or Cancel. */
+/**
+ * Edit-and-resend in place: the text in a field, then Send (the conversation continues from here) or Cancel.
+ * @param {MessageElement} element
+ * @param {ChatMessage} message
+ * @param {MessageActions} actions
+ */
 function openEditor(element, message, actions) {
   const form = el("form", null, "editor");
   const field = document.createElement("textarea");

@@ -13,12 +13,25 @@ import { CLOSE, authFrame, encodeFrame, parseFrame, pingFrame, pongFrame } from 
 /** Whether this page is the desktop user's own chat rather than a paired phone. */
 export const AS_DESKTOP = location.pathname === "/admin/chat";
 
-/** The identity of the desktop's own chat (null on a phone, which reads its paired device from storage). */
+/**
+ * The paired device as stored by pair.js (a phone), or the desktop's own chat.
+ * @typedef {{ deviceId?: string, deviceCredential?: string, deviceName?: string, desktopName?: string, desktop?: boolean }} Device
+ */
+
+/** @typedef {"connecting" | "online" | "offline" | "revoked"} ConnectionState */
+
+/**
+ * The identity of the desktop's own chat (null on a phone, which reads its paired device from storage).
+ * @returns {Device | null}
+ */
 export function desktopDevice() {
   return AS_DESKTOP ? { desktop: true, desktopName: "This desktop" } : null;
 }
 
-/** A session of "This desktop" from the admin API; signed out of the admin UI, the page goes there to sign in again. */
+/**
+ * A session of "This desktop" from the admin API; signed out of the admin UI, the page goes there to sign in again.
+ * @returns {Promise<{ response: Response, json: any }>}
+ */
 async function desktopSession() {
   const response = await fetch("/admin/api/desktop-session", { method: "POST", headers: { "X-Atlas-Admin": "1" } });
   const json = await response.json().catch(() => ({}));
@@ -27,27 +40,38 @@ async function desktopSession() {
 }
 
 export class Connection extends EventTarget {
+  /** @param {Device} device */
   constructor(device) {
     super();
     this.device = device;
+    /** @type {ConnectionState} */
     this.state = "offline";
+    /** @type {WebSocket | null} */
     this.ws = null;
+    /** @type {string | null} */
     this.token = null;
     this.expires = 0;
     this.attempt = 0;
     this.heartbeatMs = 15000;
     this.stopped = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.timer = undefined;
+    this.lastReceived = 0;
   }
 
+  /** @returns {Promise<string>} */
   async session() {
     if (this.token && Date.now() < this.expires - 120000) return this.token;
     const { response, json } = this.device.desktop ? await desktopSession() : await this.deviceSession();
     if (!response.ok) throw Object.assign(new Error(json?.error?.message ?? `HTTP ${response.status}`), { code: json?.error?.code, status: response.status });
-    this.token = json.sessionToken;
+    this.token = /** @type {string} */ (json.sessionToken);
     this.expires = Date.parse(json.expiresAt);
     return this.token;
   }
 
+  /** @returns {Promise<{ response: Response, json: any }>} */
   async deviceSession() {
     const response = await fetch("/auth", {
       method: "POST",
@@ -57,7 +81,11 @@ export class Connection extends EventTarget {
     return { response, json: await response.json().catch(() => ({})) };
   }
 
-  /** An authenticated REST call (the token goes in the Authorization header, never in the URL). */
+  /**
+   * An authenticated REST call (the token goes in the Authorization header, never in the URL).
+   * @param {string} path
+   * @param {RequestInit & { headers?: Record<string, string> }} [options]
+   */
   async api(path, options = {}) {
     const token = await this.session();
     return fetch(path, { ...options, headers: { ...(options.headers ?? {}), Authorization: `Bearer ${token}` } });
@@ -85,6 +113,10 @@ export class Connection extends EventTarget {
     this.setState("offline");
   }
 
+  /**
+   * Sends a frame when online; false when it could not be sent (it waits for the caller's retry).
+   * @param {{ type: string, id?: string, re?: string, data?: any }} frame
+   */
   send(frame) {
     if (this.state !== "online" || this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(encodeFrame(frame));
@@ -104,7 +136,8 @@ export class Connection extends EventTarget {
         const token = await this.session();
         ws.send(encodeFrame(authFrame(`a-${Date.now()}`, token)));
       } catch (error) {
-        if (!this.device.desktop && (error.code === "unauthorized" || error.code === "revoked")) return this.revoked();
+        const code = /** @type {import('./wire.js').CodedError} */ (error).code;
+        if (!this.device.desktop && (code === "unauthorized" || code === "revoked")) return this.revoked();
         ws.close();
       }
     };
@@ -112,6 +145,10 @@ export class Connection extends EventTarget {
     ws.onclose = (event) => this.closed(ws, event.code);
   }
 
+  /**
+   * @param {WebSocket} ws
+   * @param {string} text
+   */
   receive(ws, text) {
     if (this.ws !== ws) return;
     this.lastReceived = Date.now();
@@ -129,7 +166,7 @@ export class Connection extends EventTarget {
         this.token = null;
         return;
       case "ping":
-        this.send(pongFrame(frame.id));
+        this.send(pongFrame(/** @type {string} */ (frame.id)));
         return;
       case "pong":
         return;
@@ -138,6 +175,10 @@ export class Connection extends EventTarget {
     }
   }
 
+  /**
+   * @param {WebSocket} ws
+   * @param {number} code
+   */
   closed(ws, code) {
     if (this.ws !== ws) return;
     this.ws = null;
@@ -158,6 +199,7 @@ export class Connection extends EventTarget {
     this.setState("revoked");
   }
 
+  /** @param {WebSocket} ws */
   startHeartbeat(ws) {
     clearInterval(this.timer);
     this.timer = setInterval(() => {
@@ -170,6 +212,7 @@ export class Connection extends EventTarget {
     }, this.heartbeatMs);
   }
 
+  /** @param {ConnectionState} state */
   setState(state) {
     if (this.state === state) return;
     this.state = state;

@@ -11,12 +11,36 @@ import { Connection, desktopDevice } from "/app-net.js";
 import { outbox, cache } from "/app-db.js";
 import { initFiles, showFiles } from "/app-files.js";
 import { MEDIA_ID_PREFIX } from "/app-media.js";
-import { button, el } from "/app-ui.js";
+import { button, byId, el } from "/app-ui.js";
 import { fillMessage as fillMessageParts } from "/app-messages.js";
 import { chatCancelData, chatMessageData, conversationData, frameError, resumeData } from "/wire.js";
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('./wire.js').Frame} Frame */
+/** @typedef {import('./wire.js').Conversation} Conversation */
+/** @typedef {import('./wire.js').ChatMessage} ChatMessage */
+/** @typedef {import('./wire.js').Attachment} Attachment */
+/** @typedef {import('./app-db.js').OutboxItem} OutboxItem */
+/** @typedef {import('./app-messages.js').MessageElement} MessageElement */
+
+/** @typedef {{ defaultModel?: string, models: { id: string, name: string, vision?: boolean, tools?: boolean }[] }} Models */
+
+/**
+ * The chat screen's state (see the comments on each field below).
+ * @typedef {{ conversations: Conversation[], current: string | null, messages: ChatMessage[],
+ *   streams: Map<string | undefined, ChatMessage>,
+ *   requests: Map<string, { resolve: (data: any) => void, reject: (error: Error) => void }>,
+ *   acks: Map<string, (outcome: { error?: import('./wire.js').WireError } | null) => void>,
+ *   sending: Map<string, OutboxItem>, local: Map<string, string>, elements: Map<string | undefined, MessageElement>,
+ *   models: Models | null, flushing: boolean, lastCreated: number, attachment: File | null, contexts: Attachment[],
+ *   search: { query: string, results: Conversation[], next: string | null, busy: boolean, local: boolean, generation: number },
+ *   wasOnline?: boolean, startWaited?: boolean }} ChatState
+ */
+
+/** @param {string} id */
+const $ = (id) => byId(id, HTMLElement);
+/** @type {import('./app-net.js').Device | null} */
 const device = desktopDevice() ?? JSON.parse(localStorage.getItem("atlas.device") ?? "null");
+/** @type {ChatState} */
 const state = {
   conversations: [],
   current: null, // a conversation id, "local:<request id>" for one not created yet, or null for a new chat
@@ -36,7 +60,9 @@ const state = {
 };
 /** The desktop refuses longer context attachments (Atlas:Chat:MaxContextChars); the phone trims first. */
 const MAX_CONTEXT_CHARS = 40000;
+/** @type {Set<string>} */
 const TERMINAL = new Set(["done", "error", "cancelled"]);
+/** @type {Connection} */
 let conn;
 
 function newId() {
@@ -44,12 +70,28 @@ function newId() {
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * The conversation id the desktop created for a "local:…" one, once known (any other id as it is).
+ * @overload
+ * @param {string} id
+ * @returns {string}
+ */
+/**
+ * @overload
+ * @param {string | null | undefined} id
+ * @returns {string | null | undefined}
+ */
+/** @param {string | null | undefined} id */
 function resolveConversation(id) {
   return id?.startsWith("local:") ? state.local.get(id) ?? id : id;
 }
 
 // ---------------------------------------------------------------------------------------------------- rendering
 
+/**
+ * @param {string} text
+ * @param {string} kind
+ */
 function setStatus(text, kind) {
   const el = $("status");
   el.textContent = text;
@@ -58,6 +100,7 @@ function setStatus(text, kind) {
 
 /** Relative time for the conversation list: "just now", "5 min ago", "3 h ago" (today), "Yesterday", the weekday within
  * a week, then the date (with the year when it is another year). */
+/** @param {string} iso */
 function relativeTime(iso, now = Date.now()) {
   const then = new Date(iso);
   const minutes = Math.floor((now - then.getTime()) / 60000);
@@ -66,7 +109,7 @@ function relativeTime(iso, now = Date.now()) {
   const today = new Date(now);
   today.setHours(0, 0, 0, 0);
   if (then >= today) return `${Math.floor(minutes / 60)} h ago`;
-  const day = (offset) => new Date(today.getFullYear(), today.getMonth(), today.getDate() + offset);
+  const day = (/** @type {number} */ offset) => new Date(today.getFullYear(), today.getMonth(), today.getDate() + offset);
   if (then >= day(-1)) return "Yesterday";
   if (then >= day(-6)) return then.toLocaleDateString(undefined, { weekday: "long" });
   /** @type {Intl.DateTimeFormatOptions} */
@@ -76,6 +119,7 @@ function relativeTime(iso, now = Date.now()) {
 
 /** One entry of the conversation list: a button (its name is the title, the last message or the search match, and
  * when it was last used) with Rename and Delete beside it. */
+/** @param {Conversation} conversation */
 function conversationItem(conversation) {
   const item = document.createElement("li");
   const current = conversation.id === resolveConversation(state.current);
@@ -126,11 +170,14 @@ function renderMessages() {
   updateComposer();
 }
 
+/** @param {ChatMessage} message */
 function keyOf(message) {
   return message.role === "user" ? `u:${message.requestId ?? message.id}` : message.id;
 }
 
+/** @param {ChatMessage} message */
 function messageElement(message) {
+  /** @type {MessageElement} */
   const el = document.createElement("div");
   state.elements.set(keyOf(message), el);
   fillMessage(el, message);
@@ -140,6 +187,10 @@ function messageElement(message) {
 
 /** An answer being generated while the desktop cannot be reached: it goes on there (a generation belongs to the
  * desktop), so say that instead of "Answering…"; it resumes in place once the desktop is back. */
+/**
+ * @param {HTMLElement} element
+ * @param {ChatMessage} message
+ */
 function outageNote(element, message) {
   const unreachable = message.status === "streaming" && conn != null && conn.state !== "online";
   element.classList.toggle("unreachable", unreachable);
@@ -149,7 +200,10 @@ function outageNote(element, message) {
 
 const OUTAGE_NOTE = "The desktop cannot be reached. The answer continues there and appears here when it is back.";
 
-/** What a message's buttons do (app-messages.js draws them). */
+/**
+ * What a message's buttons do (app-messages.js draws them).
+ * @type {import('./app-messages.js').MessageActions}
+ */
 const messageActions = {
   online: () => conn?.state === "online",
   isLastAnswer: (message) => state.messages.at(-1) === message,
@@ -167,21 +221,28 @@ const messageActions = {
 };
 
 /** A message was added after the answer that was the last one: it loses its Regenerate / Retry button. */
+/** @param {ChatMessage | undefined} previous */
 function lastAnswerChanged(previous) {
   if (previous?.role === "assistant" && previous.status !== "streaming") draw(previous);
 }
 
 /** The user message an answer answers (the one before it). */
+/** @param {ChatMessage} message */
 function userBefore(message) {
   const index = state.messages.indexOf(message);
   return index > 0 ? state.messages.slice(0, index).findLast((m) => m.role === "user") : undefined;
 }
 
+/**
+ * @param {MessageElement} el
+ * @param {ChatMessage} message
+ */
 function fillMessage(el, message) {
   fillMessageParts(el, message, messageActions);
 }
 
 // Deltas arrive faster than a screen draws: a streaming answer is drawn at most once per frame.
+/** @type {Set<ChatMessage>} */
 const dirty = new Set();
 let frame = 0;
 
@@ -191,6 +252,7 @@ function drawDirty() {
   dirty.clear();
 }
 
+/** @param {ChatMessage} message */
 function update(message) {
   if (message.status === "streaming" && document.visibilityState === "visible") {
     dirty.add(message);
@@ -201,6 +263,7 @@ function update(message) {
   draw(message);
 }
 
+/** @param {ChatMessage} message */
 function draw(message) {
   const box = $("messages");
   const following = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
@@ -214,7 +277,7 @@ function draw(message) {
 }
 
 function updateComposer() {
-  const stop = /** @type {HTMLButtonElement} */ ($("stop"));
+  const stop = byId("stop", HTMLButtonElement);
   stop.hidden = !state.messages.some((m) => m.role === "assistant" && m.status === "streaming");
   // Stop needs the desktop: while it cannot be reached the button is off and says why (the answer goes on there).
   const reachable = conn?.state === "online";
@@ -224,6 +287,12 @@ function updateComposer() {
 
 // ------------------------------------------------------------------------------------------------ conversations
 
+/**
+ * A request answered by a frame with its id (conversation requests, cancel).
+ * @param {string} type
+ * @param {Record<string, any>} data
+ * @returns {Promise<any>}
+ */
 async function request(type, data) {
   const id = newId();
   const reply = new Promise((resolve, reject) => state.requests.set(id, { resolve, reject }));
@@ -247,6 +316,11 @@ async function refreshConversations() {
 }
 
 /** The outbox messages of a conversation that the desktop has not shown to have taken (messages it loaded). */
+/**
+ * @param {string | null} conversationId
+ * @param {ChatMessage[]} [loaded]
+ * @returns {Promise<ChatMessage[]>}
+ */
 async function pendingFor(conversationId, loaded = []) {
   const taken = new Set(loaded.filter((m) => m.role === "user" && m.requestId).map((m) => m.requestId));
   return (await outbox.all())
@@ -254,6 +328,7 @@ async function pendingFor(conversationId, loaded = []) {
     .map((item) => ({ role: "user", requestId: item.id, content: item.text, status: "pending", tools: [], replaces: item.replaces }));
 }
 
+/** @param {string | null} conversationId */
 async function load(conversationId) {
   // Loading the conversation on screen again (after a reconnect, or when the desktop had already answered a resent
   // message) keeps the screen until the desktop answers: the cache is older than what is shown, and rendering it
@@ -270,14 +345,15 @@ async function load(conversationId) {
   try {
     const reply = await request("conversation_request", conversationData("load", { conversationId }));
     if (resolveConversation(state.current) !== conversationId) return;
-    const messages = reply.messages.map((m) => ({ ...m, tools: m.tools ?? [] }));
+    /** @type {ChatMessage[]} */
+    const messages = reply.messages.map((/** @type {ChatMessage} */ m) => ({ ...m, tools: m.tools ?? [] }));
     await cache.putMessages(conversationId, messages.filter((m) => m.status !== "streaming"));
     state.messages = [...messages, ...await pendingFor(conversationId, messages)];
     for (const message of messages) {
       if (message.role === "assistant" && message.status === "streaming") follow(message);
     }
     renderMessages();
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (error.code === "not_found" && resolveConversation(state.current) === conversationId) return missing(conversationId);
     setStatus(error.message, "error");
   }
@@ -285,6 +361,7 @@ async function load(conversationId) {
 
 /** The address named a conversation the desktop does not have (deleted, or never this device's): say so and show a
  * new chat in its place. */
+/** @param {string} conversationId */
 async function missing(conversationId) {
   if (localStorage.getItem(LAST_CONVERSATION) === conversationId) localStorage.removeItem(LAST_CONVERSATION);
   state.conversations = state.conversations.filter((c) => c.id !== conversationId);
@@ -295,6 +372,7 @@ async function missing(conversationId) {
 }
 
 /** Follows an answer still being generated: resume from its last seq (the desktop replays only what is missing). */
+/** @param {ChatMessage} message */
 function follow(message) {
   const known = state.streams.get(message.id);
   if (known && known !== message && (known.lastSeq ?? 0) > (message.lastSeq ?? 0)) {
@@ -305,15 +383,17 @@ function follow(message) {
 }
 
 /** Asks for the events after what the message has; what was waiting after a gap is dropped (the replay has it). */
+/** @param {ChatMessage} message */
 function resume(message) {
   message.waiting = new Map();
-  conn.send({ type: "resume", id: newId(), data: resumeData(message.id, message.lastSeq ?? 0) });
+  conn.send({ type: "resume", id: newId(), data: resumeData(/** @type {string} */ (message.id), message.lastSeq ?? 0) });
 }
 
 function resumeAll() {
   for (const message of state.streams.values()) follow(message);
 }
 
+/** @param {Conversation} conversation */
 async function renameConversation(conversation) {
   const title = prompt("New title", conversation.title);
   if (!title) return;
@@ -323,21 +403,23 @@ async function renameConversation(conversation) {
     Object.assign(conversation, reply.conversation);
     await cache.putConversation(state.conversations.find((c) => c.id === conversation.id) ?? conversation);
     renderConversations();
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(error.message, "error");
   }
 }
 
+/** @param {Conversation} conversation */
 async function deleteConversation(conversation) {
   if (!confirm(`Delete "${conversation.title}"?`)) return;
   try {
     await request("conversation_request", conversationData("delete", { conversationId: conversation.id }));
     await forgetConversation(conversation.id);
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     setStatus(error.message, "error");
   }
 }
 
+/** @param {string} id */
 async function forgetConversation(id) {
   state.conversations = state.conversations.filter((c) => c.id !== id);
   state.search.results = state.search.results.filter((c) => c.id !== id);
@@ -353,11 +435,16 @@ async function forgetConversation(id) {
 const LAST_CONVERSATION = "atlas.lastConversation";
 
 /** The address of a conversation (#/c/<id>; a "local:…" id until the desktop has created it), or #/new. */
+/** @param {string | null | undefined} conversationId */
 function routeOf(conversationId) {
   return conversationId ? `#/c/${encodeURIComponent(conversationId)}` : "#/new";
 }
 
 /** The conversation an address names: its id, null for #/new, undefined for no address or one that is not ours. */
+/**
+ * @param {string} hash
+ * @returns {string | null | undefined}
+ */
 function fromRoute(hash) {
   if (hash === "#/new") return null;
   const match = /^#\/c\/([^/?#]{1,200})$/.exec(hash);
@@ -370,6 +457,7 @@ function fromRoute(hash) {
 }
 
 /** Opens a conversation (null: a new chat) as a new history entry, so Back returns to the one before. */
+/** @param {string | null} conversationId */
 function open(conversationId) {
   const route = routeOf(conversationId);
   if (location.hash !== route) history.pushState(null, "", route);
@@ -395,13 +483,14 @@ function onRoute() {
 // ------------------------------------------------------------------------------------------------ search
 
 const SEARCH_PAGE = 20;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let searchTimer;
 
 /** A search typed in the drawer: the desktop searches every conversation (titles and message text, a page at a
  * time); without the desktop the chats saved on this phone are searched. Answers to an older query are dropped. */
 function onSearchInput() {
   clearTimeout(searchTimer);
-  const query = /** @type {HTMLInputElement} */ ($("search")).value.trim();
+  const query = byId("search", HTMLInputElement).value.trim();
   const search = state.search;
   search.generation++;
   Object.assign(search, { query, results: [], next: null, busy: query !== "", local: false });
@@ -409,14 +498,20 @@ function onSearchInput() {
   if (query) searchTimer = setTimeout(() => runSearch(query, null, search.generation), 250);
 }
 
+/**
+ * @param {string} query
+ * @param {string | null} cursor
+ * @param {number} generation
+ */
 async function runSearch(query, cursor, generation) {
   const search = state.search;
+  /** @type {{ results: Conversation[], next: string | null, local: boolean }} */
   let page;
   try {
     if (conn.state !== "online") throw new Error("offline");
     const reply = await request("conversation_request", conversationData("search", { query, limit: SEARCH_PAGE, ...(cursor ? { cursor } : {}) }));
     page = { results: reply.conversations ?? [], next: reply.next ?? null, local: false };
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (error.code) {
       if (generation === search.generation) setStatus(error.message, "error");
       page = { results: [], next: null, local: false };
@@ -430,13 +525,15 @@ async function runSearch(query, cursor, generation) {
 }
 
 /** Searches the conversations saved on this phone (titles and the messages in its cache). */
+/** @param {string} query */
 async function searchSaved(query) {
   const needle = query.toLocaleLowerCase();
+  /** @type {Conversation[]} */
   const found = [];
   for (const conversation of state.conversations) {
     const messages = await cache.messages(conversation.id).catch(() => []);
     const hit = messages.findLast((m) => m.content?.toLocaleLowerCase().includes(needle));
-    if (hit || conversation.title.toLocaleLowerCase().includes(needle)) {
+    if (hit || /** @type {string} */ (conversation.title).toLocaleLowerCase().includes(needle)) {
       found.push({ ...conversation, match: hit ? hit.content.replace(/\s+/g, " ").slice(0, 160) : undefined });
     }
   }
@@ -444,7 +541,7 @@ async function searchSaved(query) {
 }
 
 function clearSearch() {
-  /** @type {HTMLInputElement} */ ($("search")).value = "";
+  byId("search", HTMLInputElement).value = "";
   onSearchInput();
   $("search").focus();
 }
@@ -452,6 +549,10 @@ function clearSearch() {
 // ------------------------------------------------------------------------------------------------ sending
 
 /** Puts the picked photo into this device's files (chat/…) and returns the attachment that names it. */
+/**
+ * @param {File} file
+ * @returns {Promise<Attachment>}
+ */
 async function uploadAttachment(file) {
   const name = file.name.replace(/[^A-Za-z0-9._-]/g, "_").slice(-80) || "photo";
   const path = `chat/${Date.now()}-${name}`;
@@ -465,6 +566,11 @@ async function uploadAttachment(file) {
 
 /** Sends a message through the outbox. `replaces` (edit, regenerate, retry) names the user message it takes the place of:
  * that message and everything after it leave the screen now, and the desktop deletes them when it takes this one. */
+/**
+ * @param {string} text
+ * @param {Attachment[] | undefined} attachments
+ * @param {string} [replaces]
+ */
 async function send(text, attachments, replaces) {
   const id = newId();
   const createdAt = Math.max(Date.now(), state.lastCreated + 1);
@@ -474,13 +580,15 @@ async function send(text, attachments, replaces) {
     remember();
     renderConversations();
   }
-  const model = /** @type {HTMLSelectElement} */ ($("model")).value;
+  const model = byId("model", HTMLSelectElement).value;
+  /** @type {OutboxItem} */
   const item = { id, conversationId: state.current, text, createdAt };
   if (model && model !== state.models?.defaultModel) item.model = model;
   if (attachments?.length) item.attachments = attachments;
   if (replaces) item.replaces = replaces;
   await outbox.put(item);
   if (replaces) dropFrom(replaces);
+  /** @type {ChatMessage} */
   const message = { role: "user", requestId: id, content: text, status: "pending", tools: [], attachments, replaces };
   const previous = state.messages.at(-1);
   state.messages.push(message);
@@ -491,6 +599,7 @@ async function send(text, attachments, replaces) {
 }
 
 /** Takes a replaced user message and everything after it off the screen (and stops following those answers). */
+/** @param {string} userMessageId */
 function dropFrom(userMessageId) {
   const index = state.messages.findIndex((m) => m.role === "user" && m.id === userMessageId);
   if (index < 0) return;
@@ -523,10 +632,11 @@ async function flush() {
         await outbox.put(item);
       }
       const data = item.data;
+      /** @type {Promise<{ error?: import('./wire.js').WireError } | null>} */
       const taken = new Promise((resolve) => state.acks.set(item.id, resolve));
       state.sending.set(item.id, item);
       if (!conn.send({ type: "chat_message", id: item.id, data })) break;
-      const outcome = await Promise.race([taken, new Promise((resolve) => setTimeout(() => resolve(null), 30000))]);
+      const outcome = await Promise.race([taken, new Promise((/** @type {(value: null) => void} */ resolve) => setTimeout(() => resolve(null), 30000))]);
       state.acks.delete(item.id);
       if (outcome === null) break; // no answer: it stays in the outbox and goes again (same id) after a reconnect
       if (outcome.error) await failed(item, outcome.error);
@@ -536,6 +646,10 @@ async function flush() {
   }
 }
 
+/**
+ * @param {OutboxItem} item
+ * @param {import('./wire.js').WireError} error
+ */
 async function failed(item, error) {
   await outbox.remove(item.id);
   const message = state.messages.find((m) => m.role === "user" && m.requestId === item.id);
@@ -547,6 +661,10 @@ async function failed(item, error) {
 }
 
 /** The desktop took an outbox message: the first event answering it (start, or a snapshot when it already ran). */
+/**
+ * @param {OutboxItem} item
+ * @param {any} event the chat_response event (data of the frame)
+ */
 function taken(item, event) {
   state.sending.delete(item.id);
   if (item.conversationId?.startsWith("local:")) {
@@ -562,6 +680,7 @@ function taken(item, event) {
 
 // ------------------------------------------------------------------------------------------------ events
 
+/** @param {Frame} frame */
 function onChatEvent(frame) {
   const event = frame.data;
   const item = frame.re ? state.sending.get(frame.re) : undefined;
@@ -585,19 +704,24 @@ function onChatEvent(frame) {
     const gapped = !message.waiting?.size;
     message.waiting ??= new Map();
     message.waiting.set(event.seq, event);
-    if (gapped) conn.send({ type: "resume", id: newId(), data: resumeData(message.id, message.lastSeq ?? 0) });
+    if (gapped) conn.send({ type: "resume", id: newId(), data: resumeData(/** @type {string} */ (message.id), message.lastSeq ?? 0) });
     return;
   }
   apply(message, event);
   while (message.waiting?.size) {
-    for (const seq of message.waiting.keys()) if (seq <= message.lastSeq) message.waiting.delete(seq);
-    const next = message.waiting.get(message.lastSeq + 1);
+    const lastSeq = /** @type {number} */ (message.lastSeq); // apply set it
+    for (const seq of message.waiting.keys()) if (seq <= lastSeq) message.waiting.delete(seq);
+    const next = message.waiting.get(lastSeq + 1);
     if (!next) break;
     apply(message, next);
   }
 }
 
-/** Applies one event in order (or a snapshot) to the message and shows it. */
+/**
+ * Applies one event in order (or a snapshot) to the message and shows it.
+ * @param {ChatMessage} message
+ * @param {any} event a chat_response event (docs/atlas-protocol.md)
+ */
 function apply(message, event) {
   message.lastSeq = event.kind === "snapshot" ? event.seq : Math.max(message.lastSeq ?? 0, event.seq);
   switch (event.kind) {
@@ -638,6 +762,7 @@ function apply(message, event) {
 }
 
 /** The user's message as the desktop took it: one bubble for its request id, however many paths showed it. */
+/** @param {ChatMessage | undefined} userMessage */
 function shownOnce(userMessage) {
   if (!userMessage?.requestId) return;
   const same = state.messages.filter((m) => m.role === "user" && m.requestId === userMessage.requestId);
@@ -651,7 +776,9 @@ function shownOnce(userMessage) {
   }
 }
 
+/** @param {any} event the start event of an answer */
 function started(event) {
+  /** @type {ChatMessage} */
   const assistant = { id: event.messageId, role: "assistant", content: "", status: "streaming", lastSeq: event.seq, tools: [], model: event.model };
   state.streams.set(event.messageId, assistant);
   if (resolveConversation(state.current) !== event.conversationId) {
@@ -676,23 +803,25 @@ function started(event) {
   updateComposer();
 }
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let listTimer;
 function renderConversationsSoon() {
   clearTimeout(listTimer);
   listTimer = setTimeout(() => refreshConversations().catch(() => {}), 300);
 }
 
+/** @param {Event} event */
 function onFrame(event) {
-  const frame = event.detail;
+  const frame = /** @type {CustomEvent<Frame>} */ (event).detail;
   if (frame.type === "chat_response") {
     if (frame.re && state.requests.has(frame.re)) {
-      state.requests.get(frame.re).resolve(frame.data);
+      state.requests.get(frame.re)?.resolve(frame.data);
       return;
     }
     onChatEvent(frame);
   } else if (frame.type === "conversation_response") {
     if (frame.re && state.requests.has(frame.re)) {
-      state.requests.get(frame.re).resolve(frame.data);
+      state.requests.get(frame.re)?.resolve(frame.data);
     } else if (frame.data?.op === "deleted") {
       forgetConversation(frame.data.conversationId);
     } else if (frame.data?.op === "changed") {
@@ -701,12 +830,12 @@ function onFrame(event) {
   } else if (frame.type === "error" && frame.re?.startsWith(MEDIA_ID_PREFIX)) {
     // A media job's error: the Files screen shows it.
   } else if (frame.type === "error" && frame.re) {
-    if (state.requests.has(frame.re)) state.requests.get(frame.re).reject(frameError(frame));
+    if (state.requests.has(frame.re)) state.requests.get(frame.re)?.reject(frameError(frame));
     else if (state.acks.has(frame.re)) {
       state.sending.delete(frame.re);
-      state.acks.get(frame.re)({ error: frame.error });
+      state.acks.get(frame.re)?.({ error: frame.error });
     }
-    else setStatus(frame.error.message, "error");
+    else setStatus(/** @type {import('./wire.js').WireError} */ (frame.error).message, "error");
   } else if (frame.type === "status_update" && frame.data?.llm) {
     // A notice in the chat screen, not the connection state: files and media work without an LLM.
     $("notice").textContent = frame.data.llm.configured ? "" : "Chat is not set up on the desktop yet (no LLM configured).";
@@ -718,10 +847,12 @@ async function loadModels() {
   try {
     const response = await conn.api("/models");
     if (!response.ok) return;
-    state.models = await response.json();
+    /** @type {Models} */
+    const models = await response.json();
+    state.models = models;
     const select = $("model");
-    const chosen = localStorage.getItem("atlas.model") ?? state.models.defaultModel;
-    select.replaceChildren(...state.models.models.map((m) => {
+    const chosen = localStorage.getItem("atlas.model") ?? models.defaultModel;
+    select.replaceChildren(...models.models.map((m) => {
       const option = document.createElement("option");
       option.value = m.id;
       option.textContent = `${m.name}${m.vision ? " 👁" : ""}${m.tools ? " 🔧" : ""}`;
@@ -754,6 +885,7 @@ function closeDrawer() {
 
 // ------------------------------------------------------------------------------------------------ tabs, attachments
 
+/** @param {string | undefined} name */
 function showView(name) {
   for (const tab of document.querySelectorAll("#tabs button")) /** @type {HTMLElement} */ (tab).setAttribute("aria-selected", String(/** @type {HTMLElement} */ (tab).dataset.view === name));
   $("chat-view").hidden = name !== "chat";
@@ -765,7 +897,9 @@ function showView(name) {
 
 function renderAttachments() {
   const box = $("attachment");
+  /** @type {HTMLElement[]} */
   const chips = [];
+  /** @type {(label: string, remove: () => void) => void} */
   const chip = (label, remove) => {
     const item = document.createElement("span");
     item.className = "chip";
@@ -775,12 +909,15 @@ function renderAttachments() {
     chips.push(item);
   };
   if (state.attachment) chip(state.attachment.name, () => { state.attachment = null; /** @type {HTMLInputElement} */ ($("attach-input")).value = ""; renderAttachments(); });
-  for (const context of state.contexts) chip(context.title, () => { state.contexts = state.contexts.filter((c) => c !== context); renderAttachments(); });
+  for (const context of state.contexts) chip(/** @type {string} */ (context.title), () => { state.contexts = state.contexts.filter((c) => c !== context); renderAttachments(); });
   box.replaceChildren(...chips);
   box.hidden = chips.length === 0;
 }
 
-/** A media result from the Files screen becomes context for the next chat message. */
+/**
+ * A media result from the Files screen becomes context for the next chat message.
+ * @param {{ title: string, text: string }} context
+ */
 function askInChat({ title, text }) {
   const trimmed = text.length > MAX_CONTEXT_CHARS ? `${text.slice(0, MAX_CONTEXT_CHARS)}\n[…trimmed]` : text;
   state.contexts.push({ kind: "context", title, text: trimmed });
@@ -792,7 +929,7 @@ function askInChat({ title, text }) {
 /** The offline app shell needs a service worker, which browsers allow only with a certificate they trust. */
 async function registerShell() {
   const note = $("shell-note");
-  if (device.desktop) return; // the desktop's own chat runs where the desktop is: nothing to keep for offline use
+  if (device?.desktop) return; // the desktop's own chat runs where the desktop is: nothing to keep for offline use
   if (!("serviceWorker" in navigator) || !window.isSecureContext) {
     note.textContent = "This browser cannot keep the app for offline use here; starting it needs the desktop.";
     return;
@@ -818,6 +955,7 @@ const SENDING_CONTROLS = ["input", "send", "attach", "attach-input", "stop", "mo
 /** The desktop revoked this device (as `atlas connect` does with exit 7): turn off everything that sends, drop the
  * outbox (nothing in it can be sent) and say how much was dropped, forget the dead credential, and offer pairing
  * again (scan a new code, or paste a pairing link). */
+/** @param {[string, string]} status */
 async function onRevoked([text, kind]) {
   setStatus(text, kind);
   for (const id of SENDING_CONTROLS) {
@@ -853,7 +991,7 @@ function initPairAgain() {
     event.preventDefault();
     let url;
     try {
-      url = new URL(/** @type {HTMLInputElement} */ ($("pair-link")).value.trim());
+      url = new URL(byId("pair-link", HTMLInputElement).value.trim());
     } catch {
       url = null;
     }
@@ -869,7 +1007,9 @@ function initPairAgain() {
 
 /** How long an app opened without the desktop says "Connecting…" before it says it shows the saved chats. */
 const OFFLINE_START_MS = 2000;
+/** @type {[string, string]} */
 const OFFLINE_START = ["Offline — showing saved chats", "offline"];
+/** @type {[string, string]} */
 const LOST = ["Desktop unreachable — trying again…", "connecting"];
 
 async function main() {
@@ -878,9 +1018,9 @@ async function main() {
     $("app").hidden = true;
     return;
   }
-  $("desktop").textContent = device.desktopName ?? "Atlas";
+  $("desktop").textContent = device?.desktopName ?? "Atlas";
   initPairAgain();
-  conn = new Connection(device);
+  conn = new Connection(/** @type {import('./app-net.js').Device} */ (device));
   conn.addEventListener("frame", onFrame);
   conn.addEventListener("open", onOpen);
   conn.addEventListener("state", (stateEvent) => {
@@ -917,12 +1057,12 @@ async function main() {
   });
   $("attach").addEventListener("click", () => $("attach-input").click());
   $("attach-input").addEventListener("change", () => {
-    state.attachment = /** @type {HTMLInputElement} */ ($("attach-input")).files[0] ?? null;
+    state.attachment = /** @type {FileList} */ (byId("attach-input", HTMLInputElement).files)[0] ?? null;
     renderAttachments();
   });
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const text = /** @type {HTMLTextAreaElement} */ ($("input")).value.trim();
+    const text = byId("input", HTMLTextAreaElement).value.trim();
     const photo = state.attachment;
     if (!text && !photo && !state.contexts.length) return;
     let attachments = state.contexts.length ? [...state.contexts] : undefined;
@@ -933,34 +1073,34 @@ async function main() {
       }
       try {
         attachments = [...(attachments ?? []), await uploadAttachment(photo)];
-      } catch (error) {
+      } catch (/** @type {any} */ error) {
         setStatus(error.message, "error");
         return;
       }
       state.attachment = null;
-      /** @type {HTMLInputElement} */ ($("attach-input")).value = "";
+      byId("attach-input", HTMLInputElement).value = "";
     }
     state.contexts = [];
     renderAttachments();
-    /** @type {HTMLTextAreaElement} */ ($("input")).value = "";
+    byId("input", HTMLTextAreaElement).value = "";
     send(text, attachments);
   });
   $("input").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
-      /** @type {HTMLFormElement} */ ($("composer")).requestSubmit();
+      byId("composer", HTMLFormElement).requestSubmit();
     }
   });
   $("stop").addEventListener("click", async () => {
     const streaming = state.messages.filter((m) => m.role === "assistant" && m.status === "streaming").at(-1);
     if (!streaming) return;
     try {
-      await request("chat_cancel", chatCancelData(streaming.id));
-    } catch (error) {
+      await request("chat_cancel", chatCancelData(/** @type {string} */ (streaming.id)));
+    } catch (/** @type {any} */ error) {
       setStatus(error.message, "error");
     }
   });
-  /** @type {HTMLSelectElement} */ ($("model")).addEventListener("change", () => localStorage.setItem("atlas.model", /** @type {HTMLSelectElement} */ ($("model")).value));
+  byId("model", HTMLSelectElement).addEventListener("change", () => localStorage.setItem("atlas.model", byId("model", HTMLSelectElement).value));
   $("new").addEventListener("click", () => { closeDrawer(); open(null); });
   $("menu").addEventListener("click", () => {
     const opened = $("drawer").classList.toggle("open");

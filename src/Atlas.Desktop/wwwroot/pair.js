@@ -1,7 +1,23 @@
 // @ts-check
 // The pairing page: reads the ticket from the URL fragment (never sent to any server), removes it from the address
 // bar, redeems it with POST /auth and waits for the desktop user's approval, showing the check code.
-const $ = (id) => document.getElementById(id);
+// It imports nothing (the page loads this one file), so its element lookup is its own.
+
+/**
+ * The element with this id, of the expected type; the page's markup lacking it is a bug, so this throws saying which.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new (...args: any[]) => T} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const node = document.getElementById(id);
+  if (!(node instanceof type)) throw new Error(`The page has no ${type.name} #${id}.`);
+  return node;
+}
+
+/** @param {string} id */
+const $ = (id) => byId(id, HTMLElement);
 const fields = new URLSearchParams(location.hash.slice(1));
 history.replaceState(null, "", location.pathname);
 
@@ -11,13 +27,19 @@ const pin = fields.get("fp") ?? "";
 const expires = Number(fields.get("exp") ?? "0");
 const name = (fields.get("n") ?? "Atlas").slice(0, 64);
 
+/**
+ * @param {string} id
+ * @param {string} [text]
+ */
 function show(id, text) { const el = $(id); if (text !== undefined) el.textContent = text; el.classList.remove("hidden"); }
+/** @param {string} id */
 function hide(id) { $(id).classList.add("hidden"); }
 
+/** @param {string} p the certificate pin (base64url SHA-256) */
 function fingerprint(p) {
   const bin = atob(p.replace(/-/g, "+").replace(/_/g, "/") + "=");
   const hex = [...bin].slice(0, 16).map((c) => c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()).join("");
-  return hex.match(/.{4}/g).join("-");
+  return /** @type {RegExpMatchArray} */ (hex.match(/.{4}/g)).join("-");
 }
 
 function randomNonce() {
@@ -25,6 +47,7 @@ function randomNonce() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** @param {string} nonce */
 async function localCheckCode(nonce) {
   if (!crypto.subtle) return null;
   const data = new TextEncoder().encode(`atlas-check-v1\n${pin}\n${ticket}\n${nonce}`);
@@ -33,12 +56,17 @@ async function localCheckCode(nonce) {
   return String(value % 1000000).padStart(6, "0");
 }
 
+/**
+ * @param {Record<string, unknown>} body
+ * @returns {Promise<{ status: number, json: any }>}
+ */
 async function post(body) {
   const response = await fetch("/auth", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const json = await response.json().catch(() => ({}));
   return { status: response.status, json };
 }
 
+/** @param {any} json */
 function fail(json) { hide("pending"); show("error", json?.error?.message ?? "Pairing failed."); }
 
 /** Trusted mode: a secure context alone proves nothing (a certificate clicked through still gives one), but browsers
@@ -82,13 +110,13 @@ if (fields.get("v") !== "1" || !b64url.test(ticket) || !b64url.test(pin) || !(ex
   $("fingerprint").textContent = fingerprint(pin);
   certificate.then((json) => { $("certificate-sha256").textContent = json?.sha256 ?? "unavailable"; });
   $("expires").textContent = new Date(expires * 1000).toLocaleTimeString();
-  /** @type {HTMLInputElement} */ ($("name")).value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
+  byId("name", HTMLInputElement).value = /Android/i.test(navigator.userAgent) ? "Android phone" : /iPhone|iPad/i.test(navigator.userAgent) ? "iPhone" : "Browser";
   show("form");
   $("form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    /** @type {HTMLButtonElement} */ ($("pair")).disabled = true;
+    byId("pair", HTMLButtonElement).disabled = true;
     const nonce = randomNonce();
-    const { status, json } = await post({ grantType: "pairing_ticket", ticket, deviceName: /** @type {HTMLInputElement} */ ($("name")).value.trim(), platform: "web", clientNonce: nonce });
+    const { status, json } = await post({ grantType: "pairing_ticket", ticket, deviceName: byId("name", HTMLInputElement).value.trim(), platform: "web", clientNonce: nonce });
     hide("form");
     if (status !== 200 && status !== 202) { fail(json); return; }
     localStorage.setItem("atlas.device", JSON.stringify({ deviceId: json.deviceId, deviceCredential: json.deviceCredential, fingerprint: json.fingerprint, desktopName: json.desktopName }));

@@ -18,6 +18,37 @@ export const CLOSE = Object.freeze({ authFailed: 4001, revoked: 4003, sessionExp
 /** @typedef {{ code: string, message: string, retryAfter?: number, retryable?: boolean }} WireError */
 
 /**
+ * A conversation in the list (conversation_request list and search); a search hit carries the matching excerpt.
+ * @typedef {{ id: string, title?: string, updatedAt: string, preview?: string, match?: string }} Conversation
+ */
+
+/** @typedef {{ kind: string, path?: string, title?: string, text?: string }} Attachment */
+
+/**
+ * A tool call of an answer and, once it finished, its result.
+ * @typedef {{ call: { id?: string, name?: string, tool?: string, server?: string, arguments?: unknown },
+ *   result?: { ok: boolean, content?: string, error?: { message?: string } }, startedAt?: number, endedAt?: number }} ToolCall
+ */
+
+/**
+ * A chat message as the desktop loads it (conversation_request load), with what the phone adds while showing it
+ * (requestId and status "pending" or "failed" for an outbox message, lastSeq and waiting events of a streamed answer).
+ * @typedef {{ id?: string, role: string, content: string, status: string, requestId?: string, conversationId?: string,
+ *   tools: ToolCall[], attachments?: Attachment[], replaces?: string,
+ *   error?: { code?: string, message: string, retryAfter?: number } | null, notice?: { message: string },
+ *   usage?: { totalTokens?: number, cost?: number }, completedAt?: string, model?: string, finishReason?: string,
+ *   failedAt?: number, lastSeq?: number, waiting?: Map<number, any> }} ChatMessage
+ */
+
+/**
+ * An entry of a folder listing (GET /files).
+ * @typedef {{ name: string, path: string, kind: string, size?: number, modified?: string, etag?: string }} FileEntry
+ */
+
+/** An Error carrying a wire error's stable code (and the HTTP status or retry hint when there is one). */
+/** @typedef {Error & { code?: string, status?: number, retryAfter?: number }} CodedError */
+
+/**
  * The text of a frame to send: the version first, then the fields as given.
  * @param {{ type: string, id?: string, re?: string, data?: any }} frame
  * @returns {string}
@@ -109,6 +140,7 @@ export function mediaProcessData(task, path) {
 /**
  * The error of an error frame as an Error carrying the stable code (and the retry hint when there is one).
  * @param {Frame} frame
+ * @returns {CodedError}
  */
 export function frameError(frame) {
   const error = frame.error ?? { code: "bad_frame", message: "The desktop sent an error without details." };

@@ -7,12 +7,13 @@ namespace Atlas.Desktop.Tests.Hosting;
 [Trait("Speed", "slow")]
 public sealed class WebClientTypeCheckTests
 {
-    /// <summary>tsc --checkJs --noEmit finds no error in the pages' modules, the service worker nor the wire module.</summary>
+    /// <summary>tsc --checkJs --noEmit finds no error in the pages' modules (fully strict), the service worker nor the
+    /// admin page.</summary>
     [Theory]
     [Trait("Issue13", "ts-check")]
     [InlineData("tsconfig.json")]
     [InlineData("tsconfig.sw.json")]
-    [InlineData("tsconfig.wire.json")]
+    [InlineData("tsconfig.admin.json")]
     public async Task Tsc_WebClientSources_ReportNoTypeError(string project)
     {
         var root = Repository.Root;
