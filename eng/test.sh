@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing, builds the solution, runs all test projects (xUnit v3 on
 # Microsoft.Testing.Platform) and ends with one line "N passed, M failed" totalling every test.
 #   --fast   the fast lane: leaves out the tests marked [Trait("Speed", "slow")] (NativeAOT publish, pack, browser,
-#            load, media tools, Node peers) and the format check; for the edit-build-test loop. CI runs without it.
+#            load, media tools, Node peers, the apps as child processes, an upstream process per session; the list is
+#            in docs/architecture.md, Tests) and the format check; for the edit-build-test loop. CI runs without it.
 # Other arguments go to `dotnet test` (for example: --filter-class "*Manifest*").
 set -uo pipefail
 FAST=0

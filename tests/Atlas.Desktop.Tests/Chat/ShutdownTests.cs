@@ -15,6 +15,7 @@ namespace Atlas.Desktop.Tests.Chat;
 
 /// <summary>A graceful stop of a real <c>atlas serve</c> process (SIGTERM, as a service manager or Ctrl+C sends it) while
 /// an answer streams: the stream ends cleanly, what was received is saved, and the process exits 0.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class ShutdownTests
 {
     /// <summary>Regression: SIGTERM or Ctrl+C (SIGINT) with a REST (SSE) chat stream open exited 143 after System

@@ -11,6 +11,7 @@ using Atlas.Desktop.Tests.Infrastructure;
 namespace Atlas.Desktop.Tests.Connect;
 
 /// <summary><c>atlas connect</c> as a real child process against a real desktop over TLS and the fake OpenRouter.</summary>
+[Trait("Speed", "slow")]
 public sealed class ConnectCommandTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

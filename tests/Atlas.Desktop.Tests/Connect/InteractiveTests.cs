@@ -9,6 +9,7 @@ namespace Atlas.Desktop.Tests.Connect;
 
 /// <summary>The interactive terminal chat of <c>atlas connect</c>, driven line by line: dropped connections, Ctrl+C,
 /// and messages typed while the desktop is away.</summary>
+[Trait("Speed", "slow")]
 public sealed class InteractiveTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -27,6 +27,7 @@ public sealed class OpenTelemetryTests
     /// (trace context in <c>params._meta</c>), every span parented inside one trace, none carrying content.</summary>
     [Fact]
     [Trait("Issue15", "5")]
+    [Trait("Speed", "slow")] // server-everything: a Node peer
     public async Task ChatTurnWithToolCall_WithOtlpOn_IsOneConnectedTraceWithoutSecrets()
     {
         await using var otlp = await OtlpReceiver.StartAsync(Ct);
@@ -90,6 +91,7 @@ public sealed class OpenTelemetryTests
     /// attributes; the API key and the device credential still appear nowhere.</summary>
     [Fact]
     [Trait("Issue15", "2")]
+    [Trait("Speed", "slow")] // server-everything: a Node peer
     public async Task ChatTurnWithToolCall_WithContentCaptureOptIn_ExportsMessagesButNoSecrets()
     {
         await using var otlp = await OtlpReceiver.StartAsync(Ct);
@@ -123,6 +125,7 @@ public sealed class OpenTelemetryTests
     /// no duration anywhere is in milliseconds.</summary>
     [Fact]
     [Trait("Issue15", "3")]
+    [Trait("Speed", "slow")] // server-everything: a Node peer
     public async Task ChatTurn_WithOtlpOn_ExportsMetricsWithSemconvNamesAndUnits()
     {
         await using var otlp = await OtlpReceiver.StartAsync(Ct);
@@ -204,6 +207,7 @@ public sealed class OpenTelemetryTests
     /// counts for its server with a latency, and the turn's tokens and spend for its model.</summary>
     [Fact]
     [Trait("Issue15", "4")]
+    [Trait("Speed", "slow")] // server-everything: a Node peer
     public async Task AdminMetrics_AfterAChatTurnWithATool_CountsServerCallsAndModelTokens()
     {
         await using var chat = await ToolTests.StartWithEverythingAsync();

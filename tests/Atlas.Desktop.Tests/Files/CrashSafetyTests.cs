@@ -11,6 +11,7 @@ namespace Atlas.Desktop.Tests.Files;
 
 /// <summary>kill -9 of a real <c>atlas serve</c> process in the middle of a file write leaves the old file (never a
 /// mix), and the next start removes the half-written temporary.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class CrashSafetyTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -15,6 +15,7 @@ namespace Atlas.Desktop.Tests.Hosting;
 /// 80×24 terminal, <c>atlas pair</c>'s QR code decoded by zbarimg from a picture of the terminal in a light and a dark
 /// theme, and a phone waiting for approval announced by one terminal line and by <c>notify-send</c> (a fake on PATH that
 /// records its arguments).</summary>
+[Trait("Speed", "slow")]
 public sealed class FirstRunTerminalTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

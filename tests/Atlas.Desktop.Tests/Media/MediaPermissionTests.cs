@@ -10,6 +10,7 @@ namespace Atlas.Desktop.Tests.Media;
 
 /// <summary>What <c>media_process</c> may read and write on behalf of a device (its <c>files.read</c> and
 /// <c>files.write</c> permissions, over REST and WebSocket alike), and what the shared result cache tells a device.</summary>
+[Trait("Speed", "slow")]
 public sealed class MediaPermissionTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

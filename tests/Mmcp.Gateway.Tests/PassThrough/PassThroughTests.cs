@@ -8,6 +8,7 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>/servers/{id}/mcp: unprefixed names, an upstream session per downstream session, the shared connection for stateless requests.</summary>
+[Trait("Speed", "slow")]
 public sealed class PassThroughTests
 {
     [Fact]

@@ -13,6 +13,7 @@ using ModelContextProtocol.AspNetCore;
 namespace Mmcp.Gateway.Tests.PassThrough;
 
 /// <summary>Sessions whose client went away are reaped early, and one caller cannot take every session from the others.</summary>
+[Trait("Speed", "slow")]
 public sealed partial class SessionLimitTests
 {
     private const string Alpha = "/servers/io.test.alpha/mcp";
