@@ -191,7 +191,7 @@ function renderServer(s) {
       `${s.toolCount} tool(s)`, held ? " · " : "", held ? el("span", { className: "note" }, held) : "",
       s.consent === "deny" ? " · " : "", s.consent === "deny" ? badge("server denied", "denied") : ""),
     el("p", {}, `From ${s.provenance.label}`, el("br"), `${s.transport.type}: `, el("span", { className: "mono" }, s.transport.summary)),
-    s.lastError ? el("p", { className: "error" }, `Last error (${s.lastError.code}, ${when(s.lastError.at)}): ${s.lastError.message}`) : "",
+    s.lastError && !(s.signIn?.signedIn && s.state === "connected" && s.lastError.code === "SignInRequired") ? el("p", { className: "error" }, `Last error (${s.lastError.code}, ${when(s.lastError.at)}): ${s.lastError.message}`) : "",
     s.listError && !s.lastError ? el("p", { className: "error" }, `Listing failed: ${s.listError.message}`) : "",
     s.signIn ? renderSignIn(s) : "",
     renderShadowing(s),
@@ -301,7 +301,7 @@ function renderSignIn(s) {
   const attempt = info.attempt;
   const pending = attempt?.state === "pending";
   const facts = info.signedIn
-    ? `Signed in${info.authorizationServer ? ` at ${info.authorizationServer}` : ""} (${info.label}), ${when(info.obtainedAt)}`
+    ? `Signed in${info.authorizationServer ? ` at ${info.authorizationServer}` : ""}${info.label === "signed in" ? "" : ` (${info.label})`}, ${when(info.obtainedAt)}`
       + `${info.expiresAt ? `, access expires ${when(info.expiresAt)}` : ""}; scopes: ${info.scopes.join(" ") || "none"}.`
     : "Not signed in: this server needs you to sign in before its tools can be used.";
   /** @type {(string | HTMLElement)[]} */
