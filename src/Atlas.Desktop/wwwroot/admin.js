@@ -343,7 +343,7 @@ function renderShadowing(s) {
   const lines = [];
   if (s.shadowedBy) lines.push(`Shadowed by ${s.shadowedBy} (the name '${s.shadowedBy}' is taken); reach this one as `, el("span", { className: "mono" }, s.id), ".");
   if (s.aliases?.length) lines.push(lines.length ? el("br") : "", "Also reachable as ", ...s.aliases.flatMap((a, i) => [i ? ", " : "", el("span", { className: "mono" }, a)]), ".");
-  for (const p of s.shadowed) lines.push(lines.length ? el("br") : "", `Shadows ${p.label} (reach it as its suffixed id: 'mmcp servers --all' lists it).`);
+  for (const p of s.shadowed) lines.push(lines.length ? el("br") : "", `Shadows ${p.label}.`);
   return lines.length ? el("p", { className: "shadowing" }, ...lines) : "";
 }
 
@@ -367,7 +367,7 @@ function renderTools(details, view) {
   });
   const box = details.querySelector(".tools");
   box.replaceChildren(
-    view.failure ? el("p", { className: "error" }, `Live listing failed (${view.failure.message}); showing the ${view.source} list.`) : "",
+    view.failure ? el("p", { className: "error" }, `Live listing failed (${view.failure.message}); ${view.source === "none" ? "no earlier list to show" : `showing the ${view.source} list`}.`) : "",
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Tool"), el("th", {}, "Description"), el("th", {}, "Consent"), el("th", {}))),
       el("tbody", {}, ...rows)));
 }

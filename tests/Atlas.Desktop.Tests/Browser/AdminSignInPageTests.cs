@@ -1,6 +1,7 @@
 using Atlas.Desktop.Admin;
 using Atlas.Desktop.Tests.Admin;
 using Atlas.Desktop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -57,6 +58,45 @@ public sealed class AdminSignInPageTests : ChromiumTest
         await server.GetByRole(AriaRole.Button, new() { Name = "Sign out (Remote (OAuth))" }).ClickAsync();
         await Expect(page.Locator($"details.server[data-server-id='{OAuthRemote.ServerId}'] summary")).ToContainTextAsync("sign-in required");
         Assert.Empty(remote.StoredTokens());
+    }
+
+    /// <summary>Two clients define the same server name with different commands: the servers view says which one
+    /// keeps the name and how to reach the other (its suffixed id), as <c>mmcp servers --all</c> does.</summary>
+    [Fact]
+    [Trait("Issue14", "1-shadowed")]
+    public async Task ServersView_SameNameInTwoClients_ShowsShadowedByAndHowToReachIt()
+    {
+        using var sandbox = new TestSandbox("ash-");
+        sandbox.CreateHome();
+        Directory.CreateDirectory(Path.Combine(sandbox.ConfigDirectory, "Claude"));
+        Directory.CreateDirectory(Path.Combine(sandbox.ConfigDirectory, "Code", "User"));
+        await File.WriteAllTextAsync(Path.Combine(sandbox.ConfigDirectory, "Claude", "claude_desktop_config.json"),
+            """{"mcpServers":{"weather":{"command":"true","args":["claude"]}}}""", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(sandbox.ConfigDirectory, "Code", "User", "mcp.json"),
+            """{"servers":{"weather":{"type":"stdio","command":"true","args":["vscode"]}}}""", TestContext.Current.CancellationToken);
+        var environment = new Mmcp.Core.Registry.MmcpEnvironment(sandbox.Get, sandbox.Home);
+        await using var host = await AtlasTestHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Hub:ImportClientConfigs"] = "true" },
+            configure: b => b.Services.Configure<Mmcp.Client.MmcpHubOptions>(o => o.Registry.Environment = environment));
+        using (var admin = await AdminClient.SignInAsync(host))
+        {
+            var servers = (await admin.GetAsync("servers")).GetProperty("servers").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+            Assert.Equal("weather", servers["weather.vscode-user"].GetProperty("shadowedBy").GetString());
+            Assert.Contains("weather.claude-desktop", servers["weather"].GetProperty("aliases").EnumerateArray().Select(a => a.GetString()));
+        }
+
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true, ViewportSize = new() { Width = 1280, Height = 900 } });
+        await using var _ = context;
+        context.SetDefaultTimeout((float)TestTimeouts.Default.TotalMilliseconds);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(host.Get<AdminSessions>().CreateLink());
+        var loser = page.Locator("details.server[data-server-id='weather.vscode-user']");
+        await loser.Locator("summary").ClickAsync();
+        await Expect(loser.Locator(".shadowing")).ToHaveTextAsync("Shadowed by weather (the name 'weather' is taken); reach this one as weather.vscode-user.");
+        var winner = page.Locator("details.server[data-server-id='weather']");
+        await winner.Locator("summary").ClickAsync();
+        await Expect(winner.Locator(".shadowing")).ToContainTextAsync("Also reachable as weather.claude-desktop.");
+        await ScreenshotAsync(page, "issue14-admin-shadowed.png", page.Locator("#servers"));
+        Assert.Empty(await Axe.SeriousViolationsAsync(page));
     }
 
     private static async Task ScreenshotAsync(IPage page, string name, ILocator card)
