@@ -134,6 +134,18 @@ public sealed partial class MmcpHub : IAsyncDisposable
     /// <exception cref="HubException">No server has that id (<see cref="HubErrorCode.UnknownServer"/>).</exception>
     public ServerStatus GetServerStatus(string serverId) => GetSession(serverId).Status;
 
+    /// <summary>Closes a server's connection and forgets its tool lists, as a changed definition does, so that the next
+    /// use connects afresh: after the user signed in to it or out of it (the connection holds the old authorization).</summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="cancellationToken">Cancels waiting for discovery.</param>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    /// <exception cref="HubException">No server has that id (<see cref="HubErrorCode.UnknownServer"/>).</exception>
+    public async ValueTask ReconnectAsync(string serverId, CancellationToken cancellationToken = default)
+    {
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        await session.UpdateAsync(session.Server).ConfigureAwait(false);
+    }
+
     // ------------------------------------------------------------------------------------------------ tools
 
     /// <summary>

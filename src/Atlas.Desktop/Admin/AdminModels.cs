@@ -46,6 +46,8 @@ internal sealed record PairOutput(string Url, DateTimeOffset ExpiresAt, string F
 [System.Text.Json.Serialization.JsonSerializable(typeof(ServersView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ServerToolsView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ConsentChange))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SignInAttemptView))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SignOutView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(MediaJobsView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(MediaJobView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(LlmView))]
@@ -71,7 +73,10 @@ internal sealed record ServerView(
     int ToolCount,
     ConsentCounts Tools,
     string? ListSource,
-    FailureView? ListError);
+    FailureView? ListError,
+    SignInView? SignIn = null,
+    string? ShadowedBy = null,
+    IReadOnlyList<string>? Aliases = null);
 
 internal sealed record TransportView(string Type, string Summary);
 

@@ -22,9 +22,27 @@ internal static class AdminServers
         api.MapGet("/servers/{id}/tools", async (string id, MmcpHub hub, ConsentStore consent, CancellationToken cancellationToken) =>
             Results.Json(await ToolsAsync(hub, consent, id, cancellationToken).ConfigureAwait(false), AdminJsonContext.Default.ServerToolsView));
         api.MapPost("/servers/{id}/consent", DecideAsync);
+
+        // OAuth sign-in to a remote server (what `mmcp auth login|logout` do): the desktop runs it, the page opens the URL.
+        api.MapPost("/servers/{id}/sign-in", async (string id, MmcpHub hub, AdminSignIns signIns, CancellationToken cancellationToken) =>
+            Results.Json(await signIns.StartAsync(await FindServerAsync(hub, id, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                AdminJsonContext.Default.SignInAttemptView));
+        api.MapGet("/servers/{id}/sign-in", (string id, AdminSignIns signIns) => signIns.Find(id) is { } attempt
+            ? Results.Json(attempt, AdminJsonContext.Default.SignInAttemptView)
+            : throw new AtlasException(ErrorCodes.NotFound, $"No sign-in to '{id}' was started here."));
+        api.MapPost("/servers/{id}/sign-in/cancel", async (string id, AdminSignIns signIns, CancellationToken cancellationToken) =>
+            Results.Json(await signIns.CancelAsync(id, cancellationToken).ConfigureAwait(false), AdminJsonContext.Default.SignInAttemptView));
+        api.MapPost("/servers/{id}/sign-out", async (string id, MmcpHub hub, AdminSignIns signIns, CancellationToken cancellationToken) =>
+            Results.Json(await signIns.SignOutAsync(await FindServerAsync(hub, id, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                AdminJsonContext.Default.SignOutView));
     }
 
-    private static async Task<IResult> ListAsync(MmcpHub hub, ConsentStore consent, CancellationToken cancellationToken)
+    private static async Task<DiscoveredServer> FindServerAsync(MmcpHub hub, string id, CancellationToken cancellationToken) =>
+        hub.Registry.Current.Find(id)
+        ?? (await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false)).Servers.FirstOrDefault(s => s.Id == id)?.Server
+        ?? throw new AtlasException(ErrorCodes.NotFound, $"No MCP server has the id '{id}'. Reload the list: it may have been removed.");
+
+    private static async Task<IResult> ListAsync(MmcpHub hub, ConsentStore consent, AdminSignIns signIns, CancellationToken cancellationToken)
     {
         var discovery = await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
         var listing = await hub.ListToolsAsync(null, cancellationToken).ConfigureAwait(false);
@@ -33,15 +51,17 @@ internal static class AdminServers
             var tools = listing.Tools.Where(t => t.ServerId == info.Id).Select(t => consent.Check(t.ServerId, t.Tool).Status).ToList();
             var listed = listing.Servers.FirstOrDefault(s => s.ServerId == info.Id);
             var status = StatusOf(hub, info.Id) ?? info.Status;
+            var signInRequired = (status.LastFailure ?? listed?.Failure)?.Code == HubErrorCode.SignInRequired && status.State != ServerState.Connected;
             return new ServerView(
                 info.Id, info.Manifest.Name, info.Manifest.Description, info.Manifest.Version, Transport(info.Manifest.Transport),
                 Provenance(info.Server.Provenance), [.. info.Server.Shadowed.Select(Provenance)],
-                State(status), status.ConsecutiveFailures, Failure(status.LastFailure), status.RetryAt,
+                signInRequired ? "sign-in-required" : State(status), status.ConsecutiveFailures, Failure(status.LastFailure), status.RetryAt,
                 Decision(consent.GetServer(info.Id)?.Decision), tools.Count,
                 new ConsentCounts(
                     tools.Count(s => s == ToolConsentStatus.Allowed), tools.Count(s => s == ToolConsentStatus.Denied),
                     tools.Count(s => s == ToolConsentStatus.Changed), tools.Count(s => s == ToolConsentStatus.Pending)),
-                Source(listed?.Source), Failure(listed?.Failure));
+                Source(listed?.Source), Failure(listed?.Failure), signIns.Describe(info.Server),
+                info.Server.ShadowedBy, info.Server.Aliases.Count > 0 ? info.Server.Aliases : null);
         }).ToList();
         var view = new ServersView(consent.Path, Policy(consent.Policy), servers,
             [.. discovery.Diagnostics.Select(d => new DiagnosticView(d.File, d.Field, d.Message, d.Severity.ToString().ToLowerInvariant()))]);

@@ -16,5 +16,6 @@ internal static class LogEventIds
         (1300, 1399, "Atlas.Desktop.Diagnostics.Log", "host: background cleanup, control socket"),
         (1400, 1499, "Atlas.Desktop.Chat", "chat: generations, tools, providers"),
         (1500, 1599, "Atlas.Desktop.Diagnostics.Log", "identity: TLS mode and the local CA"),
+        (1800, 1899, "Atlas.Desktop.Admin.AdminSignIns", "admin: sign-ins to remote MCP servers (OAuth)"),
     ];
 }

@@ -157,6 +157,7 @@ internal static class AtlasApp
         services.AddSingleton<UnauthenticatedSocketGate>();
         services.AddSingleton<PairingService>();
         services.AddSingleton<Admin.AdminEvents>();
+        services.AddSingleton<Admin.AdminSignIns>();
         services.AddSingleton<LiveMetrics>();
         services.AddSingleton<ApprovalAlerts>();
         services.AddSingleton<TrustService>();

@@ -164,9 +164,9 @@ function renderLlm(v) {
 // MCP servers and consent. Listing asks every server for its tools, so it loads on demand (page load, Reload, after a
 // decision), not on every status poll.
 const STATE_LABEL = { allowed: "allowed", denied: "denied", changed: "changed — needs re-approval", pending: "not approved yet" };
-const STATE_CLASS = { allowed: "ok", denied: "error", changed: "note", pending: "note", connected: "ok", failed: "error", idle: "idle" };
+const STATE_CLASS = { allowed: "ok", denied: "error", changed: "note", pending: "note", connected: "ok", failed: "error", idle: "idle", "sign-in-required": "note" };
 // A server that is not running is not a problem: the hub starts (or connects to) it when a tool is first used.
-const SERVER_STATE = { idle: "starts on first use" };
+const SERVER_STATE = { idle: "starts on first use", "sign-in-required": "sign-in required" };
 const openServers = new Set();
 
 function badge(text, kind) { return el("span", { className: `badge ${STATE_CLASS[kind] ?? ""}` }, text); }
@@ -191,8 +191,10 @@ function renderServer(s) {
       `${s.toolCount} tool(s)`, held ? " · " : "", held ? el("span", { className: "note" }, held) : "",
       s.consent === "deny" ? " · " : "", s.consent === "deny" ? badge("server denied", "denied") : ""),
     el("p", {}, `From ${s.provenance.label}`, el("br"), `${s.transport.type}: `, el("span", { className: "mono" }, s.transport.summary)),
-    s.lastError ? el("p", { className: "error" }, `Last error (${s.lastError.code}, ${when(s.lastError.at)}): ${s.lastError.message}`) : "",
+    s.lastError && !(s.signIn?.signedIn && s.state === "connected" && s.lastError.code === "SignInRequired") ? el("p", { className: "error" }, `Last error (${s.lastError.code}, ${when(s.lastError.at)}): ${s.lastError.message}`) : "",
     s.listError && !s.lastError ? el("p", { className: "error" }, `Listing failed: ${s.listError.message}`) : "",
+    s.signIn ? renderSignIn(s) : "",
+    renderShadowing(s),
     el("p", { className: "tool-actions" },
       el("button", { onclick: () => consent(s.id, { decision: "allow" }).then(loadServers) }, "Allow server"),
       el("button", { className: "danger", onclick: () => consent(s.id, { decision: "deny" }).then(loadServers) }, "Deny server"),
@@ -206,6 +208,143 @@ function renderServer(s) {
     if (details.open) { openServers.add(s.id); load(); } else { openServers.delete(s.id); }
   });
   return details;
+}
+
+// ------------------------------------------------------------------------ remote sign-in (OAuth) and shadowed definitions
+
+/**
+ * @typedef {object} SignInError
+ * @property {string} code stable: sign_in_refused, sign_in_state_mismatch, sign_in_timeout, sign_in_failed, cancelled
+ * @property {string} message for people
+ */
+/**
+ * @typedef {object} SignInAttempt
+ * @property {string} serverId
+ * @property {"pending" | "succeeded" | "not-needed" | "failed" | "cancelled"} state
+ * @property {string} [authorizationUrl] while pending: the authorization server's page
+ * @property {string} startedAt
+ * @property {string} [finishedAt]
+ * @property {SignInError} [error]
+ */
+/**
+ * @typedef {object} ServerSignIn what `mmcp auth status` shows (never a token)
+ * @property {boolean} signedIn
+ * @property {string} label
+ * @property {string} [authorizationServer]
+ * @property {string} [obtainedAt]
+ * @property {string} [expiresAt]
+ * @property {string[]} scopes
+ * @property {boolean} canRefresh
+ * @property {SignInAttempt} [attempt] the sign-in started from this page, if any
+ */
+/**
+ * @typedef {object} Provenance
+ * @property {string} kind
+ * @property {string} label
+ * @property {string} location
+ * @property {string} [key]
+ */
+/**
+ * @typedef {object} ServerRow the parts of a server of GET /servers that the sign-in and shadowing hunks read
+ * @property {string} id
+ * @property {string} name
+ * @property {string} state
+ * @property {Provenance[]} shadowed definitions this one hides
+ * @property {string} [shadowedBy] the id that won the plain name this definition wanted
+ * @property {string[]} [aliases] other ids that reach this server
+ * @property {ServerSignIn} [signIn] only for remote servers that sign in with OAuth
+ */
+
+/** @type {Map<string, string>} the last attempt outcome announced per server ("state startedAt") */
+const announcedSignIns = new Map();
+
+/**
+ * Starts (or rejoins) the sign-in and opens the authorization page in a new tab. The tab is opened during the click
+ * (popup blockers allow that), cut off from this page (no opener), then sent to the URL the desktop returns.
+ * @param {ServerRow} s
+ * @returns {Promise<void>}
+ */
+async function signIn(s) {
+  const tab = window.open("about:blank", "_blank");
+  if (tab) tab.opener = null;
+  try {
+    /** @type {SignInAttempt} */
+    const attempt = await api(`/servers/${encodeURIComponent(s.id)}/sign-in`, "POST");
+    if (attempt.authorizationUrl) {
+      if (tab) tab.location.href = attempt.authorizationUrl;
+      else window.open(attempt.authorizationUrl, "_blank", "noopener");
+    } else tab?.close();
+  } catch {
+    tab?.close();
+  }
+  await loadServers().catch(() => {});
+}
+
+/**
+ * @param {ServerRow} s
+ * @param {"sign-in/cancel" | "sign-out"} action
+ * @returns {Promise<void>}
+ */
+function signInAction(s, action) {
+  if (action === "sign-out" && !confirm(`Sign out of ${s.name}? The grant is revoked and its tools stop working until you sign in again.`)) return Promise.resolve();
+  return api(`/servers/${encodeURIComponent(s.id)}/${action}`, "POST").then(loadServers, () => {});
+}
+
+/**
+ * The sign-in block of a remote server: who and what was granted, Sign in / Sign out, a pending sign-in (open its
+ * page again, cancel) and how the last one ended; outcomes are also spoken once.
+ * @param {ServerRow} s
+ * @returns {HTMLElement}
+ */
+function renderSignIn(s) {
+  const info = /** @type {ServerSignIn} */ (s.signIn);
+  const attempt = info.attempt;
+  const pending = attempt?.state === "pending";
+  const facts = info.signedIn
+    ? `Signed in${info.authorizationServer ? ` at ${info.authorizationServer}` : ""}${info.label === "signed in" ? "" : ` (${info.label})`}, ${when(info.obtainedAt)}`
+      + `${info.expiresAt ? `, access expires ${when(info.expiresAt)}` : ""}; scopes: ${info.scopes.join(" ") || "none"}.`
+    : "Not signed in: this server needs you to sign in before its tools can be used.";
+  /** @type {(string | HTMLElement)[]} */
+  const outcome = [];
+  if (pending) {
+    outcome.push(el("p", { className: "note" }, "Waiting for you to finish signing in on the page that opened. ",
+      attempt.authorizationUrl ? el("a", { href: attempt.authorizationUrl, target: "_blank", rel: "noopener noreferrer" }, "Open the sign-in page again") : ""));
+  } else if (attempt?.state === "succeeded") {
+    outcome.push(el("p", { className: "ok" }, `Signed in to ${s.name} ${when(attempt.finishedAt)}.`));
+  } else if (attempt?.error && !info.signedIn) {
+    outcome.push(el("p", { className: "error" }, `Sign-in ${attempt.state === "cancelled" ? "cancelled" : "failed"} (${attempt.error.code}): ${attempt.error.message}`));
+  }
+  if (attempt && !pending) {
+    const key = `${attempt.state} ${attempt.startedAt}`;
+    if (announcedSignIns.has(s.id) && announcedSignIns.get(s.id) !== key) {
+      $("announce").textContent = attempt.state === "succeeded" ? `Signed in to ${s.name}.` : `Sign-in to ${s.name}: ${attempt.error?.message ?? attempt.state}`;
+    }
+    announcedSignIns.set(s.id, key);
+  } else if (attempt) announcedSignIns.set(s.id, "pending");
+  const box = el("div", { className: "sign-in" },
+    el("p", {}, facts),
+    ...outcome,
+    el("p", { className: "tool-actions" },
+      pending ? el("button", { className: "secondary", onclick: () => signInAction(s, "sign-in/cancel") }, "Cancel sign-in")
+        : !info.signedIn || s.state === "sign-in-required" ? el("button", { onclick: () => signIn(s) }, "Sign in") : "",
+      info.signedIn ? el("button", { className: "danger", onclick: () => signInAction(s, "sign-out") }, "Sign out") : ""));
+  for (const button of box.querySelectorAll("button")) button.setAttribute("aria-label", `${button.textContent} (${s.name})`);
+  return box;
+}
+
+/**
+ * Where the other definitions of this server went (as `mmcp servers --all` says): the ones it shadows, the id that
+ * took its plain name, and the other ids that reach it.
+ * @param {ServerRow} s
+ * @returns {HTMLElement | string}
+ */
+function renderShadowing(s) {
+  /** @type {(string | HTMLElement)[]} */
+  const lines = [];
+  if (s.shadowedBy) lines.push(`Shadowed by ${s.shadowedBy} (the name '${s.shadowedBy}' is taken); reach this one as `, el("span", { className: "mono" }, s.id), ".");
+  if (s.aliases?.length) lines.push(lines.length ? el("br") : "", "Also reachable as ", ...s.aliases.flatMap((a, i) => [i ? ", " : "", el("span", { className: "mono" }, a)]), ".");
+  for (const p of s.shadowed) lines.push(lines.length ? el("br") : "", `Shadows ${p.label}.`);
+  return lines.length ? el("p", { className: "shadowing" }, ...lines) : "";
 }
 
 function renderTools(details, view) {
@@ -228,7 +367,7 @@ function renderTools(details, view) {
   });
   const box = details.querySelector(".tools");
   box.replaceChildren(
-    view.failure ? el("p", { className: "error" }, `Live listing failed (${view.failure.message}); showing the ${view.source} list.`) : "",
+    view.failure ? el("p", { className: "error" }, `Live listing failed (${view.failure.message}); ${view.source === "none" ? "no earlier list to show" : `showing the ${view.source} list`}.`) : "",
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Tool"), el("th", {}, "Description"), el("th", {}, "Consent"), el("th", {}))),
       el("tbody", {}, ...rows)));
 }
