@@ -357,7 +357,8 @@ public sealed class OAuthTestServer : IAsyncDisposable
             await context.Response.WriteAsJsonAsync(new JsonObject { ["registrations"] = Registrations, ["tokenRequests"] = TokenRequests }, context.RequestAborted).ConfigureAwait(false));
         app.MapPost("/test/delete-registered-clients", async context =>
         {
-            // Forgets every dynamically registered client, as a server that expires or purges registrations does.
+            // Forgets every dynamically registered client, as a server that expires or purges registrations does: its
+            // client id changes (deleting it would also need its authorizations and tokens gone), so the old id is unknown.
             await using var scope = context.RequestServices.CreateAsyncScope();
             var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
             var doomed = new List<object>();
@@ -371,7 +372,10 @@ public sealed class OAuthTestServer : IAsyncDisposable
 
             foreach (var application in doomed)
             {
-                await manager.DeleteAsync(application, context.RequestAborted).ConfigureAwait(false);
+                var descriptor = new OpenIddictApplicationDescriptor();
+                await manager.PopulateAsync(descriptor, application, context.RequestAborted).ConfigureAwait(false);
+                descriptor.ClientId = "forgotten-" + descriptor.ClientId;
+                await manager.UpdateAsync(application, descriptor, context.RequestAborted).ConfigureAwait(false);
             }
 
             await context.Response.WriteAsync(doomed.Count.ToString(CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false);
