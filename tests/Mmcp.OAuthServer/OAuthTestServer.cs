@@ -30,7 +30,10 @@ namespace Mmcp.OAuthServer;
 /// "Approve" button (<c>#approve</c>) for a browser to click; <see cref="AutoApprove"/> skips it. Tests that run it as
 /// a child process use the switches under <c>/test/</c>: <c>settings</c> (<c>auto_approve</c>,
 /// <c>access_token_lifetime_seconds</c>), <c>mint</c> (a token signed with the server's key with any <c>aud</c>,
-/// <c>scope</c>, <c>exp</c> and <c>iss</c>) and <c>revoke-all</c>.
+/// <c>scope</c>, <c>exp</c> and <c>iss</c>), <c>revoke-all</c>, <c>stats</c> (dynamic registrations and token
+/// requests counted), <c>delete-registered-clients</c> and <c>register-client</c> (a pre-registered client);
+/// <c>settings</c> also takes <c>rfc8414_only</c> (metadata only at <c>/.well-known/oauth-authorization-server</c>) and
+/// <c>metadata_issuer</c> (metadata naming another issuer).
 /// </summary>
 public sealed class OAuthTestServer : IAsyncDisposable
 {
@@ -56,6 +59,17 @@ public sealed class OAuthTestServer : IAsyncDisposable
     /// <summary>Gets or sets the lifetime of the access tokens issued from now on. The default is one hour.</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>Gets or sets a value indicating whether the metadata is served only as RFC 8414 (<c>/.well-known/oauth-authorization-server</c>); <c>/.well-known/openid-configuration</c> then answers 404.</summary>
+    public bool Rfc8414Only { get; set; }
+
+    /// <summary>Gets or sets the <c>issuer</c> the metadata names instead of the real one (a misconfigured or lying server), or <see langword="null"/>.</summary>
+    public string? MetadataIssuer { get; set; }
+
+    /// <summary>Gets how many clients were registered at <c>/connect/register</c> (RFC 7591).</summary>
+    public int Registrations => _registrations;
+
+    private int _registrations;
+
     /// <summary>Gets how many token requests (any grant) the server answered, for tests that watch refreshes.</summary>
     public int TokenRequests => _tokenRequests;
 
@@ -73,6 +87,7 @@ public sealed class OAuthTestServer : IAsyncDisposable
         logging?.Invoke(builder.Logging);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         var database = "oauth-" + Guid.NewGuid().ToString("N");
+        var holder = new Holder();
         builder.Services.AddDbContext<OAuthDbContext>(o =>
         {
             o.UseInMemoryDatabase(database);
@@ -108,12 +123,40 @@ public sealed class OAuthTestServer : IAsyncDisposable
                     context.Metadata["registration_endpoint"] = new Uri(context.BaseUri!, "connect/register").AbsoluteUri;
                     return default;
                 }));
+                o.AddEventHandler<OpenIddictServerEvents.ApplyConfigurationResponseContext>(b => b.UseInlineHandler(context =>
+                {
+                    if (holder.Server?.MetadataIssuer is { } issuer && context.Response is not null)
+                    {
+                        context.Response["issuer"] = issuer;
+                    }
+
+                    return default;
+                }));
             });
 
         var app = builder.Build();
+
+        // RFC 8414 metadata: the same document as OpenID discovery, at the OAuth well-known path; with Rfc8414Only the
+        // OpenID path is gone, as at an authorization server that is not an OpenID provider.
+        app.Use((context, next) =>
+        {
+            var server = holder.Server;
+            if (context.Request.Path == "/.well-known/oauth-authorization-server")
+            {
+                context.Request.Path = "/.well-known/openid-configuration";
+            }
+            else if (server is { Rfc8414Only: true } && context.Request.Path == "/.well-known/openid-configuration")
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.UseAuthentication();
         app.UseAuthorization();
         var server = new OAuthTestServer(app);
+        holder.Server = server;
         server.Map(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -290,6 +333,16 @@ public sealed class OAuthTestServer : IAsyncDisposable
                 AccessTokenLifetime = TimeSpan.FromSeconds(int.Parse(lifetime.ToString(), CultureInfo.InvariantCulture));
             }
 
+            if (form.TryGetValue("rfc8414_only", out var rfc8414))
+            {
+                Rfc8414Only = bool.Parse(rfc8414.ToString());
+            }
+
+            if (form.TryGetValue("metadata_issuer", out var metadataIssuer))
+            {
+                MetadataIssuer = metadataIssuer.ToString() is { Length: > 0 } value ? value : null;
+            }
+
             context.Response.StatusCode = StatusCodes.Status204NoContent;
         });
         app.MapPost("/test/mint", async context =>
@@ -299,6 +352,48 @@ public sealed class OAuthTestServer : IAsyncDisposable
             var issuer = form["iss"].ToString();
             var token = MintAccessToken(form["aud"].ToString(), form["scope"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries), expires, issuer.Length > 0 ? issuer : null);
             await context.Response.WriteAsync(token, context.RequestAborted).ConfigureAwait(false);
+        });
+        app.MapGet("/test/stats", async context =>
+            await context.Response.WriteAsJsonAsync(new JsonObject { ["registrations"] = Registrations, ["tokenRequests"] = TokenRequests }, context.RequestAborted).ConfigureAwait(false));
+        app.MapPost("/test/delete-registered-clients", async context =>
+        {
+            // Forgets every dynamically registered client, as a server that expires or purges registrations does: its
+            // client id changes (deleting it would also need its authorizations and tokens gone), so the old id is unknown.
+            await using var scope = context.RequestServices.CreateAsyncScope();
+            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+            var doomed = new List<object>();
+            await foreach (var application in manager.ListAsync(count: null, offset: null, context.RequestAborted).ConfigureAwait(false))
+            {
+                if ((await manager.GetClientIdAsync(application, context.RequestAborted).ConfigureAwait(false))?.StartsWith("dyn-", StringComparison.Ordinal) == true)
+                {
+                    doomed.Add(application);
+                }
+            }
+
+            foreach (var application in doomed)
+            {
+                var descriptor = new OpenIddictApplicationDescriptor();
+                await manager.PopulateAsync(descriptor, application, context.RequestAborted).ConfigureAwait(false);
+                descriptor.ClientId = "forgotten-" + descriptor.ClientId;
+                await manager.UpdateAsync(application, descriptor, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await context.Response.WriteAsync(doomed.Count.ToString(CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false);
+        });
+        app.MapPost("/test/register-client", async context =>
+        {
+            // A client registered by an administrator (not RFC 7591): public, or confidential when a secret is given.
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            var descriptor = PublicClient(form["client_id"].ToString(), [form["redirect_uri"].ToString()]);
+            if (form["client_secret"].ToString() is { Length: > 0 } secret)
+            {
+                descriptor.ClientType = ClientTypes.Confidential;
+                descriptor.ClientSecret = secret;
+            }
+
+            await using var scope = context.RequestServices.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(descriptor, context.RequestAborted).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
         });
         app.MapPost("/test/revoke-all", async context =>
             await context.Response.WriteAsync((await RevokeAllTokensAsync(context.RequestAborted).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false));
@@ -385,6 +480,7 @@ public sealed class OAuthTestServer : IAsyncDisposable
             return;
         }
 
+        Interlocked.Increment(ref _registrations);
         var clientId = "dyn-" + Guid.NewGuid().ToString("N")[..12];
         await using (var scope = context.RequestServices.CreateAsyncScope())
         {
@@ -428,6 +524,12 @@ public sealed class OAuthTestServer : IAsyncDisposable
         context.Response.ContentType = "text/html; charset=utf-8";
         await context.Response.WriteAsync(html.ToString(), context.RequestAborted).ConfigureAwait(false);
     }
+}
+
+/// <summary>The server, for handlers configured before it exists.</summary>
+internal sealed class Holder
+{
+    public OAuthTestServer? Server { get; set; }
 }
 
 /// <summary>The in-memory store of OpenIddict's applications, authorizations, scopes and tokens.</summary>

@@ -1,10 +1,11 @@
 using System.Globalization;
 using Mmcp.OAuthServer;
 
-// Run alone: dotnet Mmcp.OAuthServer.dll [--port N] [--auto-approve] [--log]. Prints "issuer: URL" when it listens; Ctrl+C stops it.
+// Run alone: dotnet Mmcp.OAuthServer.dll [--port N] [--auto-approve] [--rfc8414-only] [--log]. Prints "issuer: URL" when it listens; Ctrl+C stops it.
 var port = 0;
 var autoApprove = false;
 var log = false;
+var rfc8414Only = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -18,8 +19,11 @@ for (var i = 0; i < args.Length; i++)
         case "--auto-approve":
             autoApprove = true;
             break;
+        case "--rfc8414-only":
+            rfc8414Only = true;
+            break;
         default:
-            await Console.Error.WriteLineAsync($"unknown argument '{args[i]}'; use --port N, --auto-approve and --log");
+            await Console.Error.WriteLineAsync($"unknown argument '{args[i]}'; use --port N, --auto-approve, --rfc8414-only and --log");
             return 2;
     }
 }
@@ -32,6 +36,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 await using var server = await OAuthTestServer.StartAsync(port, log ? b => b.AddConsole() : null);
 server.AutoApprove = autoApprove;
+server.Rfc8414Only = rfc8414Only;
 Console.WriteLine($"issuer: {server.Issuer}");
 try
 {

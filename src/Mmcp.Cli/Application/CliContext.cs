@@ -99,6 +99,9 @@ internal sealed class CliContext : IAsyncDisposable
         ImportClientConfigs = ImportClientConfigs,
     };
 
+    /// <summary>Gets or sets a change a command makes to the hub's options before the hub is created (on first use of <see cref="Hub"/>).</summary>
+    public Action<MmcpHubOptions>? AdjustHub { get; set; }
+
     public MmcpHub Hub
     {
         get
@@ -110,6 +113,7 @@ internal sealed class CliContext : IAsyncDisposable
 
             var options = new MmcpHubOptions();
             ConfigureHub(options, "mmcp-cli", watchRegistry: false);
+            AdjustHub?.Invoke(options);
             if (Verbose)
             {
                 _loggerFactory = LoggerFactory.Create(b => b
@@ -200,7 +204,7 @@ internal sealed class CliContext : IAsyncDisposable
         return strict && listing.Failures.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
     }
 
-    private string Fix(string serverId, ServerFailure failure)
+    public string Fix(string serverId, ServerFailure failure)
     {
         var where = _hub?.Registry.Current.Find(serverId)?.Provenance.ToString() ?? "its definition";
         return failure.Code switch

@@ -59,6 +59,7 @@ internal static class AuthCommand
             {
                 Scopes = scopes,
                 Timeout = TimeSpan.FromSeconds(seconds),
+                Notice = message => context.Error.MarkupLineInterpolated($"[yellow]{message}[/]"),
                 OpenAuthorizationPage = (uri, _) =>
                 {
                     context.Error.MarkupLineInterpolated($"Open this page to sign in to '{serverId}':");

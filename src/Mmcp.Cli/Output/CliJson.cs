@@ -51,6 +51,9 @@ internal sealed record ServerDto(
 {
     public int? ToolCount { get; init; }
 
+    /// <summary>Gets the outcome of <c>--check</c> for this server, or <see langword="null"/> without it.</summary>
+    public CheckDto? Check { get; init; }
+
     /// <summary>Gets the id this definition was written with when a definition of higher precedence has it (this one is listed under a suffixed id).</summary>
     public string? ShadowedBy { get; init; }
 
@@ -60,6 +63,9 @@ internal sealed record ServerDto(
     /// <summary>Gets the identical definitions folded into this server.</summary>
     public IReadOnlyList<ProvenanceDto> Duplicates { get; init; } = [];
 }
+
+/// <summary>What <c>servers --check</c> found: <c>ok</c> (answered live), <c>signInRequired</c>, <c>failed</c>, or <c>notAnswered</c> (only a cached list in time).</summary>
+internal sealed record CheckDto(string Status, int? ToolCount, string? Code, string? Message, string? Fix);
 
 internal sealed record DefinitionDto(string DefinedId, ProvenanceDto Provenance, string Role, string? ServerId, string? StableId, string Reach);
 

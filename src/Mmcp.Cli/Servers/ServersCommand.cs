@@ -23,13 +23,20 @@ internal static class ServersCommand
 
     private static async Task<int> RunAsync(CliContext context, bool check, bool all, bool progress, CancellationToken cancellationToken)
     {
+        if (check)
+        {
+            // A check waits for each server's live answer (its budgets), never a cached list while it starts: a remote
+            // whose sign-in expired or was revoked must show, not look fine from the cache.
+            context.AdjustHub = o => o.StartingServerListWait = o.LaunchTimeout + o.HandshakeTimeout + o.CallTimeout;
+        }
+
         var hub = context.Hub;
         var discovery = await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
-        Dictionary<string, (ServerListResult Result, int Tools)>? checks = null;
+        Dictionary<string, CheckDto>? checks = null;
         if (check)
         {
             var listing = await ListingProgress.RunAsync(context, progress, null, ct => hub.ListToolsAsync(cancellationToken: ct), cancellationToken).ConfigureAwait(false);
-            checks = listing.Servers.ToDictionary(s => s.ServerId, s => (s, listing.Tools.Count(t => t.ServerId == s.ServerId)), StringComparer.Ordinal);
+            checks = listing.Servers.ToDictionary(s => s.ServerId, s => Check(context, s, listing.Tools.Count(t => t.ServerId == s.ServerId)), StringComparer.Ordinal);
         }
 
         var servers = discovery.Servers.Select(s => (Info: s, Status: hub.GetServerStatus(s.Id))).ToList();
@@ -52,7 +59,8 @@ internal static class ServersCommand
                         [.. s.Info.Server.Shadowed.Select(Dto.Provenance)],
                         Status(s.Status))
                     {
-                        ToolCount = checks?.GetValueOrDefault(s.Info.Id).Tools,
+                        ToolCount = checks?.GetValueOrDefault(s.Info.Id)?.ToolCount,
+                        Check = checks?.GetValueOrDefault(s.Info.Id),
                         ShadowedBy = s.Info.Server.ShadowedBy,
                         Aliases = s.Info.Server.Aliases,
                         Duplicates = [.. s.Info.Server.Duplicates.Select(Dto.Provenance)],
@@ -69,8 +77,30 @@ internal static class ServersCommand
             RenderDefinitions(context, definitions, all);
         }
 
-        return checks is not null && checks.Values.Any(c => c.Result.Failure is not null) ? ExitCodes.ServerUnavailable : ExitCodes.Ok;
+        return ExitCode(checks);
     }
+
+    /// <summary>0 when every server answered; 9 when the only problem is sign-ins to make; otherwise 7.</summary>
+    private static int ExitCode(Dictionary<string, CheckDto>? checks)
+    {
+        if (checks is null || checks.Values.All(c => c.Status == CheckOk))
+        {
+            return ExitCodes.Ok;
+        }
+
+        return checks.Values.All(c => c.Status is CheckOk or CheckSignIn) ? ExitCodes.SignInRequired : ExitCodes.ServerUnavailable;
+    }
+
+    private const string CheckOk = "ok";
+    private const string CheckSignIn = "signInRequired";
+
+    private static CheckDto Check(CliContext context, ServerListResult result, int tools) => result switch
+    {
+        { Failure: { Code: HubErrorCode.SignInRequired } f } => new CheckDto(CheckSignIn, null, f.Code.ToString(), f.Message, $"run `mmcp auth login {result.ServerId}`"),
+        { Failure: { } f } => new CheckDto("failed", null, f.Code.ToString(), f.Message, context.Fix(result.ServerId, f)),
+        { Source: ListSource.Live } => new CheckDto(CheckOk, tools, null, null, null),
+        _ => new CheckDto("notAnswered", tools, null, $"Server '{result.ServerId}' did not answer within its budgets; its tools are listed from {result.Source.ToString().ToLowerInvariant()}.", "try again, or raise the budgets with --timeout."),
+    };
 
     private static void RenderDefinitions(CliContext context, IReadOnlyList<ServerDefinition> definitions, bool all)
     {
@@ -105,7 +135,7 @@ internal static class ServersCommand
     private static StatusDto Status(ServerStatus s) =>
         new(s.State.ToString(), s.ConsecutiveFailures, Dto.Failure(s.LastFailure), s.RetryAt, s.ProtocolVersion, s.ProcessId);
 
-    private static void Render(CliContext context, List<(HubServerInfo Info, ServerStatus Status)> servers, Dictionary<string, (ServerListResult Result, int Tools)>? checks, IReadOnlyList<ManifestDiagnostic> diagnostics)
+    private static void Render(CliContext context, List<(HubServerInfo Info, ServerStatus Status)> servers, Dictionary<string, CheckDto>? checks, IReadOnlyList<ManifestDiagnostic> diagnostics)
     {
         if (servers.Count == 0)
         {
@@ -125,9 +155,14 @@ internal static class ServersCommand
                 var transport = Dto.Transport(info.Manifest.Transport);
                 var state = checks is null
                     ? status.LastFailure?.Code == HubErrorCode.SignInRequired && status.State != ServerState.Connected ? "needs sign-in" : status.State.ToString()
-                    : checks.TryGetValue(info.Id, out var c) && c.Result.Failure is { } f
-                        ? f.Code == HubErrorCode.SignInRequired ? "[yellow]needs sign-in[/]" : $"[red]{f.Code}[/]"
-                        : $"[green]ok[/] ({checks[info.Id].Tools} tools)";
+                    : checks.GetValueOrDefault(info.Id) switch
+                    {
+                        { Status: CheckOk } c => $"[green]ok[/] ({c.ToolCount} tools)",
+                        { Status: CheckSignIn } => "[yellow]sign-in required[/]",
+                        { Code: { } code } => $"[red]{code}[/]",
+                        { } c => $"[yellow]not answered[/] ({c.ToolCount} tools from cache)",
+                        null => "[grey]not checked[/]",
+                    };
                 var from = Markup.Escape(info.Server.Provenance.ToString())
                     + (info.Server.ShadowedBy is { } by ? $"\n[yellow]shadowed by {Markup.Escape(by)} (the name '{Markup.Escape(by)}' is taken); reach this one as {Markup.Escape(info.Id)}[/]" : string.Empty)
                     + string.Concat(info.Server.Shadowed.Select(s => $"\n[grey]shadows {Markup.Escape(s.ToString())}[/]"))
@@ -143,9 +178,16 @@ internal static class ServersCommand
             context.Out.Write(table);
         }
 
-        foreach (var failure in checks?.Values.Select(c => c.Result.Failure).OfType<ServerFailure>() ?? [])
+        foreach (var (id, c) in checks ?? [])
         {
-            context.Error.MarkupLineInterpolated($"[red]{failure.Code}:[/] {failure.Message}");
+            if (c.Status == CheckSignIn)
+            {
+                context.Error.MarkupLineInterpolated($"[yellow]{id}: sign-in required: {c.Fix}[/] ({c.Message})");
+            }
+            else if (c.Status != CheckOk)
+            {
+                context.Error.MarkupLineInterpolated($"[red]{c.Code ?? "NotAnswered"}:[/] {c.Message}");
+            }
         }
 
         foreach (var d in diagnostics)

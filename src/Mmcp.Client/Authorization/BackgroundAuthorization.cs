@@ -21,7 +21,11 @@ internal static class BackgroundAuthorization
     public static bool Applies(HttpTransport transport) => !transport.Headers.ContainsKey("Authorization");
 
     /// <summary>The SDK's OAuth options for a background connection to <paramref name="server"/>.</summary>
-    public static ClientOAuthOptions Create(DiscoveredServer server, Uri endpoint, OAuthTokenStore store)
+    /// <param name="server">The server.</param>
+    /// <param name="endpoint">Its URL.</param>
+    /// <param name="store">The user's sign-ins.</param>
+    /// <param name="client">The client the definition names (a pre-registered id and secret, scopes), or <see cref="ConfiguredClient.None"/>.</param>
+    public static ClientOAuthOptions Create(DiscoveredServer server, Uri endpoint, OAuthTokenStore store, ConfiguredClient client)
     {
         var cache = new FileTokenCache(store, server.Id, endpoint, ignoreExisting: false);
         return new ClientOAuthOptions
@@ -29,8 +33,11 @@ internal static class BackgroundAuthorization
             // Never opened: the handler below refuses before any redirect could happen.
             RedirectUri = new Uri("http://127.0.0.1/mmcp-background"),
 
-            // With stored tokens the SDK restores their client registration itself (for a refresh).
-            ClientId = cache.Current is { ClientId.Length: > 0 } ? null : NotSignedInClientId,
+            // A configured client refreshes as itself; otherwise, with stored tokens the SDK restores their client
+            // registration itself (for a refresh).
+            ClientId = client.ClientId ?? (cache.Current is { ClientId.Length: > 0 } ? null : NotSignedInClientId),
+            ClientSecret = client.ClientSecret,
+            Scopes = client.Scopes.Count > 0 ? [.. client.Scopes] : null,
             TokenCache = cache,
             AuthorizationCallbackHandler = (context, _) => throw SignInRequired(server.Id, cache.Current, context.AuthorizationUri),
         };

@@ -45,11 +45,18 @@ internal sealed class FileTokenCache : ITokenCache
     /// <summary>Gets the number of times new tokens were stored.</summary>
     public int Stored { get; private set; }
 
+    /// <summary>
+    /// Gets or sets, for an interactive sign-in (nothing stored yet), a client registration to offer the SDK as expired
+    /// tokens without tokens: it restores the client from them (when they name the authorization server it selected)
+    /// instead of registering a new one.
+    /// </summary>
+    public Func<TokenContainer?>? Registration { get; set; }
+
     public ValueTask<TokenContainer?> GetTokensAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            return ValueTask.FromResult(_ignoreFile ? _tokens : Load());
+            return ValueTask.FromResult(_ignoreFile ? _tokens ?? Registration?.Invoke() : Load());
         }
     }
 

@@ -27,11 +27,23 @@ internal sealed class LoopbackRedirectListener : IDisposable
     /// <summary>Gets the redirect URI to register and send (<c>http://127.0.0.1:PORT/callback</c>).</summary>
     public Uri RedirectUri { get; }
 
-    /// <summary>Starts listening on a free loopback port.</summary>
-    public static LoopbackRedirectListener Start()
+    /// <summary>Starts listening on a free loopback port, or on <paramref name="port"/> when given and free.</summary>
+    /// <param name="port">The port to prefer (the one a stored or configured client registered), or 0 for any.</param>
+    /// <param name="required">Whether <paramref name="port"/> must be used (a configured redirect port): then a busy port is an error.</param>
+    public static LoopbackRedirectListener Start(int port = 0, bool required = false)
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException) when (port != 0 && !required)
+        {
+            listener.Dispose();
+            listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+        }
+
         return new LoopbackRedirectListener(listener);
     }
 

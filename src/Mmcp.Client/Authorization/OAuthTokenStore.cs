@@ -119,6 +119,58 @@ public sealed class OAuthTokenStore
 
     internal (DateTime WrittenAt, long Length) Stamp(string serverId) => PrivateFile.Stamp(PathFor(serverId));
 
+    /// <summary>Returns mmcp's client registration (RFC 7591) at an authorization server, or <see langword="null"/>.</summary>
+    internal ClientRegistration? ReadClient(string authorizationServer)
+    {
+        string? text;
+        try
+        {
+            text = PrivateFile.Read(ClientPathFor(authorizationServer));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        try
+        {
+            return text is not null && JsonNode.Parse(text) is JsonObject o
+                && (string?)o["authorizationServer"] == authorizationServer
+                && (string?)o["clientId"] is { Length: > 0 } clientId
+                    ? new ClientRegistration(
+                        authorizationServer,
+                        clientId,
+                        (string?)o["clientSecret"],
+                        (string?)o["tokenEndpointAuthMethod"],
+                        Uri.TryCreate((string?)o["redirectUri"], UriKind.Absolute, out var redirect) ? redirect : null)
+                    : null;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Keeps mmcp's client registration at an authorization server, for the next sign-ins there.</summary>
+    internal Task WriteClientAsync(ClientRegistration registration, CancellationToken cancellationToken)
+    {
+        var text = new JsonObject
+        {
+            ["authorizationServer"] = registration.AuthorizationServer,
+            ["clientId"] = registration.ClientId,
+            ["clientSecret"] = registration.ClientSecret,
+            ["tokenEndpointAuthMethod"] = registration.TokenEndpointAuthMethod,
+            ["redirectUri"] = registration.RedirectUri?.AbsoluteUri,
+        }.ToJsonString();
+        return PrivateFile.UpdateAsync(ClientPathFor(registration.AuthorizationServer), _ => text, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Forgets mmcp's client registration at an authorization server (it refused it).</summary>
+    internal void DeleteClient(string authorizationServer) => PrivateFile.TryDelete(ClientPathFor(authorizationServer));
+
+    private string ClientPathFor(string authorizationServer) =>
+        Path.Combine(Directory, "clients", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(authorizationServer)))[..24] + ".json");
+
     internal Task WriteAsync(string serverId, Uri url, TokenContainer tokens, CancellationToken cancellationToken)
     {
         var text = new JsonObject { ["url"] = url.AbsoluteUri, ["tokens"] = ToJson(tokens) }.ToJsonString();
@@ -154,6 +206,23 @@ public sealed class OAuthTokenStore
     };
 
     internal sealed record StoredSignIn(Uri Url, TokenContainer Tokens);
+
+    /// <summary>A client registration: the authorization server (issuer) it belongs to, its credentials and the redirect URI registered.</summary>
+    internal sealed record ClientRegistration(string AuthorizationServer, string ClientId, string? ClientSecret, string? TokenEndpointAuthMethod, Uri? RedirectUri)
+    {
+        /// <summary>The registration as the SDK restores it from a token cache: client credentials bound to the issuer, no tokens (expired, so never sent).</summary>
+        public TokenContainer AsTokens() => new()
+        {
+            TokenType = "Bearer",
+            AccessToken = string.Empty,
+            ExpiresIn = 0,
+            ObtainedAt = DateTimeOffset.UnixEpoch,
+            ClientId = ClientId,
+            ClientSecret = ClientSecret,
+            TokenEndpointAuthMethod = TokenEndpointAuthMethod,
+            AuthorizationServer = AuthorizationServer,
+        };
+    }
 }
 
 /// <summary>What is known about a sign-in to a remote server (never its tokens).</summary>

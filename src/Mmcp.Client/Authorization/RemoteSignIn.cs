@@ -19,11 +19,15 @@ namespace Mmcp.Client.Authorization;
 /// the caller, keeps the tokens in the user's <see cref="OAuthTokenStore"/>, and signs out (revoking at the
 /// authorization server when it offers revocation).
 /// </summary>
-public sealed class RemoteSignIn
+public sealed partial class RemoteSignIn
 {
+    /// <summary>The errors of an authorization request refused without a redirect (RFC 6749 §4.1.2.1), looked for in the answer.</summary>
+    private static readonly string[] RefusalErrors = ["invalid_client", "unauthorized_client", "invalid_request"];
+
     private readonly OAuthTokenStore _store;
     private readonly MmcpEnvironment _environment;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
     /// <summary>Initializes a new instance of the <see cref="RemoteSignIn"/> class.</summary>
@@ -38,6 +42,7 @@ public sealed class RemoteSignIn
         _store = store;
         _environment = environment;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<RemoteSignIn>();
         _time = timeProvider ?? TimeProvider.System;
     }
 
@@ -52,35 +57,122 @@ public sealed class RemoteSignIn
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(options);
         var endpoint = Endpoint(server, out var transport);
+        var client = ConfiguredClient.Resolve(server, transport, _environment);
         var extra = options.Scopes.SelectMany(s => s.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries)).ToList();
-        var granted = _store.Find(server.Id) is { } previous && previous.Url == endpoint ? previous.Scopes : [];
+        var previous = _store.Read(server.Id);
+        var granted = _store.Find(server.Id) is { } signedIn && signedIn.Url == endpoint ? signedIn.Scopes : [];
 
-        using var listener = LoopbackRedirectListener.Start();
+        // A client registered earlier at this server's authorization server is used again: on the redirect port it
+        // registered when that port is free (servers that match redirect URIs exactly), else on any (RFC 8252 §7.3).
+        var reuse = client.ClientId is null && client.MetadataUrl is null;
+        var prior = reuse && previous?.Tokens.AuthorizationServer is { } issuer ? _store.ReadClient(issuer) : null;
+        LoopbackRedirectListener listener;
+        try
+        {
+            listener = LoopbackRedirectListener.Start(client.RedirectPort ?? prior?.RedirectUri?.Port ?? 0, required: client.RedirectPort is not null);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new HubException(HubErrorCode.ConfigurationError, server.Id, $"The sign-in to '{server.Id}' needs the loopback port {client.RedirectPort} ('redirectPort' in {server.Provenance}), which is in use: {ex.Message}. Free it, or change 'redirectPort' (and the client's redirect URI at the authorization server).", ex);
+        }
+
+        using (listener)
+        {
+            using var timeout = new CancellationTokenSource(options.Timeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+            try
+            {
+                return await AttemptAsync(server, endpoint, transport, client, options, listener, reuse, granted, extra, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoredClientRefusedException refused)
+            {
+                // Once: the stored registration is forgotten and a new client registered; the user is told why.
+                _store.DeleteClient(refused.AuthorizationServer);
+                Log.StoredClientRefused(_logger, server.Id, refused.AuthorizationServer, refused.Reason);
+                options.Notice?.Invoke($"The authorization server {refused.AuthorizationServer} refused mmcp's stored client registration ({refused.Reason}); registering a new client.");
+                return await AttemptAsync(server, endpoint, transport, client, options, listener, reuse: false, granted, extra, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<OAuthSignIn?> AttemptAsync(
+        DiscoveredServer server,
+        Uri endpoint,
+        HttpTransport transport,
+        ConfiguredClient client,
+        RemoteSignInOptions options,
+        LoopbackRedirectListener listener,
+        bool reuse,
+        IReadOnlyList<string> granted,
+        List<string> extra,
+        CancellationTokenSource timeout,
+        CancellationToken token,
+        CancellationToken cancellationToken)
+    {
         var cache = new FileTokenCache(_store, server.Id, endpoint, ignoreExisting: true);
+        Uri? selected = null;
+        OAuthTokenStore.ClientRegistration? offered = null;
+        if (reuse)
+        {
+            cache.Registration = () =>
+            {
+                offered = selected is null ? null : _store.ReadClient(selected.OriginalString);
+                return offered?.AsTokens();
+            };
+        }
+
         var oauth = new ClientOAuthOptions
         {
             RedirectUri = listener.RedirectUri,
             TokenCache = cache,
-            DynamicClientRegistration = new DynamicClientRegistrationOptions { ClientName = "mmcp" },
+            ClientId = client.ClientId,
+            ClientSecret = client.ClientSecret,
+            ClientMetadataDocumentUri = client.MetadataUrl,
+            AuthServerSelector = servers =>
+            {
+                selected = servers.Count > 0 ? servers[0] : null;
+                return selected;
+            },
             AuthorizationCallbackHandler = async (context, ct) =>
             {
-                var state = HttpUtility.ParseQueryString(context.AuthorizationUri.Query)["state"];
+                var query = HttpUtility.ParseQueryString(context.AuthorizationUri.Query);
+                if (offered is { } stored && string.Equals(query["client_id"], stored.ClientId, StringComparison.Ordinal))
+                {
+                    await ProbeStoredClientAsync(context.AuthorizationUri, stored, ct).ConfigureAwait(false);
+                }
+
                 await options.OpenAuthorizationPage(context.AuthorizationUri, ct).ConfigureAwait(false);
-                return await listener.WaitAsync(server.Id, state, ct).ConfigureAwait(false);
+                return await listener.WaitAsync(server.Id, query["state"], ct).ConfigureAwait(false);
             },
         };
-        if (extra.Count > 0)
+        if (client.ClientId is null)
         {
-            // Step-up: what the sign-in already grants, plus what was asked for (and offline_access when offered).
-            oauth.ScopeSelector = candidates =>
+            oauth.DynamicClientRegistration = new DynamicClientRegistrationOptions
             {
-                var offline = candidates?.Contains("offline_access", StringComparer.Ordinal) == true ? ["offline_access"] : Array.Empty<string>();
-                return [.. granted.Concat(extra).Concat(offline).Distinct(StringComparer.Ordinal)];
+                ClientName = "mmcp",
+                ResponseDelegate = async (response, ct) =>
+                {
+                    if (selected is not null)
+                    {
+                        Log.Registered(_logger, server.Id, selected.OriginalString);
+                        await _store.WriteClientAsync(new OAuthTokenStore.ClientRegistration(selected.OriginalString, response.ClientId, response.ClientSecret, response.TokenEndpointAuthMethod, listener.RedirectUri), ct).ConfigureAwait(false);
+                    }
+                },
             };
         }
 
-        using var timeout = new CancellationTokenSource(options.Timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        if (extra.Count > 0 || client.Scopes.Count > 0)
+        {
+            // The scopes the definition names (else the server's), plus for a step-up what the sign-in already grants
+            // and what was asked for (and offline_access when offered).
+            oauth.ScopeSelector = candidates =>
+            {
+                var offline = candidates?.Contains("offline_access", StringComparer.Ordinal) == true ? ["offline_access"] : Array.Empty<string>();
+                var basis = client.Scopes.Count > 0 ? client.Scopes : extra.Count > 0 ? granted : candidates ?? [];
+                return [.. basis.Concat(extra).Concat(offline).Distinct(StringComparer.Ordinal)];
+            };
+        }
+
         var headers = VariableResolver.ResolveAll(transport.Headers, _environment, server, "transport.headers", StringComparer.OrdinalIgnoreCase);
         var http = new HttpClientTransport(
             new HttpClientTransportOptions
@@ -104,8 +196,8 @@ public sealed class RemoteSignIn
         {
             try
             {
-                var client = await McpClient.CreateAsync(http, clientOptions, _loggerFactory, linked.Token).ConfigureAwait(false);
-                await client.DisposeAsync().ConfigureAwait(false);
+                var mcp = await McpClient.CreateAsync(http, clientOptions, _loggerFactory, token).ConfigureAwait(false);
+                await mcp.DisposeAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -113,6 +205,11 @@ public sealed class RemoteSignIn
             }
             catch (Exception ex) when (ex is McpException or HttpRequestException or InvalidOperationException or ArgumentException or System.Text.Json.JsonException)
             {
+                if (StoredClientRefusedException.Find(ex) is { } storedRefused)
+                {
+                    throw storedRefused;
+                }
+
                 if (BackgroundAuthorization.Find(ex) is { } refused)
                 {
                     throw refused;
@@ -123,6 +220,26 @@ public sealed class RemoteSignIn
         }
 
         return cache.Stored == 0 ? null : _store.Find(server.Id);
+    }
+
+    /// <summary>
+    /// Asks the authorization server, before the browser is sent there, whether it still knows a stored client: a
+    /// refused client or redirect URI is answered at once with an error and no redirect (RFC 6749 §4.1.2.1), which in
+    /// the browser would strand the user on an error page. Any other answer (the sign-in page, a redirect) is fine.
+    /// </summary>
+    private static async Task ProbeStoredClientAsync(Uri authorizationUri, OAuthTokenStore.ClientRegistration stored, CancellationToken cancellationToken)
+    {
+        var loopback = authorizationUri.IsLoopback;
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = !loopback }) { Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await http.GetAsync(authorizationUri, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if ((int)response.StatusCode is >= 400 and < 500)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var error = RefusalErrors.FirstOrDefault(e => body.Contains(e, StringComparison.Ordinal));
+            var redirect = HttpUtility.ParseQueryString(authorizationUri.Query)["redirect_uri"] ?? "?";
+            var reason = $"HTTP {(int)response.StatusCode}{(error is null ? string.Empty : ", " + error)} for client {stored.ClientId} with redirect URI {redirect}";
+            throw new StoredClientRefusedException(stored.AuthorizationServer, reason);
+        }
     }
 
     /// <summary>Signs out of a remote server: revokes the refresh token at the authorization server (when it offers revocation) and deletes the stored tokens.</summary>
@@ -249,6 +366,41 @@ public sealed class RemoteSignIn
 
         return ex;
     }
+
+    /// <summary>The authorization server refused a stored client registration (before the browser was sent there).</summary>
+    private sealed class StoredClientRefusedException(string authorizationServer, string reason) : Exception($"The authorization server {authorizationServer} refused the stored client registration: {reason}.")
+    {
+        public string AuthorizationServer { get; } = authorizationServer;
+
+        public string Reason { get; } = reason;
+
+        public static StoredClientRefusedException? Find(Exception? exception)
+        {
+            for (var e = exception; e is not null; e = e.InnerException)
+            {
+                if (e is StoredClientRefusedException found)
+                {
+                    return found;
+                }
+
+                if (e is AggregateException aggregate && aggregate.InnerExceptions.Select(Find).FirstOrDefault(f => f is not null) is { } inner)
+                {
+                    return inner;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3501, LogLevel.Information, "Registered mmcp as a new OAuth client at {AuthorizationServer} (signing in to '{ServerId}'); later sign-ins there use it again.")]
+        public static partial void Registered(ILogger logger, string serverId, string authorizationServer);
+
+        [LoggerMessage(3502, LogLevel.Warning, "The authorization server {AuthorizationServer} refused mmcp's stored client registration while signing in to '{ServerId}' ({Reason}); registering a new client.")]
+        public static partial void StoredClientRefused(ILogger logger, string serverId, string authorizationServer, string reason);
+    }
 }
 
 /// <summary>How an interactive sign-in runs.</summary>
@@ -262,6 +414,9 @@ public sealed class RemoteSignInOptions
 
     /// <summary>Gets how long the user has to finish in the browser. The default is five minutes.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Gets where notices for the user go (a stored client registration was refused and a new one is made), or <see langword="null"/>.</summary>
+    public Action<string>? Notice { get; init; }
 }
 
 /// <summary>What a sign-out did.</summary>

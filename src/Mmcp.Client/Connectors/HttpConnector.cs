@@ -35,7 +35,7 @@ internal sealed class HttpConnector : IServerConnector
             AdditionalHeaders = headers,
             TransportMode = transport.LegacySse ? HttpTransportMode.Sse : HttpTransportMode.AutoDetect,
             ConnectionTimeout = context.Budgets.Handshake,
-            OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment)) : null,
+            OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment), ConfiguredClient.Resolve(server, transport, context.Environment)) : null,
         };
         var client = http is null
             ? new HttpClientTransport(options, context.LoggerFactory)

@@ -15,5 +15,6 @@ internal static class LogEventIds
         (3200, 3299, "Mmcp.Client.Catalog", "the tool cache"),
         (3300, 3399, "Mmcp.Client.Traffic", "the traffic tap"),
         (3400, 3499, "Mmcp.Client.Connectors", "connectors: the hub's own stdio transport"),
+        (3500, 3599, "Mmcp.Client.Authorization", "OAuth sign-ins to remote servers: client registrations"),
     ];
 }

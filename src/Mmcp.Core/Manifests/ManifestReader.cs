@@ -23,7 +23,8 @@ public static partial class ManifestReader
     private static readonly HashSet<string> TopLevelFields = ["$schema", "manifestVersion", "id", "name", "description", "version", "categories", "permissions", "transport", "launch", "capabilities", "protocolVersion", "timeouts"];
     private static readonly HashSet<string> SocketFields = ["type", "path"];
     private static readonly HashSet<string> StdioFields = ["type", "command", "args", "env", "cwd"];
-    private static readonly HashSet<string> HttpFields = ["type", "url", "headers", "legacySse"];
+    private static readonly HashSet<string> HttpFields = ["type", "url", "headers", "legacySse", "oauth"];
+    private static readonly HashSet<string> OAuthFields = ["clientId", "clientSecret", "scopes", "clientMetadataUrl", "redirectPort"];
     private static readonly HashSet<string> LaunchFields = ["command", "args", "env", "cwd"];
     private static readonly HashSet<string> TimeoutFields = ["launchMs", "handshakeMs", "callMs", "idleMs"];
     private static readonly HashSet<string> CapabilityFields = ["tools", "resources", "resourceTemplates", "prompts"];
@@ -124,6 +125,9 @@ public static partial class ManifestReader
     [GeneratedRegex("^[A-Za-z0-9_.-]+$", RegexOptions.CultureInvariant)]
     private static partial Regex ToolNameRegex();
 
+    [GeneratedRegex(@"^\$\{(env|input):[^}\s]+\}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SecretReferenceRegex();
+
     private sealed class Parser
     {
         private readonly JsonObjectReader _r;
@@ -207,6 +211,63 @@ public static partial class ManifestReader
             };
         }
 
+        /// <summary>Reads <c>transport.oauth</c>: a pre-registered client (its secret only as a reference), scopes, a client ID metadata document, a fixed redirect port.</summary>
+        private OAuthClientSettings? ParseOAuth(JsonElement element, Dictionary<string, string> headers)
+        {
+            const string Path = "transport.oauth";
+            var obj = _r.Properties(element, Path, OAuthFields);
+            if (obj is null)
+            {
+                return null;
+            }
+
+            var clientId = _r.String(obj, "clientId", Path, required: false, maxLength: 2048);
+            var secret = _r.String(obj, "clientSecret", Path, required: false, maxLength: 512);
+            var scopes = _r.StringArray(obj, "scopes", Path, maxItems: 64, maxLength: 256);
+            var metadata = _r.String(obj, "clientMetadataUrl", Path, required: false, maxLength: 2048);
+            var port = _r.Integer(obj, "redirectPort", Path, 1024, 65535);
+            var errors = _r.ErrorCount;
+            if (secret is not null && !SecretReferenceRegex().IsMatch(secret))
+            {
+                // The value is never repeated: it may be the secret itself.
+                _r.Error(Path + ".clientSecret", "must be a reference to the secret, ${env:NAME} or ${input:ID} (stored with 'mmcp inputs set ID'), never the secret itself (the value is not shown here); move the secret out of the file");
+            }
+
+            if (secret is not null && clientId is null)
+            {
+                _r.Error(Path + ".clientSecret", "needs 'clientId': a secret belongs to a client registered at the authorization server");
+            }
+
+            for (var i = 0; i < scopes.Count; i++)
+            {
+                if (scopes[i].Length == 0 || scopes[i].Any(char.IsWhiteSpace))
+                {
+                    _r.Error(JsonObjectReader.Index(Path + ".scopes", i), $"'{scopes[i]}' is not a scope: write one scope per item, without spaces");
+                }
+            }
+
+            Uri? metadataUrl = null;
+            if (metadata is not null)
+            {
+                if (!Uri.TryCreate(metadata, UriKind.Absolute, out metadataUrl) || metadataUrl.Scheme != "https" || metadataUrl.AbsolutePath.Length <= 1 || metadataUrl.Fragment.Length > 0)
+                {
+                    _r.Error(Path + ".clientMetadataUrl", $"'{metadata}' is not a client ID metadata document URL: it must be https with a path (for example https://example.com/mmcp/client.json)");
+                    metadataUrl = null;
+                }
+                else if (clientId is not null)
+                {
+                    _r.Error(Path + ".clientMetadataUrl", "cannot be used with 'clientId': the document's URL is the client id; keep one of them");
+                }
+            }
+
+            if (headers.ContainsKey("Authorization"))
+            {
+                _r.Error(Path, "cannot be used with an 'Authorization' header: that header is sent as is and OAuth is never used; remove one of them");
+            }
+
+            return _r.ErrorCount > errors ? null : new OAuthClientSettings { ClientId = clientId, ClientSecret = secret, Scopes = scopes, ClientMetadataUrl = metadataUrl, RedirectPort = port };
+        }
+
         private ServerTransport? ParseTransport(JsonElement element)
         {
             const string Path = "transport";
@@ -254,7 +315,8 @@ public static partial class ManifestReader
                             uri = null;
                         }
 
-                        return uri is null ? null : new HttpTransport { Url = uri, Headers = headers, LegacySse = legacySse };
+                        var oauth = obj.TryGetValue("oauth", out var oauthElement) ? ParseOAuth(oauthElement, headers) : null;
+                        return uri is null ? null : new HttpTransport { Url = uri, Headers = headers, LegacySse = legacySse, OAuth = oauth };
                     }
 
                 case null:

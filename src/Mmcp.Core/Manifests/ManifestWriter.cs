@@ -99,6 +99,22 @@ public static class ManifestWriter
                     w.WriteBoolean("legacySse", true);
                 }
 
+                if (http.OAuth is { } oauth)
+                {
+                    w.WriteStartObject("oauth");
+                    WriteOptional(w, "clientId", oauth.ClientId);
+                    WriteOptional(w, "clientSecret", oauth.ClientSecret);
+                    WriteStrings(w, "scopes", oauth.Scopes);
+
+                    WriteOptional(w, "clientMetadataUrl", oauth.ClientMetadataUrl?.OriginalString);
+                    if (oauth.RedirectPort is { } port)
+                    {
+                        w.WriteNumber("redirectPort", port);
+                    }
+
+                    w.WriteEndObject();
+                }
+
                 break;
         }
 
@@ -145,6 +161,14 @@ public static class ManifestWriter
         if (cwd is not null)
         {
             w.WriteString("cwd", cwd);
+        }
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteString(name, value);
         }
     }
 

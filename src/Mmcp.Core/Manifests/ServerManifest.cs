@@ -162,6 +162,28 @@ public sealed class HttpTransport : ServerTransport
 
     /// <summary>Gets a value indicating whether the server only speaks the legacy HTTP+SSE transport. The default is <see langword="false"/>.</summary>
     public bool LegacySse { get; init; }
+
+    /// <summary>Gets how mmcp signs in to the server with OAuth (a pre-registered client, scopes), or <see langword="null"/> for the defaults (dynamic client registration, the scopes the server asks for).</summary>
+    public OAuthClientSettings? OAuth { get; init; }
+}
+
+/// <summary>The OAuth client mmcp signs in to a remote server as, when the defaults do not fit (manifest field <c>transport.oauth</c>).</summary>
+public sealed class OAuthClientSettings
+{
+    /// <summary>Gets the client id registered at the authorization server (no dynamic registration then), or <see langword="null"/>.</summary>
+    public string? ClientId { get; init; }
+
+    /// <summary>Gets the client secret of <see cref="ClientId"/> as a <c>${env:NAME}</c> or <c>${input:ID}</c> reference (never the secret itself), or <see langword="null"/> for a public client.</summary>
+    public string? ClientSecret { get; init; }
+
+    /// <summary>Gets the scopes to ask for, instead of those the server names; empty for the server's.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>Gets the https URL of mmcp's client ID metadata document, used as the client id where the authorization server supports such documents, or <see langword="null"/>.</summary>
+    public Uri? ClientMetadataUrl { get; init; }
+
+    /// <summary>Gets the loopback port of the redirect URI (<c>http://127.0.0.1:PORT/callback</c>) for an authorization server that matches redirect URIs exactly, or <see langword="null"/> for any free port.</summary>
+    public int? RedirectPort { get; init; }
 }
 
 /// <summary>How to start an app whose socket is not listening.</summary>

@@ -41,6 +41,7 @@ public static class MmcpGatewayServiceCollectionExtensions
         services.TryAddSingleton<RecentSpans>();
         services.TryAddSingleton<GatewayMarker>();
         services.TryAddSingleton<OAuthResourceServer>();
+        services.AddHostedService<OAuthIssuerCheck>();
 
         services.AddMcpServer().WithHttpTransport();
         services.AddOptions<HttpServerTransportOptions>().Configure<IServiceProvider>((transport, sp) =>

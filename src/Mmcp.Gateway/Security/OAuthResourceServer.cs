@@ -38,6 +38,7 @@ internal sealed partial class OAuthResourceServer
     private readonly ILogger _logger;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters? _parameters;
+    private readonly MetadataRetriever? _metadata;
 
     public OAuthResourceServer(IOptions<MmcpGatewayOptions> options, ILogger<OAuthResourceServer> logger)
     {
@@ -45,7 +46,38 @@ internal sealed partial class OAuthResourceServer
         _logger = logger;
         if (_options.OAuthIssuer is { } issuer && Uri.TryCreate(issuer, UriKind.Absolute, out var uri))
         {
-            _parameters = Parameters(issuer, IsLoopback(uri));
+            _metadata = new MetadataRetriever(logger);
+            _parameters = Parameters(issuer, IsLoopback(uri), _metadata);
+        }
+    }
+
+    /// <summary>
+    /// Fetches the issuer's metadata and keys once (at startup), so that an unreachable issuer, or metadata naming
+    /// another issuer, is reported in the log at once instead of at the first token.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the fetch.</param>
+    /// <returns>Whether the metadata and keys were found.</returns>
+    public async Task<bool> CheckIssuerAsync(CancellationToken cancellationToken)
+    {
+        if (_parameters?.ConfigurationManager is not { } manager)
+        {
+            return true;
+        }
+
+        try
+        {
+            await manager.GetBaseConfigurationAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or HttpRequestException or ArgumentException)
+        {
+            // A metadata mismatch was logged where it was found; anything else is said here.
+            if (MetadataProblem(ex) is null)
+            {
+                Log.IssuerUnreachable(_logger, _options.OAuthIssuer!, Innermost(ex).Message);
+            }
+
+            return false;
         }
     }
 
@@ -133,15 +165,16 @@ internal sealed partial class OAuthResourceServer
     }
 
     /// <summary>How every token is checked; the audience is set per request.</summary>
-    private static TokenValidationParameters Parameters(string issuer, bool loopback)
+    private static TokenValidationParameters Parameters(string issuer, bool loopback, MetadataRetriever metadata)
     {
         var trimmed = issuer.TrimEnd('/');
 
-        // A loopback issuer is this machine: plain http, and never through a proxy.
+        // A loopback issuer is this machine: plain http, and never through a proxy. The metadata is RFC 8414's or,
+        // failing that, OpenID discovery's (MetadataRetriever), and must name exactly the configured issuer.
         var http = new HttpClient(loopback ? new SocketsHttpHandler { UseProxy = false } : new SocketsHttpHandler()) { Timeout = TimeSpan.FromSeconds(30) };
         var configuration = new ConfigurationManager<OpenIdConnectConfiguration>(
-            trimmed + "/.well-known/openid-configuration",
-            new OpenIdConnectConfigurationRetriever(),
+            issuer,
+            metadata,
             new HttpDocumentRetriever(http) { RequireHttps = !loopback });
         return new TokenValidationParameters
         {
@@ -182,6 +215,11 @@ internal sealed partial class OAuthResourceServer
             return $"The access token is signed with '{algorithm}', which this gateway never accepts (unsigned and shared-secret tokens are refused; it accepts RS*, PS* and ES* signatures from {issuer}).";
         }
 
+        if (algorithm is not null && (MetadataProblem(failure)?.Message ?? _metadata?.Problem) is { } problem)
+        {
+            return problem;
+        }
+
         return failure switch
         {
             null when algorithm is null => "The bearer token is neither a gateway token (mmcp_…) nor a JWT access token.",
@@ -210,6 +248,105 @@ internal sealed partial class OAuthResourceServer
         }
     }
 
+    private static MetadataException? MetadataProblem(Exception? failure)
+    {
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is MetadataException found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static Exception Innermost(Exception ex)
+    {
+        while (ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        return ex;
+    }
+
+    /// <summary>Whether two issuer identifiers are the same (RFC 8414 §3.3: identical; an empty path and <c>/</c> are the same URL).</summary>
+    internal static bool SameIssuer(string configured, string? published)
+    {
+        static string Normal(string value) =>
+            Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.AbsolutePath == "/" && !value.EndsWith('/') && uri.Query.Length == 0 ? value + "/" : value;
+
+        return published is not null && string.Equals(Normal(configured), Normal(published), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The issuer's metadata: RFC 8414 (<c>/.well-known/oauth-authorization-server</c>, with the issuer's path after
+    /// it) first, then OpenID discovery (<c>/.well-known/openid-configuration</c>, after and before the path), the
+    /// first that answers; its <c>issuer</c> must be the configured issuer (else the keys could be another server's),
+    /// and its <c>jwks_uri</c> gives the signing keys.
+    /// </summary>
+    private sealed class MetadataRetriever(ILogger logger) : IConfigurationRetriever<OpenIdConnectConfiguration>
+    {
+        /// <summary>Gets why the last metadata fetched cannot be used, or <see langword="null"/> (the token handler does not pass the reason on).</summary>
+        public string? Problem { get; private set; }
+
+        public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
+        {
+            var issuer = new Uri(address);
+            var authority = issuer.GetLeftPart(UriPartial.Authority);
+            var path = issuer.AbsolutePath.TrimEnd('/');
+            string[] candidates = [
+                $"{authority}/.well-known/oauth-authorization-server{path}",
+                $"{authority}/.well-known/openid-configuration{path}",
+                .. path.Length > 0 ? [$"{authority}{path}/.well-known/openid-configuration"] : Array.Empty<string>()];
+            var tried = new List<string>();
+            foreach (var url in candidates)
+            {
+                string document;
+                try
+                {
+                    document = await retriever.GetDocumentAsync(url, cancel).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    tried.Add($"{url} ({Innermost(ex).Message})");
+                    continue;
+                }
+
+                var configuration = OpenIdConnectConfiguration.Create(document);
+                if (!SameIssuer(address, configuration.Issuer))
+                {
+                    var message = $"The authorization server metadata at {url} names the issuer '{configuration.Issuer}', not '{address}' (mmcp serve --oauth-issuer): its tokens are refused. Give --oauth-issuer exactly the issuer the server publishes, or fix the server's issuer.";
+                    Log.IssuerMismatch(logger, url, configuration.Issuer ?? "(none)", address);
+                    Problem = message;
+                    throw new MetadataException(message);
+                }
+
+                if (string.IsNullOrEmpty(configuration.JwksUri))
+                {
+                    Problem = $"The authorization server metadata at {url} has no jwks_uri, so the signatures of {address}'s tokens cannot be checked.";
+                    throw new MetadataException($"The authorization server metadata at {url} has no jwks_uri, so the signatures of {address}'s tokens cannot be checked.");
+                }
+
+                var keys = new JsonWebKeySet(await retriever.GetDocumentAsync(configuration.JwksUri, cancel).ConfigureAwait(false));
+                configuration.JsonWebKeySet = keys;
+                foreach (var key in keys.GetSigningKeys())
+                {
+                    configuration.SigningKeys.Add(key);
+                }
+
+                Problem = null;
+                return configuration;
+            }
+
+            throw new IOException($"No authorization server metadata for {address}: tried {string.Join("; ", tried)}.");
+        }
+    }
+
+    /// <summary>The issuer's metadata cannot be used (another issuer, no keys).</summary>
+    private sealed class MetadataException(string message) : InvalidOperationException(message);
+
     internal static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 
@@ -221,5 +358,11 @@ internal sealed partial class OAuthResourceServer
     {
         [LoggerMessage(4701, LogLevel.Information, "Refused an OAuth access token on {Path}: {Reason}")]
         public static partial void Refused(ILogger logger, PathString path, string reason);
+
+        [LoggerMessage(4702, LogLevel.Error, "The authorization server metadata at {Url} names the issuer '{Published}', not '{Configured}' (mmcp serve --oauth-issuer): its tokens are refused. Give --oauth-issuer exactly the issuer the server publishes, or fix the server's issuer.")]
+        public static partial void IssuerMismatch(ILogger logger, string url, string published, string configured);
+
+        [LoggerMessage(4703, LogLevel.Warning, "The OAuth issuer {Issuer} could not be reached at startup ({Reason}); its tokens are refused until its metadata and keys can be fetched.")]
+        public static partial void IssuerUnreachable(ILogger logger, string issuer, string reason);
     }
 }

@@ -30,9 +30,20 @@ public sealed class ManifestSchemaTests
             SampleManifests.MinimalWith("\"timeouts\":{\"callMs\":0}"),
             SampleManifests.MinimalWith("\"protocolVersion\":\"1999-01-01\""),
             """{"name":"n","description":"d","version":"1","transport":{"type":"socket","path":"a"}}""",
+            OAuth("""{"clientId":"c","clientSecret":"${env:C_SECRET}","scopes":["a","b:c"],"redirectPort":8123}"""),
+            OAuth("""{"clientMetadataUrl":"https://example.com/mmcp/client.json"}"""),
+            OAuth("""{"clientId":"c","clientSecret":"literal-secret"}"""),
+            OAuth("""{"clientSecret":"${input:s}"}"""),
+            OAuth("""{"scopes":["a b"]}"""),
+            OAuth("""{"clientMetadataUrl":"http://example.com/c.json"}"""),
+            OAuth("""{"clientId":"c","clientMetadataUrl":"https://example.com/c.json"}"""),
+            OAuth("""{"redirectPort":80}"""),
         };
         return data;
     }
+
+    private static string OAuth(string oauth) =>
+        SampleManifests.Minimal(transport: $$"""{"type":"http","url":"https://example.com/mcp","oauth":{{oauth}}}""");
 
     [Theory]
     [MemberData(nameof(Documents))]

@@ -22,20 +22,25 @@ internal sealed class OAuthIssuerProcess : IAsyncDisposable
     /// <summary>Gets what the process printed.</summary>
     public string Output => _process.Output;
 
-    public static async Task<OAuthIssuerProcess> StartAsync()
+    public static async Task<OAuthIssuerProcess> StartAsync(params string[] switches)
     {
         // The server is built beside this project (ProjectReference without the assembly): same configuration, its own folder.
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         var dll = Path.Combine(Repository.Root, "tests", "Mmcp.OAuthServer", "bin", configuration, "net10.0", "Mmcp.OAuthServer.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: build tests/Mmcp.Gateway.Tests (it builds the OAuth server first).");
-        var process = ChildProcess.Start("dotnet", [dll, "--port", "0"]);
+        var process = ChildProcess.Start("dotnet", [dll, "--port", "0", .. switches]);
         var line = await process.WaitForLineAsync(l => l.StartsWith("issuer: ", StringComparison.Ordinal));
         return new OAuthIssuerProcess(process, new Uri(line["issuer: ".Length..].Trim()));
     }
 
-    public async Task SetAsync(bool? autoApprove = null, TimeSpan? accessTokenLifetime = null)
+    public async Task SetAsync(bool? autoApprove = null, TimeSpan? accessTokenLifetime = null, string? metadataIssuer = null)
     {
         var form = new Dictionary<string, string>();
+        if (metadataIssuer is not null)
+        {
+            form["metadata_issuer"] = metadataIssuer;
+        }
+
         if (autoApprove is { } approve)
         {
             form["auto_approve"] = approve ? "true" : "false";
@@ -81,6 +86,25 @@ internal sealed class OAuthIssuerProcess : IAsyncDisposable
         using var response = await _http.PostAsync(new Uri(Issuer, "test/mint"), content, TestContext.Current.CancellationToken);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>How many clients registered dynamically (RFC 7591) so far.</summary>
+    public async Task<int> RegistrationsAsync() =>
+        (await _http.GetFromJsonAsync<JsonNode>(new Uri(Issuer, "test/stats"), TestContext.Current.CancellationToken))!["registrations"]!.GetValue<int>();
+
+    /// <summary>Registers a client as an administrator would (public, or confidential with <paramref name="secret"/>), with one exact redirect URI.</summary>
+    public async Task RegisterClientAsync(string clientId, string redirectUri, string? secret = null)
+    {
+        using var content = new FormUrlEncodedContent(new Dictionary<string, string> { ["client_id"] = clientId, ["redirect_uri"] = redirectUri, ["client_secret"] = secret ?? string.Empty });
+        using var response = await _http.PostAsync(new Uri(Issuer, "test/register-client"), content, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Forgets every dynamically registered client (the next use of a stored registration is refused).</summary>
+    public async Task DeleteRegisteredClientsAsync()
+    {
+        using var response = await _http.PostAsync(new Uri(Issuer, "test/delete-registered-clients"), null, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Revokes every token the issuer gave (refresh tokens stop working at once).</summary>
