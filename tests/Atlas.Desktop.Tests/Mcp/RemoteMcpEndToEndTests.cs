@@ -81,7 +81,7 @@ public sealed class RemoteMcpEndToEndTests
     }
 
     /// <summary>A sandboxed "machine" running the built <c>mmcp</c> as a child process.</summary>
-    private sealed class MmcpMachine : IDisposable
+    internal sealed class MmcpMachine : IDisposable
     {
         public MmcpMachine()
         {
