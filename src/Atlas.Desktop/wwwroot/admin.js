@@ -2,22 +2,205 @@
 // The admin UI: redeems the one-time code from the fragment for an HttpOnly cookie, then follows the desktop live: the
 // server-sent events of /admin/api/events name what changed (devices, pairing, media) and the page fetches just that.
 // A phone waiting for approval gets a banner at the top, a spoken announcement, focus and a count in the tab title.
-const $ = (id) => document.getElementById(id);
+/**
+ * The element with this id, of the expected type; a page whose markup lacks it is a bug, so this throws saying which
+ * (as app-ui.js's byId; the admin page loads no other module).
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new (...args: any[]) => T} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const node = document.getElementById(id);
+  if (!(node instanceof type)) throw new Error(`The page has no ${type.name} #${id}.`);
+  return node;
+}
+
+/** @param {string} id */
+const $ = (id) => byId(id, HTMLElement);
 const PERMISSIONS = ["chat", "files.read", "files.write", "media.process", "tools"];
 const code = new URLSearchParams(location.hash.slice(1)).get("code");
 history.replaceState(null, "", location.pathname);
 
+// The admin API's answers (src/Atlas.Desktop/Admin/AdminModels.cs and the records they name, camelCase; a null is
+// left out, hence the optional properties). Times are ISO 8601 strings.
+/**
+ * @typedef {object} PairingView
+ * @property {boolean} closed
+ * @property {number} recentFailures
+ * @property {string} [url]
+ * @property {string} [expiresAt]
+ * @property {string} fingerprint
+ * @property {string} approval "auto", or "prompt" (the default: approve each phone here)
+ */
+/**
+ * @typedef {object} DeviceView
+ * @property {string} id
+ * @property {string} name
+ * @property {string} platform
+ * @property {string} status "pending" (waiting for approval), "active", ...
+ * @property {string} [checkCode]
+ * @property {string[]} permissions
+ * @property {number} quotaBytes
+ * @property {string} createdAt
+ * @property {string} [approvedAt]
+ * @property {string} [lastSeenAt]
+ * @property {string} [lastAddress]
+ * @property {number} connections
+ */
+/**
+ * @typedef {object} AuditEntry
+ * @property {number} id
+ * @property {string} at
+ * @property {string} event
+ * @property {string} [deviceId]
+ * @property {string} [address]
+ * @property {string} [detail]
+ */
+/**
+ * @typedef {object} DesktopState GET /state
+ * @property {string} name
+ * @property {string} fingerprint
+ * @property {string} displayFingerprint
+ * @property {boolean} selfSigned
+ * @property {string[]} urls
+ * @property {string} dataDirectory
+ * @property {PairingView} pairing
+ * @property {DeviceView[]} devices
+ * @property {number} connections
+ * @property {AuditEntry[]} events
+ */
+/**
+ * @typedef {object} FailureView
+ * @property {string} code
+ * @property {string} message
+ * @property {string} at
+ */
+/** @typedef {{ answers: number, tokens: number, cost?: number }} LlmSpendView */
+/**
+ * @typedef {object} LlmView GET /llm
+ * @property {boolean} configured
+ * @property {string} provider
+ * @property {string} endpoint
+ * @property {string} model
+ * @property {string} [hint]
+ * @property {FailureView & { model?: string }} [lastError]
+ * @property {string} [lastAnswerAt]
+ * @property {LlmSpendView} today
+ * @property {LlmSpendView} total
+ */
+/** @typedef {{ file: string, field: string, message: string, severity: string }} DiagnosticView */
+/**
+ * @typedef {object} ServersView GET /servers
+ * @property {string} consentFile
+ * @property {string} policy
+ * @property {ServerRow[]} servers
+ * @property {DiagnosticView[]} diagnostics
+ */
+/** @typedef {{ allowed: number, denied: number, changed: number, pending: number }} ConsentCounts */
+/**
+ * @typedef {object} ToolConsentView
+ * @property {string} status "allowed", "denied", "changed" or "pending"
+ * @property {string} [message]
+ * @property {string} [decision]
+ * @property {string} [pinnedHash]
+ * @property {string} [decidedAt]
+ * @property {string} [decidedBy]
+ */
+/**
+ * @typedef {{ title?: string, readOnly?: boolean, destructive?: boolean, idempotent?: boolean, openWorld?: boolean }}
+ *   ToolAnnotations
+ */
+/**
+ * @typedef {object} ToolView
+ * @property {string} name
+ * @property {string} exposedName
+ * @property {string} [title]
+ * @property {string} [description]
+ * @property {ToolAnnotations} [annotations]
+ * @property {string} hash
+ * @property {ToolConsentView} consent
+ */
+/**
+ * @typedef {object} ServerToolsView GET /servers/{id}/tools
+ * @property {string} serverId
+ * @property {string} [consent]
+ * @property {string} source where the list came from; "none" when there is none
+ * @property {FailureView} [failure]
+ * @property {ToolView[]} tools
+ */
+/**
+ * @typedef {object} MediaJobView
+ * @property {string} id
+ * @property {string} deviceId
+ * @property {string} [deviceName]
+ * @property {string} task
+ * @property {string} file
+ * @property {string} status
+ * @property {string} stage
+ * @property {number} [fraction]
+ * @property {string} [message]
+ * @property {string} startedAt
+ * @property {number} [durationSeconds]
+ * @property {boolean} [fromCache]
+ * @property {string} [error]
+ */
+/**
+ * @typedef {object} MediaJobsView GET /media/jobs
+ * @property {MediaJobView[]} running
+ * @property {MediaJobView[]} queued
+ * @property {MediaJobView[]} recent
+ * @property {{ directory: string, files: number, bytes: number }} cache
+ */
+/**
+ * @typedef {object} LiveMetricsView GET /metrics
+ * @property {string} day
+ * @property {{ server: string, calls: number, errors: number, p50?: number | null, p95?: number | null }[]} servers
+ * @property {{ model: string, answers: number, inputTokens: number, outputTokens: number, spend: number }[]} models
+ * @property {number} tokensToday
+ * @property {number} spendToday
+ * @property {number} devicesConnected
+ * @property {number} mediaQueued
+ * @property {number} mediaFinished
+ */
+/**
+ * @typedef {object} TlsView GET /tls (and what POST /tls, /tls/rotate return)
+ * @property {string} mode "self-signed" (quick mode), "local-ca" (trusted mode), else a certificate file
+ * @property {string} certificateNotAfter
+ * @property {string} [authoritySubject]
+ * @property {string[]} [permittedNames]
+ * @property {string[]} [permittedAddresses]
+ * @property {number} revokedDevices
+ */
+
+/**
+ * An element with these properties (class, handlers, ...) and children.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Partial<HTMLElementTagNameMap[K]>} [props]
+ * @param {...(string | Node)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
   for (const child of children) node.append(child);
   return node;
 }
 
+/**
+ * Calls the admin API; a failure is shown (signed out, or an alert with the error's message) and then thrown.
+ * @param {string} path
+ * @param {string} [method]
+ * @param {unknown} [body] sent as JSON
+ * @returns {Promise<any>} the JSON answer (null for 204); its shape is the typedef of that path
+ */
 async function api(path, method = "GET", body) {
+  /** @type {{ method: string, headers: Record<string, string>, body?: string }} */
   const init = { method, headers: { "X-Atlas-Admin": "1" } };
   if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
   const response = await fetch("/admin/api" + path, init);
   if (response.status === 401) { signedOut(); throw new Error("signed out"); }
+  /** @type {{ error?: import('./wire.js').WireError } | null} */
   const json = response.status === 204 ? null : await response.json();
   if (!response.ok) { alert(json?.error?.message ?? `Failed (${response.status})`); throw new Error("failed"); }
   return json;
@@ -30,42 +213,56 @@ function signedOut() {
   box.classList.remove("hidden");
 }
 
+/** @param {string | null | undefined} t */
 function when(t) { return t ? new Date(t).toLocaleString() : "never"; }
 
+/** @param {string} text */
 function empty(text) { return el("p", { className: "empty" }, text); }
 
+/**
+ * @param {string[]} headers
+ * @param {HTMLTableRowElement[]} rows
+ */
 function table(headers, rows) {
   return el("table", {}, el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, ...rows));
 }
 
+/**
+ * @param {DeviceView} d
+ * @param {"approve" | "deny"} action
+ */
 function decide(d, action) {
   return api(`/devices/${d.id}/${action}`, "POST").then(refresh).catch(() => {});
 }
 
+/** @param {string | undefined} code */
 function spaced(code) { return code ? `${code.slice(0, 3)} ${code.slice(3)}` : ""; }
 
+/** @type {PairingView | null} */
 let pairing = null;
 let announced = new Set();
 
 function renderPairing() {
   const p = pairing;
   if (!p) return;
-  const left = p.expiresAt ? Math.max(0, Math.round((new Date(p.expiresAt).getTime() - Date.now()) / 1000)) : 0;
-  const open = p.url && left > 0;
+  const expiresAt = p.expiresAt ? new Date(p.expiresAt) : null;
+  const left = expiresAt ? Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 1000)) : 0;
+  const open = p.url && expiresAt && left > 0 ? { url: p.url, expiresAt } : null;
   const state = $("pairing-state");
   state.textContent = p.closed
     ? `Pairing is CLOSED after ${p.recentFailures} failed attempts. Make a new QR code to reopen it.`
-    : open ? `Valid until ${new Date(p.expiresAt).toLocaleTimeString()} (${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left), single use.`
+    : open ? `Valid until ${open.expiresAt.toLocaleTimeString()} (${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left), single use.`
       + (p.approval === "auto" ? " Phones are approved at once (approval: auto)." : " You approve each phone here.")
     : "No QR code is open (the last one expired or was used). Make a new one to pair a phone.";
   state.className = p.closed || p.recentFailures > 0 ? "error" : "";
   if (!p.closed && p.recentFailures > 0) state.textContent += ` ${p.recentFailures} recent failed attempts.`;
-  $("pair-url").textContent = open ? p.url : "";
-  const qr = /** @type {HTMLImageElement} */ ($("qr"));
-  if (open && qr.dataset.url !== p.url) { qr.src = "/admin/api/qr.svg?" + Date.now(); qr.dataset.url = p.url; }
+  $("pair-url").textContent = open ? open.url : "";
+  const qr = byId("qr", HTMLImageElement);
+  if (open && qr.dataset.url !== open.url) { qr.src = "/admin/api/qr.svg?" + Date.now(); qr.dataset.url = open.url; }
   qr.classList.toggle("hidden", !open);
 }
 
+/** @param {DeviceView[]} waiting */
 function renderApprovals(waiting) {
   const banner = $("approval-banner");
   const list = $("approval-list");
@@ -79,8 +276,9 @@ function renderApprovals(waiting) {
       el("p", { className: "steps" }, "Approve only if the phone shows the same check code. From a terminal: ",
         el("span", { className: "mono" }, `atlas devices approve ${d.id}`)));
     row.dataset.deviceId = d.id;
-    row.querySelector("button").setAttribute("aria-label", `Approve ${d.name}`);
-    row.querySelectorAll("button")[1].setAttribute("aria-label", `Deny ${d.name}`);
+    const [approve, deny] = row.querySelectorAll("button");
+    approve.setAttribute("aria-label", `Approve ${d.name}`);
+    deny.setAttribute("aria-label", `Deny ${d.name}`);
     return row;
   }));
   banner.classList.toggle("hidden", waiting.length === 0);
@@ -95,6 +293,7 @@ function renderApprovals(waiting) {
   }
 }
 
+/** @param {DesktopState} state */
 function render(state) {
   $("name").textContent = state.name;
   $("fingerprint").textContent = state.displayFingerprint;
@@ -123,7 +322,8 @@ function render(state) {
       el("td", {}, `${d.name} (${d.platform})`, el("br"), el("span", { className: "mono" }, d.id)),
       el("td", {}, ...PERMISSIONS.map((perm) => el("label", {},
         el("input", { type: "checkbox", checked: d.permissions.includes(perm), onchange: (e) => {
-          const next = e.target.checked ? [...d.permissions, perm] : d.permissions.filter((x) => x !== perm);
+          const checked = /** @type {HTMLInputElement} */ (e.target).checked;
+          const next = checked ? [...d.permissions, perm] : d.permissions.filter((x) => x !== perm);
           api(`/devices/${d.id}/permissions`, "POST", { permissions: next }).then(refresh);
         } }), ` ${perm} `))),
       el("td", {}, when(d.lastSeenAt), el("br"), d.lastAddress ?? ""),
@@ -142,14 +342,17 @@ function render(state) {
 }
 
 // The LLM card: configured or not (and how to fix it), provider and model, the last failed answer, spend.
+/** @param {number | null | undefined} cost */
 function money(cost) { return cost == null ? "no cost reported" : `$${cost.toFixed(4)}`; }
 
+/** @param {LlmView} v */
 function renderLlm(v) {
+  /** @param {LlmSpendView} s */
   const spend = (s) => `${s.answers} answer(s), ${s.tokens.toLocaleString()} tokens, ${money(s.cost)}`;
   $("llm").replaceChildren(
     el("p", {}, v.configured ? badge("configured", "connected") : badge("not configured", "failed"), " ",
       v.provider === "openrouter" ? "OpenRouter" : "OpenAI-compatible endpoint"),
-    v.configured ? "" : el("p", { className: "empty" }, v.hint),
+    v.configured ? "" : el("p", { className: "empty" }, v.hint ?? ""),
     el("dl", { className: "facts" },
       el("dt", {}, "Model"), el("dd", { className: "mono" }, v.model),
       el("dt", {}, "Endpoint"), el("dd", { className: "mono" }, v.endpoint),
@@ -163,17 +366,29 @@ function renderLlm(v) {
 
 // MCP servers and consent. Listing asks every server for its tools, so it loads on demand (page load, Reload, after a
 // decision), not on every status poll.
+/** @type {Record<string, string>} */
 const STATE_LABEL = { allowed: "allowed", denied: "denied", changed: "changed — needs re-approval", pending: "not approved yet" };
+/** @type {Record<string, string>} */
 const STATE_CLASS = { allowed: "ok", denied: "error", changed: "note", pending: "note", connected: "ok", failed: "error", idle: "idle", "sign-in-required": "note" };
 // A server that is not running is not a problem: the hub starts (or connects to) it when a tool is first used.
+/** @type {Record<string, string>} */
 const SERVER_STATE = { idle: "starts on first use", "sign-in-required": "sign-in required" };
 const openServers = new Set();
 
+/**
+ * @param {string} text
+ * @param {string} kind a key of STATE_CLASS, or "" for none
+ */
 function badge(text, kind) { return el("span", { className: `badge ${STATE_CLASS[kind] ?? ""}` }, text); }
 
+/**
+ * @param {string} id
+ * @param {{ tool?: string, decision: string }} body
+ */
 function consent(id, body) { return api(`/servers/${encodeURIComponent(id)}/consent`, "POST", body); }
 
 async function loadServers() {
+  /** @type {ServersView} */
   const view = await api("/servers");
   $("consent-file").textContent = `Consent file: ${view.consentFile} (policy: ${view.policy})`;
   $("servers").replaceChildren(...(view.servers.length ? view.servers.map(renderServer) : [empty(
@@ -182,6 +397,7 @@ async function loadServers() {
   $("diagnostics").replaceChildren(...view.diagnostics.map((d) => el("p", {}, `${d.file}: ${d.field}: ${d.message}`)));
 }
 
+/** @param {ServerRow} s */
 function renderServer(s) {
   const counts = s.tools;
   const held = [counts.changed && `${counts.changed} changed — needs re-approval`, counts.denied && `${counts.denied} denied`,
@@ -245,10 +461,22 @@ function renderServer(s) {
  * @property {string} [key]
  */
 /**
- * @typedef {object} ServerRow the parts of a server of GET /servers that the sign-in and shadowing hunks read
+ * @typedef {object} ServerRow one server of GET /servers (ServerView)
  * @property {string} id
  * @property {string} name
- * @property {string} state
+ * @property {string} description
+ * @property {string} version
+ * @property {{ type: string, summary: string }} transport
+ * @property {Provenance} provenance
+ * @property {string} state "connected", "failed", "idle", "sign-in-required", ...
+ * @property {number} consecutiveFailures
+ * @property {FailureView} [lastError]
+ * @property {string} [retryAt]
+ * @property {string} [consent] "allow" or "deny" when the whole server was decided
+ * @property {number} toolCount
+ * @property {ConsentCounts} tools
+ * @property {string} [listSource]
+ * @property {FailureView} [listError]
  * @property {Provenance[]} shadowed definitions this one hides
  * @property {string} [shadowedBy] the id that won the plain name this definition wanted
  * @property {string[]} [aliases] other ids that reach this server
@@ -347,7 +575,15 @@ function renderShadowing(s) {
   return lines.length ? el("p", { className: "shadowing" }, ...lines) : "";
 }
 
+/**
+ * @param {HTMLElement} details
+ * @param {ServerToolsView} view
+ */
 function renderTools(details, view) {
+  /**
+   * @param {ToolView} tool
+   * @param {string} decision
+   */
   const decide = (tool, decision) => consent(view.serverId, { tool: tool.name, decision }).then(loadServers);
   const rows = view.tools.map((t) => {
     const hints = t.annotations ? Object.entries({ "read-only": t.annotations.readOnly, destructive: t.annotations.destructive,
@@ -366,6 +602,7 @@ function renderTools(details, view) {
     return row;
   });
   const box = details.querySelector(".tools");
+  if (!box) throw new Error(`The server block of ${view.serverId} has no .tools element.`);
   box.replaceChildren(
     view.failure ? el("p", { className: "error" }, `Live listing failed (${view.failure.message}); ${view.source === "none" ? "no earlier list to show" : `showing the ${view.source} list`}.`) : "",
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Tool"), el("th", {}, "Description"), el("th", {}, "Consent"), el("th", {}))),
@@ -373,11 +610,17 @@ function renderTools(details, view) {
 }
 
 // Media jobs: running, queued and recent, with cancel; fetched on "media" events, and every 2 s while one runs.
+/** @param {number | null | undefined} s */
 function seconds(s) { return s == null ? "" : s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`; }
 
+/** @param {MediaJobsView} view */
 function renderJobs(view) {
   const c = view.cache;
   $("media-cache").textContent = `Result cache: ${(c.bytes / 1048576).toFixed(1)} MiB in ${c.files} file(s) at ${c.directory}.`;
+  /**
+   * @param {MediaJobView} j
+   * @param {boolean} live
+   */
   const row = (j, live) => {
     const tr = el("tr", {},
       el("td", {}, j.task, el("br"), el("span", { className: "mono" }, j.id)),
@@ -401,8 +644,10 @@ function renderJobs(view) {
 
 let jobsTimer = 0;
 
+/** @param {number | null | undefined} s */
 function latency(s) { return s == null ? "–" : seconds(s); }
 
+/** @param {LiveMetricsView} m */
 function renderActivity(m) {
   const spend = m.spendToday > 0 ? `$${m.spendToday.toFixed(4)}` : "$0";
   $("activity-summary").textContent = `${m.devicesConnected} device connection${m.devicesConnected === 1 ? "" : "s"} · `
@@ -439,6 +684,10 @@ async function refresh() {
 // Live updates: the stream names what changed; EventSource reconnects by itself (a "ready" follows every reconnect,
 // and everything is fetched again then). A signed-out page learns it from the next fetch.
 function follow() {
+  /**
+   * @param {boolean} on
+   * @param {string} text
+   */
   const live = (on, text) => { $("live-dot").className = `dot ${on ? "on" : "off"}`; $("live-state").textContent = text; };
   const source = new EventSource("/admin/api/events");
   source.onmessage = (e) => {
@@ -458,8 +707,8 @@ function follow() {
   };
 }
 
-$("new-ticket").addEventListener("click", () => api("/pair", "POST").then(refresh));
-$("reload-servers").addEventListener("click", () => loadServers().catch(() => {}));
+byId("new-ticket", HTMLButtonElement).addEventListener("click", () => api("/pair", "POST").then(refresh));
+byId("reload-servers", HTMLButtonElement).addEventListener("click", () => loadServers().catch(() => {}));
 
 (async () => {
   if (code) {
@@ -480,6 +729,7 @@ $("reload-servers").addEventListener("click", () => loadServers().catch(() => {}
 // ------------------------------------------------------------------------------------------------ phone trust (issue 10)
 
 /** Quick mode (self-signed) or trusted mode (this desktop as a name-constrained CA that phones install). */
+/** @param {TlsView} view */
 function renderTrust(view) {
   const trusted = view.mode === "local-ca";
   $("trust-mode").textContent = trusted
@@ -488,7 +738,7 @@ function renderTrust(view) {
       ? "Quick mode: a self-signed certificate that phones' browsers accept on first use. The web app needs the desktop to start."
       : "A certificate from Atlas:Certificate:Path.";
   $("trust-detail").textContent = trusted
-    ? `${view.authoritySubject}; permits only ${[...view.permittedNames, ...view.permittedAddresses].join(", ")}. `
+    ? `${view.authoritySubject}; permits only ${[...view.permittedNames ?? [], ...view.permittedAddresses ?? []].join(", ")}. `
       + `Serving certificate renewed automatically (valid until ${when(view.certificateNotAfter)}).`
     : "";
   $("trust-on").classList.toggle("hidden", view.mode !== "self-signed");
@@ -496,8 +746,14 @@ function renderTrust(view) {
   $("trust-off").classList.toggle("hidden", !trusted);
 }
 
+/**
+ * @param {string} path
+ * @param {{ mode: string } | undefined} body
+ * @param {string} question
+ */
 async function changeTrust(path, body, question) {
   if (!confirm(question)) return;
+  /** @type {TlsView} */
   const view = await api(path, "POST", body);
   renderTrust(view);
   alert(`Done. ${view.revokedDevices} device(s) were revoked and must pair again with a new QR code.`);
@@ -506,11 +762,11 @@ async function changeTrust(path, body, question) {
 }
 
 const loadTrust = () => api("/tls").then(renderTrust).catch(() => {});
-$("trust-on").addEventListener("click", () => changeTrust("/tls", { mode: "local-ca" },
+byId("trust-on", HTMLButtonElement).addEventListener("click", () => changeTrust("/tls", { mode: "local-ca" },
   "Turn on trusted mode? Every paired device is revoked and must pair again (and install the certificate authority).").catch(() => {}));
-$("trust-rotate").addEventListener("click", () => changeTrust("/tls/rotate", undefined,
+byId("trust-rotate", HTMLButtonElement).addEventListener("click", () => changeTrust("/tls/rotate", undefined,
   "Replace the certificate authority? The old one is deleted; every device is revoked and must install the new one and pair again.").catch(() => {}));
-$("trust-off").addEventListener("click", () => changeTrust("/tls", { mode: "self-signed" },
+byId("trust-off", HTMLButtonElement).addEventListener("click", () => changeTrust("/tls", { mode: "self-signed" },
   "Turn trusted mode off? The certificate authority is deleted; every device is revoked and must pair again.").catch(() => {}));
 setInterval(() => { if (!$("main").classList.contains("hidden")) loadTrust(); }, 2000);
 new MutationObserver(() => { if (!$("main").classList.contains("hidden")) loadTrust(); }).observe($("main"), { attributes: true, attributeFilter: ["class"] });
