@@ -214,6 +214,7 @@ internal sealed class CliContext : IAsyncDisposable
             HubErrorCode.ConnectionFailed => $"start the app or service, or correct the socket path or URL in {where}.",
             HubErrorCode.HandshakeTimeout or HubErrorCode.CallTimeout => $"try again (a first 'npx' download can be slow) or raise the budget with --timeout or 'timeouts' in {where}.",
             HubErrorCode.HandshakeFailed or HubErrorCode.ServerCrashed => $"run 'mmcp servers --check -v' to see the server's standard error; check its command and environment in {where}.",
+            HubErrorCode.SignInRequired when Remote.RemoteDesktops.IsPaired(MmcpEnvironment.Process, serverId) => Remote.RemoteDesktops.PairAgainFix(serverId),
             HubErrorCode.SignInRequired => $"run 'mmcp auth login {serverId}' (it opens your browser); 'mmcp auth status' shows the sign-ins.",
             _ => $"run 'mmcp servers --check' for details; the definition is in {where}.",
         };

@@ -32,7 +32,7 @@ internal static class ExitCodes
     /// <summary>With <c>--strict</c>: a listing is incomplete because at least one server failed.</summary>
     public const int Incomplete = 8;
 
-    /// <summary>A remote server needs the user to sign in (<c>mmcp auth login</c>), or a sign-in was refused.</summary>
+    /// <summary>A remote server needs the user to sign in (<c>mmcp auth login</c>), or a sign-in was refused, or a paired desktop revoked this machine (pair again).</summary>
     public const int SignInRequired = 9;
 
     /// <summary>Interrupted (Ctrl+C).</summary>

@@ -7,6 +7,7 @@ using Atlas.Client;
 using Atlas.Client.Credentials;
 using Atlas.Client.Pairing;
 using Atlas.Client.Protocol;
+using Mmcp.Client;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 
@@ -105,6 +106,13 @@ internal static class RemoteDesktops
     public static string PinMismatchMessage(string serverId, Uri baseUri) =>
         $"The desktop at {baseUri} ('{serverId}') presented a certificate whose key does not match the one pinned when this machine paired; refusing to connect. If its identity changed on purpose (new TLS mode, a reinstall), pair again: 'mmcp remote remove {serverId}', then 'mmcp remote add <pairing-url>'.";
 
+    /// <summary>Whether <paramref name="serverId"/> is a desktop this machine paired with (its credential is stored).</summary>
+    public static bool IsPaired(MmcpEnvironment environment, string serverId) => File.Exists(CredentialPath(environment, serverId));
+
+    /// <summary>What to do when a paired desktop no longer accepts this machine.</summary>
+    public static string PairAgainFix(string serverId) =>
+        $"pair again: 'mmcp remote remove {serverId}', then 'mmcp remote add <pairing-url>' with a new pairing link from the desktop.";
+
     public static string RevokedMessage(string serverId) =>
         $"The desktop revoked this device; pair again with mmcp remote add <pairing-url> (and remove the old entry with 'mmcp remote remove {serverId}').";
 
@@ -152,7 +160,8 @@ internal static class RemoteDesktops
             }
             catch (AtlasException e) when (e.Code is ErrorCodes.Revoked or ErrorCodes.Unauthorized or ErrorCodes.PairingDenied)
             {
-                throw new HttpRequestException(RevokedMessage(serverId), e, HttpStatusCode.Unauthorized);
+                // The desktop is up and answered: the user's action is the fix, as for a refused sign-in (exit 9, no back-off).
+                throw new HubException(HubErrorCode.SignInRequired, serverId, RevokedMessage(serverId), e);
             }
             catch (HttpRequestException e) when (IsPinMismatch(e))
             {

@@ -96,7 +96,7 @@ internal static class ServersCommand
 
     private static CheckDto Check(CliContext context, ServerListResult result, int tools) => result switch
     {
-        { Failure: { Code: HubErrorCode.SignInRequired } f } => new CheckDto(CheckSignIn, null, f.Code.ToString(), f.Message, $"run `mmcp auth login {result.ServerId}`"),
+        { Failure: { Code: HubErrorCode.SignInRequired } f } => new CheckDto(CheckSignIn, null, f.Code.ToString(), f.Message, context.Fix(result.ServerId, f)),
         { Failure: { } f } => new CheckDto("failed", null, f.Code.ToString(), f.Message, context.Fix(result.ServerId, f)),
         { Source: ListSource.Live } => new CheckDto(CheckOk, tools, null, null, null),
         _ => new CheckDto("notAnswered", tools, null, $"Server '{result.ServerId}' did not answer within its budgets; its tools are listed from {result.Source.ToString().ToLowerInvariant()}.", "try again, or raise the budgets with --timeout."),

@@ -50,8 +50,19 @@ public sealed class RemoteMcpEndToEndTests
         await host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: false, Ct);
 
         var refused = await machine.RunAsync("call", RemoteId, DeviceMcpTests.Echo, "--args", """{"message":"again"}""");
-        Assert.NotEqual(0, refused.ExitCode);
+        // Exit 9 (the desktop refused this machine's credential; the user's action is the fix), and the fix names pairing
+        // again, not starting the server: the desktop is up and answered.
+        Assert.True(refused.ExitCode == 9, refused.ToString());
         Assert.Contains("the desktop revoked this device; pair again with mmcp remote add", refused.Stderr + refused.Stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"SignInRequired: The desktop revoked this device", refused.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("start the app", refused.Stderr, StringComparison.Ordinal);
+        var check = await machine.RunAsync("servers", "--check", "--json");
+        Assert.True(check.ExitCode == 9, check.ToString());
+        var desktopCheck = JsonDocument.Parse(check.Stdout).RootElement.GetProperty("servers").EnumerateArray()
+            .Single(s => s.GetProperty("id").GetString() == RemoteId).GetProperty("check");
+        Assert.Equal("signInRequired", desktopCheck.GetProperty("status").GetString());
+        Assert.Contains("mmcp remote add <pairing-url>", desktopCheck.GetProperty("fix").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("mmcp auth login", desktopCheck.GetProperty("fix").GetString(), StringComparison.Ordinal);
 
         var removed = await machine.RunAsync("remote", "remove", RemoteId);
         Assert.True(removed.ExitCode == 0, removed.ToString());

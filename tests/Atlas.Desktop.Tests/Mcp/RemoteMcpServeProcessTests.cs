@@ -50,7 +50,7 @@ public sealed class RemoteMcpServeProcessTests
         Assert.Equal(deviceId, revoked.GetProperty("deviceId").GetString());
 
         var refused = await machine.RunAsync("call", RemoteId, DeviceMcpTests.Echo, "--args", """{"message":"again"}""");
-        Assert.True(refused.ExitCode != 0, refused.ToString());
+        Assert.True(refused.ExitCode == 9, refused.ToString());
         Assert.True(refused.Stderr.Contains("revoked this device; pair again with mmcp remote add <pairing-url>", StringComparison.Ordinal), refused.ToString());
         Assert.True(refused.Stderr.Contains($"mmcp remote remove {RemoteId}", StringComparison.Ordinal), refused.ToString());
         var local = await machine.RunAsync("call", LocalServer, "echo", "--args", """{"message":"still here"}""");

@@ -16,7 +16,7 @@ public sealed partial class RemoteSignInTests
     {
         await using var remote = await Remote.StartAsync();
         await remote.Issuer.SetAsync(autoApprove: true);
-        var hint = $"sign-in required: run `mmcp auth login {RemoteId}`";
+        var hint = $"sign-in required: run 'mmcp auth login {RemoteId}'";
 
         var never = await remote.MmcpAsync("servers", "--check");
         Assert.True(never.ExitCode == 9, never.Stdout + never.Stderr);
