@@ -36,9 +36,14 @@ internal sealed class TestTools
         return "unreachable";
     }
 
-    [McpServerTool(Name = "crash"), Description("Writes a line to standard error and exits with the given code.")]
-    public static string Crash(int exitCode, string message)
+    [McpServerTool(Name = "crash"), Description("Writes a line to standard error (after 'before' filler lines) and exits with the given code.")]
+    public static string Crash(int exitCode, string message, int before = 0)
     {
+        for (var i = 0; i < before; i++)
+        {
+            Console.Error.WriteLine($"filler line {i} of {before}");
+        }
+
         Console.Error.WriteLine(message);
         Console.Error.Flush();
         Environment.Exit(exitCode);

@@ -17,8 +17,12 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 {
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan TermGrace = TimeSpan.FromSeconds(1);
+
+    // How long an exit waits for the end of standard error: a grandchild that inherited it may keep it open.
+    private static readonly TimeSpan StandardErrorDrain = TimeSpan.FromSeconds(1);
     private readonly Process _process;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _standardErrorEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     private ChildProcess(Process process, LineRing standardError)
@@ -31,7 +35,9 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     public LineRing StandardError { get; }
 
-    /// <summary>Gets a task that completes with the exit code when the process exits.</summary>
+    /// <summary>Gets a task that completes with the exit code when the process has exited and its standard error has
+    /// ended (or <see cref="StandardErrorDrain"/> after the exit), so the ring holds the last lines the process wrote:
+    /// the crash report quotes them.</summary>
     public Task<int> Exited => _exited.Task;
 
     /// <summary>Gets the stream the hub writes requests to (the child's standard input).</summary>
@@ -83,6 +89,10 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             if (e.Data is { } line)
             {
                 standardError.Add(line);
+            }
+            else
+            {
+                child._standardErrorEnded.TrySetResult();
             }
         };
         process.Exited += (_, _) => child.OnExited();
@@ -165,6 +175,20 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         catch (InvalidOperationException)
         {
             return;
+        }
+
+        _ = CompleteExitAsync(code);
+    }
+
+    private async Task CompleteExitAsync(int code)
+    {
+        try
+        {
+            await _standardErrorEnded.Task.WaitAsync(StandardErrorDrain, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A grandchild holds standard error open: report the exit with what has been read.
         }
 
         _exited.TrySetResult(code);

@@ -51,6 +51,21 @@ public sealed class CrashRecoveryTests : IDisposable
         Assert.Equal("echo: back", HubToolResults.GetText(await hub.CallToolAsync("test.crasher", "echo", new Dictionary<string, object?> { ["text"] = "back" }, cancellationToken: Ct)));
     }
 
+    /// <summary>The crash report quotes the last line the server wrote, even when it wrote a burst of standard error
+    /// just before it exited (the exit used to be reported before the reader of standard error had caught up).</summary>
+    [Fact]
+    public async Task CallTool_ServerWritesABurstThenExits_TheReportQuotesItsLastLine()
+    {
+        await _env.WriteManifestAsync(Servers.Stdio("test.crasher"));
+        await using var hub = _env.CreateHub();
+
+        var error = await Assert.ThrowsAsync<HubException>(() => hub.CallToolAsync("test.crasher", "crash", new Dictionary<string, object?> { ["exitCode"] = 3, ["message"] = "the last words", ["before"] = 20_000 }, cancellationToken: Ct).AsTask());
+
+        Assert.Equal(HubErrorCode.ServerCrashed, error.Code);
+        Assert.Contains("exited with code 3; its last output: the last words", error.Message, StringComparison.Ordinal);
+        Assert.Equal("the last words", error.Failure!.StandardErrorTail[^1]);
+    }
+
     [Fact]
     public async Task CallTool_HungServer_TimesOutAndTheServerAndHubStayUsable()
     {
