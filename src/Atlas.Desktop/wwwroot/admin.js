@@ -387,14 +387,47 @@ function badge(text, kind) { return el("span", { className: `badge ${STATE_CLASS
  */
 function consent(id, body) { return api(`/servers/${encodeURIComponent(id)}/consent`, "POST", body); }
 
-async function loadServers() {
+/** The servers view last drawn: an event that changes nothing in it redraws nothing. */
+let drawnServers = "";
+
+/**
+ * Draws the servers view. Events and the periodic refresh redraw only when the view changed, so the keyboard focus,
+ * the open tool tables and what a screen reader is reading stay put; when it does change, the focused control is
+ * focused again in the new drawing. After the user changed something, the redraw is forced (a tool's consent is
+ * shown in the tool table, not in this view).
+ * @param {boolean} [force]
+ */
+async function loadServers(force = false) {
   /** @type {ServersView} */
   const view = await api("/servers");
+  const json = JSON.stringify(view);
+  if (!force && json === drawnServers) return;
+  drawnServers = json;
+  const list = $("servers");
+  const focused = focusedServerControl(list);
   $("consent-file").textContent = `Consent file: ${view.consentFile} (policy: ${view.policy})`;
-  $("servers").replaceChildren(...(view.servers.length ? view.servers.map(renderServer) : [empty(
+  list.replaceChildren(...(view.servers.length ? view.servers.map(renderServer) : [empty(
     "No MCP servers found. Add one with a manifest in ~/.local/share/mmcp/servers (for example 'atlas media-mcp --mmcp-register'), "
     + "or configure servers in Claude Desktop, VS Code or Cursor, then press Reload.")]));
   $("diagnostics").replaceChildren(...view.diagnostics.map((d) => el("p", {}, `${d.file}: ${d.field}: ${d.message}`)));
+  if (focused) {
+    const card = [...list.querySelectorAll("details.server")].find((d) => d instanceof HTMLElement && d.dataset.serverId === focused.serverId);
+    const again = card && [...card.querySelectorAll(focused.tag)].find((e) => (e.textContent ?? "") === focused.text);
+    if (again instanceof HTMLElement) again.focus();
+  }
+}
+
+/**
+ * The control inside a server card that has the keyboard focus, as what finds it again in a new drawing.
+ * @param {HTMLElement} list
+ * @returns {{ serverId: string, tag: string, text: string } | null}
+ */
+function focusedServerControl(list) {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || !list.contains(active)) return null;
+  const card = active.closest("details.server");
+  if (!(card instanceof HTMLElement) || !card.dataset.serverId) return null;
+  return { serverId: card.dataset.serverId, tag: active.tagName.toLowerCase(), text: active.textContent ?? "" };
 }
 
 /** @param {ServerRow} s */
@@ -412,10 +445,10 @@ function renderServer(s) {
     s.signIn ? renderSignIn(s) : "",
     renderShadowing(s),
     el("p", { className: "tool-actions" },
-      el("button", { onclick: () => consent(s.id, { decision: "allow" }).then(loadServers) }, "Allow server"),
-      el("button", { className: "danger", onclick: () => consent(s.id, { decision: "deny" }).then(loadServers) }, "Deny server"),
+      el("button", { onclick: () => consent(s.id, { decision: "allow" }).then(() => loadServers(true)) }, "Allow server"),
+      el("button", { className: "danger", onclick: () => consent(s.id, { decision: "deny" }).then(() => loadServers(true)) }, "Deny server"),
       el("button", { className: "secondary", onclick: () => {
-        if (confirm(`Forget every decision about ${s.name}? Its tools go back to the consent policy.`)) consent(s.id, { decision: "reset" }).then(loadServers);
+        if (confirm(`Forget every decision about ${s.name}? Its tools go back to the consent policy.`)) consent(s.id, { decision: "reset" }).then(() => loadServers(true));
       } }, "Reset")),
     el("div", { className: "tools" }, "Loading tools…"));
   details.dataset.serverId = s.id;
@@ -505,7 +538,7 @@ async function signIn(s) {
   } catch {
     tab?.close();
   }
-  await loadServers().catch(() => {});
+  await loadServers(true).catch(() => {});
 }
 
 /**
@@ -515,7 +548,7 @@ async function signIn(s) {
  */
 function signInAction(s, action) {
   if (action === "sign-out" && !confirm(`Sign out of ${s.name}? The grant is revoked and its tools stop working until you sign in again.`)) return Promise.resolve();
-  return api(`/servers/${encodeURIComponent(s.id)}/${action}`, "POST").then(loadServers, () => {});
+  return api(`/servers/${encodeURIComponent(s.id)}/${action}`, "POST").then(() => loadServers(true), () => {});
 }
 
 /**
@@ -584,7 +617,7 @@ function renderTools(details, view) {
    * @param {ToolView} tool
    * @param {string} decision
    */
-  const decide = (tool, decision) => consent(view.serverId, { tool: tool.name, decision }).then(loadServers);
+  const decide = (tool, decision) => consent(view.serverId, { tool: tool.name, decision }).then(() => loadServers(true));
   const rows = view.tools.map((t) => {
     const hints = t.annotations ? Object.entries({ "read-only": t.annotations.readOnly, destructive: t.annotations.destructive,
       idempotent: t.annotations.idempotent, "open world": t.annotations.openWorld }).filter(([, v]) => v).map(([k]) => k) : [];
@@ -708,7 +741,7 @@ function follow() {
 }
 
 byId("new-ticket", HTMLButtonElement).addEventListener("click", () => api("/pair", "POST").then(refresh));
-byId("reload-servers", HTMLButtonElement).addEventListener("click", () => loadServers().catch(() => {}));
+byId("reload-servers", HTMLButtonElement).addEventListener("click", () => loadServers(true).catch(() => {}));
 
 (async () => {
   if (code) {

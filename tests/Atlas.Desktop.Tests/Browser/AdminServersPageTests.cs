@@ -49,4 +49,41 @@ public sealed class AdminServersPageTests : ChromiumTest
         await Expect(page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}'] tr[data-tool='echo']")).ToContainTextAsync("denied");
         Assert.Equal(ConsentDecision.Deny, new ConsentStore(file).List().Tools.Single(t => t.ToolName == "echo").Decision);
     }
+
+    /// <summary>A "servers" event that changes nothing in the view leaves the cards as they are (the page redrew the
+    /// whole list on every event, so a card being read, screenshotted or focused was replaced under the user); a real
+    /// change redraws, and the keyboard focus comes back to the same control of the same card.</summary>
+    [Fact]
+    [Trait("Issue14", "1")]
+    public async Task ServersEvent_ThatChangesNothing_KeepsTheCards_AndARedrawKeepsTheFocus()
+    {
+        await using var host = await AdminServersTests.StartWithRegistryAsync(_ => Task.CompletedTask);
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(host.Get<AdminSessions>().CreateLink());
+        var server = page.Locator($"details.server[data-server-id='{AdminServersTests.Everything}']");
+        await Expect(server.Locator("summary")).ToContainTextAsync("connected", new() { Timeout = (float)TestTimeouts.Default.TotalMilliseconds });
+        await Expect(page.Locator("#live-state")).ToHaveTextAsync("Live");
+
+        await server.Locator("summary").ClickAsync();
+        await Expect(server.Locator("tr[data-tool='echo']")).ToBeVisibleAsync();
+        await server.GetByRole(AriaRole.Button, new() { Name = "Reset" }).FocusAsync();
+        await server.EvaluateAsync("card => card.dataset.marker = 'drawn before the event'");
+        await page.EvaluateAsync("() => { window.serverEvents = 0; new MutationObserver(() => window.serverEvents++).observe(document.getElementById('servers'), { childList: true }); }");
+        host.Get<AdminEvents>().Publish(AdminEvents.Servers);
+
+        // The page fetches the view for the event; once the fetch is answered, nothing may have been redrawn.
+        await page.WaitForResponseAsync(r => r.Url.EndsWith("/admin/api/servers", StringComparison.Ordinal));
+        await page.EvaluateAsync("() => new Promise(resolve => setTimeout(resolve, 0))");
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => window.serverEvents"));
+        Assert.Equal("drawn before the event", await server.EvaluateAsync<string?>("card => card.dataset.marker"));
+
+        // A change (the server denied from elsewhere: another admin tab, 'mmcp consent') redraws; the focus stays on Reset.
+        await new ConsentStore(Path.Combine(host.DataDir, "consent.json")).SetServerAsync(AdminServersTests.Everything, ConsentDecision.Deny, TestContext.Current.CancellationToken);
+        host.Get<AdminEvents>().Publish(AdminEvents.Servers);
+        await Expect(server.Locator("summary")).ToContainTextAsync("server denied");
+        Assert.Null(await server.EvaluateAsync<string?>("card => card.dataset.marker ?? null"));
+        Assert.Equal("Reset", await page.EvaluateAsync<string>("() => document.activeElement?.textContent ?? ''"));
+        Assert.True(await server.EvaluateAsync<bool>("card => card.contains(document.activeElement)"));
+    }
 }
