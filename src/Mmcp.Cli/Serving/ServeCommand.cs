@@ -68,6 +68,7 @@ internal static class ServeCommand
 
     private static async Task<int> RunAsync(CliContext context, ServeSettings settings, CancellationToken cancellationToken)
     {
+        InlineSocketCompletions.Enable();
         if (!IPAddress.TryParse(settings.Host, out var address) && settings.Host != "localhost")
         {
             return context.Fail("Usage", $"--host must be an IP address (or localhost), not '{settings.Host}'.", ExitCodes.Usage);
@@ -97,8 +98,8 @@ internal static class ServeCommand
         });
         OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-gateway", settings.Metrics, aspNetCore: true);
         // A request runs on the thread that read it instead of two more hops through the thread pool (Kestrel's I/O
-        // queue, then the application's). Socket completions still arrive on thread-pool threads (the runtime's inline
-        // completions stay off), so a request that blocks holds one pool thread, as it would without this.
+        // queue, then the application's). With the runtime's inline completions (InlineSocketCompletions) that is the
+        // socket event thread, which only the direct lane keeps; without them, a pool thread.
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-gateway", watchRegistry: true));
         builder.Services.AddMmcpGateway(o =>
@@ -127,6 +128,11 @@ internal static class ServeCommand
             if (settings.Metrics)
             {
                 OpenTelemetrySetup.UsePrometheusOnLoopback(app);
+            }
+
+            if (InlineSocketCompletions.Enabled)
+            {
+                app.Use(InlineSocketCompletions.LeaveIoThread);
             }
 
             // Mapping resolves the validated options, so a bad --allow-origin or --allow-host fails here.

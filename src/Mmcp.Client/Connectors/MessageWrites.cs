@@ -18,19 +18,54 @@ internal static class MessageWrites
     /// <summary>Wraps a child process's standard input: one write per message, made by the flushing thread.</summary>
     /// <param name="pipe">The child's standard input.</param>
     /// <returns>A buffered stream that writes to <paramref name="pipe"/> when flushed.</returns>
-    public static Stream ToPipe(Stream pipe) => new PipeMessageStream(pipe);
+    public static PipeMessageStream ToPipe(Stream pipe) => new(pipe);
 
     /// <summary>
     /// Buffers a message and writes it to a pipe at its flush, in the flushing thread. .NET has no asynchronous I/O for
     /// anonymous pipes: an asynchronous write is a synchronous one queued to the thread pool, a hop per message that
     /// costs more than the write itself on a busy machine (about 0.15 ms of a tools/call measured on 2 cores, see
-    /// docs/mmcp-gateway.md, "Latency"). A message that fits the pipe's buffer (64 KiB on Linux) is a write that
-    /// returns at once; a larger one still goes the asynchronous way, so a server that reads slowly blocks no thread
-    /// on it. The SDK's transport sends one message at a time, so no lock is needed here.
+    /// docs/mmcp-gateway.md, "Latency").
+    /// <para>
+    /// A write to a pipe blocks when the pipe is full, and the flushing thread may be one that others wait on (in
+    /// <c>mmcp serve</c>, the socket event thread). So a message is written on the spot only when it cannot fill the
+    /// pipe: when what the server may not have read yet, with the message, stays within <see cref="UnreadBound"/> (far
+    /// below any system's pipe buffer). The reader tells how far the server has read: a server that answers a request
+    /// has read it and everything before it (<see cref="Consumed"/>). Anything else takes the asynchronous way, so a
+    /// server that stops reading blocks a thread-pool thread, not the caller. The SDK's transport sends one message at
+    /// a time, so no lock is needed here.
+    /// </para>
     /// </summary>
-    private sealed class PipeMessageStream(Stream pipe) : Stream
+    internal sealed class PipeMessageStream(Stream pipe) : Stream
     {
+        /// <summary>The most a write on the spot may leave unread in the pipe (pipes hold 16 KiB on macOS, 64 KiB on Linux).</summary>
+        public const int UnreadBound = 8 * 1024;
+
         private readonly MemoryStream _buffer = new(4096);
+        private long _written; // bytes handed to the pipe
+        private long _consumed; // bytes the server has surely read
+
+        /// <summary>Gets where the message being buffered ends in the stream of bytes sent (its offset once written).</summary>
+        public long End => _written + _buffer.Length;
+
+        /// <summary>Gets how many flushes went the asynchronous way because the server had not read enough (for tests).</summary>
+        public int WrittenThrough { get; private set; }
+
+        /// <summary>Records that the server has read the bytes sent up to <paramref name="end"/> (it answered the message ending there).</summary>
+        /// <param name="end">An <see cref="End"/> of a message the server answered.</param>
+        public void Consumed(long end)
+        {
+            var seen = Volatile.Read(ref _consumed);
+            while (end > seen)
+            {
+                var was = Interlocked.CompareExchange(ref _consumed, end, seen);
+                if (was == seen)
+                {
+                    return;
+                }
+
+                seen = was;
+            }
+        }
 
         public override bool CanRead => false;
 
@@ -63,6 +98,7 @@ internal static class MessageWrites
             if (_buffer.Length > 0)
             {
                 pipe.Write(_buffer.GetBuffer(), 0, (int)_buffer.Length);
+                _written += _buffer.Length;
                 Reset();
             }
 
@@ -71,8 +107,9 @@ internal static class MessageWrites
 
         public override Task FlushAsync(CancellationToken cancellationToken)
         {
-            if (_buffer.Length > BufferSize)
+            if (_written - Volatile.Read(ref _consumed) + _buffer.Length > UnreadBound)
             {
+                WrittenThrough++;
                 return WriteThroughAsync(cancellationToken);
             }
 
@@ -105,6 +142,7 @@ internal static class MessageWrites
         private async Task WriteThroughAsync(CancellationToken cancellationToken)
         {
             await pipe.WriteAsync(_buffer.GetBuffer().AsMemory(0, (int)_buffer.Length), cancellationToken).ConfigureAwait(false);
+            _written += _buffer.Length;
             Reset();
             await pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
         }

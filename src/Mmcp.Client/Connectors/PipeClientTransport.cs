@@ -31,10 +31,16 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
 {
     private static long _answersMatched;
 
+    [ThreadStatic]
+    private static long _readAt; // when the reading thread's last read returned (only with the latency probe on)
+
     public string Name => name;
 
     /// <summary>Gets how many answers the readers of this process have matched to their requests (for tests and the bench).</summary>
     internal static long AnswersMatched => Interlocked.Read(ref _answersMatched);
+
+    /// <summary>Gets when this thread's last read of a server's output returned, if this is a reading thread and the latency probe is on (else 0).</summary>
+    internal static long ReadAt => _readAt;
 
     public Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<ITransport>(new Session(input, output, name, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PipeClientTransport>()));
@@ -59,7 +65,10 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
         private readonly string _name;
         private readonly ILogger _logger;
         private readonly SemaphoreSlim _sendLock = new(1, 1);
-        private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _answers = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Waiting> _answers = new(StringComparer.Ordinal);
+        private readonly MessageWrites.PipeMessageStream? _writes;
+        private readonly Lock _sentGate = new();
+        private readonly Queue<(RequestId Id, long End)> _sent = new(); // the client's requests, in the order sent, not yet known read
         private int _waiting; // requests registered in _answers: tested on every line, where the dictionary's IsEmpty would lock
         private Exception? _ended; // why the reader ended: every request still waiting, and every one after, fails with it
         private int _started;
@@ -76,6 +85,7 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
         public Session(Stream input, Stream output, string name, ILogger logger)
         {
             _input = input;
+            _writes = input as MessageWrites.PipeMessageStream;
             _output = output;
             _name = name;
             _logger = logger;
@@ -112,7 +122,7 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             ArgumentNullException.ThrowIfNull(request);
             ArgumentNullException.ThrowIfNull(send);
             var id = request.Id.Id as string ?? throw new ArgumentException("A request answered by the reader needs a string id.", nameof(request));
-            var answer = new TaskCompletionSource<byte[]>();
+            var answer = new Waiting();
             if (!_answers.TryAdd(id, answer))
             {
                 throw new InvalidOperationException($"A request with id '{id}' is already waiting for its answer.");
@@ -150,6 +160,19 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             {
                 JsonSerializer.Serialize(_input, message, Message);
                 _input.Write("\n"u8);
+                if (_writes is not null && message is JsonRpcRequest request)
+                {
+                    // Where it ends, before the write: its answer may come before the flush returns.
+                    if (request.Id.Id is string id && _answers.TryGetValue(id, out var waiting))
+                    {
+                        waiting.End = _writes.End;
+                    }
+                    else
+                    {
+                        Sent(request.Id, _writes.End);
+                    }
+                }
+
                 await _input.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -185,7 +208,7 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             }
         }
 
-        private static void Fail(TaskCompletionSource<byte[]> answer, Exception error)
+        private static void Fail(Waiting answer, Exception error)
         {
             if (error is OperationCanceledException)
             {
@@ -228,6 +251,10 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
                     }
 
                     var read = _output.Read(buffer, end, buffer.Length - end);
+                    if (Diagnostics.LatencyProbe.Enabled)
+                    {
+                        _readAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                    }
                     if (read == 0)
                     {
                         break;
@@ -335,8 +362,51 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
                 return true;
             }
 
+            if (_writes is not null && message is JsonRpcResponse or JsonRpcError)
+            {
+                Answered(((JsonRpcMessageWithId)message).Id);
+            }
+
             Observer?.Received(message);
             return _messages.Writer.TryWrite(message);
+        }
+
+        /// <summary>Remembers where a request the client's loop will match ends (a bounded record: what falls out is only known later).</summary>
+        private void Sent(RequestId id, long end)
+        {
+            lock (_sentGate)
+            {
+                if (_sent.Count == 256)
+                {
+                    _sent.Dequeue();
+                }
+
+                _sent.Enqueue((id, end));
+            }
+        }
+
+        /// <summary>The server answered a request of the client's loop: it has read that request and everything sent before it.</summary>
+        private void Answered(RequestId id)
+        {
+            long end = 0;
+            lock (_sentGate)
+            {
+                if (!_sent.Any(s => s.Id == id))
+                {
+                    return;
+                }
+
+                while (_sent.TryDequeue(out var sent))
+                {
+                    end = sent.End;
+                    if (sent.Id == id)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            _writes!.Consumed(end);
         }
 
         /// <summary>Completes the waiting request a line answers, if it answers one: a response or an error (no method) whose string id is registered.</summary>
@@ -384,6 +454,11 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
 
             Interlocked.Decrement(ref _waiting);
             Interlocked.Increment(ref _answersMatched);
+            if (answer.End > 0)
+            {
+                _writes?.Consumed(answer.End);
+            }
+
             if (Observer is { ObservesAnswers: true } observer && JsonSerializer.Deserialize(line, Message) is JsonRpcMessage message)
             {
                 observer.Received(message);
@@ -392,6 +467,12 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             answer.TrySetResult(line.ToArray());
             return true;
         }
+    }
+
+    /// <summary>A request waiting for its answer, and where it ends in the bytes sent to the server.</summary>
+    private sealed class Waiting : TaskCompletionSource<byte[]>
+    {
+        public long End { get; set; }
     }
 
     private static partial class Log

@@ -87,10 +87,20 @@ public static class LatencyProbe
     /// <returns>The call's marks, for <see cref="End"/>.</returns>
     public static long[] Begin()
     {
-        var marks = new long[Enum.GetValues<LatencyMark>().Length];
+        var marks = new long[Enum.GetValues<LatencyMark>().Length + 1]; // the last slot: when the stdio reader read the answer
         marks[(int)LatencyMark.GuardStart] = Stopwatch.GetTimestamp();
         Current.Value = marks;
         return marks;
+    }
+
+    /// <summary>Records when the hub's stdio reader got the bytes of the answer the call is continuing with (its read's return, on the reading thread).</summary>
+    /// <param name="timestamp">The read's return, from <see cref="Stopwatch.GetTimestamp"/>.</param>
+    internal static void MarkUpstreamRead(long timestamp)
+    {
+        if (Current.Value is { } marks)
+        {
+            marks[^1] = timestamp;
+        }
     }
 
     /// <summary>Records that the call of the current flow reached <paramref name="mark"/> (nothing when no call is timed).</summary>
@@ -109,7 +119,7 @@ public static class LatencyProbe
     {
         ArgumentNullException.ThrowIfNull(marks);
         Current.Value = null;
-        if (Array.IndexOf(marks, 0L) >= 0)
+        if (Array.IndexOf(marks, 0L, 0, marks.Length - 1) >= 0)
         {
             return;
         }
@@ -143,6 +153,9 @@ public static class LatencyProbe
         }
 
         Row($"{marks[0]} → {marks[^1]} (in the gateway)", 0, marks.Length - 1);
+        calls = [.. calls.Where(c => c[^1] != 0)];
+        Row($"{LatencyMark.UpstreamWritten} → the stdio reader's read returns", (int)LatencyMark.UpstreamWritten, marks.Length);
+        Row($"the stdio reader's read returns → {LatencyMark.UpstreamAnswered}", marks.Length, (int)LatencyMark.UpstreamAnswered);
         return text.ToString();
 
         void Row(string name, int from, int to)

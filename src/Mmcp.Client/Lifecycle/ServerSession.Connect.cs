@@ -164,7 +164,13 @@ internal sealed partial class ServerSession
             $"Server '{server.Id}' uses the '{server.Manifest.Transport.Type}' transport, which no connector of this hub handles. Register a connector for it with AddMmcpHub().AddConnector<T>().");
         var context = new ConnectorContext(server, budgets, _rt.Environment, _rt.Options, _rt.LoggerFactory, _rt.Time);
 
-        // 1. Open the transport (an on-demand launch happens here) within the launch budget.
+        // 1. Open the transport (an on-demand launch happens here) within the launch budget. Starting a process blocks
+        // for milliseconds: not on a thread others wait on (mmcp serve's socket event thread, a server's reader).
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            await Task.Yield();
+        }
+
         ServerConnection connection;
         using (var launchTimeout = new CancellationTokenSource(budgets.Launch + LaunchGrace, _rt.Time))
         using (var linked = CancellationTokenSource.CreateLinkedTokenSource(launchTimeout.Token, _disposing.Token, callerToken))

@@ -155,6 +155,7 @@ internal sealed partial class ServerSession
                 : await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (LatencyProbe.Enabled)
             {
+                LatencyProbe.MarkUpstreamRead(Connectors.PipeClientTransport.ReadAt);
                 LatencyProbe.Mark(LatencyMark.UpstreamAnswered);
             }
 

@@ -100,8 +100,10 @@ internal sealed partial class JsonRpcFront
             }
         }
 
-        // The SDK says what it says about an empty body, and about everything the front leaves alone.
+        // The SDK says what it says about an empty body, and about everything the front leaves alone, on the thread
+        // pool: only the direct lane keeps the socket event thread.
         request.Body = new MemoryStream(body, writable: false);
+        await IoThread.LeaveAsync().ConfigureAwait(false);
         return false;
     }
 

@@ -146,6 +146,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
             return;
         }
 
+        await Fronts.IoThread.LeaveAsync().ConfigureAwait(false); // the model runs for milliseconds to seconds
         var items = tools.SelectMany(t => TextsFor(t.Name, t.Tool).Items).ToList();
         var added = 0;
         for (var start = 0; start < items.Count; start += BatchSize)
@@ -172,6 +173,7 @@ internal sealed partial class ToolSearchEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(tools);
         ArgumentNullException.ThrowIfNull(query);
+        await Fronts.IoThread.LeaveAsync().ConfigureAwait(false); // a search embeds its query: milliseconds of CPU
         var lexical = LexicalFor(tools);
         if (!UsesEmbeddings || string.IsNullOrWhiteSpace(query))
         {

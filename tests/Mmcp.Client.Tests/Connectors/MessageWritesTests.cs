@@ -1,3 +1,4 @@
+using System.IO.Pipes;
 using System.Text;
 using Mmcp.Client.Connectors;
 using ModelContextProtocol.Protocol;
@@ -75,10 +76,75 @@ public sealed class MessageWritesTests
         Assert.EndsWith("}\n", all, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A server that stops reading its standard input (stopped, or busy) fills the pipe, and a write to a full pipe
+    /// blocks. No sender may block on it: in <c>mmcp serve</c> the sender can be the thread every socket waits on. Past
+    /// <see cref="MessageWrites.PipeMessageStream.UnreadBound"/> of bytes the server has not shown it read, a message
+    /// goes the asynchronous way, so the send is pending instead of the thread stuck, and nothing is lost or reordered.
+    /// </summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task ToPipe_AServerThatStopsReading_BlocksNoSender_AndEveryMessageArrivesInOrder()
+    {
+        using var toServer = new AnonymousPipeServerStream(PipeDirection.Out);
+        using var serverInput = new AnonymousPipeClientStream(PipeDirection.In, toServer.ClientSafePipeHandle);
+        var pipe = MessageWrites.ToPipe(toServer);
+        await using var session = await new PipeClientTransport(pipe, new MemoryStream(), "stopped").ConnectAsync(TestContext.Current.CancellationToken);
+        var text = new string('x', 1024);
+        const int Count = 200; // 200 KiB: three times what a Linux pipe holds
+
+        // Sent from one thread without waiting for each send, as many callers' requests reach one server.
+        var sends = await Task.Run(
+            () => Enumerable.Range(0, Count).Select(i => session.SendMessageAsync(new JsonRpcNotification { Method = $"notifications/n{i}", Params = new System.Text.Json.Nodes.JsonObject { ["text"] = text } }, TestContext.Current.CancellationToken)).ToList(),
+            TestContext.Current.CancellationToken).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+
+        Assert.Contains(sends, s => !s.IsCompleted); // the pipe is full: the rest wait, no thread does
+        Assert.True(pipe.WrittenThrough > 0);
+        using var lines = new StreamReader(serverInput);
+        for (var i = 0; i < Count; i++)
+        {
+            var line = await lines.ReadLineAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+            Assert.Contains($"\"notifications/n{i}\"", line, StringComparison.Ordinal);
+        }
+
+        await Task.WhenAll(sends).WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Once the server shows it read what was sent (it answered the last request), small messages are written on the spot again.</summary>
+    [Fact]
+    [Trait("Issue12", "8")]
+    public async Task ToPipe_AfterTheServerReadWhatWasSent_WritesOnTheSpotAgain()
+    {
+        var recording = new RecordingStream { AsyncWritesNeverComplete = true };
+        var pipe = MessageWrites.ToPipe(recording);
+        var message = Encoding.UTF8.GetBytes(new string('x', 1000) + "\n");
+        for (var i = 0; i * message.Length < MessageWrites.PipeMessageStream.UnreadBound - message.Length; i++)
+        {
+            pipe.Write(message);
+            Assert.True(pipe.FlushAsync(TestContext.Current.CancellationToken).IsCompletedSuccessfully);
+        }
+
+        pipe.Write(message);
+        var beyond = pipe.End;
+        var through = pipe.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.False(through.IsCompleted); // beyond the bound with nothing known read: the asynchronous way
+        Assert.Equal(1, pipe.WrittenThrough);
+
+        pipe.Consumed(beyond);
+        recording.AsyncWritesNeverComplete = false;
+        recording.CompletePendingWrites();
+        await through.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+        pipe.Write(message);
+
+        Assert.True(pipe.FlushAsync(TestContext.Current.CancellationToken).IsCompletedSuccessfully);
+        Assert.Equal(1, pipe.WrittenThrough);
+    }
+
     /// <summary>A write-only stream that records each write call as the text it carried.</summary>
     private sealed class RecordingStream : Stream
     {
         private readonly List<string> _writes = [];
+        private readonly List<TaskCompletionSource> _pending = [];
         private int _asyncWriteCalls;
 
         public IReadOnlyList<string> Writes
@@ -124,14 +190,35 @@ public sealed class MessageWritesTests
         {
             Interlocked.Increment(ref _asyncWriteCalls);
             Record(buffer.Span);
-            return AsyncWritesNeverComplete ? new ValueTask(new TaskCompletionSource().Task) : ValueTask.CompletedTask;
+            return AsyncWritesNeverComplete ? new ValueTask(Pending()) : ValueTask.CompletedTask;
         }
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _asyncWriteCalls);
             Record(buffer.AsSpan(offset, count));
-            return AsyncWritesNeverComplete ? new TaskCompletionSource().Task : Task.CompletedTask;
+            return AsyncWritesNeverComplete ? Pending() : Task.CompletedTask;
+        }
+
+        /// <summary>Completes the asynchronous writes left pending so far.</summary>
+        public void CompletePendingWrites()
+        {
+            lock (_pending)
+            {
+                _pending.ForEach(p => p.TrySetResult());
+                _pending.Clear();
+            }
+        }
+
+        private Task Pending()
+        {
+            var pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_pending)
+            {
+                _pending.Add(pending);
+            }
+
+            return pending.Task;
         }
 
         private void Record(ReadOnlySpan<byte> bytes)
