@@ -9,8 +9,8 @@ using Mmcp.Gateway.Bench;
 // equally (W calls); then measures tools/call "echo" with the same raw client, sequentially in R rounds that go
 // through the targets in turn (so a slow spell of a shared machine falls on every target, not on one), then with C
 // parallel callers with a session each. Prints the table and the ratios of the Mmcp gateway against the raw stdio call
-// and the better of mcp-proxy and supergateway. Then the same from an external raw client (external-client.mjs: Node's
-// own fetch and a child's stdio, none of the project's code) against every MCP target still running.
+// and the better of mcp-proxy and supergateway. Then the same from an external raw client (external-client.mjs: HTTP/1.1
+// over Node's bare sockets and a child's stdio, none of the project's code) against every MCP target still running.
 // --phases: where the time of one `/mcp` tools/call goes inside the gateway (MMCP_BENCH_PHASES, see LatencyProbe).
 // Context phase (last; alone with --context-only, skipped with --no-context): the size of the tool definitions a
 // client holds through `mmcp serve` fronting several reference servers, with every tool listed and in search mode.
@@ -29,6 +29,7 @@ const string Usage = """
       -h, --help         this text
     Exit codes: 0 done, 2 bad arguments or missing dependencies.
     """;
+BenchEnvironment.InlineSocketCompletions();
 var cli = Bench.BenchArgs.Parse(args, Usage, numbers: ["--calls", "--rounds", "--concurrency", "--warmup"], texts: ["--only", "--mmcp"],
     switches: ["--no-external", "--no-context", "--context-only", "--phases"]);
 if (cli.Exit is { } exit)
@@ -154,12 +155,12 @@ try
         await firsts[t].DisposeAsync();
     }
 
-    Report("the bench's own raw client (.NET HttpClient)", results);
+    Report("the bench's own raw client (.NET HttpClient, socket completions inline)", results);
     if (external)
     {
         // The same targets, still running and warm, measured by a client that is none of the project's code.
         Console.WriteLine();
-        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, node:http keep-alive, one write a request, Nagle off; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}");
+        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, HTTP/1.1 over a bare keep-alive socket per session, one write a request, Nagle off; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}");
         Console.WriteLine(Result.Header);
         var externalResults = new List<Result>();
         foreach (var target in targets.Where(t => t.External is not null))

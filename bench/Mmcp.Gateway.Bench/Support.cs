@@ -196,6 +196,36 @@ internal sealed class GatewayHome : IDisposable
 
 internal static class BenchEnvironment
 {
+    /// <summary>
+    /// Runs this process's socket completions on the runtime's socket event thread, as <c>mmcp serve</c> does
+    /// (src/Mmcp.Cli/Serving/InlineSocketCompletions.cs): a raw client should not pay a thread-pool hop for each
+    /// answer it reads, for any target. The setting is read when the first socket registers, so it is set, a socket
+    /// registered, and the variable removed again: the processes the bench starts do not inherit it.
+    /// </summary>
+    public static void InlineSocketCompletions()
+    {
+        const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(Variable) is not null)
+        {
+            return;
+        }
+
+        Environment.SetEnvironmentVariable(Variable, "1");
+        try
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            var accept = listener.AcceptAsync();
+            listener.Close();
+            _ = accept.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Variable, null);
+        }
+    }
+
     public static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
