@@ -279,12 +279,14 @@ internal sealed partial class RequestGuard
                 return;
             }
 
-            // 6. The rest goes to the SDK, which restarts the session's idle clock.
+            // 6. The rest goes to the SDK, which restarts the session's idle clock; on the thread pool, as everything but
+            // the direct lane (mmcp serve's socket event thread, see Fronts/IoThread.cs).
             if (session.Length > 0)
             {
                 _sessions.SdkSeen(session);
             }
 
+            await IoThread.LeaveAsync().ConfigureAwait(false);
             await inner(context).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
