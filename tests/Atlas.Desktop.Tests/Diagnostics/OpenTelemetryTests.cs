@@ -47,7 +47,9 @@ public sealed class OpenTelemetryTests
         var events = await AllAsync(phone.Chat.SendAsync(Message(Secret), cancellationToken: Ct));
         Assert.Equal(ChatEventKinds.Done, events[^1].Kind);
         chat.Host.Get<TracerProvider>().ForceFlush();
-        await otlp.WaitUntilAsync(r => ToolSpan(r, CallId) is { } tool && r.Spans.Count(s => s.Span.TraceId == tool.TraceId) >= 6, TestTimeouts.Default, Ct);
+        // The turn's span ends just after the phone has its last event, so it may reach the receiver in a later batch
+        // than its children: wait for the whole trace (a root, and every other span's parent present).
+        await otlp.WaitUntilAsync(r => ToolSpan(r, CallId) is { } tool && IsWhole([.. r.Spans.Select(s => s.Span).Where(s => s.TraceId == tool.TraceId)]), TestTimeouts.Default, Ct);
 
         var traceId = ToolSpan(otlp, CallId)!.TraceId;
         var trace = otlp.Spans.Select(s => s.Span).Where(s => s.TraceId == traceId).ToList();
@@ -240,6 +242,11 @@ public sealed class OpenTelemetryTests
         ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.Endpoint.ToString().TrimEnd('/'),
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
     };
+
+    private static bool IsWhole(List<Span> trace) =>
+        trace.Count >= 6
+        && trace.Any(s => s.ParentSpanId.IsEmpty)
+        && trace.All(s => s.ParentSpanId.IsEmpty || trace.Any(p => p.SpanId == s.ParentSpanId));
 
     private static Span? ToolSpan(OtlpReceiver otlp, string callId) =>
         otlp.Spans.Select(s => s.Span).FirstOrDefault(s => s.Name.StartsWith("execute_tool ", StringComparison.Ordinal) && Attr(s, "gen_ai.tool.call.id") == callId);
