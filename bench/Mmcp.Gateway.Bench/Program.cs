@@ -9,7 +9,8 @@ using Mmcp.Gateway.Bench;
 // equally (W calls); then measures tools/call "echo" with the same raw client, sequentially in R rounds that go
 // through the targets in turn (so a slow spell of a shared machine falls on every target, not on one), then with C
 // parallel callers with a session each. Prints the table and the ratios of the Mmcp gateway against the raw stdio call
-// and the better of mcp-proxy and supergateway. Then the same from an external raw client (external-client.mjs: HTTP/1.1
+// and the better of mcp-proxy and supergateway, and against the floor of any HTTP gateway here (http-floor: Kestrel
+// answering a fixed result, HttpFloor.cs; plus the raw stdio call), with each front's own CPU per call. Then the same from an external raw client (external-client.mjs: HTTP/1.1
 // over Node's bare sockets and a child's stdio, none of the project's code) against every MCP target still running.
 // --phases: where the time of one `/mcp` tools/call goes inside the gateway (MMCP_BENCH_PHASES, see LatencyProbe).
 // Context phase (last; alone with --context-only, skipped with --no-context): the size of the tool definitions a
@@ -17,7 +18,7 @@ using Mmcp.Gateway.Bench;
 const string Usage = """
     Usage: Mmcp.Gateway.Bench [options]
       --calls N          sequential calls measured per round and target (default 3000)
-      --rounds R         rounds through the targets in turn (default 3)
+      --rounds R         rounds through the targets in turn, sequential, parallel and external (default 3)
       --concurrency C    parallel callers, a session each (default 16)
       --warmup W         warm-up calls for every target (default 3000)
       --only a,b,c       only these targets (e.g. "stdio-direct,supergateway,mcp-proxy,mmcp /mcp")
@@ -30,6 +31,11 @@ const string Usage = """
     Exit codes: 0 done, 2 bad arguments or missing dependencies.
     """;
 BenchEnvironment.InlineSocketCompletions();
+if (args is [HttpFloor.Argument, var floorPort])
+{
+    return await HttpFloor.RunAsync(int.Parse(floorPort, CultureInfo.InvariantCulture));
+}
+
 var cli = Bench.BenchArgs.Parse(args, Usage, numbers: ["--calls", "--rounds", "--concurrency", "--warmup"], texts: ["--only", "--mmcp"],
     switches: ["--no-external", "--no-context", "--context-only", "--phases"]);
 if (cli.Exit is { } exit)
@@ -78,8 +84,9 @@ async Task AddTarget(string name, Func<int, (string Command, string[] Args, Dict
 
     var port = BenchEnvironment.FreePort();
     var (command, args, env) = start(port);
-    peers.Add(await Peer.StartAsync(name, command, args, env, port));
-    targets.Add(new Target(name, callerFactory(port), SharedCaller: false) { External = externalArgs?.Invoke(port) });
+    var peer = await Peer.StartAsync(name, command, args, env, port);
+    peers.Add(peer);
+    targets.Add(new Target(name, callerFactory(port), SharedCaller: false) { External = externalArgs?.Invoke(port), Process = peer });
 }
 
 Console.WriteLine($"# {DateTime.UtcNow:O} cores={Environment.ProcessorCount} calls={calls}x{rounds} rounds concurrency={concurrency} warmup={warmup} tool=echo (server-everything over stdio)");
@@ -97,6 +104,9 @@ if (only is null || only.Contains("stdio-direct"))
     targets.Add(new Target("stdio-direct", NewStdioCaller, SharedCaller: true) { External = ["--stdio", $"{node} {everything} stdio", "--tool", "echo"] });
 }
 
+// (b) The floor of an HTTP gateway here: Kestrel answering a fixed result, no MCP and no upstream (HttpFloor.cs).
+await AddTarget("http-floor", port => ("dotnet", [typeof(HttpFloor).Assembly.Location, HttpFloor.Argument, port.ToString(CultureInfo.InvariantCulture)], null),
+    port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
 await AddTarget("supergateway", port => (node, [Path.Combine(npm, ".bin", "supergateway"), "--stdio", $"{node} {everything} stdio", "--outputTransport", "streamableHttp", "--stateful", "--port", port.ToString(CultureInfo.InvariantCulture), "--logLevel", "none"], null),
     port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
 await AddTarget("mcp-proxy", port => (node, [Path.Combine(npm, ".bin", "mcp-proxy"), "--port", port.ToString(CultureInfo.InvariantCulture), "--host", "127.0.0.1", "--server", "stream", "--", node, everything, "stdio"], null),
@@ -135,11 +145,25 @@ try
     }
 
     var sequential = targets.Select(_ => new List<(double[] Samples, double Seconds)>()).ToList();
+    var cpu = new TimeSpan[targets.Count]; // each front's own process during its sequential rounds
     for (var round = 0; round < rounds; round++)
     {
         for (var t = 0; t < targets.Count; t++)
         {
+            var before = targets[t].Process?.Cpu ?? TimeSpan.Zero;
             sequential[t].Add(await MeasureSequential(firsts[t]));
+            cpu[t] += (targets[t].Process?.Cpu ?? TimeSpan.Zero) - before;
+        }
+    }
+
+    // The parallel phase in rounds through the targets in turn too; a target's rate is the median of its rounds (a
+    // phase of 3,000 calls lasts a fraction of a second, so one stall of a shared machine would decide a single one).
+    var parallelRounds = targets.Select(_ => new List<(double[] Samples, double Seconds)>()).ToList();
+    for (var round = 0; round < rounds; round++)
+    {
+        for (var t = 0; t < targets.Count; t++)
+        {
+            parallelRounds[t].Add(await MeasureParallel(targets[t], firsts[t]));
         }
     }
 
@@ -147,25 +171,41 @@ try
     var results = new List<Result>();
     for (var t = 0; t < targets.Count; t++)
     {
-        var (parallel, parallelSeconds) = await MeasureParallel(targets[t], firsts[t]);
         var all = sequential[t].SelectMany(r => r.Samples).ToArray();
-        var result = new Result(targets[t].Name, Stats.Of(all), all.Length / sequential[t].Sum(r => r.Seconds), Stats.Of(parallel), calls / parallelSeconds, [.. sequential[t].Select(r => Stats.Of(r.Samples).P50)]);
+        var result = new Result(targets[t].Name, Stats.Of(all), all.Length / sequential[t].Sum(r => r.Seconds), Stats.Of([.. parallelRounds[t].SelectMany(r => r.Samples)]), Median([.. parallelRounds[t].Select(r => calls / r.Seconds)]),
+            [.. sequential[t].Select(r => Stats.Of(r.Samples).P50)], [.. parallelRounds[t].Select(r => calls / r.Seconds)]);
         results.Add(result);
         Console.WriteLine(result.Format());
         await firsts[t].DisposeAsync();
     }
 
+    Console.WriteLine("# CPU per sequential call of each front's own process (user and system; its stdio server's not included; clock ticks of 10 ms over every round): "
+        + string.Join(", ", Enumerable.Range(0, targets.Count).Where(t => targets[t].Process is not null)
+            .Select(t => string.Create(CultureInfo.InvariantCulture, $"{targets[t].Name} {cpu[t].TotalMicroseconds / (calls * rounds):0} µs"))));
     Report("the bench's own raw client (.NET HttpClient, socket completions inline)", results);
     if (external)
     {
-        // The same targets, still running and warm, measured by a client that is none of the project's code.
+        // The same targets, still running and warm, measured by a client that is none of the project's code, in the
+        // same rounds through the targets in turn (each run warms, then measures; a target's figures are the medians).
         Console.WriteLine();
-        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, HTTP/1.1 over a bare keep-alive socket per session, one write a request, Nagle off; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}");
+        Console.WriteLine($"# external raw client: bench/Mmcp.Gateway.Bench/external-client.mjs ({node} {await NodeVersionAsync()}, HTTP/1.1 over a bare keep-alive socket per session, one write a request, Nagle off; stdio through a child's pipes), warmup={warmup} calls={calls} concurrency={concurrency}, {rounds} rounds (medians)");
         Console.WriteLine(Result.Header);
-        var externalResults = new List<Result>();
-        foreach (var target in targets.Where(t => t.External is not null))
+        var externalTargets = targets.Where(t => t.External is not null).ToList();
+        var runs = externalTargets.Select(_ => new List<(double P50, double ParallelP50, double Rate)>()).ToList();
+        for (var round = 0; round < rounds; round++)
         {
-            var r = await RunExternalAsync(target.Name, target.External!);
+            for (var t = 0; t < externalTargets.Count; t++)
+            {
+                runs[t].Add(await RunExternalAsync(externalTargets[t].Name, externalTargets[t].External!));
+            }
+        }
+
+        var externalResults = new List<Result>();
+        for (var t = 0; t < externalTargets.Count; t++)
+        {
+            var p50 = Median([.. runs[t].Select(r => r.P50)]);
+            var r = new Result(externalTargets[t].Name, Stats.Single(p50), 1000 / p50, Stats.Single(Median([.. runs[t].Select(r => r.ParallelP50)])), Median([.. runs[t].Select(r => r.Rate)]),
+                [.. runs[t].Select(r => r.P50)], [.. runs[t].Select(r => r.Rate)]);
             externalResults.Add(r);
             Console.WriteLine(r.Format());
         }
@@ -193,7 +233,7 @@ async Task<string> NodeVersionAsync()
     return version;
 }
 
-async Task<Result> RunExternalAsync(string name, string[] targetArgs)
+async Task<(double P50, double ParallelP50, double Rate)> RunExternalAsync(string name, string[] targetArgs)
 {
     var script = Path.Combine(repo, "bench", "Mmcp.Gateway.Bench", "external-client.mjs");
     var start = new ProcessStartInfo(node, [script, .. targetArgs, "--warmup", warmup.ToString(CultureInfo.InvariantCulture), "--calls", calls.ToString(CultureInfo.InvariantCulture), "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture)])
@@ -210,10 +250,13 @@ async Task<Result> RunExternalAsync(string name, string[] targetArgs)
         throw new InvalidOperationException($"external client against {name} failed ({p.ExitCode}): {line} {await stderr}");
     }
 
-    var p50 = o["p50"]!.GetValue<double>();
-    var parallelP50 = o["parallelP50"]!.GetValue<double>();
-    var stats = new Stats(p50, double.NaN, double.NaN, double.NaN, double.NaN);
-    return new Result(name, stats, 1000 / p50, new Stats(parallelP50, double.NaN, double.NaN, double.NaN, double.NaN), o["parallelRate"]!.GetValue<double>(), [p50]);
+    return (o["p50"]!.GetValue<double>(), o["parallelP50"]!.GetValue<double>(), o["parallelRate"]!.GetValue<double>());
+}
+
+static double Median(double[] values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
 // Where the time of one /mcp tools/call goes inside the gateway: `mmcp serve` with MMCP_BENCH_PHASES, warmed, then
@@ -306,6 +349,7 @@ void Report(string client, List<Result> all)
 {
     var peerResults = all.Where(r => r.Name is "supergateway" or "mcp-proxy").ToList();
     var stdio = all.FirstOrDefault(r => r.Name == "stdio-direct");
+    var floor = all.FirstOrDefault(r => r.Name == "http-floor");
     if (!all.Any(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
     {
         return;
@@ -315,12 +359,24 @@ void Report(string client, List<Result> all)
     Console.WriteLine($"# ratios measured by {client}; targets: p50 <= 3.00x the raw stdio call and <= 0.50x the better peer, {concurrency}-way throughput >= 2.50x the better peer");
     var bestThroughput = peerResults.MaxBy(r => r.ParallelRate);
     var bestP50 = peerResults.MinBy(p => p.Sequential.P50);
+    if (floor is not null && stdio is not null)
+    {
+        // Any gateway in front of a stdio server makes an HTTP hop and a stdio hop: it cannot answer sooner than both.
+        var least = floor.Sequential.P50 + stdio.Sequential.P50;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"floor: http-floor {floor.Sequential.P50:0.000} ms + raw stdio {stdio.Sequential.P50:0.000} ms = {least:0.000} ms = {least / stdio.Sequential.P50:0.00}x raw stdio (no HTTP gateway in front of this server answers sooner on this machine{(least / stdio.Sequential.P50 > 3 ? "; the 3x target is below it here" : string.Empty)})"));
+    }
+
     foreach (var r in all.Where(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
     {
         var line = string.Create(CultureInfo.InvariantCulture, $"{r.Name,-24} p50 {r.Sequential.P50:0.000} ms, {concurrency}-way {r.ParallelRate:0} calls/s");
         if (stdio is not null)
         {
             line += string.Create(CultureInfo.InvariantCulture, $" | p50 {r.Sequential.P50 / stdio.Sequential.P50:0.00}x raw stdio ({stdio.Sequential.P50:0.000} ms) {Verdict(r.Sequential.P50 / stdio.Sequential.P50 <= 3)}");
+            if (floor is not null)
+            {
+                var least = floor.Sequential.P50 + stdio.Sequential.P50;
+                line += string.Create(CultureInfo.InvariantCulture, $" [{r.Sequential.P50 / least:0.00}x the floor, +{r.Sequential.P50 - least:0.000} ms]");
+            }
         }
 
         if (bestP50 is not null && bestThroughput is not null)
@@ -335,6 +391,11 @@ void Report(string client, List<Result> all)
             }
 
             line += string.Create(CultureInfo.InvariantCulture, $" | {concurrency}-way {r.ParallelRate / bestThroughput.ParallelRate:0.00}x {bestThroughput.Name} ({bestThroughput.ParallelRate:0} calls/s) {Verdict(r.ParallelRate / bestThroughput.ParallelRate >= 2.5)}");
+            if (r.RoundRates.Count == bestThroughput.RoundRates.Count && r.RoundRates.Count > 1)
+            {
+                var rateRounds = Enumerable.Range(0, r.RoundRates.Count).Select(i => r.RoundRates[i] / peerResults.Max(p => p.RoundRates[i])).Order().ToArray();
+                line += string.Create(CultureInfo.InvariantCulture, $" [per round {rateRounds[0]:0.00}-{rateRounds[^1]:0.00}]");
+            }
         }
 
         Console.WriteLine(line);

@@ -39,10 +39,16 @@ internal sealed record Target(string Name, Func<Task<ICaller>> NewCaller, bool S
 {
     /// <summary>Gets the arguments of external-client.mjs for this target, or null when the external client cannot reach it.</summary>
     public string[]? External { get; init; }
+
+    /// <summary>Gets the process that answers this target, when it is one of its own (for its CPU per call).</summary>
+    public Peer? Process { get; init; }
 }
 
 internal readonly record struct Stats(double P50, double P90, double P99, double Max, double Mean)
 {
+    /// <summary>A p50 alone (the external client reports no other figure).</summary>
+    public static Stats Single(double p50) => new(p50, double.NaN, double.NaN, double.NaN, double.NaN);
+
     public static Stats Of(double[] samples)
     {
         var sorted = samples.Order().ToArray();
@@ -51,7 +57,7 @@ internal readonly record struct Stats(double P50, double P90, double P99, double
     }
 }
 
-internal sealed record Result(string Name, Stats Sequential, double SequentialRate, Stats Parallel, double ParallelRate, IReadOnlyList<double> RoundP50s)
+internal sealed record Result(string Name, Stats Sequential, double SequentialRate, Stats Parallel, double ParallelRate, IReadOnlyList<double> RoundP50s, IReadOnlyList<double> RoundRates)
 {
     public const string Header = "target                   | seq p50 ms | seq p90 | seq p99 | seq calls/s | par p50 ms | par p99 | par calls/s";
 
@@ -105,6 +111,16 @@ internal sealed class Peer : IDisposable
 
         process.Kill(entireProcessTree: true);
         throw new TimeoutException($"{name} did not listen on port {port} within 60 s: {log}");
+    }
+
+    /// <summary>Gets the CPU time (user and system) the peer's process has used so far (not its children's).</summary>
+    public TimeSpan Cpu
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
     }
 
     public void Dispose()
