@@ -52,6 +52,12 @@ public sealed class HubException : Exception
     /// <summary>Gets the tool, prompt or resource concerned, or <see langword="null"/>.</summary>
     public string? Target { get; init; }
 
+    /// <summary>
+    /// Gets what precisely went wrong within <see cref="Code"/>, for programs that act on it (one of
+    /// <see cref="HubErrorReasons"/>), or <see langword="null"/>; the message is for people and may change.
+    /// </summary>
+    public string? Reason { get; init; }
+
     /// <summary>Gets the server failure behind this error (exit code, standard error tail, HTTP status), or <see langword="null"/>.</summary>
     public ServerFailure? Failure { get; }
 }

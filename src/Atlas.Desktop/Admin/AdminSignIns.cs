@@ -215,8 +215,8 @@ internal sealed partial class AdminSignIns : IDisposable
     private static string Classify(HubException e) => e.Code switch
     {
         HubErrorCode.HandshakeTimeout => TimedOut,
-        _ when e.Message.Contains("state that does not match", StringComparison.Ordinal) => StateMismatch,
-        _ when e.Message.StartsWith("The authorization server refused", StringComparison.Ordinal) => Refused,
+        _ when e.Reason == HubErrorReasons.SignInStateMismatch => StateMismatch,
+        _ when e.Reason == HubErrorReasons.SignInRefused => Refused,
         _ => Failed,
     };
 

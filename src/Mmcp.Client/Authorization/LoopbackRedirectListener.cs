@@ -71,20 +71,20 @@ internal sealed class LoopbackRedirectListener : IDisposable
             {
                 var description = query["error_description"] is { } d ? $" ({d})" : string.Empty;
                 await RespondAsync(stream, 400, "Sign-in refused", $"The authorization server refused the sign-in to '{serverId}': {error}{description}.", cancellationToken).ConfigureAwait(false);
-                throw new HubException(HubErrorCode.SignInRequired, serverId, $"The authorization server refused the sign-in to '{serverId}': {error}{description}.");
+                throw new HubException(HubErrorCode.SignInRequired, serverId, $"The authorization server refused the sign-in to '{serverId}': {error}{description}.") { Reason = HubErrorReasons.SignInRefused };
             }
 
             var state = query["state"];
             if (expectedState is null || !string.Equals(state, expectedState, StringComparison.Ordinal))
             {
                 await RespondAsync(stream, 400, "Sign-in refused", "The answer does not belong to this sign-in (its state does not match); it was refused.", cancellationToken).ConfigureAwait(false);
-                throw new HubException(HubErrorCode.SignInRequired, serverId, $"The sign-in to '{serverId}' was refused: the browser came back with a state that does not match the one sent (a response to another request, or a forged one). Run `mmcp auth login {serverId}` again.");
+                throw new HubException(HubErrorCode.SignInRequired, serverId, $"The sign-in to '{serverId}' was refused: the browser came back with a state that does not match the one sent (a response to another request, or a forged one). Run `mmcp auth login {serverId}` again.") { Reason = HubErrorReasons.SignInStateMismatch };
             }
 
             if (query["code"] is not { Length: > 0 } code)
             {
                 await RespondAsync(stream, 400, "Sign-in refused", "The answer carries no authorization code.", cancellationToken).ConfigureAwait(false);
-                throw new HubException(HubErrorCode.SignInRequired, serverId, $"The sign-in to '{serverId}' failed: the authorization server's answer carries no code.");
+                throw new HubException(HubErrorCode.SignInRequired, serverId, $"The sign-in to '{serverId}' failed: the authorization server's answer carries no code.") { Reason = HubErrorReasons.SignInNoCode };
             }
 
             await RespondAsync(stream, 200, "Signed in", $"mmcp is signed in to '{serverId}'. You can close this tab.", cancellationToken).ConfigureAwait(false);

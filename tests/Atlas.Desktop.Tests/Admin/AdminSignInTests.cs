@@ -104,6 +104,15 @@ public sealed class AdminSignInTests
         Assert.Contains("state that does not match", outcome.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Empty(remote.StoredTokens());
 
+        // The user presses "Deny": the authorization server sends the browser back with an error.
+        var third = await PostAsync(admin, seen, $"servers/{Id}/sign-in");
+        var thirdQuery = HttpUtility.ParseQueryString(new Uri(third.GetProperty("authorizationUrl").GetString()!).Query);
+        await remote.FollowAsync($"{thirdQuery["redirect_uri"]}?error=access_denied&error_description=The+user+denied&state={thirdQuery["state"]}");
+        var denied = await WaitForAsync(admin, seen, $"servers/{Id}/sign-in", a => a.GetProperty("state").GetString() != "pending");
+        Assert.Equal("sign_in_refused", denied.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("access_denied (The user denied)", denied.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(remote.StoredTokens());
+
         await AssertErrorAsync(admin, "servers/io.example.nothing/sign-in", HttpStatusCode.NotFound, ErrorCodes.NotFound);
         await AssertErrorAsync(admin, $"servers/{Id}/sign-out", HttpStatusCode.NotFound, ErrorCodes.NotFound);
         using (var noHeader = await admin.SendAsync(HttpMethod.Post, $"servers/{Id}/sign-in", header: false))

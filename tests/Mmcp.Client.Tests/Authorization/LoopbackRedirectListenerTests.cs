@@ -35,6 +35,7 @@ public sealed class LoopbackRedirectListenerTests
         var error = await Assert.ThrowsAsync<HubException>(() => wait.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
         Assert.Equal(HubErrorCode.SignInRequired, error.Code);
         Assert.Contains("state that does not match", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HubErrorReasons.SignInStateMismatch, error.Reason);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
@@ -65,5 +66,20 @@ public sealed class LoopbackRedirectListenerTests
         using var response = await Http.GetAsync(new Uri(listener.RedirectUri, "?error=access_denied&error_description=The+user+denied&state=s1"), TestContext.Current.CancellationToken);
         var error = await Assert.ThrowsAsync<HubException>(() => wait.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
         Assert.Contains("access_denied (The user denied)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HubErrorReasons.SignInRefused, error.Reason);
+    }
+
+    /// <summary>An answer without an authorization code is refused, with a reason a program can act on.</summary>
+    [Fact]
+    [Trait("Issue14", "1")]
+    public async Task WaitAsync_AnswerWithoutCode_RefusedWithItsReason()
+    {
+        using var listener = LoopbackRedirectListener.Start();
+        var wait = listener.WaitAsync("io.test.remote", "s1", TestContext.Current.CancellationToken);
+        using var response = await Http.GetAsync(new Uri(listener.RedirectUri, "?state=s1"), TestContext.Current.CancellationToken);
+        var error = await Assert.ThrowsAsync<HubException>(() => wait.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken));
+        Assert.Equal((HubErrorCode.SignInRequired, HubErrorReasons.SignInNoCode), (error.Code, error.Reason));
+        Assert.Contains("carries no code", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 }
