@@ -89,25 +89,7 @@ internal sealed partial class ToolCacheStore
             return;
         }
 
-        var task = SaveAsync(manifest, tools);
-        lock (_pendingLock)
-        {
-            _pending.Add(task);
-        }
-
-        _ = task.ContinueWith(
-            (t, state) =>
-            {
-                var self = (ToolCacheStore)state!;
-                lock (self._pendingLock)
-                {
-                    self._pending.Remove(t);
-                }
-            },
-            this,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        Track(SaveAsync(manifest, tools));
     }
 
     public Task FlushAsync()
@@ -162,8 +144,54 @@ internal sealed partial class ToolCacheStore
         }
     }
 
+    /// <summary>Deletes a server's cached list in the background (the server refused this client: its tools are not to
+    /// be listed from before); the hub's disposal waits for it, as for a save.</summary>
+    public void Forget(string serverId)
+    {
+        if (_directory is null)
+        {
+            return;
+        }
+
+        var path = PathFor(serverId);
+        Track(Task.Run(() =>
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Log.CacheNotDeleted(_logger, path, ex);
+            }
+        }));
+    }
+
     /// <summary>Identifies a definition: a changed command, URL, version or snapshot makes the old entry unusable.</summary>
     public static string Fingerprint(ServerManifest manifest) => Convert.ToHexStringLower(SHA256.HashData(ManifestWriter.ToUtf8Bytes(manifest)).AsSpan(0, 16));
+
+    /// <summary>Keeps a write until it ends, so <see cref="FlushAsync"/> waits for it.</summary>
+    private void Track(Task task)
+    {
+        lock (_pendingLock)
+        {
+            _pending.Add(task);
+        }
+
+        _ = task.ContinueWith(
+            (t, state) =>
+            {
+                var self = (ToolCacheStore)state!;
+                lock (self._pendingLock)
+                {
+                    self._pending.Remove(t);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
 
     private string PathFor(string serverId) => Path.Combine(_directory!, serverId + ".json");
 
@@ -174,5 +202,8 @@ internal sealed partial class ToolCacheStore
 
         [LoggerMessage(3202, LogLevel.Warning, "Could not save the tool cache {Path}")]
         public static partial void CacheNotSaved(ILogger logger, string path, Exception exception);
+
+        [LoggerMessage(3203, LogLevel.Warning, "Could not delete the tool cache {Path} of a server that refused this client")]
+        public static partial void CacheNotDeleted(ILogger logger, string path, Exception exception);
     }
 }

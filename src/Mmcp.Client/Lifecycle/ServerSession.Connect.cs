@@ -111,6 +111,7 @@ internal sealed partial class ServerSession
                     _connecting = null;
                     _live = live;
                     _backoff.Connected();
+                    AcceptedLocked();
                     if (live.Connection.LaunchedProcessId is { } pid)
                     {
                         _launchedProcessId = pid;

@@ -223,7 +223,57 @@ internal sealed partial class ServerSession
         {
             _backoff.RecordFailure();
         }
+
+        if (RefusesClient(failure) && !_refused)
+        {
+            // What was known of its tools goes, here and in the cache on disk, so another process (the next
+            // `mmcp tools`) does not list them while its own attempt is still waiting for the refusal.
+            _refused = true;
+            _liveTools = null;
+            _lastLiveTools = null;
+            _cachedTools = null;
+            _cacheLoaded = true;
+            if (_rt.Options.PersistToolCache)
+            {
+                _rt.Cache.Forget(Id);
+            }
+
+            AnnounceListsChanged();
+        }
     }
+
+    /// <summary>
+    /// Whether a failure means that the server refuses this client (a sign-in is missing or was revoked, a desktop
+    /// revoked this device or took a permission away) rather than that it is down. Then what the hub knew of its tools,
+    /// resources and prompts from before (the last live list, the cache on disk, the manifest's snapshot) is not
+    /// listed: a list kept from before is not a permission.
+    /// </summary>
+    internal static bool RefusesClient(ServerFailure failure) =>
+        failure.Code == HubErrorCode.SignInRequired || failure.HttpStatusCode is 401 or 403;
+
+    /// <summary>A connection opened: a server that refused this client accepts it again, and its lists are shown again.</summary>
+    private void AcceptedLocked()
+    {
+        if (_refused)
+        {
+            _refused = false;
+            AnnounceListsChanged();
+        }
+    }
+
+    /// <summary>Tells the hub's listeners (the gateway's catalog, its clients) that this server's lists changed, from
+    /// the thread pool: never under the session's lock.</summary>
+    private void AnnounceListsChanged() =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static session =>
+            {
+                foreach (var kind in (ReadOnlySpan<HubListKind>)[HubListKind.Tools, HubListKind.Resources, HubListKind.Prompts])
+                {
+                    session._rt.ListChanged?.Invoke(session.Id, kind);
+                }
+            },
+            this,
+            preferLocal: false);
 
     private void OnSuccess()
     {

@@ -91,6 +91,18 @@ internal sealed partial class ServerSession
                     HubTelemetry.RecordRequest(Id, method, "cancelled", Stopwatch.GetElapsedTime(started));
                     throw;
                 }
+                catch (HubException ex) when (ex.Code == HubErrorCode.SignInRequired)
+                {
+                    // The connection's credentials stopped working (a revoked device, an expired sign-in): remembered, so
+                    // listings stop showing the server's known lists until a connection opens again.
+                    HubTelemetry.RecordRequest(Id, method, ex.Code.ToString(), Stopwatch.GetElapsedTime(started));
+                    lock (_gate)
+                    {
+                        RecordFailureLocked(ToFailure(ex), countsTowardsBackoff: false);
+                    }
+
+                    throw;
+                }
             }
         }
         finally

@@ -82,11 +82,22 @@ internal sealed partial class ServerSession
         }
         catch (TimeoutException)
         {
+            // Still starting: what was known from before stands in, unless the server refused this client last time.
+            lock (_gate)
+            {
+                if (_refused)
+                {
+                    return (null, new ServerListResult(Id, ListSource.None, _lastFailure));
+                }
+            }
+
             return (fallback, new ServerListResult(Id, fallbackSource, null));
         }
         catch (HubException ex)
         {
-            return (fallback, new ServerListResult(Id, fallbackSource, ToFailure(ex)));
+            // A server that is down is listed from what was known; one that refuses this client is not (a cached list is not a permission).
+            var failure = ToFailure(ex);
+            return RefusesClient(failure) ? (null, new ServerListResult(Id, ListSource.None, failure)) : (fallback, new ServerListResult(Id, fallbackSource, failure));
         }
     }
 
@@ -238,11 +249,14 @@ internal sealed partial class ServerSession
         var cached = _rt.Options.PersistToolCache ? _rt.Cache.TryLoad(_server.Manifest) : null;
         lock (_gate)
         {
-            _cachedTools = cached;
-            _cacheLoaded = true;
-        }
+            if (!_cacheLoaded)
+            {
+                _cachedTools = cached;
+                _cacheLoaded = true;
+            }
 
-        return cached;
+            return _cachedTools; // what a refusal meanwhile left (nothing)
+        }
     }
 
     private void Invalidate()

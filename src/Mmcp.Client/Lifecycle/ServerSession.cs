@@ -37,6 +37,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
     private Task<LiveConnection>? _connecting;
     private int _reconnects;
     private ServerFailure? _lastFailure;
+    private bool _refused; // the server refused this client last (signed out, revoked, a permission removed): its known lists are not shown
     private int? _launchedProcessId;
     private int _inFlight;
     private long _lastUsed;
@@ -133,6 +134,7 @@ internal sealed partial class ServerSession : IAsyncDisposable
             _lastLiveTools = null;
             _cachedTools = null;
             _cacheLoaded = false;
+            _refused = false;
             _backoff.Reset();
             _toolsVersion++;
         }

@@ -47,6 +47,20 @@ public sealed class RemoteMcpEndToEndTests
         Assert.Contains("Echo: from another machine", call.Stdout, StringComparison.Ordinal);
         Assert.Contains(await host.Get<Storage.IAuditLog>().RecentAsync(50, Ct), a => a.Event == "mcp_tool_called" && a.DeviceId == deviceId);
 
+        // The desktop takes the tools permission away: the call is refused, and the tool list this machine kept from
+        // before (its cache on disk) does not list the desktop's tools any more, and says why.
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [], null, Ct);
+        var forbidden = await machine.RunAsync("call", RemoteId, DeviceMcpTests.Echo, "--args", """{"message":"no permission"}""");
+        Assert.True(forbidden.ExitCode != 0, forbidden.ToString());
+        Assert.Contains("refused this device", forbidden.Stderr + forbidden.Stdout, StringComparison.Ordinal);
+        var withoutPermission = await machine.RunAsync("tools", "--json");
+        Assert.True(withoutPermission.ExitCode == 0, withoutPermission.ToString());
+        Assert.DoesNotContain(DeviceMcpTests.Echo, withoutPermission.Stdout, StringComparison.Ordinal);
+        Assert.Contains(RemoteId, JsonDocument.Parse(withoutPermission.Stdout).RootElement.GetProperty("warnings").ToString(), StringComparison.Ordinal);
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [Permissions.Tools], null, Ct);
+        var permittedAgain = await machine.RunAsync("tools", "--json");
+        Assert.Contains(DeviceMcpTests.Echo, permittedAgain.Stdout, StringComparison.Ordinal);
+
         await host.Get<DeviceService>().RevokeAsync(deviceId, deleteFiles: false, Ct);
 
         var refused = await machine.RunAsync("call", RemoteId, DeviceMcpTests.Echo, "--args", """{"message":"again"}""");

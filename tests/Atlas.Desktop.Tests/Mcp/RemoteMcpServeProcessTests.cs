@@ -55,6 +55,17 @@ public sealed class RemoteMcpServeProcessTests
         Assert.True(refused.Stderr.Contains($"mmcp remote remove {RemoteId}", StringComparison.Ordinal), refused.ToString());
         var local = await machine.RunAsync("call", LocalServer, "echo", "--args", """{"message":"still here"}""");
         Assert.True(local.ExitCode == 0, local.ToString());
+
+        // The tool list the machine keeps from before (in memory and in its cache) is not a permission: a revoked
+        // desktop's tools are not listed any more, and the listing says why and how to pair again.
+        var after = await machine.RunAsync("tools", "--json");
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.DoesNotContain(DeviceMcpTests.Echo, after.Stdout, StringComparison.Ordinal);
+        Assert.Contains(LocalEcho, after.Stdout, StringComparison.Ordinal);
+        Assert.Contains("revoked this device", after.Stdout, StringComparison.Ordinal);
+        var strict = await machine.RunAsync("tools", "--strict");
+        Assert.True(strict.ExitCode == 8, strict.ToString());
+        Assert.DoesNotContain(DeviceMcpTests.Echo, strict.Stdout, StringComparison.Ordinal);
     }
 
     private static Task WriteEverythingManifestAsync(string registry, string id) =>
