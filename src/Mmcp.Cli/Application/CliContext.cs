@@ -214,7 +214,10 @@ internal sealed class CliContext : IAsyncDisposable
             HubErrorCode.ConnectionFailed => $"start the app or service, or correct the socket path or URL in {where}.",
             HubErrorCode.HandshakeTimeout or HubErrorCode.CallTimeout => $"try again (a first 'npx' download can be slow) or raise the budget with --timeout or 'timeouts' in {where}.",
             HubErrorCode.HandshakeFailed or HubErrorCode.ServerCrashed => $"run 'mmcp servers --check -v' to see the server's standard error; check its command and environment in {where}.",
+            HubErrorCode.SignInRequired when failure.HttpStatusCode == 403 && Remote.RemoteDesktops.IsPaired(MmcpEnvironment.Process, serverId) =>
+                $"give this device the 'tools' permission on the desktop (its admin page's Devices, or 'atlas devices permissions <device-id> --set tools'); 'mmcp remote list' shows the device id.",
             HubErrorCode.SignInRequired when Remote.RemoteDesktops.IsPaired(MmcpEnvironment.Process, serverId) => Remote.RemoteDesktops.PairAgainFix(serverId),
+            HubErrorCode.SignInRequired when failure.HttpStatusCode is 401 or 403 => $"the server refused the credentials given in {where}: check the token and what it may do, or run 'mmcp auth login {serverId}' if the server uses a sign-in.",
             HubErrorCode.SignInRequired => $"run 'mmcp auth login {serverId}' (it opens your browser); 'mmcp auth status' shows the sign-ins.",
             _ => $"run 'mmcp servers --check' for details; the definition is in {where}.",
         };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Mmcp.Client.Authorization;
 using Mmcp.Client.Connectors;
 using Mmcp.Client.Diagnostics;
@@ -333,6 +334,12 @@ internal sealed partial class ServerSession
         {
             code = HubErrorCode.HandshakeFailed;
             message = $"Server '{server.Id}' refused the MCP handshake: {protocol.Message}{(server.Manifest.ProtocolVersion is { } pin ? $" (its definition pins protocol version {pin})" : string.Empty)}";
+        }
+        else if (ex is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } refused)
+        {
+            // It was reached, and it refuses this client (credentials no longer accepted, a permission taken away).
+            code = HubErrorCode.SignInRequired;
+            message = $"Server '{server.Id}' refused this client (HTTP {(int)refused.StatusCode!}): {refused.Message}";
         }
         else if (ex is HttpRequestException http)
         {

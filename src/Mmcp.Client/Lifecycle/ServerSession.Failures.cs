@@ -96,6 +96,14 @@ internal sealed partial class ServerSession
         }
 
         var what = target is null ? method : $"{method} '{target}'";
+        if (_server.Manifest.Transport is HttpTransport && FailureClassifier.FindHttpStatus(ex, live.Client.Completion) is (401 or 403) and var refusal)
+        {
+            // The server is up and refuses this client (credentials no longer accepted, a permission taken away): not a
+            // crash, and not cured by starting anything; the user's action is the fix.
+            var message = $"Server '{Id}' refused this client (HTTP {refusal}) during {what}: {FailureClassifier.Innermost(ex).Message}";
+            return new HubException(HubErrorCode.SignInRequired, Id, message, ex, new ServerFailure(HubErrorCode.SignInRequired, message, _rt.Time.GetUtcNow()) { HttpStatusCode = refusal }) { Target = target };
+        }
+
         var code = FailureClassifier.Classify(ex, connectionLost: live.Closed.IsCancellationRequested || !live.IsOpen, timedOut, kind);
         if (code == HubErrorCode.ServerCrashed)
         {

@@ -76,6 +76,14 @@ internal sealed partial class ServerSession
                 {
                     var error = await ClassifyAsync(ex, live, timeout.IsCancellationRequested, method, target, kind).ConfigureAwait(false);
                     HubTelemetry.RecordRequest(Id, method, error.Code.ToString(), Stopwatch.GetElapsedTime(started));
+                    if (error.Code == HubErrorCode.SignInRequired)
+                    {
+                        lock (_gate)
+                        {
+                            RecordFailureLocked(ToFailure(error), countsTowardsBackoff: false);
+                        }
+                    }
+
                     HubTelemetry.Fail(activity, error.Code.ToString());
                     if (FailureClassifier.IsTransient(error.Code) && attempt < attempts && !_disposing.IsCancellationRequested)
                     {

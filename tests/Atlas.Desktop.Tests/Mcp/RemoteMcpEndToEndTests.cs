@@ -3,6 +3,7 @@ using System.Text.Json;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Devices;
 using Atlas.Desktop.Pairing;
+using ModelContextProtocol.Client;
 
 namespace Atlas.Desktop.Tests.Mcp;
 
@@ -105,6 +106,77 @@ public sealed class RemoteMcpEndToEndTests
         Assert.DoesNotContain(await host.Get<Storage.IAuditLog>().RecentAsync(50, Ct), a => a.Event == "mcp_tool_called");
     }
 
+    /// <summary>A gateway (<c>mmcp serve</c>, a real process) fronting a paired desktop: when the desktop takes the tools
+    /// permission away, the call through the gateway is refused and the desktop's tools leave the gateway's tool list
+    /// (what the gateway knew of them is not a permission); given back, they return.</summary>
+    [Fact]
+    [Trait("Issue8", "cache-vs-permission")]
+    public async Task MmcpServe_WhenTheDesktopTakesThePermissionAway_ItsToolsLeaveTheGatewaysList()
+    {
+        await using var host = await DeviceMcpTests.StartAsync();
+        using var machine = new MmcpMachine();
+        var added = await machine.RunAsync("remote", "add", (await host.Get<PairingService>().CreateTicketAsync(Ct)).Url, "--json");
+        Assert.True(added.ExitCode == 0, added.ToString());
+        var deviceId = JsonDocument.Parse(added.Stdout).RootElement.GetProperty("deviceId").GetString()!;
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [Permissions.Tools], null, Ct);
+        using var serve = await machine.StartServeAsync();
+        await using var client = await McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions { Endpoint = new Uri(serve.Url, "/mcp"), TransportMode = HttpTransportMode.StreamableHttp }),
+            new McpClientOptions { ProtocolVersion = "2025-06-18" },
+            cancellationToken: Ct);
+        var listed = (await client.ListToolsAsync(cancellationToken: Ct)).Select(t => t.Name).ToList();
+        var desktopEcho = listed.SingleOrDefault(n => n.StartsWith("atlas_test-desktop__", StringComparison.Ordinal) && n.EndsWith("_everything_echo", StringComparison.Ordinal));
+        Assert.True(desktopEcho is not null, string.Join(", ", listed));
+        var echo = await client.CallToolAsync(desktopEcho, new Dictionary<string, object?> { ["message"] = "through the gateway" }, cancellationToken: Ct);
+        Assert.Contains("Echo: through the gateway", JsonSerializer.Serialize(echo.Content), StringComparison.Ordinal);
+
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [], null, Ct);
+        var refused = await Assert.ThrowsAnyAsync<ModelContextProtocol.McpException>(() => client.CallToolAsync(desktopEcho, new Dictionary<string, object?> { ["message"] = "no permission" }, cancellationToken: Ct).AsTask());
+        Assert.Contains("refused this device", refused.Message, StringComparison.Ordinal);
+        await WaitForToolsAsync(client, tools => !tools.Contains(desktopEcho));
+
+        await host.Get<DeviceService>().SetPermissionsAsync(deviceId, [Permissions.Tools], null, Ct);
+        var again = await client.CallToolAsync(desktopEcho, new Dictionary<string, object?> { ["message"] = "given back" }, cancellationToken: Ct);
+        Assert.Contains("Echo: given back", JsonSerializer.Serialize(again.Content), StringComparison.Ordinal);
+        await WaitForToolsAsync(client, tools => tools.Contains(desktopEcho));
+    }
+
+    /// <summary>Lists the gateway's tools until <paramref name="done"/> holds (the gateway rebuilds its list when the hub
+    /// announces a change, which it does from the thread pool), within the shared test timeout.</summary>
+    private static async Task WaitForToolsAsync(McpClient client, Func<IReadOnlyList<string>, bool> done)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TestTimeouts.Default);
+        IReadOnlyList<string> names = [];
+        while (!deadline.IsCancellationRequested)
+        {
+            try
+            {
+                names = [.. (await client.ListToolsAsync(cancellationToken: deadline.Token)).Select(t => t.Name)];
+            }
+            catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+            {
+                break;
+            }
+
+            if (done(names))
+            {
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(50, deadline.Token);
+            }
+            catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        Assert.Fail($"The gateway's tool list did not change as expected: {string.Join(", ", names)}");
+    }
+
     /// <summary>A sandboxed "machine" running the built <c>mmcp</c> as a child process.</summary>
     internal sealed class MmcpMachine : IDisposable
     {
@@ -159,6 +231,49 @@ public sealed class RemoteMcpEndToEndTests
             return (process.ExitCode, await stdout, await stderr);
         }
 
+        /// <summary>Starts <c>mmcp serve</c> on a free loopback port in this sandbox; returns when it listens.</summary>
+        public async Task<ServeProcess> StartServeAsync()
+        {
+            var start = new ProcessStartInfo("dotnet", [MmcpDll, "serve", "--port", "0", "--registry", Sandbox.RegistryDirectory, "--no-import"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = Sandbox.WorkDirectory,
+            };
+            Sandbox.ApplyTo(start);
+            var process = Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            const string Listening = "Mmcp gateway listening on ";
+            while (await process.StandardOutput.ReadLineAsync(Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct) is { } line)
+            {
+                if (line.StartsWith(Listening, StringComparison.Ordinal))
+                {
+                    _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None); // keep draining
+                    return new ServeProcess(process, new Uri(line[Listening.Length..].Split(' ')[0]));
+                }
+            }
+
+            process.Kill(entireProcessTree: true);
+            throw new Xunit.Sdk.XunitException($"mmcp serve ended before it listened: {await stderr}");
+        }
+
         public void Dispose() => Sandbox.Dispose();
+    }
+
+    /// <summary>A running <c>mmcp serve</c>, stopped with its children when disposed.</summary>
+    internal sealed class ServeProcess(Process process, Uri url) : IDisposable
+    {
+        public Uri Url { get; } = url;
+
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
     }
 }
