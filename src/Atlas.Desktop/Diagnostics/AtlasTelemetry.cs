@@ -16,7 +16,7 @@ internal static class AtlasTelemetry
 
     public static readonly Counter<long> AuthFailures = Meter.CreateCounter<long>("atlas.auth.failures", "{failure}", "Failed authentications");
 
-    public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("atlas.ws.connections", "{connection}", "Live authenticated sockets (devices connected)");
+    public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("atlas.ws.connections", "{connection}", "Live authenticated sockets, by atlas.device.kind: paired devices, and the desktop's own chat");
 
     public static readonly Counter<long> Frames = Meter.CreateCounter<long>("atlas.ws.frames", "{frame}", "Frames received");
 
@@ -52,4 +52,9 @@ internal static class AtlasTelemetry
         activity?.SetStatus(ActivityStatusCode.Error, errorType);
         activity?.SetTag("error.type", errorType);
     }
+
+    /// <summary>The <c>atlas.device.kind</c> tag of a socket: <c>desktop</c> for the desktop's own chat ("This desktop"),
+    /// <c>paired</c> for a paired device, so "devices connected" can leave the desktop out as the admin page does.</summary>
+    public static KeyValuePair<string, object?> DeviceKind(string deviceId) =>
+        new("atlas.device.kind", Admin.DesktopChat.Is(deviceId) ? "desktop" : "paired");
 }

@@ -31,6 +31,13 @@ internal sealed class LiveMetrics : IDisposable
     private long _mediaDone;
 
     public LiveMetrics(AtlasTime time)
+        : this(time, listen: true)
+    {
+    }
+
+    /// <summary>Initializes the numbers; without <paramref name="listen"/> nothing is measured but what is given to
+    /// <see cref="OnLong"/> (for tests: the instruments are shared by every host in a process).</summary>
+    internal LiveMetrics(AtlasTime time, bool listen)
     {
         _time = time.Provider;
         _day = Today();
@@ -43,7 +50,10 @@ internal sealed class LiveMetrics : IDisposable
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => OnLong(instrument.Name, value, tags));
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => OnDouble(instrument.Name, value, tags));
-        _listener.Start();
+        if (listen)
+        {
+            _listener.Start();
+        }
     }
 
     public LiveMetricsView Snapshot()
@@ -70,7 +80,7 @@ internal sealed class LiveMetrics : IDisposable
     internal static double? Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? null : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    private void OnLong(string name, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    internal void OnLong(string name, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         lock (_lock)
         {
@@ -101,7 +111,7 @@ internal sealed class LiveMetrics : IDisposable
                 case "atlas.chat.outcomes":
                     Model(Tag(tags, "gen_ai.request.model")).Answers += value;
                     break;
-                case "atlas.ws.connections":
+                case "atlas.ws.connections" when Tag(tags, "atlas.device.kind") != "desktop": // paired devices, as the admin page counts them
                     _connections += value;
                     break;
                 case "atlas.media.queue.depth":

@@ -48,7 +48,7 @@ internal sealed class ConnectionRegistry
 
         if (replaced is null)
         {
-            AtlasTelemetry.Connections.Add(1);
+            AtlasTelemetry.Connections.Add(1, AtlasTelemetry.DeviceKind(connection.DeviceId));
         }
 
         Changed?.Invoke();
@@ -73,7 +73,7 @@ internal sealed class ConnectionRegistry
             }
         }
 
-        AtlasTelemetry.Connections.Add(-1);
+        AtlasTelemetry.Connections.Add(-1, AtlasTelemetry.DeviceKind(connection.DeviceId));
         Changed?.Invoke();
     }
 
