@@ -129,9 +129,16 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
                 if (!await WaitAsync(ExitGrace).ConfigureAwait(false))
                 {
+                    // What the server started goes too (a shell wrapper's `node`, npx's child): listed before the
+                    // SIGTERM, because once their parent is gone they belong to init and no tree leads to them.
+                    var tree = OperatingSystem.IsLinux() ? ProcessTree.Descendants(Id) : [];
                     if (!OperatingSystem.IsWindows())
                     {
                         _ = SendSignal(Id, SigTerm);
+                        foreach (var descendant in tree)
+                        {
+                            _ = SendSignal(descendant.Pid, SigTerm);
+                        }
                     }
 
                     if (!await WaitAsync(TermGrace).ConfigureAwait(false))
@@ -139,6 +146,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
                         _process.Kill(entireProcessTree: true);
                         await WaitAsync(TermGrace).ConfigureAwait(false);
                     }
+
+                    await ProcessTree.KillSurvivorsAsync(tree, TermGrace).ConfigureAwait(false);
                 }
             }
         }
