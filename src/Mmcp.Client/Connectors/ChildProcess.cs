@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Mmcp.Client.Connectors;
@@ -13,7 +12,7 @@ namespace Mmcp.Client.Connectors;
 /// every disposal waited the whole shutdown timeout and then killed the server; owning the process fixes that and
 /// gives the hub the process id and exit code.
 /// </remarks>
-internal sealed partial class ChildProcess : IAsyncDisposable
+internal sealed class ChildProcess : IAsyncDisposable
 {
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan TermGrace = TimeSpan.FromSeconds(1);
@@ -134,10 +133,10 @@ internal sealed partial class ChildProcess : IAsyncDisposable
                     var tree = OperatingSystem.IsLinux() ? ProcessTree.Descendants(Id) : [];
                     if (!OperatingSystem.IsWindows())
                     {
-                        _ = SendSignal(Id, SigTerm);
+                        _ = ProcessTree.Signal(Id, ProcessTree.SigTerm);
                         foreach (var descendant in tree)
                         {
-                            _ = SendSignal(descendant.Pid, SigTerm);
+                            _ = ProcessTree.Signal(descendant.Pid, ProcessTree.SigTerm);
                         }
                     }
 
@@ -203,8 +202,4 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         _exited.TrySetResult(code);
     }
 
-    private const int SigTerm = 15;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SendSignal(int pid, int signal);
 }

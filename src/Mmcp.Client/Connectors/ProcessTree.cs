@@ -10,6 +10,9 @@ namespace Mmcp.Client.Connectors;
 /// </summary>
 internal static partial class ProcessTree
 {
+    /// <summary>SIGTERM: asks a process to end.</summary>
+    public const int SigTerm = 15;
+
     private const int SigKill = 9;
 
     /// <summary>Lists the descendants of <paramref name="pid"/> (children first, then theirs); empty where <c>/proc</c> cannot be read.</summary>
@@ -72,7 +75,7 @@ internal static partial class ProcessTree
 
         foreach (var process in tree.Where(Alive))
         {
-            _ = Kill(process.Pid, SigKill);
+            _ = Signal(process.Pid, SigKill);
         }
     }
 
@@ -108,6 +111,10 @@ internal static partial class ProcessTree
             : null;
     }
 
+    /// <summary>Sends a signal (<c>kill(2)</c>); 0 when it was sent.</summary>
+    /// <param name="pid">The process.</param>
+    /// <param name="signal">The signal.</param>
+    /// <returns>0, or -1 (the process is gone, or not ours).</returns>
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
+    public static partial int Signal(int pid, int signal);
 }

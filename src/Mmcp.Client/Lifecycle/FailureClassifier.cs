@@ -85,20 +85,6 @@ internal static class FailureClassifier
 #pragma warning restore RS0030
     }
 
-    /// <summary>The innermost exception of a chain (what actually went wrong, for messages).</summary>
-    /// <param name="exception">The outermost exception.</param>
-    /// <returns>The innermost one.</returns>
-    public static Exception Innermost(Exception exception)
-    {
-        var e = exception;
-        while (e.InnerException is { } inner)
-        {
-            e = inner;
-        }
-
-        return e;
-    }
-
     /// <summary>The HTTP status of the first <see cref="HttpRequestException"/> in the chain, or of the connection's end.</summary>
     /// <param name="exception">What the request threw.</param>
     /// <param name="completion">The connection's <see cref="McpClient.Completion"/>.</param>

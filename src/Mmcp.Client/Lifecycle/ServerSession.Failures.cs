@@ -100,7 +100,7 @@ internal sealed partial class ServerSession
         {
             // The server is up and refuses this client (credentials no longer accepted, a permission taken away): not a
             // crash, and not cured by starting anything; the user's action is the fix.
-            var message = $"Server '{Id}' refused this client (HTTP {refusal}) during {what}: {FailureClassifier.Innermost(ex).Message}";
+            var message = $"Server '{Id}' refused this client (HTTP {refusal}) during {what}: {ex.GetBaseException().Message}";
             return new HubException(HubErrorCode.SignInRequired, Id, message, ex, new ServerFailure(HubErrorCode.SignInRequired, message, _rt.Time.GetUtcNow()) { HttpStatusCode = refusal }) { Target = target };
         }
 
