@@ -71,7 +71,7 @@ internal static partial class Tools
 /// <summary>Creates a pipeline with a private cache and work directory for one test class.</summary>
 internal sealed class PipelineHarness : IAsyncDisposable
 {
-    public PipelineHarness(Action<AtlasMediaOptions>? configure = null, Atlas.Media.Jobs.MediaEngines? engines = null, Microsoft.Extensions.AI.IChatClient? chat = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
+    public PipelineHarness(Action<AtlasMediaOptions>? configure = null, Atlas.Media.Jobs.MediaEngines? engines = null, Microsoft.Extensions.AI.IChatClient? chat = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
     {
         Root = Path.Combine(Path.GetTempPath(), "atlas-media-h-" + Guid.NewGuid().ToString("N")[..8]);
         Options = new AtlasMediaOptions
@@ -82,7 +82,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         };
         configure?.Invoke(Options);
         var logger = loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-        Pipeline = new MediaPipeline(Options, engines ?? MediaPipeline.CreateDefaultEngines(Options, logger), () => chat, logger, TimeProvider.System, ownsEngines: engines is null);
+        Pipeline = new MediaPipeline(Options, engines ?? MediaPipeline.CreateDefaultEngines(Options, logger), () => chat, logger, time ?? TimeProvider.System, ownsEngines: engines is null);
     }
 
     public string Root { get; }
@@ -108,6 +108,14 @@ internal sealed class PipelineHarness : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>A clock that never moves (timers stay real): every access happens in the same millisecond.</summary>
+internal sealed class StoppedClock : TimeProvider
+{
+    private readonly DateTimeOffset _now = TimeProvider.System.GetUtcNow();
+
+    public override DateTimeOffset GetUtcNow() => _now;
 }
 
 /// <summary>Keeps every log entry (level, message, exception) for assertions.</summary>

@@ -39,6 +39,10 @@ internal sealed class ResultCache
     ];
 
     private const string ResultFile = "result.json";
+
+    // The access stamp: the clock in milliseconds, but always past every stamp already given, so two accesses in the
+    // same millisecond (or a clock set back) still order by recency and eviction never decides by a tie.
+    private const string NextAccess = "MAX($now, (SELECT COALESCE(MAX(last_access), 0) + 1 FROM entries))";
     private readonly string _root;
     private readonly string _entries;
     private readonly string _connectionString;
@@ -94,7 +98,7 @@ internal sealed class ResultCache
         {
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var update = connection.CreateCommand();
-            update.CommandText = "UPDATE entries SET last_access = $now, hits = hits + 1 WHERE key = $key RETURNING dir";
+            update.CommandText = $"UPDATE entries SET last_access = {NextAccess}, hits = hits + 1 WHERE key = $key RETURNING dir";
             update.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
             update.Parameters.AddWithValue("$key", key);
             if (await update.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not string dir)
@@ -188,10 +192,10 @@ internal sealed class ResultCache
             await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
             {
                 await using var insert = connection.CreateCommand();
-                insert.CommandText = """
+                insert.CommandText = $"""
                     INSERT INTO entries (key, task, content_hash, dir, size_bytes, created, last_access, hits)
-                    VALUES ($key, $task, $hash, $dir, $size, $now, $now, 0)
-                    ON CONFLICT(key) DO UPDATE SET dir = $dir, size_bytes = $size, created = $now, last_access = $now
+                    VALUES ($key, $task, $hash, $dir, $size, $now, {NextAccess}, 0)
+                    ON CONFLICT(key) DO UPDATE SET dir = $dir, size_bytes = $size, created = $now, last_access = excluded.last_access
                     """;
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 insert.Parameters.AddWithValue("$key", key);

@@ -48,6 +48,18 @@ public sealed class PipelineTests(MediaFixture media)
     }
 
     [Fact]
+    public async Task Cache_AccessesInTheSameMillisecond_StillEvictTheLeastRecentlyUsed()
+    {
+        await using var harness = new PipelineHarness(o => o.CacheMaxEntries = 2, time: new StoppedClock());
+        await harness.RunAsync(MediaTask.Analyze, media.TextPng);
+        await harness.RunAsync(MediaTask.Analyze, media.QrPng);
+        await harness.RunAsync(MediaTask.Analyze, media.TextPng); // touched last, at the same clock reading
+        await harness.RunAsync(MediaTask.Analyze, media.SmallPng);
+        Assert.True((await harness.RunAsync(MediaTask.Analyze, media.TextPng)).FromCache);
+        Assert.False((await harness.RunAsync(MediaTask.Analyze, media.QrPng)).FromCache);
+    }
+
+    [Fact]
     public async Task Queue_ManyJobs_RunAtMostMaxConcurrencyAtOnce()
     {
         var gate = new GatedOcrEngine();
