@@ -38,6 +38,19 @@ internal sealed class DeviceFileSystem
 
     public FilesOptions Options => _options;
 
+    /// <summary>
+    /// Gives a file about to replace <paramref name="replaced"/> its write time: now, or just past the replaced file's
+    /// when that is not older, so every write at a path gets a later time and so a new entity tag (size and write time).
+    /// A file system's own times come in ticks (a jiffy on Linux before 6.13): two writes of the same size within one
+    /// tick would keep the tag, and a phone holding the first version's tag could overwrite the second (a lost update).
+    /// </summary>
+    private void StampReplacing(string incoming, string replaced)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        var previous = File.Exists(replaced) ? File.GetLastWriteTimeUtc(replaced) : DateTime.MinValue;
+        File.SetLastWriteTimeUtc(incoming, now > previous ? now : previous.AddTicks(TimeSpan.TicksPerMicrosecond)); // a microsecond: kept by every file system with sub-second times
+    }
+
     /// <summary>The device's folder (not created here: only a mutation of a live device creates it).</summary>
     public string RootOf(string deviceId) => Path.Combine(_filesRoot, CheckId(deviceId));
 
@@ -237,6 +250,7 @@ internal sealed class DeviceFileSystem
             {
                 await CopyLimitedAsync(content, temp, allowance, quotaBytes, cancellationToken).ConfigureAwait(false);
                 ThrowIfRevoked(deviceId);
+                StampReplacing(temp, full);
                 File.Move(temp, full, overwrite: true);
             }
             finally
@@ -289,6 +303,7 @@ internal sealed class DeviceFileSystem
                 RandomAccess.FlushToDisk(handle);
             }
 
+            StampReplacing(partFile, full);
             File.Move(partFile, full, overwrite: true);
             return Entry(relative, full)!;
         }

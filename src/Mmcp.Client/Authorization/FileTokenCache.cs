@@ -1,4 +1,5 @@
 using ModelContextProtocol.Authentication;
+using Shared.Storage;
 
 namespace Mmcp.Client.Authorization;
 
@@ -13,7 +14,7 @@ internal sealed class FileTokenCache : ITokenCache
     private readonly string _serverId;
     private readonly Uri _url;
     private readonly Lock _gate = new();
-    private (DateTime WrittenAt, long Length) _stamp;
+    private FileStamp _stamp = FileStamp.Unread;
     private TokenContainer? _tokens;
     private bool _ignoreFile;
 
@@ -67,7 +68,7 @@ internal sealed class FileTokenCache : ITokenCache
         lock (_gate)
         {
             _tokens = tokens;
-            _stamp = _store.Stamp(_serverId);
+            _stamp = FileStamp.Unread; // what the file holds now is read from it next time
             _ignoreFile = false;
             Stored++;
         }
@@ -75,10 +76,11 @@ internal sealed class FileTokenCache : ITokenCache
 
     private TokenContainer? Load()
     {
+        var readAt = FileStamp.ReadTime;
         var stamp = _store.Stamp(_serverId);
         if (stamp != _stamp)
         {
-            _stamp = stamp;
+            _stamp = stamp.KeepFor(readAt);
             var entry = _store.Read(_serverId);
             _tokens = entry is not null && SameResource(entry.Url, _url) ? entry.Tokens : null;
         }

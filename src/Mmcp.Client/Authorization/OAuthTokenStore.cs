@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Mmcp.Client.Storage;
 using Mmcp.Core.Registry;
 using ModelContextProtocol.Authentication;
+using Shared.Storage;
 
 namespace Mmcp.Client.Authorization;
 
@@ -117,7 +118,7 @@ public sealed class OAuthTokenStore
         }
     }
 
-    internal (DateTime WrittenAt, long Length) Stamp(string serverId) => PrivateFile.Stamp(PathFor(serverId));
+    internal FileStamp Stamp(string serverId) => PrivateFile.Stamp(PathFor(serverId));
 
     /// <summary>Returns mmcp's client registration (RFC 7591) at an authorization server, or <see langword="null"/>.</summary>
     internal ClientRegistration? ReadClient(string authorizationServer)

@@ -7,6 +7,7 @@ using Mmcp.Client.Storage;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Shared.Storage;
 
 namespace Mmcp.Client.Consent;
 
@@ -83,13 +84,12 @@ public sealed record ToolConsentEntry(string ServerId, string ToolName, ConsentD
 public sealed class ConsentStore
 {
     private const int FormatVersion = 1;
-    private static readonly (DateTime, long) Unread = (DateTime.MaxValue, -2);
 
     // Guards the cached state only; never held across file I/O, so a caller that reads (the request path) never
     // waits for a writer that waits for the file lock.
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
-    private (DateTime, long) _stamp = Unread;
+    private FileStamp _stamp = FileStamp.Unread;
     private State _state = new();
 
     /// <summary>Initializes a new instance of the <see cref="ConsentStore"/> class.</summary>
@@ -333,6 +333,7 @@ public sealed class ConsentStore
 
     private State Current()
     {
+        var readAt = FileStamp.ReadTime;
         var stamp = PrivateFile.Stamp(Path);
         lock (_gate)
         {
@@ -346,7 +347,7 @@ public sealed class ConsentStore
         lock (_gate)
         {
             _state = state;
-            _stamp = stamp;
+            _stamp = stamp.KeepFor(readAt);
             return state;
         }
     }
@@ -380,7 +381,7 @@ public sealed class ConsentStore
     {
         lock (_gate)
         {
-            _stamp = Unread;
+            _stamp = FileStamp.Unread;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Mmcp.Core.Manifests;
+using Shared.Storage;
 
 namespace Mmcp.Core.Registry;
 
@@ -40,6 +41,7 @@ public sealed class ManifestDirectorySource : IServerSource
     public SourceReadResult Read(CancellationToken cancellationToken = default)
     {
         FileInfo[] files;
+        var readAt = FileStamp.ReadTime; // before the listing stats the files (FileStamp.KeepFor)
         try
         {
             var dir = new DirectoryInfo(Directory);
@@ -70,7 +72,7 @@ public sealed class ManifestDirectorySource : IServerSource
             }
 
             live.Add(file.FullName);
-            var result = ReadCached(file);
+            var result = ReadCached(file, readAt);
             diagnostics.AddRange(result.Diagnostics);
             if (result.Manifest is not { } manifest)
             {
@@ -101,9 +103,9 @@ public sealed class ManifestDirectorySource : IServerSource
         return new SourceReadResult(servers, diagnostics);
     }
 
-    private ManifestReadResult ReadCached(FileInfo file)
+    private ManifestReadResult ReadCached(FileInfo file, DateTime readAt)
     {
-        var stamp = (file.Length, file.LastWriteTimeUtc.Ticks);
+        var stamp = FileStamp.Of(file);
         if (_cache.TryGetValue(file.FullName, out var cached) && cached.Stamp == stamp)
         {
             return cached.Result;
@@ -112,9 +114,9 @@ public sealed class ManifestDirectorySource : IServerSource
         var result = file.Length > ManifestReader.MaxManifestBytes
             ? ManifestReader.Fail(file.FullName, $"the file is {file.Length} bytes; manifests are limited to {ManifestReader.MaxManifestBytes} bytes")
             : ManifestReader.ReadFile(file.FullName);
-        _cache[file.FullName] = new CachedFile(stamp, result);
+        _cache[file.FullName] = new CachedFile(stamp.KeepFor(readAt), result);
         return result;
     }
 
-    private sealed record CachedFile((long Length, long Ticks) Stamp, ManifestReadResult Result);
+    private sealed record CachedFile(FileStamp Stamp, ManifestReadResult Result);
 }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.WebUtilities;
 using Mmcp.Client.Storage;
 using Mmcp.Core.Registry;
+using Shared.Storage;
 
 namespace Mmcp.Gateway.Security;
 
@@ -33,7 +34,7 @@ public sealed class TokenStore
     private const string Prefix = "mmcp_";
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
-    private (DateTime, long) _stamp = (DateTime.MaxValue, -2);
+    private FileStamp _stamp = FileStamp.Unread;
     private Dictionary<string, (GatewayToken Token, byte[] Hash)> _byHash = new(StringComparer.Ordinal);
 
     /// <summary>Initializes a new instance of the <see cref="TokenStore"/> class.</summary>
@@ -156,6 +157,7 @@ public sealed class TokenStore
 
     private Dictionary<string, (GatewayToken Token, byte[] Hash)> Load()
     {
+        var readAt = FileStamp.ReadTime;
         var stamp = PrivateFile.Stamp(Path);
         lock (_gate)
         {
@@ -187,7 +189,7 @@ public sealed class TokenStore
         lock (_gate)
         {
             _byHash = map;
-            _stamp = stamp;
+            _stamp = stamp.KeepFor(readAt);
         }
 
         return map;

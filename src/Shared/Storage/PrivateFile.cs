@@ -125,11 +125,7 @@ internal static class PrivateFile
     public static void TryDelete(string path) => FileCleanup.TryDelete(path);
 
     /// <summary>Returns when the file was last replaced (or <see cref="DateTime.MinValue"/> when it does not exist), to notice changes made by other processes.</summary>
-    public static (DateTime WrittenAt, long Length) Stamp(string path)
-    {
-        var info = new FileInfo(path);
-        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
-    }
+    public static FileStamp Stamp(string path) => FileStamp.Of(path);
 
     private static async Task<FileStream> AcquireLockAsync(string lockPath, TimeProvider time, CancellationToken cancellationToken)
     {

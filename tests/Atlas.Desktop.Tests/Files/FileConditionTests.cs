@@ -38,6 +38,30 @@ public sealed class FileConditionTests
         Assert.NotEqual(etag, changed.GetProperty("etag").GetString());
     }
 
+    /// <summary>
+    /// Two writes of the same size within one tick of the clock (here a clock that does not move; on Linux before 6.13
+    /// the file system's own times tick in jiffies) still give the file two ETags, so the phone that saw the first
+    /// version cannot overwrite the second (regression: the ETag, size and write time, stayed the same: a lost update).
+    /// </summary>
+    [Fact]
+    [Trait("Leftovers", "etag")]
+    public async Task Write_TwiceInOneTickToTheSameSize_TheFirstETagNoLongerMatches()
+    {
+        await using var host = await AtlasTestHost.StartAsync(time: AtlasTestHost.NewFakeTime());
+        using var client = await host.PairClientAsync();
+        var root = Path.Combine(host.DataDir, "files", client.Credentials.DeviceId);
+        var seen = (await WriteAsync(client, "a.txt", "phone")).GetProperty("etag").GetString()!;
+        var current = (await WriteAsync(client, "a.txt", "desk!", overwrite: true)).GetProperty("etag").GetString()!;
+        Assert.NotEqual(seen, current);
+
+        using var stale = await UploadAsync(client, "a.txt", "phone", overwrite: true, ifMatch: seen);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+        Assert.Equal("desk!", await File.ReadAllTextAsync(Path.Combine(root, "a.txt"), Ct));
+        using var fresh = await UploadAsync(client, "a.txt", "phone", overwrite: true, ifMatch: current);
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        Assert.NotEqual(current, (await fresh.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("etag").GetString());
+    }
+
     /// <summary>A move or delete conditioned on an ETag the file no longer has is refused with 412 precondition_failed,
     /// and nothing moves or disappears; with the current ETag it applies.</summary>
     [Fact]

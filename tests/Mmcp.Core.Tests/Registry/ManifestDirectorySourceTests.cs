@@ -48,6 +48,25 @@ public sealed class ManifestDirectorySourceTests
         Assert.Contains(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error && d.File == dir.Combine("b.json") && d.Message.Contains("already defined", StringComparison.Ordinal));
     }
 
+    /// <summary>A manifest rewritten within one tick of the file system's clock, to the same length, keeps the file's
+    /// stamp; the next read must still see the change (regression: the parsed first version was kept).</summary>
+    [Fact]
+    [Trait("Leftovers", "stamp")]
+    public void Read_AChangeThatKeepsTheFilesTimeAndLength_IsSeen()
+    {
+        using var dir = new TestSandbox();
+        var tick = TimeProvider.System.GetUtcNow().UtcDateTime.AddMinutes(1); // ahead of the clock: the reads fall within it
+        var path = dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a"));
+        File.SetLastWriteTimeUtc(path, tick);
+        var source = new ManifestDirectorySource(dir.Root);
+        Assert.Equal("An app.", source.Read(TestContext.Current.CancellationToken).Servers[0].Manifest.Description);
+
+        File.WriteAllText(path, SampleManifests.Minimal("com.example.a").Replace("An app.", "An elf.", StringComparison.Ordinal));
+        File.SetLastWriteTimeUtc(path, tick);
+
+        Assert.Equal("An elf.", source.Read(TestContext.Current.CancellationToken).Servers[0].Manifest.Description);
+    }
+
     [Fact]
     public void Read_Twice_ReusesParsedManifestsUntilTheFileChanges()
     {

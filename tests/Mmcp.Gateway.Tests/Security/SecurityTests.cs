@@ -186,6 +186,32 @@ public sealed class SecurityTests
         await Assert.ThrowsAsync<ArgumentException>(() => store.CreateAsync("t", ["tools:everything"], cancellationToken: TestContext.Current.CancellationToken));
     }
 
+    /// <summary>
+    /// Another process replaces a token (revokes it and creates one of the same size) within one tick of the file
+    /// system's clock, so the file keeps its time and its length: a running gateway that read the old file must refuse
+    /// the revoked secret (regression: it kept the old tokens until the file changed again).
+    /// </summary>
+    [Fact]
+    [Trait("Leftovers", "stamp")]
+    public async Task TokenStore_ARevocationThatKeepsTheFilesTimeAndLength_IsSeen()
+    {
+        using var env = new TestEnvironment();
+        var ct = TestContext.Current.CancellationToken;
+        var tick = TimeProvider.System.GetUtcNow().UtcDateTime.AddMinutes(1); // ahead of the clock: the reads fall within it
+        var (_, secret) = await new TokenStore(env.TokenPath).CreateAsync("t", [GatewayScopes.ToolsCall], cancellationToken: ct);
+        File.SetLastWriteTimeUtc(env.TokenPath, tick);
+        var gateway = new TokenStore(env.TokenPath);
+        Assert.NotNull(gateway.Validate(secret));
+
+        var text = await File.ReadAllTextAsync(env.TokenPath, ct);
+        var hash = System.Text.RegularExpressions.Regex.Match(text, "\"hash\"\\s*:\\s*\"([0-9a-f]{64})\"").Groups[1].Value;
+        Assert.Equal(64, hash.Length);
+        await File.WriteAllTextAsync(env.TokenPath, text.Replace(hash, new string('0', 64), StringComparison.Ordinal), ct);
+        File.SetLastWriteTimeUtc(env.TokenPath, tick);
+
+        Assert.Null(gateway.Validate(secret));
+    }
+
     [Fact]
     public async Task DeniedTool_IsHiddenAndRefused_OnEveryFace()
     {
