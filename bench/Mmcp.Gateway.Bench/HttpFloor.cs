@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -24,6 +25,7 @@ internal static class HttpFloor
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true); // as mmcp serve runs Kestrel
         var app = builder.Build();
         app.MapPost("/mcp", AnswerAsync);
         app.MapDelete("/mcp", static () => Results.Ok());

@@ -10,7 +10,8 @@ using Mmcp.Gateway.Bench;
 // through the targets in turn (so a slow spell of a shared machine falls on every target, not on one), then with C
 // parallel callers with a session each. Prints the table and the ratios of the Mmcp gateway against the raw stdio call
 // and the better of mcp-proxy and supergateway, and against the floor of any HTTP gateway here (http-floor: Kestrel
-// answering a fixed result, HttpFloor.cs; plus the raw stdio call), with each front's own CPU per call. Then the same from an external raw client (external-client.mjs: HTTP/1.1
+// answering a fixed result, HttpFloor.cs; plus the raw stdio call) and a Kestrel relay that does no gateway work
+// (stdio-relay: the call's bytes to the same stdio server and back, StdioRelay.cs), with each front's own CPU per call. Then the same from an external raw client (external-client.mjs: HTTP/1.1
 // over Node's bare sockets and a child's stdio, none of the project's code) against every MCP target still running.
 // --phases: where the time of one `/mcp` tools/call goes inside the gateway (MMCP_BENCH_PHASES, see LatencyProbe).
 // Context phase (last; alone with --context-only, skipped with --no-context): the size of the tool definitions a
@@ -34,6 +35,11 @@ BenchEnvironment.InlineSocketCompletions();
 if (args is [HttpFloor.Argument, var floorPort])
 {
     return await HttpFloor.RunAsync(int.Parse(floorPort, CultureInfo.InvariantCulture));
+}
+
+if (args is [StdioRelay.Argument, var relayPort, var relayCommand, .. var relayArgs])
+{
+    return await StdioRelay.RunAsync(int.Parse(relayPort, CultureInfo.InvariantCulture), relayCommand, relayArgs);
 }
 
 var cli = Bench.BenchArgs.Parse(args, Usage, numbers: ["--calls", "--rounds", "--concurrency", "--warmup"], texts: ["--only", "--mmcp"],
@@ -106,6 +112,9 @@ if (only is null || only.Contains("stdio-direct"))
 
 // (b) The floor of an HTTP gateway here: Kestrel answering a fixed result, no MCP and no upstream (HttpFloor.cs).
 await AddTarget("http-floor", port => ("dotnet", [typeof(HttpFloor).Assembly.Location, HttpFloor.Argument, port.ToString(CultureInfo.InvariantCulture)], null),
+    port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
+// (c) The floor of an HTTP gateway in front of this stdio server, in one process: Kestrel relaying bytes (StdioRelay.cs).
+await AddTarget("stdio-relay", port => ("dotnet", [typeof(StdioRelay).Assembly.Location, StdioRelay.Argument, port.ToString(CultureInfo.InvariantCulture), node, everything, "stdio"], null),
     port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
 await AddTarget("supergateway", port => (node, [Path.Combine(npm, ".bin", "supergateway"), "--stdio", $"{node} {everything} stdio", "--outputTransport", "streamableHttp", "--stateful", "--port", port.ToString(CultureInfo.InvariantCulture), "--logLevel", "none"], null),
     port => McpCaller(port, "/mcp", "echo"), port => External(port, "/mcp", "echo"));
@@ -350,6 +359,7 @@ void Report(string client, List<Result> all)
     var peerResults = all.Where(r => r.Name is "supergateway" or "mcp-proxy").ToList();
     var stdio = all.FirstOrDefault(r => r.Name == "stdio-direct");
     var floor = all.FirstOrDefault(r => r.Name == "http-floor");
+    var relay = all.FirstOrDefault(r => r.Name == "stdio-relay");
     if (!all.Any(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
     {
         return;
@@ -366,6 +376,12 @@ void Report(string client, List<Result> all)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"floor: http-floor {floor.Sequential.P50:0.000} ms + raw stdio {stdio.Sequential.P50:0.000} ms = {least:0.000} ms = {least / stdio.Sequential.P50:0.00}x raw stdio (no HTTP gateway in front of this server answers sooner on this machine{(least / stdio.Sequential.P50 > 3 ? "; the 3x target is below it here" : string.Empty)})"));
     }
 
+    if (relay is not null && stdio is not null)
+    {
+        // The same hops and threads as a gateway (socket thread, server, reading thread) with none of its work.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"relay: stdio-relay {relay.Sequential.P50:0.000} ms = {relay.Sequential.P50 / stdio.Sequential.P50:0.00}x raw stdio (Kestrel passing the call's bytes to this server and back, no gateway work{(relay.Sequential.P50 / stdio.Sequential.P50 > 3 ? "; the 3x target is below it here" : string.Empty)})"));
+    }
+
     foreach (var r in all.Where(r => r.Name.StartsWith("mmcp", StringComparison.Ordinal)))
     {
         var line = string.Create(CultureInfo.InvariantCulture, $"{r.Name,-24} p50 {r.Sequential.P50:0.000} ms, {concurrency}-way {r.ParallelRate:0} calls/s");
@@ -376,6 +392,11 @@ void Report(string client, List<Result> all)
             {
                 var least = floor.Sequential.P50 + stdio.Sequential.P50;
                 line += string.Create(CultureInfo.InvariantCulture, $" [{r.Sequential.P50 / least:0.00}x the floor, +{r.Sequential.P50 - least:0.000} ms]");
+            }
+
+            if (relay is not null)
+            {
+                line += string.Create(CultureInfo.InvariantCulture, $" [{r.Sequential.P50 / relay.Sequential.P50:0.00}x the relay, +{r.Sequential.P50 - relay.Sequential.P50:0.000} ms]");
             }
         }
 
