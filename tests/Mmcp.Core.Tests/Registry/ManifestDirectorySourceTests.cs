@@ -72,6 +72,7 @@ public sealed class ManifestDirectorySourceTests
     {
         using var dir = new TestSandbox();
         var path = dir.Write("com.example.a.json", SampleManifests.Minimal("com.example.a"));
+        File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddMinutes(-1)); // settled: a file just written is read again until it is (FileStamp)
         var source = new ManifestDirectorySource(dir.Root);
 
         var first = source.Read(TestContext.Current.CancellationToken).Servers[0].Manifest;
