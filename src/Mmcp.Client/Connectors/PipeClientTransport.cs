@@ -21,7 +21,7 @@ namespace Mmcp.Client.Connectors;
 /// on a machine whose cores are busy, and no thread-pool thread held by a server that is silent. Writes go to the
 /// stream given (see <see cref="MessageWrites.ToPipe"/>), one message and its newline then a flush.
 /// <para>
-/// The reader also matches answers of its own: a request sent through <see cref="Session.RequestAsync"/> registers
+/// The reader also matches answers of its own: a request sent through <c>Session.RequestAsync</c> registers
 /// its (string) id, and its answer line is handed to the waiting caller as bytes on the reading thread, without the
 /// SDK client's loop, which yields once before it handles a message and completes the call's task on another thread.
 /// The hub uses it for <c>tools/call</c> (docs/mmcp-gateway.md, "Latency").
@@ -117,11 +117,30 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
         /// <param name="send">Sends the request (the tapped transport's send, so the traffic tap sees it).</param>
         /// <param name="cancellationToken">Cancels the wait; announcing the cancellation to the server is the caller's.</param>
         /// <returns>The answer's line in UTF-8.</returns>
-        public async Task<byte[]> RequestAsync(JsonRpcRequest request, Func<JsonRpcMessage, CancellationToken, Task> send, CancellationToken cancellationToken)
+        public Task<byte[]> RequestAsync(JsonRpcRequest request, Func<JsonRpcMessage, CancellationToken, Task> send, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(request);
             ArgumentNullException.ThrowIfNull(send);
             var id = request.Id.Id as string ?? throw new ArgumentException("A request answered by the reader needs a string id.", nameof(request));
+            return WaitForAnswerAsync(id, (request, send), static (s, ct) => s.send(s.request, ct), cancellationToken);
+        }
+
+        /// <summary>
+        /// As <see cref="RequestAsync(JsonRpcRequest, Func{JsonRpcMessage, CancellationToken, Task}, CancellationToken)"/>,
+        /// for a request written as JSON already (one line without its newline): its bytes go to the server as they are.
+        /// </summary>
+        /// <param name="id">The request's id, a string no other request uses, as its <c>"id"</c> says.</param>
+        /// <param name="json">The request.</param>
+        /// <param name="cancellationToken">Cancels the wait.</param>
+        /// <returns>The answer's line in UTF-8.</returns>
+        public Task<byte[]> RequestAsync(string id, ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(id);
+            return WaitForAnswerAsync(id, (session: this, id, json), static (s, ct) => s.session.SendLineAsync(s.id, s.json, ct), cancellationToken);
+        }
+
+        private async Task<byte[]> WaitForAnswerAsync<TState>(string id, TState state, Func<TState, CancellationToken, Task> send, CancellationToken cancellationToken)
+        {
             var answer = new Waiting();
             if (!_answers.TryAdd(id, answer))
             {
@@ -138,7 +157,7 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
                 }
                 else
                 {
-                    await send(request, cancellationToken).ConfigureAwait(false);
+                    await send(state, cancellationToken).ConfigureAwait(false);
                 }
 
                 return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -152,24 +171,39 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
             }
         }
 
-        public async Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
+        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
         {
             ArgumentNullException.ThrowIfNull(message);
+            return WriteLineAsync(message, static (stream, m) => JsonSerializer.Serialize(stream, m, Message), (message as JsonRpcRequest)?.Id, cancellationToken);
+        }
+
+        private async Task SendLineAsync(string id, ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
+        {
+            await WriteLineAsync(json, static (stream, j) => stream.Write(j.Span), new RequestId(id), cancellationToken).ConfigureAwait(false);
+            if (Diagnostics.LatencyProbe.Enabled)
+            {
+                Diagnostics.LatencyProbe.Mark(Diagnostics.LatencyMark.UpstreamWritten);
+            }
+        }
+
+        /// <summary>Writes one message and its newline, in the order of the calls; <paramref name="request"/> is the id of a request, to learn when the server has read it.</summary>
+        private async Task WriteLineAsync<TState>(TState state, Action<Stream, TState> write, RequestId? request, CancellationToken cancellationToken)
+        {
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                JsonSerializer.Serialize(_input, message, Message);
+                write(_input, state);
                 _input.Write("\n"u8);
-                if (_writes is not null && message is JsonRpcRequest request)
+                if (_writes is not null && request is { } requestId)
                 {
                     // Where it ends, before the write: its answer may come before the flush returns.
-                    if (request.Id.Id is string id && _answers.TryGetValue(id, out var waiting))
+                    if (requestId.Id is string id && _answers.TryGetValue(id, out var waiting))
                     {
                         waiting.End = _writes.End;
                     }
                     else
                     {
-                        Sent(request.Id, _writes.End);
+                        Sent(requestId, _writes.End);
                     }
                 }
 

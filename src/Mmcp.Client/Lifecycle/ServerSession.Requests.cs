@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using System.Runtime.InteropServices;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Diagnostics;
@@ -22,6 +24,9 @@ internal sealed partial class ServerSession
     private static readonly Histogram<double> SdkClientDuration = SdkMeter.CreateHistogram<double>("mcp.client.operation.duration", "s");
     private static readonly JsonTypeInfo<CallToolResult> CallToolResultType = McpJsonUtilities.GetTypeInfo<CallToolResult>(McpJsonUtilities.DefaultOptions);
     private static readonly JsonTypeInfo<JsonRpcErrorDetail> ErrorDetailType = McpJsonUtilities.GetTypeInfo<JsonRpcErrorDetail>(McpJsonUtilities.DefaultOptions);
+    private static readonly JsonTypeInfo<System.Text.Json.Nodes.JsonObject> MetaType = McpJsonUtilities.GetTypeInfo<System.Text.Json.Nodes.JsonObject>(McpJsonUtilities.DefaultOptions);
+    private static readonly JsonTypeInfo<CallToolRequestParams> CallParamsType = McpJsonUtilities.GetTypeInfo<CallToolRequestParams>(McpJsonUtilities.DefaultOptions);
+    private static readonly JsonWriterOptions RequestWriting = new() { Encoder = McpJsonUtilities.DefaultOptions.Encoder };
     private ILogger? _sdkLogger;
 
     public async ValueTask<T> ExecuteAsync<T>(string method, string? target, RequestKind kind, Func<McpClient, CancellationToken, ValueTask<T>> operation, CancellationToken cancellationToken)
@@ -232,13 +237,8 @@ internal sealed partial class ServerSession
     /// </summary>
     private async ValueTask<CallToolResult> CallMatchedByReaderAsync(McpClient client, IReaderRequests requests, RequestId requestId, CallToolRequestParams parameters, CancellationToken cancellationToken)
     {
-        var request = new JsonRpcRequest
-        {
-            Id = requestId,
-            Method = RequestMethods.ToolsCall,
-            Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.GetTypeInfo<CallToolRequestParams>(McpJsonUtilities.DefaultOptions)),
-        };
-        var answer = await requests.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+        var id = (string)requestId.Id!;
+        var answer = await requests.RequestAsync(id, CallRequestJson(id, parameters), () => CallRequest(requestId, parameters), cancellationToken).ConfigureAwait(false);
         var reader = new Utf8JsonReader(answer);
         reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -267,6 +267,55 @@ internal sealed partial class ServerSession
         }
 
         throw new JsonException("Unexpected JSON result in response.");
+    }
+
+    /// <summary>The <c>tools/call</c> request as a message (what the SDK would send).</summary>
+    internal static JsonRpcRequest CallRequest(RequestId id, CallToolRequestParams parameters) => new()
+    {
+        Id = id,
+        Method = RequestMethods.ToolsCall,
+        Params = JsonSerializer.SerializeToNode(parameters, CallParamsType),
+    };
+
+    /// <summary>
+    /// The same request written straight as JSON, with no tree of nodes in between: each argument's value goes as the
+    /// caller's JSON held it (an element of the caller's request on the gateway's direct lane), so even text the SDK
+    /// cannot write again (a lone surrogate escape, which JSON allows) reaches the server as the client sent it.
+    /// </summary>
+    internal static ReadOnlyMemory<byte> CallRequestJson(string id, CallToolRequestParams parameters)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, RequestWriting))
+        {
+            writer.WriteStartObject(); // in the SDK's order
+            writer.WriteString("method"u8, "tools/call"u8);
+            writer.WriteStartObject("params"u8);
+            writer.WriteString("name"u8, parameters.Name);
+            if (parameters.Arguments is { } arguments)
+            {
+                writer.WriteStartObject("arguments"u8);
+                foreach (var (name, value) in arguments)
+                {
+                    writer.WritePropertyName(name);
+                    writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true); // a parsed element: valid JSON
+                }
+
+                writer.WriteEndObject();
+            }
+
+            if (parameters.Meta is { } meta)
+            {
+                writer.WritePropertyName("_meta"u8);
+                JsonSerializer.Serialize(writer, meta, MetaType);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteString("id"u8, id);
+            writer.WriteString("jsonrpc"u8, "2.0"u8);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenMemory;
     }
 
     /// <summary>Whether a result (the reader at its start) is <c>"resultType": "input_required"</c>; the reader given is a copy.</summary>

@@ -11,7 +11,7 @@ namespace Mmcp.Client.Traffic;
 /// Wraps a client transport so every message it carries is reported to the <see cref="TrafficTap"/>, and received
 /// messages to an optional inline observer in the order they arrive (the SDK dispatches them concurrently afterwards).
 /// Over the hub's own stdio transport both happen on its reading thread, before the client reads the message, and
-/// <see cref="Requests"/> offers requests whose answers that thread matches (<see cref="PipeClientTransport.Session.RequestAsync"/>).
+/// <see cref="Requests"/> offers requests whose answers that thread matches (<c>PipeClientTransport.Session.RequestAsync</c>).
 /// </summary>
 internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap tap, string serverId, string connectionId, Action<JsonRpcMessage>? inlineObserver) : IClientTransport
 {
@@ -83,8 +83,10 @@ internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap t
 
         public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
-        public Task<byte[]> RequestAsync(JsonRpcRequest request, CancellationToken cancellationToken) =>
-            Direct!.RequestAsync(request, SendMessageAsync, cancellationToken);
+        public Task<byte[]> RequestAsync(string id, ReadOnlyMemory<byte> json, Func<JsonRpcRequest> typed, CancellationToken cancellationToken) =>
+            _tap.IsActive
+                ? Direct!.RequestAsync(typed(), SendMessageAsync, cancellationToken) // the watcher sees the request as a message
+                : Direct!.RequestAsync(id, json, cancellationToken);
 
         public void Received(JsonRpcMessage message)
         {
@@ -133,9 +135,15 @@ internal sealed class TappedClientTransport(IClientTransport inner, TrafficTap t
 /// <summary>Requests whose answers the transport's reading thread matches and hands over as they were written.</summary>
 internal interface IReaderRequests
 {
-    /// <summary>Sends a request with a string id of the caller's own and waits for its answer's line.</summary>
-    /// <param name="request">The request.</param>
+    /// <summary>
+    /// Sends a request with a string id of the caller's own, written as JSON already (one line without its newline),
+    /// and waits for its answer's line. While the traffic is watched, the request goes as the message
+    /// <paramref name="typed"/> builds, so the watcher sees it as every other.
+    /// </summary>
+    /// <param name="id">The request's id.</param>
+    /// <param name="json">The request as JSON.</param>
+    /// <param name="typed">The same request as a message.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The answer's line in UTF-8: a JSON-RPC response or error.</returns>
-    Task<byte[]> RequestAsync(JsonRpcRequest request, CancellationToken cancellationToken);
+    Task<byte[]> RequestAsync(string id, ReadOnlyMemory<byte> json, Func<JsonRpcRequest> typed, CancellationToken cancellationToken);
 }
