@@ -254,6 +254,7 @@ internal sealed partial class RequestGuard
         }
 
         GatewaySession? active = null;
+        CancellationTokenRegistration ended = default;
         try
         {
             var session = route is not null ? request.Headers["Mcp-Session-Id"].ToString() : string.Empty;
@@ -268,6 +269,18 @@ internal sealed partial class RequestGuard
                 }
 
                 active = known;
+
+                // A session the gateway ends (its token was revoked or expired) takes its requests in flight with it.
+                try
+                {
+                    ended = known.Reaped.UnsafeRegister(static c => ((HttpContext)c!).Abort(), context);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The session ended meanwhile (deleted, timed out).
+                    await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, -32001, "Session not found").ConfigureAwait(false);
+                    return;
+                }
             }
 
             // 5. The JSON-RPC front, one parse of the message: the errors the spec names (parse error, invalid params,
@@ -298,6 +311,7 @@ internal sealed partial class RequestGuard
             slot?.ReleaseUnclaimed(); // no session came of the initialize
             if (active is not null)
             {
+                await ended.DisposeAsync().ConfigureAwait(false);
                 _sessions.Exit(active);
             }
         }

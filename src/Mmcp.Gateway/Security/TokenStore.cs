@@ -34,6 +34,7 @@ public sealed class TokenStore
     private const string Prefix = "mmcp_";
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private const int IdLength = 8;
     private FileStamp _stamp = FileStamp.Unread;
     private Dictionary<string, (GatewayToken Token, byte[] Hash)> _byHash = new(StringComparer.Ordinal);
 
@@ -82,7 +83,7 @@ public sealed class TokenStore
 
         var secret = Prefix + WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var now = _time.GetUtcNow();
-        var token = new GatewayToken(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), name, [.. scopes.Distinct(StringComparer.Ordinal)], now, lifetime is { } l ? now + l : null);
+        var token = new GatewayToken(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(IdLength / 2)), name, [.. scopes.Distinct(StringComparer.Ordinal)], now, lifetime is { } l ? now + l : null);
         var hash = Hash(secret);
         await PrivateFile.UpdateAsync(
             Path,
@@ -154,6 +155,28 @@ public sealed class TokenStore
 
         return entry.Token.ExpiresAt is { } expires && expires <= _time.GetUtcNow() ? null : entry.Token;
     }
+
+    /// <summary>Returns whether the store holds the token with this id and it has not expired.</summary>
+    /// <param name="id">A token id (<see cref="IsStoreId"/>).</param>
+    /// <returns>Whether a caller holding it may go on.</returns>
+    internal bool IsActive(string id)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (token, _) in Load().Values)
+        {
+            if (token.Id == id)
+            {
+                return token.ExpiresAt is not { } expires || expires > now;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Returns whether an id is of the kind this store gives its tokens (8 hex digits), unlike an OAuth caller's.</summary>
+    /// <param name="id">A token id.</param>
+    /// <returns>Whether it is.</returns>
+    internal static bool IsStoreId(string id) => id.Length == IdLength && id.All(char.IsAsciiHexDigitLower);
 
     private Dictionary<string, (GatewayToken Token, byte[] Hash)> Load()
     {

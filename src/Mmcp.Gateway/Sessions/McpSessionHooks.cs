@@ -49,7 +49,8 @@ internal sealed partial class McpSessionHooks
 
         var sessionId = context.Response.Headers["Mcp-Session-Id"].ToString();
         var stateful = sessionId.Length > 0;
-        var owner = (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token?.Id;
+        var ownerToken = (context.Items[RequestGuard.CallerKey] as GatewayCaller)?.Token;
+        var owner = ownerToken?.Id;
 
         // The guard reserved the session's place in the counts when it saw the initialize; claim it, or count it now.
         var slot = stateful && context.Items[RequestGuard.SlotKey] is SessionSlot reserved && reserved.TryClaim() ? reserved : null;
@@ -102,7 +103,7 @@ internal sealed partial class McpSessionHooks
 
             if (stateful)
             {
-                _sessions.Register(sessionId, route, owner, direct, slot);
+                _sessions.Register(sessionId, route, ownerToken, direct, slot);
                 slot = null; // the session gives it back when it ends
             }
         }

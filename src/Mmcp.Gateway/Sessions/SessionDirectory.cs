@@ -86,6 +86,9 @@ internal sealed class GatewaySession(GatewayRoute route, string? owner, long cre
 
     public string? Owner { get; } = owner;
 
+    /// <summary>Gets the token of the caller that created it, whose revocation or expiry ends the session (<see langword="null"/> for a local caller without a token).</summary>
+    public GatewayToken? OwnerToken { get; init; }
+
     public DirectCall? Call { get; } = call;
 
     /// <summary>Gets the slot the session holds in the counts, or <see langword="null"/>.</summary>
@@ -103,7 +106,7 @@ internal sealed class GatewaySession(GatewayRoute route, string? owner, long cre
     /// <summary>Gets whether a request of the session is being served (an open GET stream counts).</summary>
     public bool IsBusy => Volatile.Read(ref _requests) > 0;
 
-    /// <summary>Gets a token cancelled when the gateway ends the session because its client went away.</summary>
+    /// <summary>Gets a token cancelled when the gateway ends the session: its client went away (reaped), or its caller lost the right to it (<see cref="End"/>).</summary>
     public CancellationToken Reaped => _reaped.Token;
 
     /// <summary>Gets the calls the direct lane is running for this session, by JSON-RPC id (for <c>notifications/cancelled</c>).</summary>
@@ -149,6 +152,41 @@ internal sealed class GatewaySession(GatewayRoute route, string? owner, long cre
         return true;
     }
 
+    /// <summary>
+    /// Ends the session now, whatever it is serving: no request enters from then on, and the requests in flight (the
+    /// GET stream among them) are aborted by whoever registered on <see cref="Reaped"/>. For a caller that lost the right
+    /// to the session; a client that merely went away is reaped instead (<see cref="TryReap"/>).
+    /// </summary>
+    /// <returns>Whether this call ended it (not ended or reaped before).</returns>
+    public bool End()
+    {
+        while (true)
+        {
+            var requests = Volatile.Read(ref _requests);
+            if (requests < 0)
+            {
+                return false; // ended or reaped already
+            }
+
+            // The requests in flight count down from there as they exit: the count stays negative, and nothing enters.
+            if (Interlocked.CompareExchange(ref _requests, requests + (int.MinValue / 2), requests) == requests)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            _reaped.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended meanwhile.
+        }
+
+        return true;
+    }
+
     public void Dispose() => _reaped.Dispose();
 }
 
@@ -168,15 +206,21 @@ internal sealed partial class SessionDirectory : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _abandoned;
     private readonly ILogger _logger;
+    private readonly TokenStore? _tokens;
     private ITimer? _sweep;
+    private ITimer? _ownerCheck;
     private int _dedicated;
 
-    public SessionDirectory(TimeProvider time, IOptions<MmcpGatewayOptions> options, ILogger<SessionDirectory> logger)
+    public SessionDirectory(TimeProvider time, IOptions<MmcpGatewayOptions> options, ILogger<SessionDirectory> logger, TokenStore? tokens = null)
     {
         _time = time;
         _logger = logger;
         _abandoned = options.Value.AbandonedSessionTimeout;
+        _tokens = tokens;
     }
+
+    /// <summary>How often the sessions' tokens are looked at: a revoked or expired token's sessions end within this.</summary>
+    public static TimeSpan OwnerCheckPeriod { get; } = TimeSpan.FromSeconds(1);
 
     public int Count => _sessions.Count;
 
@@ -262,10 +306,19 @@ internal sealed partial class SessionDirectory : IDisposable
         }
     }
 
-    public GatewaySession Register(string sessionId, GatewayRoute route, string? owner, DirectCall? call, SessionSlot? slot)
+    public GatewaySession Register(string sessionId, GatewayRoute route, GatewayToken? owner, DirectCall? call, SessionSlot? slot)
     {
-        var session = new GatewaySession(route, owner, _time.GetTimestamp(), call) { Slot = slot };
+        var session = new GatewaySession(route, owner?.Id, _time.GetTimestamp(), call) { Slot = slot, OwnerToken = owner };
         _sessions[sessionId] = session;
+        if (owner is not null && _ownerCheck is null)
+        {
+            var timer = Shared.Telemetry.Detached.Start(() => _time.CreateTimer(static s => ((SessionDirectory)s!).CheckOwners(), this, OwnerCheckPeriod, OwnerCheckPeriod));
+            if (Interlocked.CompareExchange(ref _ownerCheck, timer, null) is not null)
+            {
+                timer.Dispose();
+            }
+        }
+
         if (session.Dedicated && _sweep is null)
         {
             // Dedicated sessions hold an upstream session (a process) each: look for abandoned ones a few times per window.
@@ -324,7 +377,36 @@ internal sealed partial class SessionDirectory : IDisposable
 
     public ICollection<McpServer> AggregatedServers => _aggregated.Keys;
 
-    public void Dispose() => _sweep?.Dispose();
+    public void Dispose()
+    {
+        _sweep?.Dispose();
+        _ownerCheck?.Dispose();
+    }
+
+    /// <summary>
+    /// Ends the sessions whose caller's token expired, or was revoked (a token of the gateway's store that the store no
+    /// longer holds): open GET streams and requests in flight included, so nothing reaches a caller that lost the right
+    /// to it (server logs, resource updates, list changes). OAuth tokens end at their expiry.
+    /// </summary>
+    private void CheckOwners()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (id, session) in _sessions)
+        {
+            if (session.OwnerToken is not { } token)
+            {
+                continue;
+            }
+
+            var gone = token.ExpiresAt is { } expires && expires <= now ? "expired"
+                : _tokens is not null && TokenStore.IsStoreId(token.Id) && !_tokens.IsActive(token.Id) ? "revoked"
+                : null;
+            if (gone is not null && session.End())
+            {
+                Log.OwnerGone(_logger, id, token.Id, gone);
+            }
+        }
+    }
 
     /// <summary>
     /// Ends the dedicated sessions whose client went away: no request in flight, no GET stream open, and nothing
@@ -361,5 +443,8 @@ internal sealed partial class SessionDirectory : IDisposable
     {
         [LoggerMessage(4311, LogLevel.Information, "Closed pass-through session {SessionId} of {ServerId} and its upstream session: its client held no stream and sent nothing for {Window} (AbandonedSessionTimeout)")]
         public static partial void Abandoned(ILogger logger, string sessionId, string serverId, TimeSpan window);
+
+        [LoggerMessage(4312, LogLevel.Information, "Ended session {SessionId} and its open streams: the token {TokenId} that opened it was {Reason}")]
+        public static partial void OwnerGone(ILogger logger, string sessionId, string tokenId, string reason);
     }
 }
