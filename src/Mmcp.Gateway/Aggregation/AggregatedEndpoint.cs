@@ -197,16 +197,16 @@ internal sealed partial class AggregatedEndpoint
     private async ValueTask<ListResourcesResult> ListResourcesAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
     {
         Require(request.User, GatewayScopes.ResourcesRead);
-        var listing = await _catalog.Hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var (page, next) = Page(listing.Resources, request.Params?.Cursor);
+        var (resources, _, _) = await _catalog.ListResourcesAsync(cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(resources, request.Params?.Cursor);
         return new ListResourcesResult { Resources = [.. page.Select(r => WithServer(r.Resource, r.ServerId))], NextCursor = next };
     }
 
     private async ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken)
     {
         Require(request.User, GatewayScopes.ResourcesRead);
-        var listing = await _catalog.Hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var (page, next) = Page(listing.Templates, request.Params?.Cursor);
+        var (_, templates, _) = await _catalog.ListResourcesAsync(cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(templates, request.Params?.Cursor);
         return new ListResourceTemplatesResult
         {
             ResourceTemplates = [.. page.Select(t => new ResourceTemplate { UriTemplate = t.Template.UriTemplate, Name = t.Template.Name, Title = t.Template.Title, Description = t.Template.Description, MimeType = t.Template.MimeType, Annotations = t.Template.Annotations, Icons = t.Template.Icons, Meta = ServerMeta(t.Template.Meta, t.ServerId) })],
@@ -220,8 +220,9 @@ internal sealed partial class AggregatedEndpoint
         var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/read needs a uri.", McpErrorCode.InvalidParams);
         try
         {
-            var serverId = await ResolveResourceServerAsync(_catalog.Hub, uri, cancellationToken).ConfigureAwait(false)
+            var serverId = await ResolveResourceServerAsync(_catalog, uri, cancellationToken).ConfigureAwait(false)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'. List them with resources/list and resources/templates/list.") { Target = uri };
+            _catalog.ThrowIfServerDenied(serverId);
             return await _catalog.Hub.ReadResourceAsync(serverId, uri, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)
@@ -230,16 +231,32 @@ internal sealed partial class AggregatedEndpoint
         }
     }
 
-    /// <summary>Finds the server of a resource URI: the one that lists it, else the first whose template matches.</summary>
-    public static async ValueTask<string?> ResolveResourceServerAsync(MmcpHub hub, string uri, CancellationToken cancellationToken)
+    /// <summary>
+    /// Finds the server of a resource URI among those the user has not denied: the one that lists it, else the first
+    /// whose template matches. A URI only a denied server has is refused as that server's (ConsentRequired).
+    /// </summary>
+    public static async ValueTask<string?> ResolveResourceServerAsync(GatewayCatalog catalog, string uri, CancellationToken cancellationToken)
     {
-        var listing = await hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (listing.Resources.FirstOrDefault(r => r.Resource.Uri == uri) is { } exact)
+        var listing = await catalog.Hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var candidates = listing.Resources.Where(r => r.Resource.Uri == uri).Select(r => r.ServerId)
+            .Concat(listing.Templates.Where(t => TemplateMatches(t.Template.UriTemplate, uri)).Select(t => t.ServerId));
+        string? denied = null;
+        foreach (var serverId in candidates)
         {
-            return exact.ServerId;
+            if (!catalog.IsServerDenied(serverId))
+            {
+                return serverId;
+            }
+
+            denied ??= serverId;
         }
 
-        return listing.Templates.FirstOrDefault(t => TemplateMatches(t.Template.UriTemplate, uri))?.ServerId;
+        if (denied is not null)
+        {
+            catalog.ThrowIfServerDenied(denied);
+        }
+
+        return null;
     }
 
     internal static bool TemplateMatches(string template, string uri)
@@ -256,6 +273,7 @@ internal sealed partial class AggregatedEndpoint
         Require(request.User, GatewayScopes.ResourcesRead);
         var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/subscribe needs a uri.", McpErrorCode.InvalidParams);
         var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false);
+        _catalog.ThrowIfServerDenied(serverId);
         var session = SessionOf(request);
         if (_catalog.Traffic.Subscribe(serverId, uri, session))
         {
@@ -304,7 +322,7 @@ internal sealed partial class AggregatedEndpoint
     {
         try
         {
-            return await ResolveResourceServerAsync(_catalog.Hub, uri, cancellationToken).ConfigureAwait(false)
+            return await ResolveResourceServerAsync(_catalog, uri, cancellationToken).ConfigureAwait(false)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'. List them with resources/list and resources/templates/list.") { Target = uri };
         }
         catch (HubException ex)
@@ -359,6 +377,7 @@ internal sealed partial class AggregatedEndpoint
             throw GatewayErrors.ToMcp(ex);
         }
 
+        _catalog.ThrowIfServerDenied(serverId);
         if (parameters["_meta"] is JsonObject meta)
         {
             // Per-request metadata of the 2026 era belongs to this hop, not to the server's session.
@@ -377,8 +396,8 @@ internal sealed partial class AggregatedEndpoint
     private async ValueTask<ListPromptsResult> ListPromptsAsync(RequestContext<ListPromptsRequestParams> request, CancellationToken cancellationToken)
     {
         Require(request.User, GatewayScopes.PromptsRead);
-        var listing = await _catalog.Hub.ListPromptsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var (page, next) = Page(listing.Prompts, request.Params?.Cursor);
+        var (prompts, _) = await _catalog.ListPromptsAsync(cancellationToken).ConfigureAwait(false);
+        var (page, next) = Page(prompts, request.Params?.Cursor);
         return new ListPromptsResult
         {
             Prompts = [.. page.Select(p => new Prompt { Name = PromptName(p.ServerId, p.Prompt.Name), Title = p.Prompt.Title, Description = p.Prompt.Description, Arguments = p.Prompt.Arguments, Icons = p.Prompt.Icons, Meta = ServerMeta(p.Prompt.Meta, p.ServerId) })],
@@ -393,6 +412,7 @@ internal sealed partial class AggregatedEndpoint
         try
         {
             var (serverId, prompt) = await ResolvePromptAsync(_catalog.Hub, name, cancellationToken).ConfigureAwait(false);
+            _catalog.ThrowIfServerDenied(serverId);
             return await _catalog.Hub.GetPromptAsync(serverId, prompt, ToObjects(request.Params.Arguments), cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)

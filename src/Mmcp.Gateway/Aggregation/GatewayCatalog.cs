@@ -57,6 +57,38 @@ internal sealed class GatewayCatalog : IDisposable
         _time = time;
         _hub.ListChanged += OnHubChanged;
         _hub.ServersChanged += OnHubChanged;
+        traffic.Hidden = IsServerDenied;
+    }
+
+    /// <summary>Returns whether the user denied the whole server: then nothing of it is listed, read, called or forwarded, on any face.</summary>
+    public bool IsServerDenied(string serverId) => _consent.GetServer(serverId)?.Decision == ConsentDecision.Deny;
+
+    /// <summary>Refuses a request for something of a server the user denied, as a call to one of its tools is refused.</summary>
+    /// <exception cref="McpProtocolException">The server is denied (<see cref="GatewayErrors.ConsentRefusedCode"/>).</exception>
+    public void ThrowIfServerDenied(string serverId)
+    {
+        if (IsServerDenied(serverId))
+        {
+            GatewayTelemetry.RecordRefusal("consent");
+            throw GatewayErrors.ConsentRefused(DeniedMessage(serverId), serverId);
+        }
+    }
+
+    /// <summary>What a request for a denied server is told.</summary>
+    public static string DeniedMessage(string serverId) => $"Server '{serverId}' is denied by the user. Allow it with 'mmcp consent allow {serverId}'.";
+
+    /// <summary>The resources and templates of the servers the user has not denied.</summary>
+    public async ValueTask<(IReadOnlyList<HubResource> Resources, IReadOnlyList<HubResourceTemplate> Templates, ResourceListing Listing)> ListResourcesAsync(CancellationToken cancellationToken)
+    {
+        var listing = await _hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return ([.. listing.Resources.Where(r => !IsServerDenied(r.ServerId))], [.. listing.Templates.Where(t => !IsServerDenied(t.ServerId))], listing);
+    }
+
+    /// <summary>The prompts of the servers the user has not denied.</summary>
+    public async ValueTask<(IReadOnlyList<HubPrompt> Prompts, PromptListing Listing)> ListPromptsAsync(CancellationToken cancellationToken)
+    {
+        var listing = await _hub.ListPromptsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return ([.. listing.Prompts.Where(p => !IsServerDenied(p.ServerId))], listing);
     }
 
     /// <summary>Raised (after the snapshot was dropped) when servers or their lists change, for pushing <c>list_changed</c>.</summary>

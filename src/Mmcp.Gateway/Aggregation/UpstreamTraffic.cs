@@ -177,8 +177,16 @@ internal sealed partial class UpstreamTraffic
         return await ask(origin.Target).ConfigureAwait(false);
     }
 
+    /// <summary>Gets or sets which servers' notifications go to no client (the user denied them).</summary>
+    public Func<string, bool>? Hidden { get; set; }
+
     private void OnNotification(string serverId, string method, JsonNode? parameters)
     {
+        if (Hidden?.Invoke(serverId) == true)
+        {
+            return;
+        }
+
 #pragma warning disable MCP9005 // logging is deprecated by 2026-07-28 but lives on 2025-era sessions
         if (method == NotificationMethods.LoggingMessageNotification)
         {

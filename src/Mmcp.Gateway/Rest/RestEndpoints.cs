@@ -96,9 +96,9 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
     {
         await RunAsync(context, async ct =>
         {
-            var listing = await catalog.Hub.ListResourcesAsync(cancellationToken: ct).ConfigureAwait(false);
+            var (allowed, allowedTemplates, listing) = await catalog.ListResourcesAsync(ct).ConfigureAwait(false);
             var resources = new JsonArray();
-            foreach (var r in listing.Resources)
+            foreach (var r in allowed)
             {
                 var node = JsonSerializer.SerializeToNode(r.Resource, McpJsonUtilities.GetTypeInfo<Resource>(Json))!.AsObject();
                 node["server"] = r.ServerId;
@@ -106,7 +106,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             }
 
             var templates = new JsonArray();
-            foreach (var t in listing.Templates)
+            foreach (var t in allowedTemplates)
             {
                 var node = JsonSerializer.SerializeToNode(t.Template, McpJsonUtilities.GetTypeInfo<ResourceTemplate>(Json))!.AsObject();
                 node["server"] = t.ServerId;
@@ -124,8 +124,9 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             var body = await ReadObjectAsync(context, ct).ConfigureAwait(false);
             var uri = OptionalString(body, "uri") ?? throw new RestError(StatusCodes.Status400BadRequest, "bad_request", "Give the resource as {\"uri\":\"…\"} (and \"server\" when several servers could have it).");
             var server = OptionalString(body, "server")
-                ?? await AggregatedEndpoint.ResolveResourceServerAsync(catalog.Hub, uri, ct).ConfigureAwait(false)
+                ?? await AggregatedEndpoint.ResolveResourceServerAsync(catalog, uri, ct).ConfigureAwait(false)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'.") { Target = uri };
+            catalog.ThrowIfServerDenied(server);
             var result = await catalog.Hub.ReadResourceAsync(server, uri, ct).ConfigureAwait(false);
             return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<ReadResourceResult>(Json))!;
         }).ConfigureAwait(false);
@@ -135,9 +136,9 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
     {
         await RunAsync(context, async ct =>
         {
-            var listing = await catalog.Hub.ListPromptsAsync(cancellationToken: ct).ConfigureAwait(false);
+            var (allowed, listing) = await catalog.ListPromptsAsync(ct).ConfigureAwait(false);
             var prompts = new JsonArray();
-            foreach (var p in listing.Prompts)
+            foreach (var p in allowed)
             {
                 var node = JsonSerializer.SerializeToNode(p.Prompt, McpJsonUtilities.GetTypeInfo<Prompt>(Json))!.AsObject();
                 node["name"] = AggregatedEndpoint.PromptName(p.ServerId, p.Prompt.Name);
@@ -168,6 +169,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
                 (server, prompt) = await AggregatedEndpoint.ResolvePromptAsync(catalog.Hub, name, ct).ConfigureAwait(false);
             }
 
+            catalog.ThrowIfServerDenied(server!);
             var arguments = ArgumentsOf(body["arguments"]);
             var result = await catalog.Hub.GetPromptAsync(server!, prompt!, arguments, ct).ConfigureAwait(false);
             return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<GetPromptResult>(Json))!;

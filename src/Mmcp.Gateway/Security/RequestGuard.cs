@@ -229,6 +229,14 @@ internal sealed partial class RequestGuard
                     await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, (int)ModelContextProtocol.McpErrorCode.InvalidParams, ex.Message).ConfigureAwait(false);
                     return;
                 }
+
+                // A server the user denied is out of reach on its own endpoint too, whatever the request.
+                if (_catalog.IsServerDenied(serverId) && !HttpMethods.IsDelete(request.Method))
+                {
+                    GatewayTelemetry.RecordRefusal("consent");
+                    await WriteJsonRpcErrorAsync(context, StatusCodes.Status403Forbidden, Errors.GatewayErrors.ConsentRefusedCode, Aggregation.GatewayCatalog.DeniedMessage(serverId)).ConfigureAwait(false);
+                    return;
+                }
             }
 
             if (HttpMethods.IsPost(request.Method) && sessionId.Length == 0 && MayOpenSession(request))

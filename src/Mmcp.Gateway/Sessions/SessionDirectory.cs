@@ -207,19 +207,21 @@ internal sealed partial class SessionDirectory : IDisposable
     private readonly TimeSpan _abandoned;
     private readonly ILogger _logger;
     private readonly TokenStore? _tokens;
+    private readonly Client.Consent.ConsentStore? _consent;
     private ITimer? _sweep;
     private ITimer? _ownerCheck;
     private int _dedicated;
 
-    public SessionDirectory(TimeProvider time, IOptions<MmcpGatewayOptions> options, ILogger<SessionDirectory> logger, TokenStore? tokens = null)
+    public SessionDirectory(TimeProvider time, IOptions<MmcpGatewayOptions> options, ILogger<SessionDirectory> logger, TokenStore? tokens = null, Client.Consent.ConsentStore? consent = null)
     {
         _time = time;
         _logger = logger;
         _abandoned = options.Value.AbandonedSessionTimeout;
         _tokens = tokens;
+        _consent = consent;
     }
 
-    /// <summary>How often the sessions' tokens are looked at: a revoked or expired token's sessions end within this.</summary>
+    /// <summary>How often the sessions' rights are looked at: a revoked or expired token's sessions, and the sessions of a server the user denied, end within this.</summary>
     public static TimeSpan OwnerCheckPeriod { get; } = TimeSpan.FromSeconds(1);
 
     public int Count => _sessions.Count;
@@ -310,7 +312,7 @@ internal sealed partial class SessionDirectory : IDisposable
     {
         var session = new GatewaySession(route, owner?.Id, _time.GetTimestamp(), call) { Slot = slot, OwnerToken = owner };
         _sessions[sessionId] = session;
-        if (owner is not null && _ownerCheck is null)
+        if ((owner is not null || route.ServerId is not null) && _ownerCheck is null)
         {
             var timer = Shared.Telemetry.Detached.Start(() => _time.CreateTimer(static s => ((SessionDirectory)s!).CheckOwners(), this, OwnerCheckPeriod, OwnerCheckPeriod));
             if (Interlocked.CompareExchange(ref _ownerCheck, timer, null) is not null)
@@ -385,25 +387,30 @@ internal sealed partial class SessionDirectory : IDisposable
 
     /// <summary>
     /// Ends the sessions whose caller's token expired, or was revoked (a token of the gateway's store that the store no
-    /// longer holds): open GET streams and requests in flight included, so nothing reaches a caller that lost the right
-    /// to it (server logs, resource updates, list changes). OAuth tokens end at their expiry.
+    /// longer holds), and the sessions of a server's own endpoint once the user denied that server: open GET streams and
+    /// requests in flight included, so nothing reaches a caller that lost the right to it (server logs, resource
+    /// updates, list changes). OAuth tokens end at their expiry.
     /// </summary>
     private void CheckOwners()
     {
         var now = _time.GetUtcNow();
         foreach (var (id, session) in _sessions)
         {
-            if (session.OwnerToken is not { } token)
+            if (session.OwnerToken is { } token)
             {
-                continue;
+                var gone = token.ExpiresAt is { } expires && expires <= now ? "expired"
+                    : _tokens is not null && TokenStore.IsStoreId(token.Id) && !_tokens.IsActive(token.Id) ? "revoked"
+                    : null;
+                if (gone is not null && session.End())
+                {
+                    Log.OwnerGone(_logger, id, token.Id, gone);
+                    continue;
+                }
             }
 
-            var gone = token.ExpiresAt is { } expires && expires <= now ? "expired"
-                : _tokens is not null && TokenStore.IsStoreId(token.Id) && !_tokens.IsActive(token.Id) ? "revoked"
-                : null;
-            if (gone is not null && session.End())
+            if (session.Route.ServerId is { } serverId && _consent?.GetServer(serverId)?.Decision == Client.Consent.ConsentDecision.Deny && session.End())
             {
-                Log.OwnerGone(_logger, id, token.Id, gone);
+                Log.ServerDenied(_logger, id, serverId);
             }
         }
     }
@@ -446,5 +453,8 @@ internal sealed partial class SessionDirectory : IDisposable
 
         [LoggerMessage(4312, LogLevel.Information, "Ended session {SessionId} and its open streams: the token {TokenId} that opened it was {Reason}")]
         public static partial void OwnerGone(ILogger logger, string sessionId, string tokenId, string reason);
+
+        [LoggerMessage(4313, LogLevel.Information, "Ended session {SessionId} of {ServerId} and its open streams: the user denied the server")]
+        public static partial void ServerDenied(ILogger logger, string sessionId, string serverId);
     }
 }
