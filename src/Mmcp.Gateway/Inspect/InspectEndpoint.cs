@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Mmcp.Client;
 using Mmcp.Client.Traffic;
+using Mmcp.Gateway.Rest;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -17,7 +18,7 @@ namespace Mmcp.Gateway.Inspect;
 /// gateway (every connection: the shared one and pass-through sessions), one JSON object per message with its kind,
 /// id, method, the time between a request and its answer, and the message itself. Needs the <c>inspect</c> scope.
 /// </summary>
-internal sealed class InspectEndpoint(Aggregation.GatewayCatalog catalog)
+internal sealed class InspectEndpoint(Aggregation.GatewayCatalog catalog, TokenStore tokens, TimeProvider time)
 {
     private const int MaxPayloadChars = 64 * 1024;
 
@@ -43,7 +44,13 @@ internal sealed class InspectEndpoint(Aggregation.GatewayCatalog catalog)
         response.Headers.CacheControl = "no-cache,no-store";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var pending = new Dictionary<(string, TrafficDirection, string), (string Method, long Timestamp)>();
-        var ct = context.RequestAborted;
+
+        // The stream lasts no longer than its token: revoked or expired, it ends within a second, as sessions do.
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        using var watch = RestEndpoints.Caller(context).Token is { } token
+            ? time.CreateTimer(static s => ((Watch)s!).Check(), new Watch(tokens, token, gone), Sessions.SessionDirectory.OwnerCheckPeriod, Sessions.SessionDirectory.OwnerCheckPeriod)
+            : null;
+        var ct = gone.Token;
         try
         {
             await WriteEventAsync(response, "ready", $"{{\"server\":{JsonSerializer.Serialize(serverId, GatewayJsonContext.Default.String)}}}", ct).ConfigureAwait(false);
@@ -57,6 +64,24 @@ internal sealed class InspectEndpoint(Aggregation.GatewayCatalog catalog)
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+        }
+    }
+
+    private sealed class Watch(TokenStore tokens, GatewayToken token, CancellationTokenSource gone)
+    {
+        public void Check()
+        {
+            if (tokens.Gone(token) is not null)
+            {
+                try
+                {
+                    gone.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The stream ended meanwhile.
+                }
+            }
         }
     }
 

@@ -173,6 +173,14 @@ public sealed class TokenStore
         return false;
     }
 
+    /// <summary>Why a caller's token no longer gives it the right it had: "expired", "revoked" (a token of this store that the store no longer holds), or <see langword="null"/> while it stands.</summary>
+    /// <param name="token">The token a request or session was accepted with.</param>
+    /// <returns>The reason, or <see langword="null"/>.</returns>
+    internal string? Gone(GatewayToken token) =>
+        token.ExpiresAt is { } expires && expires <= _time.GetUtcNow() ? "expired"
+        : IsStoreId(token.Id) && !IsActive(token.Id) ? "revoked"
+        : null;
+
     /// <summary>Returns whether an id is of the kind this store gives its tokens (8 hex digits), unlike an OAuth caller's.</summary>
     /// <param name="id">A token id.</param>
     /// <returns>Whether it is.</returns>

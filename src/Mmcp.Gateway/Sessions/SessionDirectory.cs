@@ -398,9 +398,7 @@ internal sealed partial class SessionDirectory : IDisposable
         {
             if (session.OwnerToken is { } token)
             {
-                var gone = token.ExpiresAt is { } expires && expires <= now ? "expired"
-                    : _tokens is not null && TokenStore.IsStoreId(token.Id) && !_tokens.IsActive(token.Id) ? "revoked"
-                    : null;
+                var gone = _tokens is not null ? _tokens.Gone(token) : token.ExpiresAt is { } expires && expires <= now ? "expired" : null;
                 if (gone is not null && session.End())
                 {
                     Log.OwnerGone(_logger, id, token.Id, gone);

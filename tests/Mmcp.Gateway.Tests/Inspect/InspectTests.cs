@@ -45,6 +45,56 @@ public sealed class InspectTests
         Assert.Contains("watched", answer.Value.GetProperty("message").GetRawText(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A token with the inspect scope is revoked, or expires, while its traffic stream is open: the stream ends (within
+    /// the gateway's one-second look at its callers' tokens), so the revoked token watches no more tool arguments and
+    /// results (regression: the stream went on until the client closed it).
+    /// </summary>
+    [Theory]
+    [Trait("Leftovers", "revocation")]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InspectStream_WhenItsTokenIsRevokedOrExpires_Ends(bool expire)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await GatewayHost.StartAsync(env, services: s => s.AddSingleton<TimeProvider>(clock));
+        var ct = TestContext.Current.CancellationToken;
+        var (token, secret) = await gateway.Tokens.CreateAsync("watcher", [Gateway.Security.GatewayScopes.Inspect], expire ? TimeSpan.FromMinutes(5) : null, ct);
+        using var request = new HttpRequestMessage(HttpMethod.Get, gateway.Url + "/inspect/io.test.alpha");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        using var response = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        Assert.Equal("event: ready", await reader.ReadLineAsync(ct));
+
+        if (expire)
+        {
+            clock.Advance(TimeSpan.FromMinutes(5));
+        }
+        else
+        {
+            await gateway.Tokens.RevokeAsync(token.Id, ct);
+        }
+
+        clock.Advance(Gateway.Sessions.SessionDirectory.OwnerCheckPeriod);
+        var ended = false;
+        try
+        {
+            while (await reader.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) is not null)
+            {
+            }
+
+            ended = true;
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            ended = true;
+        }
+
+        Assert.True(ended);
+    }
+
     [Fact]
     public async Task InspectStream_WithoutInspectToken_IsRefusedEvenOnLoopback()
     {
