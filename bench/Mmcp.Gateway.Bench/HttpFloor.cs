@@ -23,14 +23,20 @@ internal static class HttpFloor
 
     public static async Task<int> RunAsync(int port)
     {
+        await App(AnswerAsync).RunAsync($"http://127.0.0.1:{port}").ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>Kestrel as <c>mmcp serve</c> runs it (inline scheduling, no logging), answering MCP POSTs with <paramref name="answer"/> (and DELETE, a session's end, with 200).</summary>
+    public static WebApplication App(RequestDelegate answer)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true); // as mmcp serve runs Kestrel
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         var app = builder.Build();
-        app.MapPost("/mcp", AnswerAsync);
+        app.MapPost("/mcp", answer);
         app.MapDelete("/mcp", static () => Results.Ok());
-        await app.RunAsync($"http://127.0.0.1:{port}").ConfigureAwait(false);
-        return 0;
+        return app;
     }
 
     private static async Task AnswerAsync(HttpContext context)

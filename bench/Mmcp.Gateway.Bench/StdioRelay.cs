@@ -2,10 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Mmcp.Gateway.Bench;
 
@@ -33,12 +30,7 @@ internal static class StdioRelay
         using var server = Process.Start(start)!;
         var relay = new Relay(server.StandardInput.BaseStream, server.StandardOutput.BaseStream);
         await relay.InitializeAsync().ConfigureAwait(false);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true); // as mmcp serve runs Kestrel
-        var app = builder.Build();
-        app.MapPost("/mcp", relay.AnswerAsync);
-        app.MapDelete("/mcp", static () => Results.Ok());
+        var app = HttpFloor.App(relay.AnswerAsync);
         try
         {
             await app.RunAsync($"http://127.0.0.1:{port}").ConfigureAwait(false);

@@ -376,6 +376,37 @@ internal sealed class RawSession
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Opens the session's GET stream (where the gateway pushes what the servers send on their own).</summary>
+    public async Task<HttpResponseMessage> OpenStreamAsync()
+    {
+        using var get = new HttpRequestMessage(HttpMethod.Get, _gateway.Url + _path);
+        get.Headers.Add("Mcp-Session-Id", Id);
+        get.Headers.Add("MCP-Protocol-Version", "2025-06-18");
+        get.Headers.Accept.ParseAdd("text/event-stream");
+        if (_token is not null)
+        {
+            get.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
+        }
+
+        var response = await _gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response;
+    }
+
+    /// <summary>Reads a stream until it ends, however it ends (closed, or the connection dropped by the gateway).</summary>
+    public static async Task ReadToEndAsync(HttpResponseMessage response)
+    {
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
+            await body.CopyToAsync(Stream.Null, TestContext.Current.CancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            // The gateway aborted it.
+        }
+    }
+
     /// <summary>The last <c>data:</c> payload of an SSE body (the response comes after any notifications).</summary>
     public static string LastSseData(string body) =>
         body.Split('\n').Last(l => l.StartsWith("data:", StringComparison.Ordinal))["data:".Length..].Trim();

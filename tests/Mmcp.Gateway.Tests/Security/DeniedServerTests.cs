@@ -31,8 +31,8 @@ public sealed class DeniedServerTests
         await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
         var before = await client.ListResourcesAsync(cancellationToken: Ct);
         var own = await RawSession.OpenAsync(gateway, path: "/servers/io.test.alpha/mcp");
-        using var stream = await OpenStreamAsync(gateway, "/servers/io.test.alpha/mcp", own.Id);
-        var read = ReadToEndAsync(stream);
+        using var stream = await own.OpenStreamAsync();
+        var read = RawSession.ReadToEndAsync(stream);
 
         // Another process's view of the file, as `mmcp consent deny io.test.alpha` has it.
         await new ConsentStore(env.ConsentPath).SetServerAsync("io.test.alpha", ConsentDecision.Deny, Ct);
@@ -59,29 +59,5 @@ public sealed class DeniedServerTests
 
         clock.Advance(SessionDirectory.OwnerCheckPeriod);
         await read.WaitAsync(TestTimeouts.Default, Ct);
-    }
-
-    private static async Task<HttpResponseMessage> OpenStreamAsync(GatewayHost gateway, string path, string sessionId)
-    {
-        using var get = new HttpRequestMessage(HttpMethod.Get, gateway.Url + path);
-        get.Headers.Add("Mcp-Session-Id", sessionId);
-        get.Headers.Add("MCP-Protocol-Version", "2025-06-18");
-        get.Headers.Accept.ParseAdd("text/event-stream");
-        var response = await gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead, Ct);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return response;
-    }
-
-    private static async Task ReadToEndAsync(HttpResponseMessage response)
-    {
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync(Ct);
-            await body.CopyToAsync(Stream.Null, Ct);
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            // The gateway aborted it.
-        }
     }
 }

@@ -33,8 +33,8 @@ public sealed class SessionRevocationTests
         var (_, other) = await gateway.Tokens.CreateAsync("laptop", [GatewayScopes.ToolsCall], cancellationToken: Ct);
         var session = await RawSession.OpenAsync(gateway, secret, path);
         var bystander = await RawSession.OpenAsync(gateway, other, path);
-        using var stream = await OpenStreamAsync(gateway, path, session.Id, secret);
-        var read = ReadToEndAsync(stream);
+        using var stream = await session.OpenStreamAsync();
+        var read = RawSession.ReadToEndAsync(stream);
 
         if (expire)
         {
@@ -52,31 +52,5 @@ public sealed class SessionRevocationTests
         Assert.Equal(HttpStatusCode.NotFound, again.Status);
         var goesOn = await bystander.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"tools/list"}""");
         Assert.Equal(HttpStatusCode.OK, goesOn.Status);
-    }
-
-    private static async Task<HttpResponseMessage> OpenStreamAsync(GatewayHost gateway, string path, string sessionId, string secret)
-    {
-        using var get = new HttpRequestMessage(HttpMethod.Get, gateway.Url + path);
-        get.Headers.Add("Mcp-Session-Id", sessionId);
-        get.Headers.Add("MCP-Protocol-Version", "2025-06-18");
-        get.Headers.Accept.ParseAdd("text/event-stream");
-        get.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
-        var response = await gateway.Http.SendAsync(get, HttpCompletionOption.ResponseHeadersRead, Ct);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return response;
-    }
-
-    /// <summary>Reads the stream until it ends, the way it ends (closed, or the connection dropped).</summary>
-    private static async Task ReadToEndAsync(HttpResponseMessage response)
-    {
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync(Ct);
-            await body.CopyToAsync(Stream.Null, Ct);
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            // The gateway aborted it.
-        }
     }
 }
