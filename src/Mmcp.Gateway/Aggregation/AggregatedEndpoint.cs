@@ -222,7 +222,7 @@ internal sealed partial class AggregatedEndpoint
         {
             var serverId = await ResolveResourceServerAsync(_catalog, uri, cancellationToken).ConfigureAwait(false)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'. List them with resources/list and resources/templates/list.") { Target = uri };
-            _catalog.ThrowIfServerDenied(serverId);
+            _catalog.ThrowIfNotExposed(serverId);
             return await _catalog.Hub.ReadResourceAsync(serverId, uri, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)
@@ -232,8 +232,8 @@ internal sealed partial class AggregatedEndpoint
     }
 
     /// <summary>
-    /// Finds the server of a resource URI among those the user has not denied: the one that lists it, else the first
-    /// whose template matches. A URI only a denied server has is refused as that server's (ConsentRequired).
+    /// Finds the server of a resource URI among those whose resources are offered: the one that lists it, else the first
+    /// whose template matches. A URI only other servers have is refused as the first one's (ConsentRequired).
     /// </summary>
     public static async ValueTask<string?> ResolveResourceServerAsync(GatewayCatalog catalog, string uri, CancellationToken cancellationToken)
     {
@@ -243,7 +243,7 @@ internal sealed partial class AggregatedEndpoint
         string? denied = null;
         foreach (var serverId in candidates)
         {
-            if (!catalog.IsServerDenied(serverId))
+            if (catalog.ExposesServer(serverId))
             {
                 return serverId;
             }
@@ -253,7 +253,7 @@ internal sealed partial class AggregatedEndpoint
 
         if (denied is not null)
         {
-            catalog.ThrowIfServerDenied(denied);
+            catalog.ThrowIfNotExposed(denied);
         }
 
         return null;
@@ -273,7 +273,7 @@ internal sealed partial class AggregatedEndpoint
         Require(request.User, GatewayScopes.ResourcesRead);
         var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/subscribe needs a uri.", McpErrorCode.InvalidParams);
         var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false);
-        _catalog.ThrowIfServerDenied(serverId);
+        _catalog.ThrowIfNotExposed(serverId);
         var session = SessionOf(request);
         if (_catalog.Traffic.Subscribe(serverId, uri, session))
         {
@@ -377,7 +377,7 @@ internal sealed partial class AggregatedEndpoint
             throw GatewayErrors.ToMcp(ex);
         }
 
-        _catalog.ThrowIfServerDenied(serverId);
+        _catalog.ThrowIfNotExposed(serverId);
         if (parameters["_meta"] is JsonObject meta)
         {
             // Per-request metadata of the 2026 era belongs to this hop, not to the server's session.
@@ -412,7 +412,7 @@ internal sealed partial class AggregatedEndpoint
         try
         {
             var (serverId, prompt) = await ResolvePromptAsync(_catalog.Hub, name, cancellationToken).ConfigureAwait(false);
-            _catalog.ThrowIfServerDenied(serverId);
+            _catalog.ThrowIfNotExposed(serverId);
             return await _catalog.Hub.GetPromptAsync(serverId, prompt, ToObjects(request.Params.Arguments), cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)

@@ -63,32 +63,46 @@ internal sealed class GatewayCatalog : IDisposable
     /// <summary>Returns whether the user denied the whole server: then nothing of it is listed, read, called or forwarded, on any face.</summary>
     public bool IsServerDenied(string serverId) => _consent.GetServer(serverId)?.Decision == ConsentDecision.Deny;
 
-    /// <summary>Refuses a request for something of a server the user denied, as a call to one of its tools is refused.</summary>
-    /// <exception cref="McpProtocolException">The server is denied (<see cref="GatewayErrors.ConsentRefusedCode"/>).</exception>
-    public void ThrowIfServerDenied(string serverId)
+    /// <summary>
+    /// Returns whether the server's resources and prompts may be offered: not when the user denied the server, and under
+    /// <see cref="ConsentPolicy.AskFirst"/> only once the user allowed the server as a whole (allowing one of its tools
+    /// offers that tool).
+    /// </summary>
+    public bool ExposesServer(string serverId) => _consent.GetServer(serverId)?.Decision switch
     {
-        if (IsServerDenied(serverId))
+        ConsentDecision.Deny => false,
+        ConsentDecision.Allow => true,
+        _ => _consent.Policy != ConsentPolicy.AskFirst,
+    };
+
+    /// <summary>Refuses a request for a resource, prompt or completion of a server whose resources and prompts are not offered (<see cref="ExposesServer"/>), as a call to a tool nobody allowed is refused.</summary>
+    /// <exception cref="McpProtocolException">The server is denied, or not allowed yet (<see cref="GatewayErrors.ConsentRefusedCode"/>).</exception>
+    public void ThrowIfNotExposed(string serverId)
+    {
+        if (!ExposesServer(serverId))
         {
             GatewayTelemetry.RecordRefusal("consent");
-            throw GatewayErrors.ConsentRefused(DeniedMessage(serverId), serverId);
+            throw GatewayErrors.ConsentRefused(
+                IsServerDenied(serverId) ? DeniedMessage(serverId) : $"Server '{serverId}' has not been allowed yet. Allow it with 'mmcp consent allow {serverId}'.",
+                serverId);
         }
     }
 
     /// <summary>What a request for a denied server is told.</summary>
     public static string DeniedMessage(string serverId) => $"Server '{serverId}' is denied by the user. Allow it with 'mmcp consent allow {serverId}'.";
 
-    /// <summary>The resources and templates of the servers the user has not denied.</summary>
+    /// <summary>The resources and templates of the servers whose resources are offered (<see cref="ExposesServer"/>).</summary>
     public async ValueTask<(IReadOnlyList<HubResource> Resources, IReadOnlyList<HubResourceTemplate> Templates, ResourceListing Listing)> ListResourcesAsync(CancellationToken cancellationToken)
     {
         var listing = await _hub.ListResourcesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        return ([.. listing.Resources.Where(r => !IsServerDenied(r.ServerId))], [.. listing.Templates.Where(t => !IsServerDenied(t.ServerId))], listing);
+        return ([.. listing.Resources.Where(r => ExposesServer(r.ServerId))], [.. listing.Templates.Where(t => ExposesServer(t.ServerId))], listing);
     }
 
-    /// <summary>The prompts of the servers the user has not denied.</summary>
+    /// <summary>The prompts of the servers whose prompts are offered (<see cref="ExposesServer"/>).</summary>
     public async ValueTask<(IReadOnlyList<HubPrompt> Prompts, PromptListing Listing)> ListPromptsAsync(CancellationToken cancellationToken)
     {
         var listing = await _hub.ListPromptsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        return ([.. listing.Prompts.Where(p => !IsServerDenied(p.ServerId))], listing);
+        return ([.. listing.Prompts.Where(p => ExposesServer(p.ServerId))], listing);
     }
 
     /// <summary>Raised (after the snapshot was dropped) when servers or their lists change, for pushing <c>list_changed</c>.</summary>

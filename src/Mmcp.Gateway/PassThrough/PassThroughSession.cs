@@ -381,6 +381,12 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
             AggregatedEndpoint.Require(request.User, scope);
         }
 
+        // Resources, prompts and completions only of a server that offers them (ask-first: once allowed as a whole).
+        if (scope is GatewayScopes.ResourcesRead or GatewayScopes.PromptsRead || request.JsonRpcRequest.Method == RequestMethods.CompletionComplete)
+        {
+            _catalog.ThrowIfNotExposed(ServerId);
+        }
+
         // List requests may come without parameters: the server gets an empty object, as the SDK's own list calls send.
         var parameters = request.Params ?? empty?.Invoke() ?? throw new McpProtocolException($"{request.JsonRpcRequest.Method} needs parameters.", McpErrorCode.InvalidParams);
         return ForwardAsync(request.Server, parameters, request.JsonRpcRequest.Method, adjust, cancellationToken);

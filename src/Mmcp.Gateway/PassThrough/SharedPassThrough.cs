@@ -99,6 +99,8 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
                 AggregatedEndpoint.Require(request.User, scope);
             }
 
+            // Resources, prompts and completions only of a server that offers them (ask-first: once allowed as a whole).
+            catalog.ThrowIfNotExposed(serverId);
             var parameters = request.Params is null ? null : JsonSerializer.SerializeToNode(request.Params, McpJsonUtilities.GetTypeInfo<TParams>(McpJsonUtilities.DefaultOptions));
             if (parameters is JsonObject o && o["_meta"] is JsonObject meta)
             {

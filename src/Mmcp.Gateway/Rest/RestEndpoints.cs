@@ -126,7 +126,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             var server = OptionalString(body, "server")
                 ?? await AggregatedEndpoint.ResolveResourceServerAsync(catalog, uri, ct).ConfigureAwait(false)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'.") { Target = uri };
-            catalog.ThrowIfServerDenied(server);
+            catalog.ThrowIfNotExposed(server);
             var result = await catalog.Hub.ReadResourceAsync(server, uri, ct).ConfigureAwait(false);
             return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<ReadResourceResult>(Json))!;
         }).ConfigureAwait(false);
@@ -169,7 +169,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
                 (server, prompt) = await AggregatedEndpoint.ResolvePromptAsync(catalog.Hub, name, ct).ConfigureAwait(false);
             }
 
-            catalog.ThrowIfServerDenied(server!);
+            catalog.ThrowIfNotExposed(server!);
             var arguments = ArgumentsOf(body["arguments"]);
             var result = await catalog.Hub.GetPromptAsync(server!, prompt!, arguments, ct).ConfigureAwait(false);
             return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<GetPromptResult>(Json))!;

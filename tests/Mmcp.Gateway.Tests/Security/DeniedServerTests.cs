@@ -60,4 +60,35 @@ public sealed class DeniedServerTests
         clock.Advance(SessionDirectory.OwnerCheckPeriod);
         await read.WaitAsync(TestTimeouts.Default, Ct);
     }
+
+    /// <summary>
+    /// Under ask-first ("nothing is exposed until allowed"), a server the user never allowed as a whole offers no
+    /// resources, templates or prompts, on /mcp or its own endpoint, even when one of its tools was allowed; a server
+    /// allowed as a whole offers them (regression: consent covered tools only).
+    /// </summary>
+    [Fact]
+    [Trait("Leftovers", "consent")]
+    public async Task AskFirst_ResourcesAndPrompts_OnlyOfAServerAllowedAsAWhole()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await env.WriteManifestAsync(Servers.TestServer("io.test.beta"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.ConsentPolicy = ConsentPolicy.AskFirst);
+        await gateway.Consent.SetServerAsync("io.test.beta", ConsentDecision.Allow, Ct);
+        await gateway.Consent.SetToolAsync("io.test.alpha", "echo", ConsentDecision.Allow, cancellationToken: Ct);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+
+        var resources = await client.ListResourcesAsync(cancellationToken: Ct);
+        var prompts = await client.ListPromptsAsync(cancellationToken: Ct);
+        var prompt = await Assert.ThrowsAsync<McpProtocolException>(() => client.GetPromptAsync("io_test_alpha__greet", new Dictionary<string, object?> { ["name"] = "x" }, cancellationToken: Ct).AsTask());
+        var own = await RawSession.OpenAsync(gateway, path: "/servers/io.test.alpha/mcp");
+        var ownResources = await own.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"resources/list"}""");
+        var ownTools = await own.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/list"}""");
+
+        Assert.NotEmpty(resources);
+        Assert.Equal("io_test_beta__greet", Assert.Single(prompts).Name);
+        Assert.Contains("has not been allowed yet", prompt.Message, StringComparison.Ordinal);
+        Assert.Contains("-32010", ownResources.Body, StringComparison.Ordinal);
+        Assert.Contains("\"echo\"", ownTools.Body, StringComparison.Ordinal);
+    }
 }
