@@ -222,7 +222,6 @@ internal sealed partial class AggregatedEndpoint
         {
             var serverId = await ResolveResourceServerAsync(_catalog, uri, cancellationToken).ConfigureAwait(false)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'. List them with resources/list and resources/templates/list.") { Target = uri };
-            _catalog.ThrowIfNotExposed(serverId);
             return await _catalog.Hub.ReadResourceAsync(serverId, uri, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)
@@ -272,8 +271,7 @@ internal sealed partial class AggregatedEndpoint
     {
         Require(request.User, GatewayScopes.ResourcesRead);
         var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/subscribe needs a uri.", McpErrorCode.InvalidParams);
-        var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false);
-        _catalog.ThrowIfNotExposed(serverId);
+        var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false); // a server that offers its resources, or refused
         var session = SessionOf(request);
         if (_catalog.Traffic.Subscribe(serverId, uri, session))
         {

@@ -32,9 +32,9 @@ public sealed record GatewayToken(string Id, string Name, IReadOnlyList<string> 
 public sealed class TokenStore
 {
     private const string Prefix = "mmcp_";
+    private const int IdLength = 8;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
-    private const int IdLength = 8;
     private FileStamp _stamp = FileStamp.Unread;
     private Dictionary<string, (GatewayToken Token, byte[] Hash)> _byHash = new(StringComparer.Ordinal);
 

@@ -206,13 +206,13 @@ internal sealed partial class SessionDirectory : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _abandoned;
     private readonly ILogger _logger;
-    private readonly TokenStore? _tokens;
-    private readonly Client.Consent.ConsentStore? _consent;
+    private readonly TokenStore _tokens;
+    private readonly Client.Consent.ConsentStore _consent;
     private ITimer? _sweep;
     private ITimer? _ownerCheck;
     private int _dedicated;
 
-    public SessionDirectory(TimeProvider time, IOptions<MmcpGatewayOptions> options, ILogger<SessionDirectory> logger, TokenStore? tokens = null, Client.Consent.ConsentStore? consent = null)
+    public SessionDirectory(TimeProvider time, IOptions<MmcpGatewayOptions> options, ILogger<SessionDirectory> logger, TokenStore tokens, Client.Consent.ConsentStore consent)
     {
         _time = time;
         _logger = logger;
@@ -393,12 +393,11 @@ internal sealed partial class SessionDirectory : IDisposable
     /// </summary>
     private void CheckOwners()
     {
-        var now = _time.GetUtcNow();
         foreach (var (id, session) in _sessions)
         {
             if (session.OwnerToken is { } token)
             {
-                var gone = _tokens is not null ? _tokens.Gone(token) : token.ExpiresAt is { } expires && expires <= now ? "expired" : null;
+                var gone = _tokens.Gone(token);
                 if (gone is not null && session.End())
                 {
                     Log.OwnerGone(_logger, id, token.Id, gone);
@@ -406,7 +405,7 @@ internal sealed partial class SessionDirectory : IDisposable
                 }
             }
 
-            if (session.Route.ServerId is { } serverId && _consent?.GetServer(serverId)?.Decision == Client.Consent.ConsentDecision.Deny && session.End())
+            if (session.Route.ServerId is { } serverId && _consent.GetServer(serverId)?.Decision == Client.Consent.ConsentDecision.Deny && session.End())
             {
                 Log.ServerDenied(_logger, id, serverId);
             }
