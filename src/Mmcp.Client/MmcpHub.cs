@@ -467,7 +467,19 @@ public sealed partial class MmcpHub : IAsyncDisposable
             }
 
             var resources = await ServerSession.ListAllPagesAsync(c => client.ListResourcesAsync(new ListResourcesRequestParams { Cursor = c }, ct), r => r.Resources, r => r.NextCursor).ConfigureAwait(false);
-            var templates = await ServerSession.ListAllPagesAsync(c => client.ListResourceTemplatesAsync(new ListResourceTemplatesRequestParams { Cursor = c }, ct), r => r.ResourceTemplates, r => r.NextCursor).ConfigureAwait(false);
+            IReadOnlyList<ResourceTemplate> templates;
+            try
+            {
+                templates = await ServerSession.ListAllPagesAsync(c => client.ListResourceTemplatesAsync(new ListResourceTemplatesRequestParams { Cursor = c }, ct), r => r.ResourceTemplates, r => r.NextCursor).ConfigureAwait(false);
+            }
+            catch (McpProtocolException ex) when (ex.ErrorCode == McpErrorCode.MethodNotFound)
+            {
+                // The resources capability does not say whether a server has templates; many (the TypeScript SDK's
+                // low-level Server, when it registers no handler) answer -32601. That is a server without templates,
+                // not a server whose resources cannot be listed.
+                templates = [];
+            }
+
             return new ResourceLists(resources, templates);
         }, cancellationToken);
 

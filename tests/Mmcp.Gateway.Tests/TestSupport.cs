@@ -52,6 +52,13 @@ internal static class Servers
 
     public static ServerManifest Everything(string id = "local.everything") => Manifest(id, new StdioTransport { Command = "node", Args = [NpmServers.Script("server-everything"), "stdio"] });
 
+    /// <summary>A server on the official TypeScript SDK's low-level <c>Server</c> that cuts text inside characters (<c>Fidelity/cut-server.mjs</c>).</summary>
+    public static ServerManifest Cut(string id) => Manifest(id, new StdioTransport
+    {
+        Command = "node",
+        Args = [Path.Combine(AppContext.BaseDirectory, "Fidelity", "cut-server.mjs"), Path.Combine(Repository.Root, "eng", "npm", "node_modules", "@modelcontextprotocol", "sdk")],
+    });
+
     public static ServerManifest Manifest(string id, ServerTransport transport) => new()
     {
         Id = id,

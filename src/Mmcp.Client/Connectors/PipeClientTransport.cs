@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using Shared.Json;
 
 namespace Mmcp.Client.Connectors;
 
@@ -365,13 +366,15 @@ internal sealed partial class PipeClientTransport(Stream input, Stream output, s
         }
 
         /// <summary>Parses one line and hands it to the client; false once the client is gone.</summary>
-        private bool Deliver(ReadOnlySpan<byte> line)
+        private bool Deliver(Span<byte> line)
         {
             line = line.Trim(" \t\r"u8);
             if (line.IsEmpty)
             {
                 return true;
             }
+
+            LoneSurrogates.Replace(line); // in the buffer itself: the line's length stays
 
             if (Volatile.Read(ref _waiting) > 0 && TryAnswer(line))
             {

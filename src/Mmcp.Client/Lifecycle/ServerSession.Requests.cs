@@ -279,8 +279,8 @@ internal sealed partial class ServerSession
 
     /// <summary>
     /// The same request written straight as JSON, with no tree of nodes in between: each argument's value goes as the
-    /// caller's JSON held it (an element of the caller's request on the gateway's direct lane), so even text the SDK
-    /// cannot write again (a lone surrogate escape, which JSON allows) reaches the server as the client sent it.
+    /// caller's JSON held it (an element of the caller's request on the gateway's direct lane), escapes included, with
+    /// nothing decoded and encoded again.
     /// </summary>
     internal static ReadOnlyMemory<byte> CallRequestJson(string id, CallToolRequestParams parameters)
     {

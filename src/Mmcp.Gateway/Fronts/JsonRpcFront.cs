@@ -9,6 +9,7 @@ using Mmcp.Gateway.Security;
 using Mmcp.Gateway.Sessions;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Shared.Json;
 
 namespace Mmcp.Gateway.Fronts;
 
@@ -72,6 +73,7 @@ internal sealed partial class JsonRpcFront
 
         var request = context.Request;
         var body = await ReadBodyAsync(request.BodyReader, context.RequestAborted).ConfigureAwait(false);
+        LoneSurrogates.Replace(body); // for every reader after: the direct lane, the SDK, an upstream
         if (LatencyProbe.Enabled)
         {
             LatencyProbe.Mark(LatencyMark.BodyRead);

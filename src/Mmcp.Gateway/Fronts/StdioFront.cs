@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Shared.Json;
 
 namespace Mmcp.Gateway.Fronts;
 
@@ -70,7 +71,7 @@ internal sealed class StdioFront : IAsyncDisposable
     private async ValueTask ForwardAsync(ReadOnlySequence<byte> line, CancellationToken cancellationToken)
     {
         ReadOnlyMemory<byte> bytes = line.IsSingleSegment ? line.First : line.ToArray();
-        bytes = Trim(bytes);
+        bytes = LoneSurrogates.Replaced(Trim(bytes));
         if (bytes.IsEmpty)
         {
             return;

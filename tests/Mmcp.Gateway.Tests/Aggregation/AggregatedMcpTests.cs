@@ -156,4 +156,30 @@ public sealed class AggregatedMcpTests
         var got = await client.GetPromptAsync(prompt.Name, prompt.ProtocolPrompt.Arguments?.ToDictionary(a => a.Name, _ => (object?)"x"), cancellationToken: ct);
         Assert.NotEmpty(got.Messages);
     }
+
+    /// <summary>
+    /// A server that declares resources but answers resources/templates/list with -32601 (the TypeScript SDK's
+    /// low-level Server without a templates handler) has its resources listed, on /mcp and REST, with no failure.
+    /// </summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task Resources_ServerWithoutTemplatesList_AreListedAndRead()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+        var ct = TestContext.Current.CancellationToken;
+
+        var resources = await client.ListResourcesAsync(cancellationToken: ct);
+        var templates = await client.ListResourceTemplatesAsync(cancellationToken: ct);
+        var (_, rest) = await gateway.GetAsync("/mcp/resources/list");
+
+        var resource = Assert.Single(resources);
+        Assert.Empty(templates);
+        Assert.Equal("cut://emoji", resource.Uri);
+        Assert.Contains("cut://emoji", rest, StringComparison.Ordinal);
+        Assert.DoesNotContain("failures\":[{", rest, StringComparison.Ordinal);
+        Assert.StartsWith("smile ", ((TextResourceContents)(await client.ReadResourceAsync(resource.Uri, cancellationToken: ct)).Contents[0]).Text, StringComparison.Ordinal);
+    }
 }
