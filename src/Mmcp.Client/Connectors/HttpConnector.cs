@@ -37,9 +37,7 @@ internal sealed class HttpConnector : IServerConnector
             ConnectionTimeout = context.Budgets.Handshake,
             OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment), ConfiguredClient.Resolve(server, transport, context.Environment)) : null,
         };
-        var client = http is null
-            ? new HttpClientTransport(options, context.LoggerFactory)
-            : new HttpClientTransport(options, http, context.LoggerFactory, ownsHttpClient: true);
+        var client = new HttpClientTransport(options, LoneSurrogateHandler.Client(http), context.LoggerFactory, ownsHttpClient: true);
         return new ServerConnection(client, resources: client);
     }
 }

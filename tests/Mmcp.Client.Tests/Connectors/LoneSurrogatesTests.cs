@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Mmcp.Client.Connectors;
 using Shared.Json;
 
 namespace Mmcp.Client.Tests.Connectors;
@@ -52,5 +53,88 @@ public sealed class LoneSurrogatesTests
         Assert.True(LoneSurrogates.Replaced(clean).Span == clean.Span);
         Assert.Equal("""{"t":"\ufffd"}""", Encoding.UTF8.GetString(LoneSurrogates.Replaced(lone).Span));
         Assert.Equal("""{"t":"\udc00"}""", Encoding.UTF8.GetString(lone.Span)); // the original untouched
+    }
+}
+
+/// <summary>The HTTP transport's reading of remote answers through <see cref="LoneSurrogateHandler.ReplacingStream"/>.</summary>
+public sealed class ReplacingStreamTests
+{
+    private const string Sse = "event: message\ndata: {\"t\":\"cut \\ud83d\",\"p\":\"\\ud83d\\ude42\",\"b\":\"\\\\ud83d\",\"l\":\"\\ude42\"}\n\n";
+    private const string Expected = "event: message\ndata: {\"t\":\"cut \\ufffd\",\"p\":\"\\ud83d\\ude42\",\"b\":\"\\\\ud83d\",\"l\":\"\\ufffd\"}\n\n";
+
+    /// <summary>However the bytes arrive (one at a time, in pieces that cut every escape), what comes out is the same.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(7)]
+    [InlineData(4096)]
+    [Trait("Issue12", "fidelity")]
+    public async Task Read_InPiecesOfAnySize_ReplacesTheLoneHalvesOnly(int piece)
+    {
+        var pipe = new System.IO.Pipelines.Pipe();
+        var bytes = Encoding.UTF8.GetBytes(Sse + Sse);
+        for (var at = 0; at < bytes.Length; at += piece)
+        {
+            await pipe.Writer.WriteAsync(bytes.AsMemory(at, Math.Min(piece, bytes.Length - at)), TestContext.Current.CancellationToken);
+        }
+
+        await pipe.Writer.CompleteAsync();
+        await using var stream = new LoneSurrogateHandler.ReplacingStream(new OnePieceAtATime(pipe.Reader.AsStream(), piece));
+        var output = new MemoryStream();
+        await stream.CopyToAsync(output, TestContext.Current.CancellationToken);
+
+        Assert.Equal(Expected + Expected, Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    /// <summary>An event whose last string ends in a high half is handed out whole while the stream stays open (nothing waits for bytes that may never come).</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task Read_AnEventEndingInAHighHalf_IsHandedOutWithoutWaitingForMore()
+    {
+        var pipe = new System.IO.Pipelines.Pipe();
+        const string Event = "data: {\"t\":\"\\ud83d\"}\n\n";
+        await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes(Event), TestContext.Current.CancellationToken);
+        await using var stream = new LoneSurrogateHandler.ReplacingStream(pipe.Reader.AsStream());
+
+        var buffer = new byte[256];
+        var read = 0;
+        while (read < Event.Length)
+        {
+            read += await stream.ReadAsync(buffer.AsMemory(read), TestContext.Current.CancellationToken).AsTask().WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal("data: {\"t\":\"\\ufffd\"}\n\n", Encoding.UTF8.GetString(buffer, 0, read));
+        await pipe.Writer.CompleteAsync();
+        Assert.Equal(0, await stream.ReadAsync(buffer, TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>A stream that hands out at most a piece per read.</summary>
+    private sealed class OnePieceAtATime(Stream inner, int piece) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.ReadAsync(buffer[..Math.Min(piece, buffer.Length)], cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(piece, count));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Mmcp.Core.Manifests;
 
 namespace Mmcp.Gateway.Tests.Fidelity;
 
@@ -63,6 +64,31 @@ public sealed class LoneSurrogateTests
 
         Assert.Equal(HttpStatusCode.OK, answer.Status);
         Assert.Equal("smile \uFFFD", TextOf(answer, r => r.GetProperty("contents")[0]));
+    }
+
+    /// <summary>
+    /// The same server over Streamable HTTP, answering with SSE streams and with JSON bodies: the hub reads both through
+    /// the SDK's HTTP transport, where the half is read as U+FFFD too, for a tool's answer and a resource's text.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    [Trait("Issue12", "fidelity")]
+    public async Task HttpUpstream_CutsAnEmojiInHalf_TheClientGetsTheAnswers(bool jsonBodies)
+    {
+        using var env = new TestEnvironment();
+        var cut = Servers.Cut("io.cut");
+        await using var server = ChildProcess.Start("node", [.. ((StdioTransport)cut.Transport).Args, "http", .. jsonBodies ? new[] { "json" } : []]);
+        var port = (await server.WaitForLineAsync(l => l.StartsWith("listening on ", StringComparison.Ordinal)))["listening on ".Length..].Trim();
+        await env.WriteManifestAsync(Servers.Manifest("io.cut", new HttpTransport { Url = new Uri($"http://127.0.0.1:{port}/mcp") }));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway);
+
+        var call = await session.PostAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_cut__cut","arguments":{"text":"smile \ud83d\ude42","length":7}}}""");
+        var read = await session.PostAsync("""{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"cut://emoji"}}""");
+
+        Assert.Equal("smile \uFFFD", TextOf(call, r => r.GetProperty("content")[0]));
+        Assert.Equal("smile \uFFFD", TextOf(read, r => r.GetProperty("contents")[0]));
     }
 
     /// <summary>server-everything echoes a message that ends in half an emoji: the client gets the answer, the lone half as U+FFFD or as the server wrote it.</summary>

@@ -1,28 +1,54 @@
-// An MCP stdio server on the official TypeScript SDK whose one tool cuts text to a number of UTF-16 code units, as
+// An MCP server on the official TypeScript SDK whose one tool cuts text to a number of UTF-16 code units, as
 // JavaScript's String.slice does: cutting inside an emoji leaves half of it, which JSON.stringify writes as a lone
-// surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way.
-// Usage: node cut-server.mjs SDK_DIR   (SDK_DIR = the @modelcontextprotocol/sdk package directory)
+// surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way. It declares resources but,
+// as the SDK's low-level Server does unless told, answers resources/templates/list with -32601.
+// Usage: node cut-server.mjs SDK_DIR              over stdio
+//        node cut-server.mjs SDK_DIR http [json]  stateless Streamable HTTP on a free loopback port at /mcp, printing
+//                                                 "listening on PORT"; answers as SSE streams, or JSON bodies with json
+// (SDK_DIR = the @modelcontextprotocol/sdk package directory)
+import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const load = (p) => import(pathToFileURL(path.join(process.argv[2], 'dist', 'esm', p)).href);
 const { Server } = await load('server/index.js');
 const { StdioServerTransport } = await load('server/stdio.js');
+const { StreamableHTTPServerTransport } = await load('server/streamableHttp.js');
 const { CallToolRequestSchema, ListToolsRequestSchema, ListResourcesRequestSchema, ReadResourceRequestSchema } = await load('types.js');
 
-const server = new Server({ name: 'cut', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
-server.setRequestHandler(ListToolsRequestSchema, async () => ({
-  tools: [{
-    name: 'cut',
-    description: 'Cuts text to the given number of UTF-16 code units.',
-    inputSchema: { type: 'object', properties: { text: { type: 'string' }, length: { type: 'number' } }, required: ['text', 'length'] },
-  }],
-}));
-server.setRequestHandler(CallToolRequestSchema, async (request) => ({
-  content: [{ type: 'text', text: String(request.params.arguments.text).slice(0, request.params.arguments.length) }],
-}));
-server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [{ uri: 'cut://emoji', name: 'emoji' }] }));
-server.setRequestHandler(ReadResourceRequestSchema, async (request) => ({
-  contents: [{ uri: request.params.uri, mimeType: 'text/plain', text: 'smile \u{1F642}'.slice(0, 7) }],
-}));
-await server.connect(new StdioServerTransport());
+function cutServer() {
+  const server = new Server({ name: 'cut', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{
+      name: 'cut',
+      description: 'Cuts text to the given number of UTF-16 code units.',
+      inputSchema: { type: 'object', properties: { text: { type: 'string' }, length: { type: 'number' } }, required: ['text', 'length'] },
+    }],
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => ({
+    content: [{ type: 'text', text: String(request.params.arguments.text).slice(0, request.params.arguments.length) }],
+  }));
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [{ uri: 'cut://emoji', name: 'emoji' }] }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => ({
+    contents: [{ uri: request.params.uri, mimeType: 'text/plain', text: 'smile \u{1F642}'.slice(0, 7) }],
+  }));
+  return server;
+}
+
+if (process.argv[3] !== 'http') {
+  await cutServer().connect(new StdioServerTransport());
+} else {
+  const json = process.argv[4] === 'json';
+  const listener = http.createServer(async (req, res) => {
+    if (req.url !== '/mcp' || req.method !== 'POST') {
+      res.writeHead(405).end();
+      return;
+    }
+    const server = cutServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: json });
+    res.on('close', () => { transport.close(); server.close(); });
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+  });
+  listener.listen(0, '127.0.0.1', () => console.log(`listening on ${listener.address().port}`));
+}
