@@ -293,8 +293,11 @@ internal sealed partial class AggregatedEndpoint
     {
         Require(request.User, GatewayScopes.ResourcesRead);
         var uri = request.Params?.Uri ?? throw new McpProtocolException("resources/unsubscribe needs a uri.", McpErrorCode.InvalidParams);
-        var serverId = await ResourceServerAsync(uri, cancellationToken).ConfigureAwait(false);
-        if (_catalog.Traffic.Unsubscribe(serverId, uri, SessionOf(request)))
+
+        // By the session's own subscriptions, not by who offers the URI now: ending a subscription is always allowed,
+        // to a server the user denied since (its updates are hidden already) or one that is gone. A URI the session did
+        // not subscribe to changes nothing.
+        foreach (var serverId in _catalog.Traffic.Unsubscribe(uri, SessionOf(request)))
         {
             await _catalog.Traffic.EndUpstreamAsync(serverId, uri).ConfigureAwait(false);
         }

@@ -155,6 +155,28 @@ internal sealed partial class UpstreamTraffic
         }
     }
 
+    /// <summary>
+    /// Removes a session's subscriptions to a URI, whichever server they are with (the server may be denied by now, or
+    /// gone); returns the servers it was the last subscriber of (then unsubscribe upstream).
+    /// </summary>
+    public IReadOnlyList<string> Unsubscribe(string uri, McpServer session)
+    {
+        var orphaned = new List<string>();
+        lock (_subscriptionsGate)
+        {
+            foreach (var ((serverId, subscribed), subscribers) in _subscriptions.ToList())
+            {
+                if (subscribed == uri && subscribers.Remove(session) && subscribers.Count == 0)
+                {
+                    _subscriptions.Remove((serverId, uri));
+                    orphaned.Add(serverId);
+                }
+            }
+        }
+
+        return orphaned;
+    }
+
     private async ValueTask<TResult> AskAsync<TResult>(string serverId, string method, string capability, Func<ClientCapabilities, bool> declared, Func<McpServer, ValueTask<TResult>> ask)
     {
         var lane = _lanes.GetOrAdd(serverId, static _ => new Lane());

@@ -258,6 +258,40 @@ public sealed class ServerToClientTests
         Assert.Contains($"resources/unsubscribe {uris[0]}", upstream);
     }
 
+    /// <summary>
+    /// A session subscribed to a resource, then the user denied the server: unsubscribing was refused (-32010, the URI
+    /// resolved to a denied server), so the session could not end its own subscription. It ends it now, and the
+    /// upstream subscription with it; a URI the session never subscribed to changes nothing.
+    /// </summary>
+    [Fact]
+    [Trait("Leftovers", "consent")]
+    public async Task Unsubscribe_AfterTheServerWasDenied_EndsTheSubscription()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Everything(Everything));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var upstream = new ConcurrentQueue<string>();
+        using var tap = gateway.Hub.ObserveTraffic(Everything, e =>
+        {
+            if (e.Message is JsonRpcRequest { Method: RequestMethods.ResourcesUnsubscribe } r)
+            {
+                upstream.Enqueue(r.Params?["uri"]?.GetValue<string>() ?? string.Empty);
+            }
+        });
+        await using var client = await gateway.ConnectAsync(protocolVersion: Era);
+        var uri = (await client.ListResourcesAsync(cancellationToken: ct)).Select(r => r.Uri).First(u => u.StartsWith("demo://resource/static/", StringComparison.Ordinal));
+        await client.SubscribeToResourceAsync(uri, cancellationToken: ct);
+
+        await new Mmcp.Client.Consent.ConsentStore(env.ConsentPath).SetServerAsync(Everything, Mmcp.Client.Consent.ConsentDecision.Deny, ct);
+        var subscribeAgain = await Assert.ThrowsAsync<McpProtocolException>(() => client.SubscribeToResourceAsync(uri, cancellationToken: ct));
+        await client.UnsubscribeFromResourceAsync(uri, cancellationToken: ct);
+        await client.UnsubscribeFromResourceAsync("demo://never/subscribed", cancellationToken: ct);
+
+        Assert.Contains("denied", subscribeAgain.Message, StringComparison.Ordinal);
+        Assert.Equal([uri], upstream);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static McpClientOptions Sampler(string who, ConcurrentDictionary<string, string> asked) => new()
