@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Text.Json;
 using Shared.Json;
 
 namespace Mmcp.Gateway.Fronts;
@@ -15,6 +16,7 @@ internal sealed class StdioFront : IAsyncDisposable
     private readonly Stream _stdin;
     private readonly Pipe _pipe = new();
     private readonly LineStream _output;
+    private volatile bool _clientInitialized;
 
     public StdioFront(Stream stdin, Stream stdout)
     {
@@ -28,6 +30,12 @@ internal sealed class StdioFront : IAsyncDisposable
 
     /// <summary>What the SDK writes to: standard output, one whole line at a time.</summary>
     public Stream Output => _output;
+
+    /// <summary>
+    /// Whether the client sent <c>notifications/initialized</c>: until then the lifecycle leaves it nothing to be told
+    /// on the server's own (it lists what it needs once initialized).
+    /// </summary>
+    public bool ClientInitialized => _clientInitialized;
 
     /// <summary>Copies standard input to <see cref="Input"/> until it ends, answering refused lines.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -86,6 +94,24 @@ internal sealed class StdioFront : IAsyncDisposable
         _pipe.Writer.Write(bytes.Span);
         _pipe.Writer.Write("\n"u8);
         await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (!_clientInitialized && IsInitialized(bytes.Span))
+        {
+            _clientInitialized = true;
+        }
+    }
+
+    /// <summary>Whether a line (valid JSON: it passed the checks) is the <c>notifications/initialized</c> notification.</summary>
+    private static bool IsInitialized(ReadOnlySpan<byte> line)
+    {
+        if (line.IndexOf("notifications/initialized"u8) < 0)
+        {
+            return false;
+        }
+
+        using var document = JsonDocument.Parse(line.ToArray());
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            && document.RootElement.TryGetProperty("method", out var method) && method.ValueEquals("notifications/initialized"u8)
+            && !document.RootElement.TryGetProperty("id", out _);
     }
 
     /// <summary>The line without the whitespace around it (a CRLF's carriage return included).</summary>

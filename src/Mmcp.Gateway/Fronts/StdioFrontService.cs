@@ -41,7 +41,7 @@ internal sealed class StdioFrontService(StdioFront front, GatewayCatalog catalog
 
     private async Task NotifyAsync(HubListKind kind)
     {
-        if (services.GetService<McpServer>() is not { } server)
+        if (!front.ClientInitialized || services.GetService<McpServer>() is not { } server)
         {
             return;
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 
 namespace Mmcp.Gateway.Tests.Fidelity;
@@ -57,6 +58,94 @@ public sealed class StdioJsonRpcFidelityTests
             Assert.Equal(-32602, stringArguments.GetProperty("error").GetProperty("code").GetInt32());
             Assert.Equal(-32700, malformed.GetProperty("error").GetProperty("code").GetInt32());
             Assert.Contains("still here", works.GetProperty("result").ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            process.StandardInput.Close();
+            if (!process.WaitForExit(TestTimeouts.Default))
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The lifecycle: before the client said <c>notifications/initialized</c>, <c>mmcp stdio</c> sent it
+    /// <c>list_changed</c> notifications, some even before the initialize result (the hub was still discovering its
+    /// servers, or the registry changed), when the client cannot yet know the capability they belong to. Now nothing
+    /// comes before that but answers: the client lists after initializing anyway. After it, a change is announced.
+    /// </summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task Stdio_BeforeTheClientIsInitialized_SendsNoListChanged()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        var ct = TestContext.Current.CancellationToken;
+        var start = new ProcessStartInfo("dotnet", [Mmcp, "stdio", "--no-import"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in env.Variables)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        _ = process.StandardError.ReadToEndAsync(ct);
+        var notifications = new List<string>();
+        try
+        {
+            var stdin = process.StandardInput;
+            var stdout = process.StandardOutput;
+            async Task SendAsync(string line)
+            {
+                await stdin.WriteLineAsync(line.AsMemory(), ct);
+                await stdin.FlushAsync(ct);
+            }
+
+            async Task<JsonElement> ReadAnswerAsync(string id)
+            {
+                while (true)
+                {
+                    var line = await stdout.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
+                    using var document = JsonDocument.Parse(line);
+                    var root = document.RootElement;
+                    if (!root.TryGetProperty("id", out var answered))
+                    {
+                        notifications.Add(root.GetProperty("method").GetString()!);
+                    }
+                    else if (answered.ToString() == id)
+                    {
+                        return root.Clone();
+                    }
+                }
+            }
+
+            await SendAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
+            await ReadAnswerAsync("1");
+
+            // A server appears in the registry while the client has not said initialized; the hub sees it (its tool is
+            // listed), then one more answer makes sure whatever the change sent was written before it.
+            await env.WriteManifestAsync(Servers.TestServer("io.test.beta"));
+            for (var i = 2; ; i++)
+            {
+                await SendAsync($$"""{"jsonrpc":"2.0","id":{{i}},"method":"tools/list"}""");
+                if ((await ReadAnswerAsync(i.ToString(CultureInfo.InvariantCulture))).ToString().Contains("io_test_beta__echo", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            await SendAsync("""{"jsonrpc":"2.0","id":"last","method":"ping"}""");
+            await ReadAnswerAsync("last");
+            Assert.Empty(notifications);
+
+            // Initialized: a change is announced.
+            await SendAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+            await env.WriteManifestAsync(Servers.TestServer("io.test.gamma"));
+            while (!notifications.Contains("notifications/tools/list_changed"))
+            {
+                await SendAsync("""{"jsonrpc":"2.0","id":"wait","method":"ping"}""");
+                await ReadAnswerAsync("wait");
+            }
         }
         finally
         {
