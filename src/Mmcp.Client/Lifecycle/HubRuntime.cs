@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Catalog;
 using Mmcp.Client.Connectors;
+using Mmcp.Client.Diagnostics;
 using Mmcp.Client.Traffic;
 using Mmcp.Core.Registry;
 
@@ -15,6 +16,7 @@ internal sealed class HubRuntime
         Connectors = connectors;
         Environment = environment;
         LoggerFactory = loggerFactory;
+        SdkLoggerFactory = new SdkLoggerFactory(loggerFactory);
         Logger = loggerFactory.CreateLogger("Mmcp.Client.MmcpHub");
         Time = time;
         Cache = cache;
@@ -31,6 +33,9 @@ internal sealed class HubRuntime
     public MmcpEnvironment Environment { get; }
 
     public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>The logger factory the SDK's clients log through (<see cref="Diagnostics.SdkLoggerFactory"/>).</summary>
+    public ILoggerFactory SdkLoggerFactory { get; }
 
     public ILogger Logger { get; }
 

@@ -246,7 +246,7 @@ internal sealed partial class ServerSession
                     inlineObserver(m);
                 };
                 tapped = new TappedClientTransport(connection.Transport, _rt.Traffic, Id, connectionId, observe);
-                client = await McpClient.CreateAsync(tapped, options, _rt.LoggerFactory, linked.Token).ConfigureAwait(false);
+                client = await McpClient.CreateAsync(tapped, options, _rt.SdkLoggerFactory, linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -292,6 +294,28 @@ public sealed class ServerToClientTests
         Assert.Equal([uri], upstream);
     }
 
+    /// <summary>
+    /// server-everything asks roots/list as soon as it is initialized, when no client's call is in flight: the hub
+    /// refuses (no client can be asked) and says so in its own log at Information, while the SDK logged the refusal
+    /// again as a warning with a stack trace, at every start of the server. That one is Debug now.
+    /// </summary>
+    [Fact]
+    [Trait("Issue15", "logs")]
+    public async Task RootsRequest_WithNoCallInFlight_IsRefusedWithoutAWarning()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Everything(Everything));
+        var logs = new LogCapture(e => e.Message.Contains("'roots/list' request handler failed", StringComparison.Ordinal));
+        await using var gateway = await GatewayHost.StartAsync(env, services: s => s.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug)).AddSingleton<ILoggerProvider>(logs));
+        await using var client = await gateway.ConnectAsync(protocolVersion: Era);
+
+        await client.CallToolAsync("io_ev__echo", new Dictionary<string, object?> { ["message"] = "hi" }, cancellationToken: TestContext.Current.CancellationToken);
+        var failed = await logs.Matched;
+
+        Assert.Equal(LogLevel.Debug, failed.Level);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Information && e.Message.StartsWith("Refused roots/list from io.ev", StringComparison.Ordinal));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static McpClientOptions Sampler(string who, ConcurrentDictionary<string, string> asked) => new()
@@ -367,5 +391,41 @@ public sealed class ServerToClientTests
         public Task<string> WaitAsync(string uri) => Waiter(uri).Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
 
         private TaskCompletionSource<string> Waiter(string uri) => _waiters.GetOrAdd(uri, static _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
+    }
+
+    /// <summary>Every log entry of the gateway's process, and the first that matches.</summary>
+    private sealed class LogCapture(Func<(LogLevel Level, string Message), bool> match) : ILoggerProvider
+    {
+        private readonly TaskCompletionSource<(LogLevel Level, string Message)> _matched = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
+
+        public Task<(LogLevel Level, string Message)> Matched => _matched.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+        public void Dispose()
+        {
+        }
+
+        private void Add((LogLevel Level, string Message) entry)
+        {
+            Entries.Enqueue(entry);
+            if (match(entry))
+            {
+                _matched.TrySetResult(entry);
+            }
+        }
+
+        private sealed class Logger(LogCapture capture) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                capture.Add((logLevel, formatter(state, exception)));
+        }
     }
 }
