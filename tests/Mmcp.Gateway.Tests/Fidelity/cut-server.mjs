@@ -1,6 +1,7 @@
-// An MCP server on the official TypeScript SDK whose one tool cuts text to a number of UTF-16 code units, as
+// An MCP server on the official TypeScript SDK whose tool cut cuts text to a number of UTF-16 code units, as
 // JavaScript's String.slice does: cutting inside an emoji leaves half of it, which JSON.stringify writes as a lone
-// surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way. It declares resources but,
+// surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way. Its tool rich answers every
+// kind of content block with annotations, _meta and structured content. It declares resources but,
 // as the SDK's low-level Server does unless told, answers resources/templates/list with -32601.
 // Usage: node cut-server.mjs SDK_DIR              over stdio
 //        node cut-server.mjs SDK_DIR http [json]  stateless Streamable HTTP on a free loopback port at /mcp, printing
@@ -16,6 +17,21 @@ const { StdioServerTransport } = await load('server/stdio.js');
 const { StreamableHTTPServerTransport } = await load('server/streamableHttp.js');
 const { CallToolRequestSchema, ListToolsRequestSchema, ListResourcesRequestSchema, ReadResourceRequestSchema } = await load('types.js');
 
+// What the tool rich answers, as a client should see it through any gateway.
+const rich = {
+  content: [
+    { type: 'text', text: 't', annotations: { audience: ['user'], priority: 0.5, lastModified: '2026-01-02T03:04:05Z' }, _meta: { 'io.example/k': 1 } },
+    { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' },
+    { type: 'audio', data: 'UklGRg==', mimeType: 'audio/wav' },
+    { type: 'resource_link', uri: 'cut://emoji', name: 'emoji', title: 'Emoji', mimeType: 'text/plain', size: 7 },
+    { type: 'resource', resource: { uri: 'cut://blob', blob: 'AAEC', mimeType: 'application/octet-stream', _meta: { 'io.example/r': true } } },
+  ],
+  structuredContent: { a: 1 },
+  _meta: { 'io.example/trace': { deep: [1, 2, { x: null }] } },
+  isError: false,
+  'x-vendor': 'a field no revision defines',
+};
+
 function cutServer() {
   const server = new Server({ name: 'cut', version: '1.0.0' }, { capabilities: { tools: {}, resources: {} } });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -23,9 +39,14 @@ function cutServer() {
       name: 'cut',
       description: 'Cuts text to the given number of UTF-16 code units.',
       inputSchema: { type: 'object', properties: { text: { type: 'string' }, length: { type: 'number' } }, required: ['text', 'length'] },
+    }, {
+      name: 'rich',
+      description: 'Answers a result with every kind of content block, annotations, _meta, structured content and a field no revision defines.',
+      inputSchema: { type: 'object', properties: {} },
+      outputSchema: { type: 'object', properties: { a: { type: 'number' } } },
     }],
   }));
-  server.setRequestHandler(CallToolRequestSchema, async (request) => ({
+  server.setRequestHandler(CallToolRequestSchema, async (request) => request.params.name === 'rich' ? rich : ({
     content: [{ type: 'text', text: String(request.params.arguments.text).slice(0, request.params.arguments.length) }],
   }));
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [{ uri: 'cut://emoji', name: 'emoji' }] }));
