@@ -37,7 +37,9 @@ internal sealed class HttpConnector : IServerConnector
             ConnectionTimeout = context.Budgets.Handshake,
             OAuth = BackgroundAuthorization.Applies(transport) ? BackgroundAuthorization.Create(server, endpoint, OAuthTokenStore.ForEnvironment(context.Environment), ConfiguredClient.Resolve(server, transport, context.Environment)) : null,
         };
-        var client = new HttpClientTransport(options, LoneSurrogateHandler.Client(http), context.LoggerFactory, ownsHttpClient: true);
+        // A factory's client is used as it is (an HttpClient cannot be wrapped without sending each request twice): a
+        // paired Atlas desktop's, whose server is .NET and writes no lone surrogate.
+        var client = new HttpClientTransport(options, http ?? LoneSurrogateHandler.Client(), context.LoggerFactory, ownsHttpClient: true);
         return new ServerConnection(client, resources: client);
     }
 }

@@ -16,9 +16,8 @@ internal sealed class LoneSurrogateHandler : DelegatingHandler
     {
     }
 
-    /// <summary>An HTTP client that reads through this handler: over a new handler, or over a client given (a paired desktop's, pinned to its key).</summary>
-    public static HttpClient Client(HttpClient? given) =>
-        new(new LoneSurrogateHandler(given is null ? new SocketsHttpHandler() : new Forwarder(given)), disposeHandler: true);
+    /// <summary>An HTTP client that reads through this handler.</summary>
+    public static HttpClient Client() => new(new LoneSurrogateHandler(new SocketsHttpHandler()), disposeHandler: true);
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -30,23 +29,6 @@ internal sealed class LoneSurrogateHandler : DelegatingHandler
         }
 
         return response;
-    }
-
-    /// <summary>A given client as the innermost handler: its own handler, headers and limits stay as they were.</summary>
-    private sealed class Forwarder(HttpClient client) : HttpMessageHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                client.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 
     /// <summary>A response body read through <see cref="ReplacingStream"/>, with the original's headers.</summary>
