@@ -18,14 +18,7 @@ public sealed class StdioJsonRpcFidelityTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         var ct = TestContext.Current.CancellationToken;
-        var start = new ProcessStartInfo("dotnet", [Mmcp, "stdio", "--no-import"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in env.Variables)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        _ = process.StandardError.ReadToEndAsync(ct);
+        using var process = StartStdio(env);
         try
         {
             var stdin = process.StandardInput;
@@ -61,11 +54,7 @@ public sealed class StdioJsonRpcFidelityTests
         }
         finally
         {
-            process.StandardInput.Close();
-            if (!process.WaitForExit(TestTimeouts.Default))
-            {
-                process.Kill(entireProcessTree: true);
-            }
+            Stop(process);
         }
     }
 
@@ -82,14 +71,7 @@ public sealed class StdioJsonRpcFidelityTests
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
         var ct = TestContext.Current.CancellationToken;
-        var start = new ProcessStartInfo("dotnet", [Mmcp, "stdio", "--no-import"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in env.Variables)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        _ = process.StandardError.ReadToEndAsync(ct);
+        using var process = StartStdio(env);
         var notifications = new List<string>();
         try
         {
@@ -149,11 +131,31 @@ public sealed class StdioJsonRpcFidelityTests
         }
         finally
         {
-            process.StandardInput.Close();
-            if (!process.WaitForExit(TestTimeouts.Default))
-            {
-                process.Kill(entireProcessTree: true);
-            }
+            Stop(process);
+        }
+    }
+
+    /// <summary>Starts <c>mmcp stdio</c> on the environment's registry (standard error drained).</summary>
+    private static Process StartStdio(TestEnvironment env)
+    {
+        var start = new ProcessStartInfo("dotnet", [Mmcp, "stdio", "--no-import"]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in env.Variables)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
+        _ = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        return process;
+    }
+
+    /// <summary>Closes its standard input (which ends it), killing it if it does not end.</summary>
+    private static void Stop(Process process)
+    {
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TestTimeouts.Default))
+        {
+            process.Kill(entireProcessTree: true);
         }
     }
 }
