@@ -31,7 +31,7 @@ internal sealed class LoneSurrogateHandler : DelegatingHandler
         return response;
     }
 
-    /// <summary>A response body read through <see cref="ReplacingStream"/>, with the original's headers.</summary>
+    /// <summary>A response body read through <see cref="LoneSurrogateStream"/>, with the original's headers.</summary>
     private sealed class Content : HttpContent
     {
         private readonly HttpContent _inner;
@@ -48,7 +48,7 @@ internal sealed class LoneSurrogateHandler : DelegatingHandler
         }
 
         protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
-            new ReplacingStream(await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+            new LoneSurrogateStream(await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
 
         protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
 
@@ -74,102 +74,6 @@ internal sealed class LoneSurrogateHandler : DelegatingHandler
             }
 
             base.Dispose(disposing);
-        }
-    }
-
-    /// <summary>A read-only stream that replaces lone surrogate escapes as the bytes pass.</summary>
-    internal sealed class ReplacingStream(Stream inner) : Stream
-    {
-        private readonly byte[] _buffer = new byte[16 * 1024];
-        private int _start; // the first byte not yet handed out
-        private int _settled; // the end of the bytes that may be handed out
-        private int _end; // the end of the bytes read
-        private bool _ended;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        /// <summary>Whether nothing settled is left to hand out, and the stream has not ended.</summary>
-        private bool NeedsMore => _settled == _start && !(_ended && _start == _end);
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            while (NeedsMore)
-            {
-                Filled(await inner.ReadAsync(_buffer.AsMemory(Compact()), cancellationToken).ConfigureAwait(false));
-            }
-
-            return HandOut(buffer.Span);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            while (NeedsMore)
-            {
-                Filled(inner.Read(_buffer, Compact(), _buffer.Length - _end));
-            }
-
-            return HandOut(buffer.AsSpan(offset, count));
-        }
-
-        /// <summary>Moves what is left (an escape cut off at the end: a few bytes) to the front; where to read to.</summary>
-        private int Compact()
-        {
-            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-            _end -= _start;
-            _start = 0;
-            return _end;
-        }
-
-        private void Filled(int read)
-        {
-            _ended = read == 0;
-            _end += read;
-            LoneSurrogates.Replace(_buffer.AsSpan(0, _end), final: _ended, out _settled);
-        }
-
-        private int HandOut(Span<byte> destination)
-        {
-            var count = Math.Min(destination.Length, _settled - _start);
-            _buffer.AsSpan(_start, count).CopyTo(destination);
-            _start += count;
-            return count;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

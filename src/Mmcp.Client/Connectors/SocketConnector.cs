@@ -50,7 +50,7 @@ internal sealed class SocketConnector : IServerConnector
     }
 
     private static ServerConnection Wrap(NetworkStream stream, int? launchedProcessId = null) =>
-        new(new StreamClientTransport(MessageWrites.Coalesce(stream), stream), resources: stream) { LaunchedProcessId = launchedProcessId };
+        new(new StreamClientTransport(MessageWrites.Coalesce(stream), new LoneSurrogateStream(stream)), resources: stream) { LaunchedProcessId = launchedProcessId };
 
     private static async Task<NetworkStream?> TryConnectAsync(DiscoveredServer server, string path, CancellationToken cancellationToken)
     {

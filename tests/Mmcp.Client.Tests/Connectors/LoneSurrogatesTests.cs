@@ -56,8 +56,8 @@ public sealed class LoneSurrogatesTests
     }
 }
 
-/// <summary>The HTTP transport's reading of remote answers through <see cref="LoneSurrogateHandler.ReplacingStream"/>.</summary>
-public sealed class ReplacingStreamTests
+/// <summary>The reading of a socket server's lines and a remote server's answers through <see cref="LoneSurrogateStream"/>.</summary>
+public sealed class LoneSurrogateStreamTests
 {
     private const string Sse = "event: message\ndata: {\"t\":\"cut \\ud83d\",\"p\":\"\\ud83d\\ude42\",\"b\":\"\\\\ud83d\",\"l\":\"\\ude42\"}\n\n";
     private const string Expected = "event: message\ndata: {\"t\":\"cut \\ufffd\",\"p\":\"\\ud83d\\ude42\",\"b\":\"\\\\ud83d\",\"l\":\"\\ufffd\"}\n\n";
@@ -80,7 +80,7 @@ public sealed class ReplacingStreamTests
         }
 
         await pipe.Writer.CompleteAsync();
-        await using var stream = new LoneSurrogateHandler.ReplacingStream(new OnePieceAtATime(pipe.Reader.AsStream(), piece));
+        await using var stream = new LoneSurrogateStream(new OnePieceAtATime(pipe.Reader.AsStream(), piece));
         var output = new MemoryStream();
         await stream.CopyToAsync(output, TestContext.Current.CancellationToken);
 
@@ -95,7 +95,7 @@ public sealed class ReplacingStreamTests
         var pipe = new System.IO.Pipelines.Pipe();
         const string Event = "data: {\"t\":\"\\ud83d\"}\n\n";
         await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes(Event), TestContext.Current.CancellationToken);
-        await using var stream = new LoneSurrogateHandler.ReplacingStream(pipe.Reader.AsStream());
+        await using var stream = new LoneSurrogateStream(pipe.Reader.AsStream());
 
         var buffer = new byte[256];
         var read = 0;

@@ -91,6 +91,25 @@ public sealed class LoneSurrogateTests
         Assert.Equal("smile \uFFFD", TextOf(read, r => r.GetProperty("contents")[0]));
     }
 
+    /// <summary>The same server on a Unix socket (how Mmcp apps serve), read through the SDK's stream transport: the half is read as U+FFFD there too.</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task SocketServer_CutsAnEmojiInHalf_TheClientGetsTheAnswer()
+    {
+        using var env = new TestEnvironment();
+        var cut = Servers.Cut("io.cut");
+        var path = Path.Combine(env.Root, "cut.sock");
+        await using var server = ChildProcess.Start("node", [.. ((StdioTransport)cut.Transport).Args, "socket", path]);
+        await server.WaitForLineAsync(l => l.StartsWith("listening on ", StringComparison.Ordinal));
+        await env.WriteManifestAsync(Servers.Manifest("io.cut", new SocketTransport { Path = path }));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway);
+
+        var call = await session.PostAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_cut__cut","arguments":{"text":"smile \ud83d\ude42","length":7}}}""");
+
+        Assert.Equal("smile \uFFFD", TextOf(call, r => r.GetProperty("content")[0]));
+    }
+
     /// <summary>server-everything echoes a message that ends in half an emoji: the client gets the answer, the lone half as U+FFFD or as the server wrote it.</summary>
     [Theory]
     [MemberData(nameof(Faces))]

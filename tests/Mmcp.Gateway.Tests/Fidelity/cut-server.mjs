@@ -6,8 +6,11 @@
 // Usage: node cut-server.mjs SDK_DIR              over stdio
 //        node cut-server.mjs SDK_DIR http [json]  stateless Streamable HTTP on a free loopback port at /mcp, printing
 //                                                 "listening on PORT"; answers as SSE streams, or JSON bodies with json
+//        node cut-server.mjs SDK_DIR socket PATH  newline-delimited JSON-RPC on a Unix socket (the SDK's stdio
+//                                                 transport over each connection), printing "listening on PATH"
 // (SDK_DIR = the @modelcontextprotocol/sdk package directory)
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -56,7 +59,14 @@ function cutServer() {
   return server;
 }
 
-if (process.argv[3] !== 'http') {
+if (process.argv[3] === 'socket') {
+  const listener = net.createServer((socket) => {
+    const server = cutServer();
+    socket.on('close', () => server.close());
+    server.connect(new StdioServerTransport(socket, socket));
+  });
+  listener.listen(process.argv[4], () => console.log(`listening on ${process.argv[4]}`));
+} else if (process.argv[3] !== 'http') {
   await cutServer().connect(new StdioServerTransport());
 } else {
   const json = process.argv[4] === 'json';
