@@ -76,6 +76,10 @@ function formatSize(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** The desktop's limit for one name, in UTF-8 bytes (DevicePath.MaxSegmentBytes). */
+const MAX_NAME_BYTES = 255;
+const utf8 = new TextEncoder();
+
 /** A name safe for the desktop's path rules (the phone's own file names can be anything). */
 /**
  * @param {string | null | undefined} name
@@ -83,7 +87,28 @@ function formatSize(bytes) {
  */
 export function safeName(name, fallback = "file") {
   const cleaned = (name ?? "").normalize("NFC").replace(/[\u0000-\u001f/\\:*?"<>|]/g, "_").replace(/^\.+/, "").trim();
-  return (cleaned || fallback).slice(-120);
+  return fitName(cleaned || fallback);
+}
+
+/**
+ * A name within the desktop's limit in UTF-8 bytes (255, whatever the script: 85 characters of Japanese, fewer emoji),
+ * shortened as file managers do: its start and its extension are kept, and only whole characters as people see them
+ * (an emoji with its modifiers and joiners is one), so nothing is cut into U+FFFD.
+ * @param {string} name
+ */
+function fitName(name) {
+  if (utf8.encode(name).length <= MAX_NAME_BYTES) return name;
+  const dot = name.lastIndexOf(".");
+  const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : "";
+  let budget = MAX_NAME_BYTES - utf8.encode(extension).length;
+  let base = "";
+  for (const { segment } of new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(name.slice(0, name.length - extension.length))) {
+    const size = utf8.encode(segment).length;
+    if (size > budget) break;
+    base += segment;
+    budget -= size;
+  }
+  return base.trimEnd() + extension;
 }
 
 /** An error from the desktop's answer: its own message and code, or what the HTTP status means. */

@@ -118,6 +118,40 @@ public sealed partial class FilesPageTests : ChromiumTest
         Assert.True(await page.Locator("#preview img").EvaluateAsync<bool>("img => img.decode().then(() => img.naturalWidth > 0)"));
     }
 
+    /// <summary>
+    /// A phone's file names can be long in any script: the page kept the last 120 UTF-16 code units of a name, which is
+    /// up to 360 bytes of Japanese (the desktop takes 255 bytes a name, so the upload was refused), and cut an emoji in
+    /// half into U+FFFD. A name now keeps its start and its extension, whole characters (whole emoji) within 255 bytes.
+    /// </summary>
+    [Fact]
+    [Trait("Leftovers", "files")]
+    public async Task Upload_LongNamesInAnyScript_FitTheDesktopsLimitWithWholeCharacters()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        host.DeleteDataDirOnDispose = true;
+        var credentials = await host.PairAsync("Files phone");
+        var (context, page) = await OpenPhoneAsync(host, credentials);
+        await using var _ = context;
+        var root = RootOf(host, credentials);
+        await OpenFilesAsync(page);
+        var japanese = string.Concat(Enumerable.Repeat("写真", 60)) + ".jpg"; // 360 bytes of name before the extension
+        var emoji = string.Concat(Enumerable.Repeat("party 🎉👨‍👩‍👧 ", 12)) + "final.txt"; // emoji, a ZWJ family among them
+
+        await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = japanese, MimeType = "image/jpeg", Buffer = [1, 2, 3] });
+        await Expect(page.Locator("#files li")).ToHaveCountAsync(1);
+        await page.Locator("#files-upload").SetInputFilesAsync(new FilePayload { Name = emoji, MimeType = "text/plain", Buffer = "x"u8.ToArray() });
+        await Expect(page.Locator("#files li")).ToHaveCountAsync(2);
+
+        var names = Directory.EnumerateFiles(root).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.All(names, n => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(n!), 200, DevicePath.MaxSegmentBytes));
+        Assert.All(names, n => Assert.DoesNotContain('\uFFFD', n!));
+        var saved = Assert.Single(names, n => n!.EndsWith(".jpg", StringComparison.Ordinal))!;
+        Assert.StartsWith("写真写真", saved, StringComparison.Ordinal);
+        var party = Assert.Single(names, n => n!.EndsWith(".txt", StringComparison.Ordinal))!;
+        Assert.StartsWith("party 🎉👨‍👩‍👧 party", party, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u200D', party.Replace("👨‍👩‍👧", string.Empty, StringComparison.Ordinal)); // whole families only: no joiner left over
+    }
+
     [Fact]
     public async Task Files_MissingPermissionsAndAFullQuota_ShowClearErrorsAndNothingChanges()
     {
