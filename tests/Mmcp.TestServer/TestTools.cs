@@ -82,6 +82,27 @@ internal sealed class TestTools
         return $"logged {levels.Length}";
     }
 
+    [McpServerTool(Name = "log_when_cancelled"), Description("Logs 'holding' (info), holds the call until it is cancelled, then sends a log message (notifications/message, level error) with the given text.")]
+    public static async Task<string> LogWhenCancelled(McpServer server, string message, CancellationToken cancellationToken)
+    {
+        // Said once the call runs here, so a caller knows its cancellation will find the call.
+        await server.SendNotificationAsync("notifications/message", new System.Text.Json.Nodes.JsonObject { ["level"] = "info", ["data"] = "holding" }, cancellationToken: cancellationToken);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await server.SendNotificationAsync(
+                "notifications/message",
+                new System.Text.Json.Nodes.JsonObject { ["level"] = "error", ["data"] = message },
+                cancellationToken: CancellationToken.None);
+            throw;
+        }
+
+        return "unreachable";
+    }
+
     [McpServerTool(Name = "add_tool"), Description("Adds a tool with the given name (which echoes its name), so the server announces a tool-list change.")]
     public static string AddTool(McpServer server, string name)
     {

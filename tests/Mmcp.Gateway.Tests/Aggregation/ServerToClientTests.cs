@@ -295,6 +295,46 @@ public sealed class ServerToClientTests
     }
 
     /// <summary>
+    /// "Deny hides a server" for what a server sends on its own: a log message of a server the user denied reaches no
+    /// client, while an allowed server's still does. The denied server logs when its held call is cancelled, after the
+    /// deny; the hub routes a message before the traffic tap sees it, and an allowed server's log sent after that
+    /// reaches the client after anything routed before it.
+    /// </summary>
+    [Fact]
+    [Trait("Leftovers", "consent")]
+    public async Task DeniedServer_ItsLogMessages_ReachNoClient()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await env.WriteManifestAsync(Servers.TestServer("io.test.beta"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var logs = new LogSink();
+        await using var client = await gateway.ConnectAsync(protocolVersion: Era, options: new McpClientOptions { Handlers = new McpClientHandlers { NotificationHandlers = [logs.Handler] } });
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var logged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var tap = gateway.Hub.ObserveTraffic("io.test.alpha", e =>
+        {
+            if (e.Message is JsonRpcNotification { Method: NotificationMethods.LoggingMessageNotification } n)
+            {
+                (n.Params?["data"]?.GetValue<string>() == "holding" ? holding : logged).TrySetResult();
+            }
+        });
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var held = client.CallToolAsync("io_test_alpha__log_when_cancelled", new Dictionary<string, object?> { ["message"] = "from a denied server" }, cancellationToken: cancel.Token).AsTask();
+        await holding.Task.WaitAsync(TestTimeouts.Default, ct); // the call runs on the server: a cancellation finds it
+
+        await new Mmcp.Client.Consent.ConsentStore(env.ConsentPath).SetServerAsync("io.test.alpha", Mmcp.Client.Consent.ConsentDecision.Deny, ct);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held);
+        await logged.Task.WaitAsync(TestTimeouts.Default, ct);
+        await client.CallToolAsync("io_test_beta__log", new Dictionary<string, object?> { ["levels"] = new[] { "error" }, ["message"] = "from an allowed server" }, cancellationToken: ct);
+        await logs.WaitAsync(m => m.Data.ToString().Contains("from an allowed server", StringComparison.Ordinal));
+
+        Assert.DoesNotContain(logs.Received, m => m.Data.ToString().Contains("from a denied server", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// server-everything asks roots/list as soon as it is initialized, when no client's call is in flight: the hub
     /// refuses (no client can be asked) and says so in its own log at Information, while the SDK logged the refusal
     /// again as a warning with a stack trace, at every start of the server. That one is Debug now.
