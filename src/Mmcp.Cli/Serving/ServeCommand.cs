@@ -80,9 +80,7 @@ internal static class ServeCommand
         }
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        HostLogging.Configure(builder.Logging, context.Verbose);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {

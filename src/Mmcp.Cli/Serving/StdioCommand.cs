@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Mmcp.Cli.Application;
 using Mmcp.Gateway;
 
@@ -28,9 +27,7 @@ internal static class StdioCommand
     private static async Task<int> RunAsync(CliContext context, GatewayToolMode toolMode, bool lexicalSearch, StoreSettings stores, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace); // standard output is the protocol channel
-        builder.Logging.SetMinimumLevel(context.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        HostLogging.Configure(builder.Logging, context.Verbose); // standard error: standard output is the protocol channel
         Shared.Telemetry.OpenTelemetrySetup.AddOpenTelemetry(builder.Services, builder.Configuration, "mmcp-stdio", prometheus: false, aspNetCore: false);
         builder.Services.AddMmcpHub(o => context.ConfigureHub(o, "mmcp-stdio", watchRegistry: true));
         builder.Services.AddMmcpGatewayStdio(o =>

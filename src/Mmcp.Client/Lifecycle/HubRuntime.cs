@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Mmcp.Client.Catalog;
 using Mmcp.Client.Connectors;
-using Mmcp.Client.Diagnostics;
 using Mmcp.Client.Traffic;
 using Mmcp.Core.Registry;
+using Shared.Telemetry;
 
 namespace Mmcp.Client.Lifecycle;
 
@@ -34,7 +34,7 @@ internal sealed class HubRuntime
 
     public ILoggerFactory LoggerFactory { get; }
 
-    /// <summary>The logger factory the SDK's clients log through (<see cref="Diagnostics.SdkLoggerFactory"/>).</summary>
+    /// <summary>The logger factory the SDK's clients log through (<see cref="Shared.Telemetry.SdkLoggerFactory"/>).</summary>
     public ILoggerFactory SdkLoggerFactory { get; }
 
     public ILogger Logger { get; }

@@ -1,18 +1,20 @@
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 
-namespace Mmcp.Client.Diagnostics;
+namespace Shared.Telemetry;
 
 /// <summary>
-/// The MCP SDK client's logs as the hub passes them on. One of them is the protocol working as intended, not a
-/// warning: a server before 2026-07-28 answers the SDK's <c>server/discover</c> probe with -32601, and the SDK goes on
-/// with <c>initialize</c>. The SDK logs that at Warning ("request failed for method 'server/discover'") for nearly
-/// every server at every connection; here it is Debug. So is the SDK's warning, with a stack trace, when one of the
-/// hub's handlers of a server's request (roots, sampling, elicitation) answers with a protocol error: that is the answer
-/// the hub chose (a gateway refusing what no client can be asked, say), and the hub logs it in its own words. Everything
-/// else goes as the SDK logs it.
+/// The MCP SDK's logs with two of its warnings moved to Debug, because they are the protocol working as meant. A server
+/// before 2026-07-28 answers the SDK client's <c>server/discover</c> probe with -32601, and the SDK goes on with
+/// <c>initialize</c>: the SDK logs that at Warning ("request failed for method 'server/discover'") for nearly every
+/// server at every connection. And a handler that answers a request with a protocol error (an
+/// <see cref="ModelContextProtocol.McpProtocolException"/>: the hub refusing a server's roots request no client can
+/// answer, the gateway refusing a client's call the user did not allow, or a cursor it did not give out) is the answer
+/// chosen, which the SDK logs as "request handler failed" at Warning with a stack trace; the hub and the gateway log
+/// what they refuse in their own words. Everything else goes as logged. The hub's SDK clients log through one
+/// (Mmcp.Client); <c>mmcp serve</c> and <c>mmcp stdio</c>, whose hosts the process owns, log everything through one.
 /// </summary>
-internal sealed class SdkLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+internal sealed class SdkLoggerFactory(ILoggerFactory inner, bool ownsInner = false) : ILoggerFactory
 {
     private const string DiscoverMethod = "server/discover";
 
@@ -22,7 +24,10 @@ internal sealed class SdkLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 
     public void Dispose()
     {
-        // The inner factory is the hub's owner's.
+        if (ownsInner)
+        {
+            inner.Dispose(); // flushes the console logger's queue at exit
+        }
     }
 
     private sealed class Logger(ILogger inner) : ILogger
