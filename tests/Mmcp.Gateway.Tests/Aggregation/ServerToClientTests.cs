@@ -320,6 +320,14 @@ public sealed class ServerToClientTests
                 (n.Params?["data"]?.GetValue<string>() == "holding" ? holding : logged).TrySetResult();
             }
         });
+        // The client's GET stream, where the gateway pushes what servers send on their own, opens after the session:
+        // a message pushed before it opens is lost, which would make this test pass whatever the gateway does. Allowed
+        // log messages until one arrives.
+        for (var i = 0; !logs.Received.Any(m => m.Data.ToString().StartsWith("probe", StringComparison.Ordinal)); i++)
+        {
+            await client.CallToolAsync("io_test_beta__log", new Dictionary<string, object?> { ["levels"] = new[] { "error" }, ["message"] = $"probe {i}" }, cancellationToken: ct);
+        }
+
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var held = client.CallToolAsync("io_test_alpha__log_when_cancelled", new Dictionary<string, object?> { ["message"] = "from a denied server" }, cancellationToken: cancel.Token).AsTask();
         await holding.Task.WaitAsync(TestTimeouts.Default, ct); // the call runs on the server: a cancellation finds it
