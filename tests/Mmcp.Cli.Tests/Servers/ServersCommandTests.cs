@@ -54,7 +54,7 @@ public sealed class ServersCommandTests : IDisposable
 
         Assert.True(result.ExitCode == 7, result.ToString());
         var servers = result.Json().GetProperty("servers").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
-        Assert.Equal(11, servers["io.example.alpha"].GetProperty("toolCount").GetInt32());
+        Assert.Equal(12, servers["io.example.alpha"].GetProperty("toolCount").GetInt32()); // the test server's tools
         Assert.Equal("LaunchFailed", servers["io.example.missing"].GetProperty("status").GetProperty("lastFailure").GetProperty("code").GetString());
     }
 

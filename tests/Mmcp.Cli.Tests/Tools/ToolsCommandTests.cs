@@ -85,7 +85,7 @@ public sealed class ToolsCommandTests : IDisposable
         Assert.Contains("mmcp: waiting for 2 server(s): io.example.alpha, io.example.beta", progress.Stderr, StringComparison.Ordinal);
         Assert.Contains("mmcp: finished waiting for servers after ", progress.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain('\r', progress.Stderr);
-        Assert.Equal(22, progress.Json().GetProperty("tools").GetArrayLength()); // 11 tools of the test server, twice
+        Assert.Equal(24, progress.Json().GetProperty("tools").GetArrayLength()); // 12 tools of the test server, twice
         Assert.DoesNotContain("waiting", progress.Stdout, StringComparison.Ordinal);
         Assert.True(quiet.ExitCode == 0, quiet.ToString());
         Assert.DoesNotContain("waiting", quiet.Stderr, StringComparison.Ordinal);
