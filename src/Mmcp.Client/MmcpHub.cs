@@ -171,6 +171,31 @@ public sealed partial class MmcpHub : IAsyncDisposable
         return new ToolListing(tools, [.. listed.Select(l => l.Result)]);
     }
 
+    /// <summary>
+    /// Asks one server for its tools afresh, then lists its tools as <see cref="ListToolsAsync(string?, CancellationToken)"/>
+    /// does: its last list is dropped and the server asked again (connecting, or starting it, when needed), however soon
+    /// it answers. For a tool name a caller has just learned of (a server that announced a new tool, or announces none)
+    /// that a listing does not show yet.
+    /// </summary>
+    /// <param name="serverId">The server id.</param>
+    /// <param name="cancellationToken">Cancels the listing.</param>
+    /// <returns>The server's tools; a failure to list is in <see cref="HubListing.Failures"/>.</returns>
+    /// <exception cref="HubException">No server has that id.</exception>
+    public async ValueTask<ToolListing> RefreshToolsAsync(string serverId, CancellationToken cancellationToken = default)
+    {
+        var session = await SessionAsync(serverId, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await session.RefreshToolsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException)
+        {
+            // The listing below reports it as the server's failure.
+        }
+
+        return await ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Calls a tool of a server. Connects (or restarts) the server when needed; never retried.</summary>
     /// <param name="serverId">The server id.</param>
     /// <param name="toolName">The tool's own name on that server.</param>

@@ -27,6 +27,25 @@ internal sealed partial class ServerSession
         return await fetch.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Asks the server for its tools afresh: the live list is dropped, and a fetch that started before this call (which
+    /// answers with what it saw then) is not taken as the answer.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<Tool>> RefreshToolsAsync(CancellationToken cancellationToken)
+    {
+        Invalidate();
+        var tools = await GetLiveToolsAsync(cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_liveTools is not null)
+            {
+                return tools; // a fetch that started after the invalidation stored its answer
+            }
+        }
+
+        return await GetLiveToolsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Lists for an aggregated listing: live when it comes in time, otherwise the last known list while the server starts.</summary>
     public async Task<(IReadOnlyList<Tool>? Tools, ServerListResult Result)> ListToolsForListingAsync(CancellationToken cancellationToken)
     {

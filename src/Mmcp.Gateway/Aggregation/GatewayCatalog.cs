@@ -155,6 +155,16 @@ internal sealed class GatewayCatalog : IDisposable
             {
                 return tool;
             }
+
+            if (attempt == 0)
+            {
+                // Not known yet: the name's server is asked afresh (a listing takes a starting server's last known list
+                // when its live one is not back at once, which would not have a tool it just added).
+                foreach (var id in serverId is not null ? [serverId] : snapshot.ServerIds.Where(id => aggregatedName!.StartsWith(ToolNameMap.ServerPrefix(id) + ToolNameMap.Separator, StringComparison.Ordinal)))
+                {
+                    await RefreshServerAsync(id, cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
 
         if (aggregatedName is null)
@@ -168,6 +178,18 @@ internal sealed class GatewayCatalog : IDisposable
             ? "List the tools (tools/list, GET /mcp/tools/list) to see the names."
             : $"Aggregated names look like '<server>{ToolNameMap.Separator}<tool>'; list the tools to see them.";
         throw new HubException(HubErrorCode.UnknownTool, null, $"No tool is named '{aggregatedName}'. {hint}") { Target = aggregatedName };
+    }
+
+    private async Task RefreshServerAsync(string serverId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _hub.RefreshToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException)
+        {
+            // An unknown server: the resolution below says what is wrong.
+        }
     }
 
     /// <summary>The consent verdict for a tool right now.</summary>
@@ -260,7 +282,7 @@ internal sealed class GatewayCatalog : IDisposable
 
             var listing = await _hub.ListToolsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var tools = listing.Tools.Select(t => new CatalogTool(t.Name, t.ServerId, t.Tool, HashOf(t.Tool))).ToList();
-            var snapshot = new Snapshot(tools);
+            var snapshot = new Snapshot(tools, [.. listing.Servers.Select(r => r.ServerId)]);
 
             // A change announced while listing may not be in this answer: keep it for one request only.
             if (Interlocked.Read(ref _version) == version)
@@ -293,14 +315,18 @@ internal sealed class GatewayCatalog : IDisposable
 
     private sealed class Snapshot
     {
-        public Snapshot(List<CatalogTool> tools)
+        public Snapshot(List<CatalogTool> tools, IReadOnlyList<string> serverIds)
         {
             Tools = tools;
+            ServerIds = serverIds;
             ByName = tools.ToDictionary(t => t.Name, StringComparer.Ordinal);
             ByServerTool = tools.ToDictionary(t => (t.ServerId, t.Tool.Name));
         }
 
         public List<CatalogTool> Tools { get; }
+
+        /// <summary>Gets the ids of the servers listed, with tools or without.</summary>
+        public IReadOnlyList<string> ServerIds { get; }
 
         public Dictionary<string, CatalogTool> ByName { get; }
 

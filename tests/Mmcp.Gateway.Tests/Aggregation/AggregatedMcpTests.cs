@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -181,5 +182,28 @@ public sealed class AggregatedMcpTests
         Assert.Contains("cut://emoji", rest, StringComparison.Ordinal);
         Assert.DoesNotContain("failures\":[{", rest, StringComparison.Ordinal);
         Assert.StartsWith("smile ", ((TextResourceContents)(await client.ReadResourceAsync(resource.Uri, cancellationToken: ct)).Contents[0]).Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A server adds a tool and a client calls it at once. The gateway does not know the name yet and lists once more,
+    /// but a server whose live list is not back at once is listed from its last known list (the hub waits
+    /// <c>StartingServerListWait</c> for it: zero here, as a slow server or a loaded machine makes it), so the call
+    /// failed with "No tool is named". A name the gateway does not know now makes it ask that name's server afresh.
+    /// </summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task CallingANewToolAtOnce_AsksItsServerAfresh()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, services: s => s.Configure<Mmcp.Client.MmcpHubOptions>(o => o.StartingServerListWait = TimeSpan.Zero));
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2025-11-25");
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Contains(await client.ListToolsAsync(cancellationToken: ct), t => t.Name == "io_test_alpha__echo");
+
+        await client.CallToolAsync("io_test_alpha__add_tool", new Dictionary<string, object?> { ["name"] = "fresh" }, cancellationToken: ct);
+        var result = await client.CallToolAsync("io_test_alpha__fresh", cancellationToken: ct);
+
+        Assert.Equal("fresh", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
     }
 }
