@@ -9,6 +9,7 @@ using Mmcp.Gateway.Errors;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Shared.Json;
 
 namespace Mmcp.Gateway.Rest;
 
@@ -233,10 +234,10 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
 
     private static async Task<JsonNode?> ReadNodeAsync(HttpContext context, CancellationToken ct)
     {
-        CheckContentType(context);
+        var body = await ReadBodyAsync(context, ct).ConfigureAwait(false);
         try
         {
-            return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: ct).ConfigureAwait(false);
+            return JsonNode.Parse(body);
         }
         catch (JsonException ex)
         {
@@ -246,15 +247,29 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
 
     private static async Task<JsonDocument> ReadDocumentAsync(HttpContext context, CancellationToken ct)
     {
-        CheckContentType(context);
+        var body = await ReadBodyAsync(context, ct).ConfigureAwait(false);
         try
         {
-            return await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: ct).ConfigureAwait(false);
+            return JsonDocument.Parse(body);
         }
         catch (JsonException ex)
         {
             throw new RestError(StatusCodes.Status400BadRequest, "invalid_json", $"The request body is not valid JSON: {ex.Message}");
         }
+    }
+
+    /// <summary>
+    /// The body (the guard bounds its size), with lone surrogate escapes read as U+FFFD as on the MCP faces
+    /// (<see cref="LoneSurrogates"/>): a name or URI with one is then one nobody has, not an exception.
+    /// </summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context, CancellationToken ct)
+    {
+        CheckContentType(context);
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, ct).ConfigureAwait(false);
+        var body = buffer.ToArray();
+        LoneSurrogates.Replace(body);
+        return body;
     }
 
     private static void CheckContentType(HttpContext context)

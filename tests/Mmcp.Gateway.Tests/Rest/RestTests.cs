@@ -121,4 +121,32 @@ public sealed class RestTests
         Assert.All(lines, l => Assert.True(l.GetProperty("durationMs").GetDouble() >= 0));
         Assert.DoesNotContain("secret payload", string.Join('\n', lines.Select(l => l.GetRawText())), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A lone surrogate escape in a name or URI (valid JSON, not text) made the REST face throw on reading it: 500 with an
+    /// empty body and an unhandled exception in the log. It reads as U+FFFD now, as on the MCP faces, so the answer is
+    /// the clear error for a name or URI nobody has; in arguments the call goes through.
+    /// </summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task LoneSurrogates_InNamesAndUris_GetClearErrors()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var tool = await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__echo\ud800","arguments":{}}""");
+        var byServer = await gateway.PostJsonAsync("/mcp/tools/call", """{"server":"io.test.alpha","tool":"echo\udc00","arguments":{}}""");
+        var resource = await gateway.PostJsonAsync("/mcp/resources/read", """{"uri":"test://static\ud83d"}""");
+        var prompt = await gateway.PostJsonAsync("/mcp/prompts/get", """{"name":"io_test_alpha__greet\ud83d","arguments":{"name":"Ada"}}""");
+        var argument = await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__echo","arguments":{"text":"cut \ud83d"}}""");
+
+        Assert.Equal(HttpStatusCode.NotFound, tool.Status);
+        Assert.Contains("'io_test_alpha__echo\uFFFD'", JsonDocument.Parse(tool.Body).RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, byServer.Status);
+        Assert.Equal(HttpStatusCode.NotFound, resource.Status);
+        Assert.Equal(HttpStatusCode.NotFound, prompt.Status);
+        Assert.Equal(HttpStatusCode.OK, argument.Status);
+        Assert.Equal("echo: cut \uFFFD", JsonDocument.Parse(argument.Body).RootElement.GetProperty("content")[0].GetProperty("text").GetString());
+    }
 }
