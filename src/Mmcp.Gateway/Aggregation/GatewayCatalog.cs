@@ -61,7 +61,10 @@ internal sealed class GatewayCatalog : IDisposable
     }
 
     /// <summary>Returns whether the user denied the whole server: then nothing of it is listed, read, called or forwarded, on any face.</summary>
-    public bool IsServerDenied(string serverId) => _consent.GetServer(serverId)?.Decision == ConsentDecision.Deny;
+    public bool IsServerDenied(string serverId) => IsServerDenied(_consent, serverId);
+
+    /// <summary>The same question of a consent store, for what holds no catalog (the session directory).</summary>
+    internal static bool IsServerDenied(ConsentStore consent, string serverId) => consent.GetServer(serverId)?.Decision == ConsentDecision.Deny;
 
     /// <summary>
     /// Returns whether the server's resources and prompts may be offered: not when the user denied the server, and under

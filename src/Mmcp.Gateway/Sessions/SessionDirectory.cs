@@ -405,7 +405,7 @@ internal sealed partial class SessionDirectory : IDisposable
                 }
             }
 
-            if (session.Route.ServerId is { } serverId && _consent.GetServer(serverId)?.Decision == Client.Consent.ConsentDecision.Deny && session.End())
+            if (session.Route.ServerId is { } serverId && Aggregation.GatewayCatalog.IsServerDenied(_consent, serverId) && session.End())
             {
                 Log.ServerDenied(_logger, id, serverId);
             }
