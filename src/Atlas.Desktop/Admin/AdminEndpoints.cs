@@ -29,7 +29,7 @@ internal static class AdminEndpoints
         admin.MapGet("/chat", () => StaticAssets.Serve("app.html"));
         admin.MapPost("/login", async (HttpContext context, AdminSessions sessions) =>
         {
-            var login = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.AdminLogin, context.RequestAborted).ConfigureAwait(false);
+            var login = await JsonBodies.ReadAsync(context.Request, DesktopJsonContext.Default.AdminLogin, context.RequestAborted).ConfigureAwait(false);
             var session = sessions.Redeem(login?.Code);
             if (session is null)
             {

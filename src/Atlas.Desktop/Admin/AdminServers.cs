@@ -5,6 +5,7 @@ using Mmcp.Client;
 using Mmcp.Client.Consent;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
+using Atlas.Desktop.Hosting;
 
 namespace Atlas.Desktop.Admin;
 
@@ -93,7 +94,7 @@ internal static class AdminServers
     private static async Task<IResult> DecideAsync(string id, HttpContext context, MmcpHub hub, ConsentStore consent)
     {
         var cancellationToken = context.RequestAborted;
-        var change = await context.Request.ReadFromJsonAsync(AdminJsonContext.Default.ConsentChange, cancellationToken).ConfigureAwait(false);
+        var change = await JsonBodies.ReadAsync(context.Request, AdminJsonContext.Default.ConsentChange, cancellationToken).ConfigureAwait(false);
         var decision = change?.Decision switch
         {
             "allow" => ConsentDecision.Allow,

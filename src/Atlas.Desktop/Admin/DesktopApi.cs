@@ -38,7 +38,7 @@ internal static class DesktopApi
                 DesktopJsonContext.Default.RevokeResult));
         group.MapPost("/devices/{id}/permissions", async (string id, HttpContext context, DeviceService devices, ConnectionRegistry registry) =>
         {
-            var change = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.PermissionsChange, context.RequestAborted)
+            var change = await JsonBodies.ReadAsync(context.Request, DesktopJsonContext.Default.PermissionsChange, context.RequestAborted)
                 .ConfigureAwait(false);
             if (change?.Permissions is null)
             {

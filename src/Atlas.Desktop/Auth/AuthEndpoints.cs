@@ -5,6 +5,7 @@ using Atlas.Client.Protocol;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Pairing;
 using Atlas.Desktop.Storage;
+using Atlas.Desktop.Hosting;
 
 namespace Atlas.Desktop.Auth;
 
@@ -109,7 +110,7 @@ internal static class AuthEndpoints
 
         try
         {
-            return JsonSerializer.Deserialize(limited.GetBuffer().AsSpan(0, (int)limited.Length), AtlasJsonContext.Default.AuthRequest)
+            return JsonSerializer.Deserialize(JsonBodies.Of(limited.GetBuffer().AsMemory(0, (int)limited.Length)).Span, AtlasJsonContext.Default.AuthRequest)
                 ?? throw new AtlasException(ErrorCodes.BadRequest, "The auth request is empty.");
         }
         catch (JsonException)

@@ -86,7 +86,7 @@ internal static class ChatEndpoints
 
     private static async Task<IResult> RenameAsync(HttpContext context, IChatService chat, string id)
     {
-        var body = await JsonSerializer.DeserializeAsync(context.Request.Body, AtlasJsonContext.Default.ConversationRequest, context.RequestAborted)
+        var body = await JsonSerializer.DeserializeAsync(JsonBodies.Of(context.Request), AtlasJsonContext.Default.ConversationRequest, context.RequestAborted)
             .ConfigureAwait(false);
         return await ConversationAsync(context, chat, new ConversationRequest { Op = "rename", ConversationId = id, Title = body?.Title })
             .ConfigureAwait(false);
@@ -218,7 +218,7 @@ internal static class ChatEndpoints
         JsonElement data;
         try
         {
-            data = await JsonSerializer.DeserializeAsync(context.Request.Body, AtlasJsonContext.Default.JsonElement, context.RequestAborted)
+            data = await JsonSerializer.DeserializeAsync(JsonBodies.Of(context.Request), AtlasJsonContext.Default.JsonElement, context.RequestAborted)
                 .ConfigureAwait(false);
         }
         catch (JsonException)

@@ -26,9 +26,11 @@ internal static class AtlasExceptionFilter
             {
                 return ApiErrors.Result(ErrorCodes.BadRequest, e.Message);
             }
-            catch (System.Text.Json.JsonException)
+            catch (System.Text.Json.JsonException e)
             {
-                return ApiErrors.Result(ErrorCodes.BadRequest, "The request body is not valid JSON of the expected shape.");
+                return ApiErrors.Result(ErrorCodes.BadRequest, e.Path is { Length: > 1 } path
+                    ? $"The request body is not valid JSON of the expected shape: the value at {path} is not what this request takes."
+                    : "The request body is not valid JSON of the expected shape.");
             }
         });
 }

@@ -148,7 +148,7 @@ internal static class FileEndpoints
     private static Task<IResult> CreateUploadAsync(HttpContext context, UploadService uploads, IdempotencyCache ids) =>
         FileRequestIds.RunOnceAsync(context, ids, StatusCodes.Status201Created, async () =>
         {
-            var request = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.UploadCreateRequest, context.RequestAborted)
+            var request = await JsonBodies.ReadAsync(context.Request, DesktopJsonContext.Default.UploadCreateRequest, context.RequestAborted)
                 .ConfigureAwait(false) ?? throw new AtlasException(ErrorCodes.BadRequest, "Send {\"path\":…,\"size\":…}.");
             var status = await uploads.CreateAsync(context.Session().Device, request, FileCondition.From(context.Request), context.RequestAborted)
                 .ConfigureAwait(false);

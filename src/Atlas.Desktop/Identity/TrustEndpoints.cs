@@ -59,7 +59,7 @@ internal static class TrustEndpoints
         group.MapGet("/tls", (DesktopIdentity identity) => Results.Json(View(identity), DesktopJsonContext.Default.TlsView));
         group.MapPost("/tls", async (HttpContext context, TrustService trust) =>
         {
-            var change = await context.Request.ReadFromJsonAsync(DesktopJsonContext.Default.TlsChange, context.RequestAborted).ConfigureAwait(false);
+            var change = await JsonBodies.ReadAsync(context.Request, DesktopJsonContext.Default.TlsChange, context.RequestAborted).ConfigureAwait(false);
             if (change?.Mode is not (DesktopIdentity.SelfSignedMode or DesktopIdentity.LocalCaMode))
             {
                 throw new AtlasException(ErrorCodes.BadRequest, "Send {\"mode\":\"local-ca\"} (trusted mode) or {\"mode\":\"self-signed\"} (quick mode).");

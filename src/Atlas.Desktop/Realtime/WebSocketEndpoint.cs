@@ -155,7 +155,7 @@ internal sealed class WebSocketEndpoint
         AtlasEnvelope? envelope;
         try
         {
-            envelope = JsonSerializer.Deserialize(buffer.WrittenSpan, AtlasJsonContext.Default.AtlasEnvelope);
+            envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, AtlasJsonContext.Default.AtlasEnvelope);
         }
         catch (JsonException)
         {
@@ -251,7 +251,7 @@ internal sealed class WebSocketEndpoint
             AtlasEnvelope? envelope;
             try
             {
-                envelope = JsonSerializer.Deserialize(buffer.WrittenSpan, AtlasJsonContext.Default.AtlasEnvelope);
+                envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, AtlasJsonContext.Default.AtlasEnvelope);
             }
             catch (JsonException)
             {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using ModelContextProtocol.Protocol;
+using Shared.Json;
 
 namespace Mmcp.Client.Connectors;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Mmcp.Client.Connectors;
 using Shared.Json;
 
 namespace Mmcp.Client.Tests.Connectors;

@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.Text.Json;
 using Atlas.Client.Protocol;
+using Shared.Json;
 
 namespace Atlas.Desktop.Chat.Llm;
 
@@ -76,7 +77,7 @@ internal static class LlmErrors
 
         try
         {
-            using var document = JsonDocument.Parse(content.ToMemory());
+            using var document = JsonDocument.Parse(LoneSurrogates.Replaced(content.ToMemory()));
             if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
             {
                 if (error.ValueKind == JsonValueKind.String)

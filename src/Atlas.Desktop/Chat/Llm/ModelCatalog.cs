@@ -3,6 +3,7 @@ using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Hosting;
 using Microsoft.Extensions.Options;
+using Shared.Json;
 
 namespace Atlas.Desktop.Chat.Llm;
 
@@ -107,7 +108,7 @@ internal sealed partial class ModelCatalog : IDisposable
                 using var response = await _llm.GetAsync("models", cancellationToken).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {
-                    await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                    await using var body = new LoneSurrogateStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
                     using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false);
                     models = Parse(document.RootElement);
                 }

@@ -1,5 +1,6 @@
 using System.ClientModel.Primitives;
 using Atlas.Client.Protocol;
+using Shared.Json;
 
 namespace Atlas.Desktop.Chat.Llm;
 
@@ -52,7 +53,9 @@ internal sealed class ProviderStreamPolicy : PipelinePolicy
             && response.Headers.TryGetValue("Content-Type", out var type)
             && type?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true)
         {
-            response.ContentStream = new ProviderStreamGuard(stream, _observer, message.CancellationToken);
+            // A provider may cut a token inside a character outside the BMP and write the half as an escape (JSON allows
+            // it); both the guard and the SDK read it as U+FFFD rather than failing the answer (JsonBodies).
+            response.ContentStream = new ProviderStreamGuard(new LoneSurrogateStream(stream), _observer, message.CancellationToken);
         }
     }
 }

@@ -1,6 +1,4 @@
-using Shared.Json;
-
-namespace Mmcp.Client.Connectors;
+namespace Shared.Json;
 
 /// <summary>
 /// A read-only stream of JSON text (lines of a socket, a JSON body, an SSE stream) with lone surrogate escapes read as
