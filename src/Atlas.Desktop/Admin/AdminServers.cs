@@ -1,11 +1,11 @@
 using System.Text.Json;
 using Atlas.Client;
 using Atlas.Client.Protocol;
+using Atlas.Desktop.Hosting;
 using Mmcp.Client;
 using Mmcp.Client.Consent;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
-using Atlas.Desktop.Hosting;
 
 namespace Atlas.Desktop.Admin;
 

@@ -3,9 +3,9 @@ using System.Threading.RateLimiting;
 using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Diagnostics;
+using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Pairing;
 using Atlas.Desktop.Storage;
-using Atlas.Desktop.Hosting;
 
 namespace Atlas.Desktop.Auth;
 
