@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Mmcp.Core.Interop;
 using Mmcp.Core.Registry;
 using ModelContextProtocol.Server;
+using Shared.Json;
 
 namespace Mmcp.Server.Sockets;
 
@@ -220,7 +221,8 @@ internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposa
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            var transport = new StreamServerTransport(stream, stream, _options.Id, _loggerFactory);
+            // A client's lone surrogate escapes (a JavaScript string cut inside an emoji) are read as U+FFFD, not refused.
+            var transport = new StreamServerTransport(new LoneSurrogateStream(stream), stream, _options.Id, _loggerFactory);
             await using var server = McpServer.Create(transport, _mcpOptions.Value, _loggerFactory, _services);
             await server.RunAsync(_sessionsAborted.Token).ConfigureAwait(false);
         }

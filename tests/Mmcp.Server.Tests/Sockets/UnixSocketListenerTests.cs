@@ -267,6 +267,32 @@ public sealed class UnixSocketListenerTests
         await host.StopAsync(Ct);
     }
 
+    [Fact]
+    public async Task ArgumentCutInsideACharacter_IsReadWithTheReplacement_NotRefused()
+    {
+        // A JavaScript client that cuts a string inside an emoji sends the half as an escape: valid JSON, no Unicode text.
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env);
+        await host.StartAsync(Ct);
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(TestServer.SocketPath(host)), Ct);
+        await using var stream = new NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        await using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
+
+        await writer.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
+        Assert.Contains("\"id\":1", await reader.ReadLineAsync(Ct), StringComparison.Ordinal);
+        await writer.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        await writer.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"cut \ud83d here"}}}""");
+        var line = await reader.ReadLineAsync(Ct);
+
+        using var answer = System.Text.Json.JsonDocument.Parse(line!);
+        var result = answer.RootElement.GetProperty("result");
+        Assert.False(result.TryGetProperty("isError", out var isError) && isError.GetBoolean(), line);
+        Assert.Equal("echo: cut \ufffd here", result.GetProperty("content")[0].GetProperty("text").GetString());
+        await host.StopAsync(Ct);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
