@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,6 +11,7 @@ using Mmcp.Client.Lifecycle;
 using Mmcp.Core.Naming;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
+using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client;
@@ -379,7 +381,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
             RequestMethods.ResourcesRead,
             uri,
             RequestKind.ReadResource,
-            (client, ct) => client.ReadResourceAsync(uri, options: null, cancellationToken: ct),
+            (client, ct) => RequestKeepingJsonAsync<ReadResourceRequestParams, ReadResourceResult>(client, RequestMethods.ResourcesRead, new() { Uri = uri }, ct),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -419,6 +421,15 @@ public sealed partial class MmcpHub : IAsyncDisposable
             [.. listed.Select(l => l.Result)]);
     }
 
+    /// <summary>A request whose result keeps the server's own JSON (<see cref="ResultJson"/>), as the SDK's typed call would send it.</summary>
+    private static async ValueTask<TResult> RequestKeepingJsonAsync<TParams, TResult>(McpClient client, string method, TParams parameters, CancellationToken cancellationToken)
+        where TResult : Result
+    {
+        var request = new JsonRpcRequest { Method = method, Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.GetTypeInfo<TParams>(McpJsonUtilities.DefaultOptions)) };
+        var response = await client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        return ResultJson.Read(response.Result, McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions));
+    }
+
     /// <summary>Gets a prompt of a server with its arguments filled in.</summary>
     /// <param name="serverId">The server id.</param>
     /// <param name="name">The prompt name.</param>
@@ -436,7 +447,11 @@ public sealed partial class MmcpHub : IAsyncDisposable
                 RequestMethods.PromptsGet,
                 name,
                 RequestKind.GetPrompt,
-                (client, ct) => client.GetPromptAsync(name, arguments, options: null, cancellationToken: ct),
+                (client, ct) => RequestKeepingJsonAsync<GetPromptRequestParams, GetPromptResult>(client, RequestMethods.PromptsGet, new()
+                {
+                    Name = name,
+                    Arguments = arguments?.ToDictionary(kv => kv.Key, kv => kv.Value is JsonElement e ? e : JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),
+                }, ct),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex) when (ex.Code is HubErrorCode.InvalidArguments or HubErrorCode.ServerError)

@@ -177,7 +177,7 @@ internal sealed partial class ServerSession
 
             var result = ReaderRequests(client) is { } requests
                 ? await CallMatchedByReaderAsync(client, requests, requestId, parameters, cancellationToken).ConfigureAwait(false)
-                : await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                : await CallThroughSdkAsync(client, requestId, parameters, cancellationToken).ConfigureAwait(false);
             if (LatencyProbe.Enabled)
             {
                 LatencyProbe.MarkUpstreamRead(Connectors.PipeClientTransport.ReadAt);
@@ -256,10 +256,12 @@ internal sealed partial class ServerSession
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.StartObject && AsksForInput(reader))
                 {
-                    return await client.SendRequestAsync<CallToolRequestParams, CallToolResult>(RequestMethods.ToolsCall, parameters, requestId: new RequestId($"{requestId.Id}-sdk"), cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return await CallThroughSdkAsync(client, new RequestId($"{requestId.Id}-sdk"), parameters, cancellationToken).ConfigureAwait(false);
                 }
 
-                return JsonSerializer.Deserialize(ref reader, CallToolResultType) ?? throw new JsonException("Unexpected JSON result in response.");
+                var start = (int)reader.TokenStartIndex;
+                var result = JsonSerializer.Deserialize(ref reader, CallToolResultType) ?? throw new JsonException("Unexpected JSON result in response.");
+                return ResultJson.Attach(result, answer.AsMemory(start, (int)reader.BytesConsumed - start)); // the server's own text, vendor fields and all
             }
 
             reader.Read();
@@ -267,6 +269,13 @@ internal sealed partial class ServerSession
         }
 
         throw new JsonException("Unexpected JSON result in response.");
+    }
+
+    /// <summary>The call through the SDK client's loop, keeping the result's JSON as the server wrote it (<see cref="ResultJson"/>).</summary>
+    private static async ValueTask<CallToolResult> CallThroughSdkAsync(McpClient client, RequestId requestId, CallToolRequestParams parameters, CancellationToken cancellationToken)
+    {
+        var response = await client.SendRequestAsync(CallRequest(requestId, parameters), cancellationToken).ConfigureAwait(false);
+        return ResultJson.Read(response.Result, CallToolResultType);
     }
 
     /// <summary>The <c>tools/call</c> request as a message (what the SDK would send).</summary>

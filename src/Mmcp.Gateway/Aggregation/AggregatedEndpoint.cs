@@ -7,6 +7,7 @@ using Mmcp.Client;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Core.Naming;
 using Mmcp.Gateway.Errors;
+using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Search;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
@@ -57,19 +58,20 @@ internal sealed partial class AggregatedEndpoint
         };
         var h = options.Handlers;
         h.ListToolsHandler = ListToolsAsync;
-        h.CallToolHandler = CallToolAsync;
+        h.CallToolHandler = ServerResults.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
         h.ListResourcesHandler = ListResourcesAsync;
         h.ListResourceTemplatesHandler = ListResourceTemplatesAsync;
-        h.ReadResourceHandler = ReadResourceAsync;
+        h.ReadResourceHandler = ServerResults.Faithful<ReadResourceRequestParams, ReadResourceResult>(ReadResourceAsync);
         h.ListPromptsHandler = ListPromptsAsync;
-        h.GetPromptHandler = GetPromptAsync;
-        h.CompleteHandler = CompleteAsync;
+        h.GetPromptHandler = ServerResults.Faithful<GetPromptRequestParams, GetPromptResult>(GetPromptAsync);
+        h.CompleteHandler = ServerResults.Faithful<CompleteRequestParams, CompleteResult>(CompleteAsync);
         h.SubscribeToResourcesHandler = SubscribeAsync;
         h.UnsubscribeFromResourcesHandler = UnsubscribeAsync;
 
         // Filtered in the gateway (the SDK keeps the level as McpServer.LoggingLevel): the upstream connections are
         // shared by every session, so one session's level must not change what the others get.
         h.SetLoggingLevelHandler = static (_, _) => ValueTask.FromResult(new EmptyResult());
+        ServerResults.AddTo(options);
     }
 
     // ------------------------------------------------------------------ tools
@@ -388,8 +390,9 @@ internal sealed partial class AggregatedEndpoint
         }
 
         var result = await ForwardAsync(serverId, RequestMethods.CompletionComplete, parameters, cancellationToken).ConfigureAwait(false);
-        return result.Deserialize(McpJsonUtilities.GetTypeInfo<CompleteResult>(McpJsonUtilities.DefaultOptions))
-            ?? throw new McpProtocolException($"Server '{serverId}' answered completion/complete with an empty result.", McpErrorCode.InternalError);
+        return result is null
+            ? throw new McpProtocolException($"Server '{serverId}' answered completion/complete with an empty result.", McpErrorCode.InternalError)
+            : ResultJson.Read(result, McpJsonUtilities.GetTypeInfo<CompleteResult>(McpJsonUtilities.DefaultOptions));
     }
 
     // ------------------------------------------------------------------ prompts

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Mmcp.Client;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Gateway.Security;
 using Mmcp.Gateway.Sessions;
@@ -447,7 +448,14 @@ internal sealed partial class JsonRpcFront
         writer.WritePropertyName("id");
         JsonSerializer.Serialize(writer, id, McpJsonUtilities.GetTypeInfo<RequestId>(Json));
         writer.WritePropertyName("result");
-        JsonSerializer.Serialize(writer, result, McpJsonUtilities.GetTypeInfo<CallToolResult>(Json));
+        if (ResultJson.TryGet(result, out var own))
+        {
+            writer.WriteRawValue(own.Span, skipInputValidation: true); // as the server wrote it (ServerResults); read once already, so valid
+        }
+        else
+        {
+            JsonSerializer.Serialize(writer, result, McpJsonUtilities.GetTypeInfo<CallToolResult>(Json));
+        }
         writer.WriteEndObject();
     }
 

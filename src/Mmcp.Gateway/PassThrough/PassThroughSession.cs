@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
+using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -110,37 +111,39 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var h = options.Handlers;
         if (caps.Tools is not null)
         {
-            h.ListToolsHandler = (r, ct) => ForwardAsync<ListToolsRequestParams, ListToolsResult>(r, GatewayScopes.ToolsList, static () => new(), FilterByConsent, ct);
-            h.CallToolHandler = CallToolAsync;
+            h.ListToolsHandler = ServerResults.Faithful<ListToolsRequestParams, ListToolsResult>((r, ct) => ForwardAsync<ListToolsRequestParams, ListToolsResult>(r, GatewayScopes.ToolsList, static () => new(), FilterByConsent, ct));
+            h.CallToolHandler = ServerResults.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
         }
 
         if (caps.Resources is not null)
         {
-            h.ListResourcesHandler = (r, ct) => ForwardAsync<ListResourcesRequestParams, ListResourcesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct);
-            h.ListResourceTemplatesHandler = (r, ct) => ForwardAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct);
-            h.ReadResourceHandler = (r, ct) => ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(r, GatewayScopes.ResourcesRead, null, null, ct);
+            h.ListResourcesHandler = ServerResults.Faithful<ListResourcesRequestParams, ListResourcesResult>((r, ct) => ForwardAsync<ListResourcesRequestParams, ListResourcesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct));
+            h.ListResourceTemplatesHandler = ServerResults.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>((r, ct) => ForwardAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct));
+            h.ReadResourceHandler = ServerResults.Faithful<ReadResourceRequestParams, ReadResourceResult>((r, ct) => ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
             if (caps.Resources.Subscribe == true)
             {
-                h.SubscribeToResourcesHandler = (r, ct) => ForwardAsync<SubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct);
-                h.UnsubscribeFromResourcesHandler = (r, ct) => ForwardAsync<UnsubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct);
+                h.SubscribeToResourcesHandler = ServerResults.Faithful<SubscribeRequestParams, EmptyResult>((r, ct) => ForwardAsync<SubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
+                h.UnsubscribeFromResourcesHandler = ServerResults.Faithful<UnsubscribeRequestParams, EmptyResult>((r, ct) => ForwardAsync<UnsubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
             }
         }
 
         if (caps.Prompts is not null)
         {
-            h.ListPromptsHandler = (r, ct) => ForwardAsync<ListPromptsRequestParams, ListPromptsResult>(r, GatewayScopes.PromptsRead, static () => new(), null, ct);
-            h.GetPromptHandler = (r, ct) => ForwardAsync<GetPromptRequestParams, GetPromptResult>(r, GatewayScopes.PromptsRead, null, null, ct);
+            h.ListPromptsHandler = ServerResults.Faithful<ListPromptsRequestParams, ListPromptsResult>((r, ct) => ForwardAsync<ListPromptsRequestParams, ListPromptsResult>(r, GatewayScopes.PromptsRead, static () => new(), null, ct));
+            h.GetPromptHandler = ServerResults.Faithful<GetPromptRequestParams, GetPromptResult>((r, ct) => ForwardAsync<GetPromptRequestParams, GetPromptResult>(r, GatewayScopes.PromptsRead, null, null, ct));
         }
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = (r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, scope: null, null, null, ct);
+            h.CompleteHandler = ServerResults.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, scope: null, null, null, ct));
         }
 
         if (caps.Logging is not null)
         {
-            h.SetLoggingLevelHandler = (r, ct) => ForwardAsync<SetLevelRequestParams, EmptyResult>(r, scope: null, null, null, ct);
+            h.SetLoggingLevelHandler = ServerResults.Faithful<SetLevelRequestParams, EmptyResult>((r, ct) => ForwardAsync<SetLevelRequestParams, EmptyResult>(r, scope: null, null, null, ct));
         }
+
+        ServerResults.AddTo(options);
     }
 
     /// <summary>
@@ -366,6 +369,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var allowed = result.Tools.Where(t => _catalog.Consent.Evaluate(ServerId, t).IsAllowed).ToList();
         if (allowed.Count != result.Tools.Count)
         {
+            ResultJson.Forget(result); // no longer what the server wrote
             result.Tools = allowed;
         }
 
@@ -374,7 +378,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
 
     private ValueTask<TResult> ForwardAsync<TParams, TResult>(RequestContext<TParams> request, string? scope, Func<TParams>? empty, Func<TResult, TResult>? adjust, CancellationToken cancellationToken)
         where TParams : RequestParams
-        where TResult : notnull
+        where TResult : Result
     {
         if (scope is not null)
         {
@@ -399,7 +403,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     /// </summary>
     private async ValueTask<TResult> ForwardAsync<TParams, TResult>(McpServer? downstream, TParams parameters, string method, Func<TResult, TResult>? adjust, CancellationToken cancellationToken, bool idempotent = true)
         where TParams : RequestParams
-        where TResult : notnull
+        where TResult : Result
     {
         var inFlight = downstream is null ? null : new InFlight(downstream, parameters.ProgressToken);
         if (inFlight is not null)
@@ -491,13 +495,16 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     /// <summary>Sends one request with an id of the gateway's own; when it is cancelled (by the client, the budget or the session ending) the server is told.</summary>
     private async ValueTask<TResult> SendAsync<TParams, TResult>(HubServerConnection upstream, string method, TParams parameters, CancellationToken cancellationToken)
         where TParams : RequestParams
-        where TResult : notnull
+        where TResult : Result
     {
         var client = upstream.Client;
         var requestId = new RequestId($"mmcp-pass-{Interlocked.Increment(ref _nextRequest)}");
         try
         {
-            return await client.SendRequestAsync<TParams, TResult>(method, parameters, McpJsonUtilities.DefaultOptions, requestId, cancellationToken).ConfigureAwait(false);
+            var request = new JsonRpcRequest { Id = requestId, Method = method, Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.GetTypeInfo<TParams>(McpJsonUtilities.DefaultOptions)) };
+            var response = await client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            var type = McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions);
+            return ResultJson.Read(response.Result, type); // the server's own JSON kept with it (ServerResults)
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
         {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
+using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -59,7 +60,7 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
 
                 return new ListToolsResult { Tools = [.. listing.Tools.Where(t => catalog.Consent.Evaluate(serverId, t.Tool).IsAllowed).Select(t => t.Tool)] };
             };
-            h.CallToolHandler = async (r, ct) =>
+            h.CallToolHandler = ServerResults.Faithful<CallToolRequestParams, CallToolResult>(async (r, ct) =>
             {
                 var caller = AggregatedEndpoint.Require(r.User, GatewayScopes.ToolsCall);
                 var relay = ProgressRelay.For(r, ct);
@@ -70,29 +71,32 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
                 }
 
                 return result;
-            };
+            });
         }
 
         if (caps.Resources is not null)
         {
-            h.ListResourcesHandler = (r, ct) => Raw<ListResourcesRequestParams, ListResourcesResult>(r, RequestMethods.ResourcesList, GatewayScopes.ResourcesRead, ct);
-            h.ListResourceTemplatesHandler = (r, ct) => Raw<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, RequestMethods.ResourcesTemplatesList, GatewayScopes.ResourcesRead, ct);
-            h.ReadResourceHandler = (r, ct) => Raw<ReadResourceRequestParams, ReadResourceResult>(r, RequestMethods.ResourcesRead, GatewayScopes.ResourcesRead, ct);
+            h.ListResourcesHandler = ServerResults.Faithful<ListResourcesRequestParams, ListResourcesResult>((r, ct) => Raw<ListResourcesRequestParams, ListResourcesResult>(r, RequestMethods.ResourcesList, GatewayScopes.ResourcesRead, ct));
+            h.ListResourceTemplatesHandler = ServerResults.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>((r, ct) => Raw<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, RequestMethods.ResourcesTemplatesList, GatewayScopes.ResourcesRead, ct));
+            h.ReadResourceHandler = ServerResults.Faithful<ReadResourceRequestParams, ReadResourceResult>((r, ct) => Raw<ReadResourceRequestParams, ReadResourceResult>(r, RequestMethods.ResourcesRead, GatewayScopes.ResourcesRead, ct));
         }
 
         if (caps.Prompts is not null)
         {
-            h.ListPromptsHandler = (r, ct) => Raw<ListPromptsRequestParams, ListPromptsResult>(r, RequestMethods.PromptsList, GatewayScopes.PromptsRead, ct);
-            h.GetPromptHandler = (r, ct) => Raw<GetPromptRequestParams, GetPromptResult>(r, RequestMethods.PromptsGet, GatewayScopes.PromptsRead, ct);
+            h.ListPromptsHandler = ServerResults.Faithful<ListPromptsRequestParams, ListPromptsResult>((r, ct) => Raw<ListPromptsRequestParams, ListPromptsResult>(r, RequestMethods.PromptsList, GatewayScopes.PromptsRead, ct));
+            h.GetPromptHandler = ServerResults.Faithful<GetPromptRequestParams, GetPromptResult>((r, ct) => Raw<GetPromptRequestParams, GetPromptResult>(r, RequestMethods.PromptsGet, GatewayScopes.PromptsRead, ct));
         }
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = (r, ct) => Raw<CompleteRequestParams, CompleteResult>(r, RequestMethods.CompletionComplete, null, ct);
+            h.CompleteHandler = ServerResults.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => Raw<CompleteRequestParams, CompleteResult>(r, RequestMethods.CompletionComplete, null, ct));
         }
+
+        ServerResults.AddTo(options);
 
         async ValueTask<TResult> Raw<TParams, TResult>(RequestContext<TParams> request, string method, string? scope, CancellationToken ct)
             where TParams : RequestParams
+            where TResult : Result
         {
             if (scope is not null)
             {
@@ -111,8 +115,9 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
             }
 
             var response = await Hub(() => hub.SendRequestAsync(serverId, new JsonRpcRequest { Method = method, Params = parameters }, ct)).ConfigureAwait(false);
-            return JsonSerializer.Deserialize(response.Result, McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions))
-                ?? throw new McpProtocolException($"Server '{serverId}' answered {method} with an empty result.", McpErrorCode.InternalError);
+            return response.Result is null
+                ? throw new McpProtocolException($"Server '{serverId}' answered {method} with an empty result.", McpErrorCode.InternalError)
+                : ResultJson.Read(response.Result, McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions));
         }
     }
 

@@ -129,7 +129,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
                 ?? throw new HubException(HubErrorCode.NotFound, null, $"No server lists a resource or template matching '{uri}'.") { Target = uri };
             catalog.ThrowIfNotExposed(server);
             var result = await catalog.Hub.ReadResourceAsync(server, uri, ct).ConfigureAwait(false);
-            return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<ReadResourceResult>(Json))!;
+            return Written(result);
         }).ConfigureAwait(false);
     }
 
@@ -173,9 +173,14 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             catalog.ThrowIfNotExposed(server!);
             var arguments = ArgumentsOf(body["arguments"]);
             var result = await catalog.Hub.GetPromptAsync(server!, prompt!, arguments, ct).ConfigureAwait(false);
-            return JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<GetPromptResult>(Json))!;
+            return Written(result);
         }).ConfigureAwait(false);
     }
+
+    /// <summary>A result as its server wrote it (<see cref="ResultJson"/>), else as the SDK writes it.</summary>
+    private static JsonNode Written<T>(T result)
+        where T : Result =>
+        ResultJson.TryGet(result, out var own) ? JsonNode.Parse(own.Span)! : JsonSerializer.SerializeToNode(result, McpJsonUtilities.GetTypeInfo<T>(Json))!;
 
     internal static GatewayCaller Caller(HttpContext context) => context.Items[RequestGuard.CallerKey] as GatewayCaller ?? GatewayCaller.Local;
 
@@ -216,7 +221,14 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            JsonSerializer.Serialize(writer, result, typeInfo);
+            if (result is Result read && ResultJson.TryGet(read, out var own))
+            {
+                writer.WriteRawValue(own.Span, skipInputValidation: true); // as the server wrote it (ServerResults)
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, result, typeInfo);
+            }
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;

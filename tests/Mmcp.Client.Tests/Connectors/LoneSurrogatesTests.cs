@@ -55,7 +55,7 @@ public sealed class LoneSurrogatesTests
     }
 }
 
-/// <summary>The reading of a socket server's lines and a remote server's answers through <see cref="LoneSurrogateStream"/>.</summary>
+/// <summary>The reading of a socket server's lines and a remote server's answers through <c>LoneSurrogateStream</c>.</summary>
 public sealed class LoneSurrogateStreamTests
 {
     private const string Sse = "event: message\ndata: {\"t\":\"cut \\ud83d\",\"p\":\"\\ud83d\\ude42\",\"b\":\"\\\\ud83d\",\"l\":\"\\ude42\"}\n\n";

@@ -6,8 +6,8 @@ namespace Mmcp.Gateway.Tests.Fidelity;
 /// <summary>A tool result with every kind of content block reaches the client as the server wrote it, on every face and lane.</summary>
 public sealed class ContentFidelityTests
 {
-    /// <summary>What the cut server's tool <c>rich</c> answers (Fidelity/cut-server.mjs), but its field no revision defines.</summary>
-    private const string Rich = """
+    /// <summary>What the cut server's tool <c>rich</c> answers (Fidelity/cut-server.mjs), a field no revision defines included.</summary>
+    internal const string Rich = """
         {
           "content": [
             { "type": "text", "text": "t", "annotations": { "audience": ["user"], "priority": 0.5, "lastModified": "2026-01-02T03:04:05Z" }, "_meta": { "io.example/k": 1 } },
@@ -18,27 +18,30 @@ public sealed class ContentFidelityTests
           ],
           "structuredContent": { "a": 1 },
           "_meta": { "io.example/trace": { "deep": [1, 2, { "x": null }] } },
-          "isError": false
+          "isError": false,
+          "x-vendor": "a field no revision defines"
         }
         """;
 
-    public static TheoryData<string, bool> Faces => new()
+    public static TheoryData<string, bool, bool> Faces => new()
     {
-        { "/mcp", false }, // the direct lane: one JSON body
-        { "/mcp", true }, // a progress token: the SDK's lane, an SSE stream
-        { "/servers/io.cut/mcp", false },
-        { "/servers/io.cut/mcp", true },
+        { "/mcp", false, true }, // the direct lane: one JSON body
+        { "/mcp", true, true }, // a progress token: the SDK's lane, an SSE stream
+        { "/servers/io.cut/mcp", false, true }, // an upstream session of the client's own
+        { "/servers/io.cut/mcp", true, true },
+        { "/servers/io.cut/mcp", false, false }, // --shared-upstream: the hub's connection
+        { "/servers/io.cut/mcp", true, false },
     };
 
-    /// <summary>Text, image, audio, resource link and embedded resource blocks, annotations, every <c>_meta</c>, structured content and isError arrive unchanged.</summary>
+    /// <summary>Text, image, audio, resource link and embedded resource blocks, annotations (an instant in the server's own notation), every <c>_meta</c>, structured content, isError and a vendor's field arrive unchanged.</summary>
     [Theory]
     [MemberData(nameof(Faces))]
     [Trait("Issue12", "fidelity")]
-    public async Task ToolsCall_EveryKindOfContent_ArrivesAsTheServerWroteIt(string route, bool progress)
+    public async Task ToolsCall_EveryKindOfContent_ArrivesAsTheServerWroteIt(string route, bool progress, bool dedicated)
     {
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.Cut("io.cut"));
-        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.DedicatedUpstreamSessions = dedicated);
         var session = await RawSession.OpenAsync(gateway, path: route);
         var tool = route == "/mcp" ? "io_cut__rich" : "rich";
         var meta = progress ? ""","_meta":{"progressToken":"p"}""" : string.Empty;
@@ -50,16 +53,78 @@ public sealed class ContentFidelityTests
         var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
         var result = JsonNode.Parse(payload)!["result"]!.AsObject();
         var expected = JsonNode.Parse(Rich)!.AsObject();
-        Assert.Equal(Modified(expected), Modified(result)); // the same instant; the SDK writes it as +00:00
         Assert.True(JsonNode.DeepEquals(expected, result), $"expected {expected.ToJsonString()}\nactual   {result.ToJsonString()}");
     }
 
-    /// <summary>The first block's lastModified as an instant, taken out of the result so the rest compares as JSON.</summary>
-    private static DateTimeOffset Modified(JsonObject result)
+    public static TheoryData<string, bool> ReadFaces => new()
     {
-        var annotations = result["content"]![0]!["annotations"]!.AsObject();
-        var modified = DateTimeOffset.Parse(annotations["lastModified"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
-        annotations.Remove("lastModified");
-        return modified;
+        { "/mcp", true },
+        { "/servers/io.cut/mcp", true },
+        { "/servers/io.cut/mcp", false },
+    };
+
+    /// <summary>A resources/read result keeps the server's own fields too.</summary>
+    [Theory]
+    [MemberData(nameof(ReadFaces))]
+    [Trait("Issue12", "fidelity")]
+    public async Task ResourcesRead_KeepsTheServersOwnFields(string route, bool dedicated)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.DedicatedUpstreamSessions = dedicated);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"cut://emoji"}}""");
+
+        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        var result = JsonNode.Parse(payload)!["result"]!;
+        Assert.Equal("read", (string?)result["x-vendor"]);
+        Assert.Equal("smile \ufffd", (string?)result["contents"]![0]!["text"]);
+        var (status, rest) = await gateway.PostJsonAsync("/mcp/resources/read", """{"uri":"cut://emoji"}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("read", (string?)JsonNode.Parse(rest)!["x-vendor"]);
+    }
+
+    /// <summary>The REST face answers the result itself, as the server wrote it.</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task RestToolsCall_AnswersTheResultAsTheServerWroteIt()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var (status, body) = await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_cut__rich","arguments":{}}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var expected = JsonNode.Parse(Rich)!;
+        var result = JsonNode.Parse(body)!;
+        Assert.True(JsonNode.DeepEquals(expected, result), $"expected {expected.ToJsonString()}\nactual   {result.ToJsonString()}");
+    }
+
+    /// <summary>A result the gateway changes is written from what it holds: a tools/list with a tool the user denied leaves that tool out.</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task ToolsList_WithADeniedTool_IsTheGatewaysOwnWriting()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway, path: "/servers/io.cut/mcp");
+        var all = await ToolsAsync(session, 2);
+        Assert.Contains(all, t => (string?)t!["name"] == "rich");
+
+        await gateway.Consent.SetToolAsync("io.cut", "rich", Mmcp.Client.Consent.ConsentDecision.Deny, cancellationToken: TestContext.Current.CancellationToken);
+        var listed = await ToolsAsync(session, 3);
+
+        Assert.Equal(all.Count - 1, listed.Count);
+        Assert.DoesNotContain(listed, t => (string?)t!["name"] == "rich");
+    }
+
+    private static async Task<JsonArray> ToolsAsync(RawSession session, int id)
+    {
+        var answer = await session.PostAsync($$"""{"jsonrpc":"2.0","id":{{id}},"method":"tools/list"}""");
+        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        return JsonNode.Parse(payload)!["result"]!["tools"]!.AsArray();
     }
 }

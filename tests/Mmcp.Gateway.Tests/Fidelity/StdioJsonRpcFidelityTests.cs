@@ -10,6 +10,42 @@ public sealed class StdioJsonRpcFidelityTests
 {
     private static string Mmcp => Path.Combine(AppContext.BaseDirectory, "mmcp.dll");
 
+    /// <summary>On stdio, a tool's result reaches the client as the server wrote it: a vendor's field and an instant in the server's notation included.</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task Stdio_ToolResult_IsTheServersOwnJson()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        var ct = TestContext.Current.CancellationToken;
+        using var process = StartStdio(env);
+        try
+        {
+            var stdin = process.StandardInput;
+            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""".AsMemory(), ct);
+            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""".AsMemory(), ct);
+            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"io_cut__rich","arguments":{}}}""".AsMemory(), ct);
+            await stdin.FlushAsync(ct);
+            System.Text.Json.Nodes.JsonNode? result = null;
+            while (result is null)
+            {
+                var line = await process.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
+                var message = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+                if (message["id"]?.ToString() == "2")
+                {
+                    result = message["result"] ?? throw new InvalidOperationException(line);
+                }
+            }
+
+            var expected = System.Text.Json.Nodes.JsonNode.Parse(ContentFidelityTests.Rich)!;
+            Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(expected, result), $"expected {expected.ToJsonString()}\nactual   {result.ToJsonString()}");
+        }
+        finally
+        {
+            Stop(process);
+        }
+    }
+
     /// <summary>On stdio, a tools/call without a name or with non-object arguments is -32602, and malformed JSON is -32700.</summary>
     [Fact]
     [Trait("Issue12", "5")]

@@ -1,7 +1,8 @@
 // An MCP server on the official TypeScript SDK whose tool cut cuts text to a number of UTF-16 code units, as
 // JavaScript's String.slice does: cutting inside an emoji leaves half of it, which JSON.stringify writes as a lone
 // surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way. Its tool rich answers every
-// kind of content block with annotations, _meta and structured content. It declares resources but,
+// kind of content block with annotations, _meta, structured content and a field no revision defines; resources/read
+// answers one too. It declares resources but,
 // as the SDK's low-level Server does unless told, answers resources/templates/list with -32601.
 // Usage: node cut-server.mjs SDK_DIR              over stdio
 //        node cut-server.mjs SDK_DIR http [json]  stateless Streamable HTTP on a free loopback port at /mcp, printing
@@ -55,6 +56,7 @@ function cutServer() {
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [{ uri: 'cut://emoji', name: 'emoji' }] }));
   server.setRequestHandler(ReadResourceRequestSchema, async (request) => ({
     contents: [{ uri: request.params.uri, mimeType: 'text/plain', text: 'smile \u{1F642}'.slice(0, 7) }],
+    'x-vendor': 'read',
   }));
   return server;
 }
