@@ -127,6 +127,20 @@ internal sealed class CliContext : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes a server's result as the server wrote it (<see cref="ResultJson"/>), fields no MCP revision defines included.</summary>
+    public static void WriteResult<T>(T result)
+        where T : ModelContextProtocol.Protocol.Result
+    {
+        if (ResultJson.TryGet(result, out var json))
+        {
+            WriteJson(System.Text.Json.Nodes.JsonNode.Parse(json.Span)!);
+        }
+        else
+        {
+            WriteJson(result, ModelContextProtocol.McpJsonUtilities.GetTypeInfo<T>(ModelContextProtocol.McpJsonUtilities.DefaultOptions));
+        }
+    }
+
     public static void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)
     {
         using var stdout = Console.OpenStandardOutput();

@@ -2,7 +2,6 @@ using System.CommandLine;
 using Mmcp.Cli.Application;
 using Mmcp.Cli.Output;
 using ModelContextProtocol;
-using ModelContextProtocol.Protocol;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Calls;
@@ -39,7 +38,7 @@ internal static class CallCommand
 
         if (context.Json)
         {
-            CliContext.WriteJson(result, McpJsonUtilities.GetTypeInfo<CallToolResult>(McpJsonUtilities.DefaultOptions));
+            CliContext.WriteResult(result);
         }
         else
         {

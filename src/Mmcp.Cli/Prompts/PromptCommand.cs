@@ -1,8 +1,6 @@
 using System.CommandLine;
 using Mmcp.Cli.Application;
 using Mmcp.Cli.Output;
-using ModelContextProtocol;
-using ModelContextProtocol.Protocol;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Prompts;
@@ -30,7 +28,7 @@ internal static class PromptCommand
         var result = await context.Hub.GetPromptAsync(server, name, arguments, cancellationToken).ConfigureAwait(false);
         if (context.Json)
         {
-            CliContext.WriteJson(result, McpJsonUtilities.GetTypeInfo<GetPromptResult>(McpJsonUtilities.DefaultOptions));
+            CliContext.WriteResult(result);
             return ExitCodes.Ok;
         }
 

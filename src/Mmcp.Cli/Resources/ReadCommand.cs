@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Mmcp.Cli.Application;
 using Mmcp.Cli.Output;
-using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using Spectre.Console;
 
@@ -37,7 +36,7 @@ internal static class ReadCommand
         }
         else if (context.Json)
         {
-            CliContext.WriteJson(result, McpJsonUtilities.GetTypeInfo<ReadResourceResult>(McpJsonUtilities.DefaultOptions));
+            CliContext.WriteResult(result);
         }
         else
         {

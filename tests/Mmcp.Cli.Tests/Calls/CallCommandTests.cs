@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Mmcp.Cli.Tests.Calls;
 
 [Trait("Speed", "slow")]
@@ -20,6 +22,24 @@ public sealed class CallCommandTests : IAsyncLifetime
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("echo: hi", result.Json().GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task CallAndRead_Json_PrintTheResultAsTheServerWroteIt()
+    {
+        // A server on the official TypeScript SDK whose results carry a field no MCP revision defines, and an instant with 'Z'.
+        var script = Path.Combine(Repository.Root, "tests", "Mmcp.Gateway.Tests", "Fidelity", "cut-server.mjs");
+        var sdk = Path.Combine(Repository.Root, "eng", "npm", "node_modules", "@modelcontextprotocol", "sdk");
+        await _sandbox.WriteManifestAsync("io.example.cut", $$"""{"type":"stdio","command":"node","args":[{{JsonSerializer.Serialize(script)}},{{JsonSerializer.Serialize(sdk)}}]}""");
+
+        var call = await Run("call", "io.example.cut", "rich", "--json");
+        var read = await Run("read", "io.example.cut", "cut://emoji", "--json");
+
+        Assert.True(call.ExitCode == 0, call.ToString());
+        Assert.Equal("a field no revision defines", call.Json().GetProperty("x-vendor").GetString());
+        Assert.Equal("2026-01-02T03:04:05Z", call.Json().GetProperty("content")[0].GetProperty("annotations").GetProperty("lastModified").GetString());
+        Assert.True(read.ExitCode == 0, read.ToString());
+        Assert.Equal("read", read.Json().GetProperty("x-vendor").GetString());
     }
 
     [Fact]
