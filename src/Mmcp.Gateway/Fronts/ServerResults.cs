@@ -20,18 +20,11 @@ internal static class ServerResults
         if (context.JsonRpcMessage is JsonRpcResponse response && response.Context?.Items is { } items && items.Remove(Key, out var value)
             && value is ReadOnlyMemory<byte> json && JsonNode.Parse(json.Span) is JsonObject own)
         {
-            // What the SDK adds to every result's _meta on its own (the server's identity, on revisions with
-            // per-request metadata) stays; the rest is the server's.
-            if (response.Result is JsonObject { } written && written["_meta"] is JsonObject added && own["_meta"] is JsonObject or null)
+            // The _meta the SDK wrote is the server's own, kept whole by the typed result (a JsonObject), with what the SDK
+            // sets there itself (this gateway's identity, on revisions with per-request metadata): it wins.
+            if (response.Result is JsonObject { } written && written["_meta"] is JsonObject meta)
             {
-                var meta = own["_meta"] as JsonObject ?? (JsonObject)(own["_meta"] = new JsonObject());
-                foreach (var (name, node) in added)
-                {
-                    if (!meta.ContainsKey(name))
-                    {
-                        meta[name] = node?.DeepClone();
-                    }
-                }
+                own["_meta"] = meta.DeepClone();
             }
 
             response.Result = own;

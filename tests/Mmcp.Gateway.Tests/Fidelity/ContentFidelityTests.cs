@@ -85,6 +85,24 @@ public sealed class ContentFidelityTests
         Assert.Equal("read", (string?)JsonNode.Parse(rest)!["x-vendor"]);
     }
 
+    /// <summary>On a revision with per-request metadata the result's _meta keeps the server's entries and names this gateway as the server that answered.</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task ToolsCall_2026Revision_MetaHasTheServersEntriesAndTheGatewaysIdentity()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync(protocolVersion: "2026-07-28");
+
+        var result = await client.CallToolAsync("io_cut__rich", cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal("2026-07-28", client.NegotiatedProtocolVersion);
+        Assert.NotNull(result.Meta!["io.example/trace"]);
+        Assert.Equal(client.ServerInfo!.Name, (string?)result.Meta["io.modelcontextprotocol/serverInfo"]?["name"]);
+        Assert.Equal("t", ((ModelContextProtocol.Protocol.TextContentBlock)result.Content[0]).Text);
+    }
+
     /// <summary>The REST face answers the result itself, as the server wrote it.</summary>
     [Fact]
     [Trait("Issue12", "fidelity")]
