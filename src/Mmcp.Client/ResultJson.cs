@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 
 namespace Mmcp.Client;
 
@@ -11,10 +12,71 @@ namespace Mmcp.Client;
 /// <c>content</c>), and the SDK's types keep only the fields they know, and write an instant such as
 /// <c>lastModified</c> in a notation of their own. The hub keeps the JSON of the results it reads from a server next to
 /// the typed result, so a gateway can hand a result on exactly; only for a result nobody changed since it was read.
+/// An SDK server hands results on this way with <see cref="Faithful{TParams, TResult}"/> around its handlers and
+/// <see cref="WriteInResponses"/> on its options.
 /// </summary>
 public static class ResultJson
 {
+    private const string ItemKey = "mmcp.result-json";
+
     private static readonly ConditionalWeakTable<Result, Text> Texts = new();
+
+    private static readonly McpMessageFilter Filter = next => (context, cancellationToken) =>
+    {
+        if (context.JsonRpcMessage is JsonRpcResponse response && response.Context?.Items is { } items && items.Remove(ItemKey, out var value)
+            && value is ReadOnlyMemory<byte> json && JsonNode.Parse(json.Span) is JsonObject own)
+        {
+            // The _meta the SDK wrote is the server's own, kept whole by the typed result (a JsonObject), with what the SDK
+            // sets there itself (the answering server's identity, on revisions with per-request metadata): it wins.
+            if (response.Result is JsonObject { } written && written["_meta"] is JsonObject meta)
+            {
+                own["_meta"] = meta.DeepClone();
+            }
+
+            response.Result = own;
+        }
+
+        return next(context, cancellationToken);
+    };
+
+    /// <summary>
+    /// Wraps an SDK server's request handler so that, when its result is one the hub read from a server (and nobody
+    /// changed since), the response carries that result's own JSON; needs <see cref="WriteInResponses"/>.
+    /// </summary>
+    /// <typeparam name="TParams">The request parameters.</typeparam>
+    /// <typeparam name="TResult">The result type.</typeparam>
+    /// <param name="handler">The handler.</param>
+    /// <returns>The wrapped handler.</returns>
+    public static McpRequestHandler<TParams, TResult> Faithful<TParams, TResult>(McpRequestHandler<TParams, TResult> handler)
+        where TResult : Result
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return async (request, cancellationToken) =>
+        {
+            var result = await handler(request, cancellationToken).ConfigureAwait(false);
+            if (TryGet(result, out var json))
+            {
+                request.Items[ItemKey] = json;
+            }
+
+            return result;
+        };
+    }
+
+    /// <summary>
+    /// Adds the outgoing message filter that puts the JSON a <see cref="Faithful{TParams, TResult}"/> handler left in
+    /// place of the SDK's writing of its result, keeping the <c>_meta</c> the SDK wrote (once per options).
+    /// </summary>
+    /// <param name="options">The SDK server's options.</param>
+    public static void WriteInResponses(McpServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var filters = options.Filters.Message.OutgoingFilters;
+        if (!filters.Contains(Filter))
+        {
+            filters.Add(Filter);
+        }
+    }
 
     /// <summary>Keeps <paramref name="json"/> as what <paramref name="result"/> was read from.</summary>
     /// <typeparam name="T">The result type.</typeparam>

@@ -58,7 +58,8 @@ internal sealed class DeviceMcpEndpoint
         options.ServerInstructions = "The tools of this Atlas desktop that this paired device may use; names are <server>__<tool>.";
         options.Capabilities = new ServerCapabilities { Tools = new ToolsCapability { ListChanged = false } };
         options.Handlers.ListToolsHandler = ListToolsAsync;
-        options.Handlers.CallToolHandler = CallToolAsync;
+        options.Handlers.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync); // results as their server wrote them
+        ResultJson.WriteInResponses(options);
     }
 
     /// <summary>The HTTP gate in front of the MCP handlers: the device must hold a tools permission at all (403 otherwise,

@@ -7,7 +7,6 @@ using Mmcp.Client;
 using Mmcp.Client.Diagnostics;
 using Mmcp.Core.Naming;
 using Mmcp.Gateway.Errors;
-using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Search;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
@@ -58,20 +57,20 @@ internal sealed partial class AggregatedEndpoint
         };
         var h = options.Handlers;
         h.ListToolsHandler = ListToolsAsync;
-        h.CallToolHandler = ServerResults.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
+        h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
         h.ListResourcesHandler = ListResourcesAsync;
         h.ListResourceTemplatesHandler = ListResourceTemplatesAsync;
-        h.ReadResourceHandler = ServerResults.Faithful<ReadResourceRequestParams, ReadResourceResult>(ReadResourceAsync);
+        h.ReadResourceHandler = ResultJson.Faithful<ReadResourceRequestParams, ReadResourceResult>(ReadResourceAsync);
         h.ListPromptsHandler = ListPromptsAsync;
-        h.GetPromptHandler = ServerResults.Faithful<GetPromptRequestParams, GetPromptResult>(GetPromptAsync);
-        h.CompleteHandler = ServerResults.Faithful<CompleteRequestParams, CompleteResult>(CompleteAsync);
+        h.GetPromptHandler = ResultJson.Faithful<GetPromptRequestParams, GetPromptResult>(GetPromptAsync);
+        h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>(CompleteAsync);
         h.SubscribeToResourcesHandler = SubscribeAsync;
         h.UnsubscribeFromResourcesHandler = UnsubscribeAsync;
 
         // Filtered in the gateway (the SDK keeps the level as McpServer.LoggingLevel): the upstream connections are
         // shared by every session, so one session's level must not change what the others get.
         h.SetLoggingLevelHandler = static (_, _) => ValueTask.FromResult(new EmptyResult());
-        ServerResults.AddTo(options);
+        ResultJson.WriteInResponses(options);
     }
 
     // ------------------------------------------------------------------ tools

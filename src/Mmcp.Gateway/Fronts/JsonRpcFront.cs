@@ -450,7 +450,7 @@ internal sealed partial class JsonRpcFront
         writer.WritePropertyName("result");
         if (ResultJson.TryGet(result, out var own))
         {
-            writer.WriteRawValue(own.Span, skipInputValidation: true); // as the server wrote it (ServerResults); read once already, so valid
+            writer.WriteRawValue(own.Span, skipInputValidation: true); // as the server wrote it (ResultJson); read once already, so valid
         }
         else
         {

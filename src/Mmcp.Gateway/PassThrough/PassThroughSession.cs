@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
-using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -111,39 +110,39 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         var h = options.Handlers;
         if (caps.Tools is not null)
         {
-            h.ListToolsHandler = ServerResults.Faithful<ListToolsRequestParams, ListToolsResult>((r, ct) => ForwardAsync<ListToolsRequestParams, ListToolsResult>(r, GatewayScopes.ToolsList, static () => new(), FilterByConsent, ct));
-            h.CallToolHandler = ServerResults.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
+            h.ListToolsHandler = ResultJson.Faithful<ListToolsRequestParams, ListToolsResult>((r, ct) => ForwardAsync<ListToolsRequestParams, ListToolsResult>(r, GatewayScopes.ToolsList, static () => new(), FilterByConsent, ct));
+            h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
         }
 
         if (caps.Resources is not null)
         {
-            h.ListResourcesHandler = ServerResults.Faithful<ListResourcesRequestParams, ListResourcesResult>((r, ct) => ForwardAsync<ListResourcesRequestParams, ListResourcesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct));
-            h.ListResourceTemplatesHandler = ServerResults.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>((r, ct) => ForwardAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct));
-            h.ReadResourceHandler = ServerResults.Faithful<ReadResourceRequestParams, ReadResourceResult>((r, ct) => ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
+            h.ListResourcesHandler = ResultJson.Faithful<ListResourcesRequestParams, ListResourcesResult>((r, ct) => ForwardAsync<ListResourcesRequestParams, ListResourcesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct));
+            h.ListResourceTemplatesHandler = ResultJson.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>((r, ct) => ForwardAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, GatewayScopes.ResourcesRead, static () => new(), null, ct));
+            h.ReadResourceHandler = ResultJson.Faithful<ReadResourceRequestParams, ReadResourceResult>((r, ct) => ForwardAsync<ReadResourceRequestParams, ReadResourceResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
             if (caps.Resources.Subscribe == true)
             {
-                h.SubscribeToResourcesHandler = ServerResults.Faithful<SubscribeRequestParams, EmptyResult>((r, ct) => ForwardAsync<SubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
-                h.UnsubscribeFromResourcesHandler = ServerResults.Faithful<UnsubscribeRequestParams, EmptyResult>((r, ct) => ForwardAsync<UnsubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
+                h.SubscribeToResourcesHandler = ResultJson.Faithful<SubscribeRequestParams, EmptyResult>((r, ct) => ForwardAsync<SubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
+                h.UnsubscribeFromResourcesHandler = ResultJson.Faithful<UnsubscribeRequestParams, EmptyResult>((r, ct) => ForwardAsync<UnsubscribeRequestParams, EmptyResult>(r, GatewayScopes.ResourcesRead, null, null, ct));
             }
         }
 
         if (caps.Prompts is not null)
         {
-            h.ListPromptsHandler = ServerResults.Faithful<ListPromptsRequestParams, ListPromptsResult>((r, ct) => ForwardAsync<ListPromptsRequestParams, ListPromptsResult>(r, GatewayScopes.PromptsRead, static () => new(), null, ct));
-            h.GetPromptHandler = ServerResults.Faithful<GetPromptRequestParams, GetPromptResult>((r, ct) => ForwardAsync<GetPromptRequestParams, GetPromptResult>(r, GatewayScopes.PromptsRead, null, null, ct));
+            h.ListPromptsHandler = ResultJson.Faithful<ListPromptsRequestParams, ListPromptsResult>((r, ct) => ForwardAsync<ListPromptsRequestParams, ListPromptsResult>(r, GatewayScopes.PromptsRead, static () => new(), null, ct));
+            h.GetPromptHandler = ResultJson.Faithful<GetPromptRequestParams, GetPromptResult>((r, ct) => ForwardAsync<GetPromptRequestParams, GetPromptResult>(r, GatewayScopes.PromptsRead, null, null, ct));
         }
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = ServerResults.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, scope: null, null, null, ct));
+            h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, scope: null, null, null, ct));
         }
 
         if (caps.Logging is not null)
         {
-            h.SetLoggingLevelHandler = ServerResults.Faithful<SetLevelRequestParams, EmptyResult>((r, ct) => ForwardAsync<SetLevelRequestParams, EmptyResult>(r, scope: null, null, null, ct));
+            h.SetLoggingLevelHandler = ResultJson.Faithful<SetLevelRequestParams, EmptyResult>((r, ct) => ForwardAsync<SetLevelRequestParams, EmptyResult>(r, scope: null, null, null, ct));
         }
 
-        ServerResults.AddTo(options);
+        ResultJson.WriteInResponses(options);
     }
 
     /// <summary>
@@ -504,7 +503,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
             var request = new JsonRpcRequest { Id = requestId, Method = method, Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.GetTypeInfo<TParams>(McpJsonUtilities.DefaultOptions)) };
             var response = await client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
             var type = McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions);
-            return ResultJson.Read(response.Result, type); // the server's own JSON kept with it (ServerResults)
+            return ResultJson.Read(response.Result, type); // the server's own JSON kept with it (ResultJson)
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !client.Completion.IsCompleted)
         {

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
-using Mmcp.Gateway.Fronts;
 using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -60,7 +59,7 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
 
                 return new ListToolsResult { Tools = [.. listing.Tools.Where(t => catalog.Consent.Evaluate(serverId, t.Tool).IsAllowed).Select(t => t.Tool)] };
             };
-            h.CallToolHandler = ServerResults.Faithful<CallToolRequestParams, CallToolResult>(async (r, ct) =>
+            h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(async (r, ct) =>
             {
                 var caller = AggregatedEndpoint.Require(r.User, GatewayScopes.ToolsCall);
                 var relay = ProgressRelay.For(r, ct);
@@ -76,23 +75,23 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
 
         if (caps.Resources is not null)
         {
-            h.ListResourcesHandler = ServerResults.Faithful<ListResourcesRequestParams, ListResourcesResult>((r, ct) => Raw<ListResourcesRequestParams, ListResourcesResult>(r, RequestMethods.ResourcesList, GatewayScopes.ResourcesRead, ct));
-            h.ListResourceTemplatesHandler = ServerResults.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>((r, ct) => Raw<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, RequestMethods.ResourcesTemplatesList, GatewayScopes.ResourcesRead, ct));
-            h.ReadResourceHandler = ServerResults.Faithful<ReadResourceRequestParams, ReadResourceResult>((r, ct) => Raw<ReadResourceRequestParams, ReadResourceResult>(r, RequestMethods.ResourcesRead, GatewayScopes.ResourcesRead, ct));
+            h.ListResourcesHandler = ResultJson.Faithful<ListResourcesRequestParams, ListResourcesResult>((r, ct) => Raw<ListResourcesRequestParams, ListResourcesResult>(r, RequestMethods.ResourcesList, GatewayScopes.ResourcesRead, ct));
+            h.ListResourceTemplatesHandler = ResultJson.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>((r, ct) => Raw<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(r, RequestMethods.ResourcesTemplatesList, GatewayScopes.ResourcesRead, ct));
+            h.ReadResourceHandler = ResultJson.Faithful<ReadResourceRequestParams, ReadResourceResult>((r, ct) => Raw<ReadResourceRequestParams, ReadResourceResult>(r, RequestMethods.ResourcesRead, GatewayScopes.ResourcesRead, ct));
         }
 
         if (caps.Prompts is not null)
         {
-            h.ListPromptsHandler = ServerResults.Faithful<ListPromptsRequestParams, ListPromptsResult>((r, ct) => Raw<ListPromptsRequestParams, ListPromptsResult>(r, RequestMethods.PromptsList, GatewayScopes.PromptsRead, ct));
-            h.GetPromptHandler = ServerResults.Faithful<GetPromptRequestParams, GetPromptResult>((r, ct) => Raw<GetPromptRequestParams, GetPromptResult>(r, RequestMethods.PromptsGet, GatewayScopes.PromptsRead, ct));
+            h.ListPromptsHandler = ResultJson.Faithful<ListPromptsRequestParams, ListPromptsResult>((r, ct) => Raw<ListPromptsRequestParams, ListPromptsResult>(r, RequestMethods.PromptsList, GatewayScopes.PromptsRead, ct));
+            h.GetPromptHandler = ResultJson.Faithful<GetPromptRequestParams, GetPromptResult>((r, ct) => Raw<GetPromptRequestParams, GetPromptResult>(r, RequestMethods.PromptsGet, GatewayScopes.PromptsRead, ct));
         }
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = ServerResults.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => Raw<CompleteRequestParams, CompleteResult>(r, RequestMethods.CompletionComplete, null, ct));
+            h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => Raw<CompleteRequestParams, CompleteResult>(r, RequestMethods.CompletionComplete, null, ct));
         }
 
-        ServerResults.AddTo(options);
+        ResultJson.WriteInResponses(options);
 
         async ValueTask<TResult> Raw<TParams, TResult>(RequestContext<TParams> request, string method, string? scope, CancellationToken ct)
             where TParams : RequestParams

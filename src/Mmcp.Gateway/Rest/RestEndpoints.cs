@@ -223,7 +223,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
         {
             if (result is Result read && ResultJson.TryGet(read, out var own))
             {
-                writer.WriteRawValue(own.Span, skipInputValidation: true); // as the server wrote it (ServerResults)
+                writer.WriteRawValue(own.Span, skipInputValidation: true); // as the server wrote it (ResultJson)
             }
             else
             {

@@ -105,6 +105,53 @@ public sealed class DeviceMcpTests
         Assert.DoesNotContain(audit, a => a.Detail?.Contains(session.SessionToken, StringComparison.Ordinal) == true);
     }
 
+    /// <summary>A tool's result reaches the device as its server wrote it: a field no MCP revision defines and an instant with 'Z' (a server on the official TypeScript SDK).</summary>
+    [Fact]
+    [Trait("Issue12", "fidelity")]
+    public async Task Mcp_ToolResult_IsTheServersOwnJson()
+    {
+        var dataDir = AtlasTestHost.NewDataDir();
+        var registry = Path.Combine(dataDir, "registry");
+        Directory.CreateDirectory(registry);
+        var manifest = new ServerManifest
+        {
+            Id = "io.cut",
+            Name = "Cut",
+            Description = "Answers results with fields no revision defines",
+            Version = "1.0.0",
+            Transport = new StdioTransport
+            {
+                Command = "node",
+                Args = [Path.Combine(Repository.Root, "tests", "Mmcp.Gateway.Tests", "Fidelity", "cut-server.mjs"), Path.Combine(Repository.Root, "eng", "npm", "node_modules", "@modelcontextprotocol", "sdk")],
+            },
+        };
+        await ManifestWriter.WriteFileAsync(manifest, RegistryPaths.GetManifestPath(registry, "io.cut"), Ct);
+        await using var host = await AtlasTestHost.StartAsync(dataDir: dataDir);
+        host.DeleteDataDirOnDispose = true;
+        using var device = await DeviceAsync(host, Permissions.Tools);
+        var session = await device.GetSessionAsync(Ct);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "mcp")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"io_cut__rich","arguments":{}}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.SessionToken);
+        using var http = host.PinnedHttp();
+        using var response = await http.SendAsync(request, Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.True(response.IsSuccessStatusCode, body);
+        var json = response.Content.Headers.ContentType?.MediaType == "text/event-stream"
+            ? body.Split('\n').Last(l => l.StartsWith("data: ", StringComparison.Ordinal))["data: ".Length..]
+            : body;
+        var result = System.Text.Json.Nodes.JsonNode.Parse(json)!["result"]!;
+        Assert.True(result["x-vendor"] is not null, json);
+        Assert.Equal("a field no revision defines", (string?)result["x-vendor"]);
+        Assert.Equal("2026-01-02T03:04:05Z", (string?)result["content"]![0]!["annotations"]!["lastModified"]);
+    }
+
     /// <summary>No token, a wrong token and a device without any tools permission are refused over HTTP with a JSON error; nothing is listed.</summary>
     [Fact]
     [Trait("Issue14", "3")]
