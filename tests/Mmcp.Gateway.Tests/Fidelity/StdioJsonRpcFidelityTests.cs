@@ -17,25 +17,12 @@ public sealed class StdioJsonRpcFidelityTests
     {
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.Cut("io.cut"));
-        var ct = TestContext.Current.CancellationToken;
         using var process = StartStdio(env);
         try
         {
-            var stdin = process.StandardInput;
-            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""".AsMemory(), ct);
-            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""".AsMemory(), ct);
-            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"io_cut__rich","arguments":{}}}""".AsMemory(), ct);
-            await stdin.FlushAsync(ct);
-            System.Text.Json.Nodes.JsonNode? result = null;
-            while (result is null)
-            {
-                var line = await process.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
-                var message = System.Text.Json.Nodes.JsonNode.Parse(line)!;
-                if (message["id"]?.ToString() == "2")
-                {
-                    result = message["result"] ?? throw new InvalidOperationException(line);
-                }
-            }
+            await InitializeAsync(process);
+            await SendAsync(process, """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"io_cut__rich","arguments":{}}}""");
+            var result = System.Text.Json.Nodes.JsonNode.Parse((await ReadAnswerAsync(process, "2")).GetProperty("result").GetRawText())!;
 
             var expected = System.Text.Json.Nodes.JsonNode.Parse(ContentFidelityTests.Rich)!;
             Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(expected, result), $"expected {expected.ToJsonString()}\nactual   {result.ToJsonString()}");
@@ -53,35 +40,21 @@ public sealed class StdioJsonRpcFidelityTests
     {
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
-        var ct = TestContext.Current.CancellationToken;
         using var process = StartStdio(env);
         try
         {
-            var stdin = process.StandardInput;
-            var stdout = process.StandardOutput;
-            async Task<JsonElement> SendAsync(string line, string? expectId)
+            async Task<JsonElement> RequestAsync(string line, string? expectId)
             {
-                await stdin.WriteLineAsync(line.AsMemory(), ct);
-                await stdin.FlushAsync(ct);
-                while (true)
-                {
-                    var answer = await stdout.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
-                    using var document = JsonDocument.Parse(answer);
-                    var root = document.RootElement;
-                    if (root.TryGetProperty("id", out var id) && (expectId is null ? id.ValueKind == JsonValueKind.Null : id.ToString() == expectId))
-                    {
-                        return root.Clone();
-                    }
-                }
+                await SendAsync(process, line);
+                return await ReadAnswerAsync(process, expectId);
             }
 
-            await SendAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""", "1");
-            await stdin.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""".AsMemory(), ct);
+            await InitializeAsync(process);
 
-            var noName = await SendAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"arguments":{}}}""", "2");
-            var stringArguments = await SendAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":"hello"}}""", "3");
-            var malformed = await SendAsync("""{"jsonrpc":"2.0","id":4,"method":""", null);
-            var works = await SendAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":{"text":"still here"}}}""", "5");
+            var noName = await RequestAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"arguments":{}}}""", "2");
+            var stringArguments = await RequestAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":"hello"}}""", "3");
+            var malformed = await RequestAsync("""{"jsonrpc":"2.0","id":4,"method":""", null);
+            var works = await RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":{"text":"still here"}}}""", "5");
 
             Assert.Equal(-32602, noName.GetProperty("error").GetProperty("code").GetInt32());
             Assert.Equal(-32602, stringArguments.GetProperty("error").GetProperty("code").GetInt32());
@@ -106,36 +79,12 @@ public sealed class StdioJsonRpcFidelityTests
     {
         using var env = new TestEnvironment();
         await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
-        var ct = TestContext.Current.CancellationToken;
         using var process = StartStdio(env);
         var notifications = new List<string>();
         try
         {
-            var stdin = process.StandardInput;
-            var stdout = process.StandardOutput;
-            async Task SendAsync(string line)
-            {
-                await stdin.WriteLineAsync(line.AsMemory(), ct);
-                await stdin.FlushAsync(ct);
-            }
-
-            async Task<JsonElement> ReadAnswerAsync(string id)
-            {
-                while (true)
-                {
-                    var line = await stdout.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
-                    using var document = JsonDocument.Parse(line);
-                    var root = document.RootElement;
-                    if (!root.TryGetProperty("id", out var answered))
-                    {
-                        notifications.Add(root.GetProperty("method").GetString()!);
-                    }
-                    else if (answered.ToString() == id)
-                    {
-                        return root.Clone();
-                    }
-                }
-            }
+            Task SendAsync(string line) => StdioJsonRpcFidelityTests.SendAsync(process, line);
+            Task<JsonElement> ReadAnswerAsync(string id) => StdioJsonRpcFidelityTests.ReadAnswerAsync(process, id, notifications);
 
             await SendAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
             await ReadAnswerAsync("1");
@@ -168,6 +117,40 @@ public sealed class StdioJsonRpcFidelityTests
         finally
         {
             Stop(process);
+        }
+    }
+
+    /// <summary>Says initialize (2025-06-18), waits for its answer, and says initialized.</summary>
+    private static async Task InitializeAsync(Process process)
+    {
+        await SendAsync(process, """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
+        await ReadAnswerAsync(process, "1");
+        await SendAsync(process, """{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+    }
+
+    private static async Task SendAsync(Process process, string line)
+    {
+        await process.StandardInput.WriteLineAsync(line.AsMemory(), TestContext.Current.CancellationToken);
+        await process.StandardInput.FlushAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Reads until the answer with that id (a null id when <paramref name="id"/> is null); the methods of notifications on the way go to <paramref name="notifications"/>.</summary>
+    private static async Task<JsonElement> ReadAnswerAsync(Process process, string? id, List<string>? notifications = null)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        while (true)
+        {
+            var line = await process.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TestTimeouts.Default, ct) ?? throw new InvalidOperationException("mmcp stdio closed its output.");
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (!root.TryGetProperty("id", out var answered))
+            {
+                notifications?.Add(root.GetProperty("method").GetString()!);
+            }
+            else if (id is null ? answered.ValueKind == JsonValueKind.Null : answered.ToString() == id)
+            {
+                return root.Clone();
+            }
         }
     }
 
