@@ -11,7 +11,6 @@ using Mmcp.Client.Lifecycle;
 using Mmcp.Core.Naming;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
-using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client;
@@ -381,7 +380,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
             RequestMethods.ResourcesRead,
             uri,
             RequestKind.ReadResource,
-            (client, ct) => RequestKeepingJsonAsync<ReadResourceRequestParams, ReadResourceResult>(client, RequestMethods.ResourcesRead, new() { Uri = uri }, ct),
+            (client, ct) => ResultJson.RequestAsync<ReadResourceRequestParams, ReadResourceResult>(client, RequestMethods.ResourcesRead, new() { Uri = uri }, ct),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -421,15 +420,6 @@ public sealed partial class MmcpHub : IAsyncDisposable
             [.. listed.Select(l => l.Result)]);
     }
 
-    /// <summary>A request whose result keeps the server's own JSON (<see cref="ResultJson"/>), as the SDK's typed call would send it.</summary>
-    private static async ValueTask<TResult> RequestKeepingJsonAsync<TParams, TResult>(McpClient client, string method, TParams parameters, CancellationToken cancellationToken)
-        where TResult : Result
-    {
-        var request = new JsonRpcRequest { Method = method, Params = JsonSerializer.SerializeToNode(parameters, McpJsonUtilities.GetTypeInfo<TParams>(McpJsonUtilities.DefaultOptions)) };
-        var response = await client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
-        return ResultJson.Read(response.Result, McpJsonUtilities.GetTypeInfo<TResult>(McpJsonUtilities.DefaultOptions));
-    }
-
     /// <summary>Gets a prompt of a server with its arguments filled in.</summary>
     /// <param name="serverId">The server id.</param>
     /// <param name="name">The prompt name.</param>
@@ -447,7 +437,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
                 RequestMethods.PromptsGet,
                 name,
                 RequestKind.GetPrompt,
-                (client, ct) => RequestKeepingJsonAsync<GetPromptRequestParams, GetPromptResult>(client, RequestMethods.PromptsGet, new()
+                (client, ct) => ResultJson.RequestAsync<GetPromptRequestParams, GetPromptResult>(client, RequestMethods.PromptsGet, new()
                 {
                     Name = name,
                     Arguments = arguments?.ToDictionary(kv => kv.Key, kv => kv.Value is JsonElement e ? e : JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),

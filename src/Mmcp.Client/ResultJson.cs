@@ -19,7 +19,7 @@ public static class ResultJson
 {
     private const string ItemKey = "mmcp.result-json";
 
-    private static readonly ConditionalWeakTable<Result, Text> Texts = new();
+    private static readonly ConditionalWeakTable<object, Text> Texts = new(); // results, and the tools of a tools/list
 
     private static readonly McpMessageFilter Filter = next => (context, cancellationToken) =>
     {
@@ -120,6 +120,50 @@ public static class ResultJson
 
         json = default;
         return false;
+    }
+
+    /// <summary>Gets the JSON a tool's definition was read from (an element of a server's <c>tools/list</c>), when the hub listed it live.</summary>
+    /// <param name="tool">The tool, as the hub listed it.</param>
+    /// <param name="json">The tool's JSON object, as the server wrote it.</param>
+    /// <returns>Whether there is one.</returns>
+    public static bool TryGet(Tool tool, out ReadOnlyMemory<byte> json)
+    {
+        ArgumentNullException.ThrowIfNull(tool);
+        if (Texts.TryGetValue(tool, out var text))
+        {
+            json = text.Json;
+            return true;
+        }
+
+        json = default;
+        return false;
+    }
+
+    /// <summary>Keeps each tool's own JSON (an element of the result's <c>tools</c>) with the tool, when the result has its JSON.</summary>
+    internal static ListToolsResult WithToolJson(ListToolsResult result)
+    {
+        if (TryGet(result, out var json) && JsonNode.Parse(json.Span)?["tools"] is JsonArray tools && tools.Count == result.Tools.Count)
+        {
+            for (var i = 0; i < tools.Count; i++)
+            {
+                if (tools[i] is JsonObject tool)
+                {
+                    Texts.AddOrUpdate(result.Tools[i], new Text(JsonSerializer.SerializeToUtf8Bytes(tool, NodeType)));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Sends a request and reads its result keeping the server's JSON with it, as the SDK's typed call would send it.</summary>
+    internal static async ValueTask<TResult> RequestAsync<TParams, TResult>(ModelContextProtocol.Client.McpClient client, string method, TParams parameters, CancellationToken cancellationToken)
+        where TResult : Result
+    {
+        var options = ModelContextProtocol.McpJsonUtilities.DefaultOptions;
+        var request = new JsonRpcRequest { Method = method, Params = JsonSerializer.SerializeToNode(parameters, ModelContextProtocol.McpJsonUtilities.GetTypeInfo<TParams>(options)) };
+        var response = await client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        return Read(response.Result, ModelContextProtocol.McpJsonUtilities.GetTypeInfo<TResult>(options));
     }
 
     /// <summary>Forgets the JSON of a result that is about to be changed (it would no longer say the same).</summary>

@@ -215,7 +215,7 @@ internal sealed partial class ServerSession
                     }
 
                     return await ListAllPagesAsync(
-                        cursor => client.ListToolsAsync(new ListToolsRequestParams { Cursor = cursor }, ct),
+                        async cursor => ResultJson.WithToolJson(await ResultJson.RequestAsync<ListToolsRequestParams, ListToolsResult>(client, RequestMethods.ToolsList, new() { Cursor = cursor }, ct).ConfigureAwait(false)),
                         r => r.Tools,
                         r => r.NextCursor).ConfigureAwait(false);
                 },

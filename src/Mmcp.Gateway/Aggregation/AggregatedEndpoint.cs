@@ -56,7 +56,7 @@ internal sealed partial class AggregatedEndpoint
 #pragma warning restore MCP9005
         };
         var h = options.Handlers;
-        h.ListToolsHandler = ListToolsAsync;
+        h.ListToolsHandler = ResultJson.Faithful<ListToolsRequestParams, ListToolsResult>(ListToolsAsync);
         h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
         h.ListResourcesHandler = ListResourcesAsync;
         h.ListResourceTemplatesHandler = ListResourceTemplatesAsync;
@@ -85,7 +85,7 @@ internal sealed partial class AggregatedEndpoint
 
         var tools = await _catalog.ListAllowedAsync(cancellationToken).ConfigureAwait(false);
         var (page, next) = Page(tools, request.Params?.Cursor);
-        return new ListToolsResult { Tools = [.. page.Select(t => t.ToExposed())], NextCursor = next };
+        return CatalogTool.ListResult(page, next);
     }
 
     private async ValueTask<CallToolResult> CallToolAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
@@ -365,11 +366,27 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
 
     private ListToolsResult FilterByConsent(ListToolsResult result)
     {
-        var allowed = result.Tools.Where(t => _catalog.Consent.Evaluate(ServerId, t).IsAllowed).ToList();
-        if (allowed.Count != result.Tools.Count)
+        var denied = result.Tools.Where(t => !_catalog.Consent.Evaluate(ServerId, t).IsAllowed).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        if (denied.Count == 0)
+        {
+            return result;
+        }
+
+        result.Tools = [.. result.Tools.Where(t => !denied.Contains(t.Name))];
+
+        // The server's own JSON without the tools left out, so what is listed still reads as the server wrote it.
+        if (ResultJson.TryGet(result, out var json) && JsonNode.Parse(json.Span) is JsonObject own && own["tools"] is JsonArray tools)
+        {
+            foreach (var tool in tools.Where(t => t?["name"] is JsonValue name && name.TryGetValue<string>(out var n) && denied.Contains(n)).ToList())
+            {
+                tools.Remove(tool);
+            }
+
+            ResultJson.Attach(result, JsonSerializer.SerializeToUtf8Bytes(own, McpJsonUtilities.GetTypeInfo<JsonNode>(McpJsonUtilities.DefaultOptions)));
+        }
+        else
         {
             ResultJson.Forget(result); // no longer what the server wrote
-            result.Tools = allowed;
         }
 
         return result;

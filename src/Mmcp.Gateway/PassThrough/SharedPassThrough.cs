@@ -48,7 +48,7 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
         var h = options.Handlers;
         if (caps.Tools is not null)
         {
-            h.ListToolsHandler = async (r, ct) =>
+            h.ListToolsHandler = ResultJson.Faithful<ListToolsRequestParams, ListToolsResult>(async (r, ct) =>
             {
                 AggregatedEndpoint.Require(r.User, GatewayScopes.ToolsList);
                 var listing = await Hub(() => hub.ListToolsAsync(serverId, ct)).ConfigureAwait(false);
@@ -57,8 +57,8 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
                     throw GatewayErrors.ToMcp(new HubException(failure.Code, serverId, failure.Message));
                 }
 
-                return new ListToolsResult { Tools = [.. listing.Tools.Where(t => catalog.Consent.Evaluate(serverId, t.Tool).IsAllowed).Select(t => t.Tool)] };
-            };
+                return ToolLists.Result([.. listing.Tools.Where(t => catalog.Consent.Evaluate(serverId, t.Tool).IsAllowed).Select(t => (t.Tool, t.Tool))], nextCursor: null);
+            });
             h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(async (r, ct) =>
             {
                 var caller = AggregatedEndpoint.Require(r.User, GatewayScopes.ToolsCall);

@@ -31,7 +31,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             var array = new JsonArray();
             foreach (var t in tools)
             {
-                var node = JsonSerializer.SerializeToNode(t.ToExposed(), McpJsonUtilities.GetTypeInfo<Tool>(Json))!.AsObject();
+                var node = t.ToExposedJson();
                 node["server"] = t.ServerId;
                 node["tool"] = t.Tool.Name;
                 array.Add((JsonNode)node);

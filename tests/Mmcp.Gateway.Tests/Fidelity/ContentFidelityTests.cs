@@ -103,6 +103,35 @@ public sealed class ContentFidelityTests
         Assert.Equal("t", ((ModelContextProtocol.Protocol.TextContentBlock)result.Content[0]).Text);
     }
 
+    public static TheoryData<string, bool> ListFaces => new()
+    {
+        { "/mcp", true },
+        { "/servers/io.cut/mcp", true },
+        { "/servers/io.cut/mcp", false },
+    };
+
+    /// <summary>A tool's definition in tools/list keeps the server's own fields, under the name the face gives it; REST's list too.</summary>
+    [Theory]
+    [MemberData(nameof(ListFaces))]
+    [Trait("Issue12", "fidelity")]
+    public async Task ToolsList_KeepsTheServersOwnFieldsOfEachTool(string route, bool dedicated)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.DedicatedUpstreamSessions = dedicated);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+        var name = route == "/mcp" ? "io_cut__rich" : "rich";
+
+        var rich = (await ToolsAsync(session, 2)).Single(t => (string?)t!["name"] == name)!;
+        var (status, rest) = await gateway.GetAsync("/mcp/tools/list");
+
+        Assert.Equal("a tool field", (string?)rich["x-vendor"]);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var restRich = JsonNode.Parse(rest)!["tools"]!.AsArray().Single(t => (string?)t!["name"] == "io_cut__rich")!;
+        Assert.Equal("a tool field", (string?)restRich["x-vendor"]);
+        Assert.Equal("io.cut", (string?)restRich["server"]);
+    }
+
     /// <summary>The REST face answers the result itself, as the server wrote it.</summary>
     [Fact]
     [Trait("Issue12", "fidelity")]

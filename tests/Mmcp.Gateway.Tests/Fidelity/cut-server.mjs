@@ -2,7 +2,7 @@
 // JavaScript's String.slice does: cutting inside an emoji leaves half of it, which JSON.stringify writes as a lone
 // surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way. Its tool rich answers every
 // kind of content block with annotations, _meta, structured content and a field no revision defines; resources/read
-// answers one too. It declares resources but,
+// answers one too, and so does the tool's definition in tools/list. It declares resources but,
 // as the SDK's low-level Server does unless told, answers resources/templates/list with -32601.
 // Usage: node cut-server.mjs SDK_DIR              over stdio
 //        node cut-server.mjs SDK_DIR http [json]  stateless Streamable HTTP on a free loopback port at /mcp, printing
@@ -48,6 +48,7 @@ function cutServer() {
       description: 'Answers a result with every kind of content block, annotations, _meta, structured content and a field no revision defines.',
       inputSchema: { type: 'object', properties: {} },
       outputSchema: { type: 'object', properties: { a: { type: 'number' } } },
+      'x-vendor': 'a tool field',
     }],
   }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => request.params.name === 'rich' ? rich : ({
