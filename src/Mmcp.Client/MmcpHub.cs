@@ -496,11 +496,11 @@ public sealed partial class MmcpHub : IAsyncDisposable
                 return ResourceLists.Empty;
             }
 
-            var resources = await ServerSession.ListAllPagesAsync(c => client.ListResourcesAsync(new ListResourcesRequestParams { Cursor = c }, ct), r => r.Resources, r => r.NextCursor).ConfigureAwait(false);
+            var resources = await ServerSession.ListAllPagesAsync(c => ServerSession.ListPageAsync<ListResourcesRequestParams, ListResourcesResult, Resource>(client, RequestMethods.ResourcesList, new() { Cursor = c }, "resources", r => r.Resources, ct), r => r.Resources, r => r.NextCursor).ConfigureAwait(false);
             IReadOnlyList<ResourceTemplate> templates;
             try
             {
-                templates = await ServerSession.ListAllPagesAsync(c => client.ListResourceTemplatesAsync(new ListResourceTemplatesRequestParams { Cursor = c }, ct), r => r.ResourceTemplates, r => r.NextCursor).ConfigureAwait(false);
+                templates = await ServerSession.ListAllPagesAsync(c => ServerSession.ListPageAsync<ListResourceTemplatesRequestParams, ListResourceTemplatesResult, ResourceTemplate>(client, RequestMethods.ResourcesTemplatesList, new() { Cursor = c }, "resourceTemplates", r => r.ResourceTemplates, ct), r => r.ResourceTemplates, r => r.NextCursor).ConfigureAwait(false);
             }
             catch (McpProtocolException ex) when (ex.ErrorCode == McpErrorCode.MethodNotFound)
             {
@@ -517,7 +517,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
         await session.ExecuteAsync<IReadOnlyList<Prompt>>(RequestMethods.PromptsList, null, RequestKind.List, async (client, ct) =>
             client.ServerCapabilities.Prompts is null
                 ? []
-                : await ServerSession.ListAllPagesAsync(c => client.ListPromptsAsync(new ListPromptsRequestParams { Cursor = c }, ct), r => r.Prompts, r => r.NextCursor).ConfigureAwait(false),
+                : await ServerSession.ListAllPagesAsync(c => ServerSession.ListPageAsync<ListPromptsRequestParams, ListPromptsResult, Prompt>(client, RequestMethods.PromptsList, new() { Cursor = c }, "prompts", r => r.Prompts, ct), r => r.Prompts, r => r.NextCursor).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
 
     private ToolNameMap BuildNameMap(IEnumerable<QualifiedToolName> listed)

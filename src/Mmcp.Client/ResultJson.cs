@@ -126,10 +126,49 @@ public static class ResultJson
     /// <param name="tool">The tool, as the hub listed it.</param>
     /// <param name="json">The tool's JSON object, as the server wrote it.</param>
     /// <returns>Whether there is one.</returns>
-    public static bool TryGet(Tool tool, out ReadOnlyMemory<byte> json)
+    public static bool TryGet(Tool tool, out ReadOnlyMemory<byte> json) => TryGetItem(tool, out json);
+
+    /// <summary>Gets the JSON a resource was read from (an element of a server's <c>resources/list</c>), when the hub listed it live.</summary>
+    /// <param name="resource">The resource, as the hub listed it.</param>
+    /// <param name="json">Its JSON object, as the server wrote it.</param>
+    /// <returns>Whether there is one.</returns>
+    public static bool TryGet(Resource resource, out ReadOnlyMemory<byte> json) => TryGetItem(resource, out json);
+
+    /// <summary>Gets the JSON a resource template was read from (an element of a server's <c>resources/templates/list</c>), when the hub listed it live.</summary>
+    /// <param name="template">The template, as the hub listed it.</param>
+    /// <param name="json">Its JSON object, as the server wrote it.</param>
+    /// <returns>Whether there is one.</returns>
+    public static bool TryGet(ResourceTemplate template, out ReadOnlyMemory<byte> json) => TryGetItem(template, out json);
+
+    /// <summary>Gets the JSON a prompt was read from (an element of a server's <c>prompts/list</c>), when the hub listed it live.</summary>
+    /// <param name="prompt">The prompt, as the hub listed it.</param>
+    /// <param name="json">Its JSON object, as the server wrote it.</param>
+    /// <returns>Whether there is one.</returns>
+    public static bool TryGet(Prompt prompt, out ReadOnlyMemory<byte> json) => TryGetItem(prompt, out json);
+
+    /// <summary>Keeps each item's own JSON (an element of the result's <paramref name="property"/> array) with the item, when the result has its JSON.</summary>
+    internal static TResult WithItemJson<TResult, TItem>(TResult result, string property, IList<TItem> items)
+        where TResult : Result
+        where TItem : class
     {
-        ArgumentNullException.ThrowIfNull(tool);
-        if (Texts.TryGetValue(tool, out var text))
+        if (TryGet(result, out var json) && JsonNode.Parse(json.Span)?[property] is JsonArray array && array.Count == items.Count)
+        {
+            for (var i = 0; i < array.Count; i++)
+            {
+                if (array[i] is JsonObject item)
+                {
+                    Texts.AddOrUpdate(items[i], new Text(JsonSerializer.SerializeToUtf8Bytes(item, NodeType)));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static bool TryGetItem(object item, out ReadOnlyMemory<byte> json)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (Texts.TryGetValue(item, out var text))
         {
             json = text.Json;
             return true;
@@ -137,23 +176,6 @@ public static class ResultJson
 
         json = default;
         return false;
-    }
-
-    /// <summary>Keeps each tool's own JSON (an element of the result's <c>tools</c>) with the tool, when the result has its JSON.</summary>
-    internal static ListToolsResult WithToolJson(ListToolsResult result)
-    {
-        if (TryGet(result, out var json) && JsonNode.Parse(json.Span)?["tools"] is JsonArray tools && tools.Count == result.Tools.Count)
-        {
-            for (var i = 0; i < tools.Count; i++)
-            {
-                if (tools[i] is JsonObject tool)
-                {
-                    Texts.AddOrUpdate(result.Tools[i], new Text(JsonSerializer.SerializeToUtf8Bytes(tool, NodeType)));
-                }
-            }
-        }
-
-        return result;
     }
 
     /// <summary>Sends a request and reads its result keeping the server's JSON with it, as the SDK's typed call would send it.</summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using ModelContextProtocol;
+using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Client.Lifecycle;
@@ -169,6 +170,15 @@ internal sealed partial class ServerSession
     }
 
     /// <summary>Lists every page of something.</summary>
+    /// <summary>One page of a list, each item keeping the server's own JSON (<see cref="ResultJson"/>).</summary>
+    public static async ValueTask<TResult> ListPageAsync<TParams, TResult, TItem>(McpClient client, string method, TParams parameters, string property, Func<TResult, IList<TItem>> items, CancellationToken cancellationToken)
+        where TResult : Result
+        where TItem : class
+    {
+        var page = await ResultJson.RequestAsync<TParams, TResult>(client, method, parameters, cancellationToken).ConfigureAwait(false);
+        return ResultJson.WithItemJson(page, property, items(page));
+    }
+
     public static async ValueTask<List<TItem>> ListAllPagesAsync<TResult, TItem>(Func<string?, ValueTask<TResult>> page, Func<TResult, IEnumerable<TItem>> items, Func<TResult, string?> next)
     {
         var all = new List<TItem>();
@@ -215,7 +225,7 @@ internal sealed partial class ServerSession
                     }
 
                     return await ListAllPagesAsync(
-                        async cursor => ResultJson.WithToolJson(await ResultJson.RequestAsync<ListToolsRequestParams, ListToolsResult>(client, RequestMethods.ToolsList, new() { Cursor = cursor }, ct).ConfigureAwait(false)),
+                        cursor => ListPageAsync<ListToolsRequestParams, ListToolsResult, Tool>(client, RequestMethods.ToolsList, new() { Cursor = cursor }, "tools", r => r.Tools, ct),
                         r => r.Tools,
                         r => r.NextCursor).ConfigureAwait(false);
                 },

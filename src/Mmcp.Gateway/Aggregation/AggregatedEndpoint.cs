@@ -58,10 +58,10 @@ internal sealed partial class AggregatedEndpoint
         var h = options.Handlers;
         h.ListToolsHandler = ResultJson.Faithful<ListToolsRequestParams, ListToolsResult>(ListToolsAsync);
         h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(CallToolAsync);
-        h.ListResourcesHandler = ListResourcesAsync;
-        h.ListResourceTemplatesHandler = ListResourceTemplatesAsync;
+        h.ListResourcesHandler = ResultJson.Faithful<ListResourcesRequestParams, ListResourcesResult>(ListResourcesAsync);
+        h.ListResourceTemplatesHandler = ResultJson.Faithful<ListResourceTemplatesRequestParams, ListResourceTemplatesResult>(ListResourceTemplatesAsync);
         h.ReadResourceHandler = ResultJson.Faithful<ReadResourceRequestParams, ReadResourceResult>(ReadResourceAsync);
-        h.ListPromptsHandler = ListPromptsAsync;
+        h.ListPromptsHandler = ResultJson.Faithful<ListPromptsRequestParams, ListPromptsResult>(ListPromptsAsync);
         h.GetPromptHandler = ResultJson.Faithful<GetPromptRequestParams, GetPromptResult>(GetPromptAsync);
         h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>(CompleteAsync);
         h.SubscribeToResourcesHandler = SubscribeAsync;
@@ -200,7 +200,8 @@ internal sealed partial class AggregatedEndpoint
         Require(request.User, GatewayScopes.ResourcesRead);
         var (resources, _, _) = await _catalog.ListResourcesAsync(cancellationToken).ConfigureAwait(false);
         var (page, next) = Page(resources, request.Params?.Cursor);
-        return new ListResourcesResult { Resources = [.. page.Select(r => WithServer(r.Resource, r.ServerId))], NextCursor = next };
+        var exposed = page.Select(r => (Exposed: WithServer(r.Resource, r.ServerId), Source: r.Resource)).ToList();
+        return ListJson.Attach(new ListResourcesResult { Resources = [.. exposed.Select(e => e.Exposed)], NextCursor = next }, "resources", [.. exposed.Select(e => ListJson.Item(e.Exposed, e.Source, ResultJson.TryGet))]);
     }
 
     private async ValueTask<ListResourceTemplatesResult> ListResourceTemplatesAsync(RequestContext<ListResourceTemplatesRequestParams> request, CancellationToken cancellationToken)
@@ -208,11 +209,8 @@ internal sealed partial class AggregatedEndpoint
         Require(request.User, GatewayScopes.ResourcesRead);
         var (_, templates, _) = await _catalog.ListResourcesAsync(cancellationToken).ConfigureAwait(false);
         var (page, next) = Page(templates, request.Params?.Cursor);
-        return new ListResourceTemplatesResult
-        {
-            ResourceTemplates = [.. page.Select(t => new ResourceTemplate { UriTemplate = t.Template.UriTemplate, Name = t.Template.Name, Title = t.Template.Title, Description = t.Template.Description, MimeType = t.Template.MimeType, Annotations = t.Template.Annotations, Icons = t.Template.Icons, Meta = ServerMeta(t.Template.Meta, t.ServerId) })],
-            NextCursor = next,
-        };
+        var exposed = page.Select(t => (Exposed: new ResourceTemplate { UriTemplate = t.Template.UriTemplate, Name = t.Template.Name, Title = t.Template.Title, Description = t.Template.Description, MimeType = t.Template.MimeType, Annotations = t.Template.Annotations, Icons = t.Template.Icons, Meta = ServerMeta(t.Template.Meta, t.ServerId) }, Source: t.Template)).ToList();
+        return ListJson.Attach(new ListResourceTemplatesResult { ResourceTemplates = [.. exposed.Select(e => e.Exposed)], NextCursor = next }, "resourceTemplates", [.. exposed.Select(e => ListJson.Item(e.Exposed, e.Source, ResultJson.TryGet))]);
     }
 
     private async ValueTask<ReadResourceResult> ReadResourceAsync(RequestContext<ReadResourceRequestParams> request, CancellationToken cancellationToken)
@@ -401,11 +399,8 @@ internal sealed partial class AggregatedEndpoint
         Require(request.User, GatewayScopes.PromptsRead);
         var (prompts, _) = await _catalog.ListPromptsAsync(cancellationToken).ConfigureAwait(false);
         var (page, next) = Page(prompts, request.Params?.Cursor);
-        return new ListPromptsResult
-        {
-            Prompts = [.. page.Select(p => new Prompt { Name = PromptName(p.ServerId, p.Prompt.Name), Title = p.Prompt.Title, Description = p.Prompt.Description, Arguments = p.Prompt.Arguments, Icons = p.Prompt.Icons, Meta = ServerMeta(p.Prompt.Meta, p.ServerId) })],
-            NextCursor = next,
-        };
+        var exposed = page.Select(p => (Exposed: new Prompt { Name = PromptName(p.ServerId, p.Prompt.Name), Title = p.Prompt.Title, Description = p.Prompt.Description, Arguments = p.Prompt.Arguments, Icons = p.Prompt.Icons, Meta = ServerMeta(p.Prompt.Meta, p.ServerId) }, Source: p.Prompt)).ToList();
+        return ListJson.Attach(new ListPromptsResult { Prompts = [.. exposed.Select(e => e.Exposed)], NextCursor = next }, "prompts", [.. exposed.Select(e => ListJson.Item(e.Exposed, e.Source, ResultJson.TryGet))]);
     }
 
     private async ValueTask<GetPromptResult> GetPromptAsync(RequestContext<GetPromptRequestParams> request, CancellationToken cancellationToken)

@@ -31,44 +31,12 @@ internal sealed record CatalogTool(string Name, string ServerId, Tool Tool, stri
         Meta = Tool.Meta,
     };
 
-    /// <summary>Returns the definition under the aggregated name as JSON (<see cref="ToolLists.Json"/>).</summary>
-    public JsonObject ToExposedJson() => ToolLists.Json(ToExposed(), Tool);
+    /// <summary>Returns the definition under the aggregated name as JSON (<see cref="ListJson.Item"/>).</summary>
+    public JsonObject ToExposedJson() => ListJson.Item(ToExposed(), Tool, ResultJson.TryGet);
 
-    /// <summary>A <c>tools/list</c> result of these tools under their aggregated names (<see cref="ToolLists.Result"/>).</summary>
+    /// <summary>A <c>tools/list</c> result of these tools under their aggregated names (<see cref="ListJson"/>).</summary>
     public static ListToolsResult ListResult(IReadOnlyList<CatalogTool> tools, string? nextCursor) =>
-        ToolLists.Result([.. tools.Select(t => (t.ToExposed(), t.Tool))], nextCursor);
-}
-
-/// <summary>
-/// <c>tools/list</c> results the gateway writes whose JSON keeps each server's own definitions (<see cref="ResultJson"/>:
-/// fields no MCP revision defines included) under the names the gateway gives them.
-/// </summary>
-internal static class ToolLists
-{
-    /// <summary>The server's own JSON of <paramref name="source"/> under <paramref name="exposed"/>'s name, when the hub listed it live; else <paramref name="exposed"/> written.</summary>
-    public static JsonObject Json(Tool exposed, Tool source)
-    {
-        if (ResultJson.TryGet(source, out var json) && JsonNode.Parse(json.Span) is JsonObject own)
-        {
-            own["name"] = exposed.Name;
-            return own;
-        }
-
-        return JsonSerializer.SerializeToNode(exposed, McpJsonUtilities.GetTypeInfo<Tool>(McpJsonUtilities.DefaultOptions))!.AsObject();
-    }
-
-    /// <summary>The result listing each (exposed, source) pair, with its JSON attached.</summary>
-    public static ListToolsResult Result(IReadOnlyList<(Tool Exposed, Tool Source)> tools, string? nextCursor)
-    {
-        var result = new ListToolsResult { Tools = [.. tools.Select(t => t.Exposed)], NextCursor = nextCursor };
-        var json = new JsonObject { ["tools"] = new JsonArray([.. tools.Select(t => (JsonNode)Json(t.Exposed, t.Source))]) };
-        if (nextCursor is not null)
-        {
-            json["nextCursor"] = nextCursor;
-        }
-
-        return ResultJson.Attach(result, JsonSerializer.SerializeToUtf8Bytes(json, McpJsonUtilities.GetTypeInfo<JsonNode>(McpJsonUtilities.DefaultOptions)));
-    }
+        ListJson.Attach(new ListToolsResult { Tools = [.. tools.Select(t => t.ToExposed())], NextCursor = nextCursor }, "tools", [.. tools.Select(t => ListJson.Item(t.ToExposed(), t.Tool, ResultJson.TryGet))]);
 }
 
 /// <summary>

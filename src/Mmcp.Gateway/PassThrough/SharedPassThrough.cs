@@ -57,7 +57,8 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
                     throw GatewayErrors.ToMcp(new HubException(failure.Code, serverId, failure.Message));
                 }
 
-                return ToolLists.Result([.. listing.Tools.Where(t => catalog.Consent.Evaluate(serverId, t.Tool).IsAllowed).Select(t => (t.Tool, t.Tool))], nextCursor: null);
+                var tools = listing.Tools.Where(t => catalog.Consent.Evaluate(serverId, t.Tool).IsAllowed).Select(t => t.Tool).ToList();
+                return ListJson.Attach(new ListToolsResult { Tools = tools }, "tools", [.. tools.Select(t => ListJson.Item(t, t, ResultJson.TryGet))]);
             });
             h.CallToolHandler = ResultJson.Faithful<CallToolRequestParams, CallToolResult>(async (r, ct) =>
             {

@@ -101,7 +101,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             var resources = new JsonArray();
             foreach (var r in allowed)
             {
-                var node = JsonSerializer.SerializeToNode(r.Resource, McpJsonUtilities.GetTypeInfo<Resource>(Json))!.AsObject();
+                var node = ListJson.Item(r.Resource, r.Resource, ResultJson.TryGet);
                 node["server"] = r.ServerId;
                 resources.Add((JsonNode)node);
             }
@@ -109,7 +109,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             var templates = new JsonArray();
             foreach (var t in allowedTemplates)
             {
-                var node = JsonSerializer.SerializeToNode(t.Template, McpJsonUtilities.GetTypeInfo<ResourceTemplate>(Json))!.AsObject();
+                var node = ListJson.Item(t.Template, t.Template, ResultJson.TryGet);
                 node["server"] = t.ServerId;
                 templates.Add((JsonNode)node);
             }
@@ -141,7 +141,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
             var prompts = new JsonArray();
             foreach (var p in allowed)
             {
-                var node = JsonSerializer.SerializeToNode(p.Prompt, McpJsonUtilities.GetTypeInfo<Prompt>(Json))!.AsObject();
+                var node = ListJson.Item(p.Prompt, p.Prompt, ResultJson.TryGet);
                 node["name"] = AggregatedEndpoint.PromptName(p.ServerId, p.Prompt.Name);
                 node["server"] = p.ServerId;
                 node["prompt"] = p.Prompt.Name;

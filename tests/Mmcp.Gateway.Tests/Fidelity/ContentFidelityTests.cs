@@ -132,6 +132,31 @@ public sealed class ContentFidelityTests
         Assert.Equal("io.cut", (string?)restRich["server"]);
     }
 
+    /// <summary>A resource in resources/list keeps the server's own fields; on /mcp with its server added to _meta; REST's list too.</summary>
+    [Theory]
+    [MemberData(nameof(ListFaces))]
+    [Trait("Issue12", "fidelity")]
+    public async Task ResourcesList_KeepsTheServersOwnFieldsOfEachResource(string route, bool dedicated)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Cut("io.cut"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.DedicatedUpstreamSessions = dedicated);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"resources/list"}""");
+        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        var emoji = JsonNode.Parse(payload)!["result"]!["resources"]!.AsArray().Single()!;
+        var (status, rest) = await gateway.GetAsync("/mcp/resources/list");
+
+        Assert.Equal("a resource field", (string?)emoji["x-vendor"]);
+        Assert.Equal("cut://emoji", (string?)emoji["uri"]);
+        Assert.Equal(route == "/mcp" ? "io.cut" : null, (string?)emoji["_meta"]?["io.mmcp/server"]);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var restEmoji = JsonNode.Parse(rest)!["resources"]!.AsArray().Single()!;
+        Assert.Equal("a resource field", (string?)restEmoji["x-vendor"]);
+        Assert.Equal("io.cut", (string?)restEmoji["server"]);
+    }
+
     /// <summary>The REST face answers the result itself, as the server wrote it.</summary>
     [Fact]
     [Trait("Issue12", "fidelity")]

@@ -2,7 +2,7 @@
 // JavaScript's String.slice does: cutting inside an emoji leaves half of it, which JSON.stringify writes as a lone
 // surrogate escape ("\ud83d"). The text of the resource cut://emoji is cut the same way. Its tool rich answers every
 // kind of content block with annotations, _meta, structured content and a field no revision defines; resources/read
-// answers one too, and so does the tool's definition in tools/list. It declares resources but,
+// answers one too, and so do the tool's definition in tools/list and the resource in resources/list. It declares resources but,
 // as the SDK's low-level Server does unless told, answers resources/templates/list with -32601.
 // Usage: node cut-server.mjs SDK_DIR              over stdio
 //        node cut-server.mjs SDK_DIR http [json]  stateless Streamable HTTP on a free loopback port at /mcp, printing
@@ -54,7 +54,7 @@ function cutServer() {
   server.setRequestHandler(CallToolRequestSchema, async (request) => request.params.name === 'rich' ? rich : ({
     content: [{ type: 'text', text: String(request.params.arguments.text).slice(0, request.params.arguments.length) }],
   }));
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [{ uri: 'cut://emoji', name: 'emoji' }] }));
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: [{ uri: 'cut://emoji', name: 'emoji', 'x-vendor': 'a resource field' }] }));
   server.setRequestHandler(ReadResourceRequestSchema, async (request) => ({
     contents: [{ uri: request.params.uri, mimeType: 'text/plain', text: 'smile \u{1F642}'.slice(0, 7) }],
     'x-vendor': 'read',
