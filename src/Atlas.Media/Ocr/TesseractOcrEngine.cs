@@ -13,7 +13,7 @@ namespace Atlas.Media.Ocr;
 internal sealed partial class TesseractOcrEngine : IOcrEngine
 {
     public const string EngineName = "tesseract";
-    private const string PreprocessingVersion = "deskew-1; order-xy; junk-lines";
+    private const string PreprocessingVersion = "deskew-1; order-xy-2; junk-lines";
 
     // Marks without a letter or digit at a line's ends are dropped from the text below this word confidence.
     private const double EdgeJunkConfidence = 0.5;
@@ -198,7 +198,8 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
     /// Blocks in reading order by recursive XY cuts on their boxes: split into columns at vertical gaps (left to
     /// right), columns into bands at horizontal gaps (top to bottom), and so on. Tesseract sometimes makes a photo's
     /// first line its own block and lists it last; a cut puts it back on top, while true columns stay whole. Where no
-    /// gap separates blocks (a tilted photo), and for the lines within a block, tesseract's order is kept.
+    /// gap separates blocks (a tilted photo), lines that stack in one column are read top to bottom, else tesseract's
+    /// order of blocks is kept (<see cref="TesseractOrder"/>); within a block, tesseract's order of lines.
     /// </summary>
     internal static IEnumerable<List<TsvLine>> ReadingOrder(List<TsvLine> lines)
     {
@@ -212,7 +213,7 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
     {
         if (blocks.Count <= 1 || depth > 16)
         {
-            output.AddRange(blocks.OrderBy(b => b.Index)); // no clear gap: tesseract's own order
+            output.AddRange(TesseractOrder(blocks)); // no clear gap
             return;
         }
 
@@ -222,7 +223,7 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
             groups = Split(blocks, !horizontal);
             if (groups.Count == 1)
             {
-                output.AddRange(blocks.OrderBy(b => b.Index)); // no clear gap: tesseract's own order
+                output.AddRange(TesseractOrder(blocks)); // no clear gap
                 return;
             }
 
@@ -238,6 +239,39 @@ internal sealed partial class TesseractOcrEngine : IOcrEngine
         {
             Cut(group, !horizontal, output, depth + 1);
         }
+    }
+
+    /// <summary>
+    /// Blocks no gap separates (a tilted photo). When their lines, taken together, stack one below another in one
+    /// column, they are read top to bottom as one block: tesseract sometimes puts a photo's first and last lines in a
+    /// block of their own around the body (and lists it after the body) or makes the first line a block listed last,
+    /// with boxes that overlap the body's by the tilt left after deskewing. Otherwise (lines side by side: columns)
+    /// tesseract's order of blocks is kept.
+    /// </summary>
+    private static List<TsvBlock> TesseractOrder(List<TsvBlock> blocks)
+    {
+        var ordered = blocks.OrderBy(b => b.Index).ToList();
+        if (ordered.Count < 2)
+        {
+            return ordered;
+        }
+
+        var lines = blocks.SelectMany(b => b.Lines).OrderBy(l => l.Top).ToList();
+
+        // Specks from the page edge or the table (a line narrower than twice its height) neither stack nor stand side by side.
+        var text = lines.Where(l => l.Right - l.Left >= 2 * (l.Bottom - l.Top)).ToList();
+        for (var i = 1; i < text.Count; i++)
+        {
+            var (above, below) = (text[i - 1], text[i]);
+            var slack = Math.Min(above.Bottom - above.Top, below.Bottom - below.Top) / 3;
+            var stacked = below.Top >= above.Bottom - slack && above.Left < below.Right && below.Left < above.Right;
+            if (!stacked)
+            {
+                return ordered;
+            }
+        }
+
+        return [new TsvBlock(lines, ordered[0].Index)];
     }
 
     /// <summary>
