@@ -109,18 +109,7 @@ public static class ResultJson
     /// <param name="result">The typed result.</param>
     /// <param name="json">The JSON object, as the server wrote it.</param>
     /// <returns>Whether there is one.</returns>
-    public static bool TryGet(Result result, out ReadOnlyMemory<byte> json)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        if (Texts.TryGetValue(result, out var text))
-        {
-            json = text.Json;
-            return true;
-        }
-
-        json = default;
-        return false;
-    }
+    public static bool TryGet(Result result, out ReadOnlyMemory<byte> json) => TryGetItem(result, out json);
 
     /// <summary>Gets the JSON a tool's definition was read from (an element of a server's <c>tools/list</c>), when the hub listed it live.</summary>
     /// <param name="tool">The tool, as the hub listed it.</param>
@@ -179,11 +168,11 @@ public static class ResultJson
     }
 
     /// <summary>Sends a request and reads its result keeping the server's JSON with it, as the SDK's typed call would send it.</summary>
-    internal static async ValueTask<TResult> RequestAsync<TParams, TResult>(ModelContextProtocol.Client.McpClient client, string method, TParams parameters, CancellationToken cancellationToken)
+    internal static async ValueTask<TResult> RequestAsync<TParams, TResult>(ModelContextProtocol.Client.McpClient client, string method, TParams parameters, CancellationToken cancellationToken, RequestId requestId = default)
         where TResult : Result
     {
         var options = ModelContextProtocol.McpJsonUtilities.DefaultOptions;
-        var request = new JsonRpcRequest { Method = method, Params = JsonSerializer.SerializeToNode(parameters, ModelContextProtocol.McpJsonUtilities.GetTypeInfo<TParams>(options)) };
+        var request = new JsonRpcRequest { Id = requestId, Method = method, Params = JsonSerializer.SerializeToNode(parameters, ModelContextProtocol.McpJsonUtilities.GetTypeInfo<TParams>(options)) };
         var response = await client.SendRequestAsync(request, cancellationToken).ConfigureAwait(false);
         return Read(response.Result, ModelContextProtocol.McpJsonUtilities.GetTypeInfo<TResult>(options));
     }

@@ -439,4 +439,8 @@ internal sealed class RawSession
 }
 
 /// <summary>One HTTP answer of a <see cref="RawSession"/>.</summary>
-internal sealed record Answer(HttpStatusCode Status, string? ContentType, long? ContentLength, string? SessionId, string Body);
+internal sealed record Answer(HttpStatusCode Status, string? ContentType, long? ContentLength, string? SessionId, string Body)
+{
+    /// <summary>The JSON-RPC message the answer carries: the body, or the last <c>data:</c> of an SSE stream.</summary>
+    public string Payload => ContentType == "text/event-stream" ? RawSession.LastSseData(Body) : Body;
+}

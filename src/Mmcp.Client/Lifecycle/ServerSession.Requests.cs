@@ -177,7 +177,7 @@ internal sealed partial class ServerSession
 
             var result = ReaderRequests(client) is { } requests
                 ? await CallMatchedByReaderAsync(client, requests, requestId, parameters, cancellationToken).ConfigureAwait(false)
-                : await CallThroughSdkAsync(client, requestId, parameters, cancellationToken).ConfigureAwait(false);
+                : await ResultJson.RequestAsync<CallToolRequestParams, CallToolResult>(client, RequestMethods.ToolsCall, parameters, cancellationToken, requestId).ConfigureAwait(false); // through the SDK client's loop, keeping the server's JSON
             if (LatencyProbe.Enabled)
             {
                 LatencyProbe.MarkUpstreamRead(Connectors.PipeClientTransport.ReadAt);
@@ -256,7 +256,7 @@ internal sealed partial class ServerSession
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.StartObject && AsksForInput(reader))
                 {
-                    return await CallThroughSdkAsync(client, new RequestId($"{requestId.Id}-sdk"), parameters, cancellationToken).ConfigureAwait(false);
+                    return await ResultJson.RequestAsync<CallToolRequestParams, CallToolResult>(client, RequestMethods.ToolsCall, parameters, cancellationToken, new RequestId($"{requestId.Id}-sdk")).ConfigureAwait(false);
                 }
 
                 var start = (int)reader.TokenStartIndex;
@@ -269,13 +269,6 @@ internal sealed partial class ServerSession
         }
 
         throw new JsonException("Unexpected JSON result in response.");
-    }
-
-    /// <summary>The call through the SDK client's loop, keeping the result's JSON as the server wrote it (<see cref="ResultJson"/>).</summary>
-    private static async ValueTask<CallToolResult> CallThroughSdkAsync(McpClient client, RequestId requestId, CallToolRequestParams parameters, CancellationToken cancellationToken)
-    {
-        var response = await client.SendRequestAsync(CallRequest(requestId, parameters), cancellationToken).ConfigureAwait(false);
-        return ResultJson.Read(response.Result, CallToolResultType);
     }
 
     /// <summary>The <c>tools/call</c> request as a message (what the SDK would send).</summary>

@@ -35,8 +35,11 @@ internal sealed record CatalogTool(string Name, string ServerId, Tool Tool, stri
     public JsonObject ToExposedJson() => ListJson.Item(ToExposed(), Tool, ResultJson.TryGet);
 
     /// <summary>A <c>tools/list</c> result of these tools under their aggregated names (<see cref="ListJson"/>).</summary>
-    public static ListToolsResult ListResult(IReadOnlyList<CatalogTool> tools, string? nextCursor) =>
-        ListJson.Attach(new ListToolsResult { Tools = [.. tools.Select(t => t.ToExposed())], NextCursor = nextCursor }, "tools", [.. tools.Select(t => ListJson.Item(t.ToExposed(), t.Tool, ResultJson.TryGet))]);
+    public static ListToolsResult ListResult(IReadOnlyList<CatalogTool> tools, string? nextCursor)
+    {
+        var exposed = tools.Select(t => (Exposed: t.ToExposed(), Source: t.Tool)).ToList();
+        return ListJson.Attach(new ListToolsResult { Tools = [.. exposed.Select(e => e.Exposed)], NextCursor = nextCursor }, "tools", [.. exposed.Select(e => ListJson.Item(e.Exposed, e.Source, ResultJson.TryGet))]);
+    }
 }
 
 /// <summary>

@@ -50,7 +50,7 @@ public sealed class ContentFidelityTests
 
         Assert.Equal(HttpStatusCode.OK, answer.Status);
         Assert.Equal(progress ? "text/event-stream" : "application/json", answer.ContentType);
-        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        var payload = answer.Payload;
         var result = JsonNode.Parse(payload)!["result"]!.AsObject();
         var expected = JsonNode.Parse(Rich)!.AsObject();
         Assert.True(JsonNode.DeepEquals(expected, result), $"expected {expected.ToJsonString()}\nactual   {result.ToJsonString()}");
@@ -76,7 +76,7 @@ public sealed class ContentFidelityTests
 
         var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"cut://emoji"}}""");
 
-        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        var payload = answer.Payload;
         var result = JsonNode.Parse(payload)!["result"]!;
         Assert.Equal("read", (string?)result["x-vendor"]);
         Assert.Equal("smile \ufffd", (string?)result["contents"]![0]!["text"]);
@@ -144,7 +144,7 @@ public sealed class ContentFidelityTests
         var session = await RawSession.OpenAsync(gateway, path: route);
 
         var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"resources/list"}""");
-        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        var payload = answer.Payload;
         var emoji = JsonNode.Parse(payload)!["result"]!["resources"]!.AsArray().Single()!;
         var (status, rest) = await gateway.GetAsync("/mcp/resources/list");
 
@@ -196,7 +196,7 @@ public sealed class ContentFidelityTests
     private static async Task<JsonArray> ToolsAsync(RawSession session, int id)
     {
         var answer = await session.PostAsync($$"""{"jsonrpc":"2.0","id":{{id}},"method":"tools/list"}""");
-        var payload = answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
+        var payload = answer.Payload;
         return JsonNode.Parse(payload)!["result"]!["tools"]!.AsArray();
     }
 }

@@ -46,11 +46,11 @@ public sealed class JsonRpcFidelityTests
         var stringArguments = await session.PostAsync("""{"jsonrpc":"2.0","id":"s14","method":"tools/call","params":{"name":"echo","arguments":"hello"}}""");
         var arrayArguments = await session.PostAsync("""{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"echo","arguments":[1]}}""");
 
-        AssertError(Payload(noName), -32602, 11);
-        AssertError(Payload(noParams), -32602, 12);
-        AssertError(Payload(numberName), -32602, 13);
-        AssertError(Payload(stringArguments), -32602, "s14");
-        AssertError(Payload(arrayArguments), -32602, 15);
+        AssertError(noName.Payload, -32602, 11);
+        AssertError(noParams.Payload, -32602, 12);
+        AssertError(numberName.Payload, -32602, 13);
+        AssertError(stringArguments.Payload, -32602, "s14");
+        AssertError(arrayArguments.Payload, -32602, 15);
         await AssertSessionStillWorksAsync(session, route);
     }
 
@@ -72,9 +72,6 @@ public sealed class JsonRpcFidelityTests
         Assert.Contains("batch", message, StringComparison.OrdinalIgnoreCase);
         await AssertSessionStillWorksAsync(session, route);
     }
-
-    private static string Payload(Answer answer) =>
-        answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
 
     private static string AssertError(string body, int code, object? id)
     {
@@ -104,6 +101,6 @@ public sealed class JsonRpcFidelityTests
         var tool = route == "/mcp" ? "io_test_alpha__echo" : "echo";
         var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"TOOL","arguments":{"text":"still here"}}}""".Replace("TOOL", tool, StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, answer.Status);
-        Assert.Contains("still here", Payload(answer), StringComparison.Ordinal);
+        Assert.Contains("still here", answer.Payload, StringComparison.Ordinal);
     }
 }

@@ -56,8 +56,8 @@ public sealed class LoneSurrogateTests
         await using var gateway = await GatewayHost.StartAsync(env);
         var session = await RawSession.OpenAsync(gateway);
         var list = await session.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"resources/list"}""");
-        using var listed = JsonDocument.Parse(Payload(list));
-        Assert.True(listed.RootElement.GetProperty("result").GetProperty("resources").GetArrayLength() > 0, Payload(list));
+        using var listed = JsonDocument.Parse(list.Payload);
+        Assert.True(listed.RootElement.GetProperty("result").GetProperty("resources").GetArrayLength() > 0, list.Payload);
         var uri = listed.RootElement.GetProperty("result").GetProperty("resources")[0].GetProperty("uri").GetString()!;
 
         var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"URI"}}""".Replace("URI", uri, StringComparison.Ordinal));
@@ -126,7 +126,7 @@ public sealed class LoneSurrogateTests
         var answer = await session.PostAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"TOOL","arguments":{"message":"cut \ud83d"}}}""".Replace("TOOL", tool, StringComparison.Ordinal));
 
         Assert.Equal(HttpStatusCode.OK, answer.Status);
-        var payload = Payload(answer);
+        var payload = answer.Payload;
         using var document = JsonDocument.Parse(payload);
         Assert.True(document.RootElement.TryGetProperty("result", out var result), payload);
         Assert.False(result.TryGetProperty("isError", out var isError) && isError.GetBoolean(), payload);
@@ -134,13 +134,10 @@ public sealed class LoneSurrogateTests
         Assert.True(text.ValueEquals("Echo: cut \uFFFD") || payload.Contains("""Echo: cut \ud83d""", StringComparison.Ordinal), payload);
     }
 
-    private static string Payload(Answer answer) =>
-        answer.ContentType == "text/event-stream" ? RawSession.LastSseData(answer.Body) : answer.Body;
-
     /// <summary>The text of the first content block of a result (the one <paramref name="block"/> picks), the call not an error.</summary>
     private static string TextOf(Answer answer, Func<JsonElement, JsonElement> block)
     {
-        var payload = Payload(answer);
+        var payload = answer.Payload;
         using var document = JsonDocument.Parse(payload);
         Assert.True(document.RootElement.TryGetProperty("result", out var result), payload);
         Assert.False(result.TryGetProperty("isError", out var isError) && isError.GetBoolean(), payload);
