@@ -81,7 +81,7 @@ public sealed record ToolConsentEntry(string ServerId, string ToolName, ConsentD
 /// server cannot silently rewrite a tool after it was trusted ("rug pull"). Thread-safe, and safe to share between
 /// processes: every change is a locked read-modify-write, and changes made by other processes are seen at once.
 /// </summary>
-public sealed class ConsentStore
+public sealed class ConsentStore : IAsyncDisposable
 {
     private const int FormatVersion = 1;
 
@@ -91,6 +91,10 @@ public sealed class ConsentStore
     private readonly TimeProvider _time;
     private FileStamp _stamp = FileStamp.Unread;
     private State _state = new();
+
+    // Pins written in the background because another writer held the file lock; awaited by WhenPinsWrittenAsync and
+    // on disposal, so a pin is not lost when the process stops right after a tool's first sight.
+    private readonly HashSet<Task> _pendingPins = [];
 
     /// <summary>Initializes a new instance of the <see cref="ConsentStore"/> class.</summary>
     /// <param name="path">The file that holds the decisions (created on first change, mode 0600).</param>
@@ -182,10 +186,56 @@ public sealed class ConsentStore
         // written as soon as the lock is free (judged again then, so it never overrides a decision made meanwhile).
         if (!TryMutate(Pin))
         {
-            _ = PinLaterAsync(Pin);
+            TrackPending(PinLaterAsync(Pin));
         }
 
         return changedMeanwhile ? final! : new ToolConsent(ToolConsentStatus.Allowed, null);
+    }
+
+    /// <summary>
+    /// Waits until every pin that <see cref="Evaluate(string, Tool)"/> had to leave for later (another writer held the
+    /// file lock) has been written or given up on.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting (the pins go on being written).</param>
+    /// <returns>A task that completes when no pin started before the call is pending.</returns>
+    public Task WhenPinsWrittenAsync(CancellationToken cancellationToken = default)
+    {
+        Task[] pending;
+        lock (_pendingPins)
+        {
+            pending = [.. _pendingPins];
+        }
+
+        return pending.Length == 0 ? Task.CompletedTask : Task.WhenAll(pending).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Writes the pins still pending (see <see cref="WhenPinsWrittenAsync"/>).</summary>
+    /// <returns>A task that completes when they are written or given up on.</returns>
+    public async ValueTask DisposeAsync() => await WhenPinsWrittenAsync().ConfigureAwait(false);
+
+    private void TrackPending(Task pin)
+    {
+        lock (_pendingPins)
+        {
+            if (pin.IsCompleted)
+            {
+                return;
+            }
+
+            _pendingPins.Add(pin);
+        }
+
+        _ = pin.ContinueWith(
+            done =>
+            {
+                lock (_pendingPins)
+                {
+                    _pendingPins.Remove(done);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     private async Task PinLaterAsync(Func<State, bool> pin)

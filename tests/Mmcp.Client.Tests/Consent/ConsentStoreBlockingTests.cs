@@ -61,6 +61,34 @@ public sealed class ConsentStoreBlockingTests : IDisposable
         }
 
         Assert.Equal(ToolConsentStatus.Allowed, verdict.Status);
+
+        // The pin left for later is written once the lock is free: a second store (another process) reads it from the
+        // file (regression: the test ended while the background write was still going and could not delete its folder).
+        await store.WhenPinsWrittenAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
+        var entry = Assert.Single(new ConsentStore(path).List().Tools);
+        Assert.Equal(("a", "echo", ConsentStore.ComputeHash(tool)), (entry.ServerId, entry.ToolName, entry.PinnedHash));
         Assert.True(store.Evaluate("a", tool).IsAllowed);
+    }
+
+    /// <summary>Disposing the store (the hub stopping) writes a pin still waiting for the file lock instead of losing it,
+    /// which would let a changed tool be trusted afresh on the next start.</summary>
+    [Fact]
+    [Trait("Issue13", "blocking")]
+    public async Task DisposeAsync_WithAPinWaitingForTheFileLock_WritesItOnceTheLockIsFree()
+    {
+        var path = Path.Combine(_dir, "consent.json");
+        var store = new ConsentStore(path);
+        var tool = new ModelContextProtocol.Protocol.Tool { Name = "echo", InputSchema = System.Text.Json.JsonDocument.Parse("""{"type":"object"}""").RootElement };
+
+        ValueTask disposing;
+        await using (new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            Assert.True(store.Evaluate("a", tool).IsAllowed);
+            disposing = store.DisposeAsync();
+            Assert.False(disposing.IsCompleted, "disposal returned while the pin was still waiting for the file lock");
+        }
+
+        await disposing.AsTask().WaitAsync(TestTimeouts.Default, Ct);
+        Assert.Single(new ConsentStore(path).List().Tools);
     }
 }
