@@ -31,7 +31,15 @@ internal static class ConnectCommand
             Arity = ArgumentArity.ZeroOrOne,
             Description = "The link the desktop's QR code holds ('atlas pair' prints it). Omit it to use the stored pairing.",
         };
-        var name = new Option<string?>("--name") { Description = "The name the desktop shows for this device (default: this computer's name)" };
+        url.Validators.Add(result =>
+        {
+            // An option the parser does not know lands here as the link: say what it is.
+            if (result.Tokens is [{ Value: ['-', ..] value }])
+            {
+                result.AddError($"Unknown option '{value}'. Run 'atlas connect --help' for the options.");
+            }
+        });
+        var name = new Option<string?>("--name") { Description = "The name the desktop shows for this device (default: user@computer (terminal))" };
         var stateDir = new Option<string?>("--state-dir") { Description = "Where credentials, outbox and cache live (default $XDG_STATE_HOME/atlas-connect or ~/.local/state/atlas-connect)" };
         var desktop = new Option<string?>("--desktop") { Description = "Which paired desktop to use, by name, when there are several" };
         var message = new Option<string?>("--message", "-m") { Description = "Send this message, print the answer and exit (for scripts)" };

@@ -379,6 +379,12 @@ internal sealed class InteractiveChat : IDisposable
             return;
         }
 
+        if (Path.GetDirectoryName(target) is { } folder && !Directory.Exists(folder))
+        {
+            await _out.WriteLineAsync($"The folder {folder} does not exist here; create it first or give another local path (/get {path} PATH).").ConfigureAwait(false);
+            return;
+        }
+
         var temp = target + ".part-" + Guid.NewGuid().ToString("N")[..8];
         try
         {

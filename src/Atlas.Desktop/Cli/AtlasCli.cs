@@ -7,6 +7,7 @@ using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Media;
 using Atlas.Desktop.Pairing;
 using Microsoft.Extensions.Options;
+using Shared.Cli;
 
 namespace Atlas.Desktop.Cli;
 
@@ -18,7 +19,7 @@ internal static class AtlasCli
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default $XDG_DATA_HOME/atlas or ~/.local/share/atlas)", Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON for scripts", Recursive = true };
-        var port = new Option<int?>("--port") { Description = "HTTPS port (default 47321; 0 picks a free one)" };
+        var port = new Option<int?>("--port") { Description = "HTTPS port (default 47321; 0 picks a free one)" }.ParsedAsNumber("a port number", 0, 65535);
         var tlsMode = new Option<string?>("--tls-mode")
         {
             Description = "self-signed (quick mode, default) or local-ca (trusted mode: phones install the desktop's name-constrained CA; the web app then installs and opens offline)",
@@ -207,7 +208,7 @@ internal static class AtlasCli
         }));
 
         var set = new Option<string?>("--set") { Description = "Comma-separated permissions: chat, files.read, files.write, media.process, tools, tools:<serverId>" };
-        var quota = new Option<long?>("--quota") { Description = "Storage quota in bytes" };
+        var quota = new Option<long?>("--quota") { Description = "Storage quota in bytes" }.ParsedAsNumber("a size in bytes", 0L);
         var permissions = new Command("permissions", "Show or change a device's permissions and quota (applies to live connections at once).") { id, set, quota };
         permissions.SetAction((parse, cancellationToken) => Guard(async () =>
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using Mmcp.Cli.Auth;
 using Mmcp.Cli.Calls;
 using Mmcp.Cli.Config;
@@ -62,7 +63,14 @@ internal static class CliApplication
                 await Console.Error.WriteLineAsync($"mmcp: {error.Message}").ConfigureAwait(false);
             }
 
-            var command = string.Join(' ', parse.CommandResult.Command is RootCommand ? ["mmcp"] : ["mmcp", parse.CommandResult.Command.Name]);
+            // The whole path of the command ('mmcp token create', not 'mmcp create').
+            var names = new List<string>();
+            for (SymbolResult? at = parse.CommandResult; at is CommandResult { Command: not RootCommand } level; at = at.Parent)
+            {
+                names.Insert(0, level.Command.Name);
+            }
+
+            var command = string.Join(' ', ["mmcp", .. names]);
             await Console.Error.WriteLineAsync($"Run '{command} --help' for usage.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }

@@ -7,6 +7,7 @@ using Mmcp.Client;
 using Mmcp.Client.Authorization;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
+using Shared.Cli;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Auth;
@@ -22,7 +23,7 @@ internal static class AuthCommand
         var server = new Argument<string>("server") { Description = "The server id (an http server)." };
         var scope = new Option<string[]>("--scope") { Description = "A scope to ask for beyond what the sign-in grants (repeatable; for a call that needs more).", HelpName = "SCOPE" };
         var noBrowser = new Option<bool>("--no-browser") { Description = "Print the authorization URL instead of opening a browser." };
-        var wait = new Option<double>("--timeout-seconds") { Description = "How long to wait for the browser to come back.", DefaultValueFactory = _ => 300, HelpName = "SECONDS" };
+        var wait = new Option<double>("--timeout-seconds") { Description = "How long to wait for the browser to come back.", DefaultValueFactory = _ => 300, HelpName = "SECONDS" }.ParsedAsNumber("a number of seconds", 1d);
         var login = new Command("login", "Sign in to a remote server in your browser (OAuth 2.1 with PKCE, loopback redirect on 127.0.0.1) and store the tokens for this user (mode 0600). Exit 9 when the sign-in is refused, 5 when it times out.") { server, scope, noBrowser, wait };
         login.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => LoginAsync(context, parse.GetValue(server)!, parse.GetValue(scope) ?? [], parse.GetValue(noBrowser), parse.GetValue(wait), token), ct));
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mmcp.Cli.Application;
 using Mmcp.Cli.Serving;
+using Shared.Cli;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Inspect;
@@ -18,7 +19,7 @@ internal static class InspectCommand
         var server = new Argument<string?>("server") { Description = "The server id (optional with --spans: every server).", Arity = ArgumentArity.ZeroOrOne };
         var url = new Option<string?>("--url") { Description = "The gateway's URL (default: the one 'mmcp serve' runs, from its runtime file).", HelpName = "URL" };
         var payloads = new Option<bool>("--payloads") { Description = "Print each message in full." };
-        var count = new Option<int?>("--count") { Description = "Stop after this many messages (or spans).", HelpName = "N" };
+        var count = new Option<int?>("--count") { Description = "Stop after this many messages (or spans).", HelpName = "N" }.ParsedAsNumber("a number of messages", 1);
         var spans = new Option<bool>("--spans") { Description = "Show the spans of recent calls instead (gateway, hub and MCP SDK; names, timings, status, conventions' tags), then live. Recording starts with the first watcher." };
         var command = new Command("inspect", "Watch one server's JSON-RPC traffic through the running gateway (requests, responses with timings, errors, notifications), live; or with --spans the spans of recent calls. Token: the gateway's own (runtime file) or MMCP_TOKEN with the 'inspect' scope.") { server, url, payloads, count, spans };
         command.Validators.Add(r =>

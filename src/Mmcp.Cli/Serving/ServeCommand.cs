@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Mmcp.Cli.Application;
 using Mmcp.Core.Registry;
 using Mmcp.Gateway;
+using Shared.Cli;
 using Shared.Storage;
 using Shared.Telemetry;
 
@@ -32,18 +33,8 @@ internal static class ServeCommand
         var oauthAudience = new Option<string?>("--oauth-audience") { Description = "With --oauth-issuer: the gateway's resource URL, the audience tokens must carry. Default: the origin clients reach (http://127.0.0.1:PORT).", HelpName = "URL" };
         var metrics = new Option<bool>("--metrics") { Description = "Serve Prometheus metrics at GET /metrics, to loopback connections only (OpenTelemetry; see docs/observability.md)." };
         var shared = new Option<bool>("--shared-upstream") { Description = "Let /servers/{id}/mcp sessions share the hub's connection instead of opening one each (no process per session for stdio servers; no per-client sampling, logging or subscriptions)." };
-        port.Validators.Add(r =>
-        {
-            var value = r.GetValue(port);
-            if (value is < 0 or > 65535)
-            {
-                r.AddError($"--port must be 0 to 65535, not {value}.");
-            }
-            else if (value == 11434)
-            {
-                r.AddError("--port 11434 is Ollama's port; choose another (the default is 7379, 0 picks a free one).");
-            }
-        });
+        port.ParsedAsNumber("a port number", 0, 65535,
+            value => value == 11434 ? "--port 11434 is Ollama's port; choose another (the default is 7379, 0 picks a free one)." : null);
         var stores = new StoreOptions(tokens: true);
         var command = new Command("serve", "Serve the hub over HTTP: aggregated MCP at /mcp, one server at /servers/{id}/mcp, REST at /mcp/tools/…, OpenAPI at /openapi.json, /health. Prints the URL; Ctrl+C stops.")
         {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Mmcp.Cli.Application;
 using Mmcp.Gateway.Security;
+using Shared.Cli;
 using Spectre.Console;
 
 namespace Mmcp.Cli.Tokens;
@@ -16,7 +17,7 @@ internal static class TokenCommand
 
         var scope = new Option<string[]>("--scope") { Description = $"A scope (repeatable): {string.Join(", ", GatewayScopes.Known)}.", Required = true, HelpName = "SCOPE" };
         var name = new Option<string>("--name") { Description = "A label for the token (shown in lists and the audit log).", DefaultValueFactory = _ => "token" };
-        var days = new Option<double?>("--expires-in-days") { Description = "Days until the token stops working (default: never).", HelpName = "DAYS" };
+        var days = new Option<double?>("--expires-in-days") { Description = "Days until the token stops working (default: never).", HelpName = "DAYS" }.ParsedAsNumber("a number of days");
         var create = new Command("create", "Create a token and print it once (it is stored only as a hash).") { scope, name, days };
         create.SetAction((parse, ct) => CliContext.RunAsync(parse, global, (context, token) => CreateTokenAsync(context, Store(parse.GetValue(file)), parse.GetValue(name)!, parse.GetValue(scope)!, parse.GetValue(days), token), ct));
 

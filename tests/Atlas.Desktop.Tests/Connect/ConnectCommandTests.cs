@@ -83,6 +83,20 @@ public sealed class ConnectCommandTests
         Assert.Contains("ticket (t)", result.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>An option atlas connect does not know is reported as such (regression: it was taken for the pairing link,
+    /// "The pairing link must be an https:// address").</summary>
+    [Fact]
+    public async Task Connect_UnknownOption_SaysItIsUnknown()
+    {
+        using var connect = new ConnectProcess();
+
+        var result = await connect.RunAsync(["--bogus"]);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("Unknown option '--bogus'", result.Stderr + result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("pairing link", result.Stderr + result.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Connect_NotPaired_SaysHowToPair()
     {
@@ -195,6 +209,7 @@ public sealed class ConnectCommandTests
             "/put notes.txt docs/",
             "/files docs",
             "/get docs/notes.txt back.txt",
+            "/get docs/notes.txt no-such-folder/back.txt",
             "/get docs/../../escape.txt",
             "What is in my notes?",
             "/list",
@@ -208,6 +223,7 @@ public sealed class ConnectCommandTests
         Assert.Contains("already_exists", output, StringComparison.Ordinal);
         Assert.Contains("docs/notes.txt", output, StringComparison.Ordinal);
         Assert.Equal(content, await File.ReadAllTextAsync(Path.Combine(connect.WorkDir, "back.txt"), Ct));
+        Assert.Contains($"The folder {Path.Combine(connect.WorkDir, "no-such-folder")} does not exist here", output, StringComparison.Ordinal);
         Assert.Contains("invalid_path", output, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(connect.WorkDir, "escape.txt")));
         Assert.Contains("Echo: What is in my notes?", output, StringComparison.Ordinal);

@@ -62,6 +62,35 @@ public sealed partial class GatewayCommandsTests
         Assert.Contains("Ollama", stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>A port that is not a number is a usage error that says what --port takes (regression: the range
+    /// validator read the unconvertible value and the process died with an unhandled exception, exit 134).</summary>
+    [Fact]
+    public async Task Serve_PortNotANumber_IsAUsageErrorSayingWhatItTakes()
+    {
+        using var env = new TestEnvironment();
+
+        var (exit, _, stderr) = await Run.ProcessAsync("dotnet", [Mmcp, "serve", "--port", "abc"], env.Variables);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--port takes a port number from 0 to 65535, not 'abc'.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A number option's error names neither a CLR type nor the wrong command (regression: "as expected type
+    /// 'System.Nullable`1[System.Double]'" and "Run 'mmcp create --help'").</summary>
+    [Fact]
+    public async Task TokenCreate_DaysNotANumber_SaysWhatTheOptionTakesAndTheWholeCommand()
+    {
+        using var env = new TestEnvironment();
+
+        var (exit, _, stderr) = await Run.ProcessAsync("dotnet", [Mmcp, "token", "create", "--name", "a", "--scope", "tools:list", "--expires-in-days", "soon"], env.Variables);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--expires-in-days takes a number of days, not 'soon'.", stderr, StringComparison.Ordinal);
+        Assert.Contains("Run 'mmcp token create --help' for usage.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Stdio_ServesTheAggregatedHub_WithLogsOnStandardErrorOnly()
     {
