@@ -24,7 +24,7 @@ internal static class ServeCommand
     {
         var port = new Option<int>("--port", "-p") { Description = $"The port (0 picks a free one). Default {MmcpGatewayOptions.DefaultPort}.", DefaultValueFactory = _ => MmcpGatewayOptions.DefaultPort };
         var host = new Option<string>("--host") { Description = "The address to listen on. Default 127.0.0.1 (loopback only); any other address requires bearer tokens for requests arriving on it.", DefaultValueFactory = _ => "127.0.0.1" };
-        var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool (for clients that cannot hold many tools).", DefaultValueFactory = _ => GatewayToolMode.All };
+        var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool (for clients that cannot hold many tools).", DefaultValueFactory = _ => GatewayToolMode.All }.ParsedAsChoice();
         var requireToken = new Option<bool>("--require-token") { Description = "Require a bearer token on loopback too." };
         var allowOrigin = new Option<string[]>("--allow-origin") { Description = "A browser origin (scheme://host[:port]) allowed to call the gateway (repeatable).", HelpName = "ORIGIN" };
         var allowHost = new Option<string[]>("--allow-host") { Description = "A host name accepted in the Host header, besides loopback names and the listening address (repeatable).", HelpName = "HOST" };

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Mmcp.Cli.Application;
 using Mmcp.Gateway;
+using Shared.Cli;
 
 namespace Mmcp.Cli.Serving;
 
@@ -15,7 +16,7 @@ internal static class StdioCommand
 {
     public static Command Create(GlobalOptions global)
     {
-        var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool.", DefaultValueFactory = _ => GatewayToolMode.All };
+        var toolMode = new Option<GatewayToolMode>("--tool-mode") { Description = "all: every tool; search: only search_tools and call_tool.", DefaultValueFactory = _ => GatewayToolMode.All }.ParsedAsChoice();
         var lexical = new Option<bool>("--lexical-search") { Description = "With --tool-mode search: rank search_tools with BM25 alone, without the local embedding model (less memory, no model load)." };
         var stores = new StoreOptions(tokens: false);
         var command = new Command("stdio", "Serve the aggregated hub as one MCP server over standard input and output (for an MCP client's configuration: {\"command\": \"mmcp\", \"args\": [\"stdio\"]}).") { toolMode, lexical };

@@ -91,6 +91,22 @@ public sealed partial class GatewayCommandsTests
         Assert.DoesNotContain("System.", stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>A tool mode the gateway does not have is refused with the values it takes, as the help writes them
+    /// (regression: "as expected type 'Mmcp.Gateway.GatewayToolMode'. Did you mean … All, Search").</summary>
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("stdio")]
+    public async Task ToolMode_Unknown_SaysTheValuesItTakes(string command)
+    {
+        using var env = new TestEnvironment();
+
+        var (exit, _, stderr) = await Run.ProcessAsync("dotnet", [Mmcp, command, "--tool-mode", "few"], env.Variables);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--tool-mode takes all or search, not 'few'.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Mmcp.Gateway", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Stdio_ServesTheAggregatedHub_WithLogsOnStandardErrorOnly()
     {

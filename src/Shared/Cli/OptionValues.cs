@@ -6,11 +6,11 @@ using System.Numerics;
 namespace Shared.Cli;
 
 /// <summary>
-/// Number options whose errors say what was expected. System.CommandLine's own conversion error names a CLR type
+/// Number and choice options whose errors say what was expected. System.CommandLine's own conversion error names a CLR type
 /// ("as expected type 'System.Nullable`1[System.Int64]'"), and a validator that reads a value it could not convert
 /// throws instead of reporting. Compiled into each command line that needs it.
 /// </summary>
-internal static class NumberOptions
+internal static class OptionValues
 {
     /// <summary>Parses the option's value as a number in [<paramref name="min"/>, <paramref name="max"/>] (either bound may be
     /// left out), with an error naming the option, what it expects and the value given.</summary>
@@ -42,6 +42,59 @@ internal static class NumberOptions
         option.CustomParser = result => Parse(result, option.Name, expected, min, max, check, out var value) ? value : null;
         return option;
     }
+
+    /// <summary>
+    /// Parses the option's value as one of an enum's members, written in kebab case ("trust-on-first-use" for
+    /// TrustOnFirstUse) in any letter case, with an error listing the accepted values; the help shows them too.
+    /// </summary>
+    /// <typeparam name="T">The enum.</typeparam>
+    /// <param name="option">The option.</param>
+    /// <returns>The option.</returns>
+    public static Option<T> ParsedAsChoice<T>(this Option<T> option)
+        where T : struct, Enum
+    {
+        var names = Enum.GetValues<T>().ToDictionary(KebabCase, StringComparer.OrdinalIgnoreCase);
+        option.HelpName = string.Join('|', names.Keys);
+        option.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+            {
+                return default;
+            }
+
+            var text = result.Tokens[^1].Value;
+            if (names.TryGetValue(text, out var value))
+            {
+                return value;
+            }
+
+            result.AddError($"{option.Name} takes {Alternatives([.. names.Keys])}, not '{text}'.");
+            return default;
+        };
+        option.CompletionSources.Add(names.Keys.ToArray());
+        return option;
+    }
+
+    private static string KebabCase<T>(T value)
+        where T : struct, Enum
+    {
+        var name = value.ToString();
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                text.Append('-');
+            }
+
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return text.ToString();
+    }
+
+    private static string Alternatives(string[] names) =>
+        names.Length == 1 ? names[0] : string.Join(", ", names[..^1]) + " or " + names[^1];
 
     private static bool Parse<T>(ArgumentResult result, string name, string expected, T? min, T? max, Func<T, string?>? check, out T value)
         where T : struct, INumber<T>, IMinMaxValue<T>
