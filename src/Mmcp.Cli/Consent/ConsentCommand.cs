@@ -49,9 +49,30 @@ internal static class ConsentCommand
 
     private static ConsentStore Store(string? file) => new(file ?? ConsentStore.DefaultPath());
 
+    /// <summary>
+    /// The hub as the gateway's: it declares sampling, elicitation and roots (the gateway routes them to its clients), and
+    /// a server may offer some tools only to clients that do (server-everything's trigger-sampling-request), so the tools
+    /// listed here are the ones the gateway exposes and asks consent for. Listing never sends such a request; one that
+    /// comes anyway is refused.
+    /// </summary>
+    private static MmcpHub GatewayView(CliContext context)
+    {
+        var hub = context.Hub;
+        hub.ServerRequests ??= new HubServerRequests
+        {
+            Sampling = (_, _, _) => throw NotHere("sampling/createMessage"),
+            Elicitation = (_, _, _) => throw NotHere("elicitation/create"),
+            Roots = (_, _, _) => ValueTask.FromResult(new ListRootsResult { Roots = [] }),
+        };
+        return hub;
+
+        static ModelContextProtocol.McpProtocolException NotHere(string method) =>
+            new($"mmcp consent does not answer {method}; the gateway routes it to the client whose call asked.", ModelContextProtocol.McpErrorCode.MethodNotFound);
+    }
+
     private static async Task<int> ListAsync(CliContext context, ConsentStore store, string? serverId, CancellationToken cancellationToken)
     {
-        var listing = await context.Hub.ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var listing = await GatewayView(context).ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
         var (servers, tools) = store.List();
         var rows = listing.Tools.Select(t => (t.ServerId, Tool: t.ToolName, Verdict: store.Check(t.ServerId, t.Tool))).ToList();
         if (context.Json)
@@ -94,27 +115,43 @@ internal static class ConsentCommand
     {
         if (toolName is null)
         {
+            // A decision about an id no server has would never apply: a typo that leaves the meant server as it was.
+            var hub = GatewayView(context);
+            await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
+            if (!hub.Registry.Current.Servers.Any(s => s.Id == serverId))
+            {
+                var known = hub.Registry.Current.Servers.Select(s => s.Id).Order(StringComparer.Ordinal).ToList();
+                return context.Fail(HubErrorCode.UnknownServer.ToString(),
+                    $"No server is registered as '{serverId}'. {(known.Count == 0 ? "No server is registered; see 'mmcp servers'." : $"Registered: {string.Join(", ", known)}.")}", ExitCodes.NotFound);
+            }
+
             await store.SetServerAsync(serverId, decision, cancellationToken).ConfigureAwait(false);
             Report($"Server '{serverId}' {(decision == ConsentDecision.Allow ? "allowed" : "denied")}.");
             return ExitCodes.Ok;
         }
 
+        // Both decisions look the tool up: allowing pins its definition, and a denial of a name the server does not have
+        // (a typo) would leave the meant tool allowed.
         Tool? definition = null;
-        if (decision == ConsentDecision.Allow)
+        try
         {
-            try
+            var listing = await GatewayView(context).ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+            definition = listing.Tools.FirstOrDefault(t => t.ToolName == toolName)?.Tool;
+            if (definition is null && listing.Failures.Count == 0)
             {
-                var listing = await context.Hub.ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
-                definition = listing.Tools.FirstOrDefault(t => t.ToolName == toolName)?.Tool;
-                if (definition is null && listing.Failures.Count == 0)
-                {
-                    return context.Fail(HubErrorCode.UnknownTool.ToString(), $"Server '{serverId}' has no tool '{toolName}'. Its tools: {string.Join(", ", listing.Tools.Select(t => t.ToolName))}.", ExitCodes.NotFound);
-                }
+                return context.Fail(HubErrorCode.UnknownTool.ToString(), $"Server '{serverId}' has no tool '{toolName}'. Its tools: {string.Join(", ", listing.Tools.Select(t => t.ToolName))}.", ExitCodes.NotFound);
             }
-            catch (HubException ex) when (ex.Code != HubErrorCode.UnknownServer)
-            {
-                context.Warn($"{ex.Message} The tool is allowed and will be pinned as the gateway next sees it.");
-            }
+        }
+        catch (HubException ex) when (ex.Code != HubErrorCode.UnknownServer)
+        {
+            context.Warn(decision == ConsentDecision.Allow
+                ? $"{ex.Message} The tool is allowed and will be pinned as the gateway next sees it."
+                : $"{ex.Message} The tool is denied as named; check the name with 'mmcp consent list --server {serverId}' once the server answers.");
+        }
+
+        if (decision == ConsentDecision.Deny)
+        {
+            definition = null; // a denial pins nothing
         }
 
         await store.SetToolAsync(serverId, toolName, decision, definition, cancellationToken).ConfigureAwait(false);

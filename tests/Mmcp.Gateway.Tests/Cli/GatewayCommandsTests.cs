@@ -197,6 +197,44 @@ public sealed partial class GatewayCommandsTests
         static string? Status(string json, string tool) => JsonDocument.Parse(json).RootElement.GetProperty("tools").EnumerateArray().Single(t => t.GetProperty("tool").GetString() == tool).GetProperty("status").GetString();
     }
 
+    /// <summary>The CLI sees the tools the gateway exposes (regression: server-everything offers its sampling, elicitation
+    /// and roots tools only to clients that declare them, which the gateway does and the CLI did not, so
+    /// 'consent allow … trigger-sampling-request' said "no tool" and a held definition of it could not be approved).</summary>
+    [Fact]
+    public async Task Consent_ToolsOfferedOnlyToClientsThatDeclareSampling_AreListedAndAllowed()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Everything("io.github.everything"));
+
+        var allow = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "allow", "io.github.everything", "trigger-sampling-request", "--no-import"], env.Variables);
+        var listed = await Run.ProcessAsync("dotnet", [Mmcp, "consent", "list", "--json", "--no-import"], env.Variables);
+
+        Assert.True(allow.ExitCode == 0, allow.Stderr);
+        Assert.Contains("pinned", allow.Stdout, StringComparison.Ordinal);
+        var tools = JsonDocument.Parse(listed.Stdout).RootElement.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("tool").GetString()).ToList();
+        Assert.Contains("trigger-sampling-request", tools);
+        Assert.Contains("trigger-elicitation-request", tools);
+        Assert.Contains("get-roots-list", tools);
+    }
+
+    /// <summary>A decision about a server or tool that does not exist is refused (exit 3) and stores nothing (regression:
+    /// 'consent allow io.nope' and 'consent deny io.test.alpa' succeeded, a typo that leaves the meant server as it was).</summary>
+    [Theory]
+    [InlineData("allow", "io.test.alpa")]
+    [InlineData("deny", "io.test.alpa")]
+    [InlineData("deny", "io.test.alpha", "ad")]
+    public async Task Consent_UnknownServerOrTool_ExitsNotFoundAndStoresNothing(string decision, string server, string? tool = null)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+
+        var result = await Run.ProcessAsync("dotnet", [Mmcp, "consent", decision, server, .. tool is null ? Array.Empty<string>() : [tool], "--no-import"], env.Variables);
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains(tool is null ? "io.test.alpha" : "echo", result.Stderr, StringComparison.Ordinal); // what there is instead
+        Assert.False(File.Exists(env.ConsentPath), "a decision was stored");
+    }
+
     [Fact]
     public async Task Inspect_PrintsTheTrafficOfTheRunningGateway()
     {
