@@ -183,9 +183,14 @@ public sealed class MmcpGatewayOptions
 
         foreach (var host in AllowedHosts)
         {
-            if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || host.Contains('*', StringComparison.Ordinal))
+            // The Host header is compared without its port, so a name with a port (or a space, or a bare IPv6
+            // address, which a Host header always brackets) would be accepted here and never match.
+            var valid = host is ['[', .., ']']
+                ? System.Net.IPAddress.TryParse(host[1..^1], out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                : Uri.CheckHostName(host) is UriHostNameType.Dns or UriHostNameType.IPv4;
+            if (!valid)
             {
-                errors.Add($"{nameof(AllowedHosts)} contains '{host}'; write an exact host name without scheme, port or wildcard.");
+                errors.Add($"{nameof(AllowedHosts)} contains '{host}'; write an exact host name or address without scheme, port or wildcard (an IPv6 address in brackets), for example myhost.lan or [fd00::1].");
             }
         }
 

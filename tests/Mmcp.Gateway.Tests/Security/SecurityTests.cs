@@ -29,6 +29,41 @@ public sealed class SecurityTests
         Assert.Contains("forbidden_host", body, StringComparison.Ordinal);
     }
 
+    /// <summary>An allowed host that no Host header could match is refused at startup (regression: 'myhost:7392' and
+    /// 'a b' were accepted and then silently matched nothing, since the header is compared without its port).</summary>
+    [Theory]
+    [InlineData("myhost:7392")]
+    [InlineData("a b")]
+    [InlineData("fd00::1")]
+    [InlineData("[not-v6]")]
+    [InlineData("http://myhost")]
+    [InlineData("*.lan")]
+    public void Options_AllowedHostNoHostHeaderCanMatch_FailsValidationWithFix(string host)
+    {
+        var problems = new MmcpGatewayOptions { AllowedHosts = { host } }.Validate();
+
+        Assert.Contains(problems, p => p.Contains($"'{host}'", StringComparison.Ordinal) && p.Contains("without scheme, port or wildcard", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("myhost.lan")]
+    [InlineData("192.168.1.20")]
+    [InlineData("[fd00::1]")]
+    public void Options_AllowedHostNameOrAddress_PassesValidation(string host) =>
+        Assert.Empty(new MmcpGatewayOptions { AllowedHosts = { host } }.Validate());
+
+    /// <summary>An allowed host name is accepted in the Host header with any port.</summary>
+    [Fact]
+    public async Task AllowedHost_WithThePortInTheHeader_IsAccepted()
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.AllowedHosts.Add("myhost.lan"));
+
+        var (status, _) = await gateway.GetAsync("/health", r => r.Headers.Host = "MyHost.lan:7392");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
     [Theory]
     [InlineData("/health")]
     [InlineData("/openapi.json")]
