@@ -126,9 +126,19 @@ internal sealed partial class AggregatedEndpoint
             }
 
             name = arguments?.TryGetValue("name", out var n) == true && n.ValueKind == JsonValueKind.String ? n.GetString()! : throw new McpProtocolException($"'{CallToolName}' needs 'name': the tool's name as '{SearchToolName}' returned it.", McpErrorCode.InvalidParams);
-            arguments = arguments.TryGetValue("arguments", out var a) && a.ValueKind == JsonValueKind.Object
-                ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone())
-                : null;
+            // The tool's arguments as a direct tools/call takes them: an object, or none (null or left out).
+            if (!arguments.TryGetValue("arguments", out var a) || a.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+            {
+                arguments = null;
+            }
+            else if (a.ValueKind == JsonValueKind.Object)
+            {
+                arguments = a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
+            }
+            else
+            {
+                throw new McpProtocolException($"'{CallToolName}' takes 'arguments' as an object of the tool's arguments (as its inputSchema describes), not {a.ValueKind.ToString().ToLowerInvariant()}.", McpErrorCode.InvalidParams);
+            }
         }
 
         try
@@ -346,11 +356,15 @@ internal sealed partial class AggregatedEndpoint
 
     // ------------------------------------------------------------------ completion
 
+    /// <summary>The scope a completion needs: completing a prompt's argument needs what getting the prompt does, a resource template's what reading the resource does.</summary>
+    internal static string CompletionScope(CompleteRequestParams? parameters) =>
+        parameters?.Ref is ResourceTemplateReference ? GatewayScopes.ResourcesRead : GatewayScopes.PromptsRead;
+
     /// <summary>Routes <c>completion/complete</c> by the prefixed prompt name or the resource template to its server, with the server's own name.</summary>
     private async ValueTask<CompleteResult> CompleteAsync(RequestContext<CompleteRequestParams> request, CancellationToken cancellationToken)
     {
-        Require(request.User, GatewayScopes.PromptsRead);
         var p = request.Params ?? throw new McpProtocolException("completion/complete needs a ref and an argument.", McpErrorCode.InvalidParams);
+        Require(request.User, CompletionScope(p));
         var parameters = JsonSerializer.SerializeToNode(p, McpJsonUtilities.GetTypeInfo<CompleteRequestParams>(McpJsonUtilities.DefaultOptions)) as JsonObject
             ?? throw new McpProtocolException("completion/complete needs a ref and an argument.", McpErrorCode.InvalidParams);
         string serverId;

@@ -135,7 +135,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, scope: null, null, null, ct));
+            h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => ForwardAsync<CompleteRequestParams, CompleteResult>(r, AggregatedEndpoint.CompletionScope(r.Params), null, null, ct));
         }
 
         if (caps.Logging is not null)

@@ -89,7 +89,7 @@ internal sealed class SharedPassThrough(GatewayCatalog catalog)
 
         if (caps.Completions is not null)
         {
-            h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => Raw<CompleteRequestParams, CompleteResult>(r, RequestMethods.CompletionComplete, null, ct));
+            h.CompleteHandler = ResultJson.Faithful<CompleteRequestParams, CompleteResult>((r, ct) => Raw<CompleteRequestParams, CompleteResult>(r, RequestMethods.CompletionComplete, AggregatedEndpoint.CompletionScope(r.Params), ct));
         }
 
         ResultJson.WriteInResponses(options);

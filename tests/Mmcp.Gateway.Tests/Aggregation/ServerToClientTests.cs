@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Mmcp.Gateway.Security;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -216,6 +217,32 @@ public sealed class ServerToClientTests
         var result = await client.CompleteAsync(new ResourceTemplateReference { Uri = "demo://resource/dynamic/text/{resourceId}" }, "resourceId", "7", cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(["7"], result.Completion.Values);
+    }
+
+    /// <summary>A completion needs the scope of what it completes, on /mcp and /servers/{id}/mcp alike (regression: /mcp
+    /// asked prompts:read even for a resource template, the pass-through asked nothing, and the docs said "a valid token").</summary>
+    [Theory]
+    [InlineData("/mcp", "io_ev__completable-prompt")]
+    [InlineData("/servers/io.ev/mcp", "completable-prompt")]
+    public async Task Complete_NeedsTheScopeOfWhatItCompletes(string path, string prompt)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.Everything(Everything));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
+        var ct = TestContext.Current.CancellationToken;
+        var (_, resources) = await gateway.Tokens.CreateAsync("resources", [GatewayScopes.ResourcesRead], cancellationToken: ct);
+        var (_, prompts) = await gateway.Tokens.CreateAsync("prompts", [GatewayScopes.PromptsRead], cancellationToken: ct);
+        await using var resourceReader = await gateway.ConnectAsync(path, protocolVersion: Era, headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + resources });
+        await using var promptReader = await gateway.ConnectAsync(path, protocolVersion: Era, headers: new Dictionary<string, string> { ["Authorization"] = "Bearer " + prompts });
+        var template = new ResourceTemplateReference { Uri = "demo://resource/dynamic/text/{resourceId}" };
+
+        var completed = await resourceReader.CompleteAsync(template, "resourceId", "7", cancellationToken: ct);
+        var refusedPrompt = await Assert.ThrowsAsync<McpProtocolException>(() => resourceReader.CompleteAsync(new PromptReference { Name = prompt }, "department", "Eng", cancellationToken: ct).AsTask());
+        var refusedTemplate = await Assert.ThrowsAsync<McpProtocolException>(() => promptReader.CompleteAsync(template, "resourceId", "7", cancellationToken: ct).AsTask());
+
+        Assert.Equal(["7"], completed.Completion.Values);
+        Assert.Contains("prompts:read", refusedPrompt.Message, StringComparison.Ordinal);
+        Assert.Contains("resources:read", refusedTemplate.Message, StringComparison.Ordinal);
     }
 
     // ------------------------------------------------------------------ (d) subscriptions

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Search;
+using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
 namespace Mmcp.Gateway.Tests.Search;
@@ -26,6 +27,25 @@ public sealed class SearchToolsTests
         Assert.Equal("io_test_alpha__add", first.GetProperty("name").GetString());
         Assert.Equal(JsonValueKind.Object, first.GetProperty("inputSchema").ValueKind);
         Assert.Equal("42", ((TextContentBlock)called.Content[0]).Text);
+    }
+
+    /// <summary>call_tool takes the tool's arguments as a direct tools/call does: an object or none; anything else is
+    /// -32602 (regression: "x" was dropped and the tool called without arguments).</summary>
+    [Fact]
+    public async Task SearchMode_CallToolWithArgumentsNotAnObject_IsInvalidParams()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.ToolMode = GatewayToolMode.Search);
+        await using var client = await gateway.ConnectAsync();
+        var ct = TestContext.Current.CancellationToken;
+
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("call_tool", new Dictionary<string, object?> { ["name"] = "io_test_alpha__echo", ["arguments"] = "x" }, cancellationToken: ct).AsTask());
+        var none = await client.CallToolAsync("call_tool", new Dictionary<string, object?> { ["name"] = "io_test_alpha__echo", ["arguments"] = null }, cancellationToken: ct);
+
+        Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
+        Assert.Contains("'arguments' as an object", ex.Message, StringComparison.Ordinal);
+        Assert.NotNull(none); // null arguments are none, as on tools/call
     }
 
     [Fact]
