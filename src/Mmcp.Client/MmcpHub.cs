@@ -420,10 +420,22 @@ public sealed partial class MmcpHub : IAsyncDisposable
             [.. listed.Select(l => l.Result)]);
     }
 
+    /// <summary>
+    /// A prompt argument as MCP defines them, a string: a value given as another JSON value (a number, a boolean, an
+    /// object) is sent as its JSON text, as the REST face does, instead of a value servers refuse ("expected string").
+    /// </summary>
+    private static JsonElement PromptArgument(object? value)
+    {
+        var element = value is JsonElement e ? e : JsonSerializer.SerializeToElement(value, McpJsonUtilities.DefaultOptions.GetTypeInfo(value?.GetType() ?? typeof(object)));
+        return element.ValueKind is JsonValueKind.String or JsonValueKind.Null or JsonValueKind.Undefined
+            ? element
+            : JsonSerializer.SerializeToElement(element.GetRawText(), McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(string)));
+    }
+
     /// <summary>Gets a prompt of a server with its arguments filled in.</summary>
     /// <param name="serverId">The server id.</param>
     /// <param name="name">The prompt name.</param>
-    /// <param name="arguments">The prompt arguments, or <see langword="null"/>.</param>
+    /// <param name="arguments">The prompt arguments, or <see langword="null"/>: strings, or other values sent as their JSON text.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The prompt's messages.</returns>
     /// <exception cref="HubException">The server is unknown or failed, has no such prompt (<see cref="HubErrorCode.NotFound"/>), or rejected the arguments.</exception>
@@ -440,7 +452,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
                 (client, ct) => ResultJson.RequestAsync<GetPromptRequestParams, GetPromptResult>(client, RequestMethods.PromptsGet, new()
                 {
                     Name = name,
-                    Arguments = arguments?.ToDictionary(kv => kv.Key, kv => kv.Value is JsonElement e ? e : JsonSerializer.SerializeToElement(kv.Value, McpJsonUtilities.DefaultOptions.GetTypeInfo(kv.Value?.GetType() ?? typeof(object))), StringComparer.Ordinal),
+                    Arguments = arguments?.ToDictionary(kv => kv.Key, kv => PromptArgument(kv.Value), StringComparer.Ordinal),
                 }, ct),
                 cancellationToken).ConfigureAwait(false);
         }

@@ -88,5 +88,16 @@ public sealed class ResourceCommandTests : IAsyncLifetime
         Assert.Contains("needs the argument 'name'", missing.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>MCP prompt arguments are strings: a number or a boolean given in --args goes as its JSON text, as on the
+    /// REST face (regression: the number went as a number and the server refused it, "expected string").</summary>
+    [Fact]
+    public async Task Prompt_ArgumentGivenAsANumber_IsSentAsItsText()
+    {
+        var get = await Run("prompt", "io.example.alpha", "greet", "--args", """{"name":5}""", "--json");
+
+        Assert.True(get.ExitCode == 0, get.ToString());
+        Assert.Contains("Say hello to 5", get.Stdout, StringComparison.Ordinal);
+    }
+
     private Task<CliResult> Run(params string[] args) => _sandbox.RunAsync([.. args, "--registry", _sandbox.Registry, "--no-import"]);
 }
