@@ -72,7 +72,7 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
         await RunAsync(context, async ct =>
         {
             var name = context.Request.RouteValues["name"] as string ?? string.Empty;
-            using var document = context.Request.ContentLength is 0 ? null : await ReadDocumentAsync(context, ct).ConfigureAwait(false);
+            using var document = await ReadDocumentAsync(context, emptyIsNone: true, ct).ConfigureAwait(false);
             var arguments = Arguments(document?.RootElement ?? default, "the request body");
             var tool = await catalog.ResolveAsync(name, null, null, ct).ConfigureAwait(false);
             var result = await catalog.CallAsync(Caller(context), "openapi", tool, arguments, progress: null, ct).ConfigureAwait(false);
@@ -257,9 +257,19 @@ internal sealed class RestEndpoints(GatewayCatalog catalog)
         }
     }
 
-    private static async Task<JsonDocument> ReadDocumentAsync(HttpContext context, CancellationToken ct)
+    private static async Task<JsonDocument> ReadDocumentAsync(HttpContext context, CancellationToken ct) =>
+        (await ReadDocumentAsync(context, emptyIsNone: false, ct).ConfigureAwait(false))!;
+
+    /// <summary>Reads the body as JSON; with <paramref name="emptyIsNone"/> an empty body (declared with Content-Length: 0,
+    /// sent chunked, or with no length at all) is none.</summary>
+    private static async Task<JsonDocument?> ReadDocumentAsync(HttpContext context, bool emptyIsNone, CancellationToken ct)
     {
         var body = await ReadBodyAsync(context, ct).ConfigureAwait(false);
+        if (emptyIsNone && body.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return null;
+        }
+
         try
         {
             return JsonDocument.Parse(body);

@@ -85,6 +85,27 @@ public sealed class RestTests
         Assert.Equal("\"42\"", call.Body);
     }
 
+    /// <summary>An OpenAPI operation's empty body means no arguments however it is sent (regression: a chunked empty body,
+    /// or one with no length, was read as JSON and answered 400 invalid_json).</summary>
+    [Theory]
+    [InlineData(true, "")]
+    [InlineData(false, " \r\n")]
+    public async Task OpenApi_EmptyBodySentChunkedOrBlank_MeansNoArguments(bool chunked, string body)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.Url + "/tools/io_test_alpha__pid") { Content = new StringContent(body) };
+        request.Content.Headers.ContentType = null;
+        request.Headers.TransferEncodingChunked = chunked;
+
+        using var response = await gateway.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Matches("^\"?[0-9]+\"?$", text);
+    }
+
     [Fact]
     public async Task Health_ReportsEveryServerAndItsLastFailure()
     {
