@@ -16,7 +16,10 @@ namespace Atlas.Desktop.Realtime;
 internal sealed class WebSocketEndpoint
 {
     private const int AuthFrameLimit = 8 * 1024;
-    private static readonly JsonSerializerOptions ParseOptions = new() { MaxDepth = 32 };
+    private const int MaxFrameDepth = 32; // docs/atlas-protocol.md: "nesting depth ≤ 32", the envelope object included
+
+    // Frames are parsed with this context, not AtlasJsonContext.Default, whose depth limit is System.Text.Json's 64.
+    private static readonly AtlasJsonContext Frames = new(new JsonSerializerOptions(AtlasJsonContext.Default.Options) { MaxDepth = MaxFrameDepth });
     private readonly SessionService _sessions;
     private readonly ConnectionRegistry _registry;
     private readonly MessageRouter _router;
@@ -155,7 +158,7 @@ internal sealed class WebSocketEndpoint
         AtlasEnvelope? envelope;
         try
         {
-            envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, AtlasJsonContext.Default.AtlasEnvelope);
+            envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, Frames.AtlasEnvelope);
         }
         catch (JsonException)
         {
@@ -251,7 +254,7 @@ internal sealed class WebSocketEndpoint
             AtlasEnvelope? envelope;
             try
             {
-                envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, AtlasJsonContext.Default.AtlasEnvelope);
+                envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, Frames.AtlasEnvelope);
             }
             catch (JsonException)
             {
