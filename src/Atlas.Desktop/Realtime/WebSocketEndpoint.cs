@@ -98,7 +98,7 @@ internal sealed class WebSocketEndpoint
                 Type = MessageTypes.StatusUpdate,
                 Data = await _status.BuildAsync(session.Device, context.RequestAborted).ConfigureAwait(false),
             });
-            await ReceiveLoopAsync(socket, connection).ConfigureAwait(false);
+            await ReceiveLoopAsync(socket, connection, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -137,6 +137,7 @@ internal sealed class WebSocketEndpoint
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
+            await AwaitPeerCloseAsync(socket, e, aborted).ConfigureAwait(false);
             return null;
         }
         finally
@@ -205,7 +206,7 @@ internal sealed class WebSocketEndpoint
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
+    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection, CancellationToken requestAborted)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         while (true)
@@ -230,6 +231,7 @@ internal sealed class WebSocketEndpoint
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
             {
+                await AwaitPeerCloseAsync(socket, e, requestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -360,6 +362,27 @@ internal sealed class WebSocketEndpoint
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
             // The peer is gone already.
+        }
+    }
+
+    /// <summary>When the socket itself failed the connection on a protocol violation (invalid UTF-8 in a text frame: it
+    /// sends close 1007, then aborts), gives the peer up to two seconds to read that close frame and hang up. Ending the
+    /// request at once closes the connection while the peer is answering the close, and the reset that follows can make
+    /// the peer lose our close frame, so it would see no close code (before authentication it always did).</summary>
+    private static async Task AwaitPeerCloseAsync(WebSocket socket, Exception failure, CancellationToken peerGone)
+    {
+        if (failure is not WebSocketException || socket.State != WebSocketState.Aborted || peerGone.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), peerGone).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The peer hung up.
         }
     }
 

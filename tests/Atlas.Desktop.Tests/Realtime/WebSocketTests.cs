@@ -181,6 +181,38 @@ public sealed class WebSocketTests
         }
     }
 
+    /// <summary>Regression: invalid UTF-8 in a text frame closed an authenticated socket with 1007 (RFC 6455) but dropped
+    /// a socket that had not authenticated yet without a close code. Both now close with 1007.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InvalidUtf8TextFrame_BeforeOrAfterAuth_ClosesWith1007(bool authenticated)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        ClientWebSocket socket;
+        if (authenticated)
+        {
+            var (_, token) = await host.ProvisionAsync("utf8");
+            (socket, _) = await host.ConnectRawAsync(token);
+        }
+        else
+        {
+            socket = host.NewSocket();
+            await socket.ConnectAsync(host.WebSocketUri, Ct);
+        }
+
+        using (socket)
+        {
+            await socket.SendAsync(new byte[] { (byte)'{', 0xC3, 0x28, (byte)'}' }, WebSocketMessageType.Text, true, Ct);
+            while (await AtlasTestHost.ReceiveAsync(socket) is not null)
+            {
+                // status_update and the like until the close frame
+            }
+
+            Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, socket.CloseStatus);
+        }
+    }
+
     [Fact]
     public async Task OversizedFrame_ClosesWithMessageTooBig()
     {
