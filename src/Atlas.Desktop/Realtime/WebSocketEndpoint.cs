@@ -194,6 +194,7 @@ internal sealed class WebSocketEndpoint
                 throw new AtlasException(refusal.Code, refusal.Message);
             }
 
+            await _sessions.SeenAsync(session.Device.Id, context.Connection.RemoteIpAddress?.ToString(), aborted).ConfigureAwait(false);
             return new PendingSession(session.Device, session.ExpiresAt, envelope.Id);
         }
         catch (Exception e) when (e is AtlasException or JsonException)
@@ -228,6 +229,10 @@ internal sealed class WebSocketEndpoint
                 }
 
                 frame = await ReadFrameAsync(socket, buffer, _options.MaxFrameBytes, connection.Closing).ConfigureAwait(false);
+                if (frame != FrameResult.Closed)
+                {
+                    await _sessions.SeenAsync(connection.DeviceId, null, connection.Closing).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
             {
