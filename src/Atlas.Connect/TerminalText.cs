@@ -40,5 +40,5 @@ internal static class TerminalText
     }
 
     private static bool IsUnsafe(char c) =>
-        (char.IsControl(c) && c is not '\n' and not '\t') || c is '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+        (char.IsControl(c) && c is not '\n' and not '\t') || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 }

@@ -51,6 +51,11 @@ internal sealed class SessionAuthenticationHandler : AuthenticationHandler<Authe
                 throw new AtlasException(ErrorCodes.Revoked, "The device is no longer paired with this desktop.");
             }
 
+            if (!Context.WebSockets.IsWebSocketRequest)
+            {
+                await _sessions.SeenAsync(session.Device.Id, Context.Connection.RemoteIpAddress?.ToString(), Context.RequestAborted).ConfigureAwait(false);
+            }
+
             Context.Items[typeof(SessionInfo)] = session;
             var identity = new ClaimsIdentity([new Claim(DeviceIdClaim, session.Device.Id)], SchemeName);
             return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Atlas.Client;
 using Atlas.Client.Protocol;
@@ -17,12 +18,16 @@ internal sealed record SessionInfo(DeviceRecord Device, DateTimeOffset ExpiresAt
 internal sealed class SessionService
 {
     private const int SqliteConstraint = 19;
+
+    /// <summary>How often a device's "last seen" is written at most, so activity does not write SQLite per request.</summary>
+    internal static readonly TimeSpan SeenInterval = TimeSpan.FromMinutes(1);
     private readonly IDeviceStore _devices;
     private readonly ISessionStore _sessions;
     private readonly IAuditLog _audit;
     private readonly DeviceService _deviceService;
     private readonly AtlasOptions _options;
     private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _seenWritten = new(StringComparer.Ordinal);
 
     public SessionService(IDeviceStore devices, ISessionStore sessions, IAuditLog audit, DeviceService deviceService,
         IOptions<AtlasOptions> options, AtlasTime time)
@@ -103,6 +108,7 @@ internal sealed class SessionService
         var token = Secrets.SessionPrefix + Secrets.NewSecret();
         var expiresAt = now + _options.Sessions.Lifetime;
         await _sessions.AddAsync(Secrets.Hash(token), device.Id, now, expiresAt, cancellationToken).ConfigureAwait(false);
+        _seenWritten[device.Id] = now;
         await _devices.TouchAsync(device.Id, now, address, cancellationToken).ConfigureAwait(false);
         return new SessionResponse
         {
@@ -136,5 +142,32 @@ internal sealed class SessionService
         }
 
         return new SessionInfo(device, found.ExpiresAt);
+    }
+
+    /// <summary>Records authenticated activity of a device (a REST request, a frame on its socket): its "last seen" (and
+    /// address, when known) moves, at most once per <see cref="SeenInterval"/> per device.</summary>
+    public Task SeenAsync(string deviceId, string? address, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        while (true)
+        {
+            if (!_seenWritten.TryGetValue(deviceId, out var last))
+            {
+                if (_seenWritten.TryAdd(deviceId, now))
+                {
+                    break;
+                }
+            }
+            else if (now - last < SeenInterval)
+            {
+                return Task.CompletedTask;
+            }
+            else if (_seenWritten.TryUpdate(deviceId, now, last))
+            {
+                break;
+            }
+        }
+
+        return _devices.TouchAsync(deviceId, now, address, cancellationToken);
     }
 }

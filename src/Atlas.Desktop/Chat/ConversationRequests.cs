@@ -5,6 +5,7 @@ using Atlas.Client.Protocol;
 using Atlas.Desktop.Chat.Conversations;
 using Atlas.Desktop.Chat.Generations;
 using Atlas.Desktop.Hosting;
+using Shared.Text;
 
 namespace Atlas.Desktop.Chat;
 
@@ -52,6 +53,12 @@ internal sealed class ConversationRequests
                 if (title.Length is 0 or > 200 || title.Any(char.IsControl))
                 {
                     throw new AtlasException(ErrorCodes.BadRequest, "A conversation title must be 1 to 200 printable characters.");
+                }
+
+                if (BidiControls.In(title))
+                {
+                    throw new AtlasException(ErrorCodes.BadRequest,
+                        "A conversation title must not contain characters that change the text direction (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).");
                 }
 
                 await _store.RequireAsync(device, operation.ConversationId, cancellationToken).ConfigureAwait(false);

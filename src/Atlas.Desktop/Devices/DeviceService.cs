@@ -45,9 +45,33 @@ internal sealed class DeviceService
     }
 
 
-    /// <summary>The paired and pending devices; "This desktop" is built in, not a paired device, and never listed.</summary>
-    public async Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken) =>
-        [.. (await _devices.ListAsync(cancellationToken).ConfigureAwait(false)).Where(d => !DesktopChat.Is(d.Id))];
+    /// <summary>The paired and pending devices; "This desktop" is built in, not a paired device, and never listed. A
+    /// request that waited past <c>Atlas:Pairing:ApprovalTimeout</c> is denied now (as its device's next poll would be)
+    /// and not listed, so every view (admin UI, <c>atlas devices list</c>, <c>atlas status</c>) agrees with the rule.</summary>
+    public async Task<IReadOnlyList<DeviceRecord>> ListAsync(CancellationToken cancellationToken)
+    {
+        var listed = new List<DeviceRecord>();
+        foreach (var device in await _devices.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (DesktopChat.Is(device.Id))
+            {
+                continue;
+            }
+
+            if (device.Status == DeviceRecord.Pending && IsExpired(device))
+            {
+                await ExpireAsync(device.Id, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            listed.Add(device);
+        }
+
+        return listed;
+    }
+
+    /// <summary>Denies every pairing request that waited past its timeout (the cleanup sweep, so none accumulate).</summary>
+    public async Task ExpireOverdueAsync(CancellationToken cancellationToken) => await ListAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>A paired or pending device; "This desktop" is not one, so it cannot be approved, denied, revoked or
     /// have its permissions changed.</summary>
@@ -65,8 +89,7 @@ internal sealed class DeviceService
 
         if (IsExpired(device))
         {
-            await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-            Signal(id);
+            await ExpireAsync(id, cancellationToken).ConfigureAwait(false);
             throw new AtlasException(ErrorCodes.PairingDenied, $"The pairing request of '{id}' waited too long and expired; pair the device again.");
         }
 
@@ -169,10 +192,7 @@ internal sealed class DeviceService
             case { Status: DeviceRecord.Active }:
                 return current;
             case { Status: DeviceRecord.Pending } when IsExpired(current):
-                RememberDenied(current.Id);
-                await _devices.DeleteAsync(current.Id, cancellationToken).ConfigureAwait(false);
-                await _audit.WriteAsync("pairing_expired", current.Id, null, null, cancellationToken).ConfigureAwait(false);
-                Signal(current.Id);
+                await ExpireAsync(current.Id, cancellationToken).ConfigureAwait(false);
                 throw new AtlasException(ErrorCodes.PairingDenied, "The desktop did not approve this device in time; pair again.");
             case { Status: DeviceRecord.Pending }:
                 throw new AtlasException(ErrorCodes.PairingPending,
@@ -194,6 +214,19 @@ internal sealed class DeviceService
         }
 
         _denied[id] = now;
+    }
+
+    /// <summary>Denies a request that waited too long: its credential answers <c>pairing_denied</c> from now on; audited
+    /// once, by whichever caller deleted it (a list, an approval, the device's own poll).</summary>
+    private async Task ExpireAsync(string id, CancellationToken cancellationToken)
+    {
+        RememberDenied(id);
+        if (await _devices.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            await _audit.WriteAsync("pairing_expired", id, null, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        Signal(id);
     }
 
     private bool IsExpired(DeviceRecord pending) => pending.CreatedAt + _options.Pairing.ApprovalTimeout <= _time.GetUtcNow();

@@ -208,6 +208,7 @@ internal static class AtlasApp
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(SessionAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
         services.AddRateLimiter(limiter => ConfigureRateLimits(limiter, options.RateLimits));
+        services.AddAtlasBindingErrors();
 
         global::Shared.Telemetry.OpenTelemetrySetup.AddOpenTelemetry(services, builder.Configuration, "atlas", options.Telemetry.Prometheus, aspNetCore: true);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
@@ -237,6 +238,7 @@ internal static class AtlasApp
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseAtlasBindingErrors();
 
         app.MapGet("/health", () => Results.Json(new HealthStatus("ok", AtlasProtocol.Version, typeof(AtlasApp).Assembly.GetName().Version?.ToString(3) ?? "0"),
             DesktopJsonContext.Default.HealthStatus)).AllowAnonymous();

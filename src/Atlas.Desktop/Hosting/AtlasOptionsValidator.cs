@@ -1,5 +1,6 @@
 using Atlas.Client.Protocol;
 using Microsoft.Extensions.Options;
+using Shared.Text;
 
 namespace Atlas.Desktop.Hosting;
 
@@ -19,9 +20,10 @@ internal sealed class AtlasOptionsValidator : IValidateOptions<AtlasOptions>
             errors.Add("Atlas:Port is 11434, Ollama's port; pick another (the default is 47321).");
         }
 
-        if (string.IsNullOrWhiteSpace(options.Name) || options.Name.Length > 64 || options.Name.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(options.Name) || options.Name.Length > 64 || options.Name.Any(char.IsControl) || BidiControls.In(options.Name))
         {
-            errors.Add("Atlas:Name must be 1 to 64 printable characters.");
+            // Phones show it next to the fingerprint: a direction override could reverse that line.
+            errors.Add("Atlas:Name must be 1 to 64 printable characters, none of them changing the text direction (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).");
         }
 
         if (options.Pairing.Approval is not ("prompt" or "auto" or "Prompt" or "Auto"))

@@ -1,3 +1,4 @@
+using Atlas.Desktop.Devices;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Files;
 using Atlas.Desktop.Storage;
@@ -5,18 +6,21 @@ using Atlas.Desktop.Storage;
 
 namespace Atlas.Desktop.Hosting;
 
-/// <summary>Every ten minutes: deletes expired sessions and abandoned uploads.</summary>
+/// <summary>Every ten minutes: deletes expired sessions and abandoned uploads, and denies pairing requests that waited
+/// past <c>Atlas:Pairing:ApprovalTimeout</c>.</summary>
 internal sealed class CleanupService : BackgroundService
 {
     private readonly ISessionStore _sessions;
     private readonly UploadService _uploads;
+    private readonly DeviceService _devices;
     private readonly TimeProvider _time;
     private readonly ILogger<CleanupService> _logger;
 
-    public CleanupService(ISessionStore sessions, UploadService uploads, AtlasTime time, ILogger<CleanupService> logger)
+    public CleanupService(ISessionStore sessions, UploadService uploads, DeviceService devices, AtlasTime time, ILogger<CleanupService> logger)
     {
         _sessions = sessions;
         _uploads = uploads;
+        _devices = devices;
         _time = time.Provider;
         _logger = logger;
     }
@@ -30,6 +34,7 @@ internal sealed class CleanupService : BackgroundService
             {
                 await _sessions.DeleteExpiredAsync(_time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
                 await _uploads.PurgeExpiredAsync(stoppingToken).ConfigureAwait(false);
+                await _devices.ExpireOverdueAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

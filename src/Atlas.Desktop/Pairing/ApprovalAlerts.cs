@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
 using Atlas.Desktop.Admin;
@@ -11,20 +12,26 @@ namespace Atlas.Desktop.Pairing;
 /// <summary>
 /// Makes a phone waiting for approval impossible to miss: open admin pages update at once (they show a banner), the
 /// desktop shows a notification through <c>notify-send</c> where it is installed, and <c>atlas serve</c> prints one
-/// line in its terminal (it subscribes to <see cref="Waiting"/>).
+/// line in its terminal (it subscribes to <see cref="Waiting"/>). When the request's approval timeout passes, open
+/// admin pages are told again, so their banner goes away at the moment the request is denied.
 /// </summary>
-internal sealed class ApprovalAlerts
+internal sealed class ApprovalAlerts : IDisposable
 {
     private readonly AdminEvents _events;
     private readonly NotificationOptions _options;
+    private readonly TimeSpan _approvalTimeout;
     private readonly DesktopInfo _desktop;
+    private readonly TimeProvider _time;
     private readonly ILogger<ApprovalAlerts> _logger;
+    private readonly ConcurrentDictionary<string, ITimer> _expiries = new(StringComparer.Ordinal);
 
-    public ApprovalAlerts(AdminEvents events, IOptions<AtlasOptions> options, DesktopInfo desktop, ILogger<ApprovalAlerts> logger)
+    public ApprovalAlerts(AdminEvents events, IOptions<AtlasOptions> options, DesktopInfo desktop, AtlasTime time, ILogger<ApprovalAlerts> logger)
     {
         _events = events;
         _options = options.Value.Notifications;
+        _approvalTimeout = options.Value.Pairing.ApprovalTimeout;
         _desktop = desktop;
+        _time = time.Provider;
         _logger = logger;
     }
 
@@ -38,6 +45,7 @@ internal sealed class ApprovalAlerts
     public void DeviceWaiting(DeviceRecord device)
     {
         _events.Publish(AdminEvents.Devices);
+        RefreshWhenExpired(device);
         try
         {
             Waiting?.Invoke(device);
@@ -51,6 +59,35 @@ internal sealed class ApprovalAlerts
         {
             LastNotification = NotifyAsync(device);
         }
+    }
+
+    public void Dispose()
+    {
+        foreach (var id in _expiries.Keys)
+        {
+            if (_expiries.TryRemove(id, out var timer))
+            {
+                timer.Dispose();
+            }
+        }
+    }
+
+    /// <summary>At the request's expiry, admin pages reload the devices; listing them denies the expired request
+    /// (DeviceService). The timer is kept referenced until it fires, so it cannot be collected before.</summary>
+    private void RefreshWhenExpired(DeviceRecord device)
+    {
+        var timer = _time.CreateTimer(_ =>
+        {
+            if (_expiries.TryRemove(device.Id, out var fired))
+            {
+                fired.Dispose();
+            }
+
+            _events.Publish(AdminEvents.Devices);
+        }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _expiries[device.Id] = timer;
+        var due = device.CreatedAt + _approvalTimeout - _time.GetUtcNow();
+        timer.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Runs <c>notify-send</c> as a child process with an argument list (never a shell); <c>--</c> ends the

@@ -6,6 +6,7 @@ using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Storage;
 using Microsoft.Extensions.Options;
+using Shared.Text;
 
 namespace Atlas.Desktop.Pairing;
 
@@ -119,6 +120,13 @@ internal sealed class PairingService
         if (name.Length is 0 or > 64 || name.Any(char.IsControl))
         {
             throw new AtlasException(ErrorCodes.BadRequest, "deviceName must be 1 to 64 printable characters.");
+        }
+
+        if (BidiControls.In(name))
+        {
+            // Shown next to the check code on the desktop: an override could reverse the rest of that line.
+            throw new AtlasException(ErrorCodes.BadRequest,
+                "deviceName must not contain characters that change the text direction (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).");
         }
 
         if (platform.Length is 0 or > 32 || !platform.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))

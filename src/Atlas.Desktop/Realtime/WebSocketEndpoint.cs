@@ -16,7 +16,10 @@ namespace Atlas.Desktop.Realtime;
 internal sealed class WebSocketEndpoint
 {
     private const int AuthFrameLimit = 8 * 1024;
-    private static readonly JsonSerializerOptions ParseOptions = new() { MaxDepth = 32 };
+    private const int MaxFrameDepth = 32; // docs/atlas-protocol.md: "nesting depth ≤ 32", the envelope object included
+
+    // Frames are parsed with this context, not AtlasJsonContext.Default, whose depth limit is System.Text.Json's 64.
+    private static readonly AtlasJsonContext Frames = new(new JsonSerializerOptions(AtlasJsonContext.Default.Options) { MaxDepth = MaxFrameDepth });
     private readonly SessionService _sessions;
     private readonly ConnectionRegistry _registry;
     private readonly MessageRouter _router;
@@ -95,7 +98,7 @@ internal sealed class WebSocketEndpoint
                 Type = MessageTypes.StatusUpdate,
                 Data = await _status.BuildAsync(session.Device, context.RequestAborted).ConfigureAwait(false),
             });
-            await ReceiveLoopAsync(socket, connection).ConfigureAwait(false);
+            await ReceiveLoopAsync(socket, connection, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -134,6 +137,7 @@ internal sealed class WebSocketEndpoint
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
+            await AwaitPeerCloseAsync(socket, e, aborted).ConfigureAwait(false);
             return null;
         }
         finally
@@ -155,7 +159,7 @@ internal sealed class WebSocketEndpoint
         AtlasEnvelope? envelope;
         try
         {
-            envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, AtlasJsonContext.Default.AtlasEnvelope);
+            envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, Frames.AtlasEnvelope);
         }
         catch (JsonException)
         {
@@ -190,6 +194,7 @@ internal sealed class WebSocketEndpoint
                 throw new AtlasException(refusal.Code, refusal.Message);
             }
 
+            await _sessions.SeenAsync(session.Device.Id, context.Connection.RemoteIpAddress?.ToString(), aborted).ConfigureAwait(false);
             return new PendingSession(session.Device, session.ExpiresAt, envelope.Id);
         }
         catch (Exception e) when (e is AtlasException or JsonException)
@@ -202,7 +207,7 @@ internal sealed class WebSocketEndpoint
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
+    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection, CancellationToken requestAborted)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         while (true)
@@ -224,9 +229,14 @@ internal sealed class WebSocketEndpoint
                 }
 
                 frame = await ReadFrameAsync(socket, buffer, _options.MaxFrameBytes, connection.Closing).ConfigureAwait(false);
+                if (frame != FrameResult.Closed)
+                {
+                    await _sessions.SeenAsync(connection.DeviceId, null, connection.Closing).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is WebSocketException or OperationCanceledException)
             {
+                await AwaitPeerCloseAsync(socket, e, requestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -251,7 +261,7 @@ internal sealed class WebSocketEndpoint
             AtlasEnvelope? envelope;
             try
             {
-                envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, AtlasJsonContext.Default.AtlasEnvelope);
+                envelope = JsonSerializer.Deserialize(JsonBodies.Of(buffer.WrittenMemory).Span, Frames.AtlasEnvelope);
             }
             catch (JsonException)
             {
@@ -357,6 +367,27 @@ internal sealed class WebSocketEndpoint
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
             // The peer is gone already.
+        }
+    }
+
+    /// <summary>When the socket itself failed the connection on a protocol violation (invalid UTF-8 in a text frame: it
+    /// sends close 1007, then aborts), gives the peer up to two seconds to read that close frame and hang up. Ending the
+    /// request at once closes the connection while the peer is answering the close, and the reset that follows can make
+    /// the peer lose our close frame, so it would see no close code (before authentication it always did).</summary>
+    private static async Task AwaitPeerCloseAsync(WebSocket socket, Exception failure, CancellationToken peerGone)
+    {
+        if (failure is not WebSocketException || socket.State != WebSocketState.Aborted || peerGone.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), peerGone).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The peer hung up.
         }
     }
 

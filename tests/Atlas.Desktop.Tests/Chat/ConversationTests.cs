@@ -106,6 +106,10 @@ public sealed class ConversationTests
         var badTitle = await Assert.ThrowsAsync<AtlasException>(() => phone.Chat.RenameConversationAsync(a, "", Ct));
         Assert.Equal(ErrorCodes.BadRequest, badTitle.Code);
 
+        // Regression: a title may not carry a bidirectional control (it would reorder the line it is shown on).
+        var bidiTitle = await Assert.ThrowsAsync<AtlasException>(() => phone.Chat.RenameConversationAsync(a, "trip\u202Efdp.exe", Ct));
+        Assert.Equal(ErrorCodes.BadRequest, bidiTitle.Code);
+
         using (var response = await phone.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "chat/conversations"), Ct))
         {
             var rest = await response.Content.ReadFromJsonAsync(AtlasJsonContext.Default.ConversationResponse, Ct);

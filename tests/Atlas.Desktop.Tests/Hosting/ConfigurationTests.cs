@@ -18,6 +18,7 @@ public sealed class ConfigurationTests
     [InlineData("Atlas:Pairing:DefaultPermissions:0", "root", "valid:")]
     [InlineData("Atlas:Certificate:Path", "/nonexistent/cert.pem", "does not exist")]
     [InlineData("Atlas:WebSocket:MaxFrameBytes", "10", "between 4096")]
+    [InlineData("Atlas:Name", "Desk\u202Epot", "changing the text direction")]
     public void InvalidSetting_FailsAtStartupWithHowToFix(string key, string value, string hint) => AssertInvalid(key, value, hint);
 
     /// <summary>Regression: a list setting given as one value (<c>Atlas:Pairing:DefaultPermissions=root</c>) was ignored

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Atlas.Client;
 using Atlas.Client.Protocol;
 using Atlas.Desktop.Pairing;
@@ -114,4 +115,31 @@ public sealed class PairingAbuseTests
         DeviceName = "junk",
         Platform = "web",
     };
+
+    /// <summary>Regression: a device named "evil\u202Egnp.exe" was accepted, and the right-to-left override it carries made
+    /// a bidi-aware terminal reverse the rest of the approval line, check code included. Bidirectional controls are now
+    /// refused (before the ticket is spent); U+200D, which emoji sequences need, is not one.</summary>
+    [Theory]
+    [InlineData("evil\u202Egnp.exe")]
+    [InlineData("a\u202Ab")]
+    [InlineData("a\u2066b\u2069")]
+    [InlineData("\u200Ephone")]
+    [InlineData("phone\u200F")]
+    [InlineData("phone\u061C")]
+    public async Task RedeemTicket_DeviceNameWithBidiControl_RefusedAndTicketStillValid(string name)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var qr = await host.NewLinkAsync();
+        using var http = host.PinnedHttp();
+        using var refused = await host.PostAuthAsync(http, new AuthRequest { GrantType = AtlasProtocol.GrantPairingTicket, Ticket = qr.Ticket, DeviceName = name, Platform = "web" });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var error = await refused.Content.ReadFromJsonAsync(AtlasJsonContext.Default.ErrorResponse, Ct);
+        Assert.Equal(ErrorCodes.BadRequest, error!.Error.Code);
+        Assert.Contains("direction", error.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(await host.Get<IDeviceStore>().ListAsync(Ct));
+
+        var family = "Family \U0001F468\u200D\U0001F469\u200D\U0001F467";
+        var credentials = await AtlasClient.PairAsync(qr, family, "dotnet", options: AtlasTestHost.ClientOptions(), cancellationToken: Ct);
+        Assert.Equal(family, (await host.Get<IDeviceStore>().GetAsync(credentials.DeviceId, Ct))!.Name);
+    }
 }

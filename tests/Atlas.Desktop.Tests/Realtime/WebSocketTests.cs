@@ -160,6 +160,59 @@ public sealed class WebSocketTests
         Assert.True(third is null || third.Error?.Code == ErrorCodes.BadFrame);
     }
 
+    /// <summary>Regression: docs/atlas-protocol.md says frames nest at most 32 deep, but frames 33 to 62 deep were
+    /// accepted (the parser ran at System.Text.Json's default of 64). The envelope object is the first level.</summary>
+    [Theory]
+    [InlineData(32, true)]
+    [InlineData(33, false)]
+    public async Task Frame_AtTheDocumentedDepth_AcceptedAndOneDeeper_RefusedWithBadFrame(int depth, bool accepted)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        var (_, token) = await host.ProvisionAsync("deep");
+        var (socket, _) = await host.ConnectRawAsync(token);
+        var frame = """{"v":1,"type":"ping","id":"deep","data":""" + new string('[', depth - 1) + new string(']', depth - 1) + "}";
+        await AtlasTestHost.SendTextAsync(socket, frame);
+
+        var reply = await AtlasTestHost.ReceiveTypeAsync(socket, MessageTypes.Pong, MessageTypes.Error);
+        Assert.Equal(accepted ? MessageTypes.Pong : MessageTypes.Error, reply!.Type);
+        if (!accepted)
+        {
+            Assert.Equal(ErrorCodes.BadFrame, reply.Error!.Code);
+        }
+    }
+
+    /// <summary>Regression: invalid UTF-8 in a text frame closed an authenticated socket with 1007 (RFC 6455) but dropped
+    /// a socket that had not authenticated yet without a close code. Both now close with 1007.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InvalidUtf8TextFrame_BeforeOrAfterAuth_ClosesWith1007(bool authenticated)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        ClientWebSocket socket;
+        if (authenticated)
+        {
+            var (_, token) = await host.ProvisionAsync("utf8");
+            (socket, _) = await host.ConnectRawAsync(token);
+        }
+        else
+        {
+            socket = host.NewSocket();
+            await socket.ConnectAsync(host.WebSocketUri, Ct);
+        }
+
+        using (socket)
+        {
+            await socket.SendAsync(new byte[] { (byte)'{', 0xC3, 0x28, (byte)'}' }, WebSocketMessageType.Text, true, Ct);
+            while (await AtlasTestHost.ReceiveAsync(socket) is not null)
+            {
+                // status_update and the like until the close frame
+            }
+
+            Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, socket.CloseStatus);
+        }
+    }
+
     [Fact]
     public async Task OversizedFrame_ClosesWithMessageTooBig()
     {
