@@ -21,6 +21,17 @@ internal static class ReadCommand
 
     private static async Task<int> RunAsync(CliContext context, string server, string uri, FileInfo? output, CancellationToken cancellationToken)
     {
+        // Where the content would go is checked before the server is asked (reading may start it).
+        if (output is not null && Directory.Exists(output.FullName))
+        {
+            return context.Fail("Usage", $"--out {output.FullName} is a folder; give a file path, for example {Path.Combine(output.FullName, "content.bin")}.", ExitCodes.Usage);
+        }
+
+        if (output?.Directory is { Exists: false } folder)
+        {
+            return context.Fail("Usage", $"--out {output.FullName}: the folder {folder.FullName} does not exist; create it first or give another path.", ExitCodes.Usage);
+        }
+
         var result = await context.Hub.ReadResourceAsync(server, uri, cancellationToken).ConfigureAwait(false);
         if (output is not null)
         {

@@ -167,7 +167,9 @@ internal sealed partial class RequestGuard
             GatewayTelemetry.RecordRefusal("token");
             await WriteUnauthorizedAsync(context, kind == RouteKind.Inspect
                 ? "Watching traffic needs a token with the 'inspect' scope ('mmcp inspect' finds the running gateway's own)."
-                : "This gateway is reachable beyond loopback, so every request needs 'Authorization: Bearer <token>'. Create one with 'mmcp token create --scope tools:call'.").ConfigureAwait(false);
+                : _options.RequireToken == true
+                    ? "This gateway requires a token on every request (--require-token / RequireToken): send 'Authorization: Bearer <token>'. Create one with 'mmcp token create --scope tools:call'."
+                    : "This gateway is reachable beyond loopback, so every request needs 'Authorization: Bearer <token>'. Create one with 'mmcp token create --scope tools:call'.").ConfigureAwait(false);
             return;
         }
 

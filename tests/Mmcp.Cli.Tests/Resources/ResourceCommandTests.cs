@@ -99,5 +99,21 @@ public sealed class ResourceCommandTests : IAsyncLifetime
         Assert.Contains("Say hello to 5", get.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>--out naming a folder, or a file in a folder that does not exist, is a usage error that says so
+    /// (regression: "Access to the path '/tmp' is denied.").</summary>
+    [Fact]
+    public async Task Read_OutIsAFolderOrInAMissingFolder_UsageErrorSaysWhy()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_sandbox.Root, "out")).FullName;
+
+        var toFolder = await Run("read", "io.example.alpha", "test://items/1", "--out", folder);
+        var toMissing = await Run("read", "io.example.alpha", "test://items/1", "--out", Path.Combine(folder, "nope", "x.txt"));
+
+        Assert.True(toFolder.ExitCode == 2, toFolder.ToString());
+        Assert.Contains("is a folder; give a file path", toFolder.Stderr, StringComparison.Ordinal);
+        Assert.True(toMissing.ExitCode == 2, toMissing.ToString());
+        Assert.Contains("does not exist", toMissing.Stderr, StringComparison.Ordinal);
+    }
+
     private Task<CliResult> Run(params string[] args) => _sandbox.RunAsync([.. args, "--registry", _sandbox.Registry, "--no-import"]);
 }

@@ -173,6 +173,21 @@ public sealed class SecurityTests
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.Status);
     }
 
+    /// <summary>On loopback with --require-token, the 401 says that the option asks for the token (regression: it said
+    /// the gateway was "reachable beyond loopback", which it is not).</summary>
+    [Fact]
+    public async Task RequireToken_OnLoopbackWithoutToken_SaysTheOptionAsksForIt()
+    {
+        using var env = new TestEnvironment();
+        await using var gateway = await GatewayHost.StartAsync(env, o => o.RequireToken = true);
+
+        var (status, body) = await gateway.PostJsonAsync("/mcp", Initialize);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Contains("requires a token on every request (--require-token", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("beyond loopback", body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task McpScopes_AreEnforcedPerMethod()
     {
