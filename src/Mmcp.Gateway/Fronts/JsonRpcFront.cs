@@ -19,7 +19,8 @@ namespace Mmcp.Gateway.Fronts;
 /// <list type="number">
 /// <item>answers the JSON-RPC errors the spec names where the SDK would answer others: malformed JSON is -32700 Parse
 /// error (the SDK says -32600); a <c>tools/call</c> without a string <c>name</c> or with <c>arguments</c> that are not
-/// an object is -32602 Invalid params (the SDK says -32603); a batch (a JSON array) is -32600 with a message saying
+/// an object is -32602 Invalid params (the SDK says -32603), and so is a <c>logging/setLevel</c> whose level is not one
+/// of MCP's (the SDK says -32603 "An error occurred."); a batch (a JSON array) is -32600 with a message saying
 /// why: the gateway speaks 2025-06-18 and later, whose transport carries one message per POST ("Remove support for
 /// JSON-RPC batching", 2025-06-18 changelog), and does not take batches from 2025-03-26 sessions either (see
 /// docs/mmcp-gateway.md);</item>
@@ -42,6 +43,15 @@ internal sealed partial class JsonRpcFront
 
     public const string BatchRefusal =
         "JSON-RPC batches are not accepted: send one message per POST. MCP 2025-06-18 removed batching (\"Remove support for JSON-RPC batching\"), and this gateway does not take batches from 2025-03-26 sessions either.";
+
+    /// <summary>The log levels of MCP's logging (RFC 5424's severities), as <c>logging/setLevel</c> takes them.</summary>
+    private static readonly string[] Levels = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+    private static readonly string LevelNames = string.Join(", ", Levels);
+
+#pragma warning disable MCP9005 // logging/setLevel is deprecated in 2026-07-28; 2025-era sessions and stdio still use it.
+    private const string LoggingSetLevel = RequestMethods.LoggingSetLevel;
+#pragma warning restore MCP9005
 
     private static readonly JsonSerializerOptions Json = McpJsonUtilities.DefaultOptions;
     private readonly SessionDirectory _sessions;
@@ -129,12 +139,16 @@ internal sealed partial class JsonRpcFront
 
         using (document)
         {
-            return Check(document.RootElement, out status);
+            return Check(document.RootElement, hasLoggingSetLevel: true, out status);
         }
     }
 
     /// <summary>The error answer to a parsed JSON-RPC message the spec calls an error, or null when it may go on.</summary>
-    private static byte[]? Check(JsonElement root, out int status)
+    /// <param name="root">The message.</param>
+    /// <param name="hasLoggingSetLevel">Whether <c>logging/setLevel</c> exists in the message's protocol era (2026-07-28 removed it: the SDK answers that).</param>
+    /// <param name="status">The HTTP status for the answer.</param>
+    /// <returns>The JSON-RPC error response, or null.</returns>
+    private static byte[]? Check(JsonElement root, bool hasLoggingSetLevel, out int status)
     {
         status = StatusCodes.Status400BadRequest;
         if (root.ValueKind == JsonValueKind.Array)
@@ -148,12 +162,20 @@ internal sealed partial class JsonRpcFront
             return Error(id, InvalidParams, problem);
         }
 
+        // The SDK reads the level as its enum and answers a level it cannot read -32603 "An error occurred."; MCP's
+        // logging spec says an invalid log level is -32602.
+        if (hasLoggingSetLevel && IsRequest(root, LoggingSetLevel, out id) && InvalidLevel(root) is { } wrongLevel)
+        {
+            status = StatusCodes.Status200OK;
+            return Error(id, InvalidParams, wrongLevel);
+        }
+
         return null;
     }
 
     private async Task<bool> TryAnswerAsync(HttpContext context, JsonElement root, string sessionId, GatewayCaller caller)
     {
-        if (Check(root, out var status) is { } refusal)
+        if (Check(root, hasLoggingSetLevel: !IsPerRequestEra(context.Request), out var status) is { } refusal)
         {
             await RefuseAsync(context, status, refusal).ConfigureAwait(false);
             return true;
@@ -342,6 +364,35 @@ internal sealed partial class JsonRpcFront
 
         return null;
     }
+
+    /// <summary>What is wrong with a <c>logging/setLevel</c>'s params, or null when its level is one of MCP's.</summary>
+    private static string? InvalidLevel(JsonElement request)
+    {
+        if (!request.TryGetProperty("params", out var parameters) || parameters.ValueKind != JsonValueKind.Object
+            || !parameters.TryGetProperty("level", out var level))
+        {
+            return $"Invalid params: logging/setLevel needs 'level', one of {LevelNames}.";
+        }
+
+        if (level.ValueKind != JsonValueKind.String)
+        {
+            return $"Invalid params: 'level' must be one of {LevelNames}, not {level.ValueKind.ToString().ToLowerInvariant()}.";
+        }
+
+        foreach (var name in Levels)
+        {
+            if (level.ValueEquals(name))
+            {
+                return null;
+            }
+        }
+
+        return $"Invalid params: '{level.GetString()}' is not a log level; 'level' must be one of {LevelNames}.";
+    }
+
+    /// <summary>Whether the request is of the 2026-07-28 revision or later (by its <c>MCP-Protocol-Version</c>), which has no sessions and no <c>logging/setLevel</c>.</summary>
+    private static bool IsPerRequestEra(HttpRequest request) =>
+        string.CompareOrdinal(request.Headers["MCP-Protocol-Version"].ToString(), Client.ProtocolVersions.Latest) >= 0;
 
     /// <summary>
     /// The call's parameters when the direct lane can serve it: a named tool, no progress token, nothing of the 2026

@@ -68,6 +68,45 @@ public sealed class StdioJsonRpcFidelityTests
     }
 
     /// <summary>
+    /// Regression: on stdio an invalid <c>logging/setLevel</c> level answered -32603 "An error occurred." and logged a
+    /// JsonException's stack trace. MCP's logging spec says -32602 Invalid params; the message names the levels.
+    /// </summary>
+    [Fact]
+    public async Task Stdio_LoggingSetLevelInvalidLevel_AnswersInvalidParamsNamingTheLevels()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        using var process = StartStdio(env);
+        try
+        {
+            async Task<JsonElement> RequestAsync(string line, string id)
+            {
+                await SendAsync(process, line);
+                return await ReadAnswerAsync(process, id);
+            }
+
+            await InitializeAsync(process);
+
+            var bogus = await RequestAsync("""{"jsonrpc":"2.0","id":9,"method":"logging/setLevel","params":{"level":"bogus"}}""", "9");
+            var missing = await RequestAsync("""{"jsonrpc":"2.0","id":10,"method":"logging/setLevel","params":{}}""", "10");
+            var number = await RequestAsync("""{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":true}}""", "11");
+            var valid = await RequestAsync("""{"jsonrpc":"2.0","id":12,"method":"logging/setLevel","params":{"level":"error"}}""", "12");
+
+            foreach (var answer in (JsonElement[])[bogus, missing, number])
+            {
+                Assert.Equal(-32602, answer.GetProperty("error").GetProperty("code").GetInt32());
+                Assert.Contains("debug, info, notice, warning, error, critical, alert, emergency", answer.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.True(valid.TryGetProperty("result", out _), valid.ToString());
+        }
+        finally
+        {
+            Stop(process);
+        }
+    }
+
+    /// <summary>
     /// The lifecycle: before the client said <c>notifications/initialized</c>, <c>mmcp stdio</c> sent it
     /// <c>list_changed</c> notifications, some even before the initialize result (the hub was still discovering its
     /// servers, or the registry changed), when the client cannot yet know the capability they belong to. Now nothing
