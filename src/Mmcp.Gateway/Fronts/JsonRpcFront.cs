@@ -41,6 +41,8 @@ internal sealed partial class JsonRpcFront
     public const int InvalidRequest = -32600;
     public const int InvalidParams = -32602;
 
+    private const string ParseErrorMessage = "Parse error: the body is not valid JSON.";
+
     public const string BatchRefusal =
         "JSON-RPC batches are not accepted: send one message per POST. MCP 2025-06-18 removed batching (\"Remove support for JSON-RPC batching\"), and this gateway does not take batches from 2025-03-26 sessions either.";
 
@@ -99,7 +101,7 @@ internal sealed partial class JsonRpcFront
             }
             catch (JsonException)
             {
-                await RefuseAsync(context, StatusCodes.Status400BadRequest, Error(null, ParseError, "Parse error: the body is not valid JSON.")).ConfigureAwait(false);
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, Error(null, ParseError, ParseErrorMessage)).ConfigureAwait(false);
                 return true;
             }
 
@@ -120,35 +122,16 @@ internal sealed partial class JsonRpcFront
         return false;
     }
 
-    /// <summary>The error answer to one JSON-RPC message the spec calls an error, or null when it may go on (for <c>mmcp stdio</c>).</summary>
-    /// <param name="body">The message as sent.</param>
-    /// <param name="status">The HTTP status for the answer.</param>
-    /// <returns>The JSON-RPC error response, or null.</returns>
-    public static byte[]? Check(ReadOnlyMemory<byte> body, out int status)
-    {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            status = StatusCodes.Status400BadRequest;
-            return Error(null, ParseError, "Parse error: the body is not valid JSON.");
-        }
+    /// <summary>The answer to a message that is not valid JSON: -32700 Parse error with a null id (for <c>mmcp stdio</c>).</summary>
+    /// <returns>The JSON-RPC error response.</returns>
+    public static byte[] ParseErrorAnswer() => Error(null, ParseError, ParseErrorMessage);
 
-        using (document)
-        {
-            return Check(document.RootElement, hasLoggingSetLevel: true, out status);
-        }
-    }
-
-    /// <summary>The error answer to a parsed JSON-RPC message the spec calls an error, or null when it may go on.</summary>
+    /// <summary>The error answer to a parsed JSON-RPC message the spec calls an error, or null when it may go on (for the HTTP front and <c>mmcp stdio</c>).</summary>
     /// <param name="root">The message.</param>
     /// <param name="hasLoggingSetLevel">Whether <c>logging/setLevel</c> exists in the message's protocol era (2026-07-28 removed it: the SDK answers that).</param>
     /// <param name="status">The HTTP status for the answer.</param>
     /// <returns>The JSON-RPC error response, or null.</returns>
-    private static byte[]? Check(JsonElement root, bool hasLoggingSetLevel, out int status)
+    internal static byte[]? Check(JsonElement root, bool hasLoggingSetLevel, out int status)
     {
         status = StatusCodes.Status400BadRequest;
         if (root.ValueKind == JsonValueKind.Array)
