@@ -76,8 +76,8 @@ internal sealed partial class JsonRpcFront
     /// <param name="context">The request (a POST whose content type is JSON or absent).</param>
     /// <param name="sessionId">Its <c>Mcp-Session-Id</c>, or empty.</param>
     /// <param name="caller">Who sent it.</param>
-    /// <returns>Whether the request was answered.</returns>
-    public async Task<bool> TryHandleAsync(HttpContext context, string sessionId, GatewayCaller caller)
+    /// <returns>Whether the request was answered, and what <see cref="SdkAsync"/> needs to know of one left to the SDK.</returns>
+    public async Task<FrontOutcome> TryHandleAsync(HttpContext context, string sessionId, GatewayCaller caller)
     {
         if (LatencyProbe.Enabled)
         {
@@ -85,6 +85,7 @@ internal sealed partial class JsonRpcFront
         }
 
         var request = context.Request;
+        var outcome = default(FrontOutcome);
         var body = await ReadBodyAsync(request.BodyReader, context.RequestAborted).ConfigureAwait(false);
         LoneSurrogates.Replace(body); // for every reader after: the direct lane, the SDK, an upstream
         if (LatencyProbe.Enabled)
@@ -102,7 +103,7 @@ internal sealed partial class JsonRpcFront
             catch (JsonException)
             {
                 await RefuseAsync(context, StatusCodes.Status400BadRequest, Error(null, ParseError, ParseErrorMessage)).ConfigureAwait(false);
-                return true;
+                return FrontOutcome.Answered;
             }
 
             // The direct lane's arguments are elements of the document: it lives until the call is answered.
@@ -110,8 +111,10 @@ internal sealed partial class JsonRpcFront
             {
                 if (await TryAnswerAsync(context, document.RootElement, sessionId, caller).ConfigureAwait(false))
                 {
-                    return true;
+                    return FrontOutcome.Answered;
                 }
+
+                outcome = LeftToSdk(document.RootElement, sessionId);
             }
         }
 
@@ -119,7 +122,91 @@ internal sealed partial class JsonRpcFront
         // pool: only the direct lane keeps the socket event thread.
         request.Body = new MemoryStream(body, writable: false);
         await IoThread.LeaveAsync().ConfigureAwait(false);
-        return false;
+        return outcome;
+    }
+
+    /// <summary>
+    /// Runs the SDK's handler on a request the front left to it. A session's request that the SDK answers on its own
+    /// POST's stream is noted, and a <c>notifications/cancelled</c> the SDK accepted for it ends that stream: the SDK
+    /// cancels the request's handler and, as MCP says, sends no answer, but its stream of the request waits for an
+    /// answer and would stay open until the session ends. The cancelled request's stream ends cleanly, without an
+    /// answer (its 200 and SSE header are sent already); the direct lane's ends with 202 and no body.
+    /// </summary>
+    /// <param name="context">The request.</param>
+    /// <param name="session">Its session when the gateway knows it, or null.</param>
+    /// <param name="outcome">What <see cref="TryHandleAsync"/> found.</param>
+    /// <param name="sdk">The SDK's handler.</param>
+    /// <returns>A task that completes when the SDK's handler is done (or the cancelled request's stream ended).</returns>
+    public static async Task SdkAsync(HttpContext context, GatewaySession? session, FrontOutcome outcome, RequestDelegate sdk)
+    {
+        if (session is null || (outcome.Request.Id is null && outcome.Cancelled.Id is null))
+        {
+            await sdk(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (outcome.Cancelled.Id is not null)
+        {
+            await sdk(context).ConfigureAwait(false);
+            if (context.Response.StatusCode == StatusCodes.Status202Accepted && session.SdkStreams.TryGetValue(outcome.Cancelled, out var stream))
+            {
+                try
+                {
+                    await stream.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The request ended meanwhile: nothing left to end.
+                }
+            }
+
+            return;
+        }
+
+        var aborted = context.RequestAborted;
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        if (!session.SdkStreams.TryAdd(outcome.Request, ended))
+        {
+            await sdk(context).ConfigureAwait(false); // the same id is in flight already: the SDK says what it says about that
+            return;
+        }
+
+        // The SDK holds the POST's response open until the request's answer is sent, or until RequestAborted.
+        context.RequestAborted = ended.Token;
+        try
+        {
+            await sdk(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ended.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            // Cancelled by the client: MCP sends no answer, and the response ends here.
+        }
+        finally
+        {
+            context.RequestAborted = aborted;
+            session.SdkStreams.TryRemove(KeyValuePair.Create(outcome.Request, ended));
+        }
+    }
+
+    /// <summary>What the SDK lane needs of a session's message: the id of a request, or the id a cancellation names.</summary>
+    private static FrontOutcome LeftToSdk(JsonElement root, string sessionId)
+    {
+        if (sessionId.Length == 0 || root.ValueKind != JsonValueKind.Object
+            || !root.TryGetProperty("method", out var method) || method.ValueKind != JsonValueKind.String)
+        {
+            return default;
+        }
+
+        if (root.TryGetProperty("id", out var id))
+        {
+            return id.ValueKind == JsonValueKind.String || (id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out _))
+                ? new FrontOutcome(false, ToRequestId(id), default)
+                : default;
+        }
+
+        return method.ValueEquals(NotificationMethods.CancelledNotification) && CancelledId(root) is { } cancelled
+            ? new FrontOutcome(false, default, cancelled)
+            : default;
     }
 
     /// <summary>The answer to a message that is not valid JSON: -32700 Parse error with a null id (for <c>mmcp stdio</c>).</summary>
@@ -552,4 +639,13 @@ internal sealed partial class JsonRpcFront
         [LoggerMessage(4401, LogLevel.Error, "tools/call of {Tool} failed unexpectedly")]
         public static partial void CallFailed(ILogger logger, string tool, Exception exception);
     }
+}
+
+/// <summary>What <see cref="JsonRpcFront.TryHandleAsync"/> did with a POST: answered it, or left it to the SDK.</summary>
+/// <param name="IsAnswered">Whether the front answered it.</param>
+/// <param name="Request">Left to the SDK: the id of a session's request, which the SDK answers on the POST's own stream.</param>
+/// <param name="Cancelled">Left to the SDK: the id a session's <c>notifications/cancelled</c> names.</param>
+internal readonly record struct FrontOutcome(bool IsAnswered, RequestId Request, RequestId Cancelled)
+{
+    public static FrontOutcome Answered => new(true, default, default);
 }
