@@ -61,7 +61,8 @@ public static class MmcpGatewayServiceCollectionExtensions
     /// Adds the aggregated gateway as one MCP server over this process's standard input and output, as <c>mmcp stdio</c>
     /// runs it: the gateway's counterpart of the MCP SDK's <c>WithStdioServerTransport()</c>. The gateway answers the
     /// JSON-RPC errors the spec names (-32700, -32602, batches) in front of the SDK; the application ends when the
-    /// client closes standard input. Standard output carries only the protocol: log to standard error.
+    /// client closes standard input, once every request it sent is answered. Standard output carries only the
+    /// protocol: log to standard error.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Adjusts the options (validated at startup).</param>

@@ -19,7 +19,8 @@ namespace Mmcp.Gateway.Fronts;
 /// <list type="number">
 /// <item>answers the JSON-RPC errors the spec names where the SDK would answer others: malformed JSON is -32700 Parse
 /// error (the SDK says -32600); a <c>tools/call</c> without a string <c>name</c> or with <c>arguments</c> that are not
-/// an object is -32602 Invalid params (the SDK says -32603); a batch (a JSON array) is -32600 with a message saying
+/// an object is -32602 Invalid params (the SDK says -32603), and so is a <c>logging/setLevel</c> whose level is not one
+/// of MCP's (the SDK says -32603 "An error occurred."); a batch (a JSON array) is -32600 with a message saying
 /// why: the gateway speaks 2025-06-18 and later, whose transport carries one message per POST ("Remove support for
 /// JSON-RPC batching", 2025-06-18 changelog), and does not take batches from 2025-03-26 sessions either (see
 /// docs/mmcp-gateway.md);</item>
@@ -40,8 +41,19 @@ internal sealed partial class JsonRpcFront
     public const int InvalidRequest = -32600;
     public const int InvalidParams = -32602;
 
+    private const string ParseErrorMessage = "Parse error: the body is not valid JSON.";
+
     public const string BatchRefusal =
         "JSON-RPC batches are not accepted: send one message per POST. MCP 2025-06-18 removed batching (\"Remove support for JSON-RPC batching\"), and this gateway does not take batches from 2025-03-26 sessions either.";
+
+    /// <summary>The log levels of MCP's logging (RFC 5424's severities), as <c>logging/setLevel</c> takes them.</summary>
+    private static readonly string[] Levels = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+    private static readonly string LevelNames = string.Join(", ", Levels);
+
+#pragma warning disable MCP9005 // logging/setLevel is deprecated in 2026-07-28; 2025-era sessions and stdio still use it.
+    private const string LoggingSetLevel = RequestMethods.LoggingSetLevel;
+#pragma warning restore MCP9005
 
     private static readonly JsonSerializerOptions Json = McpJsonUtilities.DefaultOptions;
     private readonly SessionDirectory _sessions;
@@ -64,8 +76,8 @@ internal sealed partial class JsonRpcFront
     /// <param name="context">The request (a POST whose content type is JSON or absent).</param>
     /// <param name="sessionId">Its <c>Mcp-Session-Id</c>, or empty.</param>
     /// <param name="caller">Who sent it.</param>
-    /// <returns>Whether the request was answered.</returns>
-    public async Task<bool> TryHandleAsync(HttpContext context, string sessionId, GatewayCaller caller)
+    /// <returns>Whether the request was answered, and what <see cref="SdkAsync"/> needs to know of one left to the SDK.</returns>
+    public async Task<FrontOutcome> TryHandleAsync(HttpContext context, string sessionId, GatewayCaller caller)
     {
         if (LatencyProbe.Enabled)
         {
@@ -73,6 +85,7 @@ internal sealed partial class JsonRpcFront
         }
 
         var request = context.Request;
+        var outcome = default(FrontOutcome);
         var body = await ReadBodyAsync(request.BodyReader, context.RequestAborted).ConfigureAwait(false);
         LoneSurrogates.Replace(body); // for every reader after: the direct lane, the SDK, an upstream
         if (LatencyProbe.Enabled)
@@ -89,8 +102,8 @@ internal sealed partial class JsonRpcFront
             }
             catch (JsonException)
             {
-                await RefuseAsync(context, StatusCodes.Status400BadRequest, Error(null, ParseError, "Parse error: the body is not valid JSON.")).ConfigureAwait(false);
-                return true;
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, Error(null, ParseError, ParseErrorMessage)).ConfigureAwait(false);
+                return FrontOutcome.Answered;
             }
 
             // The direct lane's arguments are elements of the document: it lives until the call is answered.
@@ -98,8 +111,10 @@ internal sealed partial class JsonRpcFront
             {
                 if (await TryAnswerAsync(context, document.RootElement, sessionId, caller).ConfigureAwait(false))
                 {
-                    return true;
+                    return FrontOutcome.Answered;
                 }
+
+                outcome = LeftToSdk(document.RootElement, sessionId);
             }
         }
 
@@ -107,34 +122,103 @@ internal sealed partial class JsonRpcFront
         // pool: only the direct lane keeps the socket event thread.
         request.Body = new MemoryStream(body, writable: false);
         await IoThread.LeaveAsync().ConfigureAwait(false);
-        return false;
+        return outcome;
     }
 
-    /// <summary>The error answer to one JSON-RPC message the spec calls an error, or null when it may go on (for <c>mmcp stdio</c>).</summary>
-    /// <param name="body">The message as sent.</param>
-    /// <param name="status">The HTTP status for the answer.</param>
-    /// <returns>The JSON-RPC error response, or null.</returns>
-    public static byte[]? Check(ReadOnlyMemory<byte> body, out int status)
+    /// <summary>
+    /// Runs the SDK's handler on a request the front left to it. A session's request that the SDK answers on its own
+    /// POST's stream is noted, and a <c>notifications/cancelled</c> the SDK accepted for it ends that stream: the SDK
+    /// cancels the request's handler and, as MCP says, sends no answer, but its stream of the request waits for an
+    /// answer and would stay open until the session ends. The cancelled request's stream ends cleanly, without an
+    /// answer (its 200 and SSE header are sent already); the direct lane's ends with 202 and no body.
+    /// </summary>
+    /// <param name="context">The request.</param>
+    /// <param name="session">Its session when the gateway knows it, or null.</param>
+    /// <param name="outcome">What <see cref="TryHandleAsync"/> found.</param>
+    /// <param name="sdk">The SDK's handler.</param>
+    /// <returns>A task that completes when the SDK's handler is done (or the cancelled request's stream ended).</returns>
+    public static async Task SdkAsync(HttpContext context, GatewaySession? session, FrontOutcome outcome, RequestDelegate sdk)
     {
-        JsonDocument document;
+        if (session is null || (outcome.Request.Id is null && outcome.Cancelled.Id is null))
+        {
+            await sdk(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (outcome.Cancelled.Id is not null)
+        {
+            await sdk(context).ConfigureAwait(false);
+            if (context.Response.StatusCode == StatusCodes.Status202Accepted && session.SdkStreams.TryGetValue(outcome.Cancelled, out var stream))
+            {
+                try
+                {
+                    await stream.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The request ended meanwhile: nothing left to end.
+                }
+            }
+
+            return;
+        }
+
+        var aborted = context.RequestAborted;
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        if (!session.SdkStreams.TryAdd(outcome.Request, ended))
+        {
+            await sdk(context).ConfigureAwait(false); // the same id is in flight already: the SDK says what it says about that
+            return;
+        }
+
+        // The SDK holds the POST's response open until the request's answer is sent, or until RequestAborted.
+        context.RequestAborted = ended.Token;
         try
         {
-            document = JsonDocument.Parse(body);
+            await sdk(context).ConfigureAwait(false);
         }
-        catch (JsonException)
+        catch (OperationCanceledException) when (ended.IsCancellationRequested && !aborted.IsCancellationRequested)
         {
-            status = StatusCodes.Status400BadRequest;
-            return Error(null, ParseError, "Parse error: the body is not valid JSON.");
+            // Cancelled by the client: MCP sends no answer, and the response ends here.
         }
-
-        using (document)
+        finally
         {
-            return Check(document.RootElement, out status);
+            context.RequestAborted = aborted;
+            session.SdkStreams.TryRemove(KeyValuePair.Create(outcome.Request, ended));
         }
     }
 
-    /// <summary>The error answer to a parsed JSON-RPC message the spec calls an error, or null when it may go on.</summary>
-    private static byte[]? Check(JsonElement root, out int status)
+    /// <summary>What the SDK lane needs of a session's message: the id of a request, or the id a cancellation names.</summary>
+    private static FrontOutcome LeftToSdk(JsonElement root, string sessionId)
+    {
+        if (sessionId.Length == 0 || root.ValueKind != JsonValueKind.Object
+            || !root.TryGetProperty("method", out var method) || method.ValueKind != JsonValueKind.String)
+        {
+            return default;
+        }
+
+        if (root.TryGetProperty("id", out var id))
+        {
+            return id.ValueKind == JsonValueKind.String || (id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out _))
+                ? new FrontOutcome(false, ToRequestId(id), default)
+                : default;
+        }
+
+        return method.ValueEquals(NotificationMethods.CancelledNotification) && CancelledId(root) is { } cancelled
+            ? new FrontOutcome(false, default, cancelled)
+            : default;
+    }
+
+    /// <summary>The answer to a message that is not valid JSON: -32700 Parse error with a null id (for <c>mmcp stdio</c>).</summary>
+    /// <returns>The JSON-RPC error response.</returns>
+    public static byte[] ParseErrorAnswer() => Error(null, ParseError, ParseErrorMessage);
+
+    /// <summary>The error answer to a parsed JSON-RPC message the spec calls an error, or null when it may go on (for the HTTP front and <c>mmcp stdio</c>).</summary>
+    /// <param name="root">The message.</param>
+    /// <param name="hasLoggingSetLevel">Whether <c>logging/setLevel</c> exists in the message's protocol era (2026-07-28 removed it: the SDK answers that).</param>
+    /// <param name="status">The HTTP status for the answer.</param>
+    /// <returns>The JSON-RPC error response, or null.</returns>
+    internal static byte[]? Check(JsonElement root, bool hasLoggingSetLevel, out int status)
     {
         status = StatusCodes.Status400BadRequest;
         if (root.ValueKind == JsonValueKind.Array)
@@ -148,12 +232,20 @@ internal sealed partial class JsonRpcFront
             return Error(id, InvalidParams, problem);
         }
 
+        // The SDK reads the level as its enum and answers a level it cannot read -32603 "An error occurred."; MCP's
+        // logging spec says an invalid log level is -32602.
+        if (hasLoggingSetLevel && IsRequest(root, LoggingSetLevel, out id) && InvalidLevel(root) is { } wrongLevel)
+        {
+            status = StatusCodes.Status200OK;
+            return Error(id, InvalidParams, wrongLevel);
+        }
+
         return null;
     }
 
     private async Task<bool> TryAnswerAsync(HttpContext context, JsonElement root, string sessionId, GatewayCaller caller)
     {
-        if (Check(root, out var status) is { } refusal)
+        if (Check(root, hasLoggingSetLevel: !IsPerRequestEra(context.Request), out var status) is { } refusal)
         {
             await RefuseAsync(context, status, refusal).ConfigureAwait(false);
             return true;
@@ -343,6 +435,35 @@ internal sealed partial class JsonRpcFront
         return null;
     }
 
+    /// <summary>What is wrong with a <c>logging/setLevel</c>'s params, or null when its level is one of MCP's.</summary>
+    private static string? InvalidLevel(JsonElement request)
+    {
+        if (!request.TryGetProperty("params", out var parameters) || parameters.ValueKind != JsonValueKind.Object
+            || !parameters.TryGetProperty("level", out var level))
+        {
+            return $"Invalid params: logging/setLevel needs 'level', one of {LevelNames}.";
+        }
+
+        if (level.ValueKind != JsonValueKind.String)
+        {
+            return $"Invalid params: 'level' must be one of {LevelNames}, not {level.ValueKind.ToString().ToLowerInvariant()}.";
+        }
+
+        foreach (var name in Levels)
+        {
+            if (level.ValueEquals(name))
+            {
+                return null;
+            }
+        }
+
+        return $"Invalid params: '{level.GetString()}' is not a log level; 'level' must be one of {LevelNames}.";
+    }
+
+    /// <summary>Whether the request is of the 2026-07-28 revision or later (by its <c>MCP-Protocol-Version</c>), which has no sessions and no <c>logging/setLevel</c>.</summary>
+    private static bool IsPerRequestEra(HttpRequest request) =>
+        string.CompareOrdinal(request.Headers["MCP-Protocol-Version"].ToString(), Client.ProtocolVersions.Latest) >= 0;
+
     /// <summary>
     /// The call's parameters when the direct lane can serve it: a named tool, no progress token, nothing of the 2026
     /// revision's multi-round requests. The common call (only <c>name</c> and <c>arguments</c>) is read straight from
@@ -518,4 +639,13 @@ internal sealed partial class JsonRpcFront
         [LoggerMessage(4401, LogLevel.Error, "tools/call of {Tool} failed unexpectedly")]
         public static partial void CallFailed(ILogger logger, string tool, Exception exception);
     }
+}
+
+/// <summary>What <see cref="JsonRpcFront.TryHandleAsync"/> did with a POST: answered it, or left it to the SDK.</summary>
+/// <param name="IsAnswered">Whether the front answered it.</param>
+/// <param name="Request">Left to the SDK: the id of a session's request, which the SDK answers on the POST's own stream.</param>
+/// <param name="Cancelled">Left to the SDK: the id a session's <c>notifications/cancelled</c> names.</param>
+internal readonly record struct FrontOutcome(bool IsAnswered, RequestId Request, RequestId Cancelled)
+{
+    public static FrontOutcome Answered => new(true, default, default);
 }

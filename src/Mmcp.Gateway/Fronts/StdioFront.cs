@@ -9,19 +9,22 @@ namespace Mmcp.Gateway.Fronts;
 /// The <see cref="JsonRpcFront"/> checks for <c>mmcp stdio</c>: reads standard input line by line, in its UTF-8
 /// bytes, answers a line the spec calls an error (-32700, -32602, a refused batch) on standard output itself, and
 /// passes the rest, as it came, to the SDK's stream transport through <see cref="Input"/>. <see cref="Output"/> writes whole lines only, so an answer from here
-/// never lands inside one of the SDK's messages.
+/// never lands inside one of the SDK's messages. At the end of standard input the SDK's input ends only once every
+/// request already read is answered (<see cref="UnansweredRequests"/>), as a stdio server answers every request it read
+/// before it exits.
 /// </summary>
 internal sealed class StdioFront : IAsyncDisposable
 {
     private readonly Stream _stdin;
     private readonly Pipe _pipe = new();
     private readonly LineStream _output;
+    private readonly UnansweredRequests _unanswered = new();
     private volatile bool _clientInitialized;
 
     public StdioFront(Stream stdin, Stream stdout)
     {
         _stdin = stdin;
-        _output = new LineStream(stdout);
+        _output = new LineStream(stdout, _unanswered);
         Input = _pipe.Reader.AsStream();
     }
 
@@ -37,7 +40,10 @@ internal sealed class StdioFront : IAsyncDisposable
     /// </summary>
     public bool ClientInitialized => _clientInitialized;
 
-    /// <summary>Copies standard input to <see cref="Input"/> until it ends, answering refused lines.</summary>
+    /// <summary>
+    /// Copies standard input to <see cref="Input"/> until it ends, answering refused lines; then waits until every
+    /// request read is answered before ending <see cref="Input"/> (cancelling stops the wait: the host is stopping).
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         // Lines are found and checked in the bytes as they arrive, and the same bytes go on to the SDK: no decoding
@@ -63,6 +69,10 @@ internal sealed class StdioFront : IAsyncDisposable
 
                 reader.AdvanceTo(buffer.Start, buffer.End);
             }
+
+            // The SDK's session ends with its input, and its transport sends nothing after that: the client's requests
+            // are answered first, as the reference servers do when their input ends.
+            await _unanswered.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -85,34 +95,45 @@ internal sealed class StdioFront : IAsyncDisposable
             return;
         }
 
-        if (JsonRpcFront.Check(bytes, out _) is { } refusal)
+        JsonDocument document;
+        try
         {
-            await _output.WriteLineAsync(refusal, cancellationToken).ConfigureAwait(false);
+            document = JsonDocument.Parse(bytes);
+        }
+        catch (JsonException)
+        {
+            await _output.WriteLineAsync(JsonRpcFront.ParseErrorAnswer(), cancellationToken).ConfigureAwait(false);
             return;
+        }
+
+        bool initialized;
+        using (document)
+        {
+            var root = document.RootElement;
+            if (JsonRpcFront.Check(root, hasLoggingSetLevel: true, out _) is { } refusal)
+            {
+                await _output.WriteLineAsync(refusal, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            initialized = !_clientInitialized && IsInitialized(root);
+            _unanswered.Read(root); // before the SDK can answer it
         }
 
         _pipe.Writer.Write(bytes.Span);
         _pipe.Writer.Write("\n"u8);
         await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (!_clientInitialized && IsInitialized(bytes.Span))
+        if (initialized)
         {
             _clientInitialized = true;
         }
     }
 
-    /// <summary>Whether a line (valid JSON: it passed the checks) is the <c>notifications/initialized</c> notification.</summary>
-    private static bool IsInitialized(ReadOnlySpan<byte> line)
-    {
-        if (line.IndexOf("notifications/initialized"u8) < 0)
-        {
-            return false;
-        }
-
-        using var document = JsonDocument.Parse(line.ToArray());
-        return document.RootElement.ValueKind == JsonValueKind.Object
-            && document.RootElement.TryGetProperty("method", out var method) && method.ValueEquals("notifications/initialized"u8)
-            && !document.RootElement.TryGetProperty("id", out _);
-    }
+    /// <summary>Whether a message is the <c>notifications/initialized</c> notification.</summary>
+    private static bool IsInitialized(JsonElement message) =>
+        message.ValueKind == JsonValueKind.Object
+        && message.TryGetProperty("method", out var method) && method.ValueEquals("notifications/initialized"u8)
+        && !message.TryGetProperty("id", out _);
 
     /// <summary>The line without the whitespace around it (a CRLF's carriage return included).</summary>
     private static ReadOnlyMemory<byte> Trim(ReadOnlyMemory<byte> bytes)
@@ -138,7 +159,7 @@ internal sealed class StdioFront : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
 
     /// <summary>Standard output that holds what is written until a newline, then writes the whole line under a lock.</summary>
-    private sealed class LineStream(Stream inner) : Stream
+    private sealed class LineStream(Stream inner, UnansweredRequests unanswered) : Stream
     {
         private readonly SemaphoreSlim _lock = new(1, 1);
         private readonly MemoryStream _pending = new();
@@ -182,10 +203,16 @@ internal sealed class StdioFront : IAsyncDisposable
             {
                 await inner.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken).ConfigureAwait(false);
                 await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
-                _pending.SetLength(0);
+                Written();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                unanswered.Abandon(); // the client is gone: nothing more reaches it
+                throw;
             }
             finally
             {
+                _pending.SetLength(0);
                 _lock.Release();
             }
         }
@@ -206,11 +233,28 @@ internal sealed class StdioFront : IAsyncDisposable
             {
                 inner.Write(_pending.GetBuffer(), 0, (int)_pending.Length);
                 inner.Flush();
-                _pending.SetLength(0);
+                Written();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                unanswered.Abandon();
+                throw;
             }
             finally
             {
+                _pending.SetLength(0);
                 _lock.Release();
+            }
+        }
+
+        /// <summary>Tells <see cref="UnansweredRequests"/> about each line just written and flushed.</summary>
+        private void Written()
+        {
+            var written = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
+            while (written.IndexOf((byte)'\n') is var newline and >= 0)
+            {
+                unanswered.Written(written[..newline]);
+                written = written[(newline + 1)..];
             }
         }
 

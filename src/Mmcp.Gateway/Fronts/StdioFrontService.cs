@@ -9,8 +9,9 @@ using ModelContextProtocol.Server;
 namespace Mmcp.Gateway.Fronts;
 
 /// <summary>
-/// Runs the stdio face's <see cref="StdioFront"/> for the life of the host (standard input ends it, and with it the
-/// SDK's session and the host) and tells the client when the hub's tools, resources or prompts change.
+/// Runs the stdio face's <see cref="StdioFront"/> for the life of the host (the end of standard input ends it once every
+/// request read is answered, and with it the SDK's session and the host; stopping the host ends it at once) and tells
+/// the client when the hub's tools, resources or prompts change.
 /// </summary>
 internal sealed class StdioFrontService(StdioFront front, GatewayCatalog catalog, IServiceProvider services) : IHostedService, IAsyncDisposable
 {
@@ -19,7 +20,7 @@ internal sealed class StdioFrontService(StdioFront front, GatewayCatalog catalog
     public Task StartAsync(CancellationToken cancellationToken)
     {
         catalog.Changed += OnChanged;
-        _ = front.RunAsync(_stopping.Token); // ends with standard input, which ends the SDK's session and the host
+        _ = front.RunAsync(_stopping.Token); // ends with standard input, once answered, which ends the SDK's session and the host
         return Task.CompletedTask;
     }
 

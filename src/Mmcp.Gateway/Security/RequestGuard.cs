@@ -295,11 +295,15 @@ internal sealed partial class RequestGuard
 
             // 5. The JSON-RPC front, one parse of the message: the errors the spec names (parse error, invalid params,
             // no batches) before the SDK answers others, and the direct lane of a session's plain tools/call.
+            var front = default(FrontOutcome);
             if (route is not null && HttpMethods.IsPost(request.Method)
-                && (request.ContentType is null || request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-                && await _front.TryHandleAsync(context, session, caller).ConfigureAwait(false))
+                && (request.ContentType is null || request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)))
             {
-                return;
+                front = await _front.TryHandleAsync(context, session, caller).ConfigureAwait(false);
+                if (front.IsAnswered)
+                {
+                    return;
+                }
             }
 
             // 6. The rest goes to the SDK, which restarts the session's idle clock; on the thread pool, as everything but
@@ -310,7 +314,7 @@ internal sealed partial class RequestGuard
             }
 
             await IoThread.LeaveAsync().ConfigureAwait(false);
-            await inner(context).ConfigureAwait(false);
+            await JsonRpcFront.SdkAsync(context, active, front, inner).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge && !context.Response.HasStarted)
         {

@@ -112,6 +112,12 @@ internal sealed class GatewaySession(GatewayRoute route, string? owner, long cre
     /// <summary>Gets the calls the direct lane is running for this session, by JSON-RPC id (for <c>notifications/cancelled</c>).</summary>
     public ConcurrentDictionary<RequestId, CancellationTokenSource> DirectCalls { get; } = new();
 
+    /// <summary>
+    /// Gets the requests of this session the SDK is answering on their own POST's stream, by JSON-RPC id: a
+    /// <c>notifications/cancelled</c> for one ends its stream (the SDK's waits for an answer MCP does not send).
+    /// </summary>
+    public ConcurrentDictionary<RequestId, CancellationTokenSource> SdkStreams { get; } = new();
+
     public void SdkSeen(long timestamp) => Interlocked.Exchange(ref _sdkSeenAt, timestamp);
 
     /// <summary>Counts a request of the session in; returns <see langword="false"/> when the session was reaped meanwhile.</summary>

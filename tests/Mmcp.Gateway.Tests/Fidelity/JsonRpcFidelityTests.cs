@@ -54,6 +54,42 @@ public sealed class JsonRpcFidelityTests
         await AssertSessionStillWorksAsync(session, route);
     }
 
+    /// <summary>
+    /// Regression: a <c>logging/setLevel</c> whose level is not one of MCP's answered -32603 "An error occurred." (on
+    /// <c>/servers/{id}/mcp</c> it failed while the gateway read the params). MCP's logging spec: an invalid log level is
+    /// -32602 Invalid params. Now a bogus, missing or non-string level is -32602 naming the levels, with the request's
+    /// id, and a valid level still works.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task LoggingSetLevel_InvalidLevel_AnswersInvalidParamsNamingTheLevels(string route)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var bogus = await session.PostAsync("""{"jsonrpc":"2.0","id":9,"method":"logging/setLevel","params":{"level":"bogus"}}""");
+        var missing = await session.PostAsync("""{"jsonrpc":"2.0","id":"s10","method":"logging/setLevel","params":{}}""");
+        var number = await session.PostAsync("""{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":3}}""");
+        var noParams = await session.PostAsync("""{"jsonrpc":"2.0","id":12,"method":"logging/setLevel"}""");
+        var valid = await session.PostAsync("""{"jsonrpc":"2.0","id":13,"method":"logging/setLevel","params":{"level":"warning"}}""");
+
+        Assert.Equal(HttpStatusCode.OK, bogus.Status);
+        Assert.Contains("debug, info, notice, warning, error, critical, alert, emergency", AssertError(bogus.Payload, -32602, 9), StringComparison.Ordinal);
+        Assert.Contains("'bogus'", AssertError(bogus.Payload, -32602, 9), StringComparison.Ordinal);
+        Assert.Contains("debug, info, notice, warning, error, critical, alert, emergency", AssertError(missing.Payload, -32602, "s10"), StringComparison.Ordinal);
+        Assert.Contains("debug, info, notice, warning, error, critical, alert, emergency", AssertError(number.Payload, -32602, 11), StringComparison.Ordinal);
+        Assert.Contains("debug, info, notice, warning, error, critical, alert, emergency", AssertError(noParams.Payload, -32602, 12), StringComparison.Ordinal);
+        using (var answer = JsonDocument.Parse(valid.Payload))
+        {
+            Assert.Equal(13, answer.RootElement.GetProperty("id").GetInt32());
+            Assert.True(answer.RootElement.TryGetProperty("result", out _), valid.Payload);
+        }
+
+        await AssertSessionStillWorksAsync(session, route);
+    }
+
     /// <summary>A JSON-RPC batch is refused with -32600 naming the decision (2025-06-18 removed batching), and changes nothing.</summary>
     [Theory]
     [MemberData(nameof(Routes))]

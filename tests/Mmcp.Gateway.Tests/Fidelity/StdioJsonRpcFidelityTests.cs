@@ -68,6 +68,126 @@ public sealed class StdioJsonRpcFidelityTests
     }
 
     /// <summary>
+    /// Regression: on stdio an invalid <c>logging/setLevel</c> level answered -32603 "An error occurred." and logged a
+    /// JsonException's stack trace. MCP's logging spec says -32602 Invalid params; the message names the levels.
+    /// </summary>
+    [Fact]
+    public async Task Stdio_LoggingSetLevelInvalidLevel_AnswersInvalidParamsNamingTheLevels()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        using var process = StartStdio(env);
+        try
+        {
+            async Task<JsonElement> RequestAsync(string line, string id)
+            {
+                await SendAsync(process, line);
+                return await ReadAnswerAsync(process, id);
+            }
+
+            await InitializeAsync(process);
+
+            var bogus = await RequestAsync("""{"jsonrpc":"2.0","id":9,"method":"logging/setLevel","params":{"level":"bogus"}}""", "9");
+            var missing = await RequestAsync("""{"jsonrpc":"2.0","id":10,"method":"logging/setLevel","params":{}}""", "10");
+            var number = await RequestAsync("""{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":true}}""", "11");
+            var valid = await RequestAsync("""{"jsonrpc":"2.0","id":12,"method":"logging/setLevel","params":{"level":"error"}}""", "12");
+
+            foreach (var answer in (JsonElement[])[bogus, missing, number])
+            {
+                Assert.Equal(-32602, answer.GetProperty("error").GetProperty("code").GetInt32());
+                Assert.Contains("debug, info, notice, warning, error, critical, alert, emergency", answer.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.True(valid.TryGetProperty("result", out _), valid.ToString());
+        }
+        finally
+        {
+            Stop(process);
+        }
+    }
+
+    /// <summary>
+    /// Regression: requests written all at once and followed by the end of standard input got no answer at all
+    /// (<c>printf … | mmcp stdio</c> printed nothing and exited 0; a long tool ran to completion, its result never
+    /// written). The end of input ended the SDK's session, whose transport drops what is sent after it. Now every
+    /// request already read is answered, a call that takes a while included, and then the process exits 0.
+    /// </summary>
+    [Fact]
+    public async Task Stdio_InputEndsWithRequestsInFlight_AnswersEveryRequestThenExits()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        using var process = StartStdio(env);
+        try
+        {
+            string[] lines =
+            [
+                """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""",
+                """{"jsonrpc":"2.0","method":"notifications/initialized"}""",
+                """{"jsonrpc":"2.0","id":2,"method":"ping"}""",
+                """{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":{"text":"before the end"}}}""",
+                """{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"io_test_alpha__wait","arguments":{"milliseconds":1500}}}""",
+            ];
+            var ct = TestContext.Current.CancellationToken;
+            await process.StandardInput.WriteAsync(string.Join('\n', lines) + "\n");
+            process.StandardInput.Close();
+
+            var output = await process.StandardOutput.ReadToEndAsync(ct).WaitAsync(TestTimeouts.Default, ct);
+            await process.WaitForExitAsync(ct).WaitAsync(TestTimeouts.Default, ct);
+
+            var answers = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => JsonDocument.Parse(line).RootElement)
+                .Where(message => message.TryGetProperty("id", out _))
+                .ToDictionary(message => message.GetProperty("id").ToString(), message => message);
+            Assert.Equal(["1", "2", "3", "slow"], answers.Keys.Order(StringComparer.Ordinal));
+            Assert.Contains("echo: before the end", answers["3"].GetProperty("result").ToString(), StringComparison.Ordinal);
+            Assert.Contains("waited 1500 ms", answers["slow"].GetProperty("result").ToString(), StringComparison.Ordinal);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    /// <summary>While mmcp stdio answers what it read after its input ended, a second signal (SIGINT, as Ctrl+C sends)
+    /// stops it at once: the call still running (ten minutes long) is cancelled, not waited for.</summary>
+    [Fact]
+    public async Task Stdio_InputEndedThenInterrupted_StopsWithoutWaitingForTheCall()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        using var process = StartStdio(env);
+        try
+        {
+            var ct = TestContext.Current.CancellationToken;
+            await process.StandardInput.WriteAsync(
+                """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""" + "\n"
+                + """{"jsonrpc":"2.0","method":"notifications/initialized"}""" + "\n"
+                + """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"io_test_alpha__wait","arguments":{"milliseconds":600000}}}""" + "\n");
+            process.StandardInput.Close();
+            await ReadAnswerAsync(process, "1"); // every line was read before this answer went out: the call is in flight
+
+            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await interrupt.WaitForExitAsync(ct);
+            }
+
+            await process.WaitForExitAsync(ct).WaitAsync(TestTimeouts.Default, ct);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    /// <summary>
     /// The lifecycle: before the client said <c>notifications/initialized</c>, <c>mmcp stdio</c> sent it
     /// <c>list_changed</c> notifications, some even before the initialize result (the hub was still discovering its
     /// servers, or the registry changed), when the client cannot yet know the capability they belong to. Now nothing

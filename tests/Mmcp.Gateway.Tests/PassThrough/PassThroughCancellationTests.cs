@@ -8,7 +8,7 @@ namespace Mmcp.Gateway.Tests.PassThrough;
 [Trait("Speed", "slow")]
 public sealed class PassThroughCancellationTests
 {
-    private const string Server = "local.everything";
+    internal const string Server = "local.everything";
     private const string Path = "/servers/" + Server + "/mcp";
 
     /// <summary>A plain call (the direct lane) cancelled by the client is announced to the server with the id the server saw.</summary>
@@ -51,7 +51,7 @@ public sealed class PassThroughCancellationTests
     }
 
     /// <summary>server-everything behind <c>tee</c>: every byte the gateway writes to the server's stdin is also written to the tap file.</summary>
-    private static async Task<string> WriteTappedEverythingAsync(TestEnvironment env)
+    internal static async Task<string> WriteTappedEverythingAsync(TestEnvironment env)
     {
         var tap = System.IO.Path.Combine(env.Root, "everything-stdin.jsonl");
         await File.WriteAllTextAsync(tap, string.Empty, TestContext.Current.CancellationToken);
@@ -64,13 +64,13 @@ public sealed class PassThroughCancellationTests
     }
 
     /// <summary>Waits until the server's stdin shows the long call and returns the JSON-RPC id it carried there.</summary>
-    private static async Task<string> UpstreamCallIdAsync(string tap)
+    internal static async Task<string> UpstreamCallIdAsync(string tap)
     {
         var call = await WaitForLineAsync(tap, m => m["method"]?.GetValue<string>() == "tools/call" && m["params"]?["name"]?.GetValue<string>() == "trigger-long-running-operation");
         return call["id"]!.ToJsonString();
     }
 
-    private static Task WaitForCancelledAsync(string tap, string upstreamId) =>
+    internal static Task WaitForCancelledAsync(string tap, string upstreamId) =>
         WaitForLineAsync(tap, m => m["method"]?.GetValue<string>() == "notifications/cancelled" && m["params"]?["requestId"]?.ToJsonString() == upstreamId);
 
     /// <summary>Reads the tap until a message matches (a condition, not a fixed delay), within the shared timeout.</summary>
