@@ -7,7 +7,9 @@ using Microsoft.Extensions.Options;
 
 namespace Atlas.Desktop.Files;
 
-internal sealed record UploadCreateRequest(string? Path, long Size, bool Overwrite = false);
+/// <summary>The body of <c>POST /files/upload/sessions</c>. <see cref="Path"/> and <see cref="Size"/> are required: they are
+/// nullable so a missing field is told apart from a zero one (a missing size read as 0 would empty the target at once).</summary>
+internal sealed record UploadCreateRequest(string? Path, long? Size, bool? Overwrite = null);
 
 internal sealed record UploadStatus(string UploadId, string Path, long Size, long Received, bool Completed, FileEntry? Entry);
 
@@ -42,13 +44,25 @@ internal sealed class UploadService
     public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, FileCondition? condition,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Path is null)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, "'path' is required: the file the upload creates.");
+        }
+
+        if (request.Size is not { } size)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, "'size' is required: the upload's length in bytes.");
+        }
+
+        var overwrite = request.Overwrite ?? false;
         var (relative, _) = _files.Resolve(device.Id, request.Path);
         if (relative.Length == 0)
         {
             throw new AtlasException(ErrorCodes.InvalidPath, "A file path is needed.");
         }
 
-        if (request.Size < 0 || request.Size > _options.MaxFileBytes)
+        if (size < 0 || size > _options.MaxFileBytes)
         {
             throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
         }
@@ -81,10 +95,10 @@ internal sealed class UploadService
                     $"The device already has {sessions} open upload sessions (limit {_options.MaxOpenUploads}); finish or cancel one first.");
             }
 
-            if (usage + reserved + request.Size > device.QuotaBytes)
+            if (usage + reserved + size > device.QuotaBytes)
             {
                 throw new AtlasException(ErrorCodes.QuotaExceeded,
-                    $"The upload needs {request.Size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage - reserved)} left of its quota "
+                    $"The upload needs {size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage - reserved)} left of its quota "
                     + $"({reserved} bytes are reserved by open upload sessions).");
             }
 
@@ -99,11 +113,11 @@ internal sealed class UploadService
             }
 
             await new FileStream(part, options).DisposeAsync().ConfigureAwait(false);
-            var added = new UploadRecord(id, device.Id, relative, request.Size, 0, request.Overwrite, now, now + _options.UploadLifetime);
+            var added = new UploadRecord(id, device.Id, relative, size, 0, overwrite, now, now + _options.UploadLifetime);
             await _store.AddAsync(added, CancellationToken.None).ConfigureAwait(false);
             return added;
         }, cancellationToken).ConfigureAwait(false);
-        if (request.Size == 0)
+        if (size == 0)
         {
             return await CompleteAsync(device, record, condition, cancellationToken).ConfigureAwait(false);
         }
