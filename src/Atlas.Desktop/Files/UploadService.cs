@@ -87,6 +87,7 @@ internal sealed class UploadService
         var record = await _files.ExclusiveAsync(device.Id, async () =>
         {
             await PurgeExpiredAsync(device.Id, cancellationToken).ConfigureAwait(false);
+            _files.CheckRoomForNewFile(device.Id, relative); // a doomed upload sends no bytes
             var (usage, _) = _files.Usage(device.Id);
             var (reserved, sessions) = await _files.ReservedAsync(device.Id, null, cancellationToken).ConfigureAwait(false);
             if (sessions >= _options.MaxOpenUploads)
