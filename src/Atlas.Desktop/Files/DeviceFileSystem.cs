@@ -346,6 +346,12 @@ internal sealed class DeviceFileSystem
     public async Task<FileEntry> MoveAsync(string deviceId, string? from, string? to, bool overwrite, FileCondition? condition,
         CancellationToken cancellationToken)
     {
+        if (to is null)
+        {
+            // Never read as "" (the root): that answered "the root cannot be moved", about a field never sent.
+            throw new AtlasException(ErrorCodes.BadRequest, "'to' is required for move: the destination path.");
+        }
+
         var (source, sourceFull) = Resolve(deviceId, from);
         var (target, targetFull) = Resolve(deviceId, to);
         if (source.Length == 0 || target.Length == 0)

@@ -77,6 +77,28 @@ public sealed class FileRequestFieldTests
         Assert.False(File.Exists(Path.Combine(host.DataDir, "files", client.Credentials.DeviceId, "x")));
     }
 
+    /// <summary>Regression: a move without <c>to</c> read it as the root and answered invalid_path "The device's root cannot be
+    /// moved or replaced".</summary>
+    [Fact]
+    public async Task Move_WithoutTo_BadRequestNamingIt_OverRestAndWebSocket()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        using var client = await host.PairClientAsync();
+        await using var connection = await client.ConnectAsync(Ct);
+        await RequestAsync(connection, """{"op":"write","path":"notes/a.txt","content":"a2VlcA=="}""");
+
+        using var rest = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "files/move?path=notes/a.txt"), Ct);
+        var socket = await Assert.ThrowsAsync<AtlasException>(() => RequestAsync(connection, """{"op":"move","path":"notes/a.txt"}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, rest.StatusCode);
+        var error = (await JsonDocument.ParseAsync(await rest.Content.ReadAsStreamAsync(Ct), cancellationToken: Ct)).RootElement.GetProperty("error");
+        Assert.Equal(ErrorCodes.BadRequest, error.GetProperty("code").GetString());
+        Assert.Contains("'to'", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(ErrorCodes.BadRequest, socket.Code);
+        Assert.Contains("'to'", socket.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(host.DataDir, "files", client.Credentials.DeviceId, "notes", "a.txt")));
+    }
+
     private static Task<AtlasEnvelope> RequestAsync(Atlas.Client.Connection.AtlasConnection connection, string data) =>
         connection.RequestAsync(MessageTypes.FileRequest, JsonDocument.Parse(data).RootElement.Clone(), cancellationToken: Ct);
 }
