@@ -39,8 +39,9 @@ internal sealed class UploadService
         _time = time.Provider;
     }
 
-    /// <summary>Opens an upload session. <paramref name="condition"/> is checked against the target now (so a doomed upload
-    /// sends no bytes) and again by the client's last chunk, which completes the upload.</summary>
+    /// <summary>Opens an upload session. The target (<paramref name="condition"/>, and that it does not exist unless the
+    /// request overwrites) is checked now, so a doomed upload sends no bytes, and again by the client's last chunk, which
+    /// completes the upload (the file may have appeared meanwhile).</summary>
     public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, FileCondition? condition,
         CancellationToken cancellationToken)
     {
@@ -67,19 +68,25 @@ internal sealed class UploadService
             throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
         }
 
-        if (condition is not null)
+        FileEntry? current;
+        try
         {
-            FileEntry? current;
-            try
-            {
-                current = _files.Stat(device.Id, relative);
-            }
-            catch (AtlasException e) when (e.Code == ErrorCodes.NotFound)
-            {
-                current = null;
-            }
+            current = _files.Stat(device.Id, relative);
+        }
+        catch (AtlasException e) when (e.Code == ErrorCodes.NotFound)
+        {
+            current = null;
+        }
 
-            condition.Check(relative, current);
+        condition?.Check(relative, current);
+        if (current?.Kind == "directory")
+        {
+            throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
+        }
+
+        if (current is not null && !overwrite)
+        {
+            throw new AtlasException(ErrorCodes.AlreadyExists, $"'{relative}' already exists; set overwrite to replace it.");
         }
 
         // Under the device's write lock: the reservation check and the new session are one step for quota accounting,
