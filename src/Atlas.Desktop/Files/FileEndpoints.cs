@@ -76,6 +76,7 @@ internal static class FileEndpoints
 
         var sessions = files.MapGroup("/upload/sessions").RequirePermission(Permissions.FilesWrite).RequireRateLimiting(UploadRateLimitPolicy);
         sessions.MapPost("", CreateUploadAsync);
+        sessions.MapGet("", ListUploadsAsync);
         sessions.MapGet("/{id}", GetUploadAsync);
         sessions.MapPut("/{id}", AppendUploadAsync);
         sessions.MapDelete("/{id}", CancelUploadAsync);
@@ -154,6 +155,10 @@ internal static class FileEndpoints
                 .ConfigureAwait(false);
             return JsonSerializer.SerializeToElement(status, DesktopJsonContext.Default.UploadStatus);
         });
+
+    private static async Task<IResult> ListUploadsAsync(HttpContext context, UploadService uploads) =>
+        Results.Json(await uploads.ListAsync(context.Session().Device, context.RequestAborted).ConfigureAwait(false),
+            DesktopJsonContext.Default.UploadSessionList);
 
     private static async Task<IResult> GetUploadAsync(HttpContext context, UploadService uploads, string id) =>
         Results.Json(await uploads.GetAsync(context.Session().Device, id, context.RequestAborted).ConfigureAwait(false),

@@ -13,6 +13,13 @@ internal sealed record UploadCreateRequest(string? Path, long? Size, bool? Overw
 
 internal sealed record UploadStatus(string UploadId, string Path, long Size, long Received, bool Completed, FileEntry? Entry);
 
+/// <summary>One open session in <c>GET /files/upload/sessions</c>.</summary>
+internal sealed record UploadSessionView(string UploadId, string Path, long Size, long Received, bool Overwrite, DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt);
+
+/// <summary>The answer of <c>GET /files/upload/sessions</c>: the calling device's open sessions, oldest first.</summary>
+internal sealed record UploadSessionList(IReadOnlyList<UploadSessionView> Sessions);
+
 /// <summary>Resumable chunked uploads: chunks append at the offset the server has; an interrupted client asks for the
 /// offset and continues. The part file lives outside the device's namespace and moves into place with one rename when
 /// complete. State is in SQLite, so uploads survive a desktop restart. An open session reserves its declared size of the
@@ -100,7 +107,7 @@ internal sealed class UploadService
             if (sessions >= _options.MaxOpenUploads)
             {
                 throw new AtlasException(ErrorCodes.QuotaExceeded,
-                    $"The device already has {sessions} open upload sessions (limit {_options.MaxOpenUploads}); finish or cancel one first.");
+                    $"The device already has {sessions} open upload sessions (limit {_options.MaxOpenUploads}); finish or cancel one first (GET /files/upload/sessions lists them).");
             }
 
             if (usage + reserved + size > device.QuotaBytes)
@@ -131,6 +138,19 @@ internal sealed class UploadService
         }
 
         return Status(record, null);
+    }
+
+    /// <summary>The device's open (unexpired) sessions, so a client that lost its upload ids can continue or cancel them.</summary>
+    public async Task<UploadSessionList> ListAsync(DeviceRecord device, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var open = (await _store.ForDeviceAsync(device.Id, cancellationToken).ConfigureAwait(false))
+            .Where(u => u.ExpiresAt > now)
+            .OrderBy(u => u.CreatedAt)
+            .ThenBy(u => u.Id, StringComparer.Ordinal)
+            .Select(u => new UploadSessionView(u.Id, u.Path, u.Size, u.Received, u.Overwrite, u.CreatedAt, u.ExpiresAt))
+            .ToList();
+        return new UploadSessionList(open);
     }
 
     public async Task<UploadStatus> GetAsync(DeviceRecord device, string id, CancellationToken cancellationToken) =>

@@ -14,6 +14,7 @@ namespace Atlas.Desktop.Hosting;
 [JsonSerializable(typeof(FileDeleted))]
 [JsonSerializable(typeof(UploadCreateRequest))]
 [JsonSerializable(typeof(UploadStatus))]
+[JsonSerializable(typeof(UploadSessionList))]
 [JsonSerializable(typeof(HealthStatus))]
 [JsonSerializable(typeof(PairCertificate))]
 [JsonSerializable(typeof(DesktopState))]
