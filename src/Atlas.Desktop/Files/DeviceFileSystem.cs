@@ -189,8 +189,13 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.BadRequest, $"offset {offset} is outside the file (size {stream.Length}).");
             }
 
+            if (length < 0)
+            {
+                throw new AtlasException(ErrorCodes.BadRequest, $"length must not be negative (was {length}).");
+            }
+
             var wanted = Math.Min(length ?? _options.MaxFrameReadBytes, stream.Length - offset);
-            if (wanted < 0 || wanted > _options.MaxFrameReadBytes)
+            if (wanted > _options.MaxFrameReadBytes)
             {
                 throw new AtlasException(ErrorCodes.TooLarge,
                     $"length must be between 0 and {_options.MaxFrameReadBytes} bytes per frame; read larger files in ranges or with GET /files/read.");

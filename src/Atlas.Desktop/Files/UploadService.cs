@@ -70,7 +70,12 @@ internal sealed class UploadService
             throw new AtlasException(ErrorCodes.InvalidPath, "A file path is needed.");
         }
 
-        if (size < 0 || size > _options.MaxFileBytes)
+        if (size < 0)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, $"'size' must not be negative (was {size}).");
+        }
+
+        if (size > _options.MaxFileBytes)
         {
             throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
         }

@@ -99,6 +99,42 @@ public sealed class FileRequestFieldTests
         Assert.True(File.Exists(Path.Combine(host.DataDir, "files", client.Credentials.DeviceId, "notes", "a.txt")));
     }
 
+    /// <summary>Regression: a negative size answered 413 too_large, and a size sent as a string was accepted.</summary>
+    [Theory]
+    [InlineData("""{"path":"n.bin","size":-5}""")]
+    [InlineData("""{"path":"n.bin","size":"10"}""")]
+    [InlineData("""{"path":"n.bin","size":10,"overwrite":"true"}""")]
+    public async Task CreateUpload_NegativeOrWronglyTypedNumber_BadRequest(string body)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        using var client = await host.PairClientAsync();
+
+        using var create = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "files/upload/sessions")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        }, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, create.StatusCode);
+        Assert.Equal(ErrorCodes.BadRequest, await AtlasTestHost.ErrorCodeAsync(create));
+    }
+
+    /// <summary>Regression: a WebSocket read with a negative length answered too_large; a length sent as a string was read.</summary>
+    [Theory]
+    [InlineData("""{"op":"read","path":"r.txt","length":-1}""")]
+    [InlineData("""{"op":"read","path":"r.txt","length":"2"}""")]
+    [InlineData("""{"op":"read","path":"r.txt","offset":"1"}""")]
+    public async Task WebSocketRead_NegativeOrWronglyTypedNumber_BadRequest(string data)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        using var client = await host.PairClientAsync();
+        await using var connection = await client.ConnectAsync(Ct);
+        await RequestAsync(connection, """{"op":"write","path":"r.txt","content":"a2VlcA=="}""");
+
+        var error = await Assert.ThrowsAsync<AtlasException>(() => RequestAsync(connection, data));
+
+        Assert.Equal(ErrorCodes.BadRequest, error.Code);
+    }
+
     private static Task<AtlasEnvelope> RequestAsync(Atlas.Client.Connection.AtlasConnection connection, string data) =>
         connection.RequestAsync(MessageTypes.FileRequest, JsonDocument.Parse(data).RootElement.Clone(), cancellationToken: Ct);
 }
