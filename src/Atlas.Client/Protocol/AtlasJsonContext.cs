@@ -4,7 +4,9 @@ using System.Text.Json.Serialization;
 namespace Atlas.Client.Protocol;
 
 /// <summary>Source-generated JSON metadata for the protocol types (trim- and AOT-safe).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Strict numbers: Web defaults read "10" as 10, but a wrongly typed field is bad_request (atlas-protocol.md).
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(AtlasEnvelope))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(AuthRequest))]

@@ -144,6 +144,9 @@ public static class ErrorCodes
     /// present since the client saw it; nothing was changed.</summary>
     public const string PreconditionFailed = "precondition_failed";
 
+    /// <summary>A ranged read asked for bytes past the end of the file (HTTP 416, with <c>Content-Range: bytes */size</c>).</summary>
+    public const string RangeNotSatisfiable = "range_not_satisfiable";
+
     /// <summary>Every error code of the protocol, in a stable order (golden-tested).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -153,6 +156,6 @@ public static class ErrorCodes
         AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, UnsupportedMedia,
         MediaRejected, ProcessingFailed, Cancelled, LlmNotConfigured, LlmAuthFailed, LlmNoCredits, LlmRateLimited, LlmUnavailable,
         LlmTimeout, LlmRejected, LlmStreamError, LlmTruncated, ModelUnsupported, Interrupted, ToolDenied, ToolFailed,
-        PreconditionFailed,
+        PreconditionFailed, RangeNotSatisfiable,
     ];
 }

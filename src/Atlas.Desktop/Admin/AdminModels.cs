@@ -42,7 +42,8 @@ internal sealed record PairOutput(string Url, DateTimeOffset ExpiresAt, string F
 
 /// <summary>Source-generated JSON for the admin UI's MCP server and media job views.</summary>
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web,
-    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ServersView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ServerToolsView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ConsentChange))]

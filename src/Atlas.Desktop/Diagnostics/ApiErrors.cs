@@ -14,6 +14,7 @@ internal static class ApiErrors
             or ErrorCodes.OriginNotAllowed or ErrorCodes.AddressNotAllowed => StatusCodes.Status403Forbidden,
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.PreconditionFailed => StatusCodes.Status412PreconditionFailed,
+        ErrorCodes.RangeNotSatisfiable => StatusCodes.Status416RangeNotSatisfiable,
         ErrorCodes.AlreadyExists or ErrorCodes.Conflict or ErrorCodes.DuplicateRequest or ErrorCodes.Cancelled => StatusCodes.Status409Conflict,
         ErrorCodes.UnsupportedMedia => StatusCodes.Status415UnsupportedMediaType,
         ErrorCodes.MediaRejected => StatusCodes.Status422UnprocessableEntity,

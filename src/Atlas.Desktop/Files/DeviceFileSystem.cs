@@ -189,8 +189,13 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.BadRequest, $"offset {offset} is outside the file (size {stream.Length}).");
             }
 
+            if (length < 0)
+            {
+                throw new AtlasException(ErrorCodes.BadRequest, $"length must not be negative (was {length}).");
+            }
+
             var wanted = Math.Min(length ?? _options.MaxFrameReadBytes, stream.Length - offset);
-            if (wanted < 0 || wanted > _options.MaxFrameReadBytes)
+            if (wanted > _options.MaxFrameReadBytes)
             {
                 throw new AtlasException(ErrorCodes.TooLarge,
                     $"length must be between 0 and {_options.MaxFrameReadBytes} bytes per frame; read larger files in ranges or with GET /files/read.");
@@ -203,8 +208,9 @@ internal sealed class DeviceFileSystem
         }
     }
 
-    /// <summary>Writes atomically: the content goes to a temporary file in the same directory, is flushed to disk, and
-    /// replaces the target with one rename, so a crash leaves the old file or the new one, never a mix.</summary>
+    /// <summary>Writes atomically: the content goes to a temporary file in the device's folder (the same file system), is
+    /// flushed to disk, and replaces the target with one rename, so a crash leaves the old file or the new one, never a
+    /// mix. Missing parent folders count against the entry limit and are created only once the content is in.</summary>
     public Task<FileEntry> WriteAsync(string deviceId, long quotaBytes, string? path, Stream content, bool overwrite,
         CancellationToken cancellationToken) => WriteAsync(deviceId, quotaBytes, path, content, overwrite, null, cancellationToken);
 
@@ -236,22 +242,19 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.AlreadyExists, $"'{relative}' already exists; set overwrite to replace it.");
             }
 
-            var (usage, entries) = Usage(deviceId);
-            if (existing < 0 && entries + 1 > _options.MaxEntries)
-            {
-                throw new AtlasException(ErrorCodes.QuotaExceeded, $"The device already has {entries} files and folders (limit {_options.MaxEntries}).");
-            }
-
+            CheckRoom(deviceId, relative, addsTarget: existing < 0);
+            var (usage, _) = Usage(deviceId);
             var (reserved, _) = await ReservedAsync(deviceId, null, cancellationToken).ConfigureAwait(false);
             var allowance = Math.Min(_options.MaxFileBytes, quotaBytes - usage - reserved + Math.Max(existing, 0));
-            EnsureParent(deviceId, relative);
-            var temp = Path.Combine(Path.GetDirectoryName(full)!, DevicePath.TempPrefix + "tmp-" + Guid.NewGuid().ToString("N"));
+            EnsureRoot(deviceId);
+            // In the device's folder, not the target's: a write refused or cut off mid-body leaves no folder behind.
+            var temp = Path.Combine(RootOf(deviceId), DevicePath.TempPrefix + "tmp-" + Guid.NewGuid().ToString("N"));
             try
             {
                 await CopyLimitedAsync(content, temp, allowance, quotaBytes, cancellationToken).ConfigureAwait(false);
                 ThrowIfRevoked(deviceId);
                 StampReplacing(temp, full);
-                File.Move(temp, full, overwrite: true);
+                CreateParentsThen(deviceId, relative, () => File.Move(temp, full, overwrite: true));
             }
             finally
             {
@@ -289,6 +292,7 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.AlreadyExists, $"'{relative}' already exists; set overwrite to replace it.");
             }
 
+            CheckRoom(deviceId, relative, addsTarget: existing < 0);
             var size = new FileInfo(partFile).Length;
             var (usage, _) = Usage(deviceId);
             var (reserved, _) = await ReservedAsync(deviceId, uploadId, cancellationToken).ConfigureAwait(false);
@@ -297,14 +301,13 @@ internal sealed class DeviceFileSystem
                 throw new AtlasException(ErrorCodes.QuotaExceeded, "The upload would exceed the device's storage quota; free space or ask for a larger quota.");
             }
 
-            EnsureParent(deviceId, relative);
             using (var handle = File.OpenHandle(partFile, FileMode.Open, FileAccess.ReadWrite))
             {
                 RandomAccess.FlushToDisk(handle);
             }
 
             StampReplacing(partFile, full);
-            File.Move(partFile, full, overwrite: true);
+            CreateParentsThen(deviceId, relative, () => File.Move(partFile, full, overwrite: true));
             return Entry(relative, full)!;
         }
         finally
@@ -328,14 +331,8 @@ internal sealed class DeviceFileSystem
 
             if (!Directory.Exists(full))
             {
-                var (_, entries) = Usage(deviceId);
-                if (entries + relative.Count(c => c == '/') + 1 > _options.MaxEntries)
-                {
-                    throw new AtlasException(ErrorCodes.QuotaExceeded, $"The device already has {entries} files and folders (limit {_options.MaxEntries}).");
-                }
-
-                EnsureParent(deviceId, relative);
-                CreateDirectory(full);
+                CheckRoom(deviceId, relative, addsTarget: true);
+                CreateParentsThen(deviceId, relative, () => CreateDirectory(full));
             }
 
             return Entry(relative, full)!;
@@ -354,6 +351,12 @@ internal sealed class DeviceFileSystem
     public async Task<FileEntry> MoveAsync(string deviceId, string? from, string? to, bool overwrite, FileCondition? condition,
         CancellationToken cancellationToken)
     {
+        if (to is null)
+        {
+            // Never read as "" (the root): that answered "the root cannot be moved", about a field never sent.
+            throw new AtlasException(ErrorCodes.BadRequest, "'to' is required for move: the destination path.");
+        }
+
         var (source, sourceFull) = Resolve(deviceId, from);
         var (target, targetFull) = Resolve(deviceId, to);
         if (source.Length == 0 || target.Length == 0)
@@ -385,15 +388,18 @@ internal sealed class DeviceFileSystem
                     $"'{target}' already exists; set overwrite to replace a file (directories are never replaced).");
             }
 
-            EnsureParent(deviceId, target);
-            if (isFile)
+            CheckRoom(deviceId, target, addsTarget: false);
+            CreateParentsThen(deviceId, target, () =>
             {
-                File.Move(sourceFull, targetFull, overwrite);
-            }
-            else
-            {
-                Directory.Move(sourceFull, targetFull);
-            }
+                if (isFile)
+                {
+                    File.Move(sourceFull, targetFull, overwrite);
+                }
+                else
+                {
+                    Directory.Move(sourceFull, targetFull);
+                }
+            });
 
             return Entry(target, targetFull)!;
         }
@@ -498,13 +504,41 @@ internal sealed class DeviceFileSystem
         return (relative, DevicePath.Resolve(RootOf(deviceId), relative));
     }
 
-    private void EnsureParent(string deviceId, string relative)
+    /// <summary>Under the device's lock, before anything is created: refuses a change at <paramref name="relative"/>
+    /// whose missing parent folders (plus the target itself when <paramref name="addsTarget"/>) would take the device past
+    /// <see cref="FilesOptions.MaxEntries"/>, or whose parent path runs into a file.</summary>
+    private void CheckRoom(string deviceId, string relative, bool addsTarget)
     {
-        EnsureRoot(deviceId);
+        var adding = MissingParents(deviceId, relative).Count + (addsTarget ? 1 : 0);
+        if (adding == 0)
+        {
+            return;
+        }
+
+        var (_, entries) = Usage(deviceId);
+        if (entries + adding > _options.MaxEntries)
+        {
+            throw new AtlasException(ErrorCodes.QuotaExceeded,
+                $"The change would add {adding} files and folders to the device's {entries} (limit {_options.MaxEntries}).");
+        }
+    }
+
+    /// <summary>For an upload being opened (in <see cref="ExclusiveAsync"/>): refuses a new file at
+    /// <paramref name="relative"/> that would not fit the entry limit; the completion checks again.</summary>
+    public void CheckRoomForNewFile(string deviceId, string relative)
+    {
+        var full = DevicePath.Resolve(RootOf(deviceId), relative);
+        CheckRoom(deviceId, relative, addsTarget: !File.Exists(full));
+    }
+
+    /// <summary>The parent folders of <paramref name="relative"/> that do not exist yet, outermost first.</summary>
+    private List<string> MissingParents(string deviceId, string relative)
+    {
+        var missing = new List<string>();
         var slash = relative.LastIndexOf('/');
         if (slash < 0)
         {
-            return;
+            return missing;
         }
 
         var root = RootOf(deviceId);
@@ -512,15 +546,51 @@ internal sealed class DeviceFileSystem
         foreach (var segment in relative[..slash].Split('/'))
         {
             current = Path.Combine(current, segment);
-            if (File.Exists(current))
+            if (missing.Count > 0 || !Directory.Exists(current))
             {
-                throw new AtlasException(ErrorCodes.Conflict, $"'{Path.GetRelativePath(root, current)}' is a file, not a directory.");
+                if (File.Exists(current))
+                {
+                    throw new AtlasException(ErrorCodes.Conflict, $"'{Path.GetRelativePath(root, current)}' is a file, not a directory.");
+                }
+
+                missing.Add(current);
+            }
+        }
+
+        return missing;
+    }
+
+    /// <summary>Creates the missing parents of <paramref name="relative"/> and runs <paramref name="commit"/>; when the
+    /// commit fails, removes the folders it created (a refused change changes nothing). Only under the device's lock,
+    /// after every check, so no other change of the device sees or uses those folders meanwhile.</summary>
+    private void CreateParentsThen(string deviceId, string relative, Action commit)
+    {
+        EnsureRoot(deviceId);
+        var created = MissingParents(deviceId, relative);
+        try
+        {
+            foreach (var folder in created)
+            {
+                CreateDirectory(folder);
             }
 
-            if (!Directory.Exists(current))
+            commit();
+        }
+        catch
+        {
+            for (var i = created.Count - 1; i >= 0; i--)
             {
-                CreateDirectory(current);
+                try
+                {
+                    Directory.Delete(created[i]);
+                }
+                catch (IOException)
+                {
+                    // Not empty or already gone: leave it.
+                }
             }
+
+            throw;
         }
     }
 

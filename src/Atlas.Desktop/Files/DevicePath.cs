@@ -7,7 +7,9 @@ namespace Atlas.Desktop.Files;
 /// <summary>Normalizes and resolves paths inside a device's namespace so that nothing escapes its root.</summary>
 /// <remarks>
 /// Refused: absolute paths, <c>..</c> and <c>.</c> segments, backslashes (Windows separators, UNC and device paths),
-/// colons (drive letters, alternate data streams), NUL and control characters, names over 255 bytes, paths over 1024
+/// colons (drive letters, alternate data streams), NUL and control characters, bidirectional controls (U+202A–U+202E,
+/// U+2066–U+2069, U+200E/U+200F: they make "evil\u202Egnp.exe" display as "evilexe.png"; the zero-width joiner of emoji
+/// sequences stays allowed), text that is not valid Unicode, names over 255 bytes, paths over 1024
 /// characters or 32 levels, Windows reserved names, trailing dots or spaces, and Atlas's own temporary names. The
 /// resolved path must lie under the root followed by a separator (so <c>device-1</c> never matches <c>device-10</c>),
 /// and no existing component may be a symbolic link.
@@ -36,11 +38,29 @@ internal static class DevicePath
             throw Invalid(path, $"it is longer than {MaxPathChars} characters");
         }
 
+        for (var i = 0; i < path.Length; i++)
+        {
+            if (char.IsHighSurrogate(path[i]) && i + 1 < path.Length && char.IsLowSurrogate(path[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(path[i]))
+            {
+                // No Unicode text, and no name a phone can show.
+                throw Invalid(path, "it is not valid Unicode text");
+            }
+        }
+
         foreach (var c in path)
         {
             if (char.IsControl(c))
             {
                 throw Invalid(path, "it contains NUL or a control character");
+            }
+
+            if (IsBidiControl(c))
+            {
+                throw Invalid(path, "it contains a bidirectional control character, which can make a name display as another");
             }
 
             if (c == '\\')
@@ -151,12 +171,14 @@ internal static class DevicePath
         return info.LinkTarget is not null || info.Attributes.HasFlag(FileAttributes.ReparsePoint);
     }
 
+    private static bool IsBidiControl(char c) => c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069') or '\u200E' or '\u200F';
+
     private static AtlasException Invalid(string path, string reason) =>
         new(ErrorCodes.InvalidPath, $"The path '{Printable(path)}' is not allowed: {reason}.");
 
     private static string Printable(string path)
     {
         var shown = path.Length > 80 ? path[..80] + "…" : path;
-        return new string(shown.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return new string(shown.Select(c => char.IsControl(c) || IsBidiControl(c) ? '?' : c).ToArray());
     }
 }

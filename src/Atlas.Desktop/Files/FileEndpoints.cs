@@ -28,12 +28,13 @@ internal static class FileEndpoints
                 Results.Json(fs.Stat(context.Session().Device.Id, path), AtlasJsonContext.Default.FileEntry))
             .RequirePermission(Permissions.FilesRead);
 
-        files.MapGet("/read", (HttpContext context, DeviceFileSystem fs, string? path) =>
+        files.MapGet("/read", IResult (HttpContext context, DeviceFileSystem fs, string? path) =>
             {
                 var (stream, relative) = fs.OpenRead(context.Session().Device.Id, path);
                 var modified = File.GetLastWriteTimeUtc(stream.Name);
-                return Results.File(stream, "application/octet-stream", Path.GetFileName(relative), new DateTimeOffset(modified, TimeSpan.Zero),
-                    EntityTagHeaderValue.Parse(FileCondition.ETagOf(stream.Length, modified)), enableRangeProcessing: true);
+                return new RangeErrorResult(Results.File(stream, "application/octet-stream", Path.GetFileName(relative),
+                    new DateTimeOffset(modified, TimeSpan.Zero), EntityTagHeaderValue.Parse(FileCondition.ETagOf(stream.Length, modified)),
+                    enableRangeProcessing: true));
             })
             .RequirePermission(Permissions.FilesRead);
 
@@ -76,6 +77,7 @@ internal static class FileEndpoints
 
         var sessions = files.MapGroup("/upload/sessions").RequirePermission(Permissions.FilesWrite).RequireRateLimiting(UploadRateLimitPolicy);
         sessions.MapPost("", CreateUploadAsync);
+        sessions.MapGet("", ListUploadsAsync);
         sessions.MapGet("/{id}", GetUploadAsync);
         sessions.MapPut("/{id}", AppendUploadAsync);
         sessions.MapDelete("/{id}", CancelUploadAsync);
@@ -117,6 +119,11 @@ internal static class FileEndpoints
             {
                 if (disposition.Name.Value == "path")
                 {
+                    if (path is not null)
+                    {
+                        throw new AtlasException(ErrorCodes.BadRequest, "Send one 'path' field; this upload has two.");
+                    }
+
                     using var text = new StreamReader(section.Body);
                     var buffer = new char[DevicePath.MaxPathChars + 1];
                     var read = await text.ReadBlockAsync(buffer, context.RequestAborted).ConfigureAwait(false);
@@ -137,7 +144,15 @@ internal static class FileEndpoints
                     "Put the 'path' field before the file part (the client's file name is never used as a path).");
             }
 
-            var entry = await fs.WriteAsync(device.Id, device.QuotaBytes, path, section.Body, overwrite ?? false, FileCondition.From(context.Request),
+            // The write reads the part to its end, then this checks that nothing follows before anything is committed.
+            var body = new LastSectionStream(section.Body, async cancellationToken =>
+            {
+                if (await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    throw new AtlasException(ErrorCodes.BadRequest, "Send one 'path' field and one file part, nothing after it.");
+                }
+            });
+            var entry = await fs.WriteAsync(device.Id, device.QuotaBytes, path, body, overwrite ?? false, FileCondition.From(context.Request),
                 context.RequestAborted).ConfigureAwait(false);
             return Json(entry);
         }
@@ -154,6 +169,10 @@ internal static class FileEndpoints
                 .ConfigureAwait(false);
             return JsonSerializer.SerializeToElement(status, DesktopJsonContext.Default.UploadStatus);
         });
+
+    private static async Task<IResult> ListUploadsAsync(HttpContext context, UploadService uploads) =>
+        Results.Json(await uploads.ListAsync(context.Session().Device, context.RequestAborted).ConfigureAwait(false),
+            DesktopJsonContext.Default.UploadSessionList);
 
     private static async Task<IResult> GetUploadAsync(HttpContext context, UploadService uploads, string id) =>
         Results.Json(await uploads.GetAsync(context.Session().Device, id, context.RequestAborted).ConfigureAwait(false),
@@ -189,5 +208,66 @@ internal static class FileEndpoints
         {
             feature.MaxRequestBodySize = max;
         }
+    }
+
+    /// <summary>A file answer whose 416 (a range past the end) gets the usual JSON error body; Kestrel's file result sends
+    /// it empty, with only <c>Content-Range: bytes */size</c>.</summary>
+    private sealed class RangeErrorResult(IResult file) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            await file.ExecuteAsync(httpContext).ConfigureAwait(false);
+            if (httpContext.Response.StatusCode == StatusCodes.Status416RangeNotSatisfiable && !httpContext.Response.HasStarted)
+            {
+                httpContext.Response.ContentLength = null;
+                await ApiErrors.WriteAsync(httpContext, ErrorCodes.RangeNotSatisfiable,
+                    $"The range '{httpContext.Request.Headers.Range}' is outside the file; its size is in Content-Range.").ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A multipart file part's body that, once read to its end, runs <paramref name="atEnd"/> (which may refuse
+    /// what follows) before reporting the end.</summary>
+    private sealed class LastSectionStream(Stream inner, Func<CancellationToken, Task> atEnd) : Stream
+    {
+        private bool _ended;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0 && buffer.Length > 0 && !_ended)
+            {
+                _ended = true;
+                await atEnd(cancellationToken).ConfigureAwait(false);
+            }
+
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            throw new NotSupportedException("Read asynchronously.");
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -7,9 +7,18 @@ using Microsoft.Extensions.Options;
 
 namespace Atlas.Desktop.Files;
 
-internal sealed record UploadCreateRequest(string? Path, long Size, bool Overwrite = false);
+/// <summary>The body of <c>POST /files/upload/sessions</c>. <see cref="Path"/> and <see cref="Size"/> are required: they are
+/// nullable so a missing field is told apart from a zero one (a missing size read as 0 would empty the target at once).</summary>
+internal sealed record UploadCreateRequest(string? Path, long? Size, bool? Overwrite = null);
 
 internal sealed record UploadStatus(string UploadId, string Path, long Size, long Received, bool Completed, FileEntry? Entry);
+
+/// <summary>One open session in <c>GET /files/upload/sessions</c>.</summary>
+internal sealed record UploadSessionView(string UploadId, string Path, long Size, long Received, bool Overwrite, DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt);
+
+/// <summary>The answer of <c>GET /files/upload/sessions</c>: the calling device's open sessions, oldest first.</summary>
+internal sealed record UploadSessionList(IReadOnlyList<UploadSessionView> Sessions);
 
 /// <summary>Resumable chunked uploads: chunks append at the offset the server has; an interrupted client asks for the
 /// offset and continues. The part file lives outside the device's namespace and moves into place with one rename when
@@ -37,35 +46,59 @@ internal sealed class UploadService
         _time = time.Provider;
     }
 
-    /// <summary>Opens an upload session. <paramref name="condition"/> is checked against the target now (so a doomed upload
-    /// sends no bytes) and again by the client's last chunk, which completes the upload.</summary>
+    /// <summary>Opens an upload session. The target (<paramref name="condition"/>, and that it does not exist unless the
+    /// request overwrites) is checked now, so a doomed upload sends no bytes, and again by the client's last chunk, which
+    /// completes the upload (the file may have appeared meanwhile).</summary>
     public async Task<UploadStatus> CreateAsync(DeviceRecord device, UploadCreateRequest request, FileCondition? condition,
         CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Path is null)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, "'path' is required: the file the upload creates.");
+        }
+
+        if (request.Size is not { } size)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, "'size' is required: the upload's length in bytes.");
+        }
+
+        var overwrite = request.Overwrite ?? false;
         var (relative, _) = _files.Resolve(device.Id, request.Path);
         if (relative.Length == 0)
         {
             throw new AtlasException(ErrorCodes.InvalidPath, "A file path is needed.");
         }
 
-        if (request.Size < 0 || request.Size > _options.MaxFileBytes)
+        if (size < 0)
+        {
+            throw new AtlasException(ErrorCodes.BadRequest, $"'size' must not be negative (was {size}).");
+        }
+
+        if (size > _options.MaxFileBytes)
         {
             throw new AtlasException(ErrorCodes.TooLarge, $"size must be between 0 and {_options.MaxFileBytes} bytes.");
         }
 
-        if (condition is not null)
+        FileEntry? current;
+        try
         {
-            FileEntry? current;
-            try
-            {
-                current = _files.Stat(device.Id, relative);
-            }
-            catch (AtlasException e) when (e.Code == ErrorCodes.NotFound)
-            {
-                current = null;
-            }
+            current = _files.Stat(device.Id, relative);
+        }
+        catch (AtlasException e) when (e.Code == ErrorCodes.NotFound)
+        {
+            current = null;
+        }
 
-            condition.Check(relative, current);
+        condition?.Check(relative, current);
+        if (current?.Kind == "directory")
+        {
+            throw new AtlasException(ErrorCodes.Conflict, $"'{relative}' is a directory.");
+        }
+
+        if (current is not null && !overwrite)
+        {
+            throw new AtlasException(ErrorCodes.AlreadyExists, $"'{relative}' already exists; set overwrite to replace it.");
         }
 
         // Under the device's write lock: the reservation check and the new session are one step for quota accounting,
@@ -73,18 +106,19 @@ internal sealed class UploadService
         var record = await _files.ExclusiveAsync(device.Id, async () =>
         {
             await PurgeExpiredAsync(device.Id, cancellationToken).ConfigureAwait(false);
+            _files.CheckRoomForNewFile(device.Id, relative); // a doomed upload sends no bytes
             var (usage, _) = _files.Usage(device.Id);
             var (reserved, sessions) = await _files.ReservedAsync(device.Id, null, cancellationToken).ConfigureAwait(false);
             if (sessions >= _options.MaxOpenUploads)
             {
                 throw new AtlasException(ErrorCodes.QuotaExceeded,
-                    $"The device already has {sessions} open upload sessions (limit {_options.MaxOpenUploads}); finish or cancel one first.");
+                    $"The device already has {sessions} open upload sessions (limit {_options.MaxOpenUploads}); finish or cancel one first (GET /files/upload/sessions lists them).");
             }
 
-            if (usage + reserved + request.Size > device.QuotaBytes)
+            if (usage + reserved + size > device.QuotaBytes)
             {
                 throw new AtlasException(ErrorCodes.QuotaExceeded,
-                    $"The upload needs {request.Size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage - reserved)} left of its quota "
+                    $"The upload needs {size} bytes but the device has {Math.Max(0, device.QuotaBytes - usage - reserved)} left of its quota "
                     + $"({reserved} bytes are reserved by open upload sessions).");
             }
 
@@ -99,16 +133,29 @@ internal sealed class UploadService
             }
 
             await new FileStream(part, options).DisposeAsync().ConfigureAwait(false);
-            var added = new UploadRecord(id, device.Id, relative, request.Size, 0, request.Overwrite, now, now + _options.UploadLifetime);
+            var added = new UploadRecord(id, device.Id, relative, size, 0, overwrite, now, now + _options.UploadLifetime);
             await _store.AddAsync(added, CancellationToken.None).ConfigureAwait(false);
             return added;
         }, cancellationToken).ConfigureAwait(false);
-        if (request.Size == 0)
+        if (size == 0)
         {
             return await CompleteAsync(device, record, condition, cancellationToken).ConfigureAwait(false);
         }
 
         return Status(record, null);
+    }
+
+    /// <summary>The device's open (unexpired) sessions, so a client that lost its upload ids can continue or cancel them.</summary>
+    public async Task<UploadSessionList> ListAsync(DeviceRecord device, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var open = (await _store.ForDeviceAsync(device.Id, cancellationToken).ConfigureAwait(false))
+            .Where(u => u.ExpiresAt > now)
+            .OrderBy(u => u.CreatedAt)
+            .ThenBy(u => u.Id, StringComparer.Ordinal)
+            .Select(u => new UploadSessionView(u.Id, u.Path, u.Size, u.Received, u.Overwrite, u.CreatedAt, u.ExpiresAt))
+            .ToList();
+        return new UploadSessionList(open);
     }
 
     public async Task<UploadStatus> GetAsync(DeviceRecord device, string id, CancellationToken cancellationToken) =>

@@ -7,13 +7,16 @@ using Atlas.Desktop.Realtime;
 namespace Atlas.Desktop.Hosting;
 
 /// <summary>Source-generated JSON for the desktop's own payloads.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Strict numbers: Web defaults read "10" as 10, but a wrongly typed field is bad_request (atlas-protocol.md).
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(StaticAssets.WorkerBuild))]
 [JsonSerializable(typeof(FileListing))]
 [JsonSerializable(typeof(FileChunk))]
 [JsonSerializable(typeof(FileDeleted))]
 [JsonSerializable(typeof(UploadCreateRequest))]
 [JsonSerializable(typeof(UploadStatus))]
+[JsonSerializable(typeof(UploadSessionList))]
 [JsonSerializable(typeof(HealthStatus))]
 [JsonSerializable(typeof(PairCertificate))]
 [JsonSerializable(typeof(DesktopState))]

@@ -192,9 +192,15 @@ internal sealed class MessageRouter
                 case "write":
                     Require(connection, Permissions.FilesWrite);
                     byte[] bytes;
+                    if (request.Content is null)
+                    {
+                        // Never read as empty content: that would replace the file with 0 bytes.
+                        throw new AtlasException(ErrorCodes.BadRequest, "'content' is required for write: the file's bytes in base64 (\"\" for an empty file).");
+                    }
+
                     try
                     {
-                        bytes = Convert.FromBase64String(request.Content ?? "");
+                        bytes = Convert.FromBase64String(request.Content);
                     }
                     catch (FormatException)
                     {
@@ -235,9 +241,11 @@ internal sealed class MessageRouter
         {
             return ErrorEnvelope(e.Code, e.Message);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return ErrorEnvelope(ErrorCodes.BadRequest, "file_request data has missing or wrongly typed fields.");
+            return ErrorEnvelope(ErrorCodes.BadRequest, e.Path is { Length: > 1 } path
+                ? $"file_request data has a wrongly typed field: the value at {path} is not what this op takes."
+                : "file_request data has missing or wrongly typed fields.");
         }
         catch (IOException e)
         {

@@ -91,4 +91,34 @@ public sealed class DevicePathTests
 
         Directory.Delete(parent, recursive: true);
     }
+
+    /// <summary>Regression: "evil\u202Egnp.exe" displays as "evilexe.png". Bidirectional controls are refused; the
+    /// zero-width joiner (emoji sequences) is not.</summary>
+    [Theory]
+    [InlineData("evil\u202Egnp.exe")]
+    [InlineData("a\u202Ab")]
+    [InlineData("a\u202Bb")]
+    [InlineData("a\u202Cb")]
+    [InlineData("a\u202Db")]
+    [InlineData("dir\u2066/x")]
+    [InlineData("a\u2067b")]
+    [InlineData("a\u2068b")]
+    [InlineData("a\u2069b")]
+    [InlineData("a\u200Eb")]
+    [InlineData("a\u200Fb")]
+    public void Normalize_BidirectionalControls_AreRefusedWithInvalidPath(string input)
+    {
+        var error = Assert.Throws<AtlasException>(() => DevicePath.Normalize(input));
+        Assert.Equal(ErrorCodes.InvalidPath, error.Code);
+        Assert.DoesNotContain(input, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Normalize_ZeroWidthJoinerInEmoji_IsAccepted() =>
+        Assert.Equal("\U0001F469\u200D\U0001F4BB.txt", DevicePath.Normalize("\U0001F469\u200D\U0001F4BB.txt"));
+
+    /// <summary>A lone surrogate (a name cut inside an emoji) is no Unicode text.</summary>
+    [Fact]
+    public void Normalize_LoneSurrogate_IsRefusedWithInvalidPath() =>
+        Assert.Equal(ErrorCodes.InvalidPath, Assert.Throws<AtlasException>(() => DevicePath.Normalize("lone\uD83D.txt")).Code);
 }
