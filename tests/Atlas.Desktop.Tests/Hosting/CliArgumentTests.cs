@@ -5,6 +5,7 @@ namespace Atlas.Desktop.Tests.Hosting;
 
 /// <summary>The <c>atlas</c> command line's errors about option values: what the option takes and the value given, never a
 /// CLR type name (regression: "as expected type 'System.Nullable`1[System.Int64]'").</summary>
+[Trait("Speed", "slow")]
 public sealed class CliArgumentTests
 {
     [Theory]
