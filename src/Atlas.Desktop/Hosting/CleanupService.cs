@@ -15,6 +15,7 @@ internal sealed class CleanupService : BackgroundService
     private readonly DeviceService _devices;
     private readonly TimeProvider _time;
     private readonly ILogger<CleanupService> _logger;
+    private readonly TaskCompletionSource _firstSweep = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CleanupService(ISessionStore sessions, UploadService uploads, DeviceService devices, AtlasTime time, ILogger<CleanupService> logger)
     {
@@ -24,6 +25,9 @@ internal sealed class CleanupService : BackgroundService
         _time = time.Provider;
         _logger = logger;
     }
+
+    /// <summary>Gets a task that completes when the sweep made at startup has ended (done, failed or stopped).</summary>
+    internal Task FirstSweep => _firstSweep.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -44,6 +48,10 @@ internal sealed class CleanupService : BackgroundService
             {
                 // Loop boundary: a failed sweep is retried next time.
                 Log.CleanupFailed(_logger, e);
+            }
+            finally
+            {
+                _firstSweep.TrySetResult();
             }
         }
         while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
