@@ -147,6 +147,9 @@ public static class ErrorCodes
     /// <summary>A ranged read asked for bytes past the end of the file (HTTP 416, with <c>Content-Range: bytes */size</c>).</summary>
     public const string RangeNotSatisfiable = "range_not_satisfiable";
 
+    /// <summary>The path is an endpoint that takes other methods (HTTP 405, with <c>Allow</c> naming them).</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
+
     /// <summary>Every error code of the protocol, in a stable order (golden-tested).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
@@ -156,6 +159,6 @@ public static class ErrorCodes
         AddressNotAllowed, TokenInQuery, TooManyConnections, DuplicateRequest, InternalError, UnsupportedMedia,
         MediaRejected, ProcessingFailed, Cancelled, LlmNotConfigured, LlmAuthFailed, LlmNoCredits, LlmRateLimited, LlmUnavailable,
         LlmTimeout, LlmRejected, LlmStreamError, LlmTruncated, ModelUnsupported, Interrupted, ToolDenied, ToolFailed,
-        PreconditionFailed, RangeNotSatisfiable,
+        PreconditionFailed, RangeNotSatisfiable, MethodNotAllowed,
     ];
 }

@@ -13,6 +13,7 @@ internal static class ApiErrors
         ErrorCodes.Forbidden or ErrorCodes.PairingPending or ErrorCodes.PairingDenied or ErrorCodes.PairingClosed
             or ErrorCodes.OriginNotAllowed or ErrorCodes.AddressNotAllowed => StatusCodes.Status403Forbidden,
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
         ErrorCodes.PreconditionFailed => StatusCodes.Status412PreconditionFailed,
         ErrorCodes.RangeNotSatisfiable => StatusCodes.Status416RangeNotSatisfiable,
         ErrorCodes.AlreadyExists or ErrorCodes.Conflict or ErrorCodes.DuplicateRequest or ErrorCodes.Cancelled => StatusCodes.Status409Conflict,

@@ -141,6 +141,7 @@ internal static class AtlasApp
         services.TryAddSingleton(new AtlasTime(time));
         services.AddSingleton<IValidateOptions<AtlasOptions>, AtlasOptionsValidator>();
         services.AddOptions<AtlasOptions>().Configure(o => AtlasConfiguration.Bind(builder.Configuration, o)).ValidateOnStart();
+        services.AddSingleton<RouteMethods>();
         services.AddSingleton<SqliteStores>();
         services.AddSingleton<IDeviceStore>(sp => sp.GetRequiredService<SqliteStores>());
         services.AddSingleton<ITicketStore>(sp => sp.GetRequiredService<SqliteStores>());
@@ -258,7 +259,7 @@ internal static class AtlasApp
         app.MapDeviceMcp();
         app.MapAdmin();
         app.MapControl();
-        app.MapFallback((HttpContext context) => ApiErrors.Result(ErrorCodes.NotFound, $"No endpoint at {context.Request.Path}.")).AllowAnonymous();
+        app.MapFallback(RouteMethods.NoEndpoint).AllowAnonymous();
 
         app.Lifetime.ApplicationStopping.Register(() =>
         {

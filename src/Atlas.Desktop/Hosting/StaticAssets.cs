@@ -4,8 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Atlas.Client.Protocol;
-using Atlas.Desktop.Diagnostics;
 using Microsoft.Net.Http.Headers;
 
 namespace Atlas.Desktop.Hosting;
@@ -43,12 +41,12 @@ internal static partial class StaticAssets
         : throw new InvalidOperationException($"The embedded asset wwwroot/{name} is missing from the build.");
 
     /// <summary>A public asset by its URL path (<c>/favicon.ico</c>, <c>/vendor/x.js</c>), else the usual 404.</summary>
-    public static IResult ServePublic(string? path)
+    public static IResult ServePublic(HttpContext context, string? path)
     {
         var url = "/" + (path ?? string.Empty);
         return Assets.Value.PublicByUrl.TryGetValue(url, out var asset)
             ? new AssetResult(asset)
-            : ApiErrors.Result(ErrorCodes.NotFound, $"No endpoint at {url}.");
+            : RouteMethods.NoEndpoint(context);
     }
 
     /// <summary>Maps <c>/</c> and every public asset. The catch-all route ranks below every other route, so an explicit
@@ -56,7 +54,7 @@ internal static partial class StaticAssets
     public static void MapStaticAssets(this IEndpointRouteBuilder app)
     {
         app.MapGet("/", () => Serve("app.html")).AllowAnonymous();
-        app.MapGet("/{**path}", (string? path) => ServePublic(path)).AllowAnonymous();
+        app.MapGet("/{**path}", (HttpContext context, string? path) => ServePublic(context, path)).AllowAnonymous();
     }
 
     internal static string ContentTypeOf(string name) => Path.GetExtension(name) switch

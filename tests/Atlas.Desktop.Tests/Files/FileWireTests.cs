@@ -13,6 +13,36 @@ public sealed class FileWireTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>A method a route does not take is 405 with <c>Allow</c> and the JSON error (regression: 404 "No endpoint
+    /// at …", as if the path did not exist); a path no route has stays 404.</summary>
+    [Theory]
+    [InlineData("GET", "files/write", "POST")]
+    [InlineData("PUT", "files/list", "GET")]
+    [InlineData("DELETE", "files/upload/sessions", "GET, POST")]
+    [InlineData("GET", "files/nothing-here", null)]
+    [InlineData("POST", "no/such/route", null)]
+    public async Task UnsupportedMethod_405NamingTheMethodsThePathTakes(string method, string path, string? allow)
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        using var client = await host.PairClientAsync();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), Ct);
+
+        var error = (await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(Ct), cancellationToken: Ct)).RootElement.GetProperty("error");
+        if (allow is null)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal(ErrorCodes.NotFound, error.GetProperty("code").GetString());
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+            Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+            Assert.Equal(ErrorCodes.MethodNotAllowed, error.GetProperty("code").GetString());
+            Assert.Contains(method, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Regression: an unsatisfiable range answered 416 with an empty body.</summary>
     [Fact]
     public async Task Read_UnsatisfiableRange_416WithJsonErrorAndContentRange()

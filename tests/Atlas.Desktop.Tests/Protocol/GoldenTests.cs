@@ -26,13 +26,13 @@ public sealed class GoldenTests
          "duplicate_request", "internal_error", "unsupported_media", "media_rejected", "processing_failed", "cancelled",
          "llm_not_configured", "llm_auth_failed", "llm_no_credits", "llm_rate_limited", "llm_unavailable", "llm_timeout",
          "llm_rejected", "llm_stream_error", "llm_truncated", "model_unsupported", "interrupted", "tool_denied", "tool_failed",
-         "precondition_failed", "range_not_satisfiable"],
+         "precondition_failed", "range_not_satisfiable", "method_not_allowed"],
         ErrorCodes.All);
 
     [Fact]
     public void ErrorCodes_MapToFrozenHttpStatuses() => Assert.Equal(
         [400, 400, 413, 400, 400, 401, 401, 401, 401, 403, 429, 404, 409, 409, 507, 400, 503, 401, 403, 403, 403, 400, 403, 403, 400, 429, 409, 500, 415, 422, 500, 409,
-         503, 502, 402, 429, 503, 504, 422, 502, 502, 400, 503, 403, 502, 412, 416],
+         503, 502, 402, 429, 503, 504, 422, 502, 502, 400, 503, 403, 502, 412, 416, 405],
         ErrorCodes.All.Select(ApiErrors.StatusFor));
 
     [Fact]
