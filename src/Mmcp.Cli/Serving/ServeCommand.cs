@@ -57,6 +57,23 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary>Why the address and port cannot be listened on right now, or <see langword="null"/> when they can.</summary>
+    private static string? PortTaken(IPAddress address, int port)
+    {
+        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(new IPEndPoint(address, port));
+            return null;
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode is System.Net.Sockets.SocketError.AddressAlreadyInUse or System.Net.Sockets.SocketError.AccessDenied)
+        {
+            return ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse
+                ? "another process is listening on it."
+                : "this user may not listen on it (ports below 1024 need privileges).";
+        }
+    }
+
     private static async Task<int> RunAsync(CliContext context, ServeSettings settings, CancellationToken cancellationToken)
     {
         InlineSocketCompletions.Enable();
@@ -68,6 +85,13 @@ internal static class ServeCommand
         if (settings.Metrics && address is not null && !IPAddress.IsLoopback(address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any))
         {
             return context.Fail("Usage", $"--metrics serves /metrics to loopback connections only, and --host {settings.Host} accepts none; drop --metrics or listen on 127.0.0.1 (or 0.0.0.0).", ExitCodes.Usage);
+        }
+
+        // A port another process holds is the common failure: said in one line before the host starts (which would log
+        // its own stack trace first). The host's bind stays the judge; this only catches the usual case early.
+        if (settings.Port != 0 && PortTaken(address ?? IPAddress.Loopback, settings.Port) is { } taken)
+        {
+            return context.Fail("Error", $"Cannot listen on {settings.Host}:{settings.Port}: {taken} Choose another --port (0 picks a free one).", ExitCodes.Error);
         }
 
         var builder = WebApplication.CreateSlimBuilder();

@@ -62,6 +62,23 @@ public sealed partial class GatewayCommandsTests
         Assert.Contains("Ollama", stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>A port another process listens on is one clear line and exit 1 (regression: the host logged a Kestrel
+    /// stack trace of some thirty lines before it).</summary>
+    [Fact]
+    public async Task Serve_PortTaken_OneClearLineWithoutAStackTrace()
+    {
+        using var env = new TestEnvironment();
+        using var holder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var (exit, stdout, stderr) = await Run.ProcessAsync("dotnet", [Mmcp, "serve", "--port", port, "--no-import"], env.Variables);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"Cannot listen on 127.0.0.1:{port}: another process is listening on it.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr + stdout, StringComparison.Ordinal);
+    }
+
     /// <summary>A port that is not a number is a usage error that says what --port takes (regression: the range
     /// validator read the unconvertible value and the process died with an unhandled exception, exit 134).</summary>
     [Fact]
