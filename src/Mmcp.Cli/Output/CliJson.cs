@@ -67,7 +67,15 @@ internal sealed record ServerDto(
 /// <summary>What <c>servers --check</c> found: <c>ok</c> (answered live), <c>signInRequired</c>, <c>failed</c>, or <c>notAnswered</c> (only a cached list in time).</summary>
 internal sealed record CheckDto(string Status, int? ToolCount, string? Code, string? Message, string? Fix);
 
-internal sealed record DefinitionDto(string DefinedId, ProvenanceDto Provenance, string Role, string? ServerId, string? StableId, string Reach);
+/// <summary>One definition that discovery found (<c>servers --all</c>).</summary>
+/// <param name="DefinedId">The id it was written with.</param>
+/// <param name="Provenance">Where it was found.</param>
+/// <param name="Role">What became of it: <c>Listed</c>, <c>Alternate</c> (shadowed), <c>Duplicate</c> or <c>Overridden</c>.</param>
+/// <param name="ServerId">The server that serves it, or <see langword="null"/> when it is overridden.</param>
+/// <param name="StableId">Its stable suffixed id (<c>&lt;id&gt;.&lt;source&gt;</c>), for an entry of a client configuration.</param>
+/// <param name="ReachedAs">The ids that reach this definition now, its server's id first (empty when it is overridden); <paramref name="Reach"/> names exactly these.</param>
+/// <param name="Reach">How to reach it, in words.</param>
+internal sealed record DefinitionDto(string DefinedId, ProvenanceDto Provenance, string Role, string? ServerId, string? StableId, IReadOnlyList<string> ReachedAs, string Reach);
 
 internal sealed record DiagnosticDto(string File, string Field, string Message, string Severity, long? Line);
 
@@ -157,16 +165,33 @@ internal static class Dto
 {
     public static ProvenanceDto Provenance(ServerProvenance p) => new(p.Kind.ToString(), p.Location, p.Key, p.ToString());
 
-    public static DefinitionDto Definition(ServerDefinition d) => new(d.DefinedId, Provenance(d.Provenance), d.Role.ToString(), d.ServerId, d.StableId, Reach(d));
-
-    /// <summary>How a user reaches a definition, in words.</summary>
-    public static string Reach(ServerDefinition d) => d.Role switch
+    /// <summary>
+    /// Describes a definition with the ids that reach it, checked against the snapshot it comes from: an id is named only
+    /// when <see cref="RegistrySnapshot.Find"/> resolves it to this definition's server (a definition's own name may
+    /// belong to another server, and a stable id may be taken).
+    /// </summary>
+    public static DefinitionDto Definition(ServerDefinition d, RegistrySnapshot snapshot)
     {
-        DefinitionRole.Listed => d.StableId is null ? $"as '{d.ServerId}'" : $"as '{d.ServerId}' (or '{d.StableId}' from any directory)",
-        DefinitionRole.Alternate => $"as '{d.ServerId}': the name '{d.DefinedId}' is taken by a definition of higher precedence",
-        DefinitionRole.Duplicate => $"through '{d.ServerId}', which has the same command or URL (not listed twice); '{d.DefinedId}' also reaches it",
-        _ => $"not reachable: a manifest of higher precedence with the id '{d.DefinedId}' replaces it (remove that manifest to use this one)",
-    };
+        string[] reachedAs = d.ServerId is null
+            ? []
+            : [.. new[] { d.ServerId, d.DefinedId, d.StableId }.OfType<string>().Distinct(StringComparer.Ordinal).Where(id => snapshot.Find(id)?.Id == d.ServerId)];
+        return new(d.DefinedId, Provenance(d.Provenance), d.Role.ToString(), d.ServerId, d.StableId, reachedAs, Reach(d, reachedAs));
+    }
+
+    /// <summary>How a user reaches a definition, in words, naming only <paramref name="reachedAs"/>.</summary>
+    private static string Reach(ServerDefinition d, string[] reachedAs)
+    {
+        var also = string.Join(", ", reachedAs.Where(id => id != d.ServerId).Select(id => $"'{id}'"));
+        return d.Role switch
+        {
+            DefinitionRole.Listed => also.Length == 0 ? $"as '{d.ServerId}'" : $"as '{d.ServerId}' (also {also})",
+            DefinitionRole.Alternate => $"as '{d.ServerId}': the name '{d.DefinedId}' is taken by a definition of higher precedence",
+            DefinitionRole.Duplicate => $"through '{d.ServerId}', which has the same command or URL (not listed twice)"
+                + (also.Length == 0 ? string.Empty : $"; {also} also reach{(reachedAs.Length == 2 ? "es" : string.Empty)} it")
+                + (reachedAs.Contains(d.DefinedId) ? string.Empty : $" (the name '{d.DefinedId}' reaches another definition)"),
+            _ => $"not reachable: a manifest of higher precedence with the id '{d.DefinedId}' replaces it (remove that manifest to use this one)",
+        };
+    }
 
     public static DiagnosticDto Diagnostic(ManifestDiagnostic d) => new(d.File, d.Field, d.Message, d.Severity == DiagnosticSeverity.Error ? "error" : "warning", d.Line);
 

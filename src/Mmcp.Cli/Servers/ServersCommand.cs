@@ -40,7 +40,8 @@ internal static class ServersCommand
         }
 
         var servers = discovery.Servers.Select(s => (Info: s, Status: hub.GetServerStatus(s.Id))).ToList();
-        var definitions = hub.Registry.Current.Definitions;
+        var snapshot = hub.Registry.Current;
+        var definitions = snapshot.Definitions.Select(d => Dto.Definition(d, snapshot)).ToList();
         if (context.Json)
         {
             CliContext.WriteJson(
@@ -67,7 +68,7 @@ internal static class ServersCommand
                     })],
                     [.. discovery.Diagnostics.Select(Dto.Diagnostic)])
                 {
-                    Definitions = all ? [.. definitions.Select(Dto.Definition)] : null,
+                    Definitions = all ? definitions : null,
                 },
                 CliJsonContext.Default.ServersOutput);
         }
@@ -102,11 +103,11 @@ internal static class ServersCommand
         _ => new CheckDto("notAnswered", tools, null, $"Server '{result.ServerId}' did not answer within its budgets; its tools are listed from {result.Source.ToString().ToLowerInvariant()}.", "try again, or raise the budgets with --timeout."),
     };
 
-    private static void RenderDefinitions(CliContext context, IReadOnlyList<ServerDefinition> definitions, bool all)
+    private static void RenderDefinitions(CliContext context, List<DefinitionDto> definitions, bool all)
     {
         if (!all)
         {
-            var hidden = definitions.Count(d => d.Role != DefinitionRole.Listed);
+            var hidden = definitions.Count(d => d.Role != nameof(DefinitionRole.Listed));
             if (hidden > 0)
             {
                 context.Error.MarkupLineInterpolated($"[grey]{hidden} more definition(s) are shadowed, folded into an identical server or overridden; run 'mmcp servers --all' to see each and how to reach it.[/]");
@@ -115,18 +116,19 @@ internal static class ServersCommand
             return;
         }
 
+        // The same objects as --json, so the two always name the same ids.
         context.Out.WriteLine();
         var table = new Table().Border(TableBorder.Rounded).AddColumn("DEFINED AS").AddColumn("FROM").AddColumn("ROLE").AddColumn("REACH");
         foreach (var d in definitions)
         {
             var role = d.Role switch
             {
-                DefinitionRole.Listed => "listed",
-                DefinitionRole.Alternate => $"shadowed by {d.DefinedId}",
-                DefinitionRole.Duplicate => $"same as {d.ServerId}",
+                nameof(DefinitionRole.Listed) => "listed",
+                nameof(DefinitionRole.Alternate) => $"shadowed by {d.DefinedId}",
+                nameof(DefinitionRole.Duplicate) => $"same as {d.ServerId}",
                 _ => "overridden",
             };
-            table.AddRow(new Text(d.DefinedId), new Text(d.Provenance.ToString()), new Text(role), new Text(Dto.Reach(d)));
+            table.AddRow(new Text(d.DefinedId), new Text(d.Provenance.Display), new Text(role), new Text(d.Reach));
         }
 
         context.Out.Write(table);

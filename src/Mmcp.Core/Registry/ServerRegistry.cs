@@ -170,14 +170,16 @@ public sealed partial class ServerRegistry : IAsyncDisposable
     /// same id and the same transport is a duplicate; one from a client configuration that differs is listed as an
     /// alternate under <c>&lt;id&gt;.&lt;source&gt;</c>; one from a manifest directory is an override and stays hidden. An
     /// entry of a client configuration with a new id but the transport of a server already listed (what
-    /// <c>mmcp config import</c> writes) is folded into that server, and its id becomes an alias of it.
+    /// <c>mmcp config import</c> writes) is folded into that server, and its id becomes an alias of it; that alias takes
+    /// the name as an id would, so a later, different definition with it is an alternate too.
     /// </summary>
     private static RegistrySnapshot Merge(IServerSource[] sources, SourceReadResult[] results, RegistrySnapshot previous)
     {
         var tags = SourceTags(sources);
         var entries = new Dictionary<string, MergeEntry>(StringComparer.Ordinal);
         var byIdentity = new Dictionary<string, string>(StringComparer.Ordinal);
-        var claimed = new HashSet<string>(StringComparer.Ordinal);
+        // Which server each name reaches: the server with that id, or the one an entry by that name was folded into.
+        var claimed = new Dictionary<string, string>(StringComparer.Ordinal);
         var definitions = new List<ServerDefinition>();
         var diagnostics = new List<ManifestDiagnostic>();
         for (var i = 0; i < results.Length; i++)
@@ -190,7 +192,25 @@ public sealed partial class ServerRegistry : IAsyncDisposable
                 var imported = IsImported(provenance.Kind);
                 var stableId = imported ? Qualify(id, tags[i]) : null;
                 var identity = Identity(sourced.Manifest);
-                if (entries.TryGetValue(id, out var winner))
+                var winner = entries.GetValueOrDefault(id);
+                if (winner is null && imported && byIdentity.TryGetValue(identity, out var sameId))
+                {
+                    var same = entries[sameId];
+                    same.Duplicates.Add(provenance);
+                    if (claimed.TryAdd(id, sameId))
+                    {
+                        same.AddAlias(id); // the first definition to use a name keeps it as an alias
+                    }
+
+                    same.AddAlias(stableId);
+                    definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Duplicate, sameId, stableId));
+                    continue;
+                }
+
+                // A name that is only an alias (of the manifest an entry of higher precedence was folded into) is taken
+                // all the same: that entry keeps it, and this one is shadowed like by a server with that id.
+                winner ??= claimed.TryGetValue(id, out var owner) ? entries[owner] : null;
+                if (winner is not null)
                 {
                     winner.Shadowed.Add(provenance);
                     if (identity == winner.Identity)
@@ -214,24 +234,10 @@ public sealed partial class ServerRegistry : IAsyncDisposable
                     continue;
                 }
 
-                if (imported && byIdentity.TryGetValue(identity, out var sameId))
-                {
-                    var same = entries[sameId];
-                    same.Duplicates.Add(provenance);
-                    if (claimed.Add(id))
-                    {
-                        same.AddAlias(id); // the first definition to use a name keeps it as an alias
-                    }
-
-                    same.AddAlias(stableId);
-                    definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Duplicate, sameId, stableId));
-                    continue;
-                }
-
                 var entry = new MergeEntry(sourced.Manifest, provenance, identity);
                 entry.AddAlias(stableId);
                 entries.Add(id, entry);
-                claimed.Add(id);
+                claimed.Add(id, id);
                 byIdentity.TryAdd(identity, id);
                 definitions.Add(new ServerDefinition(id, provenance, DefinitionRole.Listed, id, stableId));
             }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mmcp.Core.Manifests;
 using Mmcp.Core.Registry;
 using Mmcp.Core.Registry.Imports;
@@ -68,6 +69,34 @@ public sealed class ClientConfigCollisionTests
         Assert.Same(imported, snapshot.Find("weather.claude-desktop"));
         var folded = Assert.Single(snapshot.Definitions, d => d.Role == DefinitionRole.Duplicate);
         Assert.Equal(("weather", "local.weather"), (folded.DefinedId, folded.ServerId));
+    }
+
+    /// <summary>
+    /// Regression (outside trial of issue 12 item 6): the project's entry is folded into its imported manifest, so its name
+    /// is only an alias; Claude Desktop's different entry with that name took it over (and the project's entry lost it).
+    /// The name stays with the entry of higher precedence and Claude Desktop's is shadowed under its suffixed id.
+    /// </summary>
+    [Fact]
+    [Trait("Issue12", "6")]
+    public async Task RefreshAsync_NameOnlyAnAliasOfAnImportedManifest_LowerPrecedenceEntryIsShadowed()
+    {
+        using var dir = new TestSandbox();
+        var registryDir = Directory.CreateDirectory(dir.Combine("reg")).FullName;
+        var workspace = Directory.CreateDirectory(dir.Combine("work")).FullName;
+        dir.Write("reg/local.weather.json", SampleManifests.Minimal("local.weather", $$"""{"type":"stdio","command":"project-weather","cwd":{{JsonSerializer.Serialize(workspace)}}}"""));
+        var vscode = dir.Write("work/.vscode/mcp.json", """{"servers":{"weather":{"command":"project-weather"}}}""");
+        var claude = dir.Write("claude.json", """{"mcpServers":{"weather":{"command":"desktop-weather"}}}""");
+        await using var registry = new ServerRegistry([new ManifestDirectorySource(registryDir), new ClientConfigSource(ServerSourceKind.VsCode, vscode, dir.Root, workspace), new ClientConfigSource(ServerSourceKind.ClaudeDesktop, claude, dir.Root)]);
+
+        var snapshot = await registry.RefreshAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["local.weather", "weather.claude-desktop"], snapshot.Servers.Select(s => s.Id));
+        Assert.Equal("project-weather", Command(snapshot.Find("weather")!));
+        var alternate = snapshot.Find("weather.claude-desktop")!;
+        Assert.Equal("desktop-weather", Command(alternate));
+        Assert.Equal("weather", alternate.ShadowedBy);
+        var shadowed = Assert.Single(snapshot.Definitions, d => d.Role == DefinitionRole.Alternate);
+        Assert.Equal(("weather", ServerSourceKind.ClaudeDesktop, "weather.claude-desktop"), (shadowed.DefinedId, shadowed.Provenance.Kind, shadowed.ServerId));
     }
 
     /// <summary>Two manifests with different ids and the same command stay two servers: only imported entries are folded.</summary>
