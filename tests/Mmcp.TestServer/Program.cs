@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mmcp.TestServer;
 
-// Usage: Mmcp.TestServer stdio [--protocol VERSION]
+// Usage: Mmcp.TestServer stdio [--protocol VERSION] [--client-capability-tools]
 //        Mmcp.TestServer socket --socket PATH [--id ID] [--register] [--protocol VERSION]
 //        Mmcp.TestServer silent            (reads standard input and never answers: a hung handshake)
 //        Mmcp.TestServer exit CODE MESSAGE (writes MESSAGE to standard error and exits with CODE at once)
@@ -37,11 +37,16 @@ if (mode == "socket")
 }
 else
 {
-    builder.Services.AddMcpServer(o => o.ServerInfo = new() { Name = "io.mmcp.tests.server", Version = "1.0.0" })
+    var server = builder.Services.AddMcpServer(o => o.ServerInfo = new() { Name = "io.mmcp.tests.server", Version = "1.0.0" })
         .WithStdioServerTransport()
         .WithTools<TestTools>()
         .WithResources<TestTools>()
         .WithPrompts<TestTools>();
+    if (args.Contains("--client-capability-tools"))
+    {
+        // Tools that need sampling, elicitation or roots, listed only to clients that declare them.
+        server.WithTools<ClientCapabilityTools>().WithRequestFilters(f => f.AddListToolsFilter(ClientCapabilityTools.Filter));
+    }
 }
 
 if (protocol is not null)

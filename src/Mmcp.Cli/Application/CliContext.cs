@@ -123,9 +123,42 @@ internal sealed class CliContext : IAsyncDisposable
             }
 
             _hub = MmcpHub.Create(options, _loggerFactory);
+            _hub.ServerRequests = GatewayRequests(CommandPath);
             return _hub;
         }
     }
+
+    /// <summary>Gets the command being run as typed, for example <c>mmcp consent list</c>.</summary>
+    private string CommandPath
+    {
+        get
+        {
+            var names = new List<string>();
+            for (var command = _parse.CommandResult; command.Parent is System.CommandLine.Parsing.CommandResult parent; command = parent)
+            {
+                names.Insert(0, command.Command.Name);
+            }
+
+            return string.Join(' ', ["mmcp", .. names]);
+        }
+    }
+
+    /// <summary>
+    /// How every command's hub answers the requests servers send: with the gateway's capabilities. The gateway declares
+    /// sampling, elicitation and roots (it routes them to its clients), and a server may offer some tools only to clients
+    /// that do (server-everything's trigger-sampling-request), so a command that lists or calls must declare them too or
+    /// it sees other tools than the gateway exposes. A command has no model and no user to ask: sampling and elicitation
+    /// are refused at once with an error that says so; roots are none.
+    /// </summary>
+    private static HubServerRequests GatewayRequests(string command) => new()
+    {
+        Sampling = (_, _, _) => throw NotHere(command, "no model to answer sampling/createMessage"),
+        Elicitation = (_, _, _) => throw NotHere(command, "no user to answer elicitation/create"),
+        Roots = (_, _, _) => ValueTask.FromResult(new ModelContextProtocol.Protocol.ListRootsResult { Roots = [] }),
+    };
+
+    private static ModelContextProtocol.McpProtocolException NotHere(string command, string what) =>
+        new($"'{command}' has {what}; the gateway ('mmcp serve') routes it to the client whose call asked.", ModelContextProtocol.McpErrorCode.MethodNotFound);
 
     /// <summary>Writes a server's result as the server wrote it (<see cref="ResultJson"/>), fields no MCP revision defines included.</summary>
     public static void WriteResult<T>(T result)

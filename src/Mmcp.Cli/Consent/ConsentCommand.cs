@@ -49,30 +49,9 @@ internal static class ConsentCommand
 
     private static ConsentStore Store(string? file) => new(file ?? ConsentStore.DefaultPath());
 
-    /// <summary>
-    /// The hub as the gateway's: it declares sampling, elicitation and roots (the gateway routes them to its clients), and
-    /// a server may offer some tools only to clients that do (server-everything's trigger-sampling-request), so the tools
-    /// listed here are the ones the gateway exposes and asks consent for. Listing never sends such a request; one that
-    /// comes anyway is refused.
-    /// </summary>
-    private static MmcpHub GatewayView(CliContext context)
-    {
-        var hub = context.Hub;
-        hub.ServerRequests ??= new HubServerRequests
-        {
-            Sampling = (_, _, _) => throw NotHere("sampling/createMessage"),
-            Elicitation = (_, _, _) => throw NotHere("elicitation/create"),
-            Roots = (_, _, _) => ValueTask.FromResult(new ListRootsResult { Roots = [] }),
-        };
-        return hub;
-
-        static ModelContextProtocol.McpProtocolException NotHere(string method) =>
-            new($"mmcp consent does not answer {method}; the gateway routes it to the client whose call asked.", ModelContextProtocol.McpErrorCode.MethodNotFound);
-    }
-
     private static async Task<int> ListAsync(CliContext context, ConsentStore store, string? serverId, CancellationToken cancellationToken)
     {
-        var listing = await GatewayView(context).ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+        var listing = await context.Hub.ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
         var (servers, tools) = store.List();
         var rows = listing.Tools.Select(t => (t.ServerId, Tool: t.ToolName, Verdict: store.Check(t.ServerId, t.Tool))).ToList();
         if (context.Json)
@@ -116,7 +95,7 @@ internal static class ConsentCommand
         if (toolName is null)
         {
             // A decision about an id no server has would never apply: a typo that leaves the meant server as it was.
-            var hub = GatewayView(context);
+            var hub = context.Hub;
             await hub.DiscoverServersAsync(cancellationToken).ConfigureAwait(false);
             if (!hub.Registry.Current.Servers.Any(s => s.Id == serverId))
             {
@@ -135,7 +114,7 @@ internal static class ConsentCommand
         Tool? definition = null;
         try
         {
-            var listing = await GatewayView(context).ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
+            var listing = await context.Hub.ListToolsAsync(serverId, cancellationToken).ConfigureAwait(false);
             definition = listing.Tools.FirstOrDefault(t => t.ToolName == toolName)?.Tool;
             if (definition is null && listing.Failures.Count == 0)
             {

@@ -283,22 +283,57 @@ internal sealed partial class ServerSession
         if (requests.Sampling is { } sampling)
         {
             capabilities.Sampling ??= new SamplingCapability();
-            options.Handlers.SamplingHandler = (p, _, ct) => sampling(serverId, p ?? new CreateMessageRequestParams { Messages = [], MaxTokens = 0 }, ct);
+            options.Handlers.SamplingHandler = (p, _, ct) => AnswerAsync(RequestMethods.SamplingCreateMessage, () => sampling(serverId, p ?? new CreateMessageRequestParams { Messages = [], MaxTokens = 0 }, ct));
         }
 
         if (requests.Elicitation is { } elicitation)
         {
             capabilities.Elicitation ??= new ElicitationCapability();
-            options.Handlers.ElicitationHandler = (p, ct) => elicitation(serverId, p ?? new ElicitRequestParams { Message = string.Empty }, ct);
+            options.Handlers.ElicitationHandler = (p, ct) => AnswerAsync(RequestMethods.ElicitationCreate, () => elicitation(serverId, p ?? new ElicitRequestParams { Message = string.Empty }, ct));
         }
 
         if (requests.Roots is { } roots)
         {
             capabilities.Roots ??= new RootsCapability();
-            options.Handlers.RootsHandler = (p, ct) => roots(serverId, p ?? new ListRootsRequestParams(), ct);
+            options.Handlers.RootsHandler = (p, ct) => AnswerAsync(RequestMethods.RootsList, () => roots(serverId, p ?? new ListRootsRequestParams(), ct));
         }
 
         options.Capabilities = capabilities;
+    }
+
+    /// <summary>
+    /// Runs a handler of a server's request and marks the protocol error it refuses with (<see cref="RefusedRequest"/>):
+    /// on 2026-07-28 connections the SDK answers a tool call's input requests inside the call, so the refusal ends the call
+    /// itself, and must not read as the server's own error about the call (a MethodNotFound would say the server does not
+    /// support tools/call).
+    /// </summary>
+    private static async ValueTask<T> AnswerAsync<T>(string method, Func<ValueTask<T>> handler)
+    {
+        try
+        {
+            return await handler().ConfigureAwait(false);
+        }
+        catch (McpProtocolException ex)
+        {
+            ex.Data[RefusedRequestKey] = method;
+            throw;
+        }
+    }
+
+    private const string RefusedRequestKey = "Mmcp.Client.RefusedServerRequest";
+
+    /// <summary>Returns the method of a server's request this client's handler refused with <paramref name="ex"/>, or <see langword="null"/>.</summary>
+    private static string? RefusedRequest(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is McpProtocolException && e.Data[RefusedRequestKey] is string method)
+            {
+                return method;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsForwardedNotification(JsonRpcMessage message) =>

@@ -129,6 +129,11 @@ internal sealed partial class ServerSession
             return new HubException(HubErrorCode.CallTimeout, Id, $"Server '{Id}' did not answer {what} within its call budget of {Seconds(_budgets.Call)} s; the request was cancelled. Raise 'timeouts.call' in its definition ({_server.Provenance}) if it needs longer.", ex) { Target = target };
         }
 
+        if (RefusedRequest(ex) is { } refused)
+        {
+            return new HubException(HubErrorCode.ServerError, Id, $"Server '{Id}' asked this client for {refused} during {what}, and it was refused: {ex.GetBaseException().Message}", ex) { Target = target };
+        }
+
         if (ex is McpProtocolException protocol)
         {
             var message = code switch
