@@ -7,6 +7,7 @@ using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Realtime;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+using Shared.IO;
 
 namespace Atlas.Desktop.Files;
 
@@ -228,19 +229,9 @@ internal static class FileEndpoints
 
     /// <summary>A multipart file part's body that, once read to its end, runs <paramref name="atEnd"/> (which may refuse
     /// what follows) before reporting the end.</summary>
-    private sealed class LastSectionStream(Stream inner, Func<CancellationToken, Task> atEnd) : Stream
+    private sealed class LastSectionStream(Stream inner, Func<CancellationToken, Task> atEnd) : ForwardReadStream
     {
         private bool _ended;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -259,15 +250,5 @@ internal static class FileEndpoints
 
         public override int Read(byte[] buffer, int offset, int count) =>
             throw new NotSupportedException("Read asynchronously.");
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,3 +1,5 @@
+using Shared.IO;
+
 namespace Mmcp.Client.Connectors;
 
 /// <summary>
@@ -35,7 +37,7 @@ internal static class MessageWrites
     /// a time, so no lock is needed here.
     /// </para>
     /// </summary>
-    internal sealed class PipeMessageStream(Stream pipe) : Stream
+    internal sealed class PipeMessageStream(Stream pipe) : ForwardWriteStream
     {
         /// <summary>The most a write on the spot may leave unread in the pipe (pipes hold 16 KiB on macOS, 64 KiB on Linux).</summary>
         public const int UnreadBound = 8 * 1024;
@@ -66,16 +68,6 @@ internal static class MessageWrites
                 seen = was;
             }
         }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override void Write(byte[] buffer, int offset, int count) => _buffer.Write(buffer, offset, count);
 
@@ -116,12 +108,6 @@ internal static class MessageWrites
             Flush();
             return Task.CompletedTask;
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

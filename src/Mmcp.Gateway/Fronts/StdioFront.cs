@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
+using Shared.IO;
 using Shared.Json;
 
 namespace Mmcp.Gateway.Fronts;
@@ -159,20 +160,10 @@ internal sealed class StdioFront : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
 
     /// <summary>Standard output that holds what is written until a newline, then writes the whole line under a lock.</summary>
-    private sealed class LineStream(Stream inner, UnansweredRequests unanswered) : Stream
+    private sealed class LineStream(Stream inner, UnansweredRequests unanswered) : ForwardWriteStream
     {
         private readonly SemaphoreSlim _lock = new(1, 1);
         private readonly MemoryStream _pending = new();
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public async Task WriteLineAsync(byte[] line, CancellationToken cancellationToken)
         {
@@ -263,12 +254,6 @@ internal sealed class StdioFront : IAsyncDisposable
         public override void Flush()
         {
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

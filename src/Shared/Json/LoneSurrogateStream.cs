@@ -1,3 +1,5 @@
+using Shared.IO;
+
 namespace Shared.Json;
 
 /// <summary>
@@ -5,23 +7,13 @@ namespace Shared.Json;
 /// U+FFFD as the bytes pass (<see cref="LoneSurrogates"/>): each byte is handed out as soon as it is settled, held back
 /// only while an escape is cut off at the end of what has arrived. Lengths do not change.
 /// </summary>
-internal sealed class LoneSurrogateStream(Stream inner) : Stream
+internal sealed class LoneSurrogateStream(Stream inner) : ForwardReadStream
 {
     private readonly byte[] _buffer = new byte[16 * 1024];
     private int _start; // the first byte not yet handed out
     private int _settled; // the end of the bytes that may be handed out
     private int _end; // the end of the bytes read
     private bool _ended;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>Whether nothing settled is left to hand out, and the stream has not ended.</summary>
     private bool NeedsMore => _settled == _start && !(_ended && _start == _end);
@@ -72,16 +64,6 @@ internal sealed class LoneSurrogateStream(Stream inner) : Stream
         _start += count;
         return count;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,5 +1,6 @@
 using System.ClientModel.Primitives;
 using Atlas.Client.Protocol;
+using Shared.IO;
 using Shared.Json;
 
 namespace Atlas.Desktop.Chat.Llm;
@@ -64,7 +65,7 @@ internal sealed class ProviderStreamPolicy : PipelinePolicy
 /// has each event inspected first (see <see cref="ProviderStreamPolicy"/>): <see cref="SseEventScanner"/> finds the
 /// events, <see cref="OpenRouterChunkInspector"/> reads them. Bytes are released only at blank lines, so multi-byte
 /// UTF-8 characters split across network writes are never cut.</summary>
-internal sealed class ProviderStreamGuard : Stream
+internal sealed class ProviderStreamGuard : ForwardReadStream
 {
     private const int MaxEventBytes = 8 << 20;
     private readonly Stream _inner;
@@ -87,20 +88,6 @@ internal sealed class ProviderStreamGuard : Stream
         // Stopping the generation closes the response at once (and with it the connection), whether or not a read is
         // pending or the SDK ever disposes the response: the provider sees the disconnect and stops generating.
         _stop = stop.Register(static state => ((Stream)state!).Dispose(), inner);
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -270,16 +257,6 @@ internal sealed class ProviderStreamGuard : Stream
     private static ProviderException Broken(Exception e) => new(ErrorCodes.LlmTruncated,
         "The connection to the LLM endpoint broke in the middle of the answer; the text received so far is kept.", retryable: true,
         innerException: e);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
