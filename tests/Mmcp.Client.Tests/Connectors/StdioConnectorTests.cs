@@ -63,6 +63,25 @@ public sealed class StdioConnectorTests : IDisposable
         Assert.Equal([1f, 2f, 3f], seen);
     }
 
+    /// <summary>A caller that takes the params as JSON gets them as the server wrote them: a vendor's field and _meta included.</summary>
+    [Fact]
+    public async Task CallTool_WithJsonProgress_ReportsTheServersParamsAsWritten()
+    {
+        await _env.WriteManifestAsync(Servers.Stdio("test.stdio"));
+        await using var hub = _env.CreateHub();
+        var seen = new List<System.Text.Json.Nodes.JsonObject>();
+        var typed = 0;
+
+        await hub.CallToolAsync("test.stdio", "progress", new Dictionary<string, object?> { ["steps"] = 2, ["vendor"] = "v" }, new JsonProgress(seen.Add, () => typed++), Ct);
+
+        Assert.Equal(0, typed);
+        Assert.Equal(2, seen.Count);
+        Assert.Equal(["v", "v"], seen.Select(p => (string?)p["x-vendor"]));
+        Assert.Equal([1, 2], seen.Select(p => (int?)p["_meta"]?["io.example/step"]));
+        Assert.Equal([1, 2], seen.Select(p => (int?)p["progress"]));
+        Assert.All(seen, p => Assert.StartsWith("mmcp-progress-", (string?)p["progressToken"], StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task CallTool_CancelledByCaller_ThrowsOperationCanceledAndTheServerStaysUsable()
     {
@@ -178,5 +197,12 @@ public sealed class StdioConnectorTests : IDisposable
     private sealed class SyncProgress(Action<ProgressNotificationValue> report) : IProgress<ProgressNotificationValue>
     {
         public void Report(ProgressNotificationValue value) => report(value);
+    }
+
+    private sealed class JsonProgress(Action<System.Text.Json.Nodes.JsonObject> report, Action typed) : IProgress<ProgressNotificationValue>, IProgress<System.Text.Json.Nodes.JsonObject>
+    {
+        public void Report(ProgressNotificationValue value) => typed();
+
+        public void Report(System.Text.Json.Nodes.JsonObject value) => report(value);
     }
 }
