@@ -82,6 +82,24 @@ public sealed class StdioConnectorTests : IDisposable
         Assert.All(seen, p => Assert.StartsWith("mmcp-progress-", (string?)p["progressToken"], StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Regression: a server's -32602 about its own result (its structuredContent against its outputSchema) was reported
+    /// as the server having "rejected the arguments"; the message now says what the server answered.
+    /// </summary>
+    [Fact]
+    public async Task CallTool_ServerAnswersInvalidParamsAboutItsResult_MessageSaysWhatTheServerAnswered()
+    {
+        await _env.WriteManifestAsync(Servers.Stdio("test.stdio"));
+        await using var hub = _env.CreateHub();
+
+        var error = await Assert.ThrowsAsync<HubException>(async () => await hub.CallToolAsync("test.stdio", "invalid_result", cancellationToken: Ct));
+
+        Assert.DoesNotContain("rejected the arguments", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HubErrorCode.InvalidArguments, error.Code);
+        Assert.StartsWith("Server 'test.stdio' answered tools/call 'invalid_result' with JSON-RPC error -32602 (invalid params): ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("Output validation error: Invalid structured content for tool invalid_result: must have required property 'a'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CallTool_CancelledByCaller_ThrowsOperationCanceledAndTheServerStaysUsable()
     {
