@@ -50,12 +50,9 @@ internal sealed class TestTools
         return "unreachable";
     }
 
-    [McpServerTool(Name = "fail"), Description("Reports a tool error.")]
-    public static string Fail(string message) => throw new McpException(message);
-
-    [McpServerTool(Name = "invalid_result"), Description("Answers JSON-RPC -32602 about its own result (as a server that validates its structuredContent against its outputSchema does), whatever the arguments.")]
-    public static string InvalidResult() =>
-        throw new McpProtocolException("Output validation error: Invalid structured content for tool invalid_result: must have required property 'a'", McpErrorCode.InvalidParams);
+    [McpServerTool(Name = "fail"), Description("Reports a tool error; with code, answers that JSON-RPC error instead (-32602 with a message about its own result, as a server that checks its structuredContent against its outputSchema does).")]
+    public static string Fail(string message, int? code = null) =>
+        throw (code is { } c ? new McpProtocolException(message, (McpErrorCode)c) : new McpException(message));
 
     [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns. With vendor, each notification also carries a field no revision defines (x-vendor) and _meta.")]
     public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0, string? vendor = null)

@@ -92,13 +92,16 @@ public sealed class StdioConnectorTests : IDisposable
         await _env.WriteManifestAsync(Servers.Stdio("test.stdio"));
         await using var hub = _env.CreateHub();
 
-        var error = await Assert.ThrowsAsync<HubException>(async () => await hub.CallToolAsync("test.stdio", "invalid_result", cancellationToken: Ct));
+        var error = await Assert.ThrowsAsync<HubException>(async () => await hub.CallToolAsync("test.stdio", "fail", new Dictionary<string, object?> { ["message"] = OutputInvalid, ["code"] = -32602 }, cancellationToken: Ct));
 
         Assert.DoesNotContain("rejected the arguments", error.Message, StringComparison.Ordinal);
         Assert.Equal(HubErrorCode.InvalidArguments, error.Code);
-        Assert.StartsWith("Server 'test.stdio' answered tools/call 'invalid_result' with JSON-RPC error -32602 (invalid params): ", error.Message, StringComparison.Ordinal);
-        Assert.EndsWith("Output validation error: Invalid structured content for tool invalid_result: must have required property 'a'", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Server 'test.stdio' answered tools/call 'fail' with JSON-RPC error -32602 (invalid params): ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(OutputInvalid, error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>What a server that checks its structured content against its output schema answers with -32602.</summary>
+    private const string OutputInvalid = "Output validation error: Invalid structured content for tool fail: must have required property 'a'";
 
     [Fact]
     public async Task CallTool_CancelledByCaller_ThrowsOperationCanceledAndTheServerStaysUsable()

@@ -100,11 +100,12 @@ public sealed class AggregatedMcpTests
         await using var gateway = await GatewayHost.StartAsync(env);
         await using var client = await gateway.ConnectAsync();
 
-        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__invalid_result", cancellationToken: TestContext.Current.CancellationToken).AsTask());
-        var (status, body) = await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__invalid_result","arguments":{}}""");
+        const string OutputInvalid = "Output validation error: Invalid structured content for tool fail: must have required property 'a'";
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__fail", new Dictionary<string, object?> { ["message"] = OutputInvalid, ["code"] = -32602 }, cancellationToken: TestContext.Current.CancellationToken).AsTask());
+        var (status, body) = await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__fail","arguments":{"message":"MESSAGE","code":-32602}}""".Replace("MESSAGE", OutputInvalid, StringComparison.Ordinal));
 
         Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
-        Assert.Contains("answered tools/call 'invalid_result' with JSON-RPC error -32602", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("answered tools/call 'fail' with JSON-RPC error -32602", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Output validation error", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("rejected the arguments", ex.Message, StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
