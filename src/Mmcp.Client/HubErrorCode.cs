@@ -12,7 +12,11 @@ public enum HubErrorCode
     /// <summary>The server has no tool with the requested name (or the aggregated name maps to no tool).</summary>
     UnknownTool = 2,
 
-    /// <summary>The server rejected the arguments (JSON-RPC <c>-32602</c> for a tool, prompt or resource it has).</summary>
+    /// <summary>
+    /// The server answered a tool call or a prompt with JSON-RPC <c>-32602</c> (invalid params): usually about the
+    /// arguments, but a server may answer it about its own result (structured content that does not match its output
+    /// schema) or the name; the message carries the server's own words. Also a required prompt argument that is missing.
+    /// </summary>
     InvalidArguments = 3,
 
     /// <summary>The server has no resource or prompt with the requested URI or name.</summary>

@@ -201,7 +201,11 @@ public sealed partial class MmcpHub : IAsyncDisposable
     /// <param name="serverId">The server id.</param>
     /// <param name="toolName">The tool's own name on that server.</param>
     /// <param name="arguments">The arguments (values are serialized as JSON), or <see langword="null"/>.</param>
-    /// <param name="progress">Receives the server's progress notifications (best effort: the last one may arrive after the result, or not at all).</param>
+    /// <param name="progress">
+    /// Receives the server's progress notifications, in the order the server sent them. When it also implements
+    /// <see cref="IProgress{T}"/> of <see cref="System.Text.Json.Nodes.JsonObject"/>, that receives each notification's
+    /// params instead, as the server wrote them (a copy; <c>progressToken</c> is the hub's own token for the call).
+    /// </param>
     /// <param name="cancellationToken">Cancels the call; the server is told (<c>notifications/cancelled</c>).</param>
     /// <returns>The result. A tool that reports an error returns a result with <c>IsError</c> set.</returns>
     /// <exception cref="HubException">The server or tool is unknown, the server cannot be started or reached, the call timed out or the server crashed.</exception>
@@ -226,7 +230,7 @@ public sealed partial class MmcpHub : IAsyncDisposable
     /// <summary>Calls a tool by its aggregated name <c>&lt;serverId&gt;__&lt;tool&gt;</c> (as listed by <see cref="ListToolsAsync"/>).</summary>
     /// <param name="aggregatedName">The aggregated name.</param>
     /// <param name="arguments">The arguments, or <see langword="null"/>.</param>
-    /// <param name="progress">Receives progress notifications (best effort).</param>
+    /// <param name="progress">Receives progress notifications, as in <see cref="CallToolAsync(string, string, IReadOnlyDictionary{string, object?}?, IProgress{ProgressNotificationValue}?, CancellationToken)"/>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The result.</returns>
     /// <exception cref="HubException">No tool has that aggregated name, or the call failed.</exception>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -443,4 +444,40 @@ internal sealed record Answer(HttpStatusCode Status, string? ContentType, long? 
 {
     /// <summary>The JSON-RPC message the answer carries: the body, or the last <c>data:</c> of an SSE stream.</summary>
     public string Payload => ContentType == "text/event-stream" ? RawSession.LastSseData(Body) : Body;
+}
+
+/// <summary>Every log entry of the gateway's process, and the first that matches.</summary>
+internal sealed class LogCapture(Func<(LogLevel Level, string Message), bool> match) : ILoggerProvider
+{
+    private readonly TaskCompletionSource<(LogLevel Level, string Message)> _matched = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
+
+    public Task<(LogLevel Level, string Message)> Matched => _matched.Task.WaitAsync(TestTimeouts.Default, TestContext.Current.CancellationToken);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private void Add((LogLevel Level, string Message) entry)
+    {
+        Entries.Enqueue(entry);
+        if (match(entry))
+        {
+            _matched.TrySetResult(entry);
+        }
+    }
+
+    private sealed class Logger(LogCapture capture) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            capture.Add((logLevel, formatter(state, exception)));
+    }
 }

@@ -50,17 +50,34 @@ internal sealed class TestTools
         return "unreachable";
     }
 
-    [McpServerTool(Name = "fail"), Description("Reports a tool error.")]
-    public static string Fail(string message) => throw new McpException(message);
+    [McpServerTool(Name = "fail"), Description("Reports a tool error; with code, answers that JSON-RPC error instead (-32602 with a message about its own result, as a server that checks its structuredContent against its outputSchema does).")]
+    public static string Fail(string message, int? code = null) =>
+        throw (code is { } c ? new McpProtocolException(message, (McpErrorCode)c) : new McpException(message));
 
-    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns.")]
-    public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0)
+    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns. With vendor, each notification also carries a field no revision defines (x-vendor) and _meta.")]
+    public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0, string? vendor = null)
     {
         if (request.Params?.ProgressToken is { } token)
         {
             for (var i = 1; i <= steps; i++)
             {
-                await server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: cancellationToken);
+                if (vendor is null)
+                {
+                    await server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: cancellationToken);
+                    continue;
+                }
+
+                // Written by hand: the SDK's ProgressNotificationValue has no place for the vendor's field.
+                var parameters = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["progressToken"] = System.Text.Json.JsonSerializer.SerializeToNode(token, McpJsonUtilities.GetTypeInfo<ProgressToken>(McpJsonUtilities.DefaultOptions)),
+                    ["progress"] = i,
+                    ["total"] = steps,
+                    ["message"] = $"step {i}",
+                    ["x-vendor"] = vendor,
+                    ["_meta"] = new System.Text.Json.Nodes.JsonObject { ["io.example/step"] = i },
+                };
+                await server.SendNotificationAsync(NotificationMethods.ProgressNotification, parameters, cancellationToken: cancellationToken);
             }
         }
 

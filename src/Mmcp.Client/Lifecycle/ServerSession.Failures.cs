@@ -139,7 +139,9 @@ internal sealed partial class ServerSession
             var message = code switch
             {
                 HubErrorCode.NotFound => $"Server '{Id}' has nothing at {what}: {protocol.Message}",
-                HubErrorCode.InvalidArguments => $"Server '{Id}' rejected the arguments of {what}: {protocol.Message}",
+                // -32602 says the request's params were invalid, not which: usually the arguments, but a server may say it
+                // of its own result (structuredContent against its outputSchema) or of the name. The server's message says.
+                HubErrorCode.InvalidArguments => $"Server '{Id}' answered {what} with JSON-RPC error -32602 (invalid params): {protocol.Message}",
                 _ when protocol.ErrorCode == McpErrorCode.MethodNotFound => $"Server '{Id}' does not support {method}: {protocol.Message}",
                 _ => $"Server '{Id}' failed {what} with error {(int)protocol.ErrorCode}: {protocol.Message}",
             };

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -86,9 +87,22 @@ internal sealed partial class ServerSession
             return;
         }
 
+        // The hub's tokens are strings of its own (mmcp-progress-<n>).
+        if (raw["progressToken"] is not JsonValue token || !token.TryGetValue<string>(out var key) || !_progress.TryGetValue(key, out var progress))
+        {
+            return;
+        }
+
+        if (progress is IProgress<JsonObject> faithful && raw is JsonObject written)
+        {
+            // The params as the server wrote them: fields the SDK's type does not know (a vendor's, _meta) stay.
+            faithful.Report((JsonObject)written.DeepClone());
+            return;
+        }
+
         try
         {
-            if (raw.Deserialize(ProgressParamsType) is { } p && p.ProgressToken.ToString() is { } key && _progress.TryGetValue(key, out var progress))
+            if (raw.Deserialize(ProgressParamsType) is { } p)
             {
                 progress.Report(p.Progress);
             }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -7,12 +9,16 @@ namespace Mmcp.Gateway.Aggregation;
 /// <summary>
 /// Forwards an upstream call's progress to the downstream request that asked for it (on that request's own stream),
 /// and lets the handler wait until every forwarded notification is written before it returns the result, so the
-/// client sees progress before the response.
+/// client sees progress before the response. The hub hands it the server's params as written
+/// (<see cref="IProgress{T}"/> of <see cref="JsonObject"/>): only <c>progressToken</c> is mapped back to the client's
+/// own token, so fields the SDK's <see cref="ProgressNotificationValue"/> does not know (a vendor's, <c>_meta</c>) reach
+/// the client, as log messages do.
 /// </summary>
-internal sealed class ProgressRelay : IProgress<ProgressNotificationValue>
+internal sealed class ProgressRelay : IProgress<ProgressNotificationValue>, IProgress<JsonObject>
 {
     private readonly McpServer _server;
     private readonly ProgressToken _token;
+    private readonly JsonNode? _tokenJson;
     private readonly CancellationToken _cancellationToken;
     private readonly Lock _gate = new();
     private readonly List<Task> _pending = [];
@@ -21,6 +27,7 @@ internal sealed class ProgressRelay : IProgress<ProgressNotificationValue>
     {
         _server = server;
         _token = token;
+        _tokenJson = JsonSerializer.SerializeToNode(token, McpJsonUtilities.GetTypeInfo<ProgressToken>(McpJsonUtilities.DefaultOptions));
         _cancellationToken = cancellationToken;
     }
 
@@ -29,13 +36,16 @@ internal sealed class ProgressRelay : IProgress<ProgressNotificationValue>
         where TParams : RequestParams =>
         request.Params?.ProgressToken is { } token ? new ProgressRelay(request.Server, token, cancellationToken) : null;
 
-    public void Report(ProgressNotificationValue value)
+    public void Report(ProgressNotificationValue value) =>
+        Add(_server.NotifyProgressAsync(_token, value, cancellationToken: _cancellationToken));
+
+    /// <summary>Relays the server's params as written (the hub's copy), with the client's token in place of the hub's.</summary>
+    public void Report(JsonObject value)
     {
-        var send = _server.NotifyProgressAsync(_token, value, cancellationToken: _cancellationToken);
-        lock (_gate)
-        {
-            _pending.Add(send);
-        }
+        ArgumentNullException.ThrowIfNull(value);
+        value["progressToken"] = _tokenJson?.DeepClone();
+        var notification = new JsonRpcNotification { Method = NotificationMethods.ProgressNotification, Params = value };
+        Add(_server.SendMessageAsync(notification, _cancellationToken));
     }
 
     public async Task FlushAsync()
@@ -47,5 +57,13 @@ internal sealed class ProgressRelay : IProgress<ProgressNotificationValue>
         }
 
         await Task.WhenAll(pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private void Add(Task send)
+    {
+        lock (_gate)
+        {
+            _pending.Add(send);
+        }
     }
 }

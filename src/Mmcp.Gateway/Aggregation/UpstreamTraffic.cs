@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Mmcp.Client;
+using Mmcp.Gateway.Sessions;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -42,7 +43,7 @@ internal sealed partial class UpstreamTraffic
 {
     private const string PlainGroup = "";
     private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<McpServer, byte> _sessions = new();
+    private readonly ConcurrentDictionary<McpServer, SessionOutbox?> _sessions = new();
     private readonly ConcurrentDictionary<string, McpServer> _byId = new(StringComparer.Ordinal);
     private readonly Lock _subscriptionsGate = new();
     private readonly Dictionary<(string ServerId, string Uri), HashSet<McpServer>> _subscriptions = [];
@@ -63,10 +64,10 @@ internal sealed partial class UpstreamTraffic
 #pragma warning restore MCP9005
     }
 
-    /// <summary>Counts an aggregated session in (for broadcasts) until it ends.</summary>
-    public void AddSession(McpServer session)
+    /// <summary>Counts an aggregated session in (for broadcasts) until it ends; what it is sent on its own goes through <paramref name="outbox"/> (held until its GET stream opens).</summary>
+    public void AddSession(McpServer session, SessionOutbox? outbox)
     {
-        _sessions.TryAdd(session, 0);
+        _sessions.TryAdd(session, outbox);
         if (session.SessionId is { } id)
         {
             _byId[id] = session;
@@ -276,7 +277,9 @@ internal sealed partial class UpstreamTraffic
     {
         try
         {
-            await session.SendMessageAsync(new JsonRpcNotification { Method = method, Params = parameters }).ConfigureAwait(false);
+            // A session (not a request's own stream) is pushed to through its outbox: held until its GET stream opens.
+            var notification = new JsonRpcNotification { Method = method, Params = parameters };
+            await (_sessions.TryGetValue(session, out var outbox) && outbox is not null ? outbox.SendAsync(notification) : session.SendMessageAsync(notification)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or McpException or JsonException)
         {

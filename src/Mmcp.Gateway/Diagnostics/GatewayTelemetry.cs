@@ -13,7 +13,11 @@ internal static class GatewayTelemetry
     private static readonly Counter<long> CallErrors = Meter.CreateCounter<long>("mmcp.gateway.call.errors", "{call}", "Tool calls through the gateway that did not end ok, by surface, server, tool and outcome.");
     private static readonly Histogram<double> CallDuration = Meter.CreateHistogram<double>("mmcp.gateway.call.duration", "s", "Duration of tool calls through the gateway, by surface, server, tool and outcome.");
     private static readonly Counter<long> Refusals = Meter.CreateCounter<long>("mmcp.gateway.refusals", "{request}", "Requests refused by the guard or the consent store, by reason.");
+    private static readonly Counter<long> BacklogDrops = Meter.CreateCounter<long>("mmcp.gateway.session.backlog.dropped", "{message}", "Messages the servers sent a session on its own that were dropped because the session's backlog was full (its client had not opened its GET stream).");
     private static readonly UpDownCounter<long> Sessions = Meter.CreateUpDownCounter<long>("mmcp.gateway.sessions", "{session}", "Open 2025-era MCP sessions, by endpoint kind.");
+
+    /// <summary>Counts a message dropped from a session's backlog (see <c>Sessions.SessionOutbox</c>).</summary>
+    public static void BacklogDropped() => BacklogDrops.Add(1);
 
     public static void RecordCall(string surface, string serverId, string toolName, string outcome, TimeSpan duration)
     {

@@ -6,6 +6,7 @@ using Mmcp.Client;
 using Mmcp.Gateway.Aggregation;
 using Mmcp.Gateway.Errors;
 using Mmcp.Gateway.Security;
+using Mmcp.Gateway.Sessions;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -33,6 +34,7 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     private HubServerConnection _upstream;
     private LoggingLevel? _logLevel;
     private McpServer? _session;
+    private SessionOutbox? _outbox;
     private long _nextRequest;
     private bool _disposed;
 
@@ -150,11 +152,15 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
     /// Runs the downstream session; the upstream session ends with it. The downstream session ends when its upstream
     /// goes away, except over HTTP: a remote server that restarted gets a new upstream session at the next request.
     /// </summary>
-    public async Task RunAsync(McpServer server, CancellationToken cancellationToken)
+    /// <param name="server">The downstream session.</param>
+    /// <param name="outbox">What the session is pushed on its own goes through it (held until its GET stream opens), or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Ends the session.</param>
+    public async Task RunAsync(McpServer server, SessionOutbox? outbox, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             _session = server;
+            _outbox = outbox;
         }
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _ended.Token);
@@ -559,9 +565,11 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
 
         InFlight? owner = null;
         McpServer? session;
+        SessionOutbox? outbox;
         lock (_gate)
         {
             session = _session;
+            outbox = _outbox;
             if (notification.Method == NotificationMethods.ProgressNotification)
             {
                 var token = notification.Params?["progressToken"]?.ToJsonString();
@@ -584,15 +592,15 @@ internal sealed partial class PassThroughSession : IAsyncDisposable
         }
         else if (session is not null)
         {
-            _ = SendQuietlyAsync(session, copy);
+            _ = SendQuietlyAsync(session, outbox, copy);
         }
     }
 
-    private async Task SendQuietlyAsync(McpServer session, JsonRpcNotification notification)
+    private async Task SendQuietlyAsync(McpServer session, SessionOutbox? outbox, JsonRpcNotification notification)
     {
         try
         {
-            await session.SendMessageAsync(notification).ConfigureAwait(false);
+            await (outbox is not null ? outbox.SendAsync(notification) : session.SendMessageAsync(notification)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or McpException)
         {

@@ -291,6 +291,13 @@ internal sealed partial class RequestGuard
                     await WriteJsonRpcErrorAsync(context, StatusCodes.Status404NotFound, -32001, "Session not found").ConfigureAwait(false);
                     return;
                 }
+
+                // What the servers sent the session on its own before its client opened the GET stream goes out on it,
+                // once the SDK has taken the stream as the session's (see SessionOutbox).
+                if (HttpMethods.IsGet(request.Method))
+                {
+                    known.Outbox.Watch(context.Response);
+                }
             }
 
             // 5. The JSON-RPC front, one parse of the message: the errors the spec names (parse error, invalid params,

@@ -128,18 +128,21 @@ internal sealed partial class McpSessionHooks
         GatewayTelemetry.SessionOpened(kind);
 
         // The gateway ends a dedicated session whose client went away (see SessionDirectory's sweep).
-        var reaped = _sessions.TryGet(sessionId, out var known) ? known.Reaped : CancellationToken.None;
+        var known = _sessions.TryGet(sessionId, out var registered) ? registered : null;
+        var reaped = known?.Reaped ?? CancellationToken.None;
+        var outbox = known?.Outbox;
+        outbox?.Attach(server);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, reaped);
         try
         {
             if (passThrough is not null)
             {
-                await passThrough.RunAsync(server, run.Token).ConfigureAwait(false);
+                await passThrough.RunAsync(server, outbox, run.Token).ConfigureAwait(false);
             }
             else if (route.ServerId is null)
             {
-                _sessions.AddAggregated(server);
-                _catalog.Traffic.AddSession(server);
+                _sessions.AddAggregated(server, outbox);
+                _catalog.Traffic.AddSession(server, outbox);
                 await server.RunAsync(run.Token).ConfigureAwait(false);
             }
             else
@@ -177,17 +180,18 @@ internal sealed partial class McpSessionHooks
             HubListKind.Prompts => NotificationMethods.PromptListChangedNotification,
             _ => NotificationMethods.ToolListChangedNotification,
         };
-        foreach (var server in _sessions.AggregatedServers)
+        foreach (var (server, outbox) in _sessions.Aggregated)
         {
-            _ = NotifyAsync(server, method);
+            _ = NotifyAsync(server, outbox, method);
         }
     }
 
-    private async Task NotifyAsync(McpServer server, string method)
+    private async Task NotifyAsync(McpServer server, SessionOutbox? outbox, string method)
     {
         try
         {
-            await server.SendNotificationAsync(method).ConfigureAwait(false);
+            var notification = new JsonRpcNotification { Method = method };
+            await (outbox is not null ? outbox.SendAsync(notification) : server.SendMessageAsync(notification)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or McpException)
         {

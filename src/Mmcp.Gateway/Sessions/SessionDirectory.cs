@@ -91,6 +91,9 @@ internal sealed class GatewaySession(GatewayRoute route, string? owner, long cre
 
     public DirectCall? Call { get; } = call;
 
+    /// <summary>Gets what the gateway pushes to the session on its own, held until its GET stream opens.</summary>
+    public required SessionOutbox Outbox { get; init; }
+
     /// <summary>Gets the slot the session holds in the counts, or <see langword="null"/>.</summary>
     public SessionSlot? Slot { get; init; }
 
@@ -193,7 +196,11 @@ internal sealed class GatewaySession(GatewayRoute route, string? owner, long cre
         return true;
     }
 
-    public void Dispose() => _reaped.Dispose();
+    public void Dispose()
+    {
+        Outbox.Close();
+        _reaped.Dispose();
+    }
 }
 
 /// <summary>
@@ -206,7 +213,7 @@ internal sealed partial class SessionDirectory : IDisposable
     public const string LocalCaller = "local";
 
     private readonly ConcurrentDictionary<string, GatewaySession> _sessions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<McpServer, byte> _aggregated = new();
+    private readonly ConcurrentDictionary<McpServer, SessionOutbox?> _aggregated = new();
     private readonly Dictionary<string, CallerCount> _callers = new(StringComparer.Ordinal);
     private readonly Lock _countGate = new();
     private readonly TimeProvider _time;
@@ -316,7 +323,7 @@ internal sealed partial class SessionDirectory : IDisposable
 
     public GatewaySession Register(string sessionId, GatewayRoute route, GatewayToken? owner, DirectCall? call, SessionSlot? slot)
     {
-        var session = new GatewaySession(route, owner?.Id, _time.GetTimestamp(), call) { Slot = slot, OwnerToken = owner };
+        var session = new GatewaySession(route, owner?.Id, _time.GetTimestamp(), call) { Slot = slot, OwnerToken = owner, Outbox = new SessionOutbox(sessionId, _logger) };
         _sessions[sessionId] = session;
         if ((owner is not null || route.ServerId is not null) && _ownerCheck is null)
         {
@@ -379,11 +386,12 @@ internal sealed partial class SessionDirectory : IDisposable
     /// <summary>Ends a request of the session that <see cref="GatewaySession.TryEnter"/> counted in; its abandonment clock restarts.</summary>
     public void Exit(GatewaySession session) => session.Exit(_time.GetTimestamp());
 
-    public void AddAggregated(McpServer server) => _aggregated.TryAdd(server, 0);
+    public void AddAggregated(McpServer server, SessionOutbox? outbox) => _aggregated.TryAdd(server, outbox);
 
     public void RemoveAggregated(McpServer server) => _aggregated.TryRemove(server, out _);
 
-    public ICollection<McpServer> AggregatedServers => _aggregated.Keys;
+    /// <summary>Gets the running aggregated sessions, each with what it is pushed through (see <see cref="SessionOutbox"/>; none for a session the directory does not know).</summary>
+    public IEnumerable<KeyValuePair<McpServer, SessionOutbox?>> Aggregated => _aggregated;
 
     public void Dispose()
     {

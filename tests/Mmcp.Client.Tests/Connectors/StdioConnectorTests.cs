@@ -63,6 +63,46 @@ public sealed class StdioConnectorTests : IDisposable
         Assert.Equal([1f, 2f, 3f], seen);
     }
 
+    /// <summary>A caller that takes the params as JSON gets them as the server wrote them: a vendor's field and _meta included.</summary>
+    [Fact]
+    public async Task CallTool_WithJsonProgress_ReportsTheServersParamsAsWritten()
+    {
+        await _env.WriteManifestAsync(Servers.Stdio("test.stdio"));
+        await using var hub = _env.CreateHub();
+        var seen = new List<System.Text.Json.Nodes.JsonObject>();
+        var typed = 0;
+
+        await hub.CallToolAsync("test.stdio", "progress", new Dictionary<string, object?> { ["steps"] = 2, ["vendor"] = "v" }, new JsonProgress(seen.Add, () => typed++), Ct);
+
+        Assert.Equal(0, typed);
+        Assert.Equal(2, seen.Count);
+        Assert.Equal(["v", "v"], seen.Select(p => (string?)p["x-vendor"]));
+        Assert.Equal([1, 2], seen.Select(p => (int?)p["_meta"]?["io.example/step"]));
+        Assert.Equal([1, 2], seen.Select(p => (int?)p["progress"]));
+        Assert.All(seen, p => Assert.StartsWith("mmcp-progress-", (string?)p["progressToken"], StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Regression: a server's -32602 about its own result (its structuredContent against its outputSchema) was reported
+    /// as the server having "rejected the arguments"; the message now says what the server answered.
+    /// </summary>
+    [Fact]
+    public async Task CallTool_ServerAnswersInvalidParamsAboutItsResult_MessageSaysWhatTheServerAnswered()
+    {
+        await _env.WriteManifestAsync(Servers.Stdio("test.stdio"));
+        await using var hub = _env.CreateHub();
+
+        var error = await Assert.ThrowsAsync<HubException>(async () => await hub.CallToolAsync("test.stdio", "fail", new Dictionary<string, object?> { ["message"] = OutputInvalid, ["code"] = -32602 }, cancellationToken: Ct));
+
+        Assert.DoesNotContain("rejected the arguments", error.Message, StringComparison.Ordinal);
+        Assert.Equal(HubErrorCode.InvalidArguments, error.Code);
+        Assert.StartsWith("Server 'test.stdio' answered tools/call 'fail' with JSON-RPC error -32602 (invalid params): ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(OutputInvalid, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>What a server that checks its structured content against its output schema answers with -32602.</summary>
+    private const string OutputInvalid = "Output validation error: Invalid structured content for tool fail: must have required property 'a'";
+
     [Fact]
     public async Task CallTool_CancelledByCaller_ThrowsOperationCanceledAndTheServerStaysUsable()
     {
@@ -178,5 +218,12 @@ public sealed class StdioConnectorTests : IDisposable
     private sealed class SyncProgress(Action<ProgressNotificationValue> report) : IProgress<ProgressNotificationValue>
     {
         public void Report(ProgressNotificationValue value) => report(value);
+    }
+
+    private sealed class JsonProgress(Action<System.Text.Json.Nodes.JsonObject> report, Action typed) : IProgress<ProgressNotificationValue>, IProgress<System.Text.Json.Nodes.JsonObject>
+    {
+        public void Report(ProgressNotificationValue value) => typed();
+
+        public void Report(System.Text.Json.Nodes.JsonObject value) => report(value);
     }
 }

@@ -88,6 +88,31 @@ public sealed class AggregatedMcpTests
         Assert.Contains("io_test_alpha__nope", ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Regression: a server's -32602 about its own result reached the client as "rejected the arguments"; the client
+    /// gets the server's code and words, with what the server answered, on /mcp and on REST.
+    /// </summary>
+    [Fact]
+    public async Task ServerInvalidParamsAboutItsResult_IsNotReportedAsRejectedArguments()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        await using var client = await gateway.ConnectAsync();
+
+        const string OutputInvalid = "Output validation error: Invalid structured content for tool fail: must have required property 'a'";
+        var ex = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("io_test_alpha__fail", new Dictionary<string, object?> { ["message"] = OutputInvalid, ["code"] = -32602 }, cancellationToken: TestContext.Current.CancellationToken).AsTask());
+        var (status, body) = await gateway.PostJsonAsync("/mcp/tools/call", """{"name":"io_test_alpha__fail","arguments":{"message":"MESSAGE","code":-32602}}""".Replace("MESSAGE", OutputInvalid, StringComparison.Ordinal));
+
+        Assert.Equal(McpErrorCode.InvalidParams, ex.ErrorCode);
+        Assert.Contains("answered tools/call 'fail' with JSON-RPC error -32602", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Output validation error", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("rejected the arguments", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
+        Assert.Contains("Output validation error", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("rejected the arguments", body, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CrashingServer_ErrorCarriesTheServerId()
     {

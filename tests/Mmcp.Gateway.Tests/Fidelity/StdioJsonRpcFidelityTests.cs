@@ -33,6 +33,36 @@ public sealed class StdioJsonRpcFidelityTests
         }
     }
 
+    /// <summary>Regression: on stdio a server's progress lost the fields the SDK's type does not know (a vendor's field, <c>_meta</c>); only the token changes now.</summary>
+    [Fact]
+    public async Task Stdio_Progress_IsTheServersOwnJsonWithTheClientsToken()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        using var process = StartStdio(env);
+        try
+        {
+            await InitializeAsync(process);
+            await SendAsync(process, """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"io_test_alpha__progress","arguments":{"steps":2,"vendor":"v"},"_meta":{"progressToken":7}}}""");
+            var notifications = new List<JsonElement>();
+            var answer = await ReadAnswerAsync(process, "2", messages: notifications);
+
+            var progress = notifications.Where(n => n.GetProperty("method").GetString() == "notifications/progress").Select(n => System.Text.Json.Nodes.JsonNode.Parse(n.GetProperty("params").GetRawText())!).ToList();
+            Assert.Equal(2, progress.Count);
+            for (var i = 1; i <= 2; i++)
+            {
+                var expected = System.Text.Json.Nodes.JsonNode.Parse(ProgressFidelityTests.Expected("7", i))!;
+                Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(expected, progress[i - 1]), $"expected {expected.ToJsonString()}\nactual   {progress[i - 1]!.ToJsonString()}");
+            }
+
+            Assert.Contains("done 2", answer.GetProperty("result").ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Stop(process);
+        }
+    }
+
     /// <summary>On stdio, a tools/call without a name or with non-object arguments is -32602, and malformed JSON is -32700.</summary>
     [Fact]
     [Trait("Issue12", "5")]
@@ -254,8 +284,8 @@ public sealed class StdioJsonRpcFidelityTests
         await process.StandardInput.FlushAsync(TestContext.Current.CancellationToken);
     }
 
-    /// <summary>Reads until the answer with that id (a null id when <paramref name="id"/> is null); the methods of notifications on the way go to <paramref name="notifications"/>.</summary>
-    private static async Task<JsonElement> ReadAnswerAsync(Process process, string? id, List<string>? notifications = null)
+    /// <summary>Reads until the answer with that id (a null id when <paramref name="id"/> is null); the methods of notifications on the way go to <paramref name="notifications"/>, the notifications themselves to <paramref name="messages"/>.</summary>
+    private static async Task<JsonElement> ReadAnswerAsync(Process process, string? id, List<string>? notifications = null, List<JsonElement>? messages = null)
     {
         var ct = TestContext.Current.CancellationToken;
         while (true)
@@ -266,6 +296,7 @@ public sealed class StdioJsonRpcFidelityTests
             if (!root.TryGetProperty("id", out var answered))
             {
                 notifications?.Add(root.GetProperty("method").GetString()!);
+                messages?.Add(root.Clone());
             }
             else if (id is null ? answered.ValueKind == JsonValueKind.Null : answered.ToString() == id)
             {

@@ -39,7 +39,7 @@ public sealed partial class SessionLimitTests
 
         Assert.Equal(HttpStatusCode.NotFound, after.Status);
         Assert.Contains("Session not found", after.Body, StringComparison.Ordinal);
-        Assert.Equal((0, 0), gateway.Services.GetRequiredService<Sessions.SessionDirectory>().CountOf(Sessions.SessionDirectory.LocalCaller));
+        Assert.Equal((0, 0), gateway.Services.GetRequiredService<Gateway.Sessions.SessionDirectory>().CountOf(Gateway.Sessions.SessionDirectory.LocalCaller));
     }
 
     /// <summary>A client that keeps its GET stream open keeps its dedicated session and upstream process past the abandoned window.</summary>
