@@ -74,7 +74,7 @@ public sealed class ManifestRegistrarTests
 
         var server = Assert.Single(snapshot.Servers);
         Assert.Equal("com.example.test", server.Id);
-        Assert.Equal(2, server.Manifest.Capabilities!.Tools.Count);
+        Assert.Equal(3, server.Manifest.Capabilities!.Tools.Count); // echo, wait, hold
     }
 
     [Fact]
