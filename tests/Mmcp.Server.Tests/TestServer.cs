@@ -91,7 +91,7 @@ internal sealed class TestEnvironment : TestSandbox
 
 internal static class TestServer
 {
-    public static IHost Build(TestEnvironment env, Action<MmcpServerOptions>? configure = null, ILoggerProvider? logs = null)
+    public static IHost Build(TestEnvironment env, Action<MmcpServerOptions>? configure = null, ILoggerProvider? logs = null, Action<IMcpServerBuilder>? mcp = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -100,11 +100,12 @@ internal static class TestServer
             builder.Logging.SetMinimumLevel(LogLevel.Debug).AddProvider(logs);
         }
 
-        builder.Services.AddMmcpServer<TestTools>(o =>
+        var server = builder.Services.AddMmcpServer<TestTools>(o =>
         {
             o.Environment = env.Environment;
             configure?.Invoke(o);
         });
+        mcp?.Invoke(server);
         return builder.Build();
     }
 
