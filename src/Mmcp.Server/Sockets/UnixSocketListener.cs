@@ -16,7 +16,8 @@ namespace Mmcp.Server.Sockets;
 /// <summary>
 /// Serves MCP on a Unix domain socket: one MCP session per connection (newline-delimited JSON-RPC, the SDK's stream
 /// transport), many concurrent connections, peers limited to the same OS user by default (<c>SO_PEERCRED</c>), and a
-/// clean shutdown that removes the socket.
+/// clean shutdown that removes the socket. A client that half-closes its connection gets every answer first
+/// (<see cref="ConnectionInput"/>, <see cref="InputEndedAsync"/>); one that closes it altogether has its work cancelled.
 /// </summary>
 internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposable
 {
