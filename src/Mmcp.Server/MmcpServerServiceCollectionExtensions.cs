@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Mmcp.Server;
 using Mmcp.Server.Registration;
+using Mmcp.Server.Runtime;
 using Mmcp.Server.Sockets;
 using ModelContextProtocol.Protocol;
 
@@ -119,6 +120,7 @@ public static class MmcpServerServiceCollectionExtensions
             var o = mmcp.Value;
             mcp.ServerInfo ??= new Implementation { Name = o.Id, Title = o.Name, Version = o.Version };
             mcp.Filters.Message.IncomingFilters.Add(inFlight.Filter);
+            mcp.Filters.Message.IncomingFilters.Add(InvalidParamsFilter.Filter);
         });
         return builder;
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,24 @@ public sealed partial class TestTools
         return "waited";
     }
 
+    [McpServerTool(Name = "hold"), Description("Holds until the test opens the gate of that name, or the call is cancelled.")]
+    public static async Task<string> Hold([Description("The gate's name.")] string gate, CancellationToken cancellationToken)
+    {
+        var held = Gate.Named(gate);
+        held.Entered.TrySetResult();
+        try
+        {
+            await held.Opened.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            held.Cancelled.TrySetResult();
+            throw;
+        }
+
+        return $"held {gate}";
+    }
+
     [McpServerResource(UriTemplate = "test://static", Name = "static", MimeType = "text/plain"), Description("A fixed resource.")]
     public static string Static() => "static content";
 
@@ -32,6 +51,28 @@ public sealed partial class TestTools
 
     [McpServerPrompt(Name = "greet"), Description("Greets someone.")]
     public static string Greet([Description("Who to greet.")] string name) => $"Say hello to {name}";
+}
+
+/// <summary>A signal the test controls that the <c>hold</c> tool waits on (a slow call without a clock), and what the
+/// tool tells the test: that it started, and that its call was cancelled.</summary>
+internal sealed class Gate
+{
+    private static readonly ConcurrentDictionary<string, Gate> Gates = new(StringComparer.Ordinal);
+
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Opened { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A new gate with a name no other test uses.</summary>
+    public static (string Name, Gate Gate) New()
+    {
+        var name = Guid.NewGuid().ToString("N");
+        return (name, Named(name));
+    }
+
+    public static Gate Named(string name) => Gates.GetOrAdd(name, _ => new Gate());
 }
 
 /// <summary>The test kit's sandbox (<see cref="TestSandbox"/>) with the registry directory as the registry (neither it nor
@@ -50,15 +91,21 @@ internal sealed class TestEnvironment : TestSandbox
 
 internal static class TestServer
 {
-    public static IHost Build(TestEnvironment env, Action<MmcpServerOptions>? configure = null)
+    public static IHost Build(TestEnvironment env, Action<MmcpServerOptions>? configure = null, ILoggerProvider? logs = null, Action<IMcpServerBuilder>? mcp = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddMmcpServer<TestTools>(o =>
+        if (logs is not null)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Debug).AddProvider(logs);
+        }
+
+        var server = builder.Services.AddMmcpServer<TestTools>(o =>
         {
             o.Environment = env.Environment;
             configure?.Invoke(o);
         });
+        mcp?.Invoke(server);
         return builder.Build();
     }
 

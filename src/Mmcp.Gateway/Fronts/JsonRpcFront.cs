@@ -20,7 +20,9 @@ namespace Mmcp.Gateway.Fronts;
 /// <item>answers the JSON-RPC errors the spec names where the SDK would answer others: malformed JSON is -32700 Parse
 /// error (the SDK says -32600); a <c>tools/call</c> without a string <c>name</c> or with <c>arguments</c> that are not
 /// an object is -32602 Invalid params (the SDK says -32603), and so is a <c>logging/setLevel</c> whose level is not one
-/// of MCP's (the SDK says -32603 "An error occurred."); a batch (a JSON array) is -32600 with a message saying
+/// of MCP's (the SDK says -32603 "An error occurred."), and a <c>resources/read</c>, <c>resources/(un)subscribe</c>,
+/// <c>prompts/get</c> or <c>completion/complete</c> whose params have a member of the wrong JSON type
+/// (<see cref="RequestParamsCheck"/>, the SDK says -32603 too); a batch (a JSON array) is -32600 with a message saying
 /// why: the gateway speaks 2025-06-18 and later, whose transport carries one message per POST ("Remove support for
 /// JSON-RPC batching", 2025-06-18 changelog), and does not take batches from 2025-03-26 sessions either (see
 /// docs/mmcp-gateway.md);</item>
@@ -226,10 +228,24 @@ internal sealed partial class JsonRpcFront
             return Error(null, InvalidRequest, BatchRefusal);
         }
 
-        if (IsRequest(root, RequestMethods.ToolsCall, out var id) && InvalidCallParams(root) is { } problem)
+        if (IsRequest(root, RequestMethods.ToolsCall, out var id))
+        {
+            if (RequestParamsCheck.ToolsCallProblem(root.TryGetProperty("params", out var callParams) ? callParams : default) is { } problem)
+            {
+                status = StatusCodes.Status200OK;
+                return Error(id, InvalidParams, problem);
+            }
+
+            return null; // nothing else to check in a call: its lane stays as short as it was
+        }
+
+        // The SDK reads these params into its types and answers a member of the wrong JSON type -32603 "An error occurred.".
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
+            && root.TryGetProperty("id", out id) && id.ValueKind is JsonValueKind.String or JsonValueKind.Number && RequestParamsCheck.Checks(method)
+            && RequestParamsCheck.Problem(method.GetString()!, root.TryGetProperty("params", out var parameters) ? parameters : default) is { } wrongParams)
         {
             status = StatusCodes.Status200OK;
-            return Error(id, InvalidParams, problem);
+            return Error(id, InvalidParams, wrongParams);
         }
 
         // The SDK reads the level as its enum and answers a level it cannot read -32603 "An error occurred."; MCP's
@@ -414,27 +430,6 @@ internal sealed partial class JsonRpcFront
     /// <summary>Whether the message says <c>"jsonrpc": "2.0"</c>, as the SDK requires of what it reads.</summary>
     private static bool IsVersion2(JsonElement root) => root.TryGetProperty("jsonrpc", out var version) && version.ValueKind == JsonValueKind.String && version.ValueEquals("2.0");
 
-    /// <summary>What is wrong with a <c>tools/call</c>'s params, or null when its name and arguments are well-formed.</summary>
-    private static string? InvalidCallParams(JsonElement request)
-    {
-        if (!request.TryGetProperty("params", out var parameters) || parameters.ValueKind != JsonValueKind.Object)
-        {
-            return "Invalid params: tools/call needs params with the tool's 'name'.";
-        }
-
-        if (!parameters.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || name.GetString() is not { Length: > 0 })
-        {
-            return "Invalid params: tools/call needs 'name', the tool's name as a non-empty string.";
-        }
-
-        if (parameters.TryGetProperty("arguments", out var arguments) && arguments.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
-        {
-            return $"Invalid params: 'arguments' must be an object of the tool's arguments, not {arguments.ValueKind.ToString().ToLowerInvariant()}.";
-        }
-
-        return null;
-    }
-
     /// <summary>What is wrong with a <c>logging/setLevel</c>'s params, or null when its level is one of MCP's.</summary>
     private static string? InvalidLevel(JsonElement request)
     {
@@ -471,7 +466,7 @@ internal sealed partial class JsonRpcFront
     /// </summary>
     private static CallToolRequestParams? ParamsOf(JsonElement request)
     {
-        var parameters = request.GetProperty("params"); // InvalidCallParams checked it is an object with a name
+        var parameters = request.GetProperty("params"); // RequestParamsCheck.ToolsCallProblem checked it is an object with a name
         string? name = null;
         Dictionary<string, JsonElement>? arguments = null;
         foreach (var property in parameters.EnumerateObject())

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mmcp.Core.Interop;
 using Mmcp.Core.Registry;
+using Mmcp.Gateway.Fronts;
 using ModelContextProtocol.Server;
 using Shared.Json;
 
@@ -15,7 +16,8 @@ namespace Mmcp.Server.Sockets;
 /// <summary>
 /// Serves MCP on a Unix domain socket: one MCP session per connection (newline-delimited JSON-RPC, the SDK's stream
 /// transport), many concurrent connections, peers limited to the same OS user by default (<c>SO_PEERCRED</c>), and a
-/// clean shutdown that removes the socket.
+/// clean shutdown that removes the socket. A client that half-closes its connection gets every answer first
+/// (<see cref="ConnectionInput"/>, <see cref="InputEndedAsync"/>); one that closes it altogether has its work cancelled.
 /// </summary>
 internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposable
 {
@@ -25,6 +27,10 @@ internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposa
     private static readonly Counter<long> Accepted = Meter.CreateCounter<long>("mmcp.server.connections.accepted", description: "Connections accepted.");
     private static readonly Counter<long> Refused = Meter.CreateCounter<long>("mmcp.server.connections.refused", description: "Connections refused (peer not allowed or connection limit).");
     private static readonly UpDownCounter<long> Active = Meter.CreateUpDownCounter<long>("mmcp.server.sessions.active", description: "Live MCP sessions.");
+
+    /// <summary>How often a connection whose input ended, with answers still to send, is checked for the client having
+    /// closed it altogether (then its work is cancelled rather than finished for nobody).</summary>
+    private static readonly TimeSpan HangUpCheckInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly IOptions<McpServerOptions> _mcpOptions;
     private readonly MmcpServerOptions _options;
@@ -218,15 +224,18 @@ internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposa
     {
         Active.Add(1);
         var stopwatch = Stopwatch.StartNew();
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(_sessionsAborted.Token);
         try
         {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
+            var unanswered = new UnansweredRequests();
             // A client's lone surrogate escapes (a JavaScript string cut inside an emoji) are read as U+FFFD, not refused.
-            var transport = new StreamServerTransport(new LoneSurrogateStream(stream), stream, _options.Id, _loggerFactory);
+            var input = new ConnectionInput(new LoneSurrogateStream(stream), unanswered, cancellationToken => InputEndedAsync(id, socket, unanswered, session, cancellationToken));
+            var transport = new StreamServerTransport(input, new ConnectionOutput(stream, unanswered), _options.Id, _loggerFactory);
             await using var server = McpServer.Create(transport, _mcpOptions.Value, _loggerFactory, _services);
-            await server.RunAsync(_sessionsAborted.Token).ConfigureAwait(false);
+            await server.RunAsync(session.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException && _sessionsAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException && session.IsCancellationRequested)
         {
         }
         catch (Exception ex)
@@ -238,6 +247,42 @@ internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposa
         {
             Active.Add(-1);
             Log.SessionEnded(_logger, id, stopwatch.Elapsed.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>
+    /// The client's input ended. After a half-close (<c>shutdown(SHUT_WR)</c>) the client still reads, so the requests
+    /// in flight are answered first, as a stdio server answers every request it read; once they are (or the client
+    /// closed the connection altogether, or the listener stops and its grace period ran out), the session is cancelled,
+    /// which ends what still runs (an open <c>subscriptions/listen</c>, the work of a client that left) and the session:
+    /// the SDK's session only waits for its handlers at the end of its input, it does not cancel them.
+    /// </summary>
+    private async Task InputEndedAsync(int id, Socket socket, UnansweredRequests unanswered, CancellationTokenSource session, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(session.Token, cancellationToken);
+            var drained = unanswered.DrainAsync(wait.Token);
+            if (!drained.IsCompleted)
+            {
+                Log.InputEnded(_logger, id, unanswered.Count);
+            }
+
+            // A full close is told apart from a half-close only by POLLHUP, which no await reports: look now and then.
+            while (!drained.IsCompleted)
+            {
+                if (Libc.IsHungUp(socket.SafeHandle))
+                {
+                    Log.ClientLeft(_logger, id, unanswered.Count);
+                    break;
+                }
+
+                await Task.WhenAny(drained, Task.Delay(HangUpCheckInterval, wait.Token)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await session.CancelAsync().ConfigureAwait(false);
         }
     }
 
@@ -319,5 +364,11 @@ internal sealed partial class UnixSocketListener : IHostedService, IAsyncDisposa
 
         [LoggerMessage(2009, LogLevel.Warning, "Could not delete the socket {SocketPath}")]
         public static partial void DeleteFailed(ILogger logger, string socketPath, Exception exception);
+
+        [LoggerMessage(2010, LogLevel.Debug, "Session {SessionId}: the client ended its input; answering {Count} requests in flight before closing")]
+        public static partial void InputEnded(ILogger logger, int sessionId, int count);
+
+        [LoggerMessage(2011, LogLevel.Debug, "Session {SessionId}: the client closed the connection; cancelling {Count} requests in flight")]
+        public static partial void ClientLeft(ILogger logger, int sessionId, int count);
     }
 }

@@ -90,6 +90,37 @@ public sealed class JsonRpcFidelityTests
         await AssertSessionStillWorksAsync(session, route);
     }
 
+    /// <summary>
+    /// Regression: a <c>resources/read</c> whose <c>uri</c> is not a string (<c>{"uri": 5}</c>) answered -32603 "An error
+    /// occurred." (the SDK failed to read the params), and so did the other params of the wrong JSON type below.
+    /// JSON-RPC says -32602 Invalid params; the message names the param and what it must be.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task Request_ParamOfTheWrongType_AnswersInvalidParamsNamingIt(string route)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+        var session = await RawSession.OpenAsync(gateway, path: route);
+
+        var uriNumber = await session.PostAsync("""{"jsonrpc":"2.0","id":31,"method":"resources/read","params":{"uri":5}}""");
+        var noUri = await session.PostAsync("""{"jsonrpc":"2.0","id":32,"method":"resources/read","params":{}}""");
+        var subscribeObject = await session.PostAsync("""{"jsonrpc":"2.0","id":33,"method":"resources/subscribe","params":{"uri":{"a":1}}}""");
+        var promptNumber = await session.PostAsync("""{"jsonrpc":"2.0","id":"s34","method":"prompts/get","params":{"name":5}}""");
+        var refNumber = await session.PostAsync("""{"jsonrpc":"2.0","id":35,"method":"completion/complete","params":{"ref":5,"argument":{"name":"name","value":"A"}}}""");
+        var refType = await session.PostAsync("""{"jsonrpc":"2.0","id":36,"method":"completion/complete","params":{"ref":{"type":"ref/nope"},"argument":{"name":"name","value":"A"}}}""");
+
+        Assert.Equal(HttpStatusCode.OK, uriNumber.Status);
+        Assert.Contains("'uri' must be a string", AssertError(uriNumber.Payload, -32602, 31), StringComparison.Ordinal);
+        Assert.Contains("'uri'", AssertError(noUri.Payload, -32602, 32), StringComparison.Ordinal);
+        Assert.Contains("'uri' must be a string", AssertError(subscribeObject.Payload, -32602, 33), StringComparison.Ordinal);
+        Assert.Contains("'name' must be a string", AssertError(promptNumber.Payload, -32602, "s34"), StringComparison.Ordinal);
+        Assert.Contains("'ref' must be an object", AssertError(refNumber.Payload, -32602, 35), StringComparison.Ordinal);
+        Assert.Contains("'ref.type' must be", AssertError(refType.Payload, -32602, 36), StringComparison.Ordinal);
+        await AssertSessionStillWorksAsync(session, route);
+    }
+
     /// <summary>A JSON-RPC batch is refused with -32600 naming the decision (2025-06-18 removed batching), and changes nothing.</summary>
     [Theory]
     [MemberData(nameof(Routes))]

@@ -98,6 +98,46 @@ public sealed class StdioJsonRpcFidelityTests
     }
 
     /// <summary>
+    /// Regression: on stdio a <c>resources/read</c> with <c>{"uri": 5}</c> (and the other params of the wrong JSON type
+    /// below) answered -32603 "An error occurred."; JSON-RPC says -32602 Invalid params, naming the param.
+    /// </summary>
+    [Fact]
+    public async Task Stdio_ParamOfTheWrongType_AnswersInvalidParamsNamingIt()
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        using var process = StartStdio(env);
+        try
+        {
+            async Task<JsonElement> RequestAsync(string line, string id)
+            {
+                await SendAsync(process, line);
+                return await ReadAnswerAsync(process, id);
+            }
+
+            await InitializeAsync(process);
+
+            var uriNumber = await RequestAsync("""{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":5}}""", "2");
+            var subscribeObject = await RequestAsync("""{"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":{"a":1}}}""", "3");
+            var promptNumber = await RequestAsync("""{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":5}}""", "4");
+            var refNumber = await RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"completion/complete","params":{"ref":5,"argument":{"name":"name","value":"A"}}}""", "5");
+            var works = await RequestAsync("""{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"test://items/7"}}""", "6");
+
+            foreach (var (answer, names) in new (JsonElement, string)[] { (uriNumber, "'uri' must be a string"), (subscribeObject, "'uri' must be a string"), (promptNumber, "'name' must be a string"), (refNumber, "'ref' must be an object") })
+            {
+                Assert.Equal(-32602, answer.GetProperty("error").GetProperty("code").GetInt32());
+                Assert.Contains(names, answer.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.Contains("item 7", works.GetProperty("result").ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Stop(process);
+        }
+    }
+
+    /// <summary>
     /// Regression: on stdio an invalid <c>logging/setLevel</c> level answered -32603 "An error occurred." and logged a
     /// JsonException's stack trace. MCP's logging spec says -32602 Invalid params; the message names the levels.
     /// </summary>

@@ -65,6 +65,27 @@ public sealed class RestTests
         Assert.Equal(HttpStatusCode.NotFound, missing.Status);
     }
 
+    /// <summary>A resource's <c>uri</c> or a prompt's <c>name</c> of the wrong JSON type is 400 bad_request naming it (not a 500).</summary>
+    [Theory]
+    [InlineData("/mcp/resources/read", """{"uri":5}""", "\"uri\" must be a string")]
+    [InlineData("/mcp/resources/read", """{"uri":{"a":1}}""", "\"uri\" must be a string")]
+    [InlineData("/mcp/resources/read", """{"uri":"test://items/7","server":5}""", "\"server\" must be a string")]
+    [InlineData("/mcp/prompts/get", """{"name":5}""", "\"name\" must be a string")]
+    [InlineData("/mcp/prompts/get", """{"name":"io_test_alpha__greet","arguments":[1]}""", "\"arguments\" must be a JSON object")]
+    public async Task ResourcesReadAndPromptsGet_ParamOfTheWrongType_Answers400NamingIt(string path, string body, string message)
+    {
+        using var env = new TestEnvironment();
+        await env.WriteManifestAsync(Servers.TestServer("io.test.alpha"));
+        await using var gateway = await GatewayHost.StartAsync(env);
+
+        var response = await gateway.PostJsonAsync(path, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        var error = JsonDocument.Parse(response.Body).RootElement.GetProperty("error");
+        Assert.Equal("bad_request", error.GetProperty("code").GetString());
+        Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OpenApi_DescribesOneCallableOperationPerTool()
     {

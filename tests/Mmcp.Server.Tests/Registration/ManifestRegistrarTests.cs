@@ -29,7 +29,7 @@ public sealed class ManifestRegistrarTests
         Assert.Equal(["testing"], m.Categories);
         Assert.Equal(TestServer.SocketPath(host), Assert.IsType<SocketTransport>(m.Transport).Path);
         Assert.NotNull(m.Launch);
-        Assert.Equal(["echo", "wait"], m.Capabilities!.Tools.Select(t => t.Name));
+        Assert.Equal(["echo", "hold", "wait"], m.Capabilities!.Tools.Select(t => t.Name));
         Assert.Equal("Echoes the text back.", m.Capabilities.Tools[0].Description);
         Assert.Equal("Text to echo", m.Capabilities.Tools[0].InputSchema.GetProperty("properties").GetProperty("text").GetProperty("description").GetString());
         Assert.Equal("test://static", Assert.Single(m.Capabilities.Resources).Uri);
@@ -74,7 +74,7 @@ public sealed class ManifestRegistrarTests
 
         var server = Assert.Single(snapshot.Servers);
         Assert.Equal("com.example.test", server.Id);
-        Assert.Equal(2, server.Manifest.Capabilities!.Tools.Count);
+        Assert.Equal(3, server.Manifest.Capabilities!.Tools.Count); // echo, wait, hold
     }
 
     [Fact]

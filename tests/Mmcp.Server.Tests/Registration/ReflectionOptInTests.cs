@@ -39,6 +39,6 @@ public sealed class ReflectionOptInTests
 
         var mcp = provider.GetRequiredService<IOptions<ModelContextProtocol.Server.McpServerOptions>>().Value;
 
-        Assert.Equal(["echo", "wait"], mcp.ToolCollection!.Select(t => t.ProtocolTool.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["echo", "hold", "wait"], mcp.ToolCollection!.Select(t => t.ProtocolTool.Name).Order(StringComparer.Ordinal));
     }
 }

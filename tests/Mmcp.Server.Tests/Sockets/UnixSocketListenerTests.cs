@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mmcp.Core.Registry;
 using Mmcp.Server.Sockets;
@@ -26,7 +29,7 @@ public sealed class UnixSocketListenerTests
         var resource = await client.ReadResourceAsync("test://items/42", cancellationToken: Ct);
         var prompt = await client.GetPromptAsync("greet", new Dictionary<string, object?> { ["name"] = "Ada" }, cancellationToken: Ct);
 
-        Assert.Equal(["echo", "wait"], tools.Select(t => t.Name).Order());
+        Assert.Equal(["echo", "hold", "wait"], tools.Select(t => t.Name).Order());
         Assert.Equal("echo: hi", Assert.IsType<TextContentBlock>(Assert.Single(echo.Content)).Text);
         Assert.Equal("item 42", Assert.IsType<TextResourceContents>(Assert.Single(resource.Contents)).Text);
         Assert.Contains("Ada", Assert.IsType<TextContentBlock>(Assert.Single(prompt.Messages).Content).Text, StringComparison.Ordinal);
@@ -293,6 +296,162 @@ public sealed class UnixSocketListenerTests
         await host.StopAsync(Ct);
     }
 
+    [Fact]
+    public async Task HalfClose_RequestsInFlight_AreAllAnsweredBeforeTheConnectionCloses()
+    {
+        // Regression: at the end of a connection's input (the client's shutdown(SHUT_WR)) the session ended at once, and
+        // the answers of the requests still running were lost; a stdio server answers every request it read.
+        var logs = new EventSignals();
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, logs: logs);
+        await host.StartAsync(Ct);
+        var (gate, held) = Gate.New();
+        using var socket = await ConnectRawAsync(host);
+        await using var stream = new NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        await InitializeAsync(stream, reader);
+
+        await SendAsync(stream, HoldCall(2, gate));
+        await SendAsync(stream, """{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}""");
+        await SendAsync(stream, """{"jsonrpc":"2.0","id":"four","method":"tools/call","params":{"name":"echo","arguments":{"text":"b"}}}""");
+        await held.Entered.Task.WaitAsync(TestTimeouts.Default, Ct);
+        socket.Shutdown(SocketShutdown.Send);
+        // The slow call is let go only once the server has seen the end of the input (unfixed, the SDK's session saw it at
+        // once, and sent nothing after it).
+        await Task.WhenAny(logs.Seen(InputEnded), logs.Seen(SdkInputEnded)).WaitAsync(TestTimeouts.Default, Ct);
+        held.Opened.TrySetResult();
+        var answers = await ReadToEndAsync(reader);
+
+        Assert.Equal("held " + gate, ToolText(answers, "2"));
+        Assert.Equal("echo: a", ToolText(answers, "3"));
+        Assert.Equal("echo: b", ToolText(answers, "\"four\""));
+        Assert.False(held.Cancelled.Task.IsCompleted);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task HalfClose_CancelledRequest_IsNotWaitedFor()
+    {
+        var logs = new EventSignals();
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, logs: logs);
+        await host.StartAsync(Ct);
+        var (gate, held) = Gate.New();
+        using var socket = await ConnectRawAsync(host);
+        await using var stream = new NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        await InitializeAsync(stream, reader);
+
+        await SendAsync(stream, HoldCall(2, gate));
+        await held.Entered.Task.WaitAsync(TestTimeouts.Default, Ct);
+        await SendAsync(stream, """{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}""");
+        await SendAsync(stream, """{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a"}}}""");
+        socket.Shutdown(SocketShutdown.Send);
+        var answers = await ReadToEndAsync(reader);
+
+        Assert.Equal("echo: a", ToolText(answers, "3"));
+        Assert.False(answers.ContainsKey("2"));
+        await held.Cancelled.Task.WaitAsync(TestTimeouts.Default, Ct);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task FullClose_RequestInFlight_IsCancelledWithoutWaitingForIt()
+    {
+        var logs = new EventSignals();
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, logs: logs);
+        await host.StartAsync(Ct);
+        var listener = host.Services.GetRequiredService<UnixSocketListener>();
+        var (gate, held) = Gate.New();
+        var socket = await ConnectRawAsync(host);
+        await using (var stream = new NetworkStream(socket, ownsSocket: true))
+        {
+            using var reader = new StreamReader(stream);
+            await InitializeAsync(stream, reader);
+            await SendAsync(stream, HoldCall(2, gate));
+            await held.Entered.Task.WaitAsync(TestTimeouts.Default, Ct);
+        }
+
+        // The client is gone both ways: nothing could be answered, so the call is cancelled (the gate never opens).
+        await held.Cancelled.Task.WaitAsync(TestTimeouts.Default, Ct);
+        await WaitUntil(() => listener.ActiveSessions == 0);
+        await host.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task HalfClose_ServerStopsWhileARequestRuns_EndsTheSessionAfterTheGracePeriod()
+    {
+        var logs = new EventSignals();
+        using var env = new TestEnvironment();
+        using var host = TestServer.Build(env, o => o.ShutdownGracePeriod = TimeSpan.FromMilliseconds(100), logs);
+        await host.StartAsync(Ct);
+        var listener = host.Services.GetRequiredService<UnixSocketListener>();
+        var (gate, held) = Gate.New();
+        using var socket = await ConnectRawAsync(host);
+        await using var stream = new NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        await InitializeAsync(stream, reader);
+        await SendAsync(stream, HoldCall(2, gate));
+        await held.Entered.Task.WaitAsync(TestTimeouts.Default, Ct);
+        socket.Shutdown(SocketShutdown.Send);
+        await logs.Seen(InputEnded).WaitAsync(TestTimeouts.Default, Ct);
+
+        await host.StopAsync(Ct).WaitAsync(TestTimeouts.Default, Ct);
+
+        await held.Cancelled.Task.WaitAsync(TestTimeouts.Default, Ct);
+        await ReadToEndAsync(reader);
+        Assert.Equal(0, listener.ActiveSessions);
+    }
+
+    /// <summary>The listener's "input ended, answering what is in flight first" event (2010).</summary>
+    private const string InputEnded = "InputEnded";
+
+    /// <summary>The SDK's stream transport saw the end of its input (what the listener held back until the answers were out).</summary>
+    private const string SdkInputEnded = "LogTransportEndOfStream";
+
+    private static async Task<Socket> ConnectRawAsync(Microsoft.Extensions.Hosting.IHost host)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(TestServer.SocketPath(host)), Ct);
+        return socket;
+    }
+
+    private static async Task InitializeAsync(Stream stream, StreamReader reader)
+    {
+        await SendAsync(stream, """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
+        Assert.Contains("\"id\":1", await reader.ReadLineAsync(Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct), StringComparison.Ordinal);
+        await SendAsync(stream, """{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+    }
+
+    private static string HoldCall(int id, string gate) =>
+        $$"""{"jsonrpc":"2.0","id":{{id}},"method":"tools/call","params":{"name":"hold","arguments":{"gate":"{{gate}}"}""" + "}}";
+
+    private static async Task SendAsync(Stream stream, string line) =>
+        await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(line + "\n"), Ct);
+
+    /// <summary>Every answer read until the server closes the connection, by the raw JSON of its id.</summary>
+    private static async Task<Dictionary<string, JsonElement>> ReadToEndAsync(StreamReader reader)
+    {
+        var answers = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        while (await reader.ReadLineAsync(Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct) is { } line)
+        {
+            using var message = JsonDocument.Parse(line);
+            if (message.RootElement.TryGetProperty("id", out var id) && !message.RootElement.TryGetProperty("method", out _))
+            {
+                answers[id.GetRawText()] = message.RootElement.Clone();
+            }
+        }
+
+        return answers;
+    }
+
+    private static string? ToolText(Dictionary<string, JsonElement> answers, string id)
+    {
+        Assert.True(answers.TryGetValue(id, out var answer), $"no answer to {id}; answered: {string.Join(", ", answers.Keys)}");
+        return answer.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString();
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -301,6 +460,38 @@ public sealed class UnixSocketListenerTests
         {
             await Task.Yield();
             await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    /// <summary>Signals the log events the test waits for, by event name (the listener's and the SDK's).</summary>
+    private sealed class EventSignals : ILoggerProvider
+    {
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _seen = new(StringComparer.Ordinal);
+
+        public Task Seen(string eventName) => Signal(eventName).Task;
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+        public void Dispose()
+        {
+        }
+
+        private TaskCompletionSource Signal(string eventName) => _seen.GetOrAdd(eventName, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        private sealed class Logger(EventSignals owner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (eventId.Name is { } name)
+                {
+                    owner.Signal(name).TrySetResult();
+                }
+            }
         }
     }
 }

@@ -5,10 +5,11 @@ using ModelContextProtocol.Protocol;
 namespace Mmcp.Gateway.Fronts;
 
 /// <summary>
-/// The requests <c>mmcp stdio</c> read from the client and has not answered yet on standard output, so that the end of
-/// standard input waits for their answers before the SDK's session sees it (the SDK's stream transport drops whatever
-/// is sent once its input ended, and its end stops the host). A request the client cancels is not waited for: MCP
-/// sends no answer to a cancelled request. Neither is <c>subscriptions/listen</c>, which stays open until cancelled.
+/// The requests a stream session read from its client and has not answered yet (<c>mmcp stdio</c> on standard output,
+/// an Mmcp server on a socket connection), so that the end of the client's input (standard input closed, a socket's
+/// <c>shutdown(SHUT_WR)</c>) waits for their answers before the SDK's session sees it: the SDK's stream transport drops
+/// whatever is sent once its input ended. A request the client cancels is not waited for: MCP sends no answer to a
+/// cancelled request. Neither is <c>subscriptions/listen</c>, which stays open until cancelled.
 /// </summary>
 internal sealed class UnansweredRequests
 {
@@ -17,6 +18,9 @@ internal sealed class UnansweredRequests
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _count;
     private bool _inputEnded;
+
+    /// <summary>Gets how many requests (by id) wait for their answer.</summary>
+    public int Count => _count;
 
     /// <summary>Notes a message read from the client (valid JSON-RPC as far as the front checks): a request to answer, or a cancellation.</summary>
     public void Read(JsonElement message)
