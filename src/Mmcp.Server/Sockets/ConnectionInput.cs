@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Mmcp.Gateway.Fronts;
+using Shared.IO;
 
 namespace Mmcp.Server.Sockets;
 
@@ -10,20 +11,10 @@ namespace Mmcp.Server.Sockets;
 /// <c>inputEnded</c> (the answers to what is in flight) before it reports the end, because the SDK's transport sends
 /// nothing once its input ended.
 /// </summary>
-internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswered, Func<CancellationToken, Task> inputEnded) : Stream
+internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswered, Func<CancellationToken, Task> inputEnded) : ForwardReadStream
 {
     private readonly ArrayBufferWriter<byte> _partial = new(); // the start of a line whose newline has not come yet
     private bool _ended;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -90,16 +81,6 @@ internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswere
             // Not JSON: the SDK answers it with no id to wait for, or not at all.
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using Mmcp.Gateway.Fronts;
+using Shared.IO;
 
 namespace Mmcp.Server.Sockets;
 
@@ -7,19 +8,9 @@ namespace Mmcp.Server.Sockets;
 /// noted in <see cref="UnansweredRequests"/> as answered (an answer counts once it is on its way to the client, not
 /// before). The SDK serializes its writes, so no lock is needed here.
 /// </summary>
-internal sealed class ConnectionOutput(Stream inner, UnansweredRequests unanswered) : Stream
+internal sealed class ConnectionOutput(Stream inner, UnansweredRequests unanswered) : ForwardWriteStream
 {
     private readonly MemoryStream _pending = new();
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -68,12 +59,6 @@ internal sealed class ConnectionOutput(Stream inner, UnansweredRequests unanswer
     public override void Flush()
     {
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
