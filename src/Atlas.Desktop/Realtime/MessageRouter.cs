@@ -140,6 +140,14 @@ internal sealed class MessageRouter
         {
             // The socket is closing.
         }
+        catch (Exception e)
+        {
+            // Boundary of one request: log, answer, keep the socket. Left to the receive loop, the fault closed the
+            // socket without an answer, and a client that resends unanswered requests after reconnecting met it again.
+            Log.RequestFailed(_logger, e, envelope.Type, connection.DeviceId);
+            AtlasTelemetry.Fail(activity, ErrorCodes.InternalError);
+            connection.SendError(id, ErrorCodes.InternalError, "The desktop failed to handle this request; nothing was changed.");
+        }
         finally
         {
             if (!detached)
