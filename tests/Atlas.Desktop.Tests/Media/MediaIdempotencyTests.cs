@@ -132,6 +132,37 @@ public sealed class MediaIdempotencyTests
         Assert.Equal("A red square.", answer.Data!.Value.GetProperty("result").GetProperty("description").GetProperty("text").GetString());
     }
 
+    /// <summary>Regression (trial F8): nothing bounded one device's media jobs, so one paired device could hold the
+    /// whole shared queue (and its staged copies) while every other device waited. Past its own limit a device is
+    /// refused at once with rate_limited; another device's job still runs.</summary>
+    [Fact]
+    public async Task Rest_DeviceAtItsJobLimit_IsRateLimited_AnotherDeviceStillRuns()
+    {
+        await using var chat = await ChatHost.StartAsync(new Dictionary<string, string?> { ["Atlas:Media:MaxJobsPerRequester"] = "1" });
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        chat.Fake.Enqueue(FakeReply.Stream().Comment().Role().Signal(reached).Gate(gate).Delta("A square.").Finish("stop").Usage(10, 3, 0.0001m).Done());
+        using var greedy = await chat.Host.PairClientAsync("Greedy");
+        using var other = await chat.Host.PairClientAsync("Other");
+        var picture = Convert.ToBase64String(MediaProcessingTests.RenderText("HELLO"));
+
+        var running = PostAsync(greedy, "g-1", $$"""{"task":"describe","content":"{{picture}}"}""");
+        await reached.Task.WaitAsync(TestTimeouts.Default, Ct);
+        using var refused = await PostAsync(greedy, "g-2", $$"""{"task":"analyze","content":"{{picture}}"}""");
+        var elsewhere = await ProcessAsync(other, "o-1", $$"""{"task":"analyze","content":"{{picture}}"}""");
+        gate.SetResult();
+        using var first = await running;
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(ErrorCodes.RateLimited, await AtlasTestHost.ErrorCodeAsync(refused));
+        Assert.True(elsewhere.GetProperty("done").GetBoolean());
+        Assert.True(first.IsSuccessStatusCode, await first.Content.ReadAsStringAsync(Ct));
+
+        // The limit counts jobs in flight: with the first one done, the refused request runs when sent again.
+        var again = await ProcessAsync(greedy, "g-2", $$"""{"task":"analyze","content":"{{picture}}"}""");
+        Assert.True(again.GetProperty("done").GetBoolean());
+    }
+
     private static async Task<AtlasEnvelope> FinalAsync(System.Net.WebSockets.WebSocket socket, string id)
     {
         while (true)
