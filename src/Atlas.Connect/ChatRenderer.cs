@@ -55,7 +55,7 @@ internal sealed class ChatRenderer
             case ChatEventKinds.ToolResult when e.ToolResult is { } result:
                 Note(result.Ok
                     ? $"[tool] {result.Name}: {Shorten(result.Content, 200)}"
-                    : $"[tool] {result.Name} failed: {result.Error?.Message} ({result.Error?.Code})");
+                    : $"[tool] {result.Name} failed: {ConnectErrors.Format(result.Error?.Code ?? ErrorCodes.ToolFailed, result.Error?.Message)}");
                 break;
             case ChatEventKinds.Snapshot:
                 // Everything so far, after a resume whose events were no longer buffered: print what is missing.
@@ -95,12 +95,12 @@ internal sealed class ChatRenderer
         }
         else if (e.Error is { } error)
         {
-            Note($"error: {error.Message} ({error.Code})");
+            Note("error: " + ConnectErrors.Format(error.Code, error.Message));
         }
 
         if (e.Notice is { } notice)
         {
-            Note($"note: {notice.Message} ({notice.Code})");
+            Note("note: " + ConnectErrors.Format(notice.Code, notice.Message));
         }
     }
 

@@ -20,6 +20,22 @@ internal static class ConnectErrors
         _ => ExitCodes.Refused,
     };
 
+    /// <summary>An error as one line for the terminal: its message, then its code in parentheses. A message that already
+    /// ends with a detail code of its own (the media pipeline's, as in "… (unsupported_format)") gets one parenthesis
+    /// with both, "(unsupported_media: unsupported_format)", instead of two codes in a row.</summary>
+    public static string Format(string code, string? message)
+    {
+        var text = TerminalText.Clean(message ?? "").TrimEnd();
+        if (text.EndsWith(')') && text.LastIndexOf(" (", StringComparison.Ordinal) is var open and >= 0
+            && text[(open + 2)..^1] is { Length: > 0 } detail && detail.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_'))
+        {
+            text = text[..open];
+            return detail == code ? $"{text} ({code})" : $"{text} ({code}: {detail})";
+        }
+
+        return $"{text} ({code})";
+    }
+
     /// <summary>Turns an exception into a <see cref="CliException"/>, or returns <see langword="null"/> when it is not one
     /// of the expected failures.</summary>
     public static CliException? Describe(Exception e, Uri desktop, string desktopName)
@@ -39,7 +55,7 @@ internal static class ConnectErrors
                 ErrorCodes.Forbidden => " Ask the desktop's user to grant it ('atlas devices permissions ID --set …').",
                 _ => "",
             };
-            return new CliException(ExitCodeOf(atlas.Code), $"{TerminalText.Clean(atlas.Message)} ({atlas.Code}).{hint}");
+            return new CliException(ExitCodeOf(atlas.Code), $"{Format(atlas.Code, atlas.Message)}.{hint}");
         }
 
         return AtlasReachability.IsUnreachable(e)

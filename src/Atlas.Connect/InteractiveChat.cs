@@ -260,7 +260,7 @@ internal sealed class InteractiveChat : IDisposable
         }
         catch (AtlasException e) when (e.Code is not ErrorCodes.Revoked)
         {
-            await _out.WriteLineAsync($"error: {TerminalText.Clean(e.Message)} ({e.Code})").ConfigureAwait(false);
+            await _out.WriteLineAsync("error: " + ConnectErrors.Format(e.Code, e.Message)).ConfigureAwait(false);
         }
         finally
         {
@@ -276,7 +276,7 @@ internal sealed class InteractiveChat : IDisposable
         }
         catch (AtlasException e)
         {
-            await _out.WriteLineAsync($"could not cancel: {TerminalText.Clean(e.Message)} ({e.Code})").ConfigureAwait(false);
+            await _out.WriteLineAsync("could not cancel: " + ConnectErrors.Format(e.Code, e.Message)).ConfigureAwait(false);
         }
     }
 
@@ -615,7 +615,7 @@ internal sealed class InteractiveChat : IDisposable
             }
             catch (AtlasException e)
             {
-                await _out.WriteLineAsync($"The outbox could not be sent yet: {TerminalText.Clean(e.Message)} ({e.Code}).").ConfigureAwait(false);
+                await _out.WriteLineAsync("The outbox could not be sent yet: " + ConnectErrors.Format(e.Code, e.Message) + ".").ConfigureAwait(false);
                 if (ConnectErrors.ExitCodeOf(e.Code) == ExitCodes.Revoked)
                 {
                     Fatal(ExitCodes.Revoked);

@@ -27,6 +27,12 @@ public sealed class AtlasMediaOptions
     /// <summary>Jobs that may wait in the queue. Default: 64.</summary>
     public int QueueCapacity { get; set; } = 64;
 
+    /// <summary>Jobs one requester (<see cref="MediaRequest.Requester"/>; in Atlas a paired device) may have waiting or
+    /// running at once; one more is refused at once with <see cref="MediaErrorCode.QueueFull"/>, so one requester can take
+    /// neither the whole queue nor its staged copies. Requests without a requester are not counted; 0 turns the limit
+    /// off. Default: 4.</summary>
+    public int MaxJobsPerRequester { get; set; } = 4;
+
     /// <summary>What a submission does when the queue is full. Default: <see cref="MediaQueueFullMode.Wait"/> (backpressure).</summary>
     public MediaQueueFullMode QueueFullMode { get; set; } = MediaQueueFullMode.Wait;
 

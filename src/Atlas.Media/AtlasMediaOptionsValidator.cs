@@ -20,6 +20,7 @@ internal sealed class AtlasMediaOptionsValidator : IValidateOptions<AtlasMediaOp
 
         Require(options.MaxConcurrency is >= 1 and <= 256, $"Atlas:Media:MaxConcurrency must be between 1 and 256 (was {options.MaxConcurrency}); use the number of cores.");
         Require(options.QueueCapacity is >= 1 and <= 100_000, $"Atlas:Media:QueueCapacity must be between 1 and 100000 (was {options.QueueCapacity}).");
+        Require(options.MaxJobsPerRequester is >= 0 and <= 100_000, $"Atlas:Media:MaxJobsPerRequester must be between 0 and 100000 (was {options.MaxJobsPerRequester}); 0 turns the limit off.");
         Require(options.MaxInputBytes >= 1024, $"Atlas:Media:MaxInputBytes must be at least 1024 bytes (was {options.MaxInputBytes}).");
         Require(options.MaxPixels >= 64 * 64, $"Atlas:Media:MaxPixels must be at least 4096 (was {options.MaxPixels}).");
         Require(options.MaxDuration > TimeSpan.Zero, $"Atlas:Media:MaxDuration must be positive (was {options.MaxDuration}).");

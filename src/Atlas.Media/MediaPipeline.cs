@@ -37,6 +37,9 @@ public sealed class MediaPipeline : IAsyncDisposable
     private readonly IDisposable[] _owned;
     private readonly ConcurrentDictionary<string, MediaJob> _inFlight = new(StringComparer.Ordinal);
 
+    /// <summary>Jobs waiting or running per requester (<see cref="AtlasMediaOptions.MaxJobsPerRequester"/>).</summary>
+    private readonly Dictionary<string, int> _byRequester = new(StringComparer.Ordinal);
+
     // Admission comes before staging: every job holds a slot from before its input is copied until it ends, so at most
     // QueueCapacity + MaxConcurrency staged copies exist at once (the queue limit bounds disk use, not just waiting).
     private readonly SemaphoreSlim _admission;
@@ -122,10 +125,25 @@ public sealed class MediaPipeline : IAsyncDisposable
             StagedInput.CheckRegularFile(path, _options.MaxInputBytes);
         }
 
-        await AdmitAsync(cancellationToken).ConfigureAwait(false);
+        // Before the shared admission: a requester at its limit never waits for (or takes) a slot of the queue.
+        var counted = TakeRequesterSlot(request.Requester);
+        try
+        {
+            await AdmitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ReleaseRequesterSlot(counted);
+            throw;
+        }
+
         var job = new MediaJob(Guid.CreateVersion7().ToString("N"), request.Task, progress);
         job.Trigger = Activity.Current?.Context;
-        _ = job.Completion.ContinueWith(_ => _admission.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = job.Completion.ContinueWith(_ =>
+        {
+            _admission.Release();
+            ReleaseRequesterSlot(counted);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         MediaTelemetry.JobsSubmitted.Add(1, new KeyValuePair<string, object?>("task", request.Task.ToString()));
         var workDir = Path.Combine(_workRoot, job.Id);
         var enqueued = false;
@@ -185,6 +203,49 @@ public sealed class MediaPipeline : IAsyncDisposable
             {
                 job.Cancel(); // never ran: ends the job, which gives its admission slot back
                 DeleteDirectory(workDir);
+            }
+        }
+    }
+
+    /// <summary>Counts a job of <paramref name="requester"/>, or refuses it when the requester is at its limit.</summary>
+    /// <returns>The requester counted (to release when the job ends), or null when nothing was counted.</returns>
+    private string? TakeRequesterSlot(string? requester)
+    {
+        if (requester is null || _options.MaxJobsPerRequester == 0)
+        {
+            return null;
+        }
+
+        lock (_byRequester)
+        {
+            var count = _byRequester.GetValueOrDefault(requester);
+            if (count >= _options.MaxJobsPerRequester)
+            {
+                throw new MediaException(MediaErrorCode.QueueFull, $"{count} media jobs of yours are already waiting or running (at most "
+                    + $"{_options.MaxJobsPerRequester} at once, Atlas:Media:MaxJobsPerRequester); send this one again when one of them has finished.");
+            }
+
+            _byRequester[requester] = count + 1;
+            return requester;
+        }
+    }
+
+    private void ReleaseRequesterSlot(string? requester)
+    {
+        if (requester is null)
+        {
+            return;
+        }
+
+        lock (_byRequester)
+        {
+            if (_byRequester.TryGetValue(requester, out var count) && count > 1)
+            {
+                _byRequester[requester] = count - 1;
+            }
+            else
+            {
+                _byRequester.Remove(requester);
             }
         }
     }

@@ -61,9 +61,11 @@ public sealed class AtlasOutbox : IDisposable
         try
         {
             string? previousConversation = null;
-            foreach (var pending in await _store.PendingAsync(cancellationToken).ConfigureAwait(false))
+            var items = await _store.PendingAsync(cancellationToken).ConfigureAwait(false);
+            for (var index = 0; index < items.Count; index++)
             {
-                var item = pending;
+                var item = items[index];
+                var follower = index + 1 < items.Count && items[index + 1].ContinuesPrevious ? items[index + 1] : null;
                 if (item.ContinuesPrevious && previousConversation is not null)
                 {
                     await _store.SetConversationAsync(item.RequestId, previousConversation, cancellationToken).ConfigureAwait(false);
@@ -88,6 +90,7 @@ public sealed class AtlasOutbox : IDisposable
 
                     if (refused is not null)
                     {
+                        await BindFollowerAsync(follower, previousConversation, cancellationToken).ConfigureAwait(false);
                         await _store.RemoveAsync(item.RequestId, cancellationToken).ConfigureAwait(false);
                         yield return new OutboxDelivery(item, new ChatEvent { Kind = ChatEventKinds.Error, Error = refused });
                         break;
@@ -98,13 +101,17 @@ public sealed class AtlasOutbox : IDisposable
                         break;
                     }
 
+                    previousConversation = next.ConversationId ?? previousConversation;
                     if (!accepted)
                     {
                         accepted = true;
+
+                        // The follow-up learns its conversation before this item leaves the outbox: a flush that stops
+                        // here (the reader quits, the process dies) must not send it into a new conversation next time.
+                        await BindFollowerAsync(follower, previousConversation, cancellationToken).ConfigureAwait(false);
                         await _store.RemoveAsync(item.RequestId, cancellationToken).ConfigureAwait(false);
                     }
 
-                    previousConversation = next.ConversationId ?? previousConversation;
                     yield return new OutboxDelivery(item, next);
                 }
             }
@@ -117,6 +124,14 @@ public sealed class AtlasOutbox : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _flushLock.Dispose();
+
+    private async ValueTask BindFollowerAsync(OutboxItem? follower, string? conversationId, CancellationToken cancellationToken)
+    {
+        if (follower is not null && conversationId is not null)
+        {
+            await _store.SetConversationAsync(follower.RequestId, conversationId, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private static ChatMessageRequest WithConversation(ChatMessageRequest message, string conversationId) => new()
     {

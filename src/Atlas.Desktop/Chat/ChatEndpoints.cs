@@ -8,6 +8,7 @@ using Atlas.Desktop.Chat.Llm;
 using Atlas.Desktop.Diagnostics;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Media;
+using Atlas.Desktop.Realtime;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Atlas.Desktop.Chat;
@@ -205,12 +206,35 @@ internal static class ChatEndpoints
         return new ChatRequest(device.Id, id, data, device.Permissions, context);
     }
 
-    private static async Task<IResult> MediaAsync(HttpContext context, IMediaService media)
+    /// <summary><c>POST /media/process</c>: once per request id, like the socket's <c>media_process</c> (the same
+    /// idempotency cache, REST keys apart from socket ids): the same id again gets the first answer, the same id with
+    /// another body <c>duplicate_request</c>.</summary>
+    private static async Task<IResult> MediaAsync(HttpContext context, IMediaService media, IdempotencyCache requests)
     {
         var (id, data) = await ReadAsync(context).ConfigureAwait(false);
-        var result = await media.ProcessAsync(new MediaRequest(context.Session().Device.Id, id, data), new Progress<JsonElement>(),
-            context.RequestAborted).ConfigureAwait(false);
-        return Results.Json(result, AtlasJsonContext.Default.JsonElement);
+        var device = context.Session().Device;
+        if (MediaRequests.HasPath(data))
+        {
+            PipelineMediaService.RequireReadForPath(device); // before the cache, as on the socket
+        }
+
+        var reply = await requests.GetOrRunAsync(device.Id, "rest:" + id, "rest_media", Encoding.UTF8.GetBytes(data.GetRawText()),
+            rerunnable: true, async () =>
+            {
+                try
+                {
+                    var result = await media.ProcessAsync(new MediaRequest(device.Id, id, data), new Progress<JsonElement>(),
+                        context.RequestAborted).ConfigureAwait(false);
+                    return new AtlasEnvelope { Type = MessageTypes.MediaResult, Data = result };
+                }
+                catch (AtlasException e) when (!MediaRequests.IsTransientRefusal(e.Code))
+                {
+                    return new AtlasEnvelope { Type = MessageTypes.Error, Error = new AtlasError { Code = e.Code, Message = e.Message } };
+                }
+            }).ConfigureAwait(false);
+        return reply.Error is { } error
+            ? ApiErrors.Result(error.Code, error.Message)
+            : Results.Json(reply.Data!.Value, AtlasJsonContext.Default.JsonElement);
     }
 
     private static async Task<(string Id, JsonElement Data)> ReadAsync(HttpContext context)

@@ -122,7 +122,8 @@ internal sealed class ConversationRequests
         {
             var dot = cursor.IndexOf('.', StringComparison.Ordinal);
             if (dot <= 0 || dot == cursor.Length - 1 || cursor.Length > 200
-                || !long.TryParse(cursor.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+                || !long.TryParse(cursor.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+                || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
             {
                 throw new AtlasException(ErrorCodes.BadRequest, "The search cursor is not one this desktop gave out; start the search again without it.");
             }

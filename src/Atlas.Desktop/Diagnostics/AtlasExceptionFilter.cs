@@ -3,7 +3,8 @@ using Atlas.Client.Protocol;
 
 namespace Atlas.Desktop.Diagnostics;
 
-/// <summary>Maps <see cref="AtlasException"/> thrown by an endpoint to its error response (in one place).</summary>
+/// <summary>Maps <see cref="AtlasException"/> thrown by an endpoint to its error response (in one place); any other fault
+/// before the response started is logged and answered <c>internal_error</c>.</summary>
 internal static class AtlasExceptionFilter
 {
     public static TBuilder WithAtlasErrors<TBuilder>(this TBuilder builder)
@@ -31,6 +32,14 @@ internal static class AtlasExceptionFilter
                 return ApiErrors.Result(ErrorCodes.BadRequest, e.Path is { Length: > 1 } path
                     ? $"The request body is not valid JSON of the expected shape: the value at {path} is not what this request takes."
                     : "The request body is not valid JSON of the expected shape.");
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !context.HttpContext.RequestAborted.IsCancellationRequested
+                && !context.HttpContext.Response.HasStarted)
+            {
+                // An unexpected fault is still an Atlas error (JSON, stable code), not an empty 500.
+                var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AtlasExceptionFilter));
+                Log.EndpointFailed(logger, e, context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "");
+                return ApiErrors.Result(ErrorCodes.InternalError, "The desktop failed to handle this request; nothing was changed.");
             }
         });
 }

@@ -55,6 +55,9 @@ internal static partial class Log
     [LoggerMessage(1203, LogLevel.Error, "Request {Type} from device {DeviceId} failed")]
     public static partial void RequestFailed(ILogger logger, Exception exception, string type, string deviceId);
 
+    [LoggerMessage(1204, LogLevel.Error, "{Method} {Path} failed")]
+    public static partial void EndpointFailed(ILogger logger, Exception exception, string method, string path);
+
     [LoggerMessage(1301, LogLevel.Warning, "Background cleanup failed")]
     public static partial void CleanupFailed(ILogger logger, Exception exception);
 

@@ -60,8 +60,7 @@ internal sealed class PipelineMediaService : IMediaService
         {
             // Processing a file reads it: the same permission as files/read, checked before the path is even looked at,
             // so a device without it learns neither the content nor whether the file exists.
-            var device = await _devices.GetAsync(request.DeviceId, cancellationToken).ConfigureAwait(false);
-            RequirePermission(device, Permissions.FilesRead, "processing a file of its space reads it; send the bytes inline as content instead");
+            RequireReadForPath(await _devices.GetAsync(request.DeviceId, cancellationToken).ConfigureAwait(false));
             (content, var relative) = _files.OpenRead(request.DeviceId, path);
             fileName = relative;
         }
@@ -227,6 +226,10 @@ internal sealed class PipelineMediaService : IMediaService
             };
         }
     }
+
+    /// <summary>Processing a file of the device's space reads it: the permission of <c>files/read</c>.</summary>
+    internal static void RequireReadForPath(DeviceRecord device) =>
+        RequirePermission(device, Permissions.FilesRead, "processing a file of its space reads it; send the bytes inline as content instead");
 
     private static bool HasPermission(DeviceRecord device, string permission) => device.Permissions.Contains(permission, StringComparer.Ordinal);
 

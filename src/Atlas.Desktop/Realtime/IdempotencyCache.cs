@@ -76,10 +76,34 @@ internal sealed class IdempotencyCache : IDisposable
 
     /// <summary>Answers a request once per id. <paramref name="rerunnable"/>: running the request again changes nothing
     /// (a read), so a replay whose answer was not kept may run again.</summary>
+    /// <remarks>A replay that arrives while the first run is still going waits for its answer. When that run is cancelled
+    /// instead (it belonged to a socket or request that went away, typically the very connection whose drop made the
+    /// client resend), nothing was answered and the id was let go, so the replay runs the request itself.</remarks>
     public Task<AtlasEnvelope> GetOrRunAsync(string deviceId, string requestId, string type, ReadOnlySpan<byte> body, bool rerunnable,
+        Func<Task<AtlasEnvelope>> run) =>
+        GetOrRunCoreAsync(deviceId, requestId, Convert.ToHexString(SHA256.HashData(body)) + type, rerunnable, run);
+
+    private async Task<AtlasEnvelope> GetOrRunCoreAsync(string deviceId, string requestId, string fingerprint, bool rerunnable,
         Func<Task<AtlasEnvelope>> run)
     {
-        var fingerprint = Convert.ToHexString(SHA256.HashData(body)) + type;
+        while (true)
+        {
+            var answer = Lookup(deviceId, requestId, fingerprint, rerunnable, run, out var attached);
+            try
+            {
+                return await answer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (attached)
+            {
+                // The run this replay waited for was cancelled with its caller: run it for this one.
+            }
+        }
+    }
+
+    private Task<AtlasEnvelope> Lookup(string deviceId, string requestId, string fingerprint, bool rerunnable, Func<Task<AtlasEnvelope>> run,
+        out bool attached)
+    {
+        attached = false;
         while (true)
         {
             var entries = _devices.GetOrAdd(deviceId, _ => new DeviceEntries());
@@ -101,6 +125,7 @@ internal sealed class IdempotencyCache : IDisposable
 
                     if (existing.Pending is { } pending)
                     {
+                        attached = true;
                         return pending;
                     }
 

@@ -86,8 +86,10 @@ internal sealed class MessageRouter
                     detached = true;
                     _ = RunDetachedAsync(connection, envelope, activity, async () =>
                     {
+                        // Re-runnable: a job's result is cached by content hash and the files it writes are the same
+                        // bytes again, so a replay whose answer was too large to keep runs again instead of being refused.
                         var reply = await _idempotency.GetOrRunAsync(connection.DeviceId, id!, envelope.Type, DataBytes(envelope),
-                            rerunnable: false, () => HandleMediaAsync(connection, envelope)).ConfigureAwait(false);
+                            rerunnable: true, () => HandleMediaAsync(connection, envelope)).ConfigureAwait(false);
                         connection.Send(Readdress(reply, id!));
                     });
                     return;
@@ -139,6 +141,14 @@ internal sealed class MessageRouter
         catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
         {
             // The socket is closing.
+        }
+        catch (Exception e)
+        {
+            // Boundary of one request: log, answer, keep the socket. Left to the receive loop, the fault closed the
+            // socket without an answer, and a client that resends unanswered requests after reconnecting met it again.
+            Log.RequestFailed(_logger, e, envelope.Type, connection.DeviceId);
+            AtlasTelemetry.Fail(activity, ErrorCodes.InternalError);
+            connection.SendError(id, ErrorCodes.InternalError, "The desktop failed to handle this request; nothing was changed.");
         }
         finally
         {
@@ -270,7 +280,7 @@ internal sealed class MessageRouter
                 progress.Close(); // progress frames never follow the answer or the error
             }
         }
-        catch (AtlasException e)
+        catch (AtlasException e) when (!MediaRequests.IsTransientRefusal(e.Code))
         {
             return ErrorEnvelope(e.Code, e.Message);
         }
@@ -321,9 +331,7 @@ internal sealed class MessageRouter
     private static ChatRequest ChatRequestOf(DeviceConnection connection, AtlasEnvelope envelope) =>
         new(connection.DeviceId, envelope.Id!, envelope.Data ?? default, connection.Device.Permissions, connection);
 
-    private static bool HasPath(AtlasEnvelope envelope) =>
-        envelope.Data is { ValueKind: JsonValueKind.Object } data && data.TryGetProperty("path", out var path)
-        && path.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined);
+    private static bool HasPath(AtlasEnvelope envelope) => MediaRequests.HasPath(envelope.Data);
 
     private static void RequireId(string? id)
     {

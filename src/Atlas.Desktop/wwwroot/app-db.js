@@ -114,9 +114,14 @@ export const outbox = {
   clear: () => run("outbox", "readwrite", (s) => s.clear()),
 };
 
+/** The desktop's order: most recently updated first, then by id. The times are compared as instants, not as text: the
+ * desktop writes a whole second without a fraction ("…:07+00:00"), which text comparison puts after "…:07.5+00:00". */
+/** @type {(a: Conversation, b: Conversation) => number} */
+const newestFirst = (a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 export const cache = {
   /** @type {() => Promise<Conversation[]>} */
-  conversations: async () => (await run("conversations", "readonly", (s) => s.getAll())).sort((/** @type {Conversation} */ a, /** @type {Conversation} */ b) => b.updatedAt.localeCompare(a.updatedAt)),
+  conversations: async () => (await run("conversations", "readonly", (s) => s.getAll())).sort(newestFirst),
   /** @type {(list: Conversation[]) => Promise<unknown>} */
   replaceConversations: (list) => run("conversations", "readwrite", (s) => { s.clear(); for (const c of list) s.put(c); }),
   /** @type {(conversation: Conversation) => Promise<unknown>} */

@@ -113,6 +113,23 @@ public sealed class ConversationSearchTests
         Assert.Equal([.. twins, .. ids[..6].AsEnumerable().Reverse()], seen);
     }
 
+    /// <summary>Regression (trial F1): a cursor whose time is past the last date the desktop can represent threw
+    /// while it was read — over the socket the request was never answered (the socket closed, the client resent it
+    /// after each reconnect until rate limited), over REST it was an empty 500. It is a cursor the desktop never gave out.</summary>
+    [Fact]
+    public async Task Search_CursorPastTheLastDate_IsRefusedWithBadRequest()
+    {
+        await using var chat = await StartAsync();
+        var phone = await chat.PhoneAsync();
+        const string Cursor = "99999999999999999.cnv_x";
+
+        var refused = await Assert.ThrowsAsync<AtlasException>(() => phone.Chat.SearchConversationsAsync("text", null, Cursor, Ct));
+        Assert.Equal(ErrorCodes.BadRequest, refused.Code);
+        using var response = await phone.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "chat/conversations?q=text&cursor=" + Cursor), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(ErrorCodes.BadRequest, await AtlasTestHost.ErrorCodeAsync(response));
+    }
+
     /// <summary>An empty, too long or control-character query, a limit outside 1–50 and a cursor the desktop never gave
     /// out are refused with bad_request, over the socket and REST.</summary>
     [Fact]

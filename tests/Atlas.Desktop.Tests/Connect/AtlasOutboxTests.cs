@@ -77,6 +77,33 @@ public sealed class AtlasOutboxTests : IAsyncLifetime
         Assert.Single(conversations);
     }
 
+    /// <summary>Regression (trial F4): the new conversation's id lived only in the flush, so a flush stopped after the
+    /// first message was taken (Ctrl+C in atlas connect, a crash, a desktop gone again) sent the follow-up written with it
+    /// into a second conversation on the next flush.</summary>
+    [Fact]
+    public async Task Flush_StoppedAfterTheFirstOfANewConversation_FollowUpStillJoinsIt()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        var phone = await chat.PhoneAsync();
+        using var outbox = new AtlasOutbox(_store);
+        await outbox.EnqueueAsync(ChatHost.Message("first"), cancellationToken: Ct);
+        await outbox.EnqueueAsync(ChatHost.Message("second"), continuesPrevious: true, Ct);
+
+        string? conversation = null;
+        await foreach (var delivery in outbox.FlushAsync(phone.Chat, Ct))
+        {
+            conversation = delivery.Event.ConversationId;
+            break; // the first event: the desktop took "first"; the reader stops here
+        }
+
+        var rest = await FlushAllAsync(outbox, phone);
+
+        Assert.NotNull(conversation);
+        Assert.Equal(conversation, rest.First(d => d.Event.Kind == ChatEventKinds.Start).Event.ConversationId);
+        Assert.Single(await phone.Chat.ListConversationsAsync(Ct));
+        Assert.Empty(await outbox.PendingAsync(Ct));
+    }
+
     [Fact]
     public async Task Flush_MessageRefusedForGood_LeavesOutboxWithError()
     {

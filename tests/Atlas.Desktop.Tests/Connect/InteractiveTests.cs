@@ -113,6 +113,24 @@ public sealed class InteractiveTests
         Assert.DoesNotContain("2. ", running.Stdout[running.Stdout.LastIndexOf("1. first while away", StringComparison.Ordinal)..], StringComparison.Ordinal);
     }
 
+    /// <summary>Regression (trial F5): a media refusal printed both codes, the pipeline's from the desktop's message and
+    /// the protocol's after it: "… (unsupported_format) (unsupported_media).".</summary>
+    [Fact]
+    public async Task Interactive_MediaRefused_PrintsItsCodesOnce()
+    {
+        await using var chat = await ChatHost.StartAsync();
+        using var connect = new ConnectProcess();
+        await connect.PairAsync(chat.Host);
+        await File.WriteAllTextAsync(Path.Combine(connect.WorkDir, "notes.txt"), "just some text, not media", Ct);
+
+        var run = await connect.RunAsync([], "/put notes.txt", "/ocr notes.txt", "/quit");
+
+        Assert.Equal(ExitCodes.Ok, run.ExitCode);
+        var line = run.Stdout.Split('\n').Single(l => l.Contains("unsupported_media", StringComparison.Ordinal));
+        Assert.EndsWith("(unsupported_media: unsupported_format).", line.TrimEnd(), StringComparison.Ordinal);
+        Assert.Equal(line.IndexOf("unsupported_format", StringComparison.Ordinal), line.LastIndexOf("unsupported_format", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Interactive_DesktopAway_ListsAndOpensCachedConversations()
     {

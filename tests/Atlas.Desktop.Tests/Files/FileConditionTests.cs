@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Atlas.Client;
+using Atlas.Client.Protocol;
 using Atlas.Desktop.Files;
 using Atlas.Desktop.Hosting;
 using Atlas.Desktop.Tests.Infrastructure;
@@ -168,6 +169,54 @@ public sealed class FileConditionTests
         Assert.Equal(HttpStatusCode.Conflict, reused.StatusCode);
         Assert.Equal("duplicate_request", await AtlasTestHost.ErrorCodeAsync(reused));
         Assert.True(File.Exists(Path.Combine(root, "b.txt")));
+    }
+
+    /// <summary>Regression (trial F6): the key did not cover the body, so a change sent under a key already used for another
+    /// body got the first answer (200, "written") while its own bytes were dropped. The same bytes again (a multipart form
+    /// built again has a new boundary) still get the first answer.</summary>
+    [Fact]
+    public async Task Changes_SameIdempotencyKeyWithAnotherBody_AreDuplicateRequest_AndNothingIsLost()
+    {
+        await using var host = await AtlasTestHost.StartAsync();
+        using var client = await host.PairClientAsync();
+        var root = Path.Combine(host.DataDir, "files", client.Credentials.DeviceId);
+
+        async Task<HttpResponseMessage> WriteKeyedAsync(string text)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "files/write?path=w.txt&overwrite=true") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(text)) };
+            request.Headers.Add("Idempotency-Key", "w-1");
+            return await client.SendAsync(request, Ct);
+        }
+
+        using var written = await WriteKeyedAsync("first");
+        using var sameBytes = await WriteKeyedAsync("first");
+        using var otherBytes = await WriteKeyedAsync("other");
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (written.StatusCode, sameBytes.StatusCode));
+        Assert.Equal(HttpStatusCode.Conflict, otherBytes.StatusCode);
+        Assert.Equal(ErrorCodes.DuplicateRequest, await AtlasTestHost.ErrorCodeAsync(otherBytes));
+        Assert.Equal("first", await File.ReadAllTextAsync(Path.Combine(root, "w.txt"), Ct));
+
+        using var uploaded = await UploadAsync(client, "u.txt", "first", key: "u-1");
+        using var sameForm = await UploadAsync(client, "u.txt", "first", key: "u-1"); // a new boundary, the same change
+        using var otherForm = await UploadAsync(client, "u.txt", "other", key: "u-1");
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (uploaded.StatusCode, sameForm.StatusCode));
+        Assert.Equal(ErrorCodes.DuplicateRequest, await AtlasTestHost.ErrorCodeAsync(otherForm));
+
+        using var create = new HttpRequestMessage(HttpMethod.Post, "files/upload/sessions") { Content = JsonContent.Create(new { path = "s.bin", size = 4 }) };
+        using var created = await client.SendAsync(create, Ct);
+        var uploadId = (await created.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("uploadId").GetString();
+        async Task<HttpResponseMessage> ChunkAsync(string bytes)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Put, $"files/upload/sessions/{uploadId}") { Content = new ByteArrayContent(Encoding.ASCII.GetBytes(bytes)) };
+            request.Content.Headers.ContentRange = new ContentRangeHeaderValue(0, 1, 4);
+            request.Headers.Add("Idempotency-Key", "c-1");
+            return await client.SendAsync(request, Ct);
+        }
+
+        using var chunk = await ChunkAsync("ab");
+        using var otherChunk = await ChunkAsync("xy");
+        Assert.Equal(HttpStatusCode.OK, chunk.StatusCode);
+        Assert.Equal(ErrorCodes.DuplicateRequest, await AtlasTestHost.ErrorCodeAsync(otherChunk));
     }
 
     private static async Task<HttpResponseMessage> PostAsync(AtlasClient client, string url, string? ifMatch = null, string? key = null)
