@@ -442,10 +442,12 @@ internal sealed class ServerModelBuilder
     {
         var type = model.Method.ReturnType;
         var result = model.Return;
+        var returnsNothing = false;
         if (KnownTypes.Is(type, _known.Task) || KnownTypes.Is(type, _known.ValueTask))
         {
             result.IsAsync = true;
             result.Kind = ResultKind.Void;
+            returnsNothing = true;
         }
         else if (KnownTypes.Is(type, _known.TaskOfT) || KnownTypes.Is(type, _known.ValueTaskOfT))
         {
@@ -456,6 +458,15 @@ internal sealed class ServerModelBuilder
         else if (type.SpecialType == SpecialType.System_Void)
         {
             result.Kind = ResultKind.Void;
+            returnsNothing = true;
+            if (model.Method.IsAsync)
+            {
+                // The generated primitive could not await it: the call would be answered before the work is done, and
+                // an exception after the first await would be thrown on the thread pool and end the process.
+                Fail(model, MmcpDiagnostics.UnsupportedReturnType, location, model.KindName, model.Method.Name, "void",
+                    "is async void, so the call would be answered before the method finishes and an exception it throws after an await would end the process; return Task (or Task<T>) instead");
+                return;
+            }
         }
         else
         {
@@ -467,7 +478,7 @@ internal sealed class ServerModelBuilder
             result.ResultType = type;
             result.Nullable = TypeShapes.IsNullable(type);
         }
-        else if (model.Kind != PrimitiveKindOfMethod.Tool)
+        else if (returnsNothing && model.Kind != PrimitiveKindOfMethod.Tool)
         {
             Fail(model, MmcpDiagnostics.UnsupportedReturnType, location, model.KindName, model.Method.Name, model.Method.ReturnType.ToDisplayString(),
                 model.Kind == PrimitiveKindOfMethod.Resource ? "returns nothing; a resource must return its contents (string, ResourceContents or ReadResourceResult)" : "returns nothing; a prompt must return its messages (string, PromptMessage or GetPromptResult)");

@@ -383,6 +383,21 @@ internal sealed class TypeShapes
             return null;
         }
 
+        // Arguments are matched to properties by JSON name, ignoring case, as System.Text.Json's web defaults do; two
+        // properties with one name would leave one of them never read (System.Text.Json refuses such a type).
+        var byJsonName = new Dictionary<string, PropertyShape>(StringComparer.OrdinalIgnoreCase);
+        foreach (var property in shape.Properties)
+        {
+            if (byJsonName.TryGetValue(property.JsonName, out var first))
+            {
+                _shapes.Remove(type);
+                error = $"has two properties with the JSON name '{property.JsonName}' ('{first.Name}' and '{property.Name}'; names are matched ignoring case); rename one with [JsonPropertyName] or leave one out with [JsonIgnore]";
+                return null;
+            }
+
+            byJsonName.Add(property.JsonName, property);
+        }
+
         ChooseConstructor(type, shape);
         return shape;
     }
@@ -462,6 +477,13 @@ internal sealed class TypeShapes
 
             property.DefaultCode = DefaultCode(property.Symbol.Type, constant.Value);
             property.DefaultJson = DefaultJson(property.Symbol.Type, constant.Value);
+        }
+
+        if (!shape.Properties.Any(p => p.Bindable))
+        {
+            // Only get-only properties and a parameterless constructor (System.Version, BigInteger): every argument
+            // would arrive as an empty object, whatever the caller sent.
+            shape.ReadError = $"cannot be created from JSON: '{type.Name}' has no property that JSON can set (a public setter, an init accessor or a constructor parameter), so every value would be empty; use a type with settable properties or a constructor whose parameters match them (a string for a value such as a version number), or mark the parameter [FromServices] if it comes from dependency injection";
         }
     }
 

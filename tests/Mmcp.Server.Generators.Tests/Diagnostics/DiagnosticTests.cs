@@ -253,6 +253,86 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void MMCP1013_AsyncVoidTool_IsReported()
+    {
+        // An async void tool answers before its work is done, and an exception after its first await ends the process.
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Fires.")] public static async void Fire() { await Task.Yield(); throw new InvalidOperationException("boom"); }"""));
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1013").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("async void", message, StringComparison.Ordinal);
+        Assert.Contains("return Task", message, StringComparison.Ordinal);
+        GeneratorHarness.Run(Server("""[McpServerTool, Description("Fires.")] public static async Task Fire() { await Task.Yield(); }""")).AssertClean();
+    }
+
+    [Theory]
+    [InlineData("""[McpServerPrompt, Description("Counts.")] public static int Count() => 1;""", "is not a prompt result")]
+    [InlineData("""[McpServerResource(UriTemplate = "demo://count", Name = "count"), Description("Counts.")] public static int Count() => 1;""", "is not a resource result")]
+    [InlineData("""[McpServerPrompt, Description("Counts.")] public static Task<int> Count() => Task.FromResult(1);""", "is not a prompt result")]
+    public void MMCP1013_UnsupportedPromptOrResourceResult_IsReportedOnce(string member, string reason)
+    {
+        var run = GeneratorHarness.Run(Server(member));
+
+        Assert.Contains(reason, Assert.Single(run.Diagnostics, d => d.Id == "MMCP1013").GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Version", "System.Version")]
+    [InlineData("BigInteger", "System.Numerics.BigInteger")]
+    [InlineData("ReadOnly", "Demo.ReadOnly")]
+    public void MMCP1007_TypeWithNothingJsonCanSet_IsReported(string name, string type)
+    {
+        var run = GeneratorHarness.Run(Server($$"""[McpServerTool, Description("Takes.")] public static string Take([Description("Value.")] {{type}} value) => value.ToString()!;""") + """
+
+            public sealed class ReadOnly { public int Count { get; } }
+            """);
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1007").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("no property that JSON can set", message, StringComparison.Ordinal);
+        _ = name;
+    }
+
+    [Fact]
+    public void MMCP1007_TypeWithNothingJsonCanSet_IsFineAsAResult()
+    {
+        GeneratorHarness.Run(Server("""[McpServerTool, Description("Gives.")] public static ReadOnly Give() => new();""") + """
+
+            public sealed class ReadOnly { public int Count { get; } }
+            """).AssertClean();
+    }
+
+    [Fact]
+    public void MMCP1007_TwoPropertiesWithOneJsonName_AreReported()
+    {
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Takes.")] public static string Take([Description("Value.")] Clash value) => value.Name;""") + """
+
+            public sealed class Clash
+            {
+                public string Name { get; set; } = "";
+                [System.Text.Json.Serialization.JsonPropertyName("name")] public string Other { get; set; } = "";
+            }
+            """);
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1007").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("'Name' and 'Other'", message, StringComparison.Ordinal);
+        Assert.Contains("[JsonPropertyName]", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MMCP1013_TwoPropertiesWithOneJsonName_InAResult_AreReported()
+    {
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Gives.")] public static Clash Give() => new();""") + """
+
+            public sealed class Clash
+            {
+                public string Name { get; set; } = "";
+                [System.Text.Json.Serialization.JsonPropertyName("name")] public string Other { get; set; } = "";
+            }
+            """);
+
+        Assert.Contains("'Name' and 'Other'", Assert.Single(run.Diagnostics, d => d.Id == "MMCP1013").GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MMCP1014_ParameterMissingFromTemplate_NeedsADefault()
     {
         var bad = GeneratorHarness.Run(Server("""[McpServerResource(UriTemplate = "demo://items/{id}", Name = "item"), Description("An item.")] public static string Item([Description("Id.")] string id, [Description("Format.")] string format) => id;"""));
