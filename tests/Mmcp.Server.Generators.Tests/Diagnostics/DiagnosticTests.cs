@@ -178,6 +178,15 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void MMCP1001_SuggestedId_IsValid()
+    {
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Echo.")] public static string Echo([Description("Text.")] string text) => text;""", id: "My Files"));
+
+        Assert.Equal("Invalid server id: 'My Files' is not reverse-DNS; use at least two dot-separated segments such as 'com.example.my-files'", Assert.Single(run.Diagnostics).GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        GeneratorHarness.Run(Server("""[McpServerTool, Description("Echo.")] public static string Echo([Description("Text.")] string text) => text;""", id: "com.example.my-files")).AssertClean();
+    }
+
+    [Fact]
     public void MMCP1002_NestedInNonPartialClass_NamesTheContainer()
     {
         var run = GeneratorHarness.Run(Usings + """
