@@ -90,7 +90,26 @@ internal sealed class TypeShapes
             : type.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T && ((INamedTypeSymbol)type).TypeArguments[0] is INamedTypeSymbol { TypeKind: TypeKind.Enum } e ? e : null;
         if (value is not null && enumType is not null)
         {
-            var member = enumType.GetMembers().OfType<IFieldSymbol>().FirstOrDefault(f => f.HasConstantValue && Equals(f.ConstantValue, value));
+            var fields = enumType.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).ToList();
+            var member = fields.FirstOrDefault(f => Equals(f.ConstantValue, value));
+            if (member is null && enumType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.FlagsAttribute"))
+            {
+                // A combination of flags, named as the generated writer (and System.Text.Json) names it.
+                var rest = FlagBits(value);
+                var names = new List<string>();
+                foreach (var field in fields.Where(f => FlagBits(f.ConstantValue) != 0).OrderByDescending(f => FlagBits(f.ConstantValue)))
+                {
+                    var bits = FlagBits(field.ConstantValue);
+                    if ((rest & bits) == bits)
+                    {
+                        names.Insert(0, EnumJsonName(field));
+                        rest &= ~bits;
+                    }
+                }
+
+                return rest == 0 && names.Count > 0 ? JsonText.Quote(string.Join(", ", names)) : JsonText.Literal(value);
+            }
+
             return member is null ? JsonText.Literal(value) : JsonText.Quote(EnumJsonName(member));
         }
 
@@ -101,6 +120,15 @@ internal sealed class TypeShapes
 
         return JsonText.Literal(value);
     }
+
+    private static ulong FlagBits(object? value) => value switch
+    {
+        ulong u => u,
+        uint u => u,
+        ushort u => u,
+        byte u => u,
+        _ => unchecked((ulong)Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+    };
 
     private static string? InputError(TypeShape shape, HashSet<TypeShape> visited)
     {
@@ -317,6 +345,7 @@ internal sealed class TypeShapes
         var shape = new TypeShape(type, ShapeKind.Enum, NameOf(type), NewId(type))
         {
             EnumUnderlyingType = type.EnumUnderlyingType?.ToDisplayString() ?? "int",
+            IsFlags = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.FlagsAttribute"),
             Description = Describe(type),
         };
         foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
