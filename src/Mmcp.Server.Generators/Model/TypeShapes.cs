@@ -80,6 +80,13 @@ internal sealed class TypeShapes
             return "((" + NameOf(inner) + ")(" + Literals.Code(value, "int", true) + "))";
         }
 
+        if (value is null && !type.IsValueType)
+        {
+            // 'string text = null!' declares a non-nullable parameter with a null default: repeat the null-forgiving
+            // operator, or the generated code warns (CS8600/CS8604/CS8625) where the app cannot fix it.
+            return type.NullableAnnotation == NullableAnnotation.Annotated ? "null" : "null!";
+        }
+
         return Literals.Code(value, NameOf(type), type.IsValueType && type.OriginalDefinition.SpecialType != SpecialType.System_Nullable_T);
     }
 
