@@ -294,6 +294,12 @@ internal sealed class TypeShapes
             return Register(new TypeShape(type, ShapeKind.Dictionary, NameOf(type), NewId(type)) { Element = value, ElementNullable = IsNullable(named.TypeArguments[1]) });
         }
 
+        if (named.IsTupleType)
+        {
+            error = "is a tuple, whose elements are fields, not properties, so it has no JSON form; use a record with named properties, such as record Pair(int A, string B)";
+            return null;
+        }
+
         if (ImplementsEnumerable(named))
         {
             error = "is a collection type the generator does not know; use T[], List<T>, IReadOnlyList<T>, HashSet<T> or Dictionary<string, T>";

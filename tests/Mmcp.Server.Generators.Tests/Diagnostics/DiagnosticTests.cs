@@ -309,6 +309,18 @@ public sealed class DiagnosticTests
             """).AssertClean();
     }
 
+    [Theory]
+    [InlineData("(int Count, string Name) pair")]
+    [InlineData("ValueTuple<int, string> pair")]
+    public void MMCP1007_Tuple_SaysToUseARecord(string parameter)
+    {
+        var run = GeneratorHarness.Run(Server($$"""[McpServerTool, Description("Takes.")] public static string Take([Description("Pair.")] {{parameter}}) => "x";"""));
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1007").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("is a tuple", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("[FromServices]", message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MMCP1007_TwoPropertiesWithOneJsonName_AreReported()
     {
