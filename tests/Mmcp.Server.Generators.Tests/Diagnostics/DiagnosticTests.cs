@@ -206,6 +206,23 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void MMCP1004_TemplatesThatDifferOnlyInVariableNames_AreDuplicates()
+    {
+        // 'notes://{id}' and 'notes://{name}' match the same URIs: a read reaches only the first.
+        var run = GeneratorHarness.Run(Server("""
+            [McpServerResource(UriTemplate = "notes://{id}", Name = "by_id"), Description("A note by id.")] public static string ById([Description("Id.")] string id) => id;
+            [McpServerResource(UriTemplate = "NOTES://{name}", Name = "by_name"), Description("A note by name.")] public static string ByName([Description("Name.")] string name) => name;
+            [McpServerResource(UriTemplate = "notes://{+path}", Name = "by_path"), Description("A note by path.")] public static string ByPath([Description("Path.")] string path) => path;
+            """));
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1004").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("'NOTES://{name}'", message, StringComparison.Ordinal);
+        Assert.Contains("'ById' and 'ByName'", message, StringComparison.Ordinal);
+        Assert.Contains("UriTemplate", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("set a different Name", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MMCP1006_Message_ShowsTheNameHubsWillUse()
     {
         var run = GeneratorHarness.Run(Server("""[McpServerTool(Name = "summarize_every_document_in_the_folder"), Description("Summarize.")] public static string S([Description("Text.")] string text) => text;""", id: "com.example.documents.summarizer"));
