@@ -28,13 +28,25 @@ public static class MmcpServerServiceCollectionExtensions
     /// <remarks>
     /// Instance methods run on an instance from dependency injection when <typeparamref name="TServer"/> is registered
     /// there, otherwise on a new instance per request whose constructor arguments come from the request's services
-    /// (disposed after the call). Calling this twice for the same class registers its primitives once.
+    /// (disposed after the call). Calling this twice for the same class registers its primitives once; calling it for
+    /// a second class throws, as an app is one server (one socket, one manifest).
     /// </remarks>
+    /// <exception cref="InvalidOperationException">The app already hosts another <see cref="IMmcpServer"/> class.</exception>
     public static IMcpServerBuilder AddMmcpServer<TServer>(this IServiceCollection services, Action<MmcpServerOptions>? configure = null)
         where TServer : IMmcpServer
     {
         ArgumentNullException.ThrowIfNull(services);
         var definition = TServer.Definition;
+        if (services.FirstOrDefault(d => d.ServiceType == typeof(HostedServerClass))?.ImplementationInstance is HostedServerClass hosted && hosted.Type != typeof(TServer))
+        {
+            // One process listens on one socket as one server: the second class's tools would be served under the first
+            // id, and the manifest the build wrote for it would point at a socket nobody listens on.
+            throw new InvalidOperationException(
+                $"This app already hosts the Mmcp server '{hosted.Id}' ({hosted.Type.FullName}), so it cannot also host '{definition.Id}' ({typeof(TServer).FullName}): " +
+                $"an app is one server with one socket and one manifest. Put the tools, resources and prompts into one [McpServer] class, or host '{definition.Id}' in an app of its own.");
+        }
+
+        services.TryAddSingleton(new HostedServerClass(typeof(TServer), definition.Id));
         var builder = services.AddMmcpServer(options =>
         {
             options.ApplyDefaults(definition);
@@ -127,4 +139,6 @@ public static class MmcpServerServiceCollectionExtensions
 
     /// <summary>Marks a generated server whose primitives are registered.</summary>
     private sealed class Registered<TServer>;
+
+    private sealed record HostedServerClass(Type Type, string Id);
 }

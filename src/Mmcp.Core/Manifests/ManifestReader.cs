@@ -392,10 +392,19 @@ public static partial class ManifestReader
                     {
                         _r.Error(JsonObjectReader.Join(field, "inputSchema.type"), "must be \"object\" (MCP tool arguments are always an object)");
                     }
+                    else
+                    {
+                        CheckSchema(schema, JsonObjectReader.Join(field, "inputSchema"));
+                    }
                 }
                 else
                 {
                     _r.Error(JsonObjectReader.Join(field, "inputSchema"), "is required; use {\"type\":\"object\"} for a tool without arguments");
+                }
+
+                if (item.TryGetProperty("outputSchema", out var output) && output.ValueKind == JsonValueKind.Object)
+                {
+                    CheckSchema(output, JsonObjectReader.Join(field, "outputSchema"));
                 }
 
                 return name;
@@ -413,6 +422,132 @@ public static partial class ManifestReader
             var prompts = ParseList<Prompt>(obj, "prompts", (item, field) => RequireName(item, field, "name"));
 
             return new CapabilitySnapshot { Tools = tools, Resources = resources, ResourceTemplates = templates, Prompts = prompts };
+        }
+
+        /// <summary>
+        /// Warns about the JSON Schema mistakes that make LLM APIs refuse a tool (or the whole tool list): a misspelt
+        /// <c>type</c>, a subschema that is not an object, a <c>required</c> name that no property has. Warnings, not
+        /// errors: the server stays usable, and the hub passes the schema on as the server gives it.
+        /// </summary>
+        private void CheckSchema(JsonElement schema, string path)
+        {
+            if (schema.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return;
+            }
+
+            if (schema.ValueKind != JsonValueKind.Object)
+            {
+                _r.Warning(path, $"must be a JSON Schema object, not {JsonObjectReader.Describe(schema)}");
+                return;
+            }
+
+            if (schema.TryGetProperty("type", out var type))
+            {
+                if (type.ValueKind == JsonValueKind.Array)
+                {
+                    var i = 0;
+                    foreach (var t in type.EnumerateArray())
+                    {
+                        CheckSchemaType(t, JsonObjectReader.Index(JsonObjectReader.Join(path, "type"), i++));
+                    }
+                }
+                else
+                {
+                    CheckSchemaType(type, JsonObjectReader.Join(path, "type"));
+                }
+            }
+
+            var properties = new List<string>();
+            if (schema.TryGetProperty("properties", out var props))
+            {
+                if (props.ValueKind != JsonValueKind.Object)
+                {
+                    _r.Warning(JsonObjectReader.Join(path, "properties"), $"must be an object of property schemas, not {JsonObjectReader.Describe(props)}");
+                }
+                else
+                {
+                    foreach (var property in props.EnumerateObject())
+                    {
+                        properties.Add(property.Name);
+                        CheckSchema(property.Value, JsonObjectReader.Join(JsonObjectReader.Join(path, "properties"), property.Name));
+                    }
+                }
+            }
+
+            if (schema.TryGetProperty("required", out var required))
+            {
+                if (required.ValueKind != JsonValueKind.Array)
+                {
+                    _r.Warning(JsonObjectReader.Join(path, "required"), $"must be an array of property names, not {JsonObjectReader.Describe(required)}");
+                }
+                else if (props.ValueKind == JsonValueKind.Object)
+                {
+                    var i = 0;
+                    foreach (var name in required.EnumerateArray())
+                    {
+                        var at = JsonObjectReader.Index(JsonObjectReader.Join(path, "required"), i++);
+                        if (name.ValueKind != JsonValueKind.String)
+                        {
+                            _r.Warning(at, $"must be a property name, not {JsonObjectReader.Describe(name)}");
+                        }
+                        else if (!properties.Contains(name.GetString()!, StringComparer.Ordinal))
+                        {
+                            _r.Warning(at, $"'{name.GetString()}' is required but is not one of the properties ({string.Join(", ", properties)}); add it to 'properties' or remove it from 'required'");
+                        }
+                    }
+                }
+            }
+
+            foreach (var keyword in (ReadOnlySpan<string>)["items", "additionalProperties", "not"])
+            {
+                if (schema.TryGetProperty(keyword, out var sub))
+                {
+                    if (keyword == "items" && sub.ValueKind == JsonValueKind.Array)
+                    {
+                        CheckSchemas(sub, JsonObjectReader.Join(path, keyword));
+                    }
+                    else
+                    {
+                        CheckSchema(sub, JsonObjectReader.Join(path, keyword));
+                    }
+                }
+            }
+
+            foreach (var keyword in (ReadOnlySpan<string>)["anyOf", "oneOf", "allOf", "prefixItems"])
+            {
+                if (schema.TryGetProperty(keyword, out var list))
+                {
+                    CheckSchemas(list, JsonObjectReader.Join(path, keyword));
+                }
+            }
+        }
+
+        private void CheckSchemas(JsonElement list, string path)
+        {
+            if (list.ValueKind != JsonValueKind.Array)
+            {
+                _r.Warning(path, $"must be an array of schemas, not {JsonObjectReader.Describe(list)}");
+                return;
+            }
+
+            var i = 0;
+            foreach (var sub in list.EnumerateArray())
+            {
+                CheckSchema(sub, JsonObjectReader.Index(path, i++));
+            }
+        }
+
+        private void CheckSchemaType(JsonElement type, string path)
+        {
+            if (type.ValueKind != JsonValueKind.String)
+            {
+                _r.Warning(path, $"must be a JSON Schema type name, not {JsonObjectReader.Describe(type)}");
+            }
+            else if (type.GetString() is not ("string" or "number" or "integer" or "boolean" or "object" or "array" or "null"))
+            {
+                _r.Warning(path, $"'{type.GetString()}' is not a JSON Schema type; use string, number, integer, boolean, object, array or null");
+            }
         }
 
         private string? RequireName(JsonElement item, string field, string property)

@@ -55,10 +55,46 @@ public static partial class ServerIds
 
         if (!id.Contains('.', StringComparison.Ordinal))
         {
-            return $"'{id}' is not reverse-DNS; use at least two dot-separated segments such as 'com.example.{id}'";
+            return $"'{id}' is not reverse-DNS; use at least two dot-separated segments such as '{SuggestManifestId(id)}'";
         }
 
-        return $"'{id}' is not a valid reverse-DNS id: use lower-case letters, digits, '-' and '_' in dot-separated segments that start and end with a letter or digit (for example 'com.example.my-app')";
+        return $"'{id}' is not a valid reverse-DNS id: use lower-case letters, digits, '-' and '_' in dot-separated segments that start and end with a letter or digit, such as '{SuggestManifestId(id)}'";
+    }
+
+    /// <summary>A valid manifest id close to <paramref name="id"/>, for messages: each segment lower-cased, other characters as <c>-</c>, and <c>com.example.</c> in front of a single segment.</summary>
+    /// <remarks>The generator's analyzer (Mmcp.Server.Generators' NamePolicies) suggests the same id.</remarks>
+    private static string SuggestManifestId(string id)
+    {
+        var segments = new List<string>();
+        foreach (var part in id.Split('.'))
+        {
+            var sb = new StringBuilder(part.Length);
+            foreach (var ch in part)
+            {
+                var c = char.ToLowerInvariant(ch);
+                var mapped = c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' ? c : '-';
+                if (mapped is '-' or '_' && sb.Length > 0 && sb[^1] is '-' or '_')
+                {
+                    continue;
+                }
+
+                sb.Append(mapped);
+            }
+
+            var segment = sb.ToString().Trim('-', '_');
+            if (segment.Length > 0)
+            {
+                segments.Add(segment);
+            }
+        }
+
+        if (segments.Count == 1)
+        {
+            segments.InsertRange(0, ["com", "example"]);
+        }
+
+        var suggestion = string.Join('.', segments);
+        return IsValidManifestId(suggestion) ? suggestion : "com.example.myapp";
     }
 
     /// <summary>Turns a configuration key from another tool (for example Claude Desktop's <c>"My Files"</c>) into a server id (<c>my-files</c>).</summary>

@@ -31,7 +31,7 @@ internal static class MmcpDiagnostics
     public static readonly DiagnosticDescriptor DuplicateName = Create(
         "MMCP1004",
         "Duplicate MCP name",
-        "The {0} '{1}' is defined by both '{2}' and '{3}'; names must be unique within a server: set a different Name in the attribute",
+        "The {0} '{1}' is defined by both '{2}' and '{3}'; {4}",
         DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor InvalidToolName = Create(

@@ -176,6 +176,12 @@ internal sealed class JsonCodeEmitter
 
     private static void EmitEnumReader(SourceWriter w, TypeShape shape)
     {
+        if (shape.IsFlags)
+        {
+            EmitFlagsReader(w, shape);
+            return;
+        }
+
         w.Open($"internal static {shape.TypeName} Read_{shape.Id}({Element} e, string path)");
         w.Open("if (e.ValueKind == global::System.Text.Json.JsonValueKind.String)");
         w.Line("var __s = e.GetString();");
@@ -199,6 +205,41 @@ internal sealed class JsonCodeEmitter
         w.Line($"throw {Json}.InvalidEnum(e, path, {JsonText.Quote(names)});");
         w.Close();
     }
+
+    /// <summary>A [Flags] enum: one or more member names separated by commas, or a number made of its members' bits.</summary>
+    private static void EmitFlagsReader(SourceWriter w, TypeShape shape)
+    {
+        var unsigned = shape.EnumUnderlyingType is "ulong" or "uint" or "ushort" or "byte";
+        var mask = shape.EnumMembers.Aggregate(0UL, (bits, m) => bits | Bits(m.ValueLiteral));
+        w.Open($"internal static {shape.TypeName} Read_{shape.Id}({Element} e, string path)");
+        w.Open("if (e.ValueKind == global::System.Text.Json.JsonValueKind.String)");
+        w.Line("var __s = e.GetString() ?? string.Empty;");
+        w.Line($"var __r = default({shape.TypeName});");
+        w.Line("var __ok = __s.Trim().Length > 0;");
+        w.Open("foreach (var __part in __s.Split(','))");
+        w.Line("var __t = __part.Trim();");
+        foreach (var member in shape.EnumMembers)
+        {
+            w.Line($"if (string.Equals(__t, {JsonText.Quote(member.JsonName)}, global::System.StringComparison.OrdinalIgnoreCase)) {{ __r |= {shape.TypeName}.{Identifiers.Escape(member.Name)}; continue; }}");
+        }
+
+        w.Line("__ok = false;");
+        w.Line("break;");
+        w.Close();
+        w.Line("if (__ok) return __r;");
+        w.Close();
+        w.Open($"else if (e.ValueKind == global::System.Text.Json.JsonValueKind.Number && e.TryGet{(unsigned ? "UInt64" : "Int64")}(out var __n) && (unchecked((ulong)__n) & ~{mask}UL) == 0UL)");
+        w.Line($"return unchecked(({shape.TypeName})__n);");
+        w.Close();
+        var names = string.Join(", ", shape.EnumMembers.Select(m => m.JsonName).Distinct());
+        w.Line($"throw {Json}.InvalidFlags(e, path, {JsonText.Quote(names)});");
+        w.Close();
+    }
+
+    /// <summary>The bits of an enum member's value literal (negative values of signed enums as two's complement).</summary>
+    private static ulong Bits(string literal) => literal.StartsWith("-", System.StringComparison.Ordinal)
+        ? unchecked((ulong)long.Parse(literal, System.Globalization.CultureInfo.InvariantCulture))
+        : ulong.Parse(literal, System.Globalization.CultureInfo.InvariantCulture);
 
     private void EmitCollectionReader(SourceWriter w, TypeShape shape)
     {
@@ -342,6 +383,26 @@ internal sealed class JsonCodeEmitter
 
                 w.Close();
                 var unsigned = shape.EnumUnderlyingType is "ulong" or "uint" or "ushort" or "byte";
+                if (shape.IsFlags)
+                {
+                    // A combination: its members' names, largest first as Enum.ToString picks them, written in ascending order.
+                    w.Line("var __names = new global::System.Collections.Generic.List<string>();");
+                    w.Line("var __rest = value;");
+                    foreach (var member in shape.EnumMembers
+                        .GroupBy(m => m.ValueLiteral).Select(g => g.First())
+                        .Where(m => m.ValueLiteral != "0")
+                        .OrderByDescending(m => decimal.Parse(m.ValueLiteral, System.Globalization.CultureInfo.InvariantCulture)))
+                    {
+                        var name = $"{shape.TypeName}.{Identifiers.Escape(member.Name)}";
+                        w.Line($"if ((__rest & {name}) == {name}) {{ __names.Insert(0, {JsonText.Quote(member.JsonName)}); __rest &= ~{name}; }}");
+                    }
+
+                    w.Open("if (__rest == 0 && __names.Count > 0)");
+                    w.Line("__w.WriteStringValue(string.Join(\", \", __names));");
+                    w.Line("return;");
+                    w.Close();
+                }
+
                 w.Line($"__w.WriteNumberValue(({(unsigned ? "ulong" : "long")})value);");
                 break;
 

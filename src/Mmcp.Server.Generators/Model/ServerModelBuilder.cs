@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text.RegularExpressions;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -442,10 +443,12 @@ internal sealed class ServerModelBuilder
     {
         var type = model.Method.ReturnType;
         var result = model.Return;
+        var returnsNothing = false;
         if (KnownTypes.Is(type, _known.Task) || KnownTypes.Is(type, _known.ValueTask))
         {
             result.IsAsync = true;
             result.Kind = ResultKind.Void;
+            returnsNothing = true;
         }
         else if (KnownTypes.Is(type, _known.TaskOfT) || KnownTypes.Is(type, _known.ValueTaskOfT))
         {
@@ -456,6 +459,15 @@ internal sealed class ServerModelBuilder
         else if (type.SpecialType == SpecialType.System_Void)
         {
             result.Kind = ResultKind.Void;
+            returnsNothing = true;
+            if (model.Method.IsAsync)
+            {
+                // The generated primitive could not await it: the call would be answered before the work is done, and
+                // an exception after the first await would be thrown on the thread pool and end the process.
+                Fail(model, MmcpDiagnostics.UnsupportedReturnType, location, model.KindName, model.Method.Name, "void",
+                    "is async void, so the call would be answered before the method finishes and an exception it throws after an await would end the process; return Task (or Task<T>) instead");
+                return;
+            }
         }
         else
         {
@@ -467,7 +479,7 @@ internal sealed class ServerModelBuilder
             result.ResultType = type;
             result.Nullable = TypeShapes.IsNullable(type);
         }
-        else if (model.Kind != PrimitiveKindOfMethod.Tool)
+        else if (returnsNothing && model.Kind != PrimitiveKindOfMethod.Tool)
         {
             Fail(model, MmcpDiagnostics.UnsupportedReturnType, location, model.KindName, model.Method.Name, model.Method.ReturnType.ToDisplayString(),
                 model.Kind == PrimitiveKindOfMethod.Resource ? "returns nothing; a resource must return its contents (string, ResourceContents or ReadResourceResult)" : "returns nothing; a prompt must return its messages (string, PromptMessage or GetPromptResult)");
@@ -635,16 +647,30 @@ internal sealed class ServerModelBuilder
 
     private void CheckDuplicates(ServerModel model)
     {
-        foreach (var group in model.Methods.Where(m => !m.Invalid).GroupBy(m => (m.Kind, Key: m.Kind == PrimitiveKindOfMethod.Resource ? m.UriTemplate : m.Name)))
+        // Resource URIs match ignoring case, and a template's variable names do not change what it matches:
+        // 'notes://{id}' and 'NOTES://{name}' are one template, and a read would only ever reach the first.
+        foreach (var group in model.Methods.Where(m => !m.Invalid).GroupBy(m => (m.Kind, Key: m.Kind == PrimitiveKindOfMethod.Resource ? TemplateShape(m.UriTemplate) : m.Name)))
         {
             var methods = group.ToList();
             for (var i = 1; i < methods.Count; i++)
             {
-                var kind = group.Key.Kind == PrimitiveKindOfMethod.Resource ? "resource URI template" : methods[i].KindName + " name";
-                Fail(methods[i], MmcpDiagnostics.DuplicateName, NameLocation(methods[i]), kind, group.Key.Key, methods[0].Method.Name, methods[i].Method.Name);
+                if (group.Key.Kind == PrimitiveKindOfMethod.Resource)
+                {
+                    var same = string.Equals(methods[0].UriTemplate, methods[i].UriTemplate, StringComparison.Ordinal) ? string.Empty : $"it matches the same URIs as '{methods[0].UriTemplate}', so ";
+                    Fail(methods[i], MmcpDiagnostics.DuplicateName, NameLocation(methods[i], "UriTemplate"), "resource URI template", methods[i].UriTemplate, methods[0].Method.Name, methods[i].Method.Name,
+                        same + "a read would only reach the first: give one a different UriTemplate");
+                }
+                else
+                {
+                    Fail(methods[i], MmcpDiagnostics.DuplicateName, NameLocation(methods[i]), methods[i].KindName + " name", group.Key.Key, methods[0].Method.Name, methods[i].Method.Name,
+                        "names must be unique within a server: set a different Name in the attribute");
+                }
             }
         }
     }
+
+    private static string? TemplateShape(string? template) =>
+        template is null ? null : Regex.Replace(template, @"\{([+#./;?&]?)[^}]*\}", "{$1}").ToLowerInvariant();
 
     private void ChooseConstructor(ServerModel model)
     {

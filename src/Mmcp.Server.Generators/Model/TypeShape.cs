@@ -88,6 +88,9 @@ internal sealed class TypeShape
 
     public string EnumUnderlyingType { get; set; } = "int";
 
+    /// <summary>Whether the enum is <c>[Flags]</c>: its JSON values are member names separated by commas ("Read, Write"), as System.Text.Json reads and writes them.</summary>
+    public bool IsFlags { get; set; }
+
     public List<PropertyShape> Properties { get; } = [];
 
     /// <summary>The constructor the reader calls, or <see langword="null"/> when the type cannot be read.</summary>

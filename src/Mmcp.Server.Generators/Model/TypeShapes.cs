@@ -80,6 +80,13 @@ internal sealed class TypeShapes
             return "((" + NameOf(inner) + ")(" + Literals.Code(value, "int", true) + "))";
         }
 
+        if (value is null && !type.IsValueType)
+        {
+            // 'string text = null!' declares a non-nullable parameter with a null default: repeat the null-forgiving
+            // operator, or the generated code warns (CS8600/CS8604/CS8625) where the app cannot fix it.
+            return type.NullableAnnotation == NullableAnnotation.Annotated ? "null" : "null!";
+        }
+
         return Literals.Code(value, NameOf(type), type.IsValueType && type.OriginalDefinition.SpecialType != SpecialType.System_Nullable_T);
     }
 
@@ -90,7 +97,26 @@ internal sealed class TypeShapes
             : type.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T && ((INamedTypeSymbol)type).TypeArguments[0] is INamedTypeSymbol { TypeKind: TypeKind.Enum } e ? e : null;
         if (value is not null && enumType is not null)
         {
-            var member = enumType.GetMembers().OfType<IFieldSymbol>().FirstOrDefault(f => f.HasConstantValue && Equals(f.ConstantValue, value));
+            var fields = enumType.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).ToList();
+            var member = fields.FirstOrDefault(f => Equals(f.ConstantValue, value));
+            if (member is null && enumType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.FlagsAttribute"))
+            {
+                // A combination of flags, named as the generated writer (and System.Text.Json) names it.
+                var rest = FlagBits(value);
+                var names = new List<string>();
+                foreach (var field in fields.Where(f => FlagBits(f.ConstantValue) != 0).OrderByDescending(f => FlagBits(f.ConstantValue)))
+                {
+                    var bits = FlagBits(field.ConstantValue);
+                    if ((rest & bits) == bits)
+                    {
+                        names.Insert(0, EnumJsonName(field));
+                        rest &= ~bits;
+                    }
+                }
+
+                return rest == 0 && names.Count > 0 ? JsonText.Quote(string.Join(", ", names)) : JsonText.Literal(value);
+            }
+
             return member is null ? JsonText.Literal(value) : JsonText.Quote(EnumJsonName(member));
         }
 
@@ -101,6 +127,15 @@ internal sealed class TypeShapes
 
         return JsonText.Literal(value);
     }
+
+    private static ulong FlagBits(object? value) => value switch
+    {
+        ulong u => u,
+        uint u => u,
+        ushort u => u,
+        byte u => u,
+        _ => unchecked((ulong)Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+    };
 
     private static string? InputError(TypeShape shape, HashSet<TypeShape> visited)
     {
@@ -259,6 +294,12 @@ internal sealed class TypeShapes
             return Register(new TypeShape(type, ShapeKind.Dictionary, NameOf(type), NewId(type)) { Element = value, ElementNullable = IsNullable(named.TypeArguments[1]) });
         }
 
+        if (named.IsTupleType)
+        {
+            error = "is a tuple, whose elements are fields, not properties, so it has no JSON form; use a record with named properties, such as record Pair(int A, string B)";
+            return null;
+        }
+
         if (ImplementsEnumerable(named))
         {
             error = "is a collection type the generator does not know; use T[], List<T>, IReadOnlyList<T>, HashSet<T> or Dictionary<string, T>";
@@ -317,6 +358,7 @@ internal sealed class TypeShapes
         var shape = new TypeShape(type, ShapeKind.Enum, NameOf(type), NewId(type))
         {
             EnumUnderlyingType = type.EnumUnderlyingType?.ToDisplayString() ?? "int",
+            IsFlags = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "System.FlagsAttribute"),
             Description = Describe(type),
         };
         foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
@@ -381,6 +423,21 @@ internal sealed class TypeShapes
             _shapes.Remove(type);
             error = "has no public properties, so it has no JSON form; if it is a service, mark the parameter [FromServices]";
             return null;
+        }
+
+        // Arguments are matched to properties by JSON name, ignoring case, as System.Text.Json's web defaults do; two
+        // properties with one name would leave one of them never read (System.Text.Json refuses such a type).
+        var byJsonName = new Dictionary<string, PropertyShape>(StringComparer.OrdinalIgnoreCase);
+        foreach (var property in shape.Properties)
+        {
+            if (byJsonName.TryGetValue(property.JsonName, out var first))
+            {
+                _shapes.Remove(type);
+                error = $"has two properties with the JSON name '{property.JsonName}' ('{first.Name}' and '{property.Name}'; names are matched ignoring case); rename one with [JsonPropertyName] or leave one out with [JsonIgnore]";
+                return null;
+            }
+
+            byJsonName.Add(property.JsonName, property);
         }
 
         ChooseConstructor(type, shape);
@@ -462,6 +519,13 @@ internal sealed class TypeShapes
 
             property.DefaultCode = DefaultCode(property.Symbol.Type, constant.Value);
             property.DefaultJson = DefaultJson(property.Symbol.Type, constant.Value);
+        }
+
+        if (!shape.Properties.Any(p => p.Bindable))
+        {
+            // Only get-only properties and a parameterless constructor (System.Version, BigInteger): every argument
+            // would arrive as an empty object, whatever the caller sent.
+            shape.ReadError = $"cannot be created from JSON: '{type.Name}' has no property that JSON can set (a public setter, an init accessor or a constructor parameter), so every value would be empty; use a type with settable properties or a constructor whose parameters match them (a string for a value such as a version number), or mark the parameter [FromServices] if it comes from dependency injection";
         }
     }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -189,10 +190,46 @@ internal static class NamePolicies
 
         if (id.IndexOf('.') < 0)
         {
-            return $"'{id}' is not reverse-DNS; use at least two dot-separated segments such as 'com.example.{id}'";
+            return $"'{id}' is not reverse-DNS; use at least two dot-separated segments such as '{SuggestServerId(id)}'";
         }
 
-        return $"'{id}' is not a valid reverse-DNS id: use lower-case letters, digits, '-' and '_' in dot-separated segments that start and end with a letter or digit (for example 'com.example.my-app')";
+        return $"'{id}' is not a valid reverse-DNS id: use lower-case letters, digits, '-' and '_' in dot-separated segments that start and end with a letter or digit, such as '{SuggestServerId(id)}'";
+    }
+
+    /// <summary>A valid server id close to <paramref name="id"/> (Mmcp.Core's ServerIds.SuggestManifestId): each segment lower-cased, other characters as '-', and 'com.example.' in front of a single segment.</summary>
+    private static string SuggestServerId(string id)
+    {
+        var segments = new List<string>();
+        foreach (var part in id.Split('.'))
+        {
+            var sb = new StringBuilder(part.Length);
+            foreach (var ch in part)
+            {
+                var c = char.ToLowerInvariant(ch);
+                var mapped = c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' ? c : '-';
+                if (mapped is '-' or '_' && sb.Length > 0 && sb[sb.Length - 1] is '-' or '_')
+                {
+                    continue;
+                }
+
+                sb.Append(mapped);
+            }
+
+            var segment = sb.ToString().Trim('-', '_');
+            if (segment.Length > 0)
+            {
+                segments.Add(segment);
+            }
+        }
+
+        if (segments.Count == 1)
+        {
+            segments.Insert(0, "example");
+            segments.Insert(0, "com");
+        }
+
+        var suggestion = string.Join(".", segments);
+        return suggestion.Length is > 0 and <= 128 && ManifestIdRegex.IsMatch(suggestion) ? suggestion : "com.example.myapp";
     }
 
     /// <summary>The plain aggregated name <c>&lt;serverPrefix&gt;__&lt;tool&gt;</c> (Mmcp.Core's ToolNameMap), however long.</summary>

@@ -58,7 +58,17 @@ internal static class JsonSchemaWriter
     private static void Write(JsonText json, TypeShape shape, bool nullable, bool forInput, string? description, string? defaultJson, HashSet<TypeShape> stack, bool typeDescription = true)
     {
         json.StartObject();
-        json.Property("description", description ?? (typeDescription && shape.Kind is ShapeKind.Object or ShapeKind.Enum ? shape.Description : null));
+        var written = description ?? (typeDescription && shape.Kind is ShapeKind.Object or ShapeKind.Enum ? shape.Description : null);
+        var flags = shape.Kind == ShapeKind.Enum && (description is not null || typeDescription) ? shape
+            : shape.Kind == ShapeKind.NullableValue && description is not null ? shape.Element : null;
+        if (flags is { Kind: ShapeKind.Enum, IsFlags: true })
+        {
+            // As System.Text.Json (and so the SDK) a [Flags] enum is a plain string, whose names only the description can give.
+            var hint = "One or more of " + string.Join(", ", flags.EnumMembers.Select(m => m.JsonName).Distinct()) + ", separated by commas.";
+            written = written is null ? hint : written.TrimEnd() + " " + hint;
+        }
+
+        json.Property("description", written);
         switch (shape.Kind)
         {
             case ShapeKind.Primitive:
@@ -67,6 +77,10 @@ internal static class JsonSchemaWriter
 
             case ShapeKind.NullableValue:
                 WriteInner(json, shape.Element!, nullable: true, forInput, stack, typeDescription: description is null);
+                break;
+
+            case ShapeKind.Enum when shape.IsFlags:
+                Type(json, "string", nullable);
                 break;
 
             case ShapeKind.Enum:

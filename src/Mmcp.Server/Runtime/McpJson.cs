@@ -53,6 +53,13 @@ public static class McpJson
     /// <returns>The error.</returns>
     public static ArgumentBindingException InvalidEnum(JsonElement element, string path, string names) => new(path, $"must be one of {names}, not {Describe(element)}");
 
+    /// <summary>A value of a <see cref="FlagsAttribute"/> enum that is not a combination of its members.</summary>
+    /// <param name="element">The value.</param>
+    /// <param name="path">Its path.</param>
+    /// <param name="names">The accepted names.</param>
+    /// <returns>The error.</returns>
+    public static ArgumentBindingException InvalidFlags(JsonElement element, string path, string names) => new(path, $"must be one or more of {names} separated by commas, not {Describe(element)}");
+
     /// <summary>Throws unless the value is an object.</summary>
     /// <param name="element">The value.</param>
     /// <param name="path">Its path.</param>

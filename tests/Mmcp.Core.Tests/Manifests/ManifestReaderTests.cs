@@ -147,6 +147,45 @@ public sealed class ManifestReaderTests
         Assert.Equal("colour", warning.Field);
     }
 
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"intger"}}}""", "capabilities.tools[0].inputSchema.properties.a.type", "'intger' is not a JSON Schema type")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"string"}},"required":["b"]}""", "capabilities.tools[0].inputSchema.required[0]", "'b' is required but is not one of the properties (a)")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"array","items":{"type":["strin","null"]}}}}""", "capabilities.tools[0].inputSchema.properties.a.items.type[0]", "'strin' is not a JSON Schema type")]
+    [InlineData("""{"type":"object","properties":{"a":"string"}}""", "capabilities.tools[0].inputSchema.properties.a", "must be a JSON Schema object")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"object","additionalProperties":{"type":"int"}}}}""", "capabilities.tools[0].inputSchema.properties.a.additionalProperties.type", "'int' is not a JSON Schema type")]
+    public void Read_ToolSchemaMistake_IsAWarningWithItsPath(string schema, string field, string expected)
+    {
+        var result = Read(SampleManifests.MinimalWith($$"""
+            "capabilities":{"tools":[{"name":"t","inputSchema":{{schema}}}]}
+            """));
+
+        Assert.True(result.IsValid);
+        var warning = Assert.Single(result.Diagnostics);
+        Assert.Equal(DiagnosticSeverity.Warning, warning.Severity);
+        Assert.Equal(field, warning.Field);
+        Assert.Contains(expected, warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_ToolOutputSchemaMistake_IsAWarningWithItsPath()
+    {
+        var result = Read(SampleManifests.MinimalWith("""
+            "capabilities":{"tools":[{"name":"t","inputSchema":{"type":"object"},"outputSchema":{"type":"object","properties":{"x":{"type":"float"}}}}]}
+            """));
+
+        Assert.Equal("capabilities.tools[0].outputSchema.properties.x.type", Assert.Single(result.Diagnostics).Field);
+    }
+
+    [Fact]
+    public void Read_WellFormedToolSchemas_HaveNoDiagnostics()
+    {
+        var result = Read(SampleManifests.MinimalWith("""
+            "capabilities":{"tools":[{"name":"t","inputSchema":{"type":"object","properties":{"a":{"type":["integer","null"]},"b":{"anyOf":[{"type":"string"},{"type":"array","items":{"type":"number"}}]},"c":{"enum":["x",null]},"d":{}},"required":["a"],"additionalProperties":false},"outputSchema":{"type":"object"}}]}
+            """));
+
+        Assert.Empty(result.Diagnostics);
+    }
+
     [Fact]
     public void Read_DuplicateKey_IsAnError()
     {

@@ -29,4 +29,23 @@ public sealed class ServerIdsTests
         Assert.Equal(expected, id);
         Assert.True(ServerIds.IsValidServerId(id));
     }
+
+    [Theory]
+    [InlineData("Files", "com.example.files")]
+    [InlineData("Bad Id", "com.example.bad-id")]
+    [InlineData("files", "com.example.files")]
+    [InlineData("Com.Example.App", "com.example.app")]
+    [InlineData("com.exa mple", "com.exa-mple")]
+    [InlineData("com..example", "com.example")]
+    [InlineData("com.example.", "com.example")]
+    [InlineData("com.-example", "com.example")]
+    [InlineData("!!!", "com.example.myapp")]
+    [InlineData("com.!!!", "com.example.com")]
+    public void ExplainManifestId_SuggestsAValidId(string id, string suggestion)
+    {
+        var message = ServerIds.ExplainManifestId(id)!;
+
+        Assert.EndsWith($"such as '{suggestion}'", message, StringComparison.Ordinal);
+        Assert.True(ServerIds.IsValidManifestId(suggestion));
+    }
 }

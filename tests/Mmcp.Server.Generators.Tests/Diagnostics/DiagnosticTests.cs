@@ -178,6 +178,15 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void MMCP1001_SuggestedId_IsValid()
+    {
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Echo.")] public static string Echo([Description("Text.")] string text) => text;""", id: "My Files"));
+
+        Assert.Equal("Invalid server id: 'My Files' is not reverse-DNS; use at least two dot-separated segments such as 'com.example.my-files'", Assert.Single(run.Diagnostics).GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        GeneratorHarness.Run(Server("""[McpServerTool, Description("Echo.")] public static string Echo([Description("Text.")] string text) => text;""", id: "com.example.my-files")).AssertClean();
+    }
+
+    [Fact]
     public void MMCP1002_NestedInNonPartialClass_NamesTheContainer()
     {
         var run = GeneratorHarness.Run(Usings + """
@@ -194,6 +203,23 @@ public sealed class DiagnosticTests
         var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1002").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains("'Outer'", message, StringComparison.Ordinal);
         Assert.Empty(run.GeneratedSources);
+    }
+
+    [Fact]
+    public void MMCP1004_TemplatesThatDifferOnlyInVariableNames_AreDuplicates()
+    {
+        // 'notes://{id}' and 'notes://{name}' match the same URIs: a read reaches only the first.
+        var run = GeneratorHarness.Run(Server("""
+            [McpServerResource(UriTemplate = "notes://{id}", Name = "by_id"), Description("A note by id.")] public static string ById([Description("Id.")] string id) => id;
+            [McpServerResource(UriTemplate = "NOTES://{name}", Name = "by_name"), Description("A note by name.")] public static string ByName([Description("Name.")] string name) => name;
+            [McpServerResource(UriTemplate = "notes://{+path}", Name = "by_path"), Description("A note by path.")] public static string ByPath([Description("Path.")] string path) => path;
+            """));
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1004").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("'NOTES://{name}'", message, StringComparison.Ordinal);
+        Assert.Contains("'ById' and 'ByName'", message, StringComparison.Ordinal);
+        Assert.Contains("UriTemplate", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("set a different Name", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -250,6 +276,98 @@ public sealed class DiagnosticTests
         var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Reads.")] public static async Task<string> Read([Description("Path.")] string path) { await Task.Yield(); return File.ReadAllText(path); }"""));
 
         Assert.DoesNotContain(run.Diagnostics, d => d.Id == "MMCP1011");
+    }
+
+    [Fact]
+    public void MMCP1013_AsyncVoidTool_IsReported()
+    {
+        // An async void tool answers before its work is done, and an exception after its first await ends the process.
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Fires.")] public static async void Fire() { await Task.Yield(); throw new InvalidOperationException("boom"); }"""));
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1013").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("async void", message, StringComparison.Ordinal);
+        Assert.Contains("return Task", message, StringComparison.Ordinal);
+        GeneratorHarness.Run(Server("""[McpServerTool, Description("Fires.")] public static async Task Fire() { await Task.Yield(); }""")).AssertClean();
+    }
+
+    [Theory]
+    [InlineData("""[McpServerPrompt, Description("Counts.")] public static int Count() => 1;""", "is not a prompt result")]
+    [InlineData("""[McpServerResource(UriTemplate = "demo://count", Name = "count"), Description("Counts.")] public static int Count() => 1;""", "is not a resource result")]
+    [InlineData("""[McpServerPrompt, Description("Counts.")] public static Task<int> Count() => Task.FromResult(1);""", "is not a prompt result")]
+    public void MMCP1013_UnsupportedPromptOrResourceResult_IsReportedOnce(string member, string reason)
+    {
+        var run = GeneratorHarness.Run(Server(member));
+
+        Assert.Contains(reason, Assert.Single(run.Diagnostics, d => d.Id == "MMCP1013").GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Version", "System.Version")]
+    [InlineData("BigInteger", "System.Numerics.BigInteger")]
+    [InlineData("ReadOnly", "Demo.ReadOnly")]
+    public void MMCP1007_TypeWithNothingJsonCanSet_IsReported(string name, string type)
+    {
+        var run = GeneratorHarness.Run(Server($$"""[McpServerTool, Description("Takes.")] public static string Take([Description("Value.")] {{type}} value) => value.ToString()!;""") + """
+
+            public sealed class ReadOnly { public int Count { get; } }
+            """);
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1007").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("no property that JSON can set", message, StringComparison.Ordinal);
+        _ = name;
+    }
+
+    [Fact]
+    public void MMCP1007_TypeWithNothingJsonCanSet_IsFineAsAResult()
+    {
+        GeneratorHarness.Run(Server("""[McpServerTool, Description("Gives.")] public static ReadOnly Give() => new();""") + """
+
+            public sealed class ReadOnly { public int Count { get; } }
+            """).AssertClean();
+    }
+
+    [Theory]
+    [InlineData("(int Count, string Name) pair")]
+    [InlineData("ValueTuple<int, string> pair")]
+    public void MMCP1007_Tuple_SaysToUseARecord(string parameter)
+    {
+        var run = GeneratorHarness.Run(Server($$"""[McpServerTool, Description("Takes.")] public static string Take([Description("Pair.")] {{parameter}}) => "x";"""));
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1007").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("is a tuple", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("[FromServices]", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MMCP1007_TwoPropertiesWithOneJsonName_AreReported()
+    {
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Takes.")] public static string Take([Description("Value.")] Clash value) => value.Name;""") + """
+
+            public sealed class Clash
+            {
+                public string Name { get; set; } = "";
+                [System.Text.Json.Serialization.JsonPropertyName("name")] public string Other { get; set; } = "";
+            }
+            """);
+
+        var message = Assert.Single(run.Diagnostics, d => d.Id == "MMCP1007").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("'Name' and 'Other'", message, StringComparison.Ordinal);
+        Assert.Contains("[JsonPropertyName]", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MMCP1013_TwoPropertiesWithOneJsonName_InAResult_AreReported()
+    {
+        var run = GeneratorHarness.Run(Server("""[McpServerTool, Description("Gives.")] public static Clash Give() => new();""") + """
+
+            public sealed class Clash
+            {
+                public string Name { get; set; } = "";
+                [System.Text.Json.Serialization.JsonPropertyName("name")] public string Other { get; set; } = "";
+            }
+            """);
+
+        Assert.Contains("'Name' and 'Other'", Assert.Single(run.Diagnostics, d => d.Id == "MMCP1013").GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 
     [Fact]

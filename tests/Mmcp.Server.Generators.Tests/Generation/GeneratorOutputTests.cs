@@ -192,6 +192,42 @@ public sealed class GeneratorOutputTests
     }
 
     [Fact]
+    public void Generate_NullForgivenDefaults_CompileWithoutWarnings()
+    {
+        // 'string text = null!' is a common way to make an argument optional; the generated binding must not turn it
+        // into nullable warnings the app cannot fix (and that fail builds with TreatWarningsAsErrors).
+        var run = GeneratorHarness.Run("""
+            using System.Collections.Generic;
+            using System.ComponentModel;
+            using Mmcp.Server;
+            using ModelContextProtocol.Server;
+
+            public sealed record Query(string Text, string Scope = null!, IReadOnlyList<string> Tags = null!);
+
+            public sealed class Filter
+            {
+                public string Label { get; init; } = null!;
+            }
+
+            [McpServer("com.example.nulls", "Nulls", "Null-forgiven defaults.", "1.0")]
+            public partial class NullsServer
+            {
+                [McpServerTool, Description("Finds.")]
+                public static string Find([Description("Text.")] string text = null!, [Description("Query.")] Query query = null!, [Description("Filter.")] Filter filter = null!, [Description("Values.")] int[] values = null!) => text;
+
+                [McpServerPrompt, Description("Asks.")]
+                public static string Ask([Description("Question.")] string question = null!) => question;
+
+                [McpServerResource(UriTemplate = "nulls://{id}", Name = "item"), Description("An item.")]
+                public static string Item([Description("Id.")] string id, [Description("Format.")] string format = null!) => id;
+            }
+            """).AssertClean();
+
+        var find = run.Definition("NullsServer").CreateTools().Single().ProtocolTool;
+        Assert.Null(find.InputSchema.TryGetProperty("required", out var required) ? required.GetRawText() : null);
+    }
+
+    [Fact]
     public void Generate_RecordServerWithInstanceTools_ResolvesThePrimaryConstructorFromServices()
     {
         var run = GeneratorHarness.Run("""

@@ -53,13 +53,18 @@ public sealed class NamePoliciesTests
     [InlineData("io.mmcp.examples.filemanager")]
     [InlineData("a.b")]
     [InlineData("com.example.my_app-2")]
+    [InlineData("Files")]
+    [InlineData("Bad Id")]
+    [InlineData("!!!")]
+    [InlineData("com.!!!")]
+    [InlineData("Com.Exa mple.--App__2")]
     public void ServerIdRules_MatchMmcpCore(string id) => Assert.Equal(ServerIds.ExplainManifestId(id), NamePolicies.ExplainServerId(id));
 
     [Fact]
     public void ServerIdRules_MatchMmcpCoreOnGeneratedIds()
     {
         var random = new Random(7);
-        const string Alphabet = "abcz09._-A_";
+        const string Alphabet = "abcz09._-A_ !Z";
         for (var i = 0; i < 2000; i++)
         {
             var id = new string([.. Enumerable.Range(0, random.Next(0, 20)).Select(_ => Alphabet[random.Next(Alphabet.Length)])]);

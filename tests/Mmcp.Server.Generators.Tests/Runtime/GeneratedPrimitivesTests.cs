@@ -151,6 +151,24 @@ public sealed class GeneratedPrimitivesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Call_FlagsEnums_TakeAndGiveCombinationsAsSystemTextJsonDoes()
+    {
+        // [Flags] values are names separated by commas ("Read, Write"), as System.Text.Json's string enum converter reads and writes them.
+        Assert.Equal("\"Read, Write\"", Text(await Client.CallToolAsync("grant", Arguments("""{"access":"read,WRITE"}"""), cancellationToken: Ct)));
+        Assert.Equal("\"Write\"", Text(await Client.CallToolAsync("grant", Arguments("""{"access":"Write"}"""), cancellationToken: Ct)));
+        Assert.Equal("\"None\"", Text(await Client.CallToolAsync("grant", Arguments("""{"access":"None"}"""), cancellationToken: Ct)));
+        Assert.Equal("\"Read, Execute\"", Text(await Client.CallToolAsync("grant", Arguments("""{"access":5}"""), cancellationToken: Ct)));
+        var wrong = await Client.CallToolAsync("grant", Arguments("""{"access":"Read, Delete"}"""), cancellationToken: Ct);
+        Assert.Equal("Invalid arguments for tool 'grant': 'access' must be one or more of None, Read, Write, Execute separated by commas, not the string \"Read, Delete\".", Text(wrong));
+        Assert.True((await Client.CallToolAsync("grant", Arguments("""{"access":8}"""), cancellationToken: Ct)).IsError);
+        Assert.Equal("\"Read, Execute\"", Text(await Client.CallToolAsync("grant_default", Arguments("{}"), cancellationToken: Ct)));
+        Assert.Equal("\"Write\"", Text(await Client.CallToolAsync("grant_default", Arguments("""{"access":"None","extra":"write"}"""), cancellationToken: Ct)));
+        var schema = (await Client.ListToolsAsync(cancellationToken: Ct)).Single(t => t.Name == "grant_default").JsonSchema.GetProperty("properties");
+        Assert.Equal("\"Read, Execute\"", schema.GetProperty("access").GetProperty("default").GetRawText());
+        Assert.EndsWith("One or more of None, Read, Write, Execute, separated by commas.", schema.GetProperty("extra").GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Call_Collections_BindArraysDictionariesAndSets()
     {
         Assert.Equal("6:-", Text(await Client.CallToolAsync("sum", Arguments("""{"values":[1,2,3]}"""), cancellationToken: Ct)));

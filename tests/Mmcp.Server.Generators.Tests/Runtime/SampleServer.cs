@@ -20,6 +20,23 @@ public enum Color
     Blue,
 }
 
+/// <summary>Access rights, combinable.</summary>
+[Flags]
+public enum Access
+{
+    /// <summary>No access.</summary>
+    None = 0,
+
+    /// <summary>Reading.</summary>
+    Read = 1,
+
+    /// <summary>Writing.</summary>
+    Write = 2,
+
+    /// <summary>Running.</summary>
+    Execute = 4,
+}
+
 /// <summary>A point on a plane.</summary>
 /// <param name="X">The horizontal coordinate.</param>
 /// <param name="Y">The vertical coordinate.</param>
@@ -119,6 +136,17 @@ public sealed partial class SampleServer(IGreeter greeter) : IDisposable
     /// <param name="fallback">The color used when none is given.</param>
     [McpServerTool(Name = "color")]
     public static string ColorName(Color? color, Color fallback = Color.Green) => (color ?? fallback).ToString();
+
+    /// <summary>Grants access rights and returns them.</summary>
+    /// <param name="access">The rights, one name or several separated by commas.</param>
+    [McpServerTool(Name = "grant")]
+    public static Access Grant(Access access) => access;
+
+    /// <summary>Grants access rights, by default reading and running.</summary>
+    /// <param name="access">The rights.</param>
+    /// <param name="extra">More rights, if any.</param>
+    [McpServerTool(Name = "grant_default")]
+    public static Access GrantDefault(Access access = Access.Read | Access.Execute, Access? extra = null) => access | (extra ?? Access.None);
 
     /// <summary>Sums numbers.</summary>
     /// <param name="values">The numbers.</param>

@@ -16,6 +16,8 @@ public sealed class SchemaParityTests
     [InlineData("add_structured", nameof(SampleServer.AddStructured))]
     [InlineData("move", nameof(SampleServer.Move))]
     [InlineData("color", nameof(SampleServer.ColorName))]
+    [InlineData("grant", nameof(SampleServer.Grant))]
+    [InlineData("grant_default", nameof(SampleServer.GrantDefault))]
     [InlineData("distinct", nameof(SampleServer.Distinct))]
     [InlineData("list", nameof(SampleServer.List))]
     [InlineData("describe_filter", nameof(SampleServer.DescribeFilter))]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ModelContextProtocol.Server;
 
 namespace Mmcp.Server.Tests.Registration;
 
@@ -41,4 +42,27 @@ public sealed class ReflectionOptInTests
 
         Assert.Equal(["echo", "hold", "wait"], mcp.ToolCollection!.Select(t => t.ProtocolTool.Name).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void AddMmcpServer_SecondServerClass_IsRefusedNamingBoth()
+    {
+        // One app process listens on one socket as one server: a second class's tools would be served under the first
+        // id, and its manifest (written at build) would point at a socket nobody listens on.
+        var services = new ServiceCollection();
+        services.AddMmcpServer<TestTools>();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => services.AddMmcpServer<SecondTools>());
+
+        Assert.Contains("'com.example.test'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'com.example.second'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("one [McpServer] class", ex.Message, StringComparison.Ordinal);
+    }
 }
+
+[McpServer("com.example.second", "Second", "A second server class in the same app.", "1.0.0")]
+public sealed partial class SecondTools
+{
+    [McpServerTool(Name = "second"), System.ComponentModel.Description("Answers.")]
+    public static string Second() => "second";
+}
+
