@@ -194,7 +194,7 @@ internal sealed class StdioFront : IAsyncDisposable
             {
                 await inner.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken).ConfigureAwait(false);
                 await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
-                Written();
+                unanswered.WrittenLines(_pending.GetBuffer().AsSpan(0, (int)_pending.Length));
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
@@ -224,7 +224,7 @@ internal sealed class StdioFront : IAsyncDisposable
             {
                 inner.Write(_pending.GetBuffer(), 0, (int)_pending.Length);
                 inner.Flush();
-                Written();
+                unanswered.WrittenLines(_pending.GetBuffer().AsSpan(0, (int)_pending.Length));
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
@@ -235,17 +235,6 @@ internal sealed class StdioFront : IAsyncDisposable
             {
                 _pending.SetLength(0);
                 _lock.Release();
-            }
-        }
-
-        /// <summary>Tells <see cref="UnansweredRequests"/> about each line just written and flushed.</summary>
-        private void Written()
-        {
-            var written = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
-            while (written.IndexOf((byte)'\n') is var newline and >= 0)
-            {
-                unanswered.Written(written[..newline]);
-                written = written[(newline + 1)..];
             }
         }
 

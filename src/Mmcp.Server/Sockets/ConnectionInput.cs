@@ -11,7 +11,7 @@ namespace Mmcp.Server.Sockets;
 /// <c>inputEnded</c> (the answers to what is in flight) before it reports the end, because the SDK's transport sends
 /// nothing once its input ended.
 /// </summary>
-internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswered, Func<CancellationToken, Task> inputEnded) : ForwardReadStream
+internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswered, Func<CancellationToken, Task> inputEnded) : ForwardReadStreamOver(inner)
 {
     private readonly ArrayBufferWriter<byte> _partial = new(); // the start of a line whose newline has not come yet
     private bool _ended;
@@ -23,7 +23,7 @@ internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswere
             return 0;
         }
 
-        var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var read = await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         if (read > 0)
         {
             Note(buffer.Span[..read]);
@@ -80,21 +80,5 @@ internal sealed class ConnectionInput(Stream inner, UnansweredRequests unanswere
         {
             // Not JSON: the SDK answers it with no id to wait for, or not at all.
         }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -24,7 +24,7 @@ internal sealed class ConnectionOutput(Stream inner, UnansweredRequests unanswer
         {
             await inner.WriteAsync(_pending.GetBuffer().AsMemory(0, (int)_pending.Length), cancellationToken).ConfigureAwait(false);
             await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
-            Written();
+            unanswered.WrittenLines(_pending.GetBuffer().AsSpan(0, (int)_pending.Length));
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
@@ -42,17 +42,6 @@ internal sealed class ConnectionOutput(Stream inner, UnansweredRequests unanswer
 
     /// <summary>The SDK writes asynchronously.</summary>
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <summary>Tells <see cref="UnansweredRequests"/> about each line just written.</summary>
-    private void Written()
-    {
-        var written = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
-        while (written.IndexOf((byte)'\n') is var newline and >= 0)
-        {
-            unanswered.Written(written[..newline]);
-            written = written[(newline + 1)..];
-        }
-    }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

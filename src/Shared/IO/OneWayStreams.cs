@@ -50,3 +50,29 @@ internal abstract class ForwardWriteStream : Stream
 
     public sealed override void SetLength(long value) => throw new NotSupportedException();
 }
+
+/// <summary>
+/// A <see cref="ForwardReadStream"/> that reads another stream and owns it: disposing this stream disposes
+/// <see cref="Inner"/>.
+/// </summary>
+internal abstract class ForwardReadStreamOver(Stream inner) : ForwardReadStream
+{
+    /// <summary>The stream read from.</summary>
+    protected Stream Inner => inner;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -7,7 +7,7 @@ namespace Shared.Json;
 /// U+FFFD as the bytes pass (<see cref="LoneSurrogates"/>): each byte is handed out as soon as it is settled, held back
 /// only while an escape is cut off at the end of what has arrived. Lengths do not change.
 /// </summary>
-internal sealed class LoneSurrogateStream(Stream inner) : ForwardReadStream
+internal sealed class LoneSurrogateStream(Stream inner) : ForwardReadStreamOver(inner)
 {
     private readonly byte[] _buffer = new byte[16 * 1024];
     private int _start; // the first byte not yet handed out
@@ -22,7 +22,7 @@ internal sealed class LoneSurrogateStream(Stream inner) : ForwardReadStream
     {
         while (NeedsMore)
         {
-            Filled(await inner.ReadAsync(_buffer.AsMemory(Compact()), cancellationToken).ConfigureAwait(false));
+            Filled(await Inner.ReadAsync(_buffer.AsMemory(Compact()), cancellationToken).ConfigureAwait(false));
         }
 
         return HandOut(buffer.Span);
@@ -35,7 +35,7 @@ internal sealed class LoneSurrogateStream(Stream inner) : ForwardReadStream
     {
         while (NeedsMore)
         {
-            Filled(inner.Read(_buffer, Compact(), _buffer.Length - _end));
+            Filled(Inner.Read(_buffer, Compact(), _buffer.Length - _end));
         }
 
         return HandOut(buffer.AsSpan(offset, count));
@@ -63,21 +63,5 @@ internal sealed class LoneSurrogateStream(Stream inner) : ForwardReadStream
         _buffer.AsSpan(_start, count).CopyTo(destination);
         _start += count;
         return count;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -45,6 +45,16 @@ internal sealed class UnansweredRequests
         }
     }
 
+    /// <summary>Notes each whole line of what was just written to the client and flushed (<see cref="Written"/> per line).</summary>
+    public void WrittenLines(ReadOnlySpan<byte> written)
+    {
+        while (written.IndexOf((byte)'\n') is var newline and >= 0)
+        {
+            Written(written[..newline]);
+            written = written[(newline + 1)..];
+        }
+    }
+
     /// <summary>Notes a whole line written to the client and flushed: an answer (a result or an error) ends its request.</summary>
     public void Written(ReadOnlySpan<byte> line)
     {
