@@ -54,8 +54,8 @@ internal sealed class TestTools
     public static string Fail(string message, int? code = null) =>
         throw (code is { } c ? new McpProtocolException(message, (McpErrorCode)c) : new McpException(message));
 
-    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns. With vendor, each notification also carries a field no revision defines (x-vendor) and _meta.")]
-    public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0, string? vendor = null)
+    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then holds the call open for the given time (or until cancelled) and returns. With vendor, each notification also carries a field no revision defines (x-vendor) and _meta; with quiet, none has a message.")]
+    public static async Task<string> Progress(int steps, McpServer server, RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken, int holdMilliseconds = 0, string? vendor = null, bool quiet = false)
     {
         if (request.Params?.ProgressToken is { } token)
         {
@@ -63,7 +63,7 @@ internal sealed class TestTools
             {
                 if (vendor is null)
                 {
-                    await server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: cancellationToken);
+                    await server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = quiet ? null : $"step {i}" }, cancellationToken: cancellationToken);
                     continue;
                 }
 

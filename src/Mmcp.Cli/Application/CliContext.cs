@@ -85,7 +85,7 @@ internal sealed class CliContext : IAsyncDisposable
     public static void WriteJson(System.Text.Json.Nodes.JsonNode node)
     {
         using var stdout = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stdout, PrintableJson.Options))
         {
             node.WriteTo(writer);
         }
@@ -177,7 +177,7 @@ internal sealed class CliContext : IAsyncDisposable
     public static void WriteJson<T>(T value, JsonTypeInfo<T> typeInfo)
     {
         using var stdout = Console.OpenStandardOutput();
-        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(stdout, PrintableJson.Options))
         {
             JsonSerializer.Serialize(writer, value, typeInfo);
         }

@@ -59,7 +59,8 @@ internal static class CallCommand
         public void Report(ProgressNotificationValue value)
         {
             var total = value.Total is { } t ? $"/{t}" : string.Empty;
-            console.MarkupLineInterpolated($"[grey]progress {value.Progress}{total} {value.Message ?? string.Empty}[/]");
+            var message = string.IsNullOrEmpty(value.Message) ? string.Empty : " " + value.Message;
+            console.MarkupLineInterpolated($"[grey]progress {value.Progress}{total}{message}[/]");
         }
     }
 }

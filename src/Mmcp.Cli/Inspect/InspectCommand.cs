@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Mmcp.Cli.Application;
+using Mmcp.Cli.Output;
 using Mmcp.Cli.Serving;
 using Shared.Cli;
 using Spectre.Console;
@@ -142,7 +142,7 @@ internal static class InspectCommand
         console.MarkupLine($"[grey]{at}[/] {arrow} [{colour}]{kind}[/]{Markup.Escape(id)} {Markup.Escape(method)}{Markup.Escape(ms)}{Markup.Escape(error)}{connection}");
         if (payloads && e["message"] is { } message)
         {
-            console.WriteLine(message.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            console.WriteLine(PrintableJson.Text(message));
         }
     }
 }

@@ -52,7 +52,7 @@ internal static class InstallCommands
                 context.Out.MarkupLineInterpolated($"  transport: {Describe(m)}");
                 if (m.Launch is { } launch)
                 {
-                    context.Out.MarkupLineInterpolated($"  started on demand with: {launch.Command} {string.Join(' ', launch.Args)}");
+                    context.Out.MarkupLineInterpolated($"  started on demand with: {CommandLine.Format(launch.Command, launch.Args)}");
                 }
 
                 foreach (var shadowed in result.Shadowed)

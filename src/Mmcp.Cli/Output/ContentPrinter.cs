@@ -38,7 +38,7 @@ internal static class ContentPrinter
 
         if (!printed && structured is { } json)
         {
-            console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(json, JsonContext.Default.JsonElement));
+            console.Profile.Out.Writer.WriteLine(PrintableJson.Text(json));
         }
     }
 
@@ -55,7 +55,3 @@ internal static class ContentPrinter
         }
     }
 }
-
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonElement))]
-internal sealed partial class JsonContext : System.Text.Json.Serialization.JsonSerializerContext;

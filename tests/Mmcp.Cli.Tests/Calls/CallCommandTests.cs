@@ -42,6 +42,22 @@ public sealed class CallCommandTests : IAsyncLifetime
         Assert.Equal("read", read.Json().GetProperty("x-vendor").GetString());
     }
 
+    /// <summary>--progress writes each notification as a line on standard error: its message after the count when it has one, and nothing after it when not.</summary>
+    [Fact]
+    public async Task Call_Progress_WritesALinePerNotification_WithoutATrailingSpace()
+    {
+        var withMessages = await Run("call", "io.example.alpha", "progress", "--args", """{"steps":2}""", "--progress");
+        var quiet = await Run("call", "io.example.alpha", "progress", "--args", """{"steps":2,"quiet":true}""", "--progress");
+
+        Assert.True(withMessages.ExitCode == 0, withMessages.ToString());
+        Assert.Contains("progress 1/2 step 1\n", withMessages.Stderr.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("progress 2/2 step 2\n", withMessages.Stderr.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.True(quiet.ExitCode == 0, quiet.ToString());
+        Assert.Contains("progress 1/2\n", quiet.Stderr.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("progress 2/2\n", quiet.Stderr.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal("done 2", quiet.Stdout.Trim());
+    }
+
     [Fact]
     public async Task Call_AggregatedNameAndArgsFromFile_PrintsText()
     {

@@ -68,6 +68,8 @@ public sealed class InstallCommandTests : IDisposable
         Assert.False(writtenWhenRefused);
         Assert.True(forced.ExitCode == 0, forced.ToString());
         Assert.True(File.Exists(Path.Combine(_sandbox.Root, "mine", Id + ".json")));
+        var launch = forced.Stdout.Split('\n').Single(line => line.Contains("started on demand with: ", StringComparison.Ordinal));
+        Assert.Equal(launch.TrimEnd(), launch); // an app launched without arguments leaves no trailing space
     }
 
     [Fact]

@@ -26,6 +26,8 @@ public sealed class ManifestCommandTests : IDisposable
         var fields = files[1].GetProperty("diagnostics").EnumerateArray().Select(d => d.GetProperty("field").GetString()).ToList();
         Assert.Contains("id", fields);
         Assert.Contains("transport.path", fields);
+        Assert.Contains("'Bad Id'", result.Stdout, StringComparison.Ordinal); // JSON for people too: quotes as typed, not \u0027
+        Assert.DoesNotContain("\\u00", result.Stdout, StringComparison.Ordinal);
         Assert.Equal(6, human.ExitCode);
         Assert.Contains("transport.path", human.Stdout, StringComparison.Ordinal);
     }
