@@ -73,18 +73,12 @@ public sealed class StdioJsonRpcFidelityTests
         using var process = StartStdio(env);
         try
         {
-            async Task<JsonElement> RequestAsync(string line, string? expectId)
-            {
-                await SendAsync(process, line);
-                return await ReadAnswerAsync(process, expectId);
-            }
-
             await InitializeAsync(process);
 
-            var noName = await RequestAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"arguments":{}}}""", "2");
-            var stringArguments = await RequestAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":"hello"}}""", "3");
-            var malformed = await RequestAsync("""{"jsonrpc":"2.0","id":4,"method":""", null);
-            var works = await RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":{"text":"still here"}}}""", "5");
+            var noName = await RequestAsync(process, """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"arguments":{}}}""", "2");
+            var stringArguments = await RequestAsync(process, """{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":"hello"}}""", "3");
+            var malformed = await RequestAsync(process, """{"jsonrpc":"2.0","id":4,"method":""", null);
+            var works = await RequestAsync(process, """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"io_test_alpha__echo","arguments":{"text":"still here"}}}""", "5");
 
             Assert.Equal(-32602, noName.GetProperty("error").GetProperty("code").GetInt32());
             Assert.Equal(-32602, stringArguments.GetProperty("error").GetProperty("code").GetInt32());
@@ -109,19 +103,13 @@ public sealed class StdioJsonRpcFidelityTests
         using var process = StartStdio(env);
         try
         {
-            async Task<JsonElement> RequestAsync(string line, string id)
-            {
-                await SendAsync(process, line);
-                return await ReadAnswerAsync(process, id);
-            }
-
             await InitializeAsync(process);
 
-            var uriNumber = await RequestAsync("""{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":5}}""", "2");
-            var subscribeObject = await RequestAsync("""{"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":{"a":1}}}""", "3");
-            var promptNumber = await RequestAsync("""{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":5}}""", "4");
-            var refNumber = await RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"completion/complete","params":{"ref":5,"argument":{"name":"name","value":"A"}}}""", "5");
-            var works = await RequestAsync("""{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"test://items/7"}}""", "6");
+            var uriNumber = await RequestAsync(process, """{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":5}}""", "2");
+            var subscribeObject = await RequestAsync(process, """{"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":{"a":1}}}""", "3");
+            var promptNumber = await RequestAsync(process, """{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":5}}""", "4");
+            var refNumber = await RequestAsync(process, """{"jsonrpc":"2.0","id":5,"method":"completion/complete","params":{"ref":5,"argument":{"name":"name","value":"A"}}}""", "5");
+            var works = await RequestAsync(process, """{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"test://items/7"}}""", "6");
 
             foreach (var (answer, names) in new (JsonElement, string)[] { (uriNumber, "'uri' must be a string"), (subscribeObject, "'uri' must be a string"), (promptNumber, "'name' must be a string"), (refNumber, "'ref' must be an object") })
             {
@@ -149,18 +137,12 @@ public sealed class StdioJsonRpcFidelityTests
         using var process = StartStdio(env);
         try
         {
-            async Task<JsonElement> RequestAsync(string line, string id)
-            {
-                await SendAsync(process, line);
-                return await ReadAnswerAsync(process, id);
-            }
-
             await InitializeAsync(process);
 
-            var bogus = await RequestAsync("""{"jsonrpc":"2.0","id":9,"method":"logging/setLevel","params":{"level":"bogus"}}""", "9");
-            var missing = await RequestAsync("""{"jsonrpc":"2.0","id":10,"method":"logging/setLevel","params":{}}""", "10");
-            var number = await RequestAsync("""{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":true}}""", "11");
-            var valid = await RequestAsync("""{"jsonrpc":"2.0","id":12,"method":"logging/setLevel","params":{"level":"error"}}""", "12");
+            var bogus = await RequestAsync(process, """{"jsonrpc":"2.0","id":9,"method":"logging/setLevel","params":{"level":"bogus"}}""", "9");
+            var missing = await RequestAsync(process, """{"jsonrpc":"2.0","id":10,"method":"logging/setLevel","params":{}}""", "10");
+            var number = await RequestAsync(process, """{"jsonrpc":"2.0","id":11,"method":"logging/setLevel","params":{"level":true}}""", "11");
+            var valid = await RequestAsync(process, """{"jsonrpc":"2.0","id":12,"method":"logging/setLevel","params":{"level":"error"}}""", "12");
 
             foreach (var answer in (JsonElement[])[bogus, missing, number])
             {
@@ -316,6 +298,13 @@ public sealed class StdioJsonRpcFidelityTests
         await SendAsync(process, """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
         await ReadAnswerAsync(process, "1");
         await SendAsync(process, """{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+    }
+
+    /// <summary>Sends one request line and reads the answer with <paramref name="id"/> (or, with null, the next answer).</summary>
+    private static async Task<JsonElement> RequestAsync(Process process, string line, string? id)
+    {
+        await SendAsync(process, line);
+        return await ReadAnswerAsync(process, id);
     }
 
     private static async Task SendAsync(Process process, string line)

@@ -277,17 +277,13 @@ public sealed class UnixSocketListenerTests
         using var env = new TestEnvironment();
         using var host = TestServer.Build(env);
         await host.StartAsync(Ct);
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(TestServer.SocketPath(host)), Ct);
+        using var socket = await ConnectRawAsync(host);
         await using var stream = new NetworkStream(socket);
         using var reader = new StreamReader(stream);
-        await using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
+        await InitializeAsync(stream, reader);
 
-        await writer.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""");
-        Assert.Contains("\"id\":1", await reader.ReadLineAsync(Ct), StringComparison.Ordinal);
-        await writer.WriteLineAsync("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
-        await writer.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"cut \ud83d here"}}}""");
-        var line = await reader.ReadLineAsync(Ct);
+        await SendAsync(stream, """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"cut \ud83d here"}}}""");
+        var line = await reader.ReadLineAsync(Ct).AsTask().WaitAsync(TestTimeouts.Default, Ct);
 
         using var answer = System.Text.Json.JsonDocument.Parse(line!);
         var result = answer.RootElement.GetProperty("result");
